@@ -1,0 +1,203 @@
+package images
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"regexp"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+)
+
+// Kind classifies why an image could not be resolved, so that callers decide
+// with errors.As and a switch rather than by reading messages.
+type Kind string
+
+// The kinds of resolution failure.
+const (
+	KindInvalidReference Kind = "invalid-reference" // the image string itself is wrong
+	KindNotAllowed       Kind = "not-allowed"       // the registry is outside registry.allow
+	KindUnauthorized     Kind = "unauthorized"      // 401/403: credentials missing or refused
+	KindNotFound         Kind = "not-found"         // 404: no such repository, tag or digest
+	KindRateLimited      Kind = "rate-limited"      // 429
+	KindUnavailable      Kind = "unavailable"       // 5xx
+	KindTimeout          Kind = "timeout"           // the resolution budget ran out
+	KindNetwork          Kind = "network"           // DNS, connection, TLS, refused address
+	KindUnsupported      Kind = "unsupported"       // schema 1, an artifact that is not an image
+	KindInvalidContent   Kind = "invalid-content"   // digest mismatch, oversized or malformed content
+)
+
+// Error is a resolution failure with a message a user can act on. It never
+// carries credentials: the cause is kept for errors.Is/As, and its text is
+// shown only with query strings (signed URLs, tokens) removed.
+type Error struct {
+	Kind       Kind
+	Image      string // as written
+	Registry   string
+	Repository string
+	// RetryAfter is the registry's Retry-After, for KindRateLimited.
+	RetryAfter time.Duration
+	Err        error
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+func (e *Error) Error() string {
+	msg := e.advice()
+	if e.Err != nil {
+		msg += " (" + redact(e.Err.Error()) + ")"
+	}
+	return msg
+}
+
+// advice says what happened in the user's terms and what to do about it.
+func (e *Error) advice() string {
+	switch e.Kind {
+	case KindInvalidReference:
+		return fmt.Sprintf("image %q is not a valid reference: fix the image field", e.Image)
+	case KindNotAllowed:
+		return fmt.Sprintf("image %q is on registry %s, which strata is not configured to reach: use an image from an allowed registry or add %s to registry.allow", e.Image, e.Registry, e.Registry)
+	case KindUnauthorized:
+		return fmt.Sprintf("%s denied access to %s: add an imagePullSecret that can pull it", e.Registry, e.Repository)
+	case KindNotFound:
+		return fmt.Sprintf("%s has no image %q: check the repository, tag or digest", e.Registry, e.Image)
+	case KindRateLimited:
+		if e.RetryAfter > 0 {
+			return fmt.Sprintf("%s is rate limiting strata (retry after %s): try again later, or mirror the image", e.Registry, e.RetryAfter)
+		}
+		return fmt.Sprintf("%s is rate limiting strata: try again later, or mirror the image", e.Registry)
+	case KindUnavailable:
+		return fmt.Sprintf("%s failed to serve %s: try again when the registry is healthy", e.Registry, e.Repository)
+	case KindTimeout:
+		return fmt.Sprintf("%s did not answer for %s within the resolution budget: try again, or raise registry.timeout", e.Registry, e.Repository)
+	case KindNetwork:
+		return fmt.Sprintf("cannot reach %s for %s: check the registry host, DNS and TLS", e.Registry, e.Repository)
+	case KindUnsupported:
+		return fmt.Sprintf("image %q cannot be checked: rebuild or push it as an OCI or Docker schema 2 image", e.Image)
+	default:
+		return fmt.Sprintf("%s returned invalid content for %q: do not trust this image until the registry serves it correctly", e.Registry, e.Image)
+	}
+}
+
+// Temporary reports failures that may pass by themselves; they are never cached.
+func (e *Error) Temporary() bool {
+	switch e.Kind {
+	case KindRateLimited, KindUnavailable, KindTimeout, KindNetwork:
+		return true
+	}
+	return false
+}
+
+// KindOf returns the Kind of a resolution error, or "" for nil or foreign errors.
+func KindOf(err error) Kind {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Kind
+	}
+	return ""
+}
+
+// errRateLimited is returned by the guarded transport for a 429, so that the
+// Retry-After header survives go-containerregistry's error wrapping.
+type errRateLimited struct{ retryAfter time.Duration }
+
+func (e *errRateLimited) Error() string { return "HTTP 429 Too Many Requests" }
+
+// errTooLarge is returned when a response exceeds the byte cap.
+type errTooLarge struct{ limit int64 }
+
+func (e *errTooLarge) Error() string {
+	return fmt.Sprintf("response larger than the %d-byte limit", e.limit)
+}
+
+// errContent marks content that arrived but cannot be trusted or used.
+type errContent struct{ msg string }
+
+func (e *errContent) Error() string { return e.msg }
+
+// errUnsupported marks manifests strata refuses to evaluate.
+type errUnsupported struct{ msg string }
+
+func (e *errUnsupported) Error() string { return e.msg }
+
+// errRefused marks a connection strata will not make (plain HTTP, link-local).
+type errRefused struct{ msg string }
+
+func (e *errRefused) Error() string { return e.msg }
+
+// classify wraps any failure met while resolving ref into an *Error.
+func classify(ctx context.Context, image string, ref Reference, err error) *Error {
+	var existing *Error
+	if errors.As(err, &existing) {
+		return existing
+	}
+	out := &Error{Image: image, Registry: ref.Registry, Repository: ref.Repository, Err: err}
+	out.Kind = kindOf(err, &out.RetryAfter)
+	// A cancelled request surfaces as whatever the transport was doing when
+	// the deadline hit; the deadline is the cause.
+	if ctx.Err() != nil && (out.Kind == KindNetwork || out.Kind == KindInvalidContent) {
+		out.Kind = KindTimeout
+	}
+	return out
+}
+
+func kindOf(err error, retryAfter *time.Duration) Kind {
+	var (
+		terr      *transport.Error
+		rateLimit *errRateLimited
+		tooLarge  *errTooLarge
+		content   *errContent
+		unsupp    *errUnsupported
+		refused   *errRefused
+		dnsErr    *net.DNSError
+		opErr     *net.OpError
+		certErr   *tls.CertificateVerificationError
+		unknownCA x509.UnknownAuthorityError
+		hostErr   x509.HostnameError
+		recErr    tls.RecordHeaderError
+	)
+	switch {
+	case errors.As(err, &rateLimit):
+		*retryAfter = rateLimit.retryAfter
+		return KindRateLimited
+	case errors.As(err, &tooLarge), errors.As(err, &content):
+		return KindInvalidContent
+	case errors.As(err, &unsupp):
+		return KindUnsupported
+	case errors.As(err, &refused):
+		return KindNetwork
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		return KindTimeout
+	case errors.As(err, &terr):
+		switch {
+		case terr.StatusCode == http.StatusUnauthorized || terr.StatusCode == http.StatusForbidden:
+			return KindUnauthorized
+		case terr.StatusCode == http.StatusNotFound:
+			return KindNotFound
+		case terr.StatusCode == http.StatusTooManyRequests:
+			return KindRateLimited
+		case terr.StatusCode >= 500:
+			return KindUnavailable
+		}
+		return KindInvalidContent
+	case errors.As(err, &certErr), errors.As(err, &unknownCA), errors.As(err, &hostErr), errors.As(err, &recErr),
+		errors.As(err, &dnsErr), errors.As(err, &opErr):
+		return KindNetwork
+	}
+	var netErr net.Error
+	if errors.As(err, &netErr) && netErr.Timeout() {
+		return KindTimeout
+	}
+	return KindInvalidContent
+}
+
+// queryString matches the query of a URL inside an error text: registries and
+// blob stores put signatures and tokens there.
+var queryString = regexp.MustCompile(`\?[^\s"']*`)
+
+func redact(s string) string { return queryString.ReplaceAllString(s, "?REDACTED") }

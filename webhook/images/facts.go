@@ -1,0 +1,100 @@
+package images
+
+import (
+	"time"
+	"unsafe"
+)
+
+// Image is everything strata knows about one image reference, resolved once
+// and bound to one digest: the decision is about that digest, whatever the
+// tag points to a moment later.
+type Image struct {
+	// Written is the image string as it stands in the pod spec.
+	Written string `json:"written"`
+	// Ref is the canonical reference (tag or digest as written).
+	Ref string `json:"ref"`
+	// Digest is what Ref resolved to: an index or a single manifest.
+	Digest    Digest `json:"digest"`
+	MediaType string `json:"mediaType"`
+	// Platforms holds the facts for each platform that is checked.
+	Platforms []*Facts `json:"platforms"`
+	// Stale is set when a registry error forced strata to reuse a tag
+	// resolution older than its TTL.
+	Stale bool `json:"stale,omitempty"`
+}
+
+// Facts are the immutable facts of one platform-specific image manifest.
+// They are shared between requests through the cache: never modify them.
+type Facts struct {
+	// Ref is the canonical repository@digest of this platform's manifest.
+	Ref       string `json:"ref"`
+	Digest    Digest `json:"digest"`
+	Platform  string `json:"platform"`
+	MediaType string `json:"mediaType"`
+	Config    Config `json:"config"`
+	// Layers is the literal layer count of the manifest.
+	Layers int `json:"layers"`
+	// Size is the sum of the compressed layer sizes the manifest declares.
+	Size        int64             `json:"size"`
+	Annotations map[string]string `json:"annotations,omitempty"`
+	// DiffIDs are the uncompressed layer digests from rootfs.diff_ids: the
+	// identity of the content, unchanged by a re-push or recompression.
+	DiffIDs []Digest  `json:"diffIDs"`
+	History []History `json:"history,omitempty"`
+}
+
+// Config holds what the image config says about how the image runs.
+type Config struct {
+	User       User              `json:"user"`
+	Labels     map[string]string `json:"labels,omitempty"`
+	Env        []string          `json:"env,omitempty"`
+	Entrypoint []string          `json:"entrypoint,omitempty"`
+	Cmd        []string          `json:"cmd,omitempty"`
+	WorkingDir string            `json:"workingDir,omitempty"`
+	Created    time.Time         `json:"created,omitzero"`
+}
+
+// History is one build step; EmptyLayer steps (ENV, USER, ...) made no layer.
+type History struct {
+	Created    time.Time `json:"created,omitzero"`
+	CreatedBy  string    `json:"createdBy,omitempty"`
+	Comment    string    `json:"comment,omitempty"`
+	EmptyLayer bool      `json:"emptyLayer,omitempty"`
+}
+
+// Annotation keys of the OCI image spec that claim what an image was built on.
+const (
+	AnnotationBaseName   = "org.opencontainers.image.base.name"
+	AnnotationBaseDigest = "org.opencontainers.image.base.digest"
+)
+
+// cost estimates the bytes a Facts value holds, for the cache's byte bound.
+// It counts what dominates (strings, slices, maps) rather than every header.
+func (f *Facts) cost() int64 {
+	n := int64(unsafe.Sizeof(*f))
+	n += int64(len(f.Ref) + len(f.Platform) + len(f.MediaType))
+	n += int64(len(f.DiffIDs)) * int64(unsafe.Sizeof(Digest{}))
+	n += mapCost(f.Annotations) + mapCost(f.Config.Labels)
+	n += sliceCost(f.Config.Env) + sliceCost(f.Config.Entrypoint) + sliceCost(f.Config.Cmd)
+	n += int64(len(f.Config.User.Raw) + len(f.Config.User.Name) + len(f.Config.User.Group) + len(f.Config.WorkingDir))
+	for _, h := range f.History {
+		n += int64(unsafe.Sizeof(h)) + int64(len(h.CreatedBy)+len(h.Comment))
+	}
+	return n
+}
+
+func mapCost(m map[string]string) int64 {
+	var n int64
+	for k, v := range m {
+		n += 32 + int64(len(k)+len(v))
+	}
+	return n
+}
+
+func sliceCost(s []string) int64 {
+	n := int64(len(s)) * 16
+	for _, v := range s {
+		n += int64(len(v))
+	}
+	return n
+}

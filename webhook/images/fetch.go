@@ -1,0 +1,442 @@
+package images
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+	"golang.org/x/sync/errgroup"
+)
+
+// refKey identifies a resolution: the same reference read with different
+// credentials is a different resolution.
+type refKey struct {
+	scope string
+	ref   string
+}
+
+// refEntry is a cached answer to "what does this reference point to now".
+type refEntry struct {
+	digest    Digest
+	mediaType string
+	checked   time.Time
+	notFound  error // a remembered 404, for NotFoundTTL
+}
+
+// resolved is the top-level digest a request is bound to.
+type resolved struct {
+	digest    Digest
+	mediaType string
+	stale     bool
+	manifest  []byte // the manifest, when this call fetched it anyway
+}
+
+// resolveRef answers what ref points to: from the cache while its TTL runs,
+// with one HEAD request once it has run out, with a GET when the content is
+// new to strata.
+func (r *Resolver) resolveRef(ctx context.Context, ref Reference, access Access) (resolved, error) {
+	key := refKey{scope: access.Scope, ref: ref.String()}
+	now := r.opts.Now()
+	prev, cached := r.refs.get(key)
+	if cached {
+		age := now.Sub(prev.checked)
+		switch {
+		case prev.notFound != nil && age < r.opts.NotFoundTTL:
+			return resolved{}, prev.notFound
+		case prev.notFound == nil && age < r.opts.TagTTL:
+			return resolved{digest: prev.digest, mediaType: prev.mediaType}, nil
+		}
+		if prev.notFound != nil {
+			prev = nil
+		}
+	}
+	return await(ctx, r, "ref\x00"+key.scope+"\x00"+key.ref, func(ctx context.Context) (resolved, error) {
+		return r.fetchRef(ctx, key, ref, access, prev)
+	})
+}
+
+func (r *Resolver) fetchRef(ctx context.Context, key refKey, ref Reference, access Access, prev *refEntry) (resolved, error) {
+	p, err := r.puller(access)
+	if err != nil {
+		return resolved{}, err
+	}
+	// A HEAD is enough when strata may already hold the content: a tag it
+	// resolved before, or a digest another scope fetched (this scope must
+	// still prove it can read it).
+	if prev != nil || (ref.ByDigest() && r.contentKnown(ref.Digest)) {
+		desc, err := p.Head(ctx, ref.nameRef())
+		if err != nil {
+			if prev != nil && isTemporary(err) && r.opts.Now().Sub(prev.checked) < r.opts.TagTTL+r.opts.StaleTTL {
+				r.opts.Logger.Debug("registry failed; using the previous resolution", "ref", key.ref, "digest", prev.digest.String(), "error", redact(err.Error()))
+				return resolved{digest: prev.digest, mediaType: prev.mediaType, stale: true}, nil
+			}
+			return resolved{}, r.remember(key, err)
+		}
+		d, err := digestFromHash(desc.Digest)
+		if err != nil {
+			return resolved{}, &errContent{msg: fmt.Sprintf("the registry answered with digest %s: %v", desc.Digest, err)}
+		}
+		if ref.ByDigest() && d != ref.Digest {
+			return resolved{}, &errContent{msg: fmt.Sprintf("asked for %s, the registry answered %s", ref.Digest, d)}
+		}
+		r.refs.add(key, &refEntry{digest: d, mediaType: string(desc.MediaType), checked: r.opts.Now()}, 1)
+		if r.contentKnown(d) {
+			return resolved{digest: d, mediaType: string(desc.MediaType)}, nil
+		}
+		ref = ref.WithDigest(d)
+	}
+	desc, err := p.Get(ctx, ref.nameRef())
+	if err != nil {
+		return resolved{}, r.remember(key, err)
+	}
+	d, err := digestFromHash(desc.Digest)
+	if err != nil {
+		return resolved{}, &errContent{msg: fmt.Sprintf("manifest digest %s: %v", desc.Digest, err)}
+	}
+	if ref.ByDigest() && d != ref.Digest {
+		return resolved{}, &errContent{msg: fmt.Sprintf("asked for %s, the registry served content whose digest is %s", ref.Digest, d)}
+	}
+	r.opts.Logger.Debug("resolved image reference", "ref", key.ref, "digest", d.String(), "mediaType", string(desc.MediaType))
+	r.refs.add(key, &refEntry{digest: d, mediaType: string(desc.MediaType), checked: r.opts.Now()}, 1)
+	return resolved{digest: d, mediaType: string(desc.MediaType), manifest: desc.Manifest}, nil
+}
+
+// remember caches a "not found" briefly and passes every error on; transient
+// failures are never cached.
+func (r *Resolver) remember(key refKey, err error) error {
+	if isNotFound(err) {
+		r.refs.add(key, &refEntry{notFound: err, checked: r.opts.Now()}, 1)
+	}
+	return err
+}
+
+func (r *Resolver) contentKnown(d Digest) bool {
+	if _, ok := r.facts.get(d); ok {
+		return true
+	}
+	_, ok := r.indexes.get(d)
+	return ok
+}
+
+// child is a platform manifest of an index that strata checks.
+type child struct {
+	digest   Digest
+	platform v1.Platform
+}
+
+// platformFacts returns the facts of every checked platform of the image
+// pinned to top's digest.
+func (r *Resolver) platformFacts(ctx context.Context, pinned Reference, top resolved, access Access) ([]*Facts, error) {
+	if f, ok := r.facts.get(top.digest); ok {
+		return []*Facts{f}, nil
+	}
+	children, isIndex := r.indexes.get(top.digest)
+	if !isIndex {
+		raw, mediaType := top.manifest, top.mediaType
+		if raw == nil {
+			var err error
+			if mediaType, raw, err = r.fetchManifest(ctx, pinned, access); err != nil {
+				return nil, err
+			}
+		}
+		switch manifestKind(mediaType, raw) {
+		case kindIndex:
+			var err error
+			if children, err = r.selectChildren(raw); err != nil {
+				return nil, err
+			}
+			r.indexes.add(top.digest, children, int64(len(children))*64)
+		case kindImage:
+			f, err := r.manifestFacts(ctx, pinned, mediaType, raw, access, nil)
+			if err != nil {
+				return nil, err
+			}
+			return []*Facts{f}, nil
+		case kindSchema1:
+			return nil, &errUnsupported{msg: "the image is a Docker schema 1 manifest, which is deprecated and carries no verifiable config"}
+		default:
+			return nil, &errUnsupported{msg: fmt.Sprintf("the manifest has media type %q: it is not a container image", mediaType)}
+		}
+	}
+	out := make([]*Facts, len(children))
+	g, gctx := errgroup.WithContext(ctx)
+	for i, c := range children {
+		g.Go(func() error {
+			f, err := r.manifestFacts(gctx, pinned.WithDigest(c.digest), "", nil, access, &c.platform)
+			if err != nil {
+				return fmt.Errorf("platform %s: %w", c.platform.String(), err)
+			}
+			out[i] = f
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// fetchManifest GETs a manifest by digest; go-containerregistry verifies
+// that the content matches the digest.
+func (r *Resolver) fetchManifest(ctx context.Context, pinned Reference, access Access) (string, []byte, error) {
+	p, err := r.puller(access)
+	if err != nil {
+		return "", nil, err
+	}
+	desc, err := p.Get(ctx, pinned.nameRef())
+	if err != nil {
+		return "", nil, err
+	}
+	return string(desc.MediaType), desc.Manifest, nil
+}
+
+// manifestFacts returns the cached facts of a platform manifest, or fetches
+// its manifest (unless raw holds it) and config, once for all callers.
+func (r *Resolver) manifestFacts(ctx context.Context, pinned Reference, mediaType string, raw []byte, access Access, hint *v1.Platform) (*Facts, error) {
+	if f, ok := r.facts.get(pinned.Digest); ok {
+		return f, nil
+	}
+	return await(ctx, r, "facts\x00"+pinned.Digest.String(), func(ctx context.Context) (*Facts, error) {
+		if raw == nil {
+			var err error
+			if mediaType, raw, err = r.fetchManifest(ctx, pinned, access); err != nil {
+				return nil, err
+			}
+		}
+		f, err := r.buildFacts(ctx, pinned, mediaType, raw, access, hint)
+		if err != nil {
+			return nil, err
+		}
+		r.facts.add(pinned.Digest, f, f.cost())
+		return f, nil
+	})
+}
+
+// imageConfigTypes are the config media types of runnable images; anything
+// else (Helm charts, signatures, SBOMs) is an artifact.
+var imageConfigTypes = map[types.MediaType]bool{types.DockerConfigJSON: true, types.OCIConfigJSON: true}
+
+func (r *Resolver) buildFacts(ctx context.Context, pinned Reference, mediaType string, raw []byte, access Access, hint *v1.Platform) (*Facts, error) {
+	switch manifestKind(mediaType, raw) {
+	case kindImage:
+	case kindSchema1:
+		return nil, &errUnsupported{msg: "the image is a Docker schema 1 manifest, which is deprecated and carries no verifiable config"}
+	default:
+		return nil, &errUnsupported{msg: fmt.Sprintf("manifest %s has media type %q: it is not a container image", pinned.Digest, mediaType)}
+	}
+	m, err := v1.ParseManifest(bytes.NewReader(raw))
+	if err != nil {
+		return nil, &errContent{msg: fmt.Sprintf("manifest %s does not parse: %v", pinned.Digest, err)}
+	}
+	if m.ArtifactType != "" || !imageConfigTypes[m.Config.MediaType] {
+		kind := m.ArtifactType
+		if kind == "" {
+			kind = string(m.Config.MediaType)
+		}
+		return nil, &errUnsupported{msg: fmt.Sprintf("manifest %s is an artifact of type %q, not a container image", pinned.Digest, kind)}
+	}
+	cfgDigest, err := digestFromHash(m.Config.Digest)
+	if err != nil {
+		return nil, &errContent{msg: fmt.Sprintf("config digest: %v", err)}
+	}
+	cfg, err := r.fetchConfig(ctx, pinned, cfgDigest, access)
+	if err != nil {
+		return nil, err
+	}
+	if len(cfg.RootFS.DiffIDs) != len(m.Layers) {
+		return nil, &errContent{msg: fmt.Sprintf("config %s lists %d layer diff IDs for a manifest of %d layers", cfgDigest, len(cfg.RootFS.DiffIDs), len(m.Layers))}
+	}
+	f := &Facts{
+		Digest:      pinned.Digest,
+		Ref:         pinned.Name() + "@" + pinned.Digest.String(),
+		MediaType:   mediaType,
+		Layers:      len(m.Layers),
+		Annotations: m.Annotations,
+		DiffIDs:     make([]Digest, len(cfg.RootFS.DiffIDs)),
+		Config: Config{
+			User:       ParseUser(cfg.Config.User),
+			Labels:     cfg.Config.Labels,
+			Env:        cfg.Config.Env,
+			Entrypoint: cfg.Config.Entrypoint,
+			Cmd:        cfg.Config.Cmd,
+			WorkingDir: cfg.Config.WorkingDir,
+			Created:    cfg.Created.Time,
+		},
+	}
+	for i, l := range m.Layers {
+		f.Size += l.Size
+		if f.DiffIDs[i], err = digestFromHash(cfg.RootFS.DiffIDs[i]); err != nil {
+			return nil, &errContent{msg: fmt.Sprintf("config %s: layer %d: %v", cfgDigest, i, err)}
+		}
+	}
+	if len(cfg.History) > 0 {
+		f.History = make([]History, len(cfg.History))
+		for i, h := range cfg.History {
+			f.History[i] = History{Created: h.Created.Time, CreatedBy: h.CreatedBy, Comment: h.Comment, EmptyLayer: h.EmptyLayer}
+		}
+	}
+	plat := v1.Platform{OS: cfg.OS, Architecture: cfg.Architecture, Variant: cfg.Variant, OSVersion: cfg.OSVersion}
+	if plat.OS == "" && hint != nil {
+		plat = *hint
+	}
+	f.Platform = platformString(plat)
+	return f, nil
+}
+
+// fetchConfig reads and verifies the config blob: the only blob strata reads.
+func (r *Resolver) fetchConfig(ctx context.Context, pinned Reference, d Digest, access Access) (*v1.ConfigFile, error) {
+	p, err := r.puller(access)
+	if err != nil {
+		return nil, err
+	}
+	layer, err := p.Layer(ctx, pinned.nameRef().Context().Digest(d.String()))
+	if err != nil {
+		return nil, fmt.Errorf("config blob %s: %w", d, err)
+	}
+	rc, err := layer.Compressed()
+	if err != nil {
+		return nil, fmt.Errorf("config blob %s: %w", d, err)
+	}
+	defer rc.Close()
+	raw, err := io.ReadAll(rc)
+	if err != nil {
+		return nil, fmt.Errorf("config blob %s: %w", d, err)
+	}
+	if got := Digest(sha256.Sum256(raw)); got != d {
+		return nil, &errContent{msg: fmt.Sprintf("config blob %s: the registry served content whose digest is %s", d, got)}
+	}
+	cfg, err := v1.ParseConfigFile(bytes.NewReader(raw))
+	if err != nil {
+		return nil, &errContent{msg: fmt.Sprintf("config blob %s does not parse: %v", d, err)}
+	}
+	r.opts.Logger.Debug("read image config", slog.String("repository", pinned.Name()), slog.String("config", d.String()))
+	return cfg, nil
+}
+
+type manifestType int
+
+const (
+	kindUnknown manifestType = iota
+	kindImage
+	kindIndex
+	kindSchema1
+)
+
+// manifestKind classifies a manifest by its Content-Type, falling back to its
+// own mediaType field for registries that send a generic Content-Type.
+func manifestKind(mediaType string, raw []byte) manifestType {
+	switch types.MediaType(mediaType) {
+	case types.DockerManifestSchema2, types.OCIManifestSchema1:
+		return kindImage
+	case types.DockerManifestList, types.OCIImageIndex:
+		return kindIndex
+	case types.DockerManifestSchema1, types.DockerManifestSchema1Signed:
+		return kindSchema1
+	}
+	var probe struct {
+		SchemaVersion int             `json:"schemaVersion"`
+		MediaType     string          `json:"mediaType"`
+		Manifests     json.RawMessage `json:"manifests"`
+		Config        json.RawMessage `json:"config"`
+	}
+	if json.Unmarshal(raw, &probe) != nil {
+		return kindUnknown
+	}
+	if probe.MediaType != "" && probe.MediaType != mediaType {
+		return manifestKind(probe.MediaType, nil)
+	}
+	switch {
+	case probe.SchemaVersion == 1:
+		return kindSchema1
+	case probe.Manifests != nil:
+		return kindIndex
+	case probe.Config != nil:
+		return kindImage
+	}
+	return kindUnknown
+}
+
+// selectChildren picks the manifests of an index to check: one per
+// configured platform; when the index has none of them, every platform it
+// has, so that a windows-only or s390x-only image is still checked rather
+// than failing. Attestations and other non-image entries are skipped.
+func (r *Resolver) selectChildren(raw []byte) ([]child, error) {
+	idx, err := v1.ParseIndexManifest(bytes.NewReader(raw))
+	if err != nil {
+		return nil, &errContent{msg: fmt.Sprintf("index does not parse: %v", err)}
+	}
+	var candidates []child
+	for _, m := range idx.Manifests {
+		if m.Platform == nil || isAttestation(m) || manifestKind(string(m.MediaType), nil) != kindImage {
+			continue
+		}
+		d, err := digestFromHash(m.Digest)
+		if err != nil {
+			return nil, &errContent{msg: fmt.Sprintf("index entry %s: %v", m.Digest, err)}
+		}
+		candidates = append(candidates, child{digest: d, platform: *m.Platform})
+	}
+	var chosen []child
+	for _, want := range r.platforms {
+		for _, c := range candidates {
+			if c.platform.Satisfies(v1.Platform(want)) && !containsDigest(chosen, c.digest) {
+				chosen = append(chosen, c)
+				break
+			}
+		}
+	}
+	if len(chosen) == 0 {
+		for _, c := range candidates {
+			if !containsDigest(chosen, c.digest) {
+				chosen = append(chosen, c)
+			}
+		}
+	}
+	if len(chosen) == 0 {
+		return nil, &errUnsupported{msg: "the index holds no container image for any platform"}
+	}
+	return chosen, nil
+}
+
+func isAttestation(m v1.Descriptor) bool {
+	return m.Annotations["vnd.docker.reference.type"] == "attestation-manifest" ||
+		(m.Platform.OS == "unknown" && m.Platform.Architecture == "unknown")
+}
+
+func containsDigest(cs []child, d Digest) bool {
+	for _, c := range cs {
+		if c.digest == d {
+			return true
+		}
+	}
+	return false
+}
+
+type platform v1.Platform
+
+func parsePlatforms(specs []string) ([]platform, error) {
+	out := make([]platform, 0, len(specs))
+	for _, s := range specs {
+		p, err := v1.ParsePlatform(s)
+		if err != nil || p.OS == "" || p.Architecture == "" {
+			return nil, fmt.Errorf("platform %q: write os/arch[/variant], e.g. linux/arm64", s)
+		}
+		out = append(out, platform(*p))
+	}
+	return out, nil
+}
+
+func platformString(p v1.Platform) string {
+	s := p.OS + "/" + p.Architecture
+	if p.Variant != "" {
+		s += "/" + p.Variant
+	}
+	return s
+}

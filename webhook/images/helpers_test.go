@@ -1,0 +1,191 @@
+package images
+
+import (
+	"context"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+)
+
+// testRegistry is go-containerregistry's in-process registry behind a
+// middleware that records every request, so tests can count round trips.
+type testRegistry struct {
+	*httptest.Server
+	host string
+
+	mu       sync.Mutex
+	requests []string // "METHOD /path"
+	// wrap, when set, handles requests instead of the registry (a fault).
+	wrap func(next http.Handler) http.Handler
+}
+
+func newTestRegistry(t *testing.T) *testRegistry {
+	t.Helper()
+	reg := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+	tr := &testRegistry{}
+	tr.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		tr.mu.Lock()
+		tr.requests = append(tr.requests, req.Method+" "+req.URL.Path)
+		wrap := tr.wrap
+		tr.mu.Unlock()
+		if wrap != nil {
+			wrap(reg).ServeHTTP(w, req)
+			return
+		}
+		reg.ServeHTTP(w, req)
+	}))
+	t.Cleanup(tr.Close)
+	tr.host = strings.TrimPrefix(tr.URL, "http://")
+	return tr
+}
+
+// log returns and forgets the requests seen so far, pings (GET /v2/) left out.
+func (r *testRegistry) takeRequests() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	for _, q := range r.requests {
+		if q != "GET /v2/" {
+			out = append(out, q)
+		}
+	}
+	r.requests = nil
+	return out
+}
+
+func (r *testRegistry) ref(repoTag string) string { return r.host + "/" + repoTag }
+
+// push writes img to ref on the test registry.
+func (r *testRegistry) push(t *testing.T, repoTag string, img v1.Image) v1.Hash {
+	t.Helper()
+	ref, err := name.ParseReference(r.ref(repoTag))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(ref, img); err != nil {
+		t.Fatalf("pushing %s: %v", ref, err)
+	}
+	d, err := img.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.takeRequests()
+	return d
+}
+
+// pushIndex writes idx to ref on the test registry.
+func (r *testRegistry) pushIndex(t *testing.T, repoTag string, idx v1.ImageIndex) v1.Hash {
+	t.Helper()
+	ref, err := name.ParseReference(r.ref(repoTag))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.WriteIndex(ref, idx); err != nil {
+		t.Fatalf("pushing %s: %v", ref, err)
+	}
+	d, err := idx.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.takeRequests()
+	return d
+}
+
+// testImage is a random image of the given number of layers, with its
+// config's USER and platform set.
+func testImage(t *testing.T, layers int, user, platform string) v1.Image {
+	t.Helper()
+	img, err := random.Image(256, int64(layers))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf = cf.DeepCopy()
+	cf.Config.User = user
+	p, err := v1.ParsePlatform(platform)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf.OS, cf.Architecture, cf.Variant = p.OS, p.Architecture, p.Variant
+	img, err = mutate.ConfigFile(img, cf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
+}
+
+// testIndex builds an index of the images, each under its config's platform.
+func testIndex(t *testing.T, mt types.MediaType, imgs ...v1.Image) v1.ImageIndex {
+	t.Helper()
+	idx := mutate.IndexMediaType(empty.Index, mt)
+	for _, img := range imgs {
+		cf, err := img.ConfigFile()
+		if err != nil {
+			t.Fatal(err)
+		}
+		idx = mutate.AppendManifests(idx, mutate.IndexAddendum{
+			Add:        img,
+			Descriptor: v1.Descriptor{Platform: cf.Platform()},
+		})
+	}
+	return idx
+}
+
+// fakeClock is a settable clock for TTL tests.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// newTestResolver returns a Resolver that reaches the test registry over
+// plain HTTP and uses no ambient credentials.
+func newTestResolver(t *testing.T, reg *testRegistry, opts Options) *Resolver {
+	t.Helper()
+	opts.Insecure = append(opts.Insecure, reg.host)
+	if opts.Keychain == nil {
+		opts.Keychain = authn.NewMultiKeychain() // anonymous
+	}
+	r, err := NewResolver(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.Close)
+	return r
+}
+
+func testContext(t *testing.T, d time.Duration) context.Context {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), d)
+	t.Cleanup(cancel)
+	return ctx
+}

@@ -1,0 +1,269 @@
+// Package images turns image references, exactly as written in pod specs,
+// into verified, platform-specific image facts read from their registries.
+package images
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"golang.org/x/sync/singleflight"
+)
+
+// Options configure a Resolver. The zero value is a working configuration.
+type Options struct {
+	// Platforms are the platforms of a multi-platform image that are checked,
+	// as "os/arch[/variant]". Default: linux/amd64, linux/arm64.
+	Platforms []string
+	// TagTTL is how long a tag → digest resolution is trusted before a HEAD
+	// request re-checks it. Default: 5 minutes.
+	TagTTL time.Duration
+	// StaleTTL is how long past TagTTL a resolution may still be used when the
+	// registry fails to answer (stale-if-error). Default: 1 hour.
+	StaleTTL time.Duration
+	// NotFoundTTL is how long a "not found" answer is remembered. Default: 30s.
+	NotFoundTTL time.Duration
+	// FetchTimeout bounds a registry fetch shared by concurrent callers. Each
+	// caller still gives up at its own ctx deadline; the fetch goes on until
+	// this timeout so that its answer warms the cache for the next request.
+	// Default: 10s.
+	FetchTimeout time.Duration
+	// Allow, when not empty, lists the only registry hosts strata may contact.
+	Allow []string
+	// Insecure lists registry hosts reached over plain HTTP.
+	Insecure []string
+	// MaxBodyBytes caps every registry response body (manifests, configs,
+	// tokens). Default: 4 MiB.
+	MaxBodyBytes int64
+	// CacheEntries and CacheBytes bound the facts cache. Defaults: 20,000 and 64 MiB.
+	CacheEntries int
+	CacheBytes   int64
+	// Keychain supplies credentials when a call gives none. Default:
+	// authn.DefaultKeychain (the docker config.json of strata's own user).
+	Keychain authn.Keychain
+	// Transport is the HTTP transport under strata's guard. Default: one that
+	// refuses link-local and cloud metadata addresses after DNS resolution.
+	Transport http.RoundTripper
+	// Now is the clock for TTLs. Default: time.Now.
+	Now func() time.Time
+	// Logger receives debug lines about registry fetches. Default: discard.
+	Logger *slog.Logger
+}
+
+// Access says whose credentials a resolution uses. Resolutions are cached per
+// Scope, so that what one namespace's pull secret could read is never handed
+// to another namespace: give each distinct set of credentials its own Scope.
+// The zero Access uses Options.Keychain under the shared scope "".
+type Access struct {
+	Scope    string
+	Keychain authn.Keychain
+}
+
+// Resolver resolves image references to facts. It is safe for concurrent use.
+type Resolver struct {
+	opts      Options
+	platforms []platform
+	allow     map[string]bool
+	transport http.RoundTripper
+	backoff   remote.Backoff
+
+	refs    *lru[refKey, *refEntry]
+	indexes *lru[Digest, []child]
+	facts   *lru[Digest, *Facts]
+	pullers *lru[string, *pullerEntry]
+
+	flight singleflight.Group
+	done   chan struct{}
+}
+
+// NewResolver checks opts, fills in defaults and returns a Resolver. Close it
+// to stop fetches still running for callers that have gone.
+func NewResolver(opts Options) (*Resolver, error) {
+	opts = withDefaults(opts)
+	platforms, err := parsePlatforms(opts.Platforms)
+	if err != nil {
+		return nil, err
+	}
+	allow := make(map[string]bool, len(opts.Allow))
+	for _, h := range opts.Allow {
+		allow[canonicalHost(h)] = true
+	}
+	insecure := make(map[string]bool, len(opts.Insecure))
+	for _, h := range opts.Insecure {
+		insecure[h] = true
+	}
+	return &Resolver{
+		opts:      opts,
+		platforms: platforms,
+		allow:     allow,
+		transport: &guard{next: opts.Transport, insecure: insecure, maxBody: opts.MaxBodyBytes},
+		// go-containerregistry's default retry sleeps 1s then 3s and cannot be
+		// interrupted; these fit inside an admission budget.
+		backoff: remote.Backoff{Duration: 50 * time.Millisecond, Factor: 2, Jitter: 0.2, Steps: 3},
+		refs:    newLRU[refKey, *refEntry](opts.CacheEntries, opts.CacheBytes),
+		indexes: newLRU[Digest, []child](opts.CacheEntries, opts.CacheBytes),
+		facts:   newLRU[Digest, *Facts](opts.CacheEntries, opts.CacheBytes),
+		pullers: newLRU[string, *pullerEntry](1024, 1<<62),
+		done:    make(chan struct{}),
+	}, nil
+}
+
+func withDefaults(o Options) Options {
+	if len(o.Platforms) == 0 {
+		o.Platforms = []string{"linux/amd64", "linux/arm64"}
+	}
+	if o.TagTTL <= 0 {
+		o.TagTTL = 5 * time.Minute
+	}
+	if o.StaleTTL <= 0 {
+		o.StaleTTL = time.Hour
+	}
+	if o.NotFoundTTL <= 0 {
+		o.NotFoundTTL = 30 * time.Second
+	}
+	if o.FetchTimeout <= 0 {
+		o.FetchTimeout = 10 * time.Second
+	}
+	if o.MaxBodyBytes <= 0 {
+		o.MaxBodyBytes = 4 << 20
+	}
+	if o.CacheEntries <= 0 {
+		o.CacheEntries = 20000
+	}
+	if o.CacheBytes <= 0 {
+		o.CacheBytes = 64 << 20
+	}
+	if o.Keychain == nil {
+		o.Keychain = authn.DefaultKeychain
+	}
+	if o.Transport == nil {
+		o.Transport = newBaseTransport()
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return o
+}
+
+// Close stops registry fetches that outlived their callers. A closed
+// Resolver must not be used again.
+func (r *Resolver) Close() { close(r.done) }
+
+// Platforms returns the platforms this resolver checks, as "os/arch[/variant]".
+func (r *Resolver) Platforms() []string { return slices.Clone(r.opts.Platforms) }
+
+// Resolve returns the facts of image for each checked platform. The error,
+// if any, is an *Error whose message names the image and says what to do.
+func (r *Resolver) Resolve(ctx context.Context, image string, access Access) (*Image, error) {
+	ref, err := ParseReference(image)
+	if err != nil {
+		return nil, &Error{Kind: KindInvalidReference, Image: image, Err: err}
+	}
+	if len(r.allow) > 0 && !r.allow[canonicalHost(ref.Registry)] {
+		return nil, &Error{Kind: KindNotAllowed, Image: image, Registry: ref.Registry, Repository: ref.Repository}
+	}
+	top, err := r.resolveRef(ctx, ref, access)
+	if err != nil {
+		return nil, classify(ctx, image, ref, err)
+	}
+	pinned := ref.WithDigest(top.digest)
+	facts, err := r.platformFacts(ctx, pinned, top, access)
+	if err != nil {
+		return nil, classify(ctx, image, ref, err)
+	}
+	return &Image{
+		Written:   image,
+		Ref:       ref.String(),
+		Digest:    top.digest,
+		MediaType: top.mediaType,
+		Platforms: facts,
+		Stale:     top.stale,
+	}, nil
+}
+
+// canonicalHost folds the spellings of Docker Hub together for registry.allow.
+func canonicalHost(h string) string {
+	switch h {
+	case "index.docker.io", "registry-1.docker.io":
+		return dockerHub
+	}
+	return h
+}
+
+// await runs fn once for all concurrent callers with the same key, detached
+// from any one caller's cancellation, and returns when fn is done or ctx ends.
+func await[T any](ctx context.Context, r *Resolver, key string, fn func(ctx context.Context) (T, error)) (T, error) {
+	ch := r.flight.DoChan(key, func() (any, error) {
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.opts.FetchTimeout)
+		defer cancel()
+		go func() {
+			select {
+			case <-r.done:
+				cancel()
+			case <-fctx.Done():
+			}
+		}()
+		return fn(fctx)
+	})
+	var zero T
+	select {
+	case res := <-ch:
+		if res.Err != nil {
+			return zero, res.Err
+		}
+		return res.Val.(T), nil
+	case <-ctx.Done():
+		return zero, fmt.Errorf("waiting for the registry: %w", ctx.Err())
+	}
+}
+
+// puller returns the go-containerregistry puller of a scope. A puller keeps
+// one authenticated transport per repository, so bearer tokens are reused
+// until they expire instead of being fetched for every request; it is
+// replaced after TagTTL so that rotated pull secrets take effect.
+func (r *Resolver) puller(access Access) (*remote.Puller, error) {
+	if e, ok := r.pullers.get(access.Scope); ok && r.opts.Now().Sub(e.created) < r.opts.TagTTL {
+		return e.puller, nil
+	}
+	kc := access.Keychain
+	if kc == nil {
+		kc = r.opts.Keychain
+	}
+	p, err := remote.NewPuller(
+		remote.WithAuthFromKeychain(kc),
+		remote.WithTransport(r.transport),
+		remote.WithRetryBackoff(r.backoff),
+		// 429 is left out: a rate limit's Retry-After never fits in an admission budget.
+		remote.WithRetryStatusCodes(http.StatusRequestTimeout, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout),
+		remote.WithUserAgent("strata"),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("creating registry client: %w", err)
+	}
+	r.pullers.add(access.Scope, &pullerEntry{puller: p, created: r.opts.Now()}, 1)
+	return p, nil
+}
+
+type pullerEntry struct {
+	puller  *remote.Puller
+	created time.Time
+}
+
+func isNotFound(err error) bool { return kindOf(err, new(time.Duration)) == KindNotFound }
+
+// isTemporary reports failures worth serving a stale resolution through.
+func isTemporary(err error) bool {
+	switch kindOf(err, new(time.Duration)) {
+	case KindRateLimited, KindUnavailable, KindTimeout, KindNetwork:
+		return true
+	}
+	return false
+}
