@@ -83,6 +83,11 @@ func ParseReference(image string) (Reference, error) {
 		Tag:        "latest",
 		ref:        ref,
 	}
+	// go-containerregistry accepts tags the OCI distribution spec forbids
+	// ([A-Za-z0-9_][A-Za-z0-9._-]{0,127}); the runtimes would refuse them.
+	if t := tagOf(expanded); t != "" && (t[0] == '.' || t[0] == '-') {
+		return Reference{}, fmt.Errorf("%q is not a valid image reference: a tag cannot start with %q", image, t[0])
+	}
 	if out.Registry == name.DefaultRegistry {
 		out.Registry = dockerHub
 	}
