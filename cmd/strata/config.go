@@ -1,0 +1,146 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/strata-project/strata/webhook/images"
+)
+
+// Config is strata.yaml (see DESIGN.md); every field is optional and flags
+// override it. Only this package reads it; the engine packages get Options.
+type Config struct {
+	Mode      string         `json:"mode,omitempty"`
+	Policies  PoliciesConfig `json:"policies,omitzero"`
+	Catalog   CatalogConfig  `json:"catalog,omitzero"`
+	Platforms []string       `json:"platforms,omitempty"`
+	Registry  RegistryConfig `json:"registry,omitzero"`
+	Exempt    ExemptConfig   `json:"exempt,omitzero"`
+}
+
+// PoliciesConfig selects and parameterises the Rego policies.
+type PoliciesConfig struct {
+	Actions map[string]string `json:"actions,omitempty"`
+	Paths   []string          `json:"paths,omitempty"`
+	Data    map[string]any    `json:"data,omitempty"`
+}
+
+// CatalogConfig lists the known images lineage is matched against.
+type CatalogConfig struct {
+	Refresh Duration       `json:"refresh,omitzero"`
+	Images  []CatalogImage `json:"images,omitempty"`
+}
+
+// CatalogImage is one known image and the role it plays.
+type CatalogImage struct {
+	Ref  string `json:"ref"`
+	Role string `json:"role"`
+}
+
+// RegistryConfig says how, and which, registries are reached.
+type RegistryConfig struct {
+	Timeout  Duration `json:"timeout,omitzero"`
+	TagTTL   Duration `json:"tagTTL,omitzero"`
+	Allow    []string `json:"allow,omitempty"`
+	Insecure []string `json:"insecure,omitempty"`
+}
+
+// ExemptConfig lists what is never evaluated.
+type ExemptConfig struct {
+	Namespaces []string `json:"namespaces,omitempty"`
+}
+
+// Duration reads "3s", "5m", "1h" in YAML.
+type Duration struct{ time.Duration }
+
+// UnmarshalJSON parses a Go duration string.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("durations are strings such as \"3s\" or \"5m\": %w", err)
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	d.Duration = v
+	return nil
+}
+
+// MarshalJSON writes the duration as a string.
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(d.String()) }
+
+// defaultConfig is what strata uses with no file.
+func defaultConfig() Config {
+	return Config{
+		Mode:      "warn",
+		Platforms: []string{"linux/amd64", "linux/arm64"},
+		Registry: RegistryConfig{
+			Timeout: Duration{3 * time.Second},
+			TagTTL:  Duration{5 * time.Minute},
+		},
+		Catalog: CatalogConfig{Refresh: Duration{time.Hour}},
+		Exempt:  ExemptConfig{Namespaces: []string{"kube-system"}},
+	}
+}
+
+// loadConfig reads path over the defaults; unknown keys are errors, so a
+// misspelt setting is never silently ignored.
+func loadConfig(path string) (Config, error) {
+	cfg := defaultConfig()
+	if path == "" {
+		return cfg, nil
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return cfg, fmt.Errorf("reading config: %w", err)
+	}
+	if err := yaml.UnmarshalStrict(raw, &cfg); err != nil {
+		return cfg, fmt.Errorf("config %s: %w", path, err)
+	}
+	return cfg, nil
+}
+
+var modes = []string{"enforce", "warn", "audit"}
+
+// validate checks the configuration once, before anything is built from it.
+func (c Config) validate() error {
+	var problems []string
+	if !slices.Contains(modes, c.Mode) {
+		problems = append(problems, fmt.Sprintf("mode %q: want one of %s", c.Mode, strings.Join(modes, ", ")))
+	}
+	for id, action := range c.Policies.Actions {
+		if !slices.Contains(append(modes, "off"), action) {
+			problems = append(problems, fmt.Sprintf("policies.actions.%s %q: want enforce, warn, audit or off", id, action))
+		}
+	}
+	if c.Registry.Timeout.Duration <= 0 {
+		problems = append(problems, "registry.timeout must be positive")
+	}
+	for _, img := range c.Catalog.Images {
+		if img.Ref == "" || img.Role == "" {
+			problems = append(problems, fmt.Sprintf("catalog image %q: needs both ref and role", img.Ref))
+		}
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("invalid configuration:\n  %s", strings.Join(problems, "\n  "))
+	}
+	return nil
+}
+
+// resolverOptions turns the configuration into the image resolver's Options.
+func (c Config) resolverOptions() images.Options {
+	return images.Options{
+		Platforms:    c.Platforms,
+		TagTTL:       c.Registry.TagTTL.Duration,
+		FetchTimeout: c.Registry.Timeout.Duration,
+		Allow:        c.Registry.Allow,
+		Insecure:     c.Registry.Insecure,
+	}
+}

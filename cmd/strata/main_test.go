@@ -1,0 +1,103 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/strata-project/strata/webhook/demo"
+)
+
+func runStrata(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code = run(t.Context(), args, &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+func TestInspectDemoFamily(t *testing.T) {
+	t.Parallel()
+	code, out, errOut := runStrata(t, "inspect", "--demo")
+	if code != 0 {
+		t.Fatalf("strata inspect --demo = exit %d, stderr %q", code, errOut)
+	}
+	for _, img := range demo.Family {
+		if !strings.Contains(out, "/"+img.Repo+"\n") {
+			t.Errorf("strata inspect --demo output lacks %s", img.Repo)
+		}
+	}
+	admin := out[strings.Index(out, "/shop/admin:1.0"):]
+	admin = admin[:strings.Index(admin, "\n\n")]
+	if !strings.Contains(admin, `user        "": uid 0 (root)`) {
+		t.Errorf("strata inspect --demo shows shop/admin as:\n%s\nwant its user to be root", admin)
+	}
+}
+
+func TestInspectJSON(t *testing.T) {
+	t.Parallel()
+	code, out, errOut := runStrata(t, "inspect", "--demo", "-o", "json", "shop/web:1.0")
+	if code != 0 {
+		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
+	var doc struct {
+		Ref       string `json:"ref"`
+		Platforms []struct {
+			Platform string `json:"platform"`
+			Layers   int    `json:"layers"`
+			Config   struct {
+				User struct {
+					UID *int64 `json:"uid"`
+				} `json:"user"`
+			} `json:"config"`
+		} `json:"platforms"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatalf("strata inspect -o json is not JSON: %v\n%s", err, out)
+	}
+	if len(doc.Platforms) != 1 || doc.Platforms[0].Layers != 3 || doc.Platforms[0].Config.User.UID == nil || *doc.Platforms[0].Config.User.UID != 65532 {
+		t.Errorf("strata inspect -o json shop/web:1.0 = %+v, want one platform, 3 layers, uid 65532", doc)
+	}
+}
+
+func TestInspectErrors(t *testing.T) {
+	t.Parallel()
+	badConfig := filepath.Join(t.TempDir(), "strata.yaml")
+	if err := os.WriteFile(badConfig, []byte("mode: block\nregistry: {timout: 3s}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name    string
+		args    []string
+		want    string
+		wantOut int
+	}{
+		{"no image", []string{"inspect"}, "Usage: strata inspect", 2},
+		{"bad output", []string{"inspect", "-o", "yaml", "nginx"}, `-o "yaml"`, 2},
+		{"image id", []string{"inspect", "sha256:" + strings.Repeat("a", 64)}, "image ID", 2},
+		{"missing demo image", []string{"inspect", "--demo", "shop/none:1"}, "has no image", 2},
+		{"unknown config key", []string{"inspect", "--config", badConfig, "nginx"}, "unknown field", 2},
+		{"unknown command", []string{"frobnicate"}, "unknown command", 2},
+	} {
+		code, _, errOut := runStrata(t, tc.args...)
+		if code != tc.wantOut || !strings.Contains(errOut, tc.want) {
+			t.Errorf("%s: strata %s = exit %d, stderr %q; want exit %d and %q", tc.name, strings.Join(tc.args, " "), code, errOut, tc.wantOut, tc.want)
+		}
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	t.Parallel()
+	cfg := defaultConfig()
+	cfg.Mode = "block"
+	cfg.Policies.Actions = map[string]string{"run-as-root": "deny"}
+	err := cfg.validate()
+	if err == nil || !strings.Contains(err.Error(), `mode "block"`) || !strings.Contains(err.Error(), "policies.actions.run-as-root") {
+		t.Errorf("validate() = %v, want both problems named", err)
+	}
+	if err := defaultConfig().validate(); err != nil {
+		t.Errorf("defaultConfig().validate() = %v, want nil", err)
+	}
+}

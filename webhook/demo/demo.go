@@ -1,0 +1,204 @@
+// Package demo serves a small family of images from an in-process registry,
+// so that strata can be tried without a cluster or the internet: an OS base,
+// a runtime built on it, and applications that each show one policy at work.
+package demo
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+)
+
+// Image is one image of the demo family.
+type Image struct {
+	// Repo is the repository and tag, e.g. "demo/shop-web:1.0".
+	Repo string
+	// Role is the lineage role it plays in the family: os, runtime, framework or app.
+	Role string
+	// Shows says what the image demonstrates.
+	Shows string
+}
+
+// Family lists the demo images in the order they are built.
+var Family = []Image{
+	{"base/debian:12", "os", "the approved OS base; its tag was re-pointed to a patched build"},
+	{"base/temurin:21", "runtime", "a language runtime built on base/debian:12"},
+	{"base/spring:3", "framework", "a framework built on the runtime: one level too many"},
+	{"shop/web:1.0", "app", "a compliant application: non-root, on the approved base, three levels"},
+	{"shop/admin:1.0", "app", "an application that runs as root"},
+	{"shop/report:1.0", "app", "an application four levels deep (OS, runtime, framework, app)"},
+	{"shop/legacy:1.0", "app", "an application on a base image nobody knows"},
+	{"shop/billing:1.0", "app", "an application built on the old, unpatched base/debian:12"},
+}
+
+// Registry is a running demo registry.
+type Registry struct {
+	// Host is the registry's host:port on loopback.
+	Host   string
+	server *http.Server
+}
+
+// Start serves a registry on a loopback port and pushes the family to it.
+func Start(ctx context.Context) (*Registry, error) {
+	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("starting the demo registry: %w", err)
+	}
+	srv := &http.Server{
+		Handler:           registry.New(registry.Logger(log.New(io.Discard, "", 0))),
+		ReadHeaderTimeout: 5 * time.Second,
+	}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Printf("demo registry stopped: %v", err)
+		}
+	}()
+	r := &Registry{Host: ln.Addr().String(), server: srv}
+	if err := r.seed(ctx); err != nil {
+		_ = r.Close()
+		return nil, fmt.Errorf("seeding the demo registry: %w", err)
+	}
+	return r, nil
+}
+
+// Close stops the registry.
+func (r *Registry) Close() error { return r.server.Close() }
+
+// Ref returns the full reference of a demo repository:tag.
+func (r *Registry) Ref(repoTag string) string { return r.Host + "/" + repoTag }
+
+// seed builds the family. Layers are small deterministic tarballs, so the
+// digests are the same on every run.
+func (r *Registry) seed(ctx context.Context) error {
+	b := &builder{ctx: ctx, reg: r}
+	debianOld := b.image(empty.Image, "", "debian 12.7 root filesystem")
+	debian := b.image(empty.Image, "", "debian 12.8 root filesystem (security update)")
+	temurinOld := b.image(debianOld, "", "temurin 21 JDK")
+	temurin := b.image(debian, "", "temurin 21 JDK")
+	spring := b.image(temurin, "", "spring boot 3 libraries")
+	unknownBase := b.image(empty.Image, "", "a hand-rolled root filesystem")
+
+	// Push the old base first, as history happened: billing was built on it.
+	b.push("base/debian:12", debianOld, nil)
+	b.push("base/temurin:21", temurinOld, nil)
+	b.push("shop/billing:1.0", b.image(temurinOld, "10001", "billing service"), b.claims("base/temurin:21", temurinOld))
+	b.push("base/debian:12", debian, nil)
+	b.push("base/temurin:21", temurin, b.claims("base/debian:12", debian))
+	b.push("base/spring:3", spring, b.claims("base/temurin:21", temurin))
+	b.push("shop/web:1.0", b.image(temurin, "65532", "web shop"), b.claims("base/temurin:21", temurin))
+	b.push("shop/admin:1.0", b.image(temurin, "", "admin console"), b.claims("base/temurin:21", temurin))
+	b.push("shop/report:1.0", b.image(spring, "1000", "reporting service"), b.claims("base/spring:3", spring))
+	b.push("shop/legacy:1.0", b.image(unknownBase, "1000", "legacy service"), nil)
+	return b.err
+}
+
+// builder keeps the first error, so that seed reads as the family's history.
+type builder struct {
+	ctx context.Context
+	reg *Registry
+	err error
+}
+
+// image appends one layer holding a file that says what it is.
+func (b *builder) image(base v1.Image, user, content string) v1.Image {
+	if b.err != nil {
+		return base
+	}
+	layer, err := tarLayer("/etc/strata-demo/"+fmt.Sprint(len(content)), content)
+	if err != nil {
+		b.err = err
+		return base
+	}
+	img, err := mutate.Append(base, mutate.Addendum{
+		Layer:     layer,
+		History:   v1.History{CreatedBy: "COPY " + content, Created: v1.Time{Time: demoTime}},
+		MediaType: types.OCILayer,
+	})
+	if err != nil {
+		b.err = err
+		return base
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		b.err = err
+		return base
+	}
+	cf = cf.DeepCopy()
+	cf.OS, cf.Architecture = "linux", "amd64"
+	cf.Created = v1.Time{Time: demoTime}
+	cf.Config.User = user
+	cf.Config.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
+	if img, err = mutate.ConfigFile(img, cf); err != nil {
+		b.err = err
+		return base
+	}
+	return mutate.MediaType(mutate.ConfigMediaType(img, types.OCIConfigJSON), types.OCIManifestSchema1)
+}
+
+// claims returns the OCI base annotations naming base, as buildkit writes them.
+func (b *builder) claims(repoTag string, base v1.Image) map[string]string {
+	if b.err != nil {
+		return nil
+	}
+	d, err := base.Digest()
+	if err != nil {
+		b.err = err
+		return nil
+	}
+	return map[string]string{
+		"org.opencontainers.image.base.name":   b.reg.Ref(repoTag),
+		"org.opencontainers.image.base.digest": d.String(),
+	}
+}
+
+func (b *builder) push(repoTag string, img v1.Image, annotations map[string]string) {
+	if b.err != nil {
+		return
+	}
+	if annotations != nil {
+		img = mutate.Annotations(img, annotations).(v1.Image)
+	}
+	ref, err := name.ParseReference(b.reg.Ref(repoTag), name.Insecure)
+	if err != nil {
+		b.err = err
+		return
+	}
+	if err := remote.Write(ref, img, remote.WithContext(b.ctx)); err != nil {
+		b.err = fmt.Errorf("pushing %s: %w", repoTag, err)
+	}
+}
+
+// demoTime is the build time of every demo image, fixed for stable digests.
+var demoTime = time.Date(2026, 10, 1, 9, 0, 0, 0, time.UTC)
+
+func tarLayer(path, content string) (v1.Layer, error) {
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	if err := tw.WriteHeader(&tar.Header{Name: path, Mode: 0o644, Size: int64(len(content)), ModTime: demoTime, Typeflag: tar.TypeReg}); err != nil {
+		return nil, err
+	}
+	if _, err := tw.Write([]byte(content)); err != nil {
+		return nil, err
+	}
+	if err := tw.Close(); err != nil {
+		return nil, err
+	}
+	raw := buf.Bytes()
+	return tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(raw)), nil })
+}

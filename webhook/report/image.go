@@ -1,0 +1,100 @@
+// Package report renders strata's findings for people and machines.
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/strata-project/strata/webhook/images"
+)
+
+// WriteImageJSON writes the image facts as indented JSON.
+func WriteImageJSON(w io.Writer, img *images.Image) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(img)
+}
+
+// WriteImageText writes the image facts for a person reading a terminal.
+func WriteImageText(w io.Writer, img *images.Image) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "%s\n", img.Ref)
+	fmt.Fprintf(tw, "  digest\t%s\n", img.Digest)
+	fmt.Fprintf(tw, "  media type\t%s\n", img.MediaType)
+	if img.Stale {
+		fmt.Fprintf(tw, "  note\tthe registry did not answer; this is the last known resolution\n")
+	}
+	for _, f := range img.Platforms {
+		fmt.Fprintf(tw, "  %s\t%s\n", f.Platform, f.Digest)
+		fmt.Fprintf(tw, "    user\t%s\n", describeUser(f.Config.User))
+		fmt.Fprintf(tw, "    layers\t%d (%s compressed)\n", f.Layers, humanBytes(f.Size))
+		if !f.Config.Created.IsZero() {
+			fmt.Fprintf(tw, "    created\t%s\n", f.Config.Created.UTC().Format("2006-01-02 15:04:05 MST"))
+		}
+		if len(f.Config.Entrypoint) > 0 {
+			fmt.Fprintf(tw, "    entrypoint\t%s\n", quoteAll(f.Config.Entrypoint))
+		}
+		if len(f.Config.Cmd) > 0 {
+			fmt.Fprintf(tw, "    cmd\t%s\n", quoteAll(f.Config.Cmd))
+		}
+		fmt.Fprintf(tw, "    history\t%d steps, %d with a layer\n", len(f.History), len(f.History)-emptySteps(f.History))
+		writeMap(tw, "annotation", f.Annotations)
+		writeMap(tw, "label", f.Config.Labels)
+	}
+	return tw.Flush()
+}
+
+func describeUser(u images.User) string {
+	switch {
+	case u.Invalid != "":
+		return fmt.Sprintf("%q: invalid, %s", u.Raw, u.Invalid)
+	case u.IsRoot():
+		return fmt.Sprintf("%q: uid 0 (root)", u.Raw)
+	case u.UID != nil:
+		return fmt.Sprintf("%q: uid %d", u.Raw, *u.UID)
+	default:
+		return fmt.Sprintf("%q: user name, uid unknown without the image's /etc/passwd", u.Raw)
+	}
+}
+
+func writeMap(w io.Writer, label string, m map[string]string) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		fmt.Fprintf(w, "    %s\t%s=%s\n", label, k, m[k])
+	}
+}
+
+func emptySteps(h []images.History) int {
+	n := 0
+	for _, s := range h {
+		if s.EmptyLayer {
+			n++
+		}
+	}
+	return n
+}
+
+func quoteAll(s []string) string {
+	q := make([]string, len(s))
+	for i, v := range s {
+		q[i] = fmt.Sprintf("%q", v)
+	}
+	return "[" + strings.Join(q, ", ") + "]"
+}
+
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
