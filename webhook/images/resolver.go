@@ -267,3 +267,24 @@ func isTemporary(err error) bool {
 	}
 	return false
 }
+
+// Tags lists the tags of repository (e.g. "registry.example.com/base/debian"),
+// for catalog entries that match tags by pattern.
+func (r *Resolver) Tags(ctx context.Context, repository string, access Access) ([]string, error) {
+	ref, err := ParseReference(repository)
+	if err != nil {
+		return nil, &Error{Kind: KindInvalidReference, Image: repository, Err: err}
+	}
+	if len(r.allow) > 0 && !r.allow[canonicalHost(ref.Registry)] {
+		return nil, &Error{Kind: KindNotAllowed, Image: repository, Registry: ref.Registry, Repository: ref.Repository}
+	}
+	p, err := r.puller(access)
+	if err != nil {
+		return nil, err
+	}
+	tags, err := p.List(ctx, ref.nameRef().Context())
+	if err != nil {
+		return nil, classify(ctx, repository, ref, err)
+	}
+	return tags, nil
+}

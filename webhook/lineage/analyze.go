@@ -1,0 +1,202 @@
+package lineage
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/strata-project/strata/webhook/images"
+)
+
+// Lineage returns what the platform image f is built on: the catalog
+// images its layers start with, and the bases it claims, each claim checked
+// against the layers and followed while it holds. access is used to read
+// claimed bases, with the same credentials as the image itself.
+func (c *Catalog) Lineage(ctx context.Context, f *images.Facts, access images.Access) Lineage {
+	ix := c.current.Load()
+	found, self := ix.ancestors(f.Digest, f.DiffIDs)
+	claims, bases := c.followClaims(ctx, f, access)
+
+	// One chain entry per prefix length: images that add no layer to their
+	// parent cannot be told apart by layers, and are one level.
+	byLen := map[int]*Entry{}
+	for _, n := range found {
+		e, ok := byLen[len(n.diffIDs)]
+		if !ok {
+			byLen[len(n.diffIDs)] = ix.entry(n, EvidenceLayers)
+			continue
+		}
+		e.Refs = appendNew(e.Refs, n.names...)
+	}
+	for _, b := range bases {
+		e, ok := byLen[b.layers]
+		switch {
+		case !ok:
+			e = &Entry{Refs: []string{b.name}, Digest: b.digest, Layers: b.layers, Current: true, Evidence: []string{EvidenceAnnotation}}
+			if n := ix.byDigest[b.digest]; n != nil {
+				e = ix.entry(n, EvidenceLayers, EvidenceAnnotation)
+			}
+			byLen[b.layers] = e
+		case e.Digest == b.digest:
+			e.Evidence = appendNew(e.Evidence, EvidenceAnnotation)
+		default:
+			// Same layers as a catalog image but another config: the claim
+			// names the real parent, the catalog says what its content is.
+			e.Digest = b.digest
+			e.Refs = appendNew([]string{b.name}, e.Refs...)
+			e.Evidence = appendNew(e.Evidence, EvidenceAnnotation)
+		}
+	}
+
+	out := Lineage{Claims: claims, Chain: make([]Entry, 0, len(byLen))}
+	for _, e := range byLen {
+		out.Chain = append(out.Chain, *e)
+	}
+	slices.SortFunc(out.Chain, func(a, b Entry) int { return cmp.Compare(a.Layers, b.Layers) })
+	if self != nil {
+		out.Self = ix.entry(self, EvidenceLayers)
+	}
+	out.Depth = len(out.Chain) + 1
+	switch {
+	case len(out.Chain) > 0:
+		out.Complete = out.Chain[0].Role == "os"
+	case out.Self != nil:
+		out.Complete = out.Self.Role == "os"
+	}
+	return out
+}
+
+func (ix *index) entry(n *node, evidence ...string) *Entry {
+	current, now := ix.isCurrent(n)
+	return &Entry{
+		Refs:          slices.Clone(n.names),
+		Digest:        n.digest,
+		Role:          n.role,
+		Layers:        len(n.diffIDs),
+		Evidence:      evidence,
+		Current:       current,
+		CurrentDigest: now,
+	}
+}
+
+func appendNew(list []string, items ...string) []string {
+	for _, it := range items {
+		if !slices.Contains(list, it) {
+			list = append(list, it)
+		}
+	}
+	return list
+}
+
+// claimedBase is a base image whose claim was verified.
+type claimedBase struct {
+	name   string
+	digest images.Digest
+	layers int
+}
+
+// followClaims checks the base claims of f, then those of the verified
+// base, and so on, up to MaxClaimDepth and never through the same image twice.
+func (c *Catalog) followClaims(ctx context.Context, f *images.Facts, access images.Access) ([]Claim, []claimedBase) {
+	var claims []Claim
+	var bases []claimedBase
+	visited := map[images.Digest]bool{f.Digest: true}
+	cur := f
+	for range c.opts.MaxClaimDepth {
+		var next *images.Facts
+		var nextName string
+		for _, cl := range claimsOf(cur) {
+			base, name := c.verify(ctx, cur, &cl, access)
+			if base != nil && visited[base.Digest] {
+				cl.Status, cl.Reason = ClaimMismatch, fmt.Sprintf("%s claims a base that is already in its own chain (a cycle)", cur.Ref)
+				base = nil
+			}
+			claims = append(claims, cl)
+			if base != nil && next == nil {
+				next, nextName = base, name
+			}
+		}
+		if next == nil {
+			break
+		}
+		visited[next.Digest] = true
+		bases = append(bases, claimedBase{name: nextName, digest: next.Digest, layers: len(next.DiffIDs)})
+		cur = next
+	}
+	return claims, bases
+}
+
+// claimsOf reads base claims from manifest annotations, then from config
+// labels when they say something the annotations do not.
+func claimsOf(f *images.Facts) []Claim {
+	var out []Claim
+	for _, src := range []struct {
+		source string
+		kv     map[string]string
+	}{{"annotation", f.Annotations}, {"label", f.Config.Labels}} {
+		name, digest := src.kv[images.AnnotationBaseName], src.kv[images.AnnotationBaseDigest]
+		if name == "" && digest == "" {
+			continue
+		}
+		if slices.ContainsFunc(out, func(c Claim) bool { return c.Name == name && c.Digest == digest }) {
+			continue
+		}
+		out = append(out, Claim{By: f.Digest, Name: name, Digest: digest, Source: src.source})
+	}
+	return out
+}
+
+// verify reads the claimed base (pinned to the claimed digest when there is
+// one) for the claimant's platform and checks that its layers are a prefix
+// of the claimant's. It sets cl's status and returns the base when verified.
+func (c *Catalog) verify(ctx context.Context, claimant *images.Facts, cl *Claim, access images.Access) (*images.Facts, string) {
+	if cl.Name == "" {
+		cl.Status, cl.Reason = ClaimUnreachable, "the claim has a base digest but no base name (org.opencontainers.image.base.name) to fetch it from"
+		return nil, ""
+	}
+	ref, err := images.ParseReference(cl.Name)
+	if err != nil {
+		cl.Status, cl.Reason = ClaimUnreachable, err.Error()
+		return nil, ""
+	}
+	target := ref.String()
+	if cl.Digest != "" {
+		d, err := images.ParseDigest(cl.Digest)
+		if err != nil {
+			cl.Status, cl.Reason = ClaimUnreachable, err.Error()
+			return nil, ""
+		}
+		target = ref.WithDigest(d).String()
+	}
+	img, err := c.resolver.Resolve(ctx, target, access)
+	if err != nil {
+		cl.Status, cl.Reason = ClaimUnreachable, err.Error()
+		return nil, ""
+	}
+	base := samePlatform(img, claimant.Platform)
+	if base == nil {
+		cl.Status, cl.Reason = ClaimMismatch, fmt.Sprintf("%s has no %s image", target, claimant.Platform)
+		return nil, ""
+	}
+	if base.Digest == claimant.Digest || len(base.DiffIDs) > len(claimant.DiffIDs) || !slices.Equal(base.DiffIDs, claimant.DiffIDs[:len(base.DiffIDs)]) {
+		cl.Status, cl.Reason = ClaimMismatch, fmt.Sprintf("the layers of %s are not the first layers of this image", target)
+		return nil, ""
+	}
+	cl.Status = ClaimVerified
+	return base, ref.TagString()
+}
+
+// samePlatform picks the claimed base's image for platform; a single-platform
+// base is taken as it is and judged by its layers.
+func samePlatform(img *images.Image, platform string) *images.Facts {
+	for _, f := range img.Platforms {
+		if f.Platform == platform {
+			return f
+		}
+	}
+	if len(img.Platforms) == 1 {
+		return img.Platforms[0]
+	}
+	return nil
+}

@@ -1,0 +1,289 @@
+package lineage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"log/slog"
+	"maps"
+	"path"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/strata-project/strata/webhook/images"
+)
+
+// CatalogImage is one configured known image: a tag, a digest, or a pattern
+// over the tags of one repository ("registry.example.com/base/debian:12*").
+type CatalogImage struct {
+	Ref  string
+	Role string
+}
+
+// Options configure a Catalog; the zero value of each field is a default.
+type Options struct {
+	Images []CatalogImage
+	// History is how many digests per tag are remembered, so that an image
+	// built on last month's base is still recognised. Default: 20.
+	History int
+	// MaxClaimDepth caps how far base claims are followed. Default: 8.
+	MaxClaimDepth int
+	// Concurrency bounds parallel registry reads during a refresh. Default: 8.
+	Concurrency int
+	Logger      *slog.Logger
+}
+
+// Catalog holds the known images and answers lineage questions against
+// them. Lineage reads an immutable index that Refresh swaps atomically.
+type Catalog struct {
+	resolver Resolver
+	lister   TagLister
+	opts     Options
+	entries  []catalogEntry
+	seed     maphash.Seed
+
+	mu      sync.Mutex // serialises refreshes and guards the state below
+	nodes   map[images.Digest]*node
+	history map[string][]map[string]images.Digest // tag → its resolutions, newest first
+	pinned  map[string]bool                       // digest references of the catalog
+
+	current atomic.Pointer[index]
+	loaded  atomic.Bool
+}
+
+type catalogEntry struct {
+	ref     images.Reference
+	role    string
+	pattern string // tag pattern, "" for an exact tag or digest
+}
+
+// NewCatalog checks the configured images and returns an empty catalog;
+// call Refresh (or Run) to load it. lister may be nil when no entry uses a
+// tag pattern.
+func NewCatalog(resolver Resolver, lister TagLister, opts Options) (*Catalog, error) {
+	if opts.History <= 0 {
+		opts.History = 20
+	}
+	if opts.MaxClaimDepth <= 0 {
+		opts.MaxClaimDepth = 8
+	}
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = 8
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	c := &Catalog{
+		resolver: resolver,
+		lister:   lister,
+		opts:     opts,
+		seed:     maphash.MakeSeed(),
+		nodes:    map[images.Digest]*node{},
+		history:  map[string][]map[string]images.Digest{},
+		pinned:   map[string]bool{},
+	}
+	var problems []error
+	for _, img := range opts.Images {
+		e, err := parseEntry(img)
+		if err != nil {
+			problems = append(problems, err)
+			continue
+		}
+		if e.pattern != "" && lister == nil {
+			problems = append(problems, fmt.Errorf("catalog image %q: tag patterns need a registry that can list tags", img.Ref))
+		}
+		c.entries = append(c.entries, e)
+	}
+	c.current.Store(newIndex(c.seed, nil, nil))
+	return c, errors.Join(problems...)
+}
+
+// parseEntry splits "repo:pattern*" entries from plain references.
+func parseEntry(img CatalogImage) (catalogEntry, error) {
+	if img.Role == "" {
+		return catalogEntry{}, fmt.Errorf("catalog image %q: give it a role (os, runtime, framework, ...)", img.Ref)
+	}
+	raw, pattern := img.Ref, ""
+	if strings.ContainsAny(img.Ref, "*?[") {
+		i := strings.LastIndex(img.Ref, ":")
+		if i < 0 || strings.Contains(img.Ref[i:], "/") || strings.Contains(img.Ref, "@") {
+			return catalogEntry{}, fmt.Errorf("catalog image %q: a pattern matches tags only, as in registry.example.com/base/debian:12*", img.Ref)
+		}
+		if _, err := path.Match(img.Ref[i+1:], ""); err != nil {
+			return catalogEntry{}, fmt.Errorf("catalog image %q: bad tag pattern: %w", img.Ref, err)
+		}
+		raw, pattern = img.Ref[:i]+":latest", img.Ref[i+1:]
+	}
+	ref, err := images.ParseReference(raw)
+	if err != nil {
+		return catalogEntry{}, fmt.Errorf("catalog image %q: %w", img.Ref, err)
+	}
+	return catalogEntry{ref: ref, role: img.Role, pattern: pattern}, nil
+}
+
+// Ready reports whether the first load has finished; until then lineage
+// would call every image unknown.
+func (c *Catalog) Ready() bool { return c.loaded.Load() }
+
+// Run loads the catalog now and again every refresh interval until ctx
+// ends. After a refresh in which some image failed, it tries again after
+// retry rather than waiting a whole interval.
+func (c *Catalog) Run(ctx context.Context, refresh, retry time.Duration) {
+	for {
+		wait := refresh
+		if err := c.Refresh(ctx); err != nil {
+			c.opts.Logger.Warn("catalog refresh incomplete; retrying", "error", err, "retryIn", retry.String())
+			wait = min(retry, refresh)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+	}
+}
+
+// Refresh resolves every catalog image, records where each tag points now
+// (keeping the digests it pointed to before), and swaps in a new index. An
+// image that cannot be resolved keeps what was known of it; the error is
+// returned, and the refresh still counts as a load.
+func (c *Catalog) Refresh(ctx context.Context) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+
+	refs, role, errs := c.expand(ctx)
+	results := make([]*images.Image, len(refs))
+	resolveErrs := make([]error, len(refs))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(c.opts.Concurrency)
+	for i, ref := range refs {
+		g.Go(func() error {
+			results[i], resolveErrs[i] = c.resolver.Resolve(gctx, ref.String(), images.Access{})
+			return nil
+		})
+	}
+	_ = g.Wait()
+
+	for i, ref := range refs {
+		if resolveErrs[i] != nil {
+			errs = append(errs, fmt.Errorf("catalog image %s: %w", ref, resolveErrs[i]))
+			continue
+		}
+		c.record(ref, role[ref.String()], results[i])
+	}
+	c.forgetUnreferenced()
+	c.current.Store(c.buildIndex())
+	c.loaded.Store(true)
+	return errors.Join(errs...)
+}
+
+// expand turns the configured entries into references, listing tags for patterns.
+func (c *Catalog) expand(ctx context.Context) ([]images.Reference, map[string]string, []error) {
+	var refs []images.Reference
+	role := map[string]string{}
+	var errs []error
+	add := func(ref images.Reference, r string) {
+		if _, dup := role[ref.String()]; !dup {
+			refs = append(refs, ref)
+			role[ref.String()] = r
+		}
+	}
+	for _, e := range c.entries {
+		if e.pattern == "" {
+			add(e.ref, e.role)
+			continue
+		}
+		tags, err := c.lister.Tags(ctx, e.ref.Name(), images.Access{})
+		if err != nil {
+			errs = append(errs, fmt.Errorf("listing tags of %s: %w", e.ref.Name(), err))
+			// Keep the tags already known rather than dropping them.
+			for tag := range c.history {
+				if ref, err := images.ParseReference(tag); err == nil && ref.Name() == e.ref.Name() {
+					if ok, _ := path.Match(e.pattern, ref.Tag); ok {
+						add(ref, e.role)
+					}
+				}
+			}
+			continue
+		}
+		for _, tag := range tags {
+			if ok, _ := path.Match(e.pattern, tag); ok {
+				if ref, err := images.ParseReference(e.ref.Name() + ":" + tag); err == nil {
+					add(ref, e.role)
+				}
+			}
+		}
+	}
+	return refs, role, errs
+}
+
+// record adds a resolution of ref to the state.
+func (c *Catalog) record(ref images.Reference, role string, img *images.Image) {
+	name := ref.String()
+	resolution := make(map[string]images.Digest, len(img.Platforms))
+	for _, f := range img.Platforms {
+		resolution[f.Platform] = f.Digest
+		n, ok := c.nodes[f.Digest]
+		if !ok {
+			n = &node{digest: f.Digest, platform: f.Platform, diffIDs: f.DiffIDs, role: role}
+			c.nodes[f.Digest] = n
+		}
+		if !slices.Contains(n.names, name) {
+			n.names = append(n.names, name)
+		}
+	}
+	if ref.ByDigest() {
+		c.pinned[name] = true
+		return
+	}
+	h := c.history[name]
+	if len(h) == 0 || !maps.Equal(h[0], resolution) {
+		h = slices.Insert(h, 0, resolution)
+		if len(h) > c.opts.History {
+			h = h[:c.opts.History]
+		}
+		c.history[name] = h
+	}
+}
+
+// forgetUnreferenced drops images no tag has pointed to within its history.
+func (c *Catalog) forgetUnreferenced() {
+	keep := map[images.Digest]bool{}
+	for _, h := range c.history {
+		for _, res := range h {
+			for _, d := range res {
+				keep[d] = true
+			}
+		}
+	}
+	for d, n := range c.nodes {
+		pinned := slices.ContainsFunc(n.names, func(name string) bool { return c.pinned[name] })
+		if !keep[d] && !pinned {
+			delete(c.nodes, d)
+		}
+	}
+}
+
+// buildIndex copies the state into an immutable index.
+func (c *Catalog) buildIndex() *index {
+	nodes := make([]*node, 0, len(c.nodes))
+	for _, n := range c.nodes {
+		cp := *n
+		cp.names = slices.Clone(n.names)
+		nodes = append(nodes, &cp)
+	}
+	tags := make(map[string]*tagState, len(c.history))
+	for name, h := range c.history {
+		tags[name] = &tagState{current: maps.Clone(h[0])}
+	}
+	return newIndex(c.seed, nodes, tags)
+}
+
+// Len returns the number of platform images the catalog knows, current and past.
+func (c *Catalog) Len() int { return len(c.current.Load().byDigest) }

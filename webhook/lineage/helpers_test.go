@@ -1,0 +1,194 @@
+package lineage
+
+import (
+	"context"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/strata-project/strata/webhook/images"
+)
+
+// world is an in-process registry with a resolver reaching it.
+type world struct {
+	t        *testing.T
+	host     string
+	resolver *images.Resolver
+	heads    atomic.Int64 // HEAD manifest requests
+	gets     atomic.Int64 // GET manifest requests
+}
+
+func newWorld(t *testing.T, opts images.Options) *world {
+	t.Helper()
+	w := &world{t: t}
+	reg := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, req *http.Request) {
+		if strings.Contains(req.URL.Path, "/manifests/") {
+			switch req.Method {
+			case http.MethodHead:
+				w.heads.Add(1)
+			case http.MethodGet:
+				w.gets.Add(1)
+			}
+		}
+		reg.ServeHTTP(rw, req)
+	}))
+	t.Cleanup(srv.Close)
+	w.host = strings.TrimPrefix(srv.URL, "http://")
+	opts.Insecure = append(opts.Insecure, w.host)
+	opts.Keychain = authn.NewMultiKeychain()
+	r, err := images.NewResolver(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.Close)
+	w.resolver = r
+	return w
+}
+
+func (w *world) ref(repoTag string) string { return w.host + "/" + repoTag }
+
+// build appends n random layers to base, on the given platform.
+func (w *world) build(base v1.Image, n int, platform string) v1.Image {
+	w.t.Helper()
+	img := base
+	for range n {
+		l, err := random.Layer(64, types.DockerLayer)
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		if img, err = mutate.AppendLayers(img, l); err != nil {
+			w.t.Fatal(err)
+		}
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	cf = cf.DeepCopy()
+	p, _ := v1.ParsePlatform(platform)
+	cf.OS, cf.Architecture, cf.Variant = p.OS, p.Architecture, p.Variant
+	if img, err = mutate.ConfigFile(img, cf); err != nil {
+		w.t.Fatal(err)
+	}
+	return img
+}
+
+// push writes img under repoTag, with base claims when claims is not nil.
+func (w *world) push(repoTag string, img v1.Image, claims map[string]string) images.Digest {
+	w.t.Helper()
+	if claims != nil {
+		img = mutate.Annotations(img, claims).(v1.Image)
+	}
+	ref, err := name.ParseReference(w.ref(repoTag))
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	if err := remote.Write(ref, img); err != nil {
+		w.t.Fatalf("pushing %s: %v", repoTag, err)
+	}
+	return digestOf(w.t, img)
+}
+
+func (w *world) pushIndex(repoTag string, imgs ...v1.Image) images.Digest {
+	w.t.Helper()
+	idx := mutate.IndexMediaType(empty.Index, types.OCIImageIndex)
+	for _, img := range imgs {
+		cf, _ := img.ConfigFile()
+		idx = mutate.AppendManifests(idx, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: cf.Platform()}})
+	}
+	ref, _ := name.ParseReference(w.ref(repoTag))
+	if err := remote.WriteIndex(ref, idx); err != nil {
+		w.t.Fatalf("pushing %s: %v", repoTag, err)
+	}
+	d, _ := idx.Digest()
+	out, _ := images.ParseDigest(d.String())
+	return out
+}
+
+// claim returns the OCI base annotations naming repoTag at digest d, as
+// buildkit writes them.
+func (w *world) claim(repoTag string, d images.Digest) map[string]string {
+	return map[string]string{
+		images.AnnotationBaseName:   w.ref(repoTag),
+		images.AnnotationBaseDigest: d.String(),
+	}
+}
+
+func (w *world) catalog(opts Options) *Catalog {
+	w.t.Helper()
+	for i := range opts.Images {
+		if !strings.Contains(opts.Images[i].Ref, "/") || !strings.Contains(opts.Images[i].Ref, ":") {
+			w.t.Fatalf("catalog ref %q: give repo:tag", opts.Images[i].Ref)
+		}
+		opts.Images[i].Ref = w.ref(opts.Images[i].Ref)
+	}
+	c, err := NewCatalog(w.resolver, w.resolver, opts)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return c
+}
+
+// facts resolves repoTag and returns the facts of its only (or named) platform.
+func (w *world) facts(repoTag string, platform ...string) *images.Facts {
+	w.t.Helper()
+	img, err := w.resolver.Resolve(ctx(w.t), w.ref(repoTag), images.Access{})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	for _, f := range img.Platforms {
+		if len(platform) == 0 || f.Platform == platform[0] {
+			return f
+		}
+	}
+	w.t.Fatalf("%s has no platform %v", repoTag, platform)
+	return nil
+}
+
+func digestOf(t *testing.T, img v1.Image) images.Digest {
+	t.Helper()
+	h, err := img.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := images.ParseDigest(h.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func ctx(t *testing.T) context.Context {
+	c, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	t.Cleanup(cancel)
+	return c
+}
+
+// chainRoles renders a lineage as "os:debian:12 > runtime:temurin:21".
+func chainRoles(w *world, l Lineage) string {
+	var parts []string
+	for _, e := range l.Chain {
+		ref := "?"
+		if len(e.Refs) > 0 {
+			ref = strings.TrimPrefix(e.Refs[0], w.host+"/")
+		}
+		parts = append(parts, e.Role+":"+ref)
+	}
+	return strings.Join(parts, " > ")
+}
