@@ -11,6 +11,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/strata-project/strata/webhook/images"
+	"github.com/strata-project/strata/webhook/lineage"
 )
 
 // Config is strata.yaml (see DESIGN.md); every field is optional and flags
@@ -132,6 +133,15 @@ func (c Config) validate() error {
 		return fmt.Errorf("invalid configuration:\n  %s", strings.Join(problems, "\n  "))
 	}
 	return nil
+}
+
+// catalogOptions turns the configuration into the lineage catalog's Options.
+func (c Config) catalogOptions() lineage.Options {
+	opts := lineage.Options{}
+	for _, img := range c.Catalog.Images {
+		opts.Images = append(opts.Images, lineage.CatalogImage{Ref: img.Ref, Role: img.Role})
+	}
+	return opts
 }
 
 // resolverOptions turns the configuration into the image resolver's Options.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/strata-project/strata/webhook/demo"
 	"github.com/strata-project/strata/webhook/images"
+	"github.com/strata-project/strata/webhook/lineage"
 	"github.com/strata-project/strata/webhook/report"
 )
 
@@ -55,6 +56,11 @@ func runInspect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 		defer reg.Close()
 		cfg.Registry.Insecure = append(cfg.Registry.Insecure, reg.Host)
+		for _, img := range demo.Family {
+			if img.Role != "app" {
+				cfg.Catalog.Images = append(cfg.Catalog.Images, CatalogImage{Ref: reg.Ref(img.Repo), Role: img.Role})
+			}
+		}
 		if fs.NArg() == 0 {
 			for _, img := range demo.Family {
 				refs = append(refs, reg.Ref(img.Repo))
@@ -78,23 +84,34 @@ func runInspect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	defer resolver.Close()
+	catalog, err := lineage.NewCatalog(resolver, resolver, cfg.catalogOptions())
+	if err != nil {
+		return err
+	}
+	if err := catalog.Refresh(ctx); err != nil {
+		fmt.Fprintf(stderr, "warning: %v\n", err)
+	}
 
 	var failed error
 	for i, r := range refs {
 		rctx, cancel := context.WithTimeout(ctx, cfg.Registry.Timeout.Duration)
 		img, err := resolver.Resolve(rctx, r, images.Access{})
-		cancel()
 		if err != nil {
+			cancel()
 			failed = errors.Join(failed, err)
 			continue
 		}
+		ins := report.NewInspection(img, func(f *images.Facts) lineage.Lineage {
+			return catalog.Lineage(rctx, f, images.Access{})
+		})
+		cancel()
 		if i > 0 && *output == "text" {
 			fmt.Fprintln(stdout)
 		}
 		if *output == "json" {
-			err = report.WriteImageJSON(stdout, img)
+			err = report.WriteInspectionJSON(stdout, ins)
 		} else {
-			err = report.WriteImageText(stdout, img)
+			err = report.WriteInspectionText(stdout, ins)
 		}
 		if err != nil {
 			return err

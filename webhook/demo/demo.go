@@ -13,6 +13,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -83,28 +84,28 @@ func (r *Registry) Close() error { return r.server.Close() }
 // Ref returns the full reference of a demo repository:tag.
 func (r *Registry) Ref(repoTag string) string { return r.Host + "/" + repoTag }
 
-// seed builds the family. Layers are small deterministic tarballs, so the
-// digests are the same on every run.
+// seed builds the family as it happened: billing was built on the first
+// build of the runtime, then the OS base got a security update and
+// everything else was built on the patched one. Layers are small
+// deterministic tarballs; claims are written as buildkit writes them.
 func (r *Registry) seed(ctx context.Context) error {
 	b := &builder{ctx: ctx, reg: r}
 	debianOld := b.image(empty.Image, "", "debian 12.7 root filesystem")
-	debian := b.image(empty.Image, "", "debian 12.8 root filesystem (security update)")
-	temurinOld := b.image(debianOld, "", "temurin 21 JDK")
-	temurin := b.image(debian, "", "temurin 21 JDK")
-	spring := b.image(temurin, "", "spring boot 3 libraries")
-	unknownBase := b.image(empty.Image, "", "a hand-rolled root filesystem")
+	debianOldDigest := b.push("base/debian:12", debianOld, nil)
+	temurinOld := b.image(debianOld, "", "temurin 21 JDK", "temurin 21 cacerts", "temurin 21 fonts")
+	temurinOldDigest := b.push("base/temurin:21", temurinOld, b.claims("base/debian:12", debianOldDigest))
+	b.push("shop/billing:1.0", b.image(temurinOld, "10001", "billing service", "billing config"), b.claims("base/temurin:21", temurinOldDigest))
 
-	// Push the old base first, as history happened: billing was built on it.
-	b.push("base/debian:12", debianOld, nil)
-	b.push("base/temurin:21", temurinOld, nil)
-	b.push("shop/billing:1.0", b.image(temurinOld, "10001", "billing service"), b.claims("base/temurin:21", temurinOld))
-	b.push("base/debian:12", debian, nil)
-	b.push("base/temurin:21", temurin, b.claims("base/debian:12", debian))
-	b.push("base/spring:3", spring, b.claims("base/temurin:21", temurin))
-	b.push("shop/web:1.0", b.image(temurin, "65532", "web shop"), b.claims("base/temurin:21", temurin))
-	b.push("shop/admin:1.0", b.image(temurin, "", "admin console"), b.claims("base/temurin:21", temurin))
-	b.push("shop/report:1.0", b.image(spring, "1000", "reporting service"), b.claims("base/spring:3", spring))
-	b.push("shop/legacy:1.0", b.image(unknownBase, "1000", "legacy service"), nil)
+	debian := b.image(empty.Image, "", "debian 12.8 root filesystem (security update)")
+	debianDigest := b.push("base/debian:12", debian, nil)
+	temurin := b.image(debian, "", "temurin 21 JDK", "temurin 21 cacerts", "temurin 21 fonts")
+	temurinDigest := b.push("base/temurin:21", temurin, b.claims("base/debian:12", debianDigest))
+	spring := b.image(temurin, "", "spring boot 3 libraries", "spring boot 3 launcher")
+	springDigest := b.push("base/spring:3", spring, b.claims("base/temurin:21", temurinDigest))
+	b.push("shop/web:1.0", b.image(temurin, "65532", "web shop", "web shop assets"), b.claims("base/temurin:21", temurinDigest))
+	b.push("shop/admin:1.0", b.image(temurin, "", "admin console", "admin console assets"), b.claims("base/temurin:21", temurinDigest))
+	b.push("shop/report:1.0", b.image(spring, "1000", "reporting service"), b.claims("base/spring:3", springDigest))
+	b.push("shop/legacy:1.0", b.image(b.image(empty.Image, "", "a hand-rolled root filesystem"), "1000", "legacy service"), nil)
 	return b.err
 }
 
@@ -115,24 +116,27 @@ type builder struct {
 	err error
 }
 
-// image appends one layer holding a file that says what it is.
-func (b *builder) image(base v1.Image, user, content string) v1.Image {
-	if b.err != nil {
-		return base
-	}
-	layer, err := tarLayer("/etc/strata-demo/"+fmt.Sprint(len(content)), content)
-	if err != nil {
-		b.err = err
-		return base
-	}
-	img, err := mutate.Append(base, mutate.Addendum{
-		Layer:     layer,
-		History:   v1.History{CreatedBy: "COPY " + content, Created: v1.Time{Time: demoTime}},
-		MediaType: types.OCILayer,
-	})
-	if err != nil {
-		b.err = err
-		return base
+// image appends one layer per content string, each a file saying what it is.
+func (b *builder) image(base v1.Image, user string, contents ...string) v1.Image {
+	img := base
+	for _, content := range contents {
+		if b.err != nil {
+			return base
+		}
+		layer, err := tarLayer("/etc/strata-demo/"+strings.ReplaceAll(content, " ", "-"), content)
+		if err != nil {
+			b.err = err
+			return base
+		}
+		img, err = mutate.Append(img, mutate.Addendum{
+			Layer:     layer,
+			History:   v1.History{CreatedBy: "COPY " + content, Created: v1.Time{Time: demoTime}},
+			MediaType: types.OCILayer,
+		})
+		if err != nil {
+			b.err = err
+			return base
+		}
 	}
 	cf, err := img.ConfigFile()
 	if err != nil {
@@ -151,25 +155,18 @@ func (b *builder) image(base v1.Image, user, content string) v1.Image {
 	return mutate.MediaType(mutate.ConfigMediaType(img, types.OCIConfigJSON), types.OCIManifestSchema1)
 }
 
-// claims returns the OCI base annotations naming base, as buildkit writes them.
-func (b *builder) claims(repoTag string, base v1.Image) map[string]string {
-	if b.err != nil {
-		return nil
-	}
-	d, err := base.Digest()
-	if err != nil {
-		b.err = err
-		return nil
-	}
+// claims returns the OCI base annotations naming repoTag at digest.
+func (b *builder) claims(repoTag, digest string) map[string]string {
 	return map[string]string{
 		"org.opencontainers.image.base.name":   b.reg.Ref(repoTag),
-		"org.opencontainers.image.base.digest": d.String(),
+		"org.opencontainers.image.base.digest": digest,
 	}
 }
 
-func (b *builder) push(repoTag string, img v1.Image, annotations map[string]string) {
+// push writes img with its annotations and returns the pushed digest.
+func (b *builder) push(repoTag string, img v1.Image, annotations map[string]string) string {
 	if b.err != nil {
-		return
+		return ""
 	}
 	if annotations != nil {
 		img = mutate.Annotations(img, annotations).(v1.Image)
@@ -177,11 +174,18 @@ func (b *builder) push(repoTag string, img v1.Image, annotations map[string]stri
 	ref, err := name.ParseReference(b.reg.Ref(repoTag), name.Insecure)
 	if err != nil {
 		b.err = err
-		return
+		return ""
 	}
 	if err := remote.Write(ref, img, remote.WithContext(b.ctx)); err != nil {
 		b.err = fmt.Errorf("pushing %s: %w", repoTag, err)
+		return ""
 	}
+	d, err := img.Digest()
+	if err != nil {
+		b.err = err
+		return ""
+	}
+	return d.String()
 }
 
 // demoTime is the build time of every demo image, fixed for stable digests.

@@ -34,8 +34,14 @@ func (c *Catalog) Lineage(ctx context.Context, f *images.Facts, access images.Ac
 		switch {
 		case !ok:
 			e = &Entry{Refs: []string{b.name}, Digest: b.digest, Layers: b.layers, Current: true, Evidence: []string{EvidenceAnnotation}}
-			if n := ix.byDigest[b.digest]; n != nil {
-				e = ix.entry(n, EvidenceLayers, EvidenceAnnotation)
+			// A verified claim of a catalog tag, at a digest the catalog
+			// never saw (the tag moved before strata watched it): the
+			// catalog still says what the tag is, and where it points now.
+			if st, known := ix.tags[b.name]; known {
+				e.Role = st.role
+				if now, ok := st.current[b.platform]; ok && now != b.digest {
+					e.Current, e.CurrentDigest = false, now
+				}
 			}
 			byLen[b.layers] = e
 		case e.Digest == b.digest:
@@ -46,6 +52,9 @@ func (c *Catalog) Lineage(ctx context.Context, f *images.Facts, access images.Ac
 			e.Digest = b.digest
 			e.Refs = appendNew([]string{b.name}, e.Refs...)
 			e.Evidence = appendNew(e.Evidence, EvidenceAnnotation)
+		}
+		if !b.now.IsZero() && e.Current {
+			e.Current, e.CurrentDigest = false, b.now
 		}
 	}
 
@@ -91,9 +100,12 @@ func appendNew(list []string, items ...string) []string {
 
 // claimedBase is a base image whose claim was verified.
 type claimedBase struct {
-	name   string
-	digest images.Digest
-	layers int
+	name     string
+	digest   images.Digest
+	platform string
+	layers   int
+	// now is where the claimed tag points today, when that is elsewhere.
+	now images.Digest
 }
 
 // followClaims checks the base claims of f, then those of the verified
@@ -105,23 +117,23 @@ func (c *Catalog) followClaims(ctx context.Context, f *images.Facts, access imag
 	cur := f
 	for range c.opts.MaxClaimDepth {
 		var next *images.Facts
-		var nextName string
+		var found claimedBase
 		for _, cl := range claimsOf(cur) {
-			base, name := c.verify(ctx, cur, &cl, access)
+			base, cb := c.verify(ctx, cur, &cl, access)
 			if base != nil && visited[base.Digest] {
 				cl.Status, cl.Reason = ClaimMismatch, fmt.Sprintf("%s claims a base that is already in its own chain (a cycle)", cur.Ref)
 				base = nil
 			}
 			claims = append(claims, cl)
 			if base != nil && next == nil {
-				next, nextName = base, name
+				next, found = base, cb
 			}
 		}
 		if next == nil {
 			break
 		}
 		visited[next.Digest] = true
-		bases = append(bases, claimedBase{name: nextName, digest: next.Digest, layers: len(next.DiffIDs)})
+		bases = append(bases, found)
 		cur = next
 	}
 	return claims, bases
@@ -150,41 +162,53 @@ func claimsOf(f *images.Facts) []Claim {
 // verify reads the claimed base (pinned to the claimed digest when there is
 // one) for the claimant's platform and checks that its layers are a prefix
 // of the claimant's. It sets cl's status and returns the base when verified.
-func (c *Catalog) verify(ctx context.Context, claimant *images.Facts, cl *Claim, access images.Access) (*images.Facts, string) {
+// A claim of tag@digest also says whether the tag has moved on since.
+func (c *Catalog) verify(ctx context.Context, claimant *images.Facts, cl *Claim, access images.Access) (*images.Facts, claimedBase) {
+	var none claimedBase
 	if cl.Name == "" {
 		cl.Status, cl.Reason = ClaimUnreachable, "the claim has a base digest but no base name (org.opencontainers.image.base.name) to fetch it from"
-		return nil, ""
+		return nil, none
 	}
 	ref, err := images.ParseReference(cl.Name)
 	if err != nil {
 		cl.Status, cl.Reason = ClaimUnreachable, err.Error()
-		return nil, ""
+		return nil, none
 	}
 	target := ref.String()
 	if cl.Digest != "" {
 		d, err := images.ParseDigest(cl.Digest)
 		if err != nil {
 			cl.Status, cl.Reason = ClaimUnreachable, err.Error()
-			return nil, ""
+			return nil, none
 		}
 		target = ref.WithDigest(d).String()
 	}
 	img, err := c.resolver.Resolve(ctx, target, access)
 	if err != nil {
 		cl.Status, cl.Reason = ClaimUnreachable, err.Error()
-		return nil, ""
+		return nil, none
 	}
 	base := samePlatform(img, claimant.Platform)
 	if base == nil {
 		cl.Status, cl.Reason = ClaimMismatch, fmt.Sprintf("%s has no %s image", target, claimant.Platform)
-		return nil, ""
+		return nil, none
 	}
 	if base.Digest == claimant.Digest || len(base.DiffIDs) > len(claimant.DiffIDs) || !slices.Equal(base.DiffIDs, claimant.DiffIDs[:len(base.DiffIDs)]) {
 		cl.Status, cl.Reason = ClaimMismatch, fmt.Sprintf("the layers of %s are not the first layers of this image", target)
-		return nil, ""
+		return nil, none
 	}
 	cl.Status = ClaimVerified
-	return base, ref.TagString()
+	found := claimedBase{name: ref.TagString(), digest: base.Digest, platform: base.Platform, layers: len(base.DiffIDs)}
+	if cl.Digest != "" && !ref.ByDigest() {
+		// Unknown if the tag cannot be read now: freshness is advisory, and
+		// the claim itself held.
+		if now, err := c.resolver.Resolve(ctx, ref.String(), access); err == nil {
+			if f := samePlatform(now, claimant.Platform); f != nil && f.Digest != base.Digest {
+				found.now = f.Digest
+			}
+		}
+	}
+	return base, found
 }
 
 // samePlatform picks the claimed base's image for platform; a single-platform

@@ -51,6 +51,7 @@ type Catalog struct {
 	mu      sync.Mutex // serialises refreshes and guards the state below
 	nodes   map[images.Digest]*node
 	history map[string][]map[string]images.Digest // tag → its resolutions, newest first
+	roles   map[string]string                     // tag → role
 	pinned  map[string]bool                       // digest references of the catalog
 
 	current atomic.Pointer[index]
@@ -86,6 +87,7 @@ func NewCatalog(resolver Resolver, lister TagLister, opts Options) (*Catalog, er
 		seed:     maphash.MakeSeed(),
 		nodes:    map[images.Digest]*node{},
 		history:  map[string][]map[string]images.Digest{},
+		roles:    map[string]string{},
 		pinned:   map[string]bool{},
 	}
 	var problems []error
@@ -242,6 +244,7 @@ func (c *Catalog) record(ref images.Reference, role string, img *images.Image) {
 		c.pinned[name] = true
 		return
 	}
+	c.roles[name] = role
 	h := c.history[name]
 	if len(h) == 0 || !maps.Equal(h[0], resolution) {
 		h = slices.Insert(h, 0, resolution)
@@ -280,7 +283,7 @@ func (c *Catalog) buildIndex() *index {
 	}
 	tags := make(map[string]*tagState, len(c.history))
 	for name, h := range c.history {
-		tags[name] = &tagState{current: maps.Clone(h[0])}
+		tags[name] = &tagState{role: c.roles[name], current: maps.Clone(h[0])}
 	}
 	return newIndex(c.seed, nodes, tags)
 }

@@ -361,3 +361,17 @@ func TestLineageFindsExactlyTheAncestors(t *testing.T) {
 		}
 	}
 }
+
+func TestLineageClaimedTagMovedIsStale(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, images.Options{})
+	oldBase := w.build(empty.Image, 2, "linux/amd64")
+	oldDigest := w.push("vendor/jdk:21", oldBase, nil)
+	w.push("shop/billing:1", w.build(oldBase, 1, "linux/amd64"), w.claim("vendor/jdk:21", oldDigest))
+	newDigest := w.push("vendor/jdk:21", w.build(empty.Image, 2, "linux/amd64"), nil)
+	c := w.catalog(Options{}) // not in the catalog: the claim alone tells
+	l := c.Lineage(ctx(t), w.facts("shop/billing:1"), images.Access{})
+	if len(l.Chain) != 1 || l.Chain[0].Digest != oldDigest || l.Chain[0].Current || l.Chain[0].CurrentDigest != newDigest {
+		t.Errorf("Lineage(app claiming a moved tag) = %+v, want %s not current, now %s", l.Chain, oldDigest, newDigest)
+	}
+}

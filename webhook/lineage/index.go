@@ -20,8 +20,9 @@ type node struct {
 	names []string
 }
 
-// tagState is what a catalog tag points to now, per platform.
+// tagState is a catalog tag: its role and what it points to now, per platform.
 type tagState struct {
+	role    string
 	current map[string]images.Digest // platform → digest
 }
 

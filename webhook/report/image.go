@@ -11,26 +11,61 @@ import (
 	"text/tabwriter"
 
 	"github.com/strata-project/strata/webhook/images"
+	"github.com/strata-project/strata/webhook/lineage"
 )
 
-// WriteImageJSON writes the image facts as indented JSON.
-func WriteImageJSON(w io.Writer, img *images.Image) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(img)
+// Inspection is what strata knows of one image: its facts and, per
+// platform, its lineage.
+type Inspection struct {
+	Written   string               `json:"written"`
+	Ref       string               `json:"ref"`
+	Digest    images.Digest        `json:"digest"`
+	MediaType string               `json:"mediaType"`
+	Stale     bool                 `json:"stale,omitempty"`
+	Platforms []PlatformInspection `json:"platforms"`
 }
 
-// WriteImageText writes the image facts for a person reading a terminal.
-func WriteImageText(w io.Writer, img *images.Image) error {
+// PlatformInspection pairs one platform's facts with its lineage, as the
+// policies see them.
+type PlatformInspection struct {
+	Image   *images.Facts   `json:"image"`
+	Lineage lineage.Lineage `json:"lineage"`
+}
+
+// NewInspection pairs img's platforms with their lineage.
+func NewInspection(img *images.Image, lineageOf func(*images.Facts) lineage.Lineage) *Inspection {
+	ins := &Inspection{Written: img.Written, Ref: img.Ref, Digest: img.Digest, MediaType: img.MediaType, Stale: img.Stale}
+	for _, f := range img.Platforms {
+		ins.Platforms = append(ins.Platforms, PlatformInspection{Image: f, Lineage: lineageOf(f)})
+	}
+	return ins
+}
+
+// WriteInspectionJSON writes the inspection as indented JSON.
+func WriteInspectionJSON(w io.Writer, ins *Inspection) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(ins)
+}
+
+// WriteInspectionText writes the inspection for a person reading a terminal.
+func WriteInspectionText(w io.Writer, ins *Inspection) error {
+	ref, err := images.ParseReference(ins.Ref)
+	if err != nil {
+		return err
+	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	img := ins
 	fmt.Fprintf(tw, "%s\n", img.Ref)
 	fmt.Fprintf(tw, "  digest\t%s\n", img.Digest)
 	fmt.Fprintf(tw, "  media type\t%s\n", img.MediaType)
 	if img.Stale {
 		fmt.Fprintf(tw, "  note\tthe registry did not answer; this is the last known resolution\n")
 	}
-	for _, f := range img.Platforms {
+	for _, p := range img.Platforms {
+		f := p.Image
 		fmt.Fprintf(tw, "  %s\t%s\n", f.Platform, f.Digest)
+		writeLineage(tw, ref, p.Lineage, f)
 		fmt.Fprintf(tw, "    user\t%s\n", describeUser(f.Config.User))
 		fmt.Fprintf(tw, "    layers\t%d (%s compressed)\n", f.Layers, humanBytes(f.Size))
 		if !f.Config.Created.IsZero() {
