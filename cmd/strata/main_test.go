@@ -45,20 +45,36 @@ func TestInspectJSON(t *testing.T) {
 	var doc struct {
 		Ref       string `json:"ref"`
 		Platforms []struct {
-			Platform string `json:"platform"`
-			Layers   int    `json:"layers"`
-			Config   struct {
-				User struct {
-					UID *int64 `json:"uid"`
-				} `json:"user"`
-			} `json:"config"`
+			Image struct {
+				Platform string `json:"platform"`
+				Layers   int    `json:"layers"`
+				Config   struct {
+					User struct {
+						UID *int64 `json:"uid"`
+					} `json:"user"`
+				} `json:"config"`
+			} `json:"image"`
+			Lineage struct {
+				Depth    int  `json:"depth"`
+				Complete bool `json:"complete"`
+				Chain    []struct {
+					Role string `json:"role"`
+				} `json:"chain"`
+			} `json:"lineage"`
 		} `json:"platforms"`
 	}
 	if err := json.Unmarshal([]byte(out), &doc); err != nil {
 		t.Fatalf("strata inspect -o json is not JSON: %v\n%s", err, out)
 	}
-	if len(doc.Platforms) != 1 || doc.Platforms[0].Layers != 3 || doc.Platforms[0].Config.User.UID == nil || *doc.Platforms[0].Config.User.UID != 65532 {
-		t.Errorf("strata inspect -o json shop/web:1.0 = %+v, want one platform, 3 layers, uid 65532", doc)
+	if len(doc.Platforms) != 1 {
+		t.Fatalf("strata inspect -o json shop/web:1.0 has %d platforms, want 1", len(doc.Platforms))
+	}
+	p := doc.Platforms[0]
+	if p.Image.Layers != 6 || p.Image.Config.User.UID == nil || *p.Image.Config.User.UID != 65532 {
+		t.Errorf("strata inspect -o json shop/web:1.0 image = %+v, want 6 layers and uid 65532", p.Image)
+	}
+	if p.Lineage.Depth != 3 || !p.Lineage.Complete || len(p.Lineage.Chain) != 2 || p.Lineage.Chain[0].Role != "os" || p.Lineage.Chain[1].Role != "runtime" {
+		t.Errorf("strata inspect -o json shop/web:1.0 lineage = %+v, want os → runtime, depth 3, complete", p.Lineage)
 	}
 }
 
