@@ -26,14 +26,14 @@ import (
 
 // world is an in-process registry with a resolver reaching it.
 type world struct {
-	t        *testing.T
+	t        testing.TB
 	host     string
 	resolver *images.Resolver
 	heads    atomic.Int64 // HEAD manifest requests
 	gets     atomic.Int64 // GET manifest requests
 }
 
-func newWorld(t *testing.T, opts images.Options) *world {
+func newWorld(t testing.TB, opts images.Options) *world {
 	t.Helper()
 	w := &world{t: t}
 	reg := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
@@ -161,7 +161,7 @@ func (w *world) facts(repoTag string, platform ...string) *images.Facts {
 	return nil
 }
 
-func digestOf(t *testing.T, img v1.Image) images.Digest {
+func digestOf(t testing.TB, img v1.Image) images.Digest {
 	t.Helper()
 	h, err := img.Digest()
 	if err != nil {
@@ -174,7 +174,7 @@ func digestOf(t *testing.T, img v1.Image) images.Digest {
 	return d
 }
 
-func ctx(t *testing.T) context.Context {
+func ctx(t testing.TB) context.Context {
 	c, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	t.Cleanup(cancel)
 	return c
