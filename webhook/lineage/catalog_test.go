@@ -1,6 +1,7 @@
 package lineage
 
 import (
+	"context"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -373,5 +374,38 @@ func TestLineageClaimedTagMovedIsStale(t *testing.T) {
 	l := c.Lineage(ctx(t), w.facts("shop/billing:1"), images.Access{})
 	if len(l.Chain) != 1 || l.Chain[0].Digest != oldDigest || l.Chain[0].Current || l.Chain[0].CurrentDigest != newDigest {
 		t.Errorf("Lineage(app claiming a moved tag) = %+v, want %s not current, now %s", l.Chain, oldDigest, newDigest)
+	}
+}
+
+func TestCatalogRunRetriesFailedImages(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, images.Options{TagTTL: time.Nanosecond, NotFoundTTL: time.Nanosecond})
+	w.push("base/debian:12", w.build(empty.Image, 1, "linux/amd64"), nil)
+	c := w.catalog(Options{Images: []CatalogImage{{Ref: "base/debian:12", Role: "os"}, {Ref: "base/late:1", Role: "runtime"}}})
+	runCtx, stop := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() {
+		c.Run(runCtx, time.Hour, 20*time.Millisecond)
+		close(done)
+	}()
+	deadline := time.Now().Add(5 * time.Second)
+	for !c.Ready() && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if !c.Ready() || c.Len() != 1 {
+		t.Fatalf("after the first load with one image missing: Ready %v, Len %d; want ready with 1", c.Ready(), c.Len())
+	}
+	w.push("base/late:1", w.build(empty.Image, 1, "linux/amd64"), nil)
+	for c.Len() != 2 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if c.Len() != 2 {
+		t.Errorf("Len() = %d after the missing image appeared, want 2: Run must retry failures before the next refresh", c.Len())
+	}
+	stop()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not return after its context ended")
 	}
 }
