@@ -94,7 +94,7 @@ func (r *Resolver) fetchRef(ctx context.Context, key refKey, ref Reference, acce
 	}
 	desc, err := p.Get(ctx, ref.nameRef())
 	if err != nil {
-		return resolved{}, r.remember(key, err)
+		return resolved{}, r.remember(key, fmt.Errorf("manifest %s: %w", ref, err))
 	}
 	d, err := digestFromHash(desc.Digest)
 	if err != nil {
@@ -192,7 +192,7 @@ func (r *Resolver) fetchManifest(ctx context.Context, pinned Reference, access A
 	}
 	desc, err := p.Get(ctx, pinned.nameRef())
 	if err != nil {
-		return "", nil, err
+		return "", nil, fmt.Errorf("manifest %s: %w", pinned, err)
 	}
 	return string(desc.MediaType), desc.Manifest, nil
 }

@@ -101,7 +101,7 @@ func NewResolver(opts Options) (*Resolver, error) {
 		opts:      opts,
 		platforms: platforms,
 		allow:     allow,
-		transport: &guard{next: opts.Transport, insecure: insecure, maxBody: opts.MaxBodyBytes},
+		transport: &guard{next: opts.Transport, insecure: insecure, maxBody: opts.MaxBodyBytes, now: opts.Now},
 		// go-containerregistry's default retry sleeps 1s then 3s and cannot be
 		// interrupted; these fit inside an admission budget.
 		backoff: remote.Backoff{Duration: 50 * time.Millisecond, Factor: 2, Jitter: 0.2, Steps: 3},

@@ -7,7 +7,10 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
+	"regexp"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -57,22 +60,27 @@ type guard struct {
 	next     http.RoundTripper
 	insecure map[string]bool
 	maxBody  int64
+	now      func() time.Time
 }
 
 func (g *guard) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.URL.Scheme != "https" && !g.insecure[req.URL.Host] {
-		return nil, &errRefused{msg: fmt.Sprintf("refusing plain HTTP to %s: list it in registry.insecure to allow it", req.URL.Host)}
-	}
-	if a, err := netip.ParseAddr(req.URL.Hostname()); err == nil && forbiddenAddr(a) {
-		return nil, &errRefused{msg: fmt.Sprintf("refusing to connect to link-local or metadata address %s", a)}
+	if err := g.check(req.URL); err != nil {
+		return nil, err
 	}
 	resp, err := g.next.RoundTrip(req)
 	if err != nil {
 		return nil, err
 	}
+	// go-containerregistry refuses redirects and token realms that point at
+	// private addresses itself, with errors nothing can classify; refusing
+	// them here first makes them the same KindNetwork as any refused dial.
+	if err := g.checkNext(req, resp); err != nil {
+		drainClose(resp.Body)
+		return nil, err
+	}
 	if resp.StatusCode == http.StatusTooManyRequests {
 		drainClose(resp.Body)
-		return nil, &errRateLimited{retryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())}
+		return nil, &errRateLimited{retryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), g.now())}
 	}
 	if resp.ContentLength > g.maxBody {
 		drainClose(resp.Body)
@@ -80,6 +88,45 @@ func (g *guard) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	resp.Body = &cappedBody{rc: resp.Body, left: g.maxBody, max: g.maxBody}
 	return resp, nil
+}
+
+// check refuses a destination strata will not contact.
+func (g *guard) check(u *url.URL) error {
+	if a, err := netip.ParseAddr(u.Hostname()); err == nil && forbiddenAddr(a) {
+		return &errRefused{msg: fmt.Sprintf("refusing to connect to link-local or metadata address %s", a)}
+	}
+	if u.Scheme != "https" && !g.insecure[u.Host] {
+		return &errRefused{msg: fmt.Sprintf("refusing plain HTTP to %s: list it in registry.insecure to allow it", u.Host)}
+	}
+	return nil
+}
+
+// challengeRealm finds the token realm of a Bearer challenge.
+var challengeRealm = regexp.MustCompile(`(?i)\brealm="([^"]*)"`)
+
+// checkNext refuses where a response sends strata next: a redirect's
+// Location, a Bearer challenge's token realm.
+func (g *guard) checkNext(req *http.Request, resp *http.Response) error {
+	if loc := resp.Header.Get("Location"); loc != "" && resp.StatusCode >= 300 && resp.StatusCode < 400 {
+		if u, err := req.URL.Parse(loc); err == nil {
+			if err := g.check(u); err != nil {
+				return fmt.Errorf("redirect: %w", err)
+			}
+		}
+	}
+	if resp.StatusCode == http.StatusUnauthorized {
+		for _, c := range resp.Header.Values("WWW-Authenticate") {
+			scheme, _, _ := strings.Cut(c, " ")
+			if m := challengeRealm.FindStringSubmatch(c); m != nil && strings.EqualFold(scheme, "bearer") {
+				if u, err := url.Parse(m[1]); err == nil && u.IsAbs() {
+					if err := g.check(u); err != nil {
+						return fmt.Errorf("token realm: %w", err)
+					}
+				}
+			}
+		}
+	}
+	return nil
 }
 
 // drainClose closes a body we will not read; it reads nothing, because the
