@@ -68,9 +68,9 @@ func (r *Resolver) fetchRef(ctx context.Context, key refKey, ref Reference, acce
 		return resolved{}, err
 	}
 	// A HEAD is enough when strata may already hold the content: a tag it
-	// resolved before, or a digest another scope fetched (this scope must
-	// still prove it can read it).
-	if prev != nil || (ref.ByDigest() && r.contentKnown(ref.Digest)) {
+	// resolved before, in this scope or another, or a digest another scope
+	// fetched (this scope must still prove it can read it).
+	if prev != nil || r.mayHoldContent(ref) {
 		desc, err := p.Head(ctx, ref.nameRef())
 		if err != nil {
 			if prev != nil && isTemporary(err) && r.opts.Now().Sub(prev.checked) < r.opts.TagTTL+r.opts.StaleTTL {
@@ -87,6 +87,7 @@ func (r *Resolver) fetchRef(ctx context.Context, key refKey, ref Reference, acce
 			return resolved{}, &errContent{msg: fmt.Sprintf("asked for %s, the registry answered %s", ref.Digest, d)}
 		}
 		r.refs.add(key, &refEntry{digest: d, mediaType: string(desc.MediaType), checked: r.opts.Now()}, 1)
+		r.hints.add(key.ref, d, 1)
 		if r.contentKnown(d) {
 			return resolved{digest: d, mediaType: string(desc.MediaType)}, nil
 		}
@@ -105,6 +106,7 @@ func (r *Resolver) fetchRef(ctx context.Context, key refKey, ref Reference, acce
 	}
 	r.opts.Logger.Debug("resolved image reference", "ref", key.ref, "digest", d.String(), "mediaType", string(desc.MediaType))
 	r.refs.add(key, &refEntry{digest: d, mediaType: string(desc.MediaType), checked: r.opts.Now()}, 1)
+	r.hints.add(key.ref, d, 1)
 	return resolved{digest: d, mediaType: string(desc.MediaType), manifest: desc.Manifest}, nil
 }
 
@@ -115,6 +117,16 @@ func (r *Resolver) remember(key refKey, err error) error {
 		r.refs.add(key, &refEntry{notFound: err, checked: r.opts.Now()}, 1)
 	}
 	return err
+}
+
+// mayHoldContent reports whether ref probably names content strata holds:
+// a digest it has, or a tag some scope last saw at a digest it has.
+func (r *Resolver) mayHoldContent(ref Reference) bool {
+	if ref.ByDigest() {
+		return r.contentKnown(ref.Digest)
+	}
+	d, ok := r.hints.get(ref.String())
+	return ok && r.contentKnown(d)
 }
 
 func (r *Resolver) contentKnown(d Digest) bool {
@@ -131,49 +143,35 @@ type child struct {
 	platform v1.Platform
 }
 
+// content is what a manifest digest holds: an image's facts, or the
+// children of an index that are checked.
+type content struct {
+	facts    *Facts
+	children []child
+}
+
 // platformFacts returns the facts of every checked platform of the image
 // pinned to top's digest.
 func (r *Resolver) platformFacts(ctx context.Context, pinned Reference, top resolved, access Access) ([]*Facts, error) {
-	if f, ok := r.facts.get(top.digest); ok {
-		return []*Facts{f}, nil
+	c, err := r.contentOf(ctx, pinned, top.mediaType, top.manifest, access, nil)
+	if err != nil {
+		return nil, err
 	}
-	children, isIndex := r.indexes.get(top.digest)
-	if !isIndex {
-		raw, mediaType := top.manifest, top.mediaType
-		if raw == nil {
-			var err error
-			if mediaType, raw, err = r.fetchManifest(ctx, pinned, access); err != nil {
-				return nil, err
-			}
-		}
-		switch manifestKind(mediaType, raw) {
-		case kindIndex:
-			var err error
-			if children, err = r.selectChildren(raw); err != nil {
-				return nil, err
-			}
-			r.indexes.add(top.digest, children, int64(len(children))*64)
-		case kindImage:
-			f, err := r.manifestFacts(ctx, pinned, mediaType, raw, access, nil)
-			if err != nil {
-				return nil, err
-			}
-			return []*Facts{f}, nil
-		case kindSchema1:
-			return nil, &errUnsupported{msg: "the image is a Docker schema 1 manifest, which is deprecated and carries no verifiable config"}
-		default:
-			return nil, &errUnsupported{msg: fmt.Sprintf("the manifest has media type %q: it is not a container image", mediaType)}
-		}
+	if c.facts != nil {
+		return []*Facts{c.facts}, nil
 	}
-	out := make([]*Facts, len(children))
+	out := make([]*Facts, len(c.children))
 	g, gctx := errgroup.WithContext(ctx)
-	for i, c := range children {
+	for i, ch := range c.children {
 		g.Go(func() error {
-			f, err := r.manifestFacts(gctx, pinned.WithDigest(c.digest), "", nil, access, &c.platform)
-			if err != nil {
-				return fmt.Errorf("platform %s: %w", c.platform.String(), err)
+			cc, err := r.contentOf(gctx, pinned.WithDigest(ch.digest), "", nil, access, &ch.platform)
+			if err == nil && cc.facts == nil {
+				err = &errUnsupported{msg: "the index lists another index as a platform image"}
 			}
-			out[i] = f
+			if err != nil {
+				return fmt.Errorf("platform %s: %w", ch.platform.String(), err)
+			}
+			out[i] = cc.facts
 			return nil
 		})
 	}
@@ -181,6 +179,46 @@ func (r *Resolver) platformFacts(ctx context.Context, pinned Reference, top reso
 		return nil, err
 	}
 	return out, nil
+}
+
+// contentOf returns what the manifest pinned.Digest holds, from the caches or
+// by reading it (unless raw already holds it) and, for an image, its config:
+// once for all concurrent callers.
+func (r *Resolver) contentOf(ctx context.Context, pinned Reference, mediaType string, raw []byte, access Access, hint *v1.Platform) (content, error) {
+	if f, ok := r.facts.get(pinned.Digest); ok {
+		return content{facts: f}, nil
+	}
+	if children, ok := r.indexes.get(pinned.Digest); ok {
+		return content{children: children}, nil
+	}
+	return await(ctx, r, "content\x00"+pinned.Digest.String(), func(ctx context.Context) (content, error) {
+		if raw == nil {
+			var err error
+			if mediaType, raw, err = r.fetchManifest(ctx, pinned, access); err != nil {
+				return content{}, err
+			}
+		}
+		switch manifestKind(mediaType, raw) {
+		case kindIndex:
+			children, err := r.selectChildren(raw)
+			if err != nil {
+				return content{}, err
+			}
+			r.indexes.add(pinned.Digest, children, int64(len(children))*64)
+			return content{children: children}, nil
+		case kindImage:
+			f, err := r.buildFacts(ctx, pinned, mediaType, raw, access, hint)
+			if err != nil {
+				return content{}, err
+			}
+			r.facts.add(pinned.Digest, f, f.cost())
+			return content{facts: f}, nil
+		case kindSchema1:
+			return content{}, &errUnsupported{msg: "the image is a Docker schema 1 manifest, which is deprecated and carries no verifiable config"}
+		default:
+			return content{}, &errUnsupported{msg: fmt.Sprintf("manifest %s has media type %q: it is not a container image", pinned.Digest, mediaType)}
+		}
+	})
 }
 
 // fetchManifest GETs a manifest by digest; go-containerregistry verifies
@@ -197,40 +235,12 @@ func (r *Resolver) fetchManifest(ctx context.Context, pinned Reference, access A
 	return string(desc.MediaType), desc.Manifest, nil
 }
 
-// manifestFacts returns the cached facts of a platform manifest, or fetches
-// its manifest (unless raw holds it) and config, once for all callers.
-func (r *Resolver) manifestFacts(ctx context.Context, pinned Reference, mediaType string, raw []byte, access Access, hint *v1.Platform) (*Facts, error) {
-	if f, ok := r.facts.get(pinned.Digest); ok {
-		return f, nil
-	}
-	return await(ctx, r, "facts\x00"+pinned.Digest.String(), func(ctx context.Context) (*Facts, error) {
-		if raw == nil {
-			var err error
-			if mediaType, raw, err = r.fetchManifest(ctx, pinned, access); err != nil {
-				return nil, err
-			}
-		}
-		f, err := r.buildFacts(ctx, pinned, mediaType, raw, access, hint)
-		if err != nil {
-			return nil, err
-		}
-		r.facts.add(pinned.Digest, f, f.cost())
-		return f, nil
-	})
-}
-
 // imageConfigTypes are the config media types of runnable images; anything
 // else (Helm charts, signatures, SBOMs) is an artifact.
 var imageConfigTypes = map[types.MediaType]bool{types.DockerConfigJSON: true, types.OCIConfigJSON: true}
 
+// buildFacts reads the config of the image manifest raw and builds its facts.
 func (r *Resolver) buildFacts(ctx context.Context, pinned Reference, mediaType string, raw []byte, access Access, hint *v1.Platform) (*Facts, error) {
-	switch manifestKind(mediaType, raw) {
-	case kindImage:
-	case kindSchema1:
-		return nil, &errUnsupported{msg: "the image is a Docker schema 1 manifest, which is deprecated and carries no verifiable config"}
-	default:
-		return nil, &errUnsupported{msg: fmt.Sprintf("manifest %s has media type %q: it is not a container image", pinned.Digest, mediaType)}
-	}
 	m, err := v1.ParseManifest(bytes.NewReader(raw))
 	if err != nil {
 		return nil, &errContent{msg: fmt.Sprintf("manifest %s does not parse: %v", pinned.Digest, err)}

@@ -73,6 +73,7 @@ type Resolver struct {
 	backoff   remote.Backoff
 
 	refs    *lru[refKey, *refEntry]
+	hints   *lru[string, Digest] // reference → last digest seen in any scope
 	indexes *lru[Digest, []child]
 	facts   *lru[Digest, *Facts]
 	pullers *lru[string, *pullerEntry]
@@ -106,6 +107,7 @@ func NewResolver(opts Options) (*Resolver, error) {
 		// interrupted; these fit inside an admission budget.
 		backoff: remote.Backoff{Duration: 50 * time.Millisecond, Factor: 2, Jitter: 0.2, Steps: 3},
 		refs:    newLRU[refKey, *refEntry](opts.CacheEntries, opts.CacheBytes),
+		hints:   newLRU[string, Digest](opts.CacheEntries, opts.CacheBytes),
 		indexes: newLRU[Digest, []child](opts.CacheEntries, opts.CacheBytes),
 		facts:   newLRU[Digest, *Facts](opts.CacheEntries, opts.CacheBytes),
 		pullers: newLRU[string, *pullerEntry](1024, 1<<62),
