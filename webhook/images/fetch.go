@@ -77,6 +77,7 @@ func (r *Resolver) fetchRef(ctx context.Context, key refKey, ref Reference, acce
 				r.opts.Logger.Debug("registry failed; using the previous resolution", "ref", key.ref, "digest", prev.digest.String(), "error", redact(err.Error()))
 				return resolved{digest: prev.digest, mediaType: prev.mediaType, stale: true}, nil
 			}
+			r.forgetPuller(access, err)
 			return resolved{}, r.remember(key, err)
 		}
 		d, err := digestFromHash(desc.Digest)
@@ -95,6 +96,7 @@ func (r *Resolver) fetchRef(ctx context.Context, key refKey, ref Reference, acce
 	}
 	desc, err := p.Get(ctx, ref.nameRef())
 	if err != nil {
+		r.forgetPuller(access, err)
 		return resolved{}, r.remember(key, fmt.Errorf("manifest %s: %w", ref, err))
 	}
 	d, err := digestFromHash(desc.Digest)
@@ -230,6 +232,7 @@ func (r *Resolver) fetchManifest(ctx context.Context, pinned Reference, access A
 	}
 	desc, err := p.Get(ctx, pinned.nameRef())
 	if err != nil {
+		r.forgetPuller(access, err)
 		return "", nil, fmt.Errorf("manifest %s: %w", pinned, err)
 	}
 	return string(desc.MediaType), desc.Manifest, nil
@@ -312,6 +315,7 @@ func (r *Resolver) fetchConfig(ctx context.Context, pinned Reference, d Digest, 
 	}
 	rc, err := layer.Compressed()
 	if err != nil {
+		r.forgetPuller(access, err)
 		return nil, fmt.Errorf("config blob %s: %w", d, err)
 	}
 	defer rc.Close()

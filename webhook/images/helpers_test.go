@@ -34,7 +34,7 @@ type testRegistry struct {
 	wrap func(next http.Handler) http.Handler
 }
 
-func newTestRegistry(t *testing.T) *testRegistry {
+func newTestRegistry(t testing.TB) *testRegistry {
 	t.Helper()
 	reg := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
 	tr := &testRegistry{}
@@ -71,7 +71,7 @@ func (r *testRegistry) takeRequests() []string {
 func (r *testRegistry) ref(repoTag string) string { return r.host + "/" + repoTag }
 
 // push writes img to ref on the test registry.
-func (r *testRegistry) push(t *testing.T, repoTag string, img v1.Image) v1.Hash {
+func (r *testRegistry) push(t testing.TB, repoTag string, img v1.Image) v1.Hash {
 	t.Helper()
 	ref, err := name.ParseReference(r.ref(repoTag))
 	if err != nil {
@@ -89,7 +89,7 @@ func (r *testRegistry) push(t *testing.T, repoTag string, img v1.Image) v1.Hash 
 }
 
 // pushIndex writes idx to ref on the test registry.
-func (r *testRegistry) pushIndex(t *testing.T, repoTag string, idx v1.ImageIndex) v1.Hash {
+func (r *testRegistry) pushIndex(t testing.TB, repoTag string, idx v1.ImageIndex) v1.Hash {
 	t.Helper()
 	ref, err := name.ParseReference(r.ref(repoTag))
 	if err != nil {
@@ -108,7 +108,7 @@ func (r *testRegistry) pushIndex(t *testing.T, repoTag string, idx v1.ImageIndex
 
 // testImage is a random image of the given number of layers, with its
 // config's USER and platform set.
-func testImage(t *testing.T, layers int, user, platform string) v1.Image {
+func testImage(t testing.TB, layers int, user, platform string) v1.Image {
 	t.Helper()
 	img, err := random.Image(256, int64(layers))
 	if err != nil {
@@ -133,7 +133,7 @@ func testImage(t *testing.T, layers int, user, platform string) v1.Image {
 }
 
 // testIndex builds an index of the images, each under its config's platform.
-func testIndex(t *testing.T, mt types.MediaType, imgs ...v1.Image) v1.ImageIndex {
+func testIndex(t testing.TB, mt types.MediaType, imgs ...v1.Image) v1.ImageIndex {
 	t.Helper()
 	idx := mutate.IndexMediaType(empty.Index, mt)
 	for _, img := range imgs {
@@ -169,7 +169,7 @@ func (c *fakeClock) Advance(d time.Duration) {
 
 // newTestResolver returns a Resolver that reaches the test registry over
 // plain HTTP and uses no ambient credentials.
-func newTestResolver(t *testing.T, reg *testRegistry, opts Options) *Resolver {
+func newTestResolver(t testing.TB, reg *testRegistry, opts Options) *Resolver {
 	t.Helper()
 	opts.Insecure = append(opts.Insecure, reg.host)
 	if opts.Keychain == nil {
@@ -183,7 +183,7 @@ func newTestResolver(t *testing.T, reg *testRegistry, opts Options) *Resolver {
 	return r
 }
 
-func testContext(t *testing.T, d time.Duration) context.Context {
+func testContext(t testing.TB, d time.Duration) context.Context {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), d)
 	t.Cleanup(cancel)

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -78,8 +79,9 @@ type Resolver struct {
 	facts   *lru[Digest, *Facts]
 	pullers *lru[string, *pullerEntry]
 
-	flight singleflight.Group
-	done   chan struct{}
+	pullerMu sync.Mutex
+	flight   singleflight.Group
+	done     chan struct{}
 }
 
 // NewResolver checks opts, fills in defaults and returns a Resolver. Close it
@@ -172,12 +174,7 @@ func (r *Resolver) Resolve(ctx context.Context, image string, access Access) (*I
 	if len(r.allow) > 0 && !r.allow[canonicalHost(ref.Registry)] {
 		return nil, &Error{Kind: KindNotAllowed, Image: image, Registry: ref.Registry, Repository: ref.Repository}
 	}
-	top, err := r.resolveRef(ctx, ref, access)
-	if err != nil {
-		return nil, classify(ctx, image, ref, err)
-	}
-	pinned := ref.WithDigest(top.digest)
-	facts, err := r.platformFacts(ctx, pinned, top, access)
+	top, facts, err := r.resolveImage(ctx, ref, access)
 	if err != nil {
 		return nil, classify(ctx, image, ref, err)
 	}
@@ -189,6 +186,58 @@ func (r *Resolver) Resolve(ctx context.Context, image string, access Access) (*I
 		Platforms: facts,
 		Stale:     top.stale,
 	}, nil
+}
+
+// resolveImage answers from the caches when it can, without starting a
+// goroutine; otherwise one shared fetch resolves the reference and reads its
+// content, so that a caller arriving between the two steps joins the fetch
+// rather than reading the manifest again.
+func (r *Resolver) resolveImage(ctx context.Context, ref Reference, access Access) (resolved, []*Facts, error) {
+	if top, facts, ok := r.cachedImage(ref, access); ok {
+		return top, facts, nil
+	}
+	type answer struct {
+		top   resolved
+		facts []*Facts
+	}
+	a, err := await(ctx, r, "image\x00"+access.Scope+"\x00"+ref.String(), func(ctx context.Context) (answer, error) {
+		if top, facts, ok := r.cachedImage(ref, access); ok {
+			return answer{top, facts}, nil
+		}
+		top, err := r.resolveRef(ctx, ref, access)
+		if err != nil {
+			return answer{}, err
+		}
+		facts, err := r.platformFacts(ctx, ref.WithDigest(top.digest), top, access)
+		if err != nil {
+			return answer{}, err
+		}
+		return answer{top, facts}, nil
+	})
+	return a.top, a.facts, err
+}
+
+// cachedImage answers from fresh cache entries alone.
+func (r *Resolver) cachedImage(ref Reference, access Access) (resolved, []*Facts, bool) {
+	e, ok := r.refs.get(refKey{scope: access.Scope, ref: ref.String()})
+	if !ok || e.notFound != nil || r.opts.Now().Sub(e.checked) >= r.opts.TagTTL {
+		return resolved{}, nil, false
+	}
+	top := resolved{digest: e.digest, mediaType: e.mediaType}
+	if f, ok := r.facts.get(e.digest); ok {
+		return top, []*Facts{f}, true
+	}
+	children, ok := r.indexes.get(e.digest)
+	if !ok {
+		return resolved{}, nil, false
+	}
+	out := make([]*Facts, len(children))
+	for i, c := range children {
+		if out[i], ok = r.facts.get(c.digest); !ok {
+			return resolved{}, nil, false
+		}
+	}
+	return top, out, true
 }
 
 // canonicalHost folds the spellings of Docker Hub together for registry.allow.
@@ -227,12 +276,21 @@ func await[T any](ctx context.Context, r *Resolver, key string, fn func(ctx cont
 	}
 }
 
+// pullerTTL is how long a scope's registry sessions live. It is longer than
+// the tag TTL on purpose: a re-check after the tag TTL should cost one HEAD,
+// not a new ping and token as well.
+const pullerTTL = time.Hour
+
 // puller returns the go-containerregistry puller of a scope. A puller keeps
 // one authenticated transport per repository, so bearer tokens are reused
-// until they expire instead of being fetched for every request; it is
-// replaced after TagTTL so that rotated pull secrets take effect.
+// until they expire instead of being fetched for every request. It is
+// replaced after pullerTTL, or at once when the registry refuses it
+// (forgetPuller), so that rotated pull secrets take effect.
 func (r *Resolver) puller(access Access) (*remote.Puller, error) {
-	if e, ok := r.pullers.get(access.Scope); ok && r.opts.Now().Sub(e.created) < r.opts.TagTTL {
+	// One puller per scope: two would each ping and fetch a token.
+	r.pullerMu.Lock()
+	defer r.pullerMu.Unlock()
+	if e, ok := r.pullers.get(access.Scope); ok && r.opts.Now().Sub(e.created) < pullerTTL {
 		return e.puller, nil
 	}
 	kc := access.Keychain
@@ -252,6 +310,14 @@ func (r *Resolver) puller(access Access) (*remote.Puller, error) {
 	}
 	r.pullers.add(access.Scope, &pullerEntry{puller: p, created: r.opts.Now()}, 1)
 	return p, nil
+}
+
+// forgetPuller drops a scope's registry sessions after a registry refused
+// them, so that the next request reads the credentials again.
+func (r *Resolver) forgetPuller(access Access, err error) {
+	if kindOf(err, new(time.Duration)) == KindUnauthorized {
+		r.pullers.remove(access.Scope)
+	}
 }
 
 type pullerEntry struct {
