@@ -1,0 +1,75 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/strata-project/strata/webhook/images"
+	"github.com/strata-project/strata/webhook/lineage"
+)
+
+func sampleInspection() *Inspection {
+	old, now, app := images.Digest{1}, images.Digest{2}, images.Digest{3}
+	facts := &images.Facts{
+		Ref: "registry.example.com/shop/web@" + app.String(), Digest: app, Platform: "linux/amd64",
+		Layers: 6, Size: 3 << 20, Config: images.Config{User: images.ParseUser("app")},
+	}
+	l := lineage.Lineage{
+		Chain: []lineage.Entry{
+			{Refs: []string{"registry.example.com/base/debian:12"}, Digest: old, Role: "os", Layers: 1, Evidence: []string{"layers"}, Current: false, CurrentDigest: now},
+			{Refs: []string{"vendor.example.com/jdk:21"}, Layers: 4, Evidence: []string{"annotation"}, Current: true},
+		},
+		Depth: 3, Complete: true,
+		Claims: []lineage.Claim{{Name: "registry.example.com/base/alpine:3", Status: lineage.ClaimMismatch, Reason: "the layers of it are not the first layers of this image"}},
+	}
+	img := &images.Image{Written: "registry.example.com/shop/web:1.2", Ref: "registry.example.com/shop/web:1.2", Digest: app, Platforms: []*images.Facts{facts}}
+	return NewInspection(img, func(*images.Facts) lineage.Lineage { return l })
+}
+
+func TestWriteInspectionText(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	if err := WriteInspectionText(&buf, sampleInspection()); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	for _, want := range []string{
+		"base/debian:12 (os, 1 layer, STALE) → vendor.example.com/jdk:21 (unknown role, +3, by verified claim) → shop/web:1.2 (app, +2)",
+		"depth       3 (complete)",
+		"stale base  base/debian:12 now points to " + (images.Digest{2}).String() + ": rebuild on it",
+		"base claim  mismatch base/alpine:3: the layers of it are not the first layers of this image",
+		`user        "app": user name, uid unknown`,
+		"layers      6 (3.0 MiB compressed)",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("WriteInspectionText output lacks %q; got:\n%s", want, out)
+		}
+	}
+}
+
+func TestWriteInspectionJSON(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	if err := WriteInspectionJSON(&buf, sampleInspection()); err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Platforms []struct {
+			Image   map[string]any `json:"image"`
+			Lineage struct {
+				Depth int `json:"depth"`
+				Chain []struct {
+					CurrentDigest string `json:"currentDigest"`
+				} `json:"chain"`
+			} `json:"lineage"`
+		} `json:"platforms"`
+	}
+	if err := json.Unmarshal(buf.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if len(doc.Platforms) != 1 || doc.Platforms[0].Lineage.Depth != 3 || doc.Platforms[0].Lineage.Chain[0].CurrentDigest != (images.Digest{2}).String() {
+		t.Errorf("WriteInspectionJSON = %s, want one platform with depth 3 and the stale base's current digest", buf.String())
+	}
+}
