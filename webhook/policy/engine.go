@@ -1,0 +1,248 @@
+package policy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/rego"
+	"github.com/open-policy-agent/opa/v1/storage/inmem"
+)
+
+// PolicyError is the id of the violation an evaluation failure becomes: it
+// denies in enforce mode and never in warn or audit.
+const PolicyError = "policy-error"
+
+// networkBuiltins are removed from the capabilities, so a policy that calls
+// them does not compile: all registry and network I/O happens in Go, before
+// evaluation, within the request's budget.
+var networkBuiltins = []string{"http.send", "net.lookup_ip_addr", "opa.runtime"}
+
+// Options configure an Engine; the zero value of each field is a default.
+type Options struct {
+	// Builtins are the built-in policies. nil loads none (for tests).
+	Builtins fs.FS
+	// Paths are the user's policy files or directories: .rego modules, and
+	// .json/.yaml data files merged into data.strata.config.
+	Paths []string
+	// Data is data.strata.config (policies.data of strata.yaml).
+	Data map[string]any
+	// Actions override policies' default actions by id.
+	Actions map[string]Action
+	// EvalTimeout bounds one evaluation. Default: 1s.
+	EvalTimeout time.Duration
+	Logger      *slog.Logger
+}
+
+// Violation is one finding of one policy.
+type Violation struct {
+	Policy    string `json:"policy"`
+	Action    Action `json:"action"`
+	Msg       string `json:"msg"`
+	Container string `json:"container"`
+	Platform  string `json:"platform,omitempty"`
+}
+
+// Engine evaluates the compiled policy set. It is safe for concurrent use;
+// Reload swaps the set atomically and keeps the last good one on failure.
+type Engine struct {
+	opts     Options
+	caps     *ast.Capabilities
+	current  atomic.Pointer[compiled]
+	reloadMu sync.Mutex
+
+	statusMu sync.Mutex
+	status   Status
+	// attempted is the fingerprint of the user files of the last attempt.
+	attempted [32]byte
+}
+
+// compiled is one immutable, prepared policy set.
+type compiled struct {
+	query    rego.PreparedEvalQuery
+	policies map[string]Meta // by strata.policies child name
+}
+
+// Status says how the last (re)load went, for logs, metrics and readiness.
+type Status struct {
+	Generation  int       // successful loads so far
+	LoadedAt    time.Time // of the serving set
+	LastError   error     // of the last attempt; nil when it succeeded
+	LastAttempt time.Time
+}
+
+// New loads and compiles the policies. An error names the file and line.
+func New(ctx context.Context, opts Options) (*Engine, error) {
+	if opts.EvalTimeout <= 0 {
+		opts.EvalTimeout = time.Second
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	e := &Engine{opts: opts, caps: restrictedCapabilities()}
+	if err := e.Reload(ctx); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+func restrictedCapabilities() *ast.Capabilities {
+	caps := ast.CapabilitiesForThisVersion()
+	caps.Builtins = slices.DeleteFunc(slices.Clone(caps.Builtins), func(b *ast.Builtin) bool {
+		return slices.Contains(networkBuiltins, b.Name)
+	})
+	caps.AllowNet = []string{}
+	return caps
+}
+
+// Reload reads and compiles the policies again. On failure the serving set
+// is kept, the error is returned and recorded in Status.
+func (e *Engine) Reload(ctx context.Context) error {
+	e.reloadMu.Lock()
+	defer e.reloadMu.Unlock()
+	c, fingerprint, err := e.compile(ctx)
+	e.statusMu.Lock()
+	defer e.statusMu.Unlock()
+	e.attempted = fingerprint
+	e.status.LastAttempt = time.Now()
+	e.status.LastError = err
+	if err != nil {
+		return err
+	}
+	e.current.Store(c)
+	e.status.Generation++
+	e.status.LoadedAt = e.status.LastAttempt
+	return nil
+}
+
+// Status reports the last (re)load.
+func (e *Engine) Status() Status {
+	e.statusMu.Lock()
+	defer e.statusMu.Unlock()
+	return e.status
+}
+
+func (e *Engine) compile(ctx context.Context) (*compiled, [32]byte, error) {
+	src, err := loadSources(e.opts.Builtins, e.opts.Paths)
+	if err != nil {
+		return nil, src.fingerprint, fmt.Errorf("loading policies: %w", err)
+	}
+	metas, err := metadata(src.modules)
+	if err != nil {
+		return nil, src.fingerprint, fmt.Errorf("loading policies: %w", err)
+	}
+	if err := applyActions(metas, e.opts.Actions); err != nil {
+		return nil, src.fingerprint, err
+	}
+	data, err := mergeData(e.opts.Data, src.data)
+	if err != nil {
+		return nil, src.fingerprint, err
+	}
+	opts := []func(*rego.Rego){
+		rego.Query("v := data.strata.policies[policy].violation[_]"),
+		rego.Capabilities(e.caps),
+		rego.StrictBuiltinErrors(true),
+		rego.Store(inmem.NewFromObject(map[string]any{"strata": map[string]any{"config": data}})),
+	}
+	for _, m := range src.modules {
+		opts = append(opts, rego.ParsedModule(m))
+	}
+	pq, err := rego.New(opts...).PrepareForEval(ctx)
+	if err != nil {
+		return nil, src.fingerprint, fmt.Errorf("compiling policies: %w", err)
+	}
+	return &compiled{query: pq, policies: metas}, src.fingerprint, nil
+}
+
+// applyActions sets configured actions over the defaults; an id that names
+// no policy is an error, so a misspelt setting is not silently ignored.
+func applyActions(metas map[string]Meta, actions map[string]Action) error {
+	var errs []error
+	for id, act := range actions {
+		if id == PolicyError {
+			continue
+		}
+		found := false
+		for key, m := range metas {
+			if m.ID == id {
+				m.Action = act
+				metas[key] = m
+				found = true
+			}
+		}
+		if !found {
+			errs = append(errs, fmt.Errorf("policies.actions names %q, which is not a loaded policy", id))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Policies lists the loaded policies, sorted by id.
+func (e *Engine) Policies() []Meta {
+	c := e.current.Load()
+	out := make([]Meta, 0, len(c.policies))
+	for _, m := range c.policies {
+		out = append(out, m)
+	}
+	slices.SortFunc(out, func(a, b Meta) int {
+		if a.ID < b.ID {
+			return -1
+		}
+		if a.ID > b.ID {
+			return 1
+		}
+		return 0
+	})
+	return out
+}
+
+// Evaluate runs every policy on one input (one container, one platform).
+// It never fails: an evaluation error becomes a policy-error violation, so
+// a broken policy cannot silently allow.
+func (e *Engine) Evaluate(ctx context.Context, container, platform string, input ast.Value) []Violation {
+	c := e.current.Load()
+	ctx, cancel := context.WithTimeout(ctx, e.opts.EvalTimeout)
+	defer cancel()
+	rs, err := c.query.Eval(ctx, rego.EvalParsedInput(input))
+	if err != nil {
+		return []Violation{e.policyError(container, platform, err)}
+	}
+	out := make([]Violation, 0, len(rs))
+	for _, r := range rs {
+		key, _ := r.Bindings["policy"].(string)
+		meta, ok := c.policies[key]
+		if !ok || meta.Action == Off {
+			continue
+		}
+		v, ok := r.Bindings["v"].(map[string]any)
+		if !ok {
+			out = append(out, e.policyError(container, platform, fmt.Errorf("policy %s yielded %v, not a {msg, container, platform} object", meta.ID, r.Bindings["v"])))
+			continue
+		}
+		msg, _ := v["msg"].(string)
+		out = append(out, Violation{Policy: meta.ID, Action: meta.Action, Msg: msg, Container: container, Platform: platform})
+	}
+	return out
+}
+
+func (e *Engine) policyError(container, platform string, err error) Violation {
+	action := Enforce
+	if a, ok := e.opts.Actions[PolicyError]; ok {
+		action = a
+	}
+	e.opts.Logger.Error("policy evaluation failed", "container", container, "platform", platform, "error", err)
+	return Violation{
+		Policy:    PolicyError,
+		Action:    action,
+		Msg:       fmt.Sprintf("the policies could not be evaluated for container %q: %v; fix the policy or report it", container, err),
+		Container: container,
+		Platform:  platform,
+	}
+}
