@@ -1,0 +1,24 @@
+# METADATA
+# title: Images can be resolved
+# description: >-
+#   An image strata could not resolve (bad reference, registry down, access
+#   denied, timeout) cannot be checked by any other policy, so it is a
+#   violation of its own and never passes silently.
+# custom:
+#   id: image-resolution
+#   action: enforce
+package strata.policies.image_resolution
+
+violation contains v if {
+	input.image.error
+	msg := sprintf("%s: cannot check image %q: %s", [subject, input.container.image, reason])
+	v := {"msg": msg, "container": input.container.name, "platform": object.get(input.image, "platform", "")}
+}
+
+subject := sprintf("container %q", [input.container.name]) if {
+	object.get(input.container, "type", "container") == "container"
+} else := sprintf("%s container %q", [input.container.type, input.container.name])
+
+reason := input.image.error.message if {
+	input.image.error.message
+} else := sprintf("resolution failed (%s)", [object.get(input.image.error, "kind", "unknown error")])
