@@ -8,10 +8,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gobwas/glob"
 	"sigs.k8s.io/yaml"
 
+	"github.com/strata-project/strata/policies"
 	"github.com/strata-project/strata/webhook/images"
 	"github.com/strata-project/strata/webhook/lineage"
+	"github.com/strata-project/strata/webhook/policy"
 )
 
 // Config is strata.yaml (see DESIGN.md); every field is optional and flags
@@ -117,9 +120,12 @@ func (c Config) validate() error {
 		problems = append(problems, fmt.Sprintf("mode %q: want one of %s", c.Mode, strings.Join(modes, ", ")))
 	}
 	for id, action := range c.Policies.Actions {
-		if !slices.Contains(append(modes, "off"), action) {
-			problems = append(problems, fmt.Sprintf("policies.actions.%s %q: want enforce, warn, audit or off", id, action))
+		if _, err := policy.ParseAction(action); err != nil {
+			problems = append(problems, fmt.Sprintf("policies.actions.%s: %v", id, err))
 		}
+	}
+	if bases, ok := c.Policies.Data["approvedBases"]; ok {
+		problems = append(problems, checkApprovedBases(bases)...)
 	}
 	if c.Registry.Timeout.Duration <= 0 {
 		problems = append(problems, "registry.timeout must be positive")
@@ -133,6 +139,49 @@ func (c Config) validate() error {
 		return fmt.Errorf("invalid configuration:\n  %s", strings.Join(problems, "\n  "))
 	}
 	return nil
+}
+
+// checkApprovedBases refuses patterns that would make every evaluation fail
+// (strict builtin errors) or never match (a non-canonical spelling).
+func checkApprovedBases(v any) []string {
+	list, ok := v.([]any)
+	if !ok {
+		return []string{"policies.data.approvedBases: want a list of patterns"}
+	}
+	var problems []string
+	for _, p := range list {
+		s, ok := p.(string)
+		if !ok || s == "" {
+			problems = append(problems, fmt.Sprintf("policies.data.approvedBases: %v is not a pattern string", p))
+			continue
+		}
+		if strings.HasPrefix(s, "sha256:") {
+			if _, err := images.ParseDigest(s); err != nil {
+				problems = append(problems, fmt.Sprintf("policies.data.approvedBases: %v", err))
+			}
+			continue
+		}
+		if _, err := glob.Compile(s, '/'); err != nil {
+			problems = append(problems, fmt.Sprintf("policies.data.approvedBases: %q: %v", s, err))
+			continue
+		}
+		// The part before any wildcard must already be canonical, or the
+		// pattern never matches: policies see canonical references only.
+		literal, _, _ := strings.Cut(s, "*")
+		if !strings.Contains(literal, "/") {
+			problems = append(problems, fmt.Sprintf("policies.data.approvedBases: %q must name a registry and repository, e.g. docker.io/library/debian:*", s))
+		}
+	}
+	return problems
+}
+
+// policyOptions turns the configuration into the policy engine's Options.
+func (c Config) policyOptions() policy.Options {
+	actions := make(map[string]policy.Action, len(c.Policies.Actions))
+	for id, a := range c.Policies.Actions {
+		actions[id] = policy.Action(a)
+	}
+	return policy.Options{Builtins: policies.FS, Paths: c.Policies.Paths, Data: c.Policies.Data, Actions: actions}
 }
 
 // catalogOptions turns the configuration into the lineage catalog's Options.

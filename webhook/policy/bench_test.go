@@ -1,0 +1,71 @@
+package policy
+
+import (
+	"testing"
+
+	"github.com/strata-project/strata/policies"
+)
+
+// podSubjects is a pod of three containers, each image on two platforms.
+func podSubjects() []*Subject {
+	base := subjects()["resolved"]
+	var out []*Subject
+	for _, name := range []string{"web", "sidecar", "migrate"} {
+		for _, platform := range []string{"linux/amd64", "linux/arm64"} {
+			s := *base
+			f := *base.Facts
+			f.Platform = platform
+			s.Facts = &f
+			s.Container.Name = name
+			out = append(out, &s)
+		}
+	}
+	return out
+}
+
+func builtinEngine(b *testing.B) *Engine {
+	b.Helper()
+	e, err := New(b.Context(), Options{Builtins: policies.FS, Data: map[string]any{
+		"approvedBases": []any{"registry.example.com/base/*"},
+	}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return e
+}
+
+// BenchmarkEvaluatePod evaluates every built-in policy for a pod of three
+// containers on two platforms: the input is built and evaluated six times.
+func BenchmarkEvaluatePod(b *testing.B) {
+	e := builtinEngine(b)
+	pod := podSubjects()
+	if n := len(e.Evaluate(b.Context(), "web", "linux/amd64", pod[0].Input())); n == 0 {
+		b.Fatal("the benchmark pod violates nothing; it should exercise the policies")
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, s := range pod {
+			e.Evaluate(b.Context(), s.Container.Name, s.Platform(), s.Input())
+		}
+	}
+}
+
+// BenchmarkInput is the cost of building one input.
+func BenchmarkInput(b *testing.B) {
+	s := podSubjects()[0]
+	b.ReportAllocs()
+	for b.Loop() {
+		s.Input()
+	}
+}
+
+// BenchmarkReload recompiles the built-in policies.
+func BenchmarkReload(b *testing.B) {
+	e := builtinEngine(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := e.Reload(b.Context()); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
