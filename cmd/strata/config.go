@@ -58,6 +58,8 @@ type RegistryConfig struct {
 // ExemptConfig lists what is never evaluated.
 type ExemptConfig struct {
 	Namespaces []string `json:"namespaces,omitempty"`
+	// Images are glob patterns (* stops at /) on canonical references.
+	Images []string `json:"images,omitempty"`
 }
 
 // Duration reads "3s", "5m", "1h" in YAML.

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 
 	"github.com/strata-project/strata/webhook/demo"
 	"github.com/strata-project/strata/webhook/images"
@@ -50,17 +51,11 @@ func runInspect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 
 	var refs []string
 	if *useDemo {
-		reg, err := demo.Start(ctx)
+		reg, err := withDemo(ctx, &cfg)
 		if err != nil {
 			return err
 		}
 		defer reg.Close()
-		cfg.Registry.Insecure = append(cfg.Registry.Insecure, reg.Host)
-		for _, img := range demo.Family {
-			if img.Role != "app" {
-				cfg.Catalog.Images = append(cfg.Catalog.Images, CatalogImage{Ref: reg.Ref(img.Repo), Role: img.Role})
-			}
-		}
 		if fs.NArg() == 0 {
 			for _, img := range demo.Family {
 				refs = append(refs, reg.Ref(img.Repo))
@@ -79,18 +74,14 @@ func runInspect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 	}
 
-	resolver, err := images.NewResolver(cfg.resolverOptions())
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	p, err := buildPipeline(ctx, cfg, nil, logger)
 	if err != nil {
 		return err
 	}
-	defer resolver.Close()
-	catalog, err := lineage.NewCatalog(resolver, resolver, cfg.catalogOptions())
-	if err != nil {
-		return err
-	}
-	if err := catalog.Refresh(ctx); err != nil {
-		fmt.Fprintf(stderr, "warning: %v\n", err)
-	}
+	defer p.close()
+	p.loadCatalog(ctx, logger)
+	resolver, catalog := p.resolver, p.catalog
 
 	var failed error
 	for i, r := range refs {

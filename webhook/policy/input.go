@@ -242,3 +242,6 @@ func stringArray(s []string) ast.Value {
 	}
 	return ast.NewArray(terms...)
 }
+
+// Value is a policy input, as Evaluate takes it.
+type Value = ast.Value

@@ -1,0 +1,173 @@
+package webhook
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"slices"
+	"time"
+
+	admissionv1 "k8s.io/api/admission/v1"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+
+	"github.com/strata-project/strata/webhook/policy"
+	"github.com/strata-project/strata/webhook/workload"
+)
+
+// HandlerOptions configure a Handler.
+type HandlerOptions struct {
+	Checker *Checker
+	// Mode is what a violation does on this handler's path.
+	Mode policy.Action
+	// ExemptNamespaces are never evaluated, by name: never by a label or
+	// annotation a tenant could set.
+	ExemptNamespaces []string
+	Metrics          *Metrics
+	Logger           *slog.Logger
+}
+
+// Handler answers AdmissionReviews for one mode. It is a controller-runtime
+// admission.Handler, so decoding, the body limit and panic recovery are
+// controller-runtime's.
+type Handler struct {
+	opts HandlerOptions
+}
+
+// NewHandler returns a Handler.
+func NewHandler(opts HandlerOptions) *Handler {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Handler{opts: opts}
+}
+
+// Handle decides one admission request.
+func (h *Handler) Handle(ctx context.Context, req admission.Request) admission.Response {
+	start := time.Now()
+	resp, w, d := h.handle(ctx, req)
+	h.record(req, w, d, resp, time.Since(start))
+	return resp
+}
+
+func (h *Handler) handle(ctx context.Context, req admission.Request) (admission.Response, *workload.Workload, *Decision) {
+	if req.UID == "" {
+		return admission.Errored(http.StatusBadRequest, errors.New("the AdmissionReview request has no uid")), nil, nil
+	}
+	if req.Operation != admissionv1.Create && req.Operation != admissionv1.Update {
+		return admission.Allowed(""), nil, nil
+	}
+	if slices.Contains(h.opts.ExemptNamespaces, req.Namespace) {
+		return admission.Allowed("namespace " + req.Namespace + " is exempt"), nil, nil
+	}
+	if req.SubResource != "" && !(req.Kind.Kind == "Pod" && req.SubResource == "ephemeralcontainers") {
+		return admission.Allowed(""), nil, nil
+	}
+	w, err := workload.Decode(req.Kind.Kind, req.Object.Raw)
+	if errors.Is(err, workload.ErrNoPodTemplate) {
+		return admission.Allowed("no pod template"), nil, nil
+	}
+	if err != nil {
+		return admission.Errored(http.StatusBadRequest, err), nil, nil
+	}
+	if w.Namespace == "" {
+		w.Namespace = req.Namespace
+	}
+	if w.Name == "" {
+		w.Name = req.Name
+	}
+	if req.Operation == admissionv1.Update {
+		// A scale, label or annotation change must never depend on a
+		// registry: only a change to what runs, and as whom, is evaluated.
+		if old, err := workload.Decode(req.Kind.Kind, req.OldObject.Raw); err == nil && !workload.ContainersChanged(old, w) {
+			return admission.Allowed("no container changed"), w, nil
+		}
+	}
+	dryRun := req.DryRun != nil && *req.DryRun
+	vs := h.opts.Checker.Check(ctx, policy.Request{
+		Operation: string(req.Operation), DryRun: dryRun, Namespace: req.Namespace, User: req.UserInfo.Username,
+	}, w)
+	d := Decide(h.opts.Mode, vs)
+	var resp admission.Response
+	if d.Allowed {
+		resp = admission.Allowed("")
+	} else {
+		resp = admission.Denied(d.Message)
+	}
+	resp = resp.WithWarnings(d.Warnings...)
+	if d.Audit != "" {
+		resp.AuditAnnotations = map[string]string{"violations": d.Audit}
+	}
+	return resp, w, &d
+}
+
+// record writes the decision's one log line and its metrics.
+func (h *Handler) record(req admission.Request, w *workload.Workload, d *Decision, resp admission.Response, took time.Duration) {
+	decision := "allowed"
+	if !resp.Allowed {
+		decision = "denied"
+		if resp.Result != nil && resp.Result.Code != http.StatusForbidden {
+			decision = "error"
+		}
+	}
+	var violated []string
+	if d != nil {
+		for _, v := range d.Violations {
+			if !slices.Contains(violated, v.Policy) {
+				violated = append(violated, v.Policy)
+			}
+		}
+	}
+	h.opts.Metrics.observe(h.opts.Mode, decision, d, took)
+	name := req.Name
+	if w != nil && w.Name != "" {
+		name = w.Name
+	}
+	attrs := []any{
+		slog.String("uid", string(req.UID)),
+		slog.String("mode", string(h.opts.Mode)),
+		slog.String("operation", string(req.Operation)),
+		slog.String("kind", req.Kind.Kind),
+		slog.String("namespace", req.Namespace),
+		slog.String("name", name),
+		slog.String("user", req.UserInfo.Username),
+		slog.Bool("dryRun", req.DryRun != nil && *req.DryRun),
+		slog.String("decision", decision),
+		slog.Any("policies", violated),
+		slog.Duration("duration", took),
+	}
+	if d != nil && len(d.Violations) > 0 {
+		attrs = append(attrs, slog.Any("violations", d.Violations))
+	}
+	if !resp.Allowed && resp.Result != nil {
+		attrs = append(attrs, slog.String("message", resp.Result.Message))
+	}
+	h.opts.Logger.Info("admission decision", attrs...)
+}
+
+// WithDeadline gives each admission request the deadline the API server
+// will enforce — its ?timeout= parameter, or the 10 s default — minus a
+// margin to write the answer, so that strata answers in time rather than
+// letting failurePolicy decide.
+func WithDeadline(next http.Handler, margin time.Duration) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		limit := 10 * time.Second
+		if t, err := time.ParseDuration(r.URL.Query().Get("timeout")); err == nil && t > 0 {
+			limit = t
+		}
+		limit -= margin
+		if limit <= 0 {
+			limit = margin
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), limit)
+		defer cancel()
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// Paths maps each mode to the URL path the API server calls for it.
+var Paths = map[policy.Action]string{
+	policy.Enforce: "/validate/enforce",
+	policy.Warn:    "/validate/warn",
+	policy.Audit:   "/validate/audit",
+}

@@ -1,0 +1,55 @@
+package webhook
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/strata-project/strata/webhook/policy"
+)
+
+// Metrics are strata's Prometheus metrics. A nil *Metrics records nothing.
+type Metrics struct {
+	decisions  *prometheus.CounterVec
+	violations *prometheus.CounterVec
+	duration   *prometheus.HistogramVec
+}
+
+// NewMetrics creates strata's metrics and registers them with reg.
+func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
+	m := &Metrics{
+		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "strata_decisions_total",
+			Help: "Admission decisions, by mode and decision (allowed, denied, error).",
+		}, []string{"mode", "decision"}),
+		violations: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "strata_violations_total",
+			Help: "Policy violations, by policy and the action they had (enforce, warn, audit).",
+		}, []string{"policy", "action"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "strata_admission_duration_seconds",
+			Help:    "Time to decide an admission request, registry work included.",
+			Buckets: []float64{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5},
+		}, []string{"mode"}),
+	}
+	for _, c := range []prometheus.Collector{m.decisions, m.violations, m.duration} {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+func (m *Metrics) observe(mode policy.Action, decision string, d *Decision, took time.Duration) {
+	if m == nil {
+		return
+	}
+	m.decisions.WithLabelValues(string(mode), decision).Inc()
+	m.duration.WithLabelValues(string(mode)).Observe(took.Seconds())
+	if d == nil {
+		return
+	}
+	for _, v := range d.Violations {
+		m.violations.WithLabelValues(v.Policy, string(v.Action)).Inc()
+	}
+}
