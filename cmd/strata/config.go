@@ -26,6 +26,9 @@ type Config struct {
 	Platforms []string       `json:"platforms,omitempty"`
 	Registry  RegistryConfig `json:"registry,omitzero"`
 	Exempt    ExemptConfig   `json:"exempt,omitzero"`
+
+	// demoHosts maps the demo registry's name to its address; set by --demo.
+	demoHosts map[string]string
 }
 
 // PoliciesConfig selects and parameterises the Rego policies.
@@ -203,5 +206,6 @@ func (c Config) resolverOptions() images.Options {
 		FetchTimeout: c.Registry.Timeout.Duration,
 		Allow:        c.Registry.Allow,
 		Insecure:     c.Registry.Insecure,
+		Hosts:        c.demoHosts,
 	}
 }

@@ -31,6 +31,7 @@ func withDemo(ctx context.Context, cfg *Config) (*demo.Registry, error) {
 		return nil, err
 	}
 	cfg.Registry.Insecure = append(cfg.Registry.Insecure, reg.Host)
+	cfg.demoHosts = map[string]string{reg.Host: reg.Addr}
 	for _, img := range demo.Family {
 		if img.Role != "app" {
 			cfg.Catalog.Images = append(cfg.Catalog.Images, CatalogImage{Ref: reg.Ref(img.Repo), Role: img.Role})
@@ -95,5 +96,5 @@ func (p *pipeline) close() {
 
 // demoNote explains what --demo set up.
 func demoNote(reg *demo.Registry) string {
-	return fmt.Sprintf("demo registry at %s; images: base/debian:12, base/temurin:21, base/spring:3, shop/web:1.0, shop/admin:1.0, shop/report:1.0, shop/legacy:1.0, shop/billing:1.0", reg.Host)
+	return fmt.Sprintf("demo registry %s at %s; images: base/debian:12, base/temurin:21, base/spring:3, shop/web:1.0, shop/admin:1.0, shop/report:1.0, shop/legacy:1.0, shop/billing:1.0", reg.Host, reg.Addr)
 }

@@ -48,10 +48,17 @@ var Family = []Image{
 	{"shop/billing:1.0", "app", "an application built on the old, unpatched base/debian:12"},
 }
 
+// Host is the name the demo registry's images go by, whatever port it
+// listens on: resolvers map it to Addr (images.Options.Hosts), so examples
+// can name images such as strata-demo.local/shop/web:1.0.
+const Host = "strata-demo.local"
+
 // Registry is a running demo registry.
 type Registry struct {
-	// Host is the registry's host:port on loopback.
-	Host   string
+	// Host is the name its images go by: always demo.Host.
+	Host string
+	// Addr is the loopback host:port it listens on.
+	Addr   string
 	server *http.Server
 }
 
@@ -70,7 +77,7 @@ func Start(ctx context.Context) (*Registry, error) {
 			log.Printf("demo registry stopped: %v", err)
 		}
 	}()
-	r := &Registry{Host: ln.Addr().String(), server: srv}
+	r := &Registry{Host: Host, Addr: ln.Addr().String(), server: srv}
 	if err := r.seed(ctx); err != nil {
 		_ = r.Close()
 		return nil, fmt.Errorf("seeding the demo registry: %w", err)
@@ -171,7 +178,7 @@ func (b *builder) push(repoTag string, img v1.Image, annotations map[string]stri
 	if annotations != nil {
 		img = mutate.Annotations(img, annotations).(v1.Image)
 	}
-	ref, err := name.ParseReference(b.reg.Ref(repoTag), name.Insecure)
+	ref, err := name.ParseReference(b.reg.Addr+"/"+repoTag, name.Insecure)
 	if err != nil {
 		b.err = err
 		return ""

@@ -110,7 +110,7 @@ func BenchmarkResolveCold(b *testing.B) {
 		testImage(b, 3, "1000", "linux/amd64"), testImage(b, 3, "2000", "linux/arm64")))
 	benchPush(b, reg, "shop/web:warm", testImage(b, 1, "0", "linux/amd64"))
 	reg.setWrap(latency(benchRTT))
-	base := newBaseTransport()
+	base := newBaseTransport(nil)
 	b.Cleanup(base.CloseIdleConnections)
 
 	for _, tc := range []struct {
@@ -278,7 +278,7 @@ func BenchmarkFactsMemory(b *testing.B) {
 		b.Fatal(err)
 	}
 	reg.takeAllRequests()
-	base := newBaseTransport()
+	base := newBaseTransport(nil)
 	b.Cleanup(base.CloseIdleConnections)
 	ctx := b.Context()
 

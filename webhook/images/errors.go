@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"regexp"
 	"time"
 
@@ -192,6 +193,12 @@ func kindOf(err error, retryAfter *time.Duration) Kind {
 	var netErr net.Error
 	if errors.As(err, &netErr) && netErr.Timeout() {
 		return KindTimeout
+	}
+	// Any other failure of a request that got no HTTP response (such as a
+	// plain-HTTP server answering a TLS handshake) is the network's.
+	var urlErr *url.Error
+	if errors.As(err, &urlErr) {
+		return KindNetwork
 	}
 	return KindInvalidContent
 }

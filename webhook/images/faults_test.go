@@ -58,7 +58,7 @@ func requestCount(reg *testRegistry) int {
 // connections are closed when the test ends, so that none looks leaked.
 func newFaultResolver(t *testing.T, reg *testRegistry, opts Options) *Resolver {
 	t.Helper()
-	tr := newBaseTransport()
+	tr := newBaseTransport(nil)
 	t.Cleanup(tr.CloseIdleConnections)
 	opts.Transport = tr
 	return newTestResolver(t, reg, opts)
@@ -406,7 +406,7 @@ func TestFaultPlainHTTPRefused(t *testing.T) {
 	checkNoLeaks(t)
 	reg := newTestRegistry(t)
 	reg.push(t, "plain/app:1", testImage(t, 1, "", "linux/amd64"))
-	tr := newBaseTransport()
+	tr := newBaseTransport(nil)
 	t.Cleanup(tr.CloseIdleConnections)
 	r, err := NewResolver(Options{Keychain: authn.NewMultiKeychain(), Transport: tr})
 	if err != nil {

@@ -58,6 +58,16 @@ func (r Reference) WithDigest(d Digest) Reference {
 	return r
 }
 
+// plainHTTP returns the reference marked for plain HTTP, for registries
+// listed in registry.insecure; go-containerregistry otherwise only uses HTTP
+// for names it recognises as local.
+func (r Reference) plainHTTP() Reference {
+	if ref, err := name.ParseReference(r.ref.Name(), name.Insecure); err == nil {
+		r.ref = ref
+	}
+	return r
+}
+
 // nameRef is the go-containerregistry reference used for I/O.
 func (r Reference) nameRef() name.Reference { return r.ref }
 

@@ -50,6 +50,10 @@ type Options struct {
 	// Transport is the HTTP transport under strata's guard. Default: one that
 	// refuses link-local and cloud metadata addresses after DNS resolution.
 	Transport http.RoundTripper
+	// Hosts maps registry host names to the host:port dialled instead, as
+	// /etc/hosts would (the demo registry is strata-demo.local). Only used
+	// by the default Transport.
+	Hosts map[string]string
 	// Now is the clock for TTLs. Default: time.Now.
 	Now func() time.Time
 	// Logger receives debug lines about registry fetches. Default: discard.
@@ -70,6 +74,7 @@ type Resolver struct {
 	opts      Options
 	platforms []platform
 	allow     map[string]bool
+	insecure  map[string]bool
 	transport http.RoundTripper
 	backoff   remote.Backoff
 
@@ -104,6 +109,7 @@ func NewResolver(opts Options) (*Resolver, error) {
 		opts:      opts,
 		platforms: platforms,
 		allow:     allow,
+		insecure:  insecure,
 		transport: &guard{next: opts.Transport, insecure: insecure, maxBody: opts.MaxBodyBytes, now: opts.Now},
 		// go-containerregistry's default retry sleeps 1s then 3s and cannot be
 		// interrupted; these fit inside an admission budget.
@@ -146,7 +152,7 @@ func withDefaults(o Options) Options {
 		o.Keychain = authn.DefaultKeychain
 	}
 	if o.Transport == nil {
-		o.Transport = newBaseTransport()
+		o.Transport = newBaseTransport(o.Hosts)
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -173,6 +179,9 @@ func (r *Resolver) Resolve(ctx context.Context, image string, access Access) (*I
 	}
 	if len(r.allow) > 0 && !r.allow[canonicalHost(ref.Registry)] {
 		return nil, &Error{Kind: KindNotAllowed, Image: image, Registry: ref.Registry, Repository: ref.Repository}
+	}
+	if r.insecure[ref.Registry] {
+		ref = ref.plainHTTP()
 	}
 	top, facts, err := r.resolveImage(ctx, ref, access)
 	if err != nil {
@@ -345,6 +354,9 @@ func (r *Resolver) Tags(ctx context.Context, repository string, access Access) (
 	}
 	if len(r.allow) > 0 && !r.allow[canonicalHost(ref.Registry)] {
 		return nil, &Error{Kind: KindNotAllowed, Image: repository, Registry: ref.Registry, Repository: ref.Repository}
+	}
+	if r.insecure[ref.Registry] {
+		ref = ref.plainHTTP()
 	}
 	p, err := r.puller(access)
 	if err != nil {

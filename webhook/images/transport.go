@@ -1,6 +1,7 @@
 package images
 
 import (
+	"context"
 	"crypto/tls"
 	"fmt"
 	"io"
@@ -41,11 +42,23 @@ func refuseForbiddenDial(_, address string, _ syscall.RawConn) error {
 }
 
 // newBaseTransport is the HTTP transport strata uses when none is given.
-func newBaseTransport() *http.Transport {
+// hosts maps host names to the address dialled instead.
+func newBaseTransport(hosts map[string]string) *http.Transport {
 	dialer := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second, Control: refuseForbiddenDial}
+	dial := dialer.DialContext
+	if len(hosts) > 0 {
+		dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			if host, _, err := net.SplitHostPort(addr); err == nil {
+				if to, ok := hosts[host]; ok {
+					addr = to
+				}
+			}
+			return dialer.DialContext(ctx, network, addr)
+		}
+	}
 	return &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           dialer.DialContext,
+		DialContext:           dial,
 		TLSClientConfig:       &tls.Config{MinVersion: tls.VersionTLS12},
 		TLSHandshakeTimeout:   5 * time.Second,
 		MaxIdleConnsPerHost:   16,
