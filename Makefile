@@ -16,8 +16,9 @@ OPA         := $(BIN)/opa-$(OPA_VERSION)
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
 
-run: ## run strata on the built-in demo (no cluster, no internet)
+run: ## serve the webhook on the built-in demo (no cluster, no internet); Ctrl-C stops it
 	$(GO) run ./cmd/strata inspect --demo
+	$(GO) run ./cmd/strata serve --dev --demo
 
 test: lint unit ## every test: lint, then unit tests (race detector, fuzz seeds)
 

@@ -15,6 +15,7 @@ import (
 const usage = `strata keeps container images honest about what they are built on.
 
 Usage:
+  strata serve [flags]           run the admission webhook (--dev --demo: locally, no cluster)
   strata inspect IMAGE [flags]   show the facts strata reads for an image
   strata inspect --demo          show the facts of every image of the built-in demo
 
@@ -39,6 +40,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	var err error
 	switch args[0] {
+	case "serve":
+		err = runServe(ctx, args[1:], stdout, stderr)
 	case "inspect":
 		err = runInspect(ctx, args[1:], stdout, stderr)
 	case "-h", "--help", "help":

@@ -1,0 +1,142 @@
+package webhook
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"net"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/sync/errgroup"
+	ctrlwebhook "sigs.k8s.io/controller-runtime/pkg/webhook"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+
+	"github.com/strata-project/strata/webhook/policy"
+)
+
+// ServerOptions configure Serve.
+type ServerOptions struct {
+	// Addr is the TLS webhook listener, host:port.
+	Addr string
+	// HealthAddr serves /healthz, /readyz and /metrics over plain HTTP.
+	HealthAddr string
+	// CertDir holds tls.crt and tls.key; they are reloaded when they change.
+	CertDir string
+	// Handlers serve the mode paths (Paths).
+	Handlers map[policy.Action]*Handler
+	// Checks must all pass for /readyz; each names what it checks and may
+	// add a detail (such as a failed policy reload that left the previous
+	// policies serving).
+	Checks map[string]func() (detail string, err error)
+	// Gatherer is what /metrics exposes.
+	Gatherer prometheus.Gatherer
+	// Margin is kept from the API server's timeout to write the answer.
+	// Default: 250ms.
+	Margin time.Duration
+	Logger *slog.Logger
+}
+
+// Serve runs the webhook and health servers until ctx ends, then shuts both
+// down gracefully. The webhook server is controller-runtime's: it decodes
+// AdmissionReview v1, limits bodies to 7 MiB (413 beyond), recovers from
+// panics, and reloads the certificate when the files change.
+func Serve(ctx context.Context, opts ServerOptions) error {
+	if opts.Margin <= 0 {
+		opts.Margin = 250 * time.Millisecond
+	}
+	host, portStr, err := net.SplitHostPort(opts.Addr)
+	if err != nil {
+		return fmt.Errorf("--addr %q: %w", opts.Addr, err)
+	}
+	port, err := strconv.Atoi(portStr)
+	if err != nil {
+		return fmt.Errorf("--addr %q: %w", opts.Addr, err)
+	}
+	srv := ctrlwebhook.NewServer(ctrlwebhook.Options{
+		Host:     host,
+		Port:     port,
+		CertDir:  opts.CertDir,
+		CertName: "tls.crt",
+		KeyName:  "tls.key",
+		TLSOpts:  []func(*tls.Config){func(c *tls.Config) { c.MinVersion = tls.VersionTLS12 }},
+	})
+	for mode, h := range opts.Handlers {
+		path, ok := Paths[mode]
+		if !ok {
+			return fmt.Errorf("mode %q has no webhook path", mode)
+		}
+		srv.Register(path, WithDeadline(&admission.Webhook{Handler: h}, opts.Margin))
+	}
+	started := srv.StartedChecker()
+	checks := map[string]func() (string, error){"webhook": func() (string, error) { return "", started(nil) }}
+	for name, c := range opts.Checks {
+		checks[name] = c
+	}
+
+	health := &http.Server{
+		Addr:              opts.HealthAddr,
+		Handler:           healthMux(checks, opts.Gatherer),
+		ReadHeaderTimeout: 5 * time.Second,
+	}
+	ln, err := net.Listen("tcp", opts.HealthAddr)
+	if err != nil {
+		return fmt.Errorf("--health-addr: %w", err)
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return srv.Start(gctx) })
+	g.Go(func() error {
+		if err := health.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+		return nil
+	})
+	g.Go(func() error {
+		<-gctx.Done()
+		shutdown, cancel := context.WithTimeout(context.WithoutCancel(gctx), 5*time.Second)
+		defer cancel()
+		return health.Shutdown(shutdown)
+	})
+	return g.Wait()
+}
+
+// healthMux serves liveness, readiness (every check, named in the body) and
+// metrics.
+func healthMux(checks map[string]func() (string, error), gatherer prometheus.Gatherer) *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
+		var b strings.Builder
+		ready := true
+		for _, name := range slices.Sorted(maps.Keys(checks)) {
+			detail, err := checks[name]()
+			switch {
+			case err != nil:
+				ready = false
+				fmt.Fprintf(&b, "[-] %s: %v\n", name, err)
+			case detail != "":
+				fmt.Fprintf(&b, "[+] %s ok (%s)\n", name, detail)
+			default:
+				fmt.Fprintf(&b, "[+] %s ok\n", name)
+			}
+		}
+		if !ready {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+		_, _ = w.Write([]byte(b.String()))
+	})
+	if gatherer != nil {
+		mux.Handle("/metrics", promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{}))
+	}
+	return mux
+}
