@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -93,7 +94,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		defer demoReg.Close()
 	}
 
-	metrics, err := webhook.NewMetrics(crmetrics.Registry)
+	// strata's own registry, exposed beside controller-runtime's (webhook
+	// request metrics, Go runtime, process).
+	registry := prometheus.NewRegistry()
+	metrics, err := webhook.NewMetrics(registry)
 	if err != nil {
 		return err
 	}
@@ -132,7 +136,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			},
 			"policies": func() (string, error) { return policyStatus(p.engine.Status()) },
 		},
-		Gatherer: crmetrics.Registry,
+		Gatherer: prometheus.Gatherers{registry, crmetrics.Registry},
 		Logger:   logger,
 	})
 	if errors.Is(err, context.Canceled) {

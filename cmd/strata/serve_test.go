@@ -1,0 +1,137 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// TestServeDemo runs what `make run` runs, `strata serve --dev --demo`, and
+// posts the example AdmissionReviews to it as the README's curl line does.
+func TestServeDemo(t *testing.T) {
+	addr, healthAddr := freeAddr(t), freeAddr(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	var stdout, stderr bytes.Buffer
+	done := make(chan int)
+	go func() {
+		done <- run(ctx, []string{"serve", "--dev", "--demo", "--addr", addr, "--health-addr", healthAddr}, &stdout, &stderr)
+	}()
+	defer func() {
+		cancel()
+		select {
+		case code := <-done:
+			if code != 0 {
+				t.Errorf("strata serve exited %d after shutdown, want 0; stderr:\n%s", code, stderr.String())
+			}
+		case <-time.After(10 * time.Second):
+			t.Error("strata serve did not shut down within 10s")
+		}
+	}()
+
+	deadline := time.Now().Add(20 * time.Second)
+	var readyz string
+	for time.Now().Before(deadline) {
+		resp, err := http.Get("http://" + healthAddr + "/readyz")
+		if err == nil {
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			readyz = string(body)
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if !strings.Contains(readyz, "[+] catalog ok") || !strings.Contains(readyz, "[+] policies ok") {
+		t.Fatalf("/readyz = %q, want the catalog and policies ready; stderr:\n%s", readyz, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "curl -sk") {
+		t.Errorf("strata serve --demo did not print the curl line; stderr:\n%s", stderr.String())
+	}
+
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS12}, // --dev's self-signed certificate
+	}}
+	for _, tc := range []struct {
+		file, path string
+		allowed    bool
+		want       string
+	}{
+		{"good-pod.json", "/validate/enforce", true, ""},
+		{"root-pod.json", "/validate/enforce", false, "[run-as-root]"},
+		{"root-pod.json", "/validate/warn", true, "[run-as-root]"},
+		{"deep-pod.json", "/validate/enforce", false, "[lineage-depth]"},
+		{"unknown-base-pod.json", "/validate/enforce", false, "[approved-base]"},
+		{"stale-base-pod.json", "/validate/enforce", true, "[base-freshness]"},
+		{"root-pod.json", "/validate/audit", true, ""},
+	} {
+		body, err := os.ReadFile("../../examples/admission/" + tc.file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := client.Post("https://"+addr+tc.path+"?timeout=10s", "application/json", bytes.NewReader(body))
+		if err != nil {
+			t.Fatalf("POST %s to %s: %v", tc.file, tc.path, err)
+		}
+		var review struct {
+			Response struct {
+				Allowed bool     `json:"allowed"`
+				Warn    []string `json:"warnings"`
+				Status  struct {
+					Message string `json:"message"`
+				} `json:"status"`
+				AuditAnnotations map[string]string `json:"auditAnnotations"`
+			} `json:"response"`
+		}
+		err = json.NewDecoder(resp.Body).Decode(&review)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatalf("POST %s to %s: %v", tc.file, tc.path, err)
+		}
+		r := review.Response
+		said := r.Status.Message + strings.Join(r.Warn, "\n")
+		if r.Allowed != tc.allowed || !strings.Contains(said, tc.want) {
+			t.Errorf("POST %s to %s = allowed %v, %q; want allowed %v mentioning %q", tc.file, tc.path, r.Allowed, said, tc.allowed, tc.want)
+		}
+		if tc.path == "/validate/audit" && (said != "" || !strings.Contains(r.AuditAnnotations["violations"], "run-as-root")) {
+			t.Errorf("POST %s to audit = %q and annotations %v; want silence, and the violation in auditAnnotations", tc.file, said, r.AuditAnnotations)
+		}
+	}
+
+	resp, err := http.Get("http://" + healthAddr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{
+		`strata_violations_total{action="enforce",policy="run-as-root"} 1`,
+		`strata_violations_total{action="audit",policy="run-as-root"} 1`,
+		`strata_decisions_total{decision="denied",mode="enforce"} 3`,
+	} {
+		if !strings.Contains(string(metrics), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	if !strings.Contains(stdout.String(), `"msg":"admission decision"`) || !strings.Contains(stdout.String(), `"decision":"denied"`) {
+		t.Errorf("the decision log lacks decision lines:\n%s", stdout.String())
+	}
+}
