@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/strata-project/strata/policies"
@@ -66,6 +67,25 @@ func BenchmarkReload(b *testing.B) {
 	for b.Loop() {
 		if err := e.Reload(b.Context()); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkEvaluatePodUncached is the same pod with a new workload name
+// each time, so no result is reused: the cost of a template strata has not
+// seen before.
+func BenchmarkEvaluatePodUncached(b *testing.B) {
+	e := builtinEngine(b)
+	pod := podSubjects()
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		i++
+		w := *pod[0].Workload
+		w.Name = fmt.Sprintf("web-%d", i)
+		for _, s := range pod {
+			s.Workload = &w
+			e.Evaluate(b.Context(), s.Container.Name, s.Platform(), s.Input())
 		}
 	}
 }

@@ -64,10 +64,12 @@ type Engine struct {
 	attempted [32]byte
 }
 
-// compiled is one immutable, prepared policy set.
+// compiled is one immutable, prepared policy set, with the results it has
+// computed: a reload starts a new set, and so a new cache.
 type compiled struct {
 	query    rego.PreparedEvalQuery
 	policies map[string]Meta // by strata.policies child name
+	results  *resultCache
 }
 
 // Status says how the last (re)load went, for logs, metrics and readiness.
@@ -158,7 +160,7 @@ func (e *Engine) compile(ctx context.Context) (*compiled, [32]byte, error) {
 	if err != nil {
 		return nil, src.fingerprint, fmt.Errorf("compiling policies: %w", err)
 	}
-	return &compiled{query: pq, policies: metas}, src.fingerprint, nil
+	return &compiled{query: pq, policies: metas, results: newResultCache(resultCacheSize)}, src.fingerprint, nil
 }
 
 // applyActions sets configured actions over the defaults; an id that names
@@ -208,11 +210,23 @@ func (e *Engine) Policies() []Meta {
 // a broken policy cannot silently allow.
 func (e *Engine) Evaluate(ctx context.Context, container, platform string, input ast.Value) []Violation {
 	c := e.current.Load()
+	if vs, ok := c.results.get(input); ok {
+		return withContainer(vs, container, platform)
+	}
+	vs, cacheable := e.evaluate(ctx, c, container, platform, input)
+	if cacheable {
+		c.results.put(input, vs)
+	}
+	return vs
+}
+
+// evaluate runs the query; its result is cacheable unless evaluation failed.
+func (e *Engine) evaluate(ctx context.Context, c *compiled, container, platform string, input ast.Value) ([]Violation, bool) {
 	ctx, cancel := context.WithTimeout(ctx, e.opts.EvalTimeout)
 	defer cancel()
 	rs, err := c.query.Eval(ctx, rego.EvalParsedInput(input))
 	if err != nil {
-		return []Violation{e.policyError(container, platform, err)}
+		return []Violation{e.policyError(container, platform, err)}, false
 	}
 	out := make([]Violation, 0, len(rs))
 	for _, r := range rs {
@@ -223,11 +237,20 @@ func (e *Engine) Evaluate(ctx context.Context, container, platform string, input
 		}
 		v, ok := r.Bindings["v"].(map[string]any)
 		if !ok {
-			out = append(out, e.policyError(container, platform, fmt.Errorf("policy %s yielded %v, not a {msg, container, platform} object", meta.ID, r.Bindings["v"])))
-			continue
+			return []Violation{e.policyError(container, platform, fmt.Errorf("policy %s yielded %v, not a {msg, container, platform} object", meta.ID, r.Bindings["v"]))}, false
 		}
 		msg, _ := v["msg"].(string)
 		out = append(out, Violation{Policy: meta.ID, Action: meta.Action, Msg: msg, Container: container, Platform: platform})
+	}
+	return out, true
+}
+
+// withContainer returns a copy of cached violations for this caller.
+func withContainer(vs []Violation, container, platform string) []Violation {
+	out := make([]Violation, len(vs))
+	for i, v := range vs {
+		v.Container, v.Platform = container, platform
+		out[i] = v
 	}
 	return out
 }

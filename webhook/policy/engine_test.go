@@ -257,3 +257,38 @@ func TestMilder(t *testing.T) {
 		t.Error(`ParseAction("deny") = nil error, want refused`)
 	}
 }
+
+func TestResultCache(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"no_root.rego": rootPolicy, "numbers.rego": `package strata.policies.numbers
+
+violation contains {"msg": "big", "container": "", "platform": ""} if {
+	to_number(input.workload.labels.size) > 10
+}
+`})
+	e := newEngine(t, Options{Paths: []string{dir}})
+	root := mustInput(t, rootInput)
+	first := e.Evaluate(t.Context(), "web", "linux/amd64", root)
+	again := e.Evaluate(t.Context(), "sidecar", "linux/arm64", mustInput(t, rootInput))
+	if len(first) != 1 || len(again) != 1 || again[0].Container != "sidecar" || again[0].Platform != "linux/arm64" || again[0].Msg != first[0].Msg {
+		t.Errorf("Evaluate of an equal input = %+v after %+v, want the same violation for the new container and platform", again, first)
+	}
+	if got := e.Evaluate(t.Context(), "web", "", mustInput(t, `{"container": {"name": "web"}, "workload": {"labels": {}}, "image": {"config": {"user": {"uid": 1000}}}}`)); len(got) != 0 {
+		t.Errorf("Evaluate of a different input = %+v, want no violation (not a cached one)", got)
+	}
+	bad := mustInput(t, `{"container": {"name": "web"}, "workload": {"labels": {"size": "huge"}}, "image": {}}`)
+	for range 2 {
+		if got := e.Evaluate(t.Context(), "web", "", bad); len(got) != 1 || got[0].Policy != PolicyError {
+			t.Errorf("Evaluate of a failing input = %+v, want a policy-error each time (errors are not cached)", got)
+		}
+	}
+	// A reload starts a new set: what the old set cached is not served.
+	writeFiles(t, dir, map[string]string{"no_root.rego": strings.Replace(rootPolicy, `"runs as root"`, `"root!"`, 1)})
+	if err := e.Reload(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.Evaluate(t.Context(), "web", "linux/amd64", root); len(got) != 1 || got[0].Msg != "root!" {
+		t.Errorf("Evaluate after a reload = %+v, want the new policy's message", got)
+	}
+}
