@@ -13,8 +13,13 @@ import (
 
 func runStrata(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
+	return runStrataStdin(t, "", args...)
+}
+
+func runStrataStdin(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
 	var out, errOut bytes.Buffer
-	code = run(t.Context(), args, &out, &errOut)
+	code = runWithStdin(t.Context(), args, strings.NewReader(stdin), &out, &errOut)
 	return code, out.String(), errOut.String()
 }
 

@@ -1,0 +1,459 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+	k8sjson "sigs.k8s.io/json"
+	"sigs.k8s.io/yaml"
+
+	"github.com/strata-project/strata/webhook"
+	"github.com/strata-project/strata/webhook/demo"
+	"github.com/strata-project/strata/webhook/images"
+	"github.com/strata-project/strata/webhook/policy"
+	"github.com/strata-project/strata/webhook/report"
+	"github.com/strata-project/strata/webhook/workload"
+)
+
+// violationsFound is check's answer when the mode enforces a violation: run
+// exits 1 and prints nothing more, the report having said it all.
+type violationsFound struct{ denied int }
+
+func (e violationsFound) Error() string {
+	return fmt.Sprintf("%d object(s) denied", e.denied)
+}
+
+// checkConcurrency bounds the objects checked at once; each check already
+// resolves its own images concurrently, and the resolver shares fetches.
+const checkConcurrency = 4
+
+func runCheck(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("check", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var paths pathList
+	fs.Var(&paths, "f", "manifests: a file, a directory (its *.yaml, *.yml, *.json, recursively) or - for stdin; repeatable or comma-separated")
+	configPath := fs.String("config", "", "strata.yaml to read")
+	mode := fs.String("mode", "", "enforce, warn or audit: what a violation does; enforced ones fail the check (default: the config's mode, else warn)")
+	output := fs.String("o", "text", "output format: text, json or sarif")
+	insecure := fs.Bool("insecure", false, "reach the manifests' registries over plain HTTP (local registries only)")
+	useDemo := fs.Bool("demo", false, "start the built-in demo registry, which serves the images named "+demo.Host+"/...")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: strata check -f FILE|DIR|- [flags]\n\nEvaluates the policies on the pod-bearing objects of manifests, as the webhook\nwould admit them. Exit code: 0 allowed (warnings allowed), 1 denied by the mode,\n2 an error.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	if !slices.Contains([]string{"text", "json", "sarif"}, *output) {
+		fmt.Fprintf(stderr, "-o %q: want text, json or sarif\n", *output)
+		return errUsage
+	}
+	if *mode != "" && !slices.Contains(modes, *mode) {
+		fmt.Fprintf(stderr, "--mode %q: want %s\n", *mode, strings.Join(modes, ", "))
+		return errUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "unexpected argument %q: name manifests with -f\n", fs.Arg(0))
+		return errUsage
+	}
+	if len(paths) == 0 {
+		fs.Usage()
+		return errUsage
+	}
+
+	cfg, err := loadConfig(*configPath)
+	if err != nil {
+		return err
+	}
+	if *mode != "" {
+		cfg.Mode = *mode
+	}
+	if err := cfg.validate(); err != nil {
+		return err
+	}
+
+	// Every manifest is read before any registry is contacted, so that a
+	// typo fails fast and alone.
+	manifests, err := readManifests(paths, stdin)
+	if err != nil {
+		return err
+	}
+	if *useDemo {
+		reg, err := withDemo(ctx, &cfg)
+		if err != nil {
+			return err
+		}
+		defer reg.Close()
+	}
+	if *insecure {
+		cfg.Registry.Insecure = append(cfg.Registry.Insecure, registries(manifests)...)
+	}
+
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	p, err := buildPipeline(ctx, cfg, nil, logger)
+	if err != nil {
+		return err
+	}
+	defer p.close()
+	p.loadCatalog(ctx, logger)
+
+	rep := &report.Check{
+		Mode:     policy.Action(cfg.Mode),
+		Objects:  checkManifests(ctx, p.checker, cfg, manifests),
+		Policies: p.engine.Policies(),
+	}
+	if err := ctx.Err(); err != nil {
+		return err // interrupted: the resolution failures it caused are not findings
+	}
+	switch *output {
+	case "json":
+		err = report.WriteCheckJSON(stdout, rep)
+	case "sarif":
+		err = report.WriteCheckSARIF(stdout, rep)
+	default:
+		err = report.WriteCheckText(stdout, rep)
+	}
+	if err != nil {
+		return err
+	}
+	if n := rep.Summary().Denied; n > 0 {
+		return violationsFound{denied: n}
+	}
+	return nil
+}
+
+// checkManifests evaluates each object exactly as the webhook's handler
+// does: exempt namespaces are not evaluated, and the mode decides.
+func checkManifests(ctx context.Context, checker *webhook.Checker, cfg Config, manifests []manifest) []report.CheckedObject {
+	mode := policy.Action(cfg.Mode)
+	out := make([]report.CheckedObject, len(manifests))
+	var g errgroup.Group
+	g.SetLimit(checkConcurrency)
+	for i, m := range manifests {
+		w := m.workload
+		o := report.CheckedObject{
+			File: m.file, Line: m.line, Document: m.document, Item: m.item,
+			Kind: w.Kind, Namespace: w.Namespace, Name: w.Name,
+		}
+		if slices.Contains(cfg.Exempt.Namespaces, w.Namespace) {
+			o.Exempt, o.Decision = true, report.Allow
+			out[i] = o
+			continue
+		}
+		g.Go(func() error {
+			// The webhook's deadline is the API server's; here it is the
+			// registry budget and time to evaluate.
+			wctx, cancel := context.WithTimeout(ctx, cfg.Registry.Timeout.Duration+2*time.Second)
+			defer cancel()
+			vs := checker.Check(wctx, policy.Request{Operation: "CHECK", Namespace: w.Namespace}, w)
+			d := webhook.Decide(mode, vs)
+			o.Violations, o.Decision = d.Violations, report.DecisionOf(d.Allowed, d.Violations)
+			out[i] = o
+			return nil
+		})
+	}
+	_ = g.Wait()
+	return out
+}
+
+// registries lists the registry hosts of every image in the manifests.
+func registries(manifests []manifest) []string {
+	var hosts []string
+	for _, m := range manifests {
+		for _, c := range m.workload.Containers {
+			if ref, err := images.ParseReference(c.Image); err == nil && !slices.Contains(hosts, ref.Registry) {
+				hosts = append(hosts, ref.Registry)
+			}
+		}
+	}
+	return hosts
+}
+
+// pathList is -f: repeatable, and each value may list paths with commas.
+type pathList []string
+
+func (p *pathList) String() string { return strings.Join(*p, ",") }
+
+func (p *pathList) Set(v string) error {
+	for s := range strings.SplitSeq(v, ",") {
+		if s == "" {
+			return errors.New("empty path")
+		}
+		*p = append(*p, s)
+	}
+	return nil
+}
+
+// manifest is one pod-bearing object read from a file.
+type manifest struct {
+	file     string
+	line     int // where its document's content starts
+	document int // from 1, among the file's non-empty documents
+	item     int // from 1 in a List, else 0
+	workload *workload.Workload
+}
+
+// stdinName is how standard input is named in reports.
+const stdinName = "stdin"
+
+// readManifests reads and decodes every path; objects without a pod are
+// left out. Any file that cannot be read or decoded is an error.
+func readManifests(paths []string, stdin io.Reader) ([]manifest, error) {
+	var out []manifest
+	readStdin := false
+	for _, path := range paths {
+		if path == "-" {
+			if readStdin {
+				return nil, errors.New("-f -: standard input can be read only once")
+			}
+			readStdin = true
+			data, err := io.ReadAll(stdin)
+			if err != nil {
+				return nil, fmt.Errorf("reading standard input: %w", err)
+			}
+			ms, err := decodeManifests(stdinName, data)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, ms...)
+			continue
+		}
+		files, err := manifestFiles(path)
+		if err != nil {
+			return nil, err
+		}
+		for _, file := range files {
+			data, err := os.ReadFile(file)
+			if err != nil {
+				return nil, readError(file, err)
+			}
+			ms, err := decodeManifests(file, data)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, ms...)
+		}
+	}
+	return out, nil
+}
+
+// manifestFiles returns path itself if it is a file, or the manifests under
+// it, in lexical order, if it is a directory.
+func manifestFiles(path string) ([]string, error) {
+	info, err := os.Stat(path)
+	if err != nil {
+		return nil, readError(path, err)
+	}
+	if !info.IsDir() {
+		return []string{path}, nil
+	}
+	var files []string
+	err = filepath.WalkDir(path, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return readError(p, err)
+		}
+		switch strings.ToLower(filepath.Ext(p)) {
+		case ".yaml", ".yml", ".json":
+			if !d.IsDir() {
+				files = append(files, p)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(files) == 0 {
+		return nil, fmt.Errorf("%s: no .yaml, .yml or .json files in it", path)
+	}
+	return files, nil
+}
+
+// readError names the path once: os errors name it already.
+func readError(path string, err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	return fmt.Errorf("reading %s: %w", path, err)
+}
+
+// decodeManifests decodes every document of one file.
+func decodeManifests(file string, data []byte) ([]manifest, error) {
+	var out []manifest
+	for _, doc := range splitDocuments(data) {
+		ws, err := decodeDocument(doc.text)
+		if err != nil {
+			return nil, fmt.Errorf("%s: document %d (line %d): %w", file, doc.index, doc.line, err)
+		}
+		for _, w := range ws {
+			out = append(out, manifest{file: file, line: doc.line, document: doc.index, item: w.item, workload: w.workload})
+		}
+	}
+	return out, nil
+}
+
+// document is one YAML document of a file.
+type document struct {
+	text  []byte
+	line  int // of its first line with content
+	index int // from 1
+}
+
+// splitDocuments splits a YAML stream at its "---" lines, as kubectl does,
+// keeping the line each document's content starts on. Documents with
+// nothing but comments are left out. JSON is YAML, and one document.
+func splitDocuments(data []byte) []document {
+	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
+	var docs []document
+	var text []byte
+	start := 0
+	flush := func() {
+		if start > 0 {
+			docs = append(docs, document{text: text, line: start, index: len(docs) + 1})
+		}
+		text, start = nil, 0
+	}
+	for i, line := range bytes.SplitAfter(data, []byte("\n")) {
+		if rest, ok := cutMarker(line); ok {
+			flush()
+			line = rest // "--- {...}" starts a document on the marker's line
+		}
+		if start == 0 && hasContent(line) {
+			start = i + 1
+		}
+		text = append(text, line...)
+	}
+	flush()
+	return docs
+}
+
+// cutMarker reports whether line is a document marker ("---" or "..." at
+// the start of the line, then a space or its end), and returns what follows.
+func cutMarker(line []byte) ([]byte, bool) {
+	for _, marker := range []string{"---", "..."} {
+		rest, ok := bytes.CutPrefix(line, []byte(marker))
+		if ok && (len(rest) == 0 || strings.ContainsRune(" \t\r\n", rune(rest[0]))) {
+			return rest, true
+		}
+	}
+	return nil, false
+}
+
+func hasContent(line []byte) bool {
+	line = bytes.TrimSpace(line)
+	return len(line) > 0 && line[0] != '#'
+}
+
+// decoded is one pod-bearing object of a document.
+type decoded struct {
+	item     int
+	workload *workload.Workload
+}
+
+// header is what every Kubernetes object and List says of itself.
+type header struct {
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+	Metadata   struct {
+		Name         string `json:"name"`
+		GenerateName string `json:"generateName"`
+	} `json:"metadata"`
+	Items []json.RawMessage `json:"items"`
+}
+
+// decodeDocument decodes one document: an object, or a List of them.
+func decodeDocument(text []byte) ([]decoded, error) {
+	raw, err := yaml.YAMLToJSON(text)
+	if err != nil {
+		return nil, err
+	}
+	if string(raw) == "null" {
+		return nil, nil
+	}
+	h, err := readHeader(raw)
+	if err != nil {
+		return nil, err
+	}
+	if h.APIVersion == "" {
+		return nil, fmt.Errorf("%s has no apiVersion: not a Kubernetes object", h.Kind)
+	}
+	if h.Kind != "List" && (h.Items == nil || !strings.HasSuffix(h.Kind, "List")) {
+		w, err := decodeObject(h, raw)
+		if w == nil || err != nil {
+			return nil, err
+		}
+		return []decoded{{workload: w}}, nil
+	}
+	var out []decoded
+	for i, item := range h.Items {
+		ih, err := readHeader(item)
+		if err != nil && !errors.Is(err, errNoKind) {
+			return nil, fmt.Errorf("item %d: %w", i+1, err)
+		}
+		if ih.Kind == "" {
+			// The items of a typed list (PodList) may leave their kind out.
+			ih.Kind = strings.TrimSuffix(h.Kind, "List")
+			if ih.Kind == "" {
+				return nil, fmt.Errorf("item %d: %w", i+1, errNoKind)
+			}
+		}
+		w, err := decodeObject(ih, item)
+		if err != nil {
+			return nil, fmt.Errorf("item %d: %w", i+1, err)
+		}
+		if w != nil {
+			out = append(out, decoded{item: i + 1, workload: w})
+		}
+	}
+	return out, nil
+}
+
+var errNoKind = errors.New("no kind: not a Kubernetes object")
+
+func readHeader(raw []byte) (header, error) {
+	var h header
+	if !bytes.HasPrefix(bytes.TrimSpace(raw), []byte("{")) {
+		return h, errors.New("not a mapping: not a Kubernetes object")
+	}
+	if err := k8sjson.UnmarshalCaseSensitivePreserveInts(raw, &h); err != nil {
+		return h, fmt.Errorf("reading apiVersion, kind and metadata: %w", err)
+	}
+	if h.Kind == "" {
+		return h, errNoKind
+	}
+	return h, nil
+}
+
+// decodeObject decodes a pod-bearing object as the webhook would, with the
+// namespace kubectl would apply it to; it returns nil for an object
+// without a pod.
+func decodeObject(h header, raw []byte) (*workload.Workload, error) {
+	w, err := workload.Decode(h.Kind, raw)
+	if errors.Is(err, workload.ErrNoPodTemplate) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if w.Namespace == "" {
+		w.Namespace = "default"
+	}
+	if w.Name == "" {
+		w.Name = h.Metadata.GenerateName
+	}
+	return w, nil
+}
