@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/strata-project/strata/webhook/policy"
@@ -15,6 +16,10 @@ const (
 	maxDenialLines  = 10
 	maxWarnings     = 20
 	maxWarningBytes = 512
+	// maxWarningRunes is the API server's budget of warning text per
+	// request: past it, it cuts every warning to 256 runes and drops the
+	// rest (k8s.io/apiserver/pkg/endpoints/filters/warning.go).
+	maxWarningRunes = 4 << 10
 	maxAuditBytes   = 8 << 10
 )
 
@@ -35,7 +40,7 @@ type Decision struct {
 // the mode and its policy's own action. Nothing denies in audit mode.
 func Decide(mode policy.Action, violations []policy.Violation) Decision {
 	d := Decision{Allowed: true}
-	var denials, audits []policy.Violation
+	var denials, warnings, audits []policy.Violation
 	for _, v := range violations {
 		v.Action = policy.Milder(mode, v.Action)
 		d.Violations = append(d.Violations, v)
@@ -43,14 +48,13 @@ func Decide(mode policy.Action, violations []policy.Violation) Decision {
 		case policy.Enforce:
 			denials = append(denials, v)
 		case policy.Warn:
-			if len(d.Warnings) < maxWarnings {
-				d.Warnings = append(d.Warnings, truncate(line(v), maxWarningBytes))
-			} else if len(d.Warnings) == maxWarnings {
-				d.Warnings = append(d.Warnings, fmt.Sprintf("strata: more warnings not shown (%d in all)", countAction(violations, mode, policy.Warn)))
-			}
+			warnings = append(warnings, v)
 		case policy.Audit:
 			audits = append(audits, v)
 		}
+	}
+	if len(warnings) > 0 {
+		d.Warnings = warningLines(warnings)
 	}
 	if len(denials) > 0 {
 		d.Allowed = false
@@ -62,13 +66,43 @@ func Decide(mode policy.Action, violations []policy.Violation) Decision {
 	return d
 }
 
-// line renders one violation as "[policy] message (platform)".
+// line renders one violation as "[policy] message (platform)", on one line.
 func line(v policy.Violation) string {
-	s := "[" + v.Policy + "] " + v.Msg
+	s := "[" + v.Policy + "] " + oneLine(v.Msg)
 	if v.Platform != "" {
 		s += " (" + v.Platform + ")"
 	}
 	return s
+}
+
+// oneLine replaces control characters with spaces: the API server drops a
+// warning that holds one, and a denial shows one violation per line, but a
+// registry's error page reaches resolution messages with its newlines.
+// Invalid UTF-8 becomes U+FFFD.
+func oneLine(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, s)
+}
+
+// warningLines renders up to maxWarnings warnings, then a line counting them
+// all, within the API server's budget of warning text.
+func warningLines(vs []policy.Violation) []string {
+	var out []string
+	budget := maxWarningRunes - 64 // room for the count line
+	for i, v := range vs {
+		w := truncate(line(v), maxWarningBytes)
+		n := utf8.RuneCountInString(w)
+		if i == maxWarnings || n > budget {
+			return append(out, fmt.Sprintf("strata: more warnings not shown (%d in all)", len(vs)))
+		}
+		budget -= n
+		out = append(out, w)
+	}
+	return out
 }
 
 func denialMessage(denials []policy.Violation) string {
@@ -85,25 +119,22 @@ func denialMessage(denials []policy.Violation) string {
 	return b.String()
 }
 
-// auditJSON keeps as many violations as fit in the annotation's budget.
+// auditJSON keeps as many violations as fit in the annotation's budget,
+// each message cut as a warning is, so that one long message cannot hide
+// which policy was violated.
 func auditJSON(vs []policy.Violation) string {
-	for n := len(vs); n > 0; n /= 2 {
-		raw, err := json.Marshal(vs[:n])
+	short := make([]policy.Violation, len(vs))
+	for i, v := range vs {
+		v.Msg = truncate(v.Msg, maxWarningBytes)
+		short[i] = v
+	}
+	for n := len(short); n > 0; n /= 2 {
+		raw, err := json.Marshal(short[:n])
 		if err == nil && len(raw) <= maxAuditBytes {
 			return string(raw)
 		}
 	}
 	return fmt.Sprintf(`[{"policy":"strata","msg":"%d violations, too many to record here; see the decision log"}]`, len(vs))
-}
-
-func countAction(vs []policy.Violation, mode, action policy.Action) int {
-	n := 0
-	for _, v := range vs {
-		if policy.Milder(mode, v.Action) == action {
-			n++
-		}
-	}
-	return n
 }
 
 // truncate cuts s to at most n bytes on a character boundary.

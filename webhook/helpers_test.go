@@ -1,0 +1,223 @@
+package webhook
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-logr/logr"
+	"github.com/google/go-containerregistry/pkg/authn"
+	admissionv1 "k8s.io/api/admission/v1"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+
+	"github.com/strata-project/strata/policies"
+	"github.com/strata-project/strata/webhook/demo"
+	"github.com/strata-project/strata/webhook/images"
+	"github.com/strata-project/strata/webhook/lineage"
+	"github.com/strata-project/strata/webhook/policy"
+)
+
+// margin is what cmd/strata gives WithDeadline.
+const margin = 250 * time.Millisecond
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	// controller-runtime complains on stderr when its logger is never set.
+	ctrllog.SetLogger(logr.Discard())
+	os.Exit(m.Run())
+}
+
+// pipeline is the real evaluation path of `strata serve --demo`: the demo
+// registry, a resolver reaching it, the lineage catalog of its bases and the
+// built-in policies with the demo's approved base.
+type pipeline struct {
+	reg     *demo.Registry
+	catalog *lineage.Catalog
+	engine  *policy.Engine
+	checker *Checker
+}
+
+func newPipeline(t testing.TB) *pipeline {
+	t.Helper()
+	ctx := t.Context()
+	reg, err := demo.Start(ctx)
+	if err != nil {
+		t.Fatalf("demo.Start() = %v", err)
+	}
+	t.Cleanup(func() { _ = reg.Close() })
+	resolver := newResolver(t, reg.Addr)
+
+	var known []lineage.CatalogImage
+	for _, img := range demo.Family {
+		if img.Role != "app" {
+			known = append(known, lineage.CatalogImage{Ref: reg.Ref(img.Repo), Role: img.Role})
+		}
+	}
+	catalog, err := lineage.NewCatalog(resolver, resolver, lineage.Options{Images: known})
+	if err != nil {
+		t.Fatalf("lineage.NewCatalog() = %v", err)
+	}
+	if err := catalog.Refresh(ctx); err != nil {
+		t.Fatalf("catalog.Refresh() = %v", err)
+	}
+	engine, err := policy.New(ctx, policy.Options{
+		Builtins: policies.FS,
+		Data:     map[string]any{"approvedBases": []any{demo.Host + "/base/debian:*"}},
+	})
+	if err != nil {
+		t.Fatalf("policy.New() = %v", err)
+	}
+	p := &pipeline{reg: reg, catalog: catalog, engine: engine}
+	p.checker = NewChecker(CheckerOptions{Resolver: resolver, Lineage: catalog, Evaluator: engine})
+	return p
+}
+
+// newResolver returns a resolver that reaches demo.Host at addr over plain
+// HTTP, without ambient credentials.
+func newResolver(t testing.TB, addr string) *images.Resolver {
+	t.Helper()
+	r, err := images.NewResolver(images.Options{
+		Hosts:    map[string]string{demo.Host: addr},
+		Insecure: []string{demo.Host},
+		Keychain: authn.NewMultiKeychain(),
+	})
+	if err != nil {
+		t.Fatalf("images.NewResolver() = %v", err)
+	}
+	t.Cleanup(r.Close)
+	return r
+}
+
+// checkerVia is p's checker, but with its registry reached at addr.
+func (p *pipeline) checkerVia(t testing.TB, addr string) *Checker {
+	t.Helper()
+	return NewChecker(CheckerOptions{Resolver: newResolver(t, addr), Lineage: p.catalog, Evaluator: p.engine})
+}
+
+// handlers returns a Handler per mode over c, as cmd/strata builds them.
+func handlers(c *Checker, m *Metrics, logger *slog.Logger) map[policy.Action]*Handler {
+	hs := map[policy.Action]*Handler{}
+	for _, mode := range []policy.Action{policy.Enforce, policy.Warn, policy.Audit} {
+		hs[mode] = NewHandler(HandlerOptions{
+			Checker:          c,
+			Mode:             mode,
+			ExemptNamespaces: []string{"kube-system"},
+			Metrics:          m,
+			Logger:           logger,
+		})
+	}
+	return hs
+}
+
+// serveHandler serves h as Serve does: controller-runtime's admission
+// webhook (decoding, body limit, panic recovery) under WithDeadline.
+func serveHandler(t testing.TB, h *Handler) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(WithDeadline(&admission.Webhook{Handler: h}, margin))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// closedAddr returns a loopback address nothing listens on.
+func closedAddr(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	if err := ln.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return addr
+}
+
+// post sends body to url as the API server does and decodes the answer.
+func post(t testing.TB, client *http.Client, url, contentType string, body []byte) (*http.Response, []byte) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatalf("POST %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("POST %s: reading the answer: %v", url, err)
+	}
+	return resp, raw
+}
+
+// admit posts an AdmissionReview and returns its response, which must be
+// there.
+func admit(t testing.TB, url string, body []byte) *admissionv1.AdmissionResponse {
+	t.Helper()
+	resp, raw := post(t, http.DefaultClient, url, "application/json", body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("POST %s = HTTP %d %s, want 200", url, resp.StatusCode, raw)
+	}
+	return decodeReview(t, raw)
+}
+
+func decodeReview(t testing.TB, raw []byte) *admissionv1.AdmissionResponse {
+	t.Helper()
+	var ar admissionv1.AdmissionReview
+	if err := json.Unmarshal(raw, &ar); err != nil {
+		t.Fatalf("the answer is not an AdmissionReview: %v\n%s", err, raw)
+	}
+	if ar.Response == nil {
+		t.Fatalf("the AdmissionReview has no response:\n%s", raw)
+	}
+	return ar.Response
+}
+
+// reviewOf builds an AdmissionReview request around object (and oldObject,
+// when not nil).
+func reviewOf(t testing.TB, uid, kind, operation string, object, oldObject any) []byte {
+	t.Helper()
+	req := map[string]any{
+		"uid":       uid,
+		"kind":      map[string]string{"group": "", "version": "v1", "kind": kind},
+		"resource":  map[string]string{"group": "", "version": "v1", "resource": strings.ToLower(kind) + "s"},
+		"namespace": "shop",
+		"operation": operation,
+		"userInfo":  map[string]string{"username": "alice@example.com"},
+		"object":    object,
+	}
+	if oldObject != nil {
+		req["oldObject"] = oldObject
+	}
+	raw, err := json.Marshal(map[string]any{"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": req})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
+}
+
+// podOf is a Pod running image in one container named app.
+func podOf(name, image string) map[string]any {
+	return map[string]any{
+		"apiVersion": "v1",
+		"kind":       "Pod",
+		"metadata":   map[string]any{"name": name, "namespace": "shop"},
+		"spec": map[string]any{
+			"containers": []any{map[string]any{"name": "app", "image": image}},
+		},
+	}
+}
