@@ -20,9 +20,10 @@ run: ## serve the webhook on the built-in demo (no cluster, no internet); Ctrl-C
 	$(GO) run ./cmd/strata inspect --demo
 	$(GO) run ./cmd/strata serve --dev --demo
 
-test: lint unit ## every test: lint, then unit tests (race detector, fuzz seeds)
+test: lint unit e2e ## every test: lint; unit tests (race detector, fuzz seeds, the chart with the real helm); end to end
 
-unit:
+# The chart's render tests run the real helm, built by `make tools`.
+unit: $(TOOLS_BIN)/helm
 	$(GO) test -race -count=1 $(PKGS)
 
 fuzz: ## run each fuzz target for a while (FUZZTIME=30s)
@@ -40,7 +41,7 @@ bench-load: ## load-test strata serve against the no-op floor, warm and cold (~3
 # module without a METADATA schemas entry (schema.input would only exist with a
 # directory of schemas, and policies/ also holds the .rego files).
 lint: $(OPA) ## gofmt, go vet; opa fmt, check (strict, against the input schema) and test
-	@out=$$(gofmt -l cmd webhook policies test 2>/dev/null); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	@out=$$(gofmt -l cmd webhook policies charts test 2>/dev/null); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
 	@out=$$($(OPA) fmt --list --fail $(REGO)) || { echo "opa fmt needed (run $(BIN)/opa fmt -w $(REGO)):"; echo "$$out"; exit 1; }
 	$(OPA) check --strict --schema policies/input.schema.json $(REGO)
@@ -94,3 +95,19 @@ $(TOOLS_BIN)/helm: $(TOOLS_DEPS)
 # /usr/bin/docker-registry) serves images on loopback in the end-to-end tests.
 e2e-deps: tools ## install what the end-to-end tests need: the tools above and docker-registry
 	command -v docker-registry >/dev/null || { apt-get update -qq && apt-get install -y -qq docker-registry; }
+
+# The end-to-end suite (test/e2e): the strata binary behind a real
+# kube-apiserver, driven by the real kubectl, against two docker-registry
+# instances over TLS (one with htpasswd auth). It fails, never skips, when a
+# component is missing.
+.PHONY: e2e
+e2e: build e2e-deps ## end-to-end tests: strata behind a real kube-apiserver, kubectl and docker-registry (~20 s)
+	STRATA_BIN=$(abspath $(BIN))/strata $(GO) test -tags e2e -count=1 -timeout 20m ./test/e2e/...
+
+# The chart: helm lint (strict) with the defaults and each ci/*-values.yaml,
+# then its render tests (real helm, values schema, the webhook configuration).
+.PHONY: chart-lint
+chart-lint: $(TOOLS_BIN)/helm ## lint the Helm chart and run its render tests
+	$(TOOLS_BIN)/helm lint --strict charts/strata
+	@for f in charts/strata/ci/*-values.yaml; do echo "helm lint --strict -f $$f"; $(TOOLS_BIN)/helm lint --quiet --strict charts/strata -f $$f || exit 1; done
+	$(GO) test -count=1 ./charts/...

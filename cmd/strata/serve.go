@@ -35,6 +35,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	healthAddr := fs.String("health-addr", ":8080", "plain HTTP listener for /healthz, /readyz and /metrics")
 	certDir := fs.String("cert-dir", "", "directory holding tls.crt and tls.key (reloaded when they change)")
 	kubeconfig := fs.String("kubeconfig", "", "kubeconfig for reading pods' pull secrets (default: in-cluster, when running in a pod)")
+	readSecrets := fs.Bool("pull-secrets", true, "read pods' imagePullSecrets through the Kubernetes API (needs get on secrets and serviceaccounts)")
 	dev := fs.Bool("dev", false, "generate a self-signed certificate for localhost at start (development only)")
 	useDemo := fs.Bool("demo", false, "serve the built-in demo: an in-process registry of sample images, its catalog and approved base")
 	fs.Usage = func() {
@@ -81,9 +82,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		demoReg = reg
 		logger.Info(demoNote(reg))
 	}
-	creds, err := pullSecrets(*kubeconfig, logger)
-	if err != nil {
-		return err
+	var creds webhook.Credentials
+	if *readSecrets {
+		if creds, err = pullSecrets(*kubeconfig, logger); err != nil {
+			return err
+		}
 	}
 	p, err := buildPipeline(ctx, cfg, creds, logger)
 	if err != nil {

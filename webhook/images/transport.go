@@ -109,7 +109,7 @@ func (g *guard) check(u *url.URL) error {
 		return &errRefused{msg: fmt.Sprintf("refusing to connect to link-local or metadata address %s", a)}
 	}
 	if u.Scheme != "https" && !g.insecure[u.Host] {
-		return &errRefused{msg: fmt.Sprintf("refusing plain HTTP to %s: list it in registry.insecure to allow it", u.Host)}
+		return &errRefused{msg: fmt.Sprintf("refusing plain HTTP to %s: HTTPS is required unless the host is listed in registry.insecure", u.Host)}
 	}
 	return nil
 }

@@ -1,0 +1,159 @@
+{{/* The name of every object: the release name, with "-strata" unless it already says so. */}}
+{{- define "strata.fullname" -}}
+{{- if contains .Chart.Name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name .Chart.Name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "strata.selectorLabels" -}}
+app.kubernetes.io/name: {{ .Chart.Name }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{- define "strata.labels" -}}
+{{ include "strata.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
+{{- end -}}
+
+{{- define "strata.image" -}}
+{{- if .Values.image.digest -}}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest -}}
+{{- else -}}
+{{- printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion) -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "strata.tlsSecretName" -}}
+{{- if eq .Values.certificates.mode "secret" -}}
+{{- .Values.certificates.secret.name -}}
+{{- else -}}
+{{- printf "%s-tls" (include "strata.fullname" .) -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+Namespaces strata never checks, as a JSON list: the release namespace (strata
+must never gate its own pods), kube-system and exempt.namespaces.
+*/}}
+{{- define "strata.exemptNamespaces" -}}
+{{- concat (list .Release.Namespace "kube-system") .Values.exempt.namespaces | uniq | toJson -}}
+{{- end -}}
+
+{{/*
+The registry budget: registry.timeout, or one second less than the webhook's
+timeout, so that strata answers with a decision (image-resolution) before the
+API server gives up and applies the failurePolicy instead.
+*/}}
+{{- define "strata.registryTimeout" -}}
+{{- $seconds := int .Values.webhook.timeoutSeconds -}}
+{{- $budgetMs := mul $seconds 1000 -}}
+{{- with .Values.registry.timeout -}}
+{{- $ms := 0 -}}
+{{- if hasSuffix "ms" . -}}
+{{- $ms = trimSuffix "ms" . | atoi -}}
+{{- else -}}
+{{- $ms = mul (trimSuffix "s" . | atoi) 1000 -}}
+{{- end -}}
+{{- if ge (int64 $ms) (int64 $budgetMs) -}}
+{{- fail (printf "registry.timeout %s must be below webhook.timeoutSeconds (%ds): strata must answer before the API server gives up" . $seconds) -}}
+{{- end -}}
+{{- . -}}
+{{- else -}}
+{{- printf "%ds" (sub $seconds 1) -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+Checks no schema can express: a namespace has one mode, and the namespaces
+strata never checks cannot be given one.
+*/}}
+{{- define "strata.validate" -}}
+{{- $seen := dict -}}
+{{- range $mode := list "enforce" "warn" "audit" -}}
+{{- range index $.Values.namespaces $mode -}}
+{{- if hasKey $seen . -}}
+{{- fail (printf "namespace %q is listed under namespaces.%s and namespaces.%s: give it one mode" . (get $seen .) $mode) -}}
+{{- end -}}
+{{- if has . (include "strata.exemptNamespaces" $ | fromJsonArray) -}}
+{{- fail (printf "namespace %q is listed under namespaces.%s, but strata never checks it (the release namespace, kube-system and exempt.namespaces)" . $mode) -}}
+{{- end -}}
+{{- $_ := set $seen . $mode -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+The namespaceSelector of one mode's webhook entry (argument: dict "root" $ "mode" "enforce").
+The default mode's entry takes every namespace not given to another mode;
+another mode's entry takes the namespaces listed for it, or none at all
+(kubernetes.io/metadata.name exists on every namespace, so DoesNotExist
+matches nothing). Every entry excludes the namespaces strata never checks.
+*/}}
+{{- define "strata.namespaceSelector" -}}
+{{- $root := .root -}}
+{{- $exempt := include "strata.exemptNamespaces" $root | fromJsonArray -}}
+matchExpressions:
+{{- if eq .mode $root.Values.mode }}
+{{- $others := list -}}
+{{- range $m := list "enforce" "warn" "audit" -}}
+{{- if ne $m $root.Values.mode -}}
+{{- $others = concat $others (index $root.Values.namespaces $m) -}}
+{{- end -}}
+{{- end }}
+  - key: kubernetes.io/metadata.name
+    operator: NotIn
+    values: {{ concat $exempt $others | uniq | toJson }}
+{{- else }}
+{{- with index $root.Values.namespaces .mode }}
+  - key: kubernetes.io/metadata.name
+    operator: In
+    values: {{ toJson . }}
+{{- else }}
+  - key: kubernetes.io/metadata.name
+    operator: DoesNotExist
+{{- end }}
+  - key: kubernetes.io/metadata.name
+    operator: NotIn
+    values: {{ toJson $exempt }}
+{{- end }}
+{{- end -}}
+
+{{/*
+The generated CA and serving certificate (certificates.mode generate), as JSON
+{ca, crt, key} in base64. Generated once per render and shared by the Secret
+and the webhook configuration through .Values; kept across upgrades by reading
+the existing Secret (lookup), so the caBundle never changes under running pods.
+*/}}
+{{- define "strata.generatedCerts" -}}
+{{- if not (hasKey .Values "__strataCerts") -}}
+{{- $name := include "strata.tlsSecretName" . -}}
+{{- $existing := lookup "v1" "Secret" .Release.Namespace $name -}}
+{{- $certs := dict -}}
+{{- if and $existing (hasKey (default dict $existing.data) "ca.crt") (hasKey $existing.data "tls.crt") (hasKey $existing.data "tls.key") -}}
+{{- $certs = dict "ca" (index $existing.data "ca.crt") "crt" (index $existing.data "tls.crt") "key" (index $existing.data "tls.key") -}}
+{{- else -}}
+{{- $svc := include "strata.fullname" . -}}
+{{- $ns := .Release.Namespace -}}
+{{- $days := int .Values.certificates.validityDays -}}
+{{- $ca := genCA (printf "%s-ca" $svc) $days -}}
+{{- $dns := list $svc (printf "%s.%s" $svc $ns) (printf "%s.%s.svc" $svc $ns) (printf "%s.%s.svc.cluster.local" $svc $ns) -}}
+{{- $cert := genSignedCert (printf "%s.%s.svc" $svc $ns) nil $dns $days $ca -}}
+{{- $certs = dict "ca" ($ca.Cert | b64enc) "crt" ($cert.Cert | b64enc) "key" ($cert.Key | b64enc) -}}
+{{- end -}}
+{{- $_ := set .Values "__strataCerts" $certs -}}
+{{- end -}}
+{{- get .Values "__strataCerts" | toJson -}}
+{{- end -}}
+
+{{/* The webhook configuration's caBundle, for the modes that know it at render time. */}}
+{{- define "strata.caBundle" -}}
+{{- if eq .Values.certificates.mode "generate" -}}
+{{- (include "strata.generatedCerts" . | fromJson).ca -}}
+{{- else if eq .Values.certificates.mode "secret" -}}
+{{- .Values.certificates.secret.caBundle -}}
+{{- end -}}
+{{- end -}}

@@ -1,0 +1,235 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+	"golang.org/x/crypto/bcrypt"
+)
+
+const registryBin = "/usr/bin/docker-registry"
+
+// registry is one docker-registry (CNCF distribution) process on loopback,
+// serving TLS with the test certificate, optionally behind htpasswd auth
+// (which distribution applies to the whole registry, hence two instances).
+type registry struct {
+	proc
+	addr       string // 127.0.0.1:port: also the registry host in image references
+	user, pass string // empty without auth
+	pki        *pki
+}
+
+func startRegistry(ctx context.Context, name, dir string, p *pki, user, pass string) (*registry, error) {
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	root := filepath.Join(dir, name)
+	if err := os.MkdirAll(filepath.Join(root, "storage"), 0o755); err != nil {
+		return nil, err
+	}
+	auth := ""
+	if user != "" {
+		hash, err := bcrypt.GenerateFromPassword([]byte(pass), bcrypt.MinCost)
+		if err != nil {
+			return nil, err
+		}
+		htpasswd := filepath.Join(root, "htpasswd")
+		if err := os.WriteFile(htpasswd, []byte(user+":"+string(hash)+"\n"), 0o600); err != nil {
+			return nil, err
+		}
+		auth = fmt.Sprintf("auth:\n  htpasswd:\n    realm: strata-e2e\n    path: %s\n", htpasswd)
+	}
+	config := fmt.Sprintf(`version: 0.1
+log:
+  level: info
+storage:
+  filesystem:
+    rootdirectory: %s
+  delete:
+    enabled: true
+http:
+  addr: %s
+  secret: strata-e2e-%s
+  tls:
+    certificate: %s
+    key: %s
+%s`, filepath.Join(root, "storage"), addr, name, p.crtFile, p.keyFile, auth)
+	cfgFile := filepath.Join(root, "config.yml")
+	if err := os.WriteFile(cfgFile, []byte(config), 0o600); err != nil {
+		return nil, err
+	}
+	r := &registry{
+		proc: proc{name: "registry " + name, bin: registryBin, args: []string{"serve", cfgFile}, log: filepath.Join(dir, "registry-"+name+".log")},
+		addr: addr, user: user, pass: pass, pki: p,
+	}
+	if err := r.startAndWait(ctx); err != nil {
+		r.stop()
+		return nil, err
+	}
+	return r, nil
+}
+
+// startAndWait (re)starts the process on the same address and storage.
+func (r *registry) startAndWait(ctx context.Context) error {
+	if err := r.start(); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	return waitHTTP(ctx, &r.proc, "https://"+r.addr+"/v2/", r.pki.tlsConfig(), func(code int) bool {
+		return code == http.StatusOK || code == http.StatusUnauthorized
+	})
+}
+
+// ref is the full reference of repoTag on this registry.
+func (r *registry) ref(repoTag string) string { return r.addr + "/" + repoTag }
+
+// push writes img as repoTag and returns its digest.
+func (r *registry) push(ctx context.Context, repoTag string, img v1.Image) (string, error) {
+	ref, err := name.ParseReference(r.ref(repoTag))
+	if err != nil {
+		return "", err
+	}
+	opts := []remote.Option{remote.WithContext(ctx), remote.WithTransport(&http.Transport{TLSClientConfig: r.pki.tlsConfig()})}
+	if r.user != "" {
+		opts = append(opts, remote.WithAuth(&authn.Basic{Username: r.user, Password: r.pass}))
+	}
+	if err := remote.Write(ref, img, opts...); err != nil {
+		return "", fmt.Errorf("pushing %s: %w", ref, err)
+	}
+	d, err := img.Digest()
+	if err != nil {
+		return "", err
+	}
+	return d.String(), nil
+}
+
+// family is the image family the suite runs against, as references.
+type family struct {
+	os, runtime, framework    string // the catalog
+	good, root, deep, unknown string // applications on the public registry
+	coldEnforce, coldAudit    string // tags of good never resolved before the registry stops
+	private                   string // an application on the private registry
+}
+
+// seed builds the family, as demo.go does, and pushes it: an OS base, a
+// runtime on it, a framework on the runtime, and applications that each
+// break one policy.
+func seed(ctx context.Context, pub, priv *registry) (family, error) {
+	b := &builder{}
+	osImg := b.image(empty.Image, "", "os root filesystem")
+	runtime := b.image(osImg, "", "runtime", "runtime libraries")
+	framework := b.image(runtime, "", "framework")
+	good := b.image(runtime, "65532", "good app")
+	if b.err != nil {
+		return family{}, b.err
+	}
+	pushes := []struct {
+		r       *registry
+		repoTag string
+		img     v1.Image
+	}{
+		{pub, "base/os:1", osImg},
+		{pub, "base/runtime:1", runtime},
+		{pub, "base/framework:1", framework},
+		{pub, "apps/good:1", good},
+		{pub, "apps/good:cold-enforce", good},
+		{pub, "apps/good:cold-audit", good},
+		{pub, "apps/root:1", b.image(runtime, "", "root app")},
+		{pub, "apps/deep:1", b.image(framework, "1000", "deep app")},
+		{pub, "apps/unknown:1", b.image(b.image(empty.Image, "", "hand-rolled root filesystem"), "1000", "unknown app")},
+		{priv, "private/app:1", b.image(runtime, "65532", "private app")},
+	}
+	if b.err != nil {
+		return family{}, b.err
+	}
+	for _, p := range pushes {
+		if _, err := p.r.push(ctx, p.repoTag, p.img); err != nil {
+			return family{}, err
+		}
+	}
+	return family{
+		os: pub.ref("base/os:1"), runtime: pub.ref("base/runtime:1"), framework: pub.ref("base/framework:1"),
+		good: pub.ref("apps/good:1"), root: pub.ref("apps/root:1"), deep: pub.ref("apps/deep:1"), unknown: pub.ref("apps/unknown:1"),
+		coldEnforce: pub.ref("apps/good:cold-enforce"), coldAudit: pub.ref("apps/good:cold-audit"),
+		private: priv.ref("private/app:1"),
+	}, nil
+}
+
+// builder keeps the first error, so that seed reads as the family's history.
+type builder struct{ err error }
+
+var buildTime = time.Date(2026, 10, 1, 9, 0, 0, 0, time.UTC)
+
+// image appends one small deterministic layer per content string and sets the user.
+func (b *builder) image(base v1.Image, user string, contents ...string) v1.Image {
+	if b.err != nil {
+		return base
+	}
+	img := base
+	for _, content := range contents {
+		layer, err := tarLayer("/etc/strata-e2e/"+strings.ReplaceAll(content, " ", "-"), content)
+		if err != nil {
+			b.err = err
+			return base
+		}
+		img, err = mutate.Append(img, mutate.Addendum{
+			Layer:     layer,
+			History:   v1.History{CreatedBy: "COPY " + content, Created: v1.Time{Time: buildTime}},
+			MediaType: types.OCILayer,
+		})
+		if err != nil {
+			b.err = err
+			return base
+		}
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		b.err = err
+		return base
+	}
+	cf = cf.DeepCopy()
+	cf.OS, cf.Architecture = "linux", "amd64"
+	cf.Created = v1.Time{Time: buildTime}
+	cf.Config.User = user
+	if img, err = mutate.ConfigFile(img, cf); err != nil {
+		b.err = err
+		return base
+	}
+	return mutate.MediaType(mutate.ConfigMediaType(img, types.OCIConfigJSON), types.OCIManifestSchema1)
+}
+
+func tarLayer(path, content string) (v1.Layer, error) {
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	if err := tw.WriteHeader(&tar.Header{Name: path, Mode: 0o644, Size: int64(len(content)), ModTime: buildTime, Typeflag: tar.TypeReg}); err != nil {
+		return nil, err
+	}
+	if _, err := tw.Write([]byte(content)); err != nil {
+		return nil, err
+	}
+	if err := tw.Close(); err != nil {
+		return nil, err
+	}
+	raw := buf.Bytes()
+	return tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(raw)), nil })
+}

@@ -1,0 +1,130 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// strataProc is the real strata binary serving the three webhook paths.
+type strataProc struct {
+	proc
+	addr, health string
+}
+
+func startStrata(ctx context.Context, s *suite, bin string) (*strataProc, error) {
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	health, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	certDir := filepath.Join(s.dir, "strata-certs")
+	if err := os.MkdirAll(certDir, 0o755); err != nil {
+		return nil, err
+	}
+	for from, to := range map[string]string{s.pki.crtFile: "tls.crt", s.pki.keyFile: "tls.key"} {
+		b, err := os.ReadFile(from)
+		if err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(filepath.Join(certDir, to), b, 0o600); err != nil {
+			return nil, err
+		}
+	}
+	// strata's own docker config is empty: the private registry is reachable
+	// only with a pod's pull secrets.
+	home := filepath.Join(s.dir, "strata-home")
+	if err := os.MkdirAll(filepath.Join(home, ".docker"), 0o755); err != nil {
+		return nil, err
+	}
+	cfgFile := filepath.Join(s.dir, "strata.yaml")
+	if err := os.WriteFile(cfgFile, []byte(strataConfig(s)), 0o600); err != nil {
+		return nil, err
+	}
+	p := &strataProc{
+		proc: proc{
+			name: "strata",
+			bin:  bin,
+			args: []string{"serve", "--config", cfgFile, "--addr", addr, "--health-addr", health, "--cert-dir", certDir, "--kubeconfig", s.kubeconfig},
+			env:  []string{"SSL_CERT_FILE=" + s.pki.caFile, "SSL_CERT_DIR=" + filepath.Join(s.dir, "no-cert-dir"), "HOME=" + home, "DOCKER_CONFIG=" + filepath.Join(home, ".docker")},
+			log:  filepath.Join(s.dir, "strata.log"),
+		},
+		addr: addr, health: health,
+	}
+	if err := p.start(); err != nil {
+		return nil, err
+	}
+	wctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	if err := waitHTTP(wctx, &p.proc, "http://"+health+"/readyz", nil, func(code int) bool { return code == http.StatusOK }); err != nil {
+		p.stop()
+		return nil, err
+	}
+	return p, nil
+}
+
+func strataConfig(s *suite) string {
+	img := s.images
+	return fmt.Sprintf(`mode: enforce
+policies:
+  data:
+    approvedBases: [%q]
+    maxDepth: 3
+catalog:
+  images:
+    - {ref: %q, role: os}
+    - {ref: %q, role: runtime}
+    - {ref: %q, role: framework}
+platforms: [linux/amd64]
+registry:
+  timeout: 3s
+exempt:
+  namespaces: [kube-system, %s]
+`, s.pub.ref("base/os:*"), img.os, img.runtime, img.framework, nsStrata)
+}
+
+// decision is the part of strata's one log line per decision the suite reads.
+type decision struct {
+	Msg       string   `json:"msg"`
+	Mode      string   `json:"mode"`
+	Operation string   `json:"operation"`
+	Kind      string   `json:"kind"`
+	Namespace string   `json:"namespace"`
+	Name      string   `json:"name"`
+	DryRun    bool     `json:"dryRun"`
+	Decision  string   `json:"decision"`
+	Policies  []string `json:"policies"`
+	Message   string   `json:"message"`
+}
+
+// decisions returns the decision log lines that match.
+func (p *strataProc) decisions(match func(decision) bool) []decision {
+	f, err := os.Open(p.log)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	var out []decision
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		var d decision
+		if json.Unmarshal(sc.Bytes(), &d) != nil || d.Msg != "admission decision" {
+			continue
+		}
+		if match(d) {
+			out = append(out, d)
+		}
+	}
+	return out
+}
