@@ -11,6 +11,23 @@ REGO    := policies examples/policies
 OPA_VERSION := $(shell awk '$$1 == "github.com/open-policy-agent/opa" {print $$2}' go.mod)
 OPA         := $(BIN)/opa-$(OPA_VERSION)
 
+# The real binaries the end-to-end and chart tests run, built from the Go module
+# proxy by the tools module test/tools (its go.mod says which versions and why)
+# into test/tools/bin/, which envtest is pointed at. The first build takes about
+# 8 minutes on 2 cores; later ones come from Go's build cache. Each binary is a
+# file target that rebuilds when test/tools/go.mod or go.sum changes. The -X
+# flags stamp the versions a release build would (without them kube-apiserver
+# says v0.0.0-master and helm v4.3).
+TOOLS        := test/tools
+TOOLS_BIN    := $(TOOLS)/bin
+TOOLS_DEPS   := $(TOOLS)/go.mod $(TOOLS)/go.sum
+TOOLS_BUILD  := cd $(TOOLS) && CGO_ENABLED=0 $(GO) build -trimpath
+K8S_VERSION  := $(shell awk '$$1 == "k8s.io/kubernetes" {print $$2}' $(TOOLS)/go.mod)
+HELM_VERSION := $(shell awk '$$1 == "helm.sh/helm/v4" {print $$2}' $(TOOLS)/go.mod)
+K8S_MINOR    := $(word 2,$(subst ., ,$(K8S_VERSION)))
+K8S_LDFLAGS  := -s -w $(foreach p,k8s.io/component-base/version k8s.io/client-go/pkg/version,\
+	-X $(p).gitVersion=$(K8S_VERSION) -X $(p).gitMajor=1 -X $(p).gitMinor=$(K8S_MINOR) -X $(p).gitTreeState=clean)
+
 .PHONY: help run test unit fuzz bench bench-load lint build clean
 
 help: ## list the targets
@@ -34,7 +51,7 @@ fuzz: ## run each fuzz target for a while (FUZZTIME=30s)
 bench: ## run the benchmarks
 	$(GO) test -run XXX -bench . -benchmem $(PKGS)
 
-bench-load: ## load-test strata serve against the no-op floor, warm and cold (~3 min; see test/bench/README.md)
+bench-load: ## load-test strata serve against the no-op floor, warm and cold (under 2 minutes; test/bench/README.md)
 	GO=$(GO) $(GO) test -tags loadtest -run 'TestLoad$$' -count=1 -v -timeout 15m ./test/bench
 
 # The whole input schema file is given to opa check, so it types input in every
@@ -57,23 +74,6 @@ build: ## build bin/strata
 
 clean:
 	rm -rf $(BIN)
-
-# The real binaries the end-to-end and chart tests run, built from the Go module
-# proxy by the tools module test/tools (its go.mod says which versions and why)
-# into test/tools/bin/, which envtest is pointed at. The first build takes about
-# 8 minutes on 2 cores; later ones come from Go's build cache. Each binary is a
-# file target that rebuilds when test/tools/go.mod or go.sum changes. The -X
-# flags stamp the versions a release build would (without them kube-apiserver
-# says v0.0.0-master and helm v4.3).
-TOOLS        := test/tools
-TOOLS_BIN    := $(TOOLS)/bin
-TOOLS_DEPS   := $(TOOLS)/go.mod $(TOOLS)/go.sum
-TOOLS_BUILD  := cd $(TOOLS) && CGO_ENABLED=0 $(GO) build -trimpath
-K8S_VERSION  := $(shell awk '$$1 == "k8s.io/kubernetes" {print $$2}' $(TOOLS)/go.mod)
-HELM_VERSION := $(shell awk '$$1 == "helm.sh/helm/v4" {print $$2}' $(TOOLS)/go.mod)
-K8S_MINOR    := $(word 2,$(subst ., ,$(K8S_VERSION)))
-K8S_LDFLAGS  := -s -w $(foreach p,k8s.io/component-base/version k8s.io/client-go/pkg/version,\
-	-X $(p).gitVersion=$(K8S_VERSION) -X $(p).gitMajor=1 -X $(p).gitMinor=$(K8S_MINOR) -X $(p).gitTreeState=clean)
 
 .PHONY: tools e2e-deps
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -97,9 +98,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		defer demoReg.Close()
 	}
 
-	// strata's own registry, exposed beside controller-runtime's (webhook
-	// request metrics, Go runtime, process).
+	// strata's own registry, with the Go runtime and process metrics,
+	// exposed beside controller-runtime's webhook request metrics.
 	registry := prometheus.NewRegistry()
+	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics, err := webhook.NewMetrics(registry)
 	if err != nil {
 		return err

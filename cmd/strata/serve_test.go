@@ -126,6 +126,8 @@ func TestServeDemo(t *testing.T) {
 		`strata_violations_total{action="enforce",policy="run-as-root"} 1`,
 		`strata_violations_total{action="audit",policy="run-as-root"} 1`,
 		`strata_decisions_total{decision="denied",mode="enforce"} 3`,
+		"go_goroutines ",
+		"process_resident_memory_bytes ",
 	} {
 		if !strings.Contains(string(metrics), want) {
 			t.Errorf("/metrics lacks %s", want)
