@@ -160,7 +160,7 @@ func (e *Engine) compile(ctx context.Context) (*compiled, [32]byte, error) {
 	if err != nil {
 		return nil, src.fingerprint, fmt.Errorf("compiling policies: %w", err)
 	}
-	return &compiled{query: pq, policies: metas, results: newResultCache(resultCacheSize)}, src.fingerprint, nil
+	return &compiled{query: pq, policies: metas, results: newResultCache(resultCacheSize, inputKeys(src.modules))}, src.fingerprint, nil
 }
 
 // applyActions sets configured actions over the defaults; an id that names

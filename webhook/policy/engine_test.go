@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -290,5 +291,50 @@ violation contains {"msg": "big", "container": "", "platform": ""} if {
 	}
 	if got := e.Evaluate(t.Context(), "web", "linux/amd64", root); len(got) != 1 || got[0].Msg != "root!" {
 		t.Errorf("Evaluate after a reload = %+v, want the new policy's message", got)
+	}
+}
+
+func TestInputKeys(t *testing.T) {
+	t.Parallel()
+	parse := func(src string) map[string]*ast.Module {
+		m, err := ast.ParseModuleWithOpts("p.rego", src, parseOptions)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return map[string]*ast.Module{"p.rego": m}
+	}
+	for _, tc := range []struct {
+		src  string
+		want []string // nil: everything
+	}{
+		{rootPolicy, []string{"container", "image"}},
+		{"package p\n\nx := json.marshal(input)\n", nil},
+		{"package p\n\nx := input[k] if some k in [\"image\"]\n", nil},
+		{"package p\n\nx := object.get(input.workload, \"name\", \"\")\ny := input.image.platform\n", []string{"image", "workload"}},
+		{"package p\n\nx := data.foo[input.request.user]\n", []string{"request"}},
+	} {
+		got := inputKeys(parse(tc.src))
+		if !slices.Equal(got, tc.want) || (got == nil) != (tc.want == nil) {
+			t.Errorf("inputKeys(%q) = %v, want %v", tc.src, got, tc.want)
+		}
+	}
+	// Two pods of one template, named apart, share a result when no policy
+	// reads the name; a policy that reads it gets its own.
+	e := newEngine(t, Options{Builtins: fstest.MapFS{"no_root.rego": {Data: []byte(rootPolicy)}}})
+	a := mustInput(t, `{"container": {"name": "web"}, "workload": {"name": "web-abc"}, "image": {"platform": "linux/amd64", "config": {"user": {"uid": 0}}}}`)
+	b := mustInput(t, `{"container": {"name": "web"}, "workload": {"name": "web-xyz"}, "image": {"platform": "linux/amd64", "config": {"user": {"uid": 0}}}}`)
+	e.Evaluate(t.Context(), "web", "linux/amd64", a)
+	if _, hit := e.current.Load().results.get(b); !hit {
+		t.Error("a pod differing only in its name missed the result cache")
+	}
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"named.rego": `package strata.policies.named
+
+violation contains {"msg": sprintf("%s", [input.workload.name]), "container": "", "platform": ""} if true
+`})
+	e = newEngine(t, Options{Paths: []string{dir}})
+	e.Evaluate(t.Context(), "web", "", a)
+	if got := e.Evaluate(t.Context(), "web", "", b); len(got) != 1 || got[0].Msg != "web-xyz" {
+		t.Errorf("Evaluate of a policy that reads the name = %+v, want its own message web-xyz", got)
 	}
 }
