@@ -80,6 +80,7 @@ type Resolver struct {
 
 	refs    *lru[refKey, *refEntry]
 	hints   *lru[string, Digest] // reference → last digest seen in any scope
+	parsed  *lru[string, Reference]
 	indexes *lru[Digest, []child]
 	facts   *lru[Digest, *Facts]
 	pullers *lru[string, *pullerEntry]
@@ -116,6 +117,7 @@ func NewResolver(opts Options) (*Resolver, error) {
 		backoff: remote.Backoff{Duration: 50 * time.Millisecond, Factor: 2, Jitter: 0.2, Steps: 3},
 		refs:    newLRU[refKey, *refEntry](opts.CacheEntries, opts.CacheBytes),
 		hints:   newLRU[string, Digest](opts.CacheEntries, opts.CacheBytes),
+		parsed:  newLRU[string, Reference](opts.CacheEntries, opts.CacheBytes),
 		indexes: newLRU[Digest, []child](opts.CacheEntries, opts.CacheBytes),
 		facts:   newLRU[Digest, *Facts](opts.CacheEntries, opts.CacheBytes),
 		pullers: newLRU[string, *pullerEntry](1024, 1<<62),
@@ -173,15 +175,12 @@ func (r *Resolver) Platforms() []string { return slices.Clone(r.opts.Platforms) 
 // Resolve returns the facts of image for each checked platform. The error,
 // if any, is an *Error whose message names the image and says what to do.
 func (r *Resolver) Resolve(ctx context.Context, image string, access Access) (*Image, error) {
-	ref, err := ParseReference(image)
+	ref, err := r.parse(image)
 	if err != nil {
 		return nil, &Error{Kind: KindInvalidReference, Image: image, Err: err}
 	}
 	if len(r.allow) > 0 && !r.allow[canonicalHost(ref.Registry)] {
 		return nil, &Error{Kind: KindNotAllowed, Image: image, Registry: ref.Registry, Repository: ref.Repository}
-	}
-	if r.insecure[ref.Registry] {
-		ref = ref.plainHTTP()
 	}
 	top, facts, err := r.resolveImage(ctx, ref, access)
 	if err != nil {
@@ -195,6 +194,24 @@ func (r *Resolver) Resolve(ctx context.Context, image string, access Access) (*I
 		Platforms: facts,
 		Stale:     top.stale,
 	}, nil
+}
+
+// parse returns the canonical reference of image, marked for plain HTTP
+// when its registry is insecure; references are parsed once, since every
+// admission names the same few images again.
+func (r *Resolver) parse(image string) (Reference, error) {
+	if ref, ok := r.parsed.get(image); ok {
+		return ref, nil
+	}
+	ref, err := ParseReference(image)
+	if err != nil {
+		return Reference{}, err
+	}
+	if r.insecure[ref.Registry] {
+		ref = ref.plainHTTP()
+	}
+	r.parsed.add(image, ref, int64(len(image)))
+	return ref, nil
 }
 
 // resolveImage answers from the caches when it can, without starting a

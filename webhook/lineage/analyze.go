@@ -15,6 +15,16 @@ import (
 // claimed bases, with the same credentials as the image itself.
 func (c *Catalog) Lineage(ctx context.Context, f *images.Facts, access images.Access) Lineage {
 	ix := c.current.Load()
+	key := lineageKey{digest: f.Digest, platform: f.Platform, scope: access.Scope}
+	if l, ok := c.cached(ix, key); ok {
+		return l
+	}
+	l := c.lineage(ctx, ix, f, access)
+	c.remember(ix, key, l)
+	return l
+}
+
+func (c *Catalog) lineage(ctx context.Context, ix *index, f *images.Facts, access images.Access) Lineage {
 	found, self := ix.ancestors(f.Digest, f.DiffIDs)
 	claims, bases := c.followClaims(ctx, f, access)
 

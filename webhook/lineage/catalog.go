@@ -36,7 +36,13 @@ type Options struct {
 	MaxClaimDepth int
 	// Concurrency bounds parallel registry reads during a refresh. Default: 8.
 	Concurrency int
-	Logger      *slog.Logger
+	// ClaimTTL is how long a computed lineage is reused while the catalog
+	// does not change; claimed bases and their tags are read again after
+	// it. Default: 5 minutes (the tag TTL).
+	ClaimTTL time.Duration
+	// Now is the clock for ClaimTTL. Default: time.Now.
+	Now    func() time.Time
+	Logger *slog.Logger
 }
 
 // Catalog holds the known images and answers lineage questions against
@@ -56,6 +62,9 @@ type Catalog struct {
 
 	current atomic.Pointer[index]
 	loaded  atomic.Bool
+
+	cacheMu  sync.Mutex
+	lineages map[lineageKey]lineageEntry
 }
 
 type catalogEntry struct {
@@ -80,7 +89,14 @@ func NewCatalog(resolver Resolver, lister TagLister, opts Options) (*Catalog, er
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	if opts.ClaimTTL <= 0 {
+		opts.ClaimTTL = 5 * time.Minute
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
 	c := &Catalog{
+		lineages: map[lineageKey]lineageEntry{},
 		resolver: resolver,
 		lister:   lister,
 		opts:     opts,

@@ -409,3 +409,32 @@ func TestCatalogRunRetriesFailedImages(t *testing.T) {
 		t.Fatal("Run did not return after its context ended")
 	}
 }
+
+func TestLineageCache(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, images.Options{TagTTL: time.Nanosecond})
+	clock := &struct{ now time.Time }{time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)}
+	base := w.build(empty.Image, 1, "linux/amd64")
+	baseDigest := w.push("vendor/jdk:21", base, nil)
+	w.push("shop/app:1", w.build(base, 1, "linux/amd64"), w.claim("vendor/jdk:21", baseDigest))
+	c := w.catalog(Options{ClaimTTL: time.Minute, Now: func() time.Time { return clock.now }})
+	app := w.facts("shop/app:1")
+	if l := c.Lineage(ctx(t), app, images.Access{}); len(l.Chain) != 1 || !l.Chain[0].Current {
+		t.Fatalf("Lineage = %+v, want the claimed base, current", l.Chain)
+	}
+	newDigest := w.push("vendor/jdk:21", w.build(empty.Image, 1, "linux/amd64"), nil)
+	if l := c.Lineage(ctx(t), app, images.Access{}); !l.Chain[0].Current {
+		t.Errorf("Lineage within ClaimTTL = %+v, want the cached answer", l.Chain)
+	}
+	clock.now = clock.now.Add(2 * time.Minute)
+	if l := c.Lineage(ctx(t), app, images.Access{}); l.Chain[0].Current || l.Chain[0].CurrentDigest != newDigest {
+		t.Errorf("Lineage after ClaimTTL = %+v, want the moved tag seen: not current, now %s", l.Chain, newDigest)
+	}
+	// An unreachable claim is not remembered.
+	far := &images.Facts{Digest: images.Digest{7}, Platform: "linux/amd64", DiffIDs: []images.Digest{{8}},
+		Annotations: map[string]string{images.AnnotationBaseName: "registry.invalid/base:1"}}
+	c.Lineage(ctx(t), far, images.Access{})
+	if _, ok := c.cached(c.current.Load(), lineageKey{digest: far.Digest, platform: far.Platform}); ok {
+		t.Error("a lineage with an unreachable claim was cached")
+	}
+}
