@@ -105,6 +105,15 @@ func (p *pipeline) checkerVia(t testing.TB, addr string) *Checker {
 }
 
 // handlers returns a Handler per mode over c, as cmd/strata builds them.
+// asAdmissionHandlers is what Serve takes.
+func asAdmissionHandlers(hs map[policy.Action]*Handler) map[policy.Action]admission.Handler {
+	out := make(map[policy.Action]admission.Handler, len(hs))
+	for mode, h := range hs {
+		out[mode] = h
+	}
+	return out
+}
+
 func handlers(c *Checker, m *Metrics, logger *slog.Logger) map[policy.Action]*Handler {
 	hs := map[policy.Action]*Handler{}
 	for _, mode := range []policy.Action{policy.Enforce, policy.Warn, policy.Audit} {

@@ -31,8 +31,9 @@ type ServerOptions struct {
 	HealthAddr string
 	// CertDir holds tls.crt and tls.key; they are reloaded when they change.
 	CertDir string
-	// Handlers serve the mode paths (Paths).
-	Handlers map[policy.Action]*Handler
+	// Handlers serve the mode paths (Paths): strata's *Handler, or another
+	// admission.Handler (the benchmarks' no-op floor).
+	Handlers map[policy.Action]admission.Handler
 	// Checks must all pass for /readyz; each names what it checks and may
 	// add a detail (such as a failed policy reload that left the previous
 	// policies serving).

@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/strata-project/strata/webhook/policy"
 )
@@ -320,7 +321,7 @@ func TestServe(t *testing.T) {
 	}
 	srv := startServe(t, ServerOptions{
 		CertDir:  certDir,
-		Handlers: handlers(p.checker, m, nil),
+		Handlers: asAdmissionHandlers(handlers(p.checker, m, nil)),
 		Checks: map[string]func() (string, error){
 			"catalog": func() (string, error) { return fmt.Sprintf("%d images", p.catalog.Len()), nil },
 		},
@@ -401,7 +402,7 @@ func TestServeOptionsErrors(t *testing.T) {
 	}{
 		{"addr without port", ServerOptions{Addr: "localhost"}, `--addr "localhost"`},
 		{"port not a number", ServerOptions{Addr: "localhost:https"}, `--addr "localhost:https"`},
-		{"mode without a path", ServerOptions{Addr: "127.0.0.1:0", Handlers: map[policy.Action]*Handler{policy.Off: NewHandler(HandlerOptions{})}}, `mode "off" has no webhook path`},
+		{"mode without a path", ServerOptions{Addr: "127.0.0.1:0", Handlers: map[policy.Action]admission.Handler{policy.Off: NewHandler(HandlerOptions{})}}, `mode "off" has no webhook path`},
 		{"bad health addr", ServerOptions{Addr: "127.0.0.1:0", HealthAddr: "256.0.0.1:1"}, "--health-addr"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

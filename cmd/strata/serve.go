@@ -18,8 +18,10 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/strata-project/strata/webhook"
+	"github.com/strata-project/strata/webhook/devcert"
 	"github.com/strata-project/strata/webhook/images"
 	"github.com/strata-project/strata/webhook/policy"
 )
@@ -69,7 +71,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		*certDir = dir
 	}
 	if *dev {
-		if err := writeDevCert(*certDir, time.Now()); err != nil {
+		if err := devcert.Write(*certDir, time.Now()); err != nil {
 			return err
 		}
 	}
@@ -106,7 +108,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	handlers := map[policy.Action]*webhook.Handler{}
+	handlers := map[policy.Action]admission.Handler{}
 	for _, mode := range []policy.Action{policy.Enforce, policy.Warn, policy.Audit} {
 		handlers[mode] = webhook.NewHandler(webhook.HandlerOptions{
 			Checker:          p.checker,

@@ -21,11 +21,12 @@ import (
 	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/strata-project/strata/policies"
-	"github.com/strata-project/strata/test/bench/internal/devcert"
 	"github.com/strata-project/strata/webhook"
 	"github.com/strata-project/strata/webhook/demo"
+	"github.com/strata-project/strata/webhook/devcert"
 	"github.com/strata-project/strata/webhook/images"
 	"github.com/strata-project/strata/webhook/lineage"
 	"github.com/strata-project/strata/webhook/policy"
@@ -149,14 +150,14 @@ func serveInProcess(ctx context.Context, t *testing.T, ropts images.Options, kno
 	if err != nil {
 		t.Fatal(err)
 	}
-	handlers := map[policy.Action]*webhook.Handler{}
+	handlers := map[policy.Action]admission.Handler{}
 	for _, mode := range []policy.Action{policy.Enforce, policy.Warn, policy.Audit} {
 		handlers[mode] = webhook.NewHandler(webhook.HandlerOptions{
 			Checker: checker, Mode: mode, ExemptNamespaces: []string{"kube-system"}, Metrics: metrics, Logger: logger,
 		})
 	}
 	certDir := t.TempDir()
-	if err := devcert.Write(certDir); err != nil {
+	if err := devcert.Write(certDir, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	addr, health := freeAddr(t), freeAddr(t)

@@ -1,4 +1,6 @@
-package main
+// Package devcert writes a self-signed certificate for loopback, for
+// `strata serve --dev` and the benchmarks: never for a cluster.
+package devcert
 
 import (
 	"crypto/ecdsa"
@@ -15,9 +17,9 @@ import (
 	"time"
 )
 
-// writeDevCert writes a self-signed certificate for localhost and 127.0.0.1
-// (tls.crt, tls.key) into dir, for `strata serve --dev`: never for a cluster.
-func writeDevCert(dir string, now time.Time) error {
+// Write writes tls.crt and tls.key (ECDSA P-256, for localhost, 127.0.0.1
+// and ::1, valid for a week from now) into dir.
+func Write(dir string, now time.Time) error {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return err
