@@ -125,11 +125,9 @@ func TestRoundTripIndexConcurrent(t *testing.T) {
 	resolveOK(t, r, reg.ref("shop/web:warm"), Access{})
 	reg.takeAllRequests()
 
-	reg.setWrap(latency(rtt))
-	start := time.Now()
+	spans := &spanRecorder{}
+	reg.setWrap(spans.hold(rtt))
 	img := resolveOK(t, r, reg.ref("shop/web:multi"), Access{})
-	elapsed := time.Since(start)
-	t.Logf("Resolve(shop/web:multi) with %s per request took %s", rtt, elapsed)
 
 	users := map[string]string{}
 	for _, f := range img.Platforms {
@@ -153,10 +151,59 @@ func TestRoundTripIndexConcurrent(t *testing.T) {
 	if len(got) > 0 && got[0] != want[0] {
 		t.Errorf("Resolve(shop/web:multi) first request = %q, want the index %q", got[0], want[0])
 	}
-	// Five requests one after the other take 500ms; three round trips 300ms.
-	if limit := 3*rtt + 80*time.Millisecond; elapsed >= limit {
-		t.Errorf("Resolve(shop/web:multi) with %s per request took %s, want < %s (3 round trips: index, then both manifests together, then both configs together)", rtt, elapsed, limit)
+	// Three round trips, not five: each request is held for rtt, so the two
+	// platforms' manifests (and then their configs) must be in flight
+	// together, and each pair only after what it depends on.
+	for _, pair := range [][2]string{{want[1], want[2]}, {want[3], want[4]}} {
+		if !spans.overlap(pair[0], pair[1]) {
+			t.Errorf("Resolve(shop/web:multi): %q and %q were not in flight together, want them fetched concurrently", pair[0], pair[1])
+		}
 	}
+	if !spans.after(want[1], want[0]) || !spans.after(want[3], want[1]) {
+		t.Errorf("Resolve(shop/web:multi): requests out of order: a manifest before its index, or a config before its manifest")
+	}
+}
+
+// spanRecorder holds every request for a while and records when each was
+// in flight, to tell concurrent fetches from sequential ones without
+// timing the whole call.
+type spanRecorder struct {
+	mu    sync.Mutex
+	spans map[string][2]time.Time
+}
+
+func (s *spanRecorder) hold(d time.Duration) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+			start := time.Now()
+			time.Sleep(d)
+			next.ServeHTTP(w, req)
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			if s.spans == nil {
+				s.spans = map[string][2]time.Time{}
+			}
+			s.spans[req.Method+" "+req.URL.Path] = [2]time.Time{start, time.Now()}
+		})
+	}
+}
+
+// overlap reports two requests in flight at the same time.
+func (s *spanRecorder) overlap(a, b string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	x, okx := s.spans[a]
+	y, oky := s.spans[b]
+	return okx && oky && x[0].Before(y[1]) && y[0].Before(x[1])
+}
+
+// after reports that b had finished before a started.
+func (s *spanRecorder) after(a, b string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	x, okx := s.spans[a]
+	y, oky := s.spans[b]
+	return okx && oky && !x[0].Before(y[1])
 }
 
 func TestRoundTripWarmIsFree(t *testing.T) {
