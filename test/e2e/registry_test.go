@@ -3,26 +3,21 @@
 package e2e
 
 import (
-	"archive/tar"
-	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
-	"github.com/google/go-containerregistry/pkg/v1/types"
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/strata-project/strata/webhook/demo"
 )
 
 const registryBin = "/usr/bin/docker-registry"
@@ -178,58 +173,15 @@ func seed(ctx context.Context, pub, priv *registry) (family, error) {
 // builder keeps the first error, so that seed reads as the family's history.
 type builder struct{ err error }
 
-var buildTime = time.Date(2026, 10, 1, 9, 0, 0, 0, time.UTC)
-
 // image appends one small deterministic layer per content string and sets the user.
 func (b *builder) image(base v1.Image, user string, contents ...string) v1.Image {
 	if b.err != nil {
 		return base
 	}
-	img := base
-	for _, content := range contents {
-		layer, err := tarLayer("/etc/strata-e2e/"+strings.ReplaceAll(content, " ", "-"), content)
-		if err != nil {
-			b.err = err
-			return base
-		}
-		img, err = mutate.Append(img, mutate.Addendum{
-			Layer:     layer,
-			History:   v1.History{CreatedBy: "COPY " + content, Created: v1.Time{Time: buildTime}},
-			MediaType: types.OCILayer,
-		})
-		if err != nil {
-			b.err = err
-			return base
-		}
-	}
-	cf, err := img.ConfigFile()
+	img, err := demo.BuildImage(base, user, contents...)
 	if err != nil {
 		b.err = err
 		return base
 	}
-	cf = cf.DeepCopy()
-	cf.OS, cf.Architecture = "linux", "amd64"
-	cf.Created = v1.Time{Time: buildTime}
-	cf.Config.User = user
-	if img, err = mutate.ConfigFile(img, cf); err != nil {
-		b.err = err
-		return base
-	}
-	return mutate.MediaType(mutate.ConfigMediaType(img, types.OCIConfigJSON), types.OCIManifestSchema1)
-}
-
-func tarLayer(path, content string) (v1.Layer, error) {
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	if err := tw.WriteHeader(&tar.Header{Name: path, Mode: 0o644, Size: int64(len(content)), ModTime: buildTime, Typeflag: tar.TypeReg}); err != nil {
-		return nil, err
-	}
-	if _, err := tw.Write([]byte(content)); err != nil {
-		return nil, err
-	}
-	if err := tw.Close(); err != nil {
-		return nil, err
-	}
-	raw := buf.Bytes()
-	return tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(raw)), nil })
+	return img
 }

@@ -125,15 +125,27 @@ type builder struct {
 
 // image appends one layer per content string, each a file saying what it is.
 func (b *builder) image(base v1.Image, user string, contents ...string) v1.Image {
+	if b.err != nil {
+		return base
+	}
+	img, err := BuildImage(base, user, contents...)
+	if err != nil {
+		b.err = err
+		return base
+	}
+	return img
+}
+
+// BuildImage appends to base one small, deterministic layer per content
+// string (a file saying what it is) and sets the config's USER: the same
+// inputs always give the same digest. The end-to-end suite builds its
+// image family with it too.
+func BuildImage(base v1.Image, user string, contents ...string) (v1.Image, error) {
 	img := base
 	for _, content := range contents {
-		if b.err != nil {
-			return base
-		}
 		layer, err := tarLayer("/etc/strata-demo/"+strings.ReplaceAll(content, " ", "-"), content)
 		if err != nil {
-			b.err = err
-			return base
+			return nil, err
 		}
 		img, err = mutate.Append(img, mutate.Addendum{
 			Layer:     layer,
@@ -141,14 +153,12 @@ func (b *builder) image(base v1.Image, user string, contents ...string) v1.Image
 			MediaType: types.OCILayer,
 		})
 		if err != nil {
-			b.err = err
-			return base
+			return nil, err
 		}
 	}
 	cf, err := img.ConfigFile()
 	if err != nil {
-		b.err = err
-		return base
+		return nil, err
 	}
 	cf = cf.DeepCopy()
 	cf.OS, cf.Architecture = "linux", "amd64"
@@ -156,10 +166,9 @@ func (b *builder) image(base v1.Image, user string, contents ...string) v1.Image
 	cf.Config.User = user
 	cf.Config.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
 	if img, err = mutate.ConfigFile(img, cf); err != nil {
-		b.err = err
-		return base
+		return nil, err
 	}
-	return mutate.MediaType(mutate.ConfigMediaType(img, types.OCIConfigJSON), types.OCIManifestSchema1)
+	return mutate.MediaType(mutate.ConfigMediaType(img, types.OCIConfigJSON), types.OCIManifestSchema1), nil
 }
 
 // claims returns the OCI base annotations naming repoTag at digest.
