@@ -86,6 +86,7 @@ func (h *Handler) handle(ctx context.Context, req admission.Request) (admission.
 	dryRun := req.DryRun != nil && *req.DryRun
 	vs := h.opts.Checker.Check(ctx, policy.Request{
 		Operation: string(req.Operation), DryRun: dryRun, Namespace: req.Namespace, User: req.UserInfo.Username,
+		Mode: h.opts.Mode,
 	}, w)
 	d := Decide(h.opts.Mode, vs)
 	var resp admission.Response

@@ -158,7 +158,7 @@ func checkManifests(ctx context.Context, checker *webhook.Checker, cfg Config, m
 			// registry budget and time to evaluate.
 			wctx, cancel := context.WithTimeout(ctx, cfg.Registry.Timeout.Duration+2*time.Second)
 			defer cancel()
-			vs := checker.Check(wctx, policy.Request{Operation: "CHECK", Namespace: w.Namespace}, w)
+			vs := checker.Check(wctx, policy.Request{Operation: "CHECK", Namespace: w.Namespace, Mode: mode}, w)
 			d := webhook.Decide(mode, vs)
 			o.Violations, o.Decision = d.Violations, report.DecisionOf(d.Allowed, d.Violations)
 			out[i] = o

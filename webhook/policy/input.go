@@ -20,6 +20,10 @@ type Request struct {
 	DryRun    bool
 	Namespace string
 	User      string
+	// Mode is the mode the request is decided in. It is not policy input:
+	// the pipeline reads it where the mode changes which facts are acceptable
+	// (enforce never rests on a tag resolution past its TTL).
+	Mode Action
 }
 
 // Subject is one container of one workload, and what was learnt of its
