@@ -180,13 +180,17 @@ func ctx(t testing.TB) context.Context {
 	return c
 }
 
-// chainRoles renders a lineage as "os:debian:12 > runtime:temurin:21".
+// chainRoles renders a lineage as "os:debian:12 > runtime:temurin:21"; a
+// base known only through a claim shows as ":claimed vendor/jdk:21".
 func chainRoles(w *world, l Lineage) string {
 	var parts []string
 	for _, e := range l.Chain {
 		ref := "?"
-		if len(e.Refs) > 0 {
+		switch {
+		case len(e.Refs) > 0:
 			ref = strings.TrimPrefix(e.Refs[0], w.host+"/")
+		case e.ClaimedName != "":
+			ref = "claimed " + strings.TrimPrefix(e.ClaimedName, w.host+"/")
 		}
 		parts = append(parts, e.Role+":"+ref)
 	}

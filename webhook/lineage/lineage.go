@@ -45,15 +45,17 @@ type Lineage struct {
 type Entry struct {
 	// Refs are the catalog names of the image (several tags may share content);
 	// for an image found only through a claim, the claimed name.
-	Refs     []string      `json:"refs"`
-	Digest   images.Digest `json:"digest"`
-	Role     string        `json:"role"`
-	Layers   int           `json:"layers"`
-	Evidence []string      `json:"evidence"`
+	Refs        []string      `json:"refs"`
+	ClaimedName string        `json:"claimedName,omitempty"`
+	Digest      images.Digest `json:"digest"`
+	Role        string        `json:"role"`
+	Layers      int           `json:"layers"`
+	Evidence    []string      `json:"evidence"`
 	// Current is false when the image's tag has since moved to another
-	// digest (a rebuilt, usually patched, base); CurrentDigest is then where
-	// the tag points now.
+	// digest (a rebuilt, usually patched, base); MovedTag is then that tag
+	// (one of Refs, or ClaimedName) and CurrentDigest where it points now.
 	Current       bool          `json:"current"`
+	MovedTag      string        `json:"movedTag,omitempty"`
 	CurrentDigest images.Digest `json:"currentDigest,omitzero"`
 }
 

@@ -1,0 +1,115 @@
+package lineage
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+
+	"github.com/strata-project/strata/webhook/images"
+)
+
+// TestClaimOfACatalogTagAtAnotherDigestBorrowsNoName: an image built on
+// base/os:experimental claims base/os:1 (a catalog os tag) with the
+// experimental digest. The claim holds by layers, but the catalog never saw
+// base/os:1 point to that digest: the base is known by its digest only, the
+// name stays a claim, and it takes neither the tag's name nor its role.
+func TestClaimOfACatalogTagAtAnotherDigestBorrowsNoName(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, images.Options{})
+	w.push("base/os:1", w.build(empty.Image, 1, "linux/amd64"), nil)
+	experimental := w.build(empty.Image, 2, "linux/amd64")
+	expDigest := w.push("base/os:experimental", experimental, nil)
+	w.push("shop/app:1", w.build(experimental, 1, "linux/amd64"), w.claim("base/os:1", expDigest))
+	c := w.catalog(Options{Images: []CatalogImage{{Ref: "base/os:1", Role: "os"}}})
+	if err := c.Refresh(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+
+	l := c.Lineage(ctx(t), w.facts("shop/app:1"), images.Access{})
+	if len(l.Claims) != 1 || l.Claims[0].Status != ClaimVerified {
+		t.Fatalf("Lineage(app on experimental claiming base/os:1).Claims = %+v, want one verified claim", l.Claims)
+	}
+	if len(l.Chain) != 1 {
+		t.Fatalf("Lineage(app on experimental claiming base/os:1).Chain = %+v, want one entry", l.Chain)
+	}
+	e := l.Chain[0]
+	if e.Digest != expDigest || len(e.Refs) != 0 || e.Role != "" || e.ClaimedName != w.ref("base/os:1") {
+		t.Errorf("Lineage(app on experimental claiming base/os:1).Chain[0] = refs %v role %q claimedName %q digest %s, want no refs, no role, claimedName %s, digest %s",
+			e.Refs, e.Role, e.ClaimedName, e.Digest, w.ref("base/os:1"), expDigest)
+	}
+	if l.Complete {
+		t.Error("Lineage(app on experimental claiming base/os:1).Complete = true, want false: the root is no known os")
+	}
+	// The claimed tag points elsewhere: the claim may say the base is stale.
+	if e.Current || e.MovedTag != w.ref("base/os:1") {
+		t.Errorf("Chain[0] = current %v moved tag %q, want not current, moved tag %s: the claimed tag points to another digest", e.Current, e.MovedTag, w.ref("base/os:1"))
+	}
+}
+
+// TestClaimOfATagTheCatalogSawAtThatDigestIsNamed: the honest counterpart.
+// The catalog saw base/os:1 point to the claimed digest (it has moved on
+// since), so the base gets the tag's name and role, and is stale.
+func TestClaimOfATagTheCatalogSawAtThatDigestIsNamed(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, images.Options{TagTTL: 1})
+	old := w.build(empty.Image, 1, "linux/amd64")
+	oldDigest := w.push("base/os:1", old, nil)
+	runtime := w.build(old, 1, "linux/amd64")
+	w.push("shop/app:1", w.build(runtime, 1, "linux/amd64"), w.claim("vendor/runtime:1", w.push("vendor/runtime:1", runtime, w.claim("base/os:1", oldDigest))))
+	c := w.catalog(Options{Images: []CatalogImage{{Ref: "base/os:1", Role: "os"}}})
+	if err := c.Refresh(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	w.push("base/os:1", w.build(empty.Image, 1, "linux/amd64"), nil)
+	if err := c.Refresh(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	l := c.Lineage(ctx(t), w.facts("shop/app:1"), images.Access{})
+	if len(l.Chain) != 2 || !slices.Equal(l.Chain[0].Refs, []string{w.ref("base/os:1")}) || l.Chain[0].Role != "os" || l.Chain[0].Current || !l.Complete {
+		t.Errorf("Lineage(app on a runtime on the old base/os:1) = %+v complete %v, want base/os:1 named, os, not current, complete", l.Chain, l.Complete)
+	}
+	if rt := l.Chain[1]; len(rt.Refs) != 0 || rt.ClaimedName != w.ref("vendor/runtime:1") || rt.Role != "" {
+		t.Errorf("Lineage(...).Chain[1] = %+v, want the runtime by digest, claimed as vendor/runtime:1, no role", rt)
+	}
+}
+
+// TestClaimNamingOnlyADigestGetsNoInventedLatest: a claim whose name has no
+// tag (a repository, or repository@digest) names no tag at all. It must not
+// become repository:latest, take the role of a catalog repository:latest, or
+// be called stale because :latest points elsewhere.
+func TestClaimNamingOnlyADigestGetsNoInventedLatest(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, images.Options{})
+	w.push("base/os:latest", w.build(empty.Image, 1, "linux/amd64"), nil)
+	pinned := w.build(empty.Image, 1, "linux/amd64")
+	d := w.push("base/os:2025", pinned, nil)
+	w.push("shop/bare:1", w.build(pinned, 1, "linux/amd64"), map[string]string{
+		images.AnnotationBaseName: w.ref("base/os"), images.AnnotationBaseDigest: d.String(),
+	})
+	w.push("shop/pinned:1", w.build(pinned, 1, "linux/amd64"), map[string]string{
+		images.AnnotationBaseName: w.ref("base/os") + "@" + d.String(),
+	})
+	c := w.catalog(Options{Images: []CatalogImage{{Ref: "base/os:latest", Role: "os"}}})
+	if err := c.Refresh(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	for _, app := range []string{"shop/bare:1", "shop/pinned:1"} {
+		l := c.Lineage(ctx(t), w.facts(app), images.Access{})
+		if len(l.Chain) != 1 || len(l.Claims) != 1 || l.Claims[0].Status != ClaimVerified {
+			t.Errorf("Lineage(%s) = chain %+v claims %+v, want one verified claimed base", app, l.Chain, l.Claims)
+			continue
+		}
+		e := l.Chain[0]
+		if strings.Contains(e.ClaimedName, ":latest") || slices.ContainsFunc(e.Refs, func(r string) bool { return strings.HasSuffix(r, ":latest") }) {
+			t.Errorf("Lineage(%s).Chain[0] = refs %v claimedName %q, want no invented :latest", app, e.Refs, e.ClaimedName)
+		}
+		if e.ClaimedName != w.ref("base/os") {
+			t.Errorf("Lineage(%s).Chain[0].ClaimedName = %q, want the repository %s", app, e.ClaimedName, w.ref("base/os"))
+		}
+		if e.Role != "" || !e.Current || l.Complete {
+			t.Errorf("Lineage(%s).Chain[0] = role %q current %v (complete %v), want no role, current, incomplete: no tag was claimed", app, e.Role, e.Current, l.Complete)
+		}
+	}
+}
