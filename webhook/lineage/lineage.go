@@ -74,6 +74,10 @@ type Claim struct {
 // Resolver reads image facts from registries; *images.Resolver is one.
 type Resolver interface {
 	Resolve(ctx context.Context, image string, access images.Access) (*images.Image, error)
+	// ResolveFresh asks the registry where a tag points now, whatever the
+	// resolver's tag TTL, and fails rather than answer with a stale digest:
+	// a catalog refresh must see a re-pointed base when it happens.
+	ResolveFresh(ctx context.Context, image string, access images.Access) (*images.Image, error)
 }
 
 // TagLister lists a repository's tags, for catalog entries with patterns;
