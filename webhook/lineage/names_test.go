@@ -1,10 +1,13 @@
 package lineage
 
 import (
+	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 
 	"github.com/strata-project/strata/webhook/images"
@@ -110,6 +113,116 @@ func TestClaimNamingOnlyADigestGetsNoInventedLatest(t *testing.T) {
 		}
 		if e.Role != "" || !e.Current || l.Complete {
 			t.Errorf("Lineage(%s).Chain[0] = role %q current %v (complete %v), want no role, current, incomplete: no tag was claimed", app, e.Role, e.Current, l.Complete)
+		}
+	}
+}
+
+// TestClaimedNameWithARegistryPortIsNoTag: the colon of a registry port is
+// not a tag; a claimed name gets a tag only when it spells one.
+func TestClaimedNameWithARegistryPortIsNoTag(t *testing.T) {
+	t.Parallel()
+	d := "sha256:" + strings.Repeat("a", 64)
+	for _, tc := range []struct{ written, name, tag string }{
+		{"localhost:5000/base/os", "localhost:5000/base/os", ""},
+		{"localhost:5000/base/os@" + d, "localhost:5000/base/os", ""},
+		{"localhost:5000/base/os:1", "localhost:5000/base/os:1", "localhost:5000/base/os:1"},
+		{"localhost:5000/base/os:1@" + d, "localhost:5000/base/os:1", "localhost:5000/base/os:1"},
+		{"debian", "docker.io/library/debian", ""},
+		{"debian:12", "docker.io/library/debian:12", "docker.io/library/debian:12"},
+	} {
+		ref, err := images.ParseReference(tc.written)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if name, tag := namedBy(tc.written, ref); name != tc.name || tag != tc.tag {
+			t.Errorf("namedBy(%q) = %q, %q; want %q, %q", tc.written, name, tag, tc.name, tc.tag)
+		}
+	}
+}
+
+// TestNoClaimEverNamesABaseTheCatalogDidNotSee builds random families whose
+// images claim random catalog tags (and random other names) for their real
+// bases, some seen by the catalog, some not, and checks the class: every
+// name in a chain entry's refs, and its role, come from the catalog's own
+// record of that digest.
+func TestNoClaimEverNamesABaseTheCatalogDidNotSee(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, images.Options{})
+	rng := rand.New(rand.NewPCG(3, 4))
+	var catalogImages []CatalogImage
+	type base struct {
+		img    v1.Image
+		digest images.Digest
+	}
+	var bases []base
+	var catalogTags []string
+	for i := range 6 {
+		parent := empty.Image
+		if len(bases) > 0 && rng.IntN(2) == 0 {
+			parent = bases[rng.IntN(len(bases))].img
+		}
+		img := w.build(parent, 1+rng.IntN(2), "linux/amd64")
+		repoTag := fmt.Sprintf("base/b%d:1", i)
+		d := w.push(repoTag, img, nil)
+		bases = append(bases, base{img, d})
+		if i%3 != 2 { // b2 and b5 are not in the catalog
+			catalogImages = append(catalogImages, CatalogImage{Ref: repoTag, Role: []string{"os", "runtime"}[rng.IntN(2)]})
+			catalogTags = append(catalogTags, repoTag)
+		}
+	}
+	c := w.catalog(Options{Images: catalogImages})
+	if err := c.Refresh(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	ix := c.current.Load()
+	for i := range 30 {
+		b := bases[rng.IntN(len(bases))]
+		if i%2 == 0 { // half the apps are built on a base the catalog never saw
+			b = bases[2+3*rng.IntN(2)]
+		}
+		// The claim names a tag at a digest that really is the base (so it
+		// verifies): a catalog tag, the base's own tag, or no tag at all.
+		var claimed string
+		switch rng.IntN(3) {
+		case 0:
+			claimed = catalogTags[rng.IntN(len(catalogTags))]
+		case 1:
+			claimed = fmt.Sprintf("base/b%d:1", slices.IndexFunc(bases, func(x base) bool { return x.digest == b.digest }))
+		default:
+			claimed = fmt.Sprintf("base/b%d", rng.IntN(len(bases)))
+		}
+		repo := claimed
+		if j := strings.LastIndex(repo, ":"); j > strings.LastIndex(repo, "/") {
+			repo = repo[:j]
+		}
+		// Make the claimed digest readable under the claimed repository, as
+		// an attacker who can push there would.
+		w.push(repo+":"+fmt.Sprintf("planted-%d", i), b.img, nil)
+		app := fmt.Sprintf("shop/app:%d", i)
+		w.push(app, w.build(b.img, 1, "linux/amd64"), map[string]string{
+			images.AnnotationBaseName: w.ref(claimed), images.AnnotationBaseDigest: b.digest.String(),
+		})
+		l := c.Lineage(ctx(t), w.facts(app), images.Access{})
+		if len(l.Claims) != 1 || l.Claims[0].Status != ClaimVerified {
+			t.Fatalf("Lineage(%s claiming %s) claims = %+v, want one verified claim", app, claimed, l.Claims)
+		}
+		for _, e := range l.Chain {
+			n, seen := ix.byDigest[e.Digest]
+			for _, ref := range e.Refs {
+				if !seen || !slices.Contains(n.names, ref) {
+					t.Errorf("Lineage(%s claiming %s): entry %s has ref %s, which the catalog never saw point to it", app, claimed, e.Digest, ref)
+				}
+			}
+			wantRole := "" // a digest the catalog never saw has no role
+			if seen {
+				wantRole = n.role
+			}
+			if e.Role != wantRole {
+				t.Errorf("Lineage(%s claiming %s): entry %s has role %q, want the catalog's %q", app, claimed, e.Digest, e.Role, wantRole)
+			}
+			if strings.HasSuffix(e.ClaimedName, ":latest") {
+				t.Errorf("Lineage(%s claiming %s): claimed name %q has an invented :latest", app, claimed, e.ClaimedName)
+			}
 		}
 	}
 }
