@@ -9,6 +9,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 
 	"github.com/strata-project/strata/webhook/images"
 )
@@ -224,5 +225,36 @@ func TestNoClaimEverNamesABaseTheCatalogDidNotSee(t *testing.T) {
 				t.Errorf("Lineage(%s claiming %s): claimed name %q has an invented :latest", app, claimed, e.ClaimedName)
 			}
 		}
+	}
+}
+
+// TestClaimOfAConfigOnlyRebuildDoesNotRenameTheCatalogImage: the claimed
+// base has the very layers of a catalog image under another digest (only
+// its config differs). The level stays what the catalog saw, under the
+// catalog's digest and names; the claim's name is not put in front of them.
+func TestClaimOfAConfigOnlyRebuildDoesNotRenameTheCatalogImage(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, images.Options{})
+	debian := w.build(empty.Image, 1, "linux/amd64")
+	debianDigest := w.push("base/debian:12", debian, nil)
+	rebuilt, err := mutate.Config(debian, v1.Config{Env: []string{"REBUILT=1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rebuiltDigest := w.push("vendor/os:1", rebuilt, nil)
+	if rebuiltDigest == debianDigest {
+		t.Fatal("the config-only rebuild has the catalog image's digest")
+	}
+	w.push("shop/app:1", w.build(rebuilt, 1, "linux/amd64"), w.claim("vendor/os:1", rebuiltDigest))
+	c := w.catalog(Options{Images: []CatalogImage{{Ref: "base/debian:12", Role: "os"}}})
+	if err := c.Refresh(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	l := c.Lineage(ctx(t), w.facts("shop/app:1"), images.Access{})
+	if len(l.Chain) != 1 || len(l.Claims) != 1 || l.Claims[0].Status != ClaimVerified {
+		t.Fatalf("Lineage(app on a config-only rebuild) = chain %+v claims %+v, want one level and a verified claim", l.Chain, l.Claims)
+	}
+	if e := l.Chain[0]; e.Digest != debianDigest || !slices.Equal(e.Refs, []string{w.ref("base/debian:12")}) || e.Role != "os" {
+		t.Errorf("Lineage(app on a config-only rebuild).Chain[0] = digest %s refs %v role %q, want the catalog's %s, [base/debian:12], os", e.Digest, e.Refs, e.Role, debianDigest)
 	}
 }
