@@ -5,8 +5,10 @@
 #   claim verified against the image's layers, or the image itself matching one
 #   of data.strata.config.approvedBases. A pattern is a glob on canonical
 #   references (* does not cross /, e.g. registry.example.com/base/*) or a
-#   sha256: digest. An image whose lineage is unknown is a violation. With no
-#   approvedBases the policy is not configured and yields nothing.
+#   sha256: digest. An image whose lineage is unknown is a violation. A name a
+#   base claim gives a digest (claimedName) is never matched: only names the
+#   catalog saw point to that digest are. With no approvedBases the policy is
+#   not configured and yields nothing.
 # custom:
 #   id: approved-base
 #   action: enforce
@@ -41,7 +43,8 @@ approved if {
 }
 
 # Digest patterns are compared with digests only, and globs with references
-# only, so that a loose glob cannot match a bare digest.
+# only, so that a loose glob cannot match a bare digest. claimedName is left
+# out on purpose: an image can claim any name for its base.
 refs contains ref if some ref in input.lineage.chain[_].refs
 
 refs contains ref if some ref in input.lineage.self.refs
@@ -78,4 +81,6 @@ lineage_text := concat(" → ", array.concat([name(entry) | some entry in input.
 
 name(entry) := entry.refs[0] if {
 	entry.refs[0]
+} else := sprintf("%s (claimed to be %s)", [object.get(entry, "digest", "an unnamed base"), entry.claimedName]) if {
+	entry.claimedName
 } else := object.get(entry, "digest", "an unnamed base")

@@ -119,3 +119,15 @@ test_resolution_error_is_silent if {
 	})
 	count(msgs(inp, ["registry.example.com/base/*"])) == 0
 }
+
+# An image built on an unapproved base can claim an approved name for it: the
+# claimed name is never matched, only the digest is.
+test_claimed_name_is_never_approved if {
+	claimed := {"refs": [], "claimedName": "registry.example.com/base/temurin:21", "digest": "sha256:x1", "role": "", "layers": 4, "evidence": ["annotation"], "current": true}
+	msgs(with_chain([claimed]), ["registry.example.com/base/*"]) == {`container "web": lineage sha256:x1 (claimed to be registry.example.com/base/temurin:21) → registry.example.com/shop/web:1.2 contains no approved base; build on an approved base (registry.example.com/base/*)`}
+}
+
+test_claimed_base_is_approved_by_its_digest if {
+	claimed := {"refs": [], "claimedName": "registry.example.com/base/temurin:21", "digest": "sha256:x1", "role": "", "layers": 4, "evidence": ["annotation"], "current": true}
+	count(msgs(with_chain([claimed]), ["sha256:x1"])) == 0
+}

@@ -64,3 +64,24 @@ test_stale_base_without_refs_is_named_by_digest if {
 	anonymous := {"refs": [], "digest": "sha256:x1", "current": false, "currentDigest": "sha256:x2"}
 	{v.msg | some v in base_freshness.violation} == {`container "web": image "registry.example.com/shop/web:1.2" is built on sha256:x1, but sha256:x1 now points to sha256:x2; rebuild on the current base`} with input as with_chain([anonymous])
 }
+
+# A claimed tag that has moved still warns, naming the claim as a claim.
+test_stale_claimed_base_names_the_claim if {
+	claimed := {"refs": [], "claimedName": "registry.example.com/base/temurin:21", "digest": "sha256:x1", "role": "", "layers": 4, "current": false, "movedTag": "registry.example.com/base/temurin:21", "currentDigest": "sha256:t2"}
+	base_freshness.violation == {{
+		"msg": `container "web": image "registry.example.com/shop/web:1.2" is built on sha256:x1 (claimed to be registry.example.com/base/temurin:21), but registry.example.com/base/temurin:21 now points to sha256:t2; rebuild on the current base`,
+		"container": "web",
+		"platform": "linux/arm64",
+	}} with input as with_chain([debian, claimed])
+}
+
+# A base known by a dated tag that never moved, and by a tag that did: the
+# message names the tag that moved.
+test_stale_message_names_the_tag_that_moved if {
+	dated := {"refs": ["registry.example.com/base/temurin:21.0.4"], "claimedName": "registry.example.com/base/temurin:21", "digest": "sha256:t1", "role": "runtime", "layers": 4, "current": false, "movedTag": "registry.example.com/base/temurin:21", "currentDigest": "sha256:t2"}
+	base_freshness.violation == {{
+		"msg": `container "web": image "registry.example.com/shop/web:1.2" is built on registry.example.com/base/temurin:21.0.4 at sha256:t1, but registry.example.com/base/temurin:21 now points to sha256:t2; rebuild on the current base`,
+		"container": "web",
+		"platform": "linux/arm64",
+	}} with input as with_chain([debian, dated])
+}

@@ -191,7 +191,7 @@ func (c Config) policyOptions() policy.Options {
 
 // catalogOptions turns the configuration into the lineage catalog's Options.
 func (c Config) catalogOptions() lineage.Options {
-	opts := lineage.Options{ClaimTTL: c.Registry.TagTTL.Duration}
+	opts := lineage.Options{ClaimTTL: c.Registry.TagTTL.Duration, FetchTimeout: c.Registry.Timeout.Duration}
 	for _, img := range c.Catalog.Images {
 		opts.Images = append(opts.Images, lineage.CatalogImage{Ref: img.Ref, Role: img.Role})
 	}

@@ -39,7 +39,9 @@ type Image struct {
 // Family lists the demo images in the order they are built.
 var Family = []Image{
 	{"base/debian:12", "os", "the approved OS base; its tag was re-pointed to a patched build"},
+	{"base/debian:12.7", "os", "the dated tag of the build base/debian:12 pointed to before the patch"},
 	{"base/temurin:21", "runtime", "a language runtime built on base/debian:12"},
+	{"base/temurin:21.0.4", "runtime", "the dated tag of the runtime's build on the unpatched base"},
 	{"base/spring:3", "framework", "a framework built on the runtime: one level too many"},
 	{"shop/web:1.0", "app", "a compliant application: non-root, on the approved base, three levels"},
 	{"shop/admin:1.0", "app", "an application that runs as root"},
@@ -99,8 +101,12 @@ func (r *Registry) seed(ctx context.Context) error {
 	b := &builder{ctx: ctx, reg: r}
 	debianOld := b.image(empty.Image, "", "debian 12.7 root filesystem")
 	debianOldDigest := b.push("base/debian:12", debianOld, nil)
+	// Dated tags keep the old builds in the catalog: strata names a base only
+	// by tags it saw point to it, and it starts watching after the patch.
+	b.push("base/debian:12.7", debianOld, nil)
 	temurinOld := b.image(debianOld, "", "temurin 21 JDK", "temurin 21 cacerts", "temurin 21 fonts")
 	temurinOldDigest := b.push("base/temurin:21", temurinOld, b.claims("base/debian:12", debianOldDigest))
+	b.push("base/temurin:21.0.4", temurinOld, b.claims("base/debian:12", debianOldDigest))
 	b.push("shop/billing:1.0", b.image(temurinOld, "10001", "billing service", "billing config"), b.claims("base/temurin:21", temurinOldDigest))
 
 	debian := b.image(empty.Image, "", "debian 12.8 root filesystem (security update)")

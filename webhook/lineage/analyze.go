@@ -43,28 +43,17 @@ func (c *Catalog) lineage(ctx context.Context, ix *index, f *images.Facts, acces
 		e, ok := byLen[b.layers]
 		switch {
 		case !ok:
-			e = &Entry{Refs: []string{b.name}, Digest: b.digest, Layers: b.layers, Current: true, Evidence: []string{EvidenceAnnotation}}
-			// A verified claim of a catalog tag, at a digest the catalog
-			// never saw (the tag moved before strata watched it): the
-			// catalog still says what the tag is, and where it points now.
-			if st, known := ix.tags[b.name]; known {
-				e.Role = st.role
-				if now, ok := st.current[b.platform]; ok && now != b.digest {
-					e.Current, e.CurrentDigest = false, now
-				}
-			}
-			byLen[b.layers] = e
+			byLen[b.layers] = ix.sourcedEntry(b, EvidenceAnnotation)
 		case e.Digest == b.digest:
 			e.Evidence = appendNew(e.Evidence, EvidenceAnnotation)
+			ix.addSourcedName(e, b)
 		default:
-			// Same layers as a catalog image but another config: the claim
-			// names the real parent, the catalog says what its content is.
-			e.Digest = b.digest
-			e.Refs = appendNew([]string{b.name}, e.Refs...)
-			e.Evidence = appendNew(e.Evidence, EvidenceAnnotation)
-		}
-		if !b.now.IsZero() && e.Current {
-			e.Current, e.CurrentDigest = false, b.now
+			// Same layers as a catalog image, another digest (a base that
+			// changed only its config): the level stays what the catalog
+			// saw, with its names, since the claim's name never was the
+			// catalog image's; the claim is listed under Claims, and its
+			// tag may still say the level is stale.
+			ix.markSourcedTagMoved(e, b)
 		}
 	}
 
@@ -87,7 +76,7 @@ func (c *Catalog) lineage(ctx context.Context, ix *index, f *images.Facts, acces
 }
 
 func (ix *index) entry(n *node, evidence ...string) *Entry {
-	current, now := ix.isCurrent(n)
+	current, moved, now := ix.isCurrent(n)
 	return &Entry{
 		Refs:          slices.Clone(n.names),
 		Digest:        n.digest,
@@ -95,6 +84,7 @@ func (ix *index) entry(n *node, evidence ...string) *Entry {
 		Layers:        len(n.diffIDs),
 		Evidence:      evidence,
 		Current:       current,
+		MovedTag:      moved,
 		CurrentDigest: now,
 	}
 }
@@ -108,26 +98,16 @@ func appendNew(list []string, items ...string) []string {
 	return list
 }
 
-// claimedBase is a base image whose claim was verified.
-type claimedBase struct {
-	name     string
-	digest   images.Digest
-	platform string
-	layers   int
-	// now is where the claimed tag points today, when that is elsewhere.
-	now images.Digest
-}
-
 // followClaims checks the base claims of f, then those of the verified
 // base, and so on, up to MaxClaimDepth and never through the same image twice.
-func (c *Catalog) followClaims(ctx context.Context, f *images.Facts, access images.Access) ([]Claim, []claimedBase) {
+func (c *Catalog) followClaims(ctx context.Context, f *images.Facts, access images.Access) ([]Claim, []sourcedBase) {
 	var claims []Claim
-	var bases []claimedBase
+	var bases []sourcedBase
 	visited := map[images.Digest]bool{f.Digest: true}
 	cur := f
 	for range c.opts.MaxClaimDepth {
 		var next *images.Facts
-		var found claimedBase
+		var found sourcedBase
 		for _, cl := range claimsOf(cur) {
 			base, cb := c.verify(ctx, cur, &cl, access)
 			if base != nil && visited[base.Digest] {
@@ -172,9 +152,10 @@ func claimsOf(f *images.Facts) []Claim {
 // verify reads the claimed base (pinned to the claimed digest when there is
 // one) for the claimant's platform and checks that its layers are a prefix
 // of the claimant's. It sets cl's status and returns the base when verified.
-// A claim of tag@digest also says whether the tag has moved on since.
-func (c *Catalog) verify(ctx context.Context, claimant *images.Facts, cl *Claim, access images.Access) (*images.Facts, claimedBase) {
-	var none claimedBase
+// A claim of tag@digest also says whether the tag has moved on since; a
+// claim that names no tag says nothing about freshness.
+func (c *Catalog) verify(ctx context.Context, claimant *images.Facts, cl *Claim, access images.Access) (*images.Facts, sourcedBase) {
+	var none sourcedBase
 	if cl.Name == "" {
 		cl.Status, cl.Reason = ClaimUnreachable, "the claim has a base digest but no base name (org.opencontainers.image.base.name) to fetch it from"
 		return nil, none
@@ -208,8 +189,9 @@ func (c *Catalog) verify(ctx context.Context, claimant *images.Facts, cl *Claim,
 		return nil, none
 	}
 	cl.Status = ClaimVerified
-	found := claimedBase{name: ref.TagString(), digest: base.Digest, platform: base.Platform, layers: len(base.DiffIDs)}
-	if cl.Digest != "" && !ref.ByDigest() {
+	found := sourcedBase{digest: base.Digest, platform: base.Platform, layers: len(base.DiffIDs)}
+	found.name, found.tag = namedBy(cl.Name, ref)
+	if cl.Digest != "" && !ref.ByDigest() && found.tag != "" {
 		// Unknown if the tag cannot be read now: freshness is advisory, and
 		// the claim itself held.
 		if now, err := c.resolver.Resolve(ctx, ref.String(), access); err == nil {

@@ -36,6 +36,10 @@ type Options struct {
 	MaxClaimDepth int
 	// Concurrency bounds parallel registry reads during a refresh. Default: 8.
 	Concurrency int
+	// FetchTimeout bounds each registry call of a refresh that no shared
+	// fetch bounds already: listing a pattern entry's tags. Give it the
+	// resolver's FetchTimeout (registry.timeout). Default: 10s.
+	FetchTimeout time.Duration
 	// ClaimTTL is how long a computed lineage is reused while the catalog
 	// does not change; claimed bases and their tags are read again after
 	// it. Default: 5 minutes (the tag TTL).
@@ -85,6 +89,9 @@ func NewCatalog(resolver Resolver, lister TagLister, opts Options) (*Catalog, er
 	}
 	if opts.Concurrency <= 0 {
 		opts.Concurrency = 8
+	}
+	if opts.FetchTimeout <= 0 {
+		opts.FetchTimeout = 10 * time.Second
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -167,9 +174,10 @@ func (c *Catalog) Run(ctx context.Context, refresh, retry time.Duration) {
 	}
 }
 
-// Refresh resolves every catalog image, records where each tag points now
-// (keeping the digests it pointed to before), and swaps in a new index. An
-// image that cannot be resolved keeps what was known of it; the error is
+// Refresh resolves every catalog image, asking the registry where each tag
+// points now whatever the resolver's tag TTL, records it (keeping the
+// digests it pointed to before), and swaps in a new index. An image that
+// cannot be resolved or re-checked keeps what was known of it; the error is
 // returned, and the refresh still counts as a load.
 func (c *Catalog) Refresh(ctx context.Context) error {
 	c.mu.Lock()
@@ -182,7 +190,7 @@ func (c *Catalog) Refresh(ctx context.Context) error {
 	g.SetLimit(c.opts.Concurrency)
 	for i, ref := range refs {
 		g.Go(func() error {
-			results[i], resolveErrs[i] = c.resolver.Resolve(gctx, ref.String(), images.Access{})
+			results[i], resolveErrs[i] = c.resolver.ResolveFresh(gctx, ref.String(), images.Access{})
 			return nil
 		})
 	}
@@ -217,7 +225,7 @@ func (c *Catalog) expand(ctx context.Context) ([]images.Reference, map[string]st
 			add(e.ref, e.role)
 			continue
 		}
-		tags, err := c.lister.Tags(ctx, e.ref.Name(), images.Access{})
+		tags, err := c.listTags(ctx, e.ref.Name())
 		if err != nil {
 			errs = append(errs, fmt.Errorf("listing tags of %s: %w", e.ref.Name(), err))
 			// Keep the tags already known rather than dropping them.
@@ -239,6 +247,16 @@ func (c *Catalog) expand(ctx context.Context) ([]images.Reference, map[string]st
 		}
 	}
 	return refs, role, errs
+}
+
+// listTags lists a repository's tags within FetchTimeout: a refresh runs
+// under a context that lives as long as strata, and a registry that never
+// answers must not hold the refresh (and the first load /readyz waits for)
+// forever.
+func (c *Catalog) listTags(ctx context.Context, repository string) ([]string, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.opts.FetchTimeout)
+	defer cancel()
+	return c.lister.Tags(ctx, repository, images.Access{})
 }
 
 // record adds a resolution of ref to the state.

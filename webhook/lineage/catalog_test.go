@@ -187,7 +187,7 @@ func TestLineageClaims(t *testing.T) {
 	}
 
 	claimed := c.Lineage(ctx(t), w.facts("shop/claimed:1"), images.Access{})
-	if got := chainRoles(w, claimed); got != "os:base/debian:12 > :vendor/runtime:5" || claimed.Depth != 3 || !claimed.Complete {
+	if got := chainRoles(w, claimed); got != "os:base/debian:12 > :claimed vendor/runtime:5" || claimed.Depth != 3 || !claimed.Complete {
 		t.Errorf("Lineage(shop/claimed:1) = %q depth %d complete %v, want debian then the claimed runtime, depth 3, complete", got, claimed.Depth, claimed.Complete)
 	}
 	if len(claimed.Claims) != 2 || claimed.Claims[0].Status != ClaimVerified || claimed.Claims[1].Status != ClaimVerified {

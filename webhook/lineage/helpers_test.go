@@ -31,6 +31,9 @@ type world struct {
 	resolver *images.Resolver
 	heads    atomic.Int64 // HEAD manifest requests
 	gets     atomic.Int64 // GET manifest requests
+	// fault, when set, answers the requests it returns true for instead of
+	// the registry: the failures a real registry does not produce on demand.
+	fault atomic.Pointer[func(rw http.ResponseWriter, req *http.Request) bool]
 }
 
 func newWorld(t testing.TB, opts images.Options) *world {
@@ -38,6 +41,9 @@ func newWorld(t testing.TB, opts images.Options) *world {
 	w := &world{t: t}
 	reg := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
 	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, req *http.Request) {
+		if f := w.fault.Load(); f != nil && (*f)(rw, req) {
+			return
+		}
 		if strings.Contains(req.URL.Path, "/manifests/") {
 			switch req.Method {
 			case http.MethodHead:
@@ -62,6 +68,15 @@ func newWorld(t testing.TB, opts images.Options) *world {
 }
 
 func (w *world) ref(repoTag string) string { return w.host + "/" + repoTag }
+
+// setFault makes f answer the requests it returns true for; nil heals.
+func (w *world) setFault(f func(rw http.ResponseWriter, req *http.Request) bool) {
+	if f == nil {
+		w.fault.Store(nil)
+		return
+	}
+	w.fault.Store(&f)
+}
 
 // build appends n random layers to base, on the given platform.
 func (w *world) build(base v1.Image, n int, platform string) v1.Image {
@@ -180,13 +195,17 @@ func ctx(t testing.TB) context.Context {
 	return c
 }
 
-// chainRoles renders a lineage as "os:debian:12 > runtime:temurin:21".
+// chainRoles renders a lineage as "os:debian:12 > runtime:temurin:21"; a
+// base known only through a claim shows as ":claimed vendor/jdk:21".
 func chainRoles(w *world, l Lineage) string {
 	var parts []string
 	for _, e := range l.Chain {
 		ref := "?"
-		if len(e.Refs) > 0 {
+		switch {
+		case len(e.Refs) > 0:
 			ref = strings.TrimPrefix(e.Refs[0], w.host+"/")
+		case e.ClaimedName != "":
+			ref = "claimed " + strings.TrimPrefix(e.ClaimedName, w.host+"/")
 		}
 		parts = append(parts, e.Role+":"+ref)
 	}

@@ -95,16 +95,17 @@ func (ix *index) ancestors(self images.Digest, ids []images.Digest) (found []*no
 
 // isCurrent reports whether every tag that ever named n still points to
 // it. A moved tag means a rebuilt (usually patched) base exists, even if a
-// dated tag still points here; the digest that tag points to now is returned.
-func (ix *index) isCurrent(n *node) (bool, images.Digest) {
+// dated tag still points here; that tag and the digest it points to now
+// are returned.
+func (ix *index) isCurrent(n *node) (current bool, moved string, now images.Digest) {
 	for _, name := range n.names {
 		st, ok := ix.tags[name]
 		if !ok {
 			continue // a digest reference never moves
 		}
 		if d, ok := st.current[n.platform]; ok && d != n.digest {
-			return false, d
+			return false, name, d
 		}
 	}
-	return true, images.Digest{}
+	return true, "", images.Digest{}
 }

@@ -45,15 +45,17 @@ type Lineage struct {
 type Entry struct {
 	// Refs are the catalog names of the image (several tags may share content);
 	// for an image found only through a claim, the claimed name.
-	Refs     []string      `json:"refs"`
-	Digest   images.Digest `json:"digest"`
-	Role     string        `json:"role"`
-	Layers   int           `json:"layers"`
-	Evidence []string      `json:"evidence"`
+	Refs        []string      `json:"refs"`
+	ClaimedName string        `json:"claimedName,omitempty"`
+	Digest      images.Digest `json:"digest"`
+	Role        string        `json:"role"`
+	Layers      int           `json:"layers"`
+	Evidence    []string      `json:"evidence"`
 	// Current is false when the image's tag has since moved to another
-	// digest (a rebuilt, usually patched, base); CurrentDigest is then where
-	// the tag points now.
+	// digest (a rebuilt, usually patched, base); MovedTag is then that tag
+	// (one of Refs, or ClaimedName) and CurrentDigest where it points now.
 	Current       bool          `json:"current"`
+	MovedTag      string        `json:"movedTag,omitempty"`
 	CurrentDigest images.Digest `json:"currentDigest,omitzero"`
 }
 
@@ -72,6 +74,10 @@ type Claim struct {
 // Resolver reads image facts from registries; *images.Resolver is one.
 type Resolver interface {
 	Resolve(ctx context.Context, image string, access images.Access) (*images.Image, error)
+	// ResolveFresh asks the registry where a tag points now, whatever the
+	// resolver's tag TTL, and fails rather than answer with a stale digest:
+	// a catalog refresh must see a re-pointed base when it happens.
+	ResolveFresh(ctx context.Context, image string, access images.Access) (*images.Image, error)
 }
 
 // TagLister lists a repository's tags, for catalog entries with patterns;

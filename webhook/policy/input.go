@@ -228,6 +228,12 @@ func entryValue(e lineage.Entry) ast.Value {
 	if !e.CurrentDigest.IsZero() {
 		obj.Insert(ast.StringTerm("currentDigest"), ast.StringTerm(e.CurrentDigest.String()))
 	}
+	if e.ClaimedName != "" {
+		obj.Insert(ast.StringTerm("claimedName"), ast.StringTerm(e.ClaimedName))
+	}
+	if e.MovedTag != "" {
+		obj.Insert(ast.StringTerm("movedTag"), ast.StringTerm(e.MovedTag))
+	}
 	return obj
 }
 

@@ -39,8 +39,11 @@ func subjects() map[string]*Subject {
 	c := workload.Container{Name: "web", Type: "init", Image: "registry.example.com/shop/web:1.2",
 		SecurityContext: workload.SecurityContext{RunAsUser: ptr(int64(1000)), RunAsNonRoot: ptr(true), WindowsRunAsUserName: ptr("ContainerUser")}}
 	l := lineage.Lineage{
-		Chain:  []lineage.Entry{{Refs: []string{"registry.example.com/base/debian:12"}, Digest: base, Role: "os", Layers: 1, Evidence: []string{"layers"}, CurrentDigest: now}},
-		Depth:  2,
+		Chain: []lineage.Entry{
+			{Refs: []string{"registry.example.com/base/debian:12"}, Digest: base, Role: "os", Layers: 1, Evidence: []string{"layers"}, MovedTag: "registry.example.com/base/debian:12", CurrentDigest: now},
+			{ClaimedName: "registry.example.com/base/temurin:21", Digest: now, Layers: 2, Evidence: []string{"annotation"}, Current: true},
+		},
+		Depth:  3,
 		Claims: []lineage.Claim{{By: app, Name: "registry.example.com/base/debian:12", Source: "annotation", Status: "mismatch", Reason: "layers differ"}},
 	}
 	req := Request{Operation: "CREATE", Namespace: "shop", User: "alice"}
@@ -95,6 +98,9 @@ func TestInputValues(t *testing.T) {
 		{"resolved", "input.image.historyLength", "1"},
 		{"resolved", "input.lineage.chain[0].currentDigest", `"` + (images.Digest{2}).String() + `"`},
 		{"resolved", "input.lineage.claims[0].reason", `"layers differ"`},
+		{"resolved", "input.lineage.chain[1].claimedName", `"registry.example.com/base/temurin:21"`},
+		{"resolved", "count(input.lineage.chain[1].refs)", "0"},
+		{"resolved", "input.lineage.chain[0].movedTag", `"registry.example.com/base/debian:12"`},
 		{"named user", "input.image.config.user.uid", "null"},
 		{"named user", "input.image.config.user.name", `"app"`},
 		{"named user", "object.get(input.container.securityContext, \"runAsUser\", \"absent\")", `"absent"`},

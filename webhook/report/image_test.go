@@ -11,7 +11,7 @@ import (
 )
 
 func sampleInspection() *Inspection {
-	old, now, app := images.Digest{1}, images.Digest{2}, images.Digest{3}
+	old, now, app, jdk, jdkNow := images.Digest{1}, images.Digest{2}, images.Digest{3}, images.Digest{4}, images.Digest{5}
 	facts := &images.Facts{
 		Ref: "registry.example.com/shop/web@" + app.String(), Digest: app, Platform: "linux/amd64",
 		Layers: 6, Size: 3 << 20, Config: images.Config{User: images.ParseUser("app")},
@@ -19,7 +19,7 @@ func sampleInspection() *Inspection {
 	l := lineage.Lineage{
 		Chain: []lineage.Entry{
 			{Refs: []string{"registry.example.com/base/debian:12"}, Digest: old, Role: "os", Layers: 1, Evidence: []string{"layers"}, Current: false, CurrentDigest: now},
-			{Refs: []string{"vendor.example.com/jdk:21"}, Layers: 4, Evidence: []string{"annotation"}, Current: true},
+			{ClaimedName: "vendor.example.com/jdk:21", Digest: jdk, Layers: 4, Evidence: []string{"annotation"}, Current: false, CurrentDigest: jdkNow},
 		},
 		Depth: 3, Complete: true,
 		Claims: []lineage.Claim{{Name: "registry.example.com/base/alpine:3", Status: lineage.ClaimMismatch, Reason: "the layers of it are not the first layers of this image"}},
@@ -36,9 +36,10 @@ func TestWriteInspectionText(t *testing.T) {
 	}
 	out := buf.String()
 	for _, want := range []string{
-		"base/debian:12 (os, 1 layer, STALE) → vendor.example.com/jdk:21 (unknown role, +3, by verified claim) → shop/web:1.2 (app, +2)",
+		"base/debian:12 (os, 1 layer, STALE) → " + (images.Digest{4}).String() + " (unknown role, +3, STALE, by verified claim, claimed as vendor.example.com/jdk:21) → shop/web:1.2 (app, +2)",
 		"depth       3 (complete)",
 		"stale base  base/debian:12 now points to " + (images.Digest{2}).String() + ": rebuild on it",
+		"stale base  vendor.example.com/jdk:21 (claimed) now points to " + (images.Digest{5}).String() + ": rebuild on it",
 		"base claim  mismatch base/alpine:3: the layers of it are not the first layers of this image",
 		`user        "app": user name, uid unknown`,
 		"layers      6 (3.0 MiB compressed)",

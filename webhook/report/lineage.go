@@ -15,14 +15,14 @@ func writeLineage(w io.Writer, self images.Reference, l lineage.Lineage, f *imag
 	var steps []string
 	prev := 0
 	for _, e := range l.Chain {
-		steps = append(steps, step(self, e.Refs, e.Role, e.Layers, prev, !e.Current, hasOnly(e.Evidence, lineage.EvidenceAnnotation)))
+		steps = append(steps, step(self, e, prev))
 		prev = e.Layers
 	}
 	role := "app"
 	if l.Self != nil {
 		role = l.Self.Role
 	}
-	steps = append(steps, step(self, []string{self.String()}, role, f.Layers, prev, false, false))
+	steps = append(steps, step(self, lineage.Entry{Refs: []string{self.String()}, Role: role, Layers: f.Layers, Current: true}, prev))
 	completeness := "complete"
 	if !l.Complete {
 		completeness = "incomplete: the root is not a known OS base"
@@ -31,7 +31,7 @@ func writeLineage(w io.Writer, self images.Reference, l lineage.Lineage, f *imag
 	fmt.Fprintf(w, "    depth\t%d (%s)\n", l.Depth, completeness)
 	for _, e := range l.Chain {
 		if !e.Current {
-			fmt.Fprintf(w, "    stale base\t%s now points to %s: rebuild on it\n", shortName(self, e.Refs[0]), e.CurrentDigest)
+			fmt.Fprintf(w, "    stale base\t%s now points to %s: rebuild on it\n", tagName(self, e), e.CurrentDigest)
 		}
 	}
 	for _, c := range l.Claims {
@@ -47,31 +47,56 @@ func writeLineage(w io.Writer, self images.Reference, l lineage.Lineage, f *imag
 	}
 }
 
-// step renders "temurin:21 (runtime, +3)"; the root shows its own count.
-func step(self images.Reference, refs []string, role string, layers, prev int, stale, claimOnly bool) string {
+// step renders "temurin:21 (runtime, +3)"; the root shows its own count. A
+// base known only by a claim is shown by its digest, the name it claims
+// marked as claimed: strata never saw that name point to it.
+func step(self images.Reference, e lineage.Entry, prev int) string {
 	name := "?"
-	if len(refs) > 0 {
-		name = shortName(self, refs[0])
+	switch {
+	case len(e.Refs) > 0:
+		name = shortName(self, e.Refs[0])
+	case !e.Digest.IsZero():
+		name = e.Digest.String()
 	}
+	role := e.Role
 	if role == "" {
 		role = "unknown role"
 	}
-	count := fmt.Sprintf("+%d", layers-prev)
+	count := fmt.Sprintf("+%d", e.Layers-prev)
 	if prev == 0 {
-		count = fmt.Sprintf("%d layer%s", layers, plural(layers))
+		count = fmt.Sprintf("%d layer%s", e.Layers, plural(e.Layers))
 	}
 	var marks []string
-	if stale {
+	if !e.Current {
 		marks = append(marks, "STALE")
 	}
-	if claimOnly {
+	if hasOnly(e.Evidence, lineage.EvidenceAnnotation) {
 		marks = append(marks, "by verified claim")
+	}
+	if e.ClaimedName != "" {
+		marks = append(marks, "claimed as "+shortName(self, e.ClaimedName))
 	}
 	suffix := ""
 	if len(marks) > 0 {
 		suffix = ", " + strings.Join(marks, ", ")
 	}
 	return fmt.Sprintf("%s (%s, %s%s)", name, role, count, suffix)
+}
+
+// tagName is the tag that moved away from a stale base: a catalog name, or
+// the claimed one, marked as such.
+func tagName(self images.Reference, e lineage.Entry) string {
+	switch {
+	case e.MovedTag != "" && e.MovedTag == e.ClaimedName:
+		return shortName(self, e.MovedTag) + " (claimed)"
+	case e.MovedTag != "":
+		return shortName(self, e.MovedTag)
+	case len(e.Refs) > 0:
+		return shortName(self, e.Refs[0])
+	case e.ClaimedName != "":
+		return shortName(self, e.ClaimedName) + " (claimed)"
+	}
+	return e.Digest.String()
 }
 
 // shortName drops what the reader already knows: the registry of the image

@@ -1,0 +1,98 @@
+package lineage
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+
+	"github.com/strata-project/strata/webhook/images"
+)
+
+// TestCatalogRefreshShorterThanTagTTLSeesAMovedBase: with a tag TTL of an
+// hour and a refresh every minute, a refresh must still ask the registry
+// where each catalog tag points, or a re-pointed (patched) base is not seen
+// as stale until the tag TTL ends.
+func TestCatalogRefreshShorterThanTagTTLSeesAMovedBase(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, images.Options{TagTTL: time.Hour})
+	old := w.build(empty.Image, 1, "linux/amd64")
+	oldDigest := w.push("base/debian:12", old, nil)
+	w.push("shop/billing:1", w.build(old, 1, "linux/amd64"), nil)
+	c := w.catalog(Options{Images: []CatalogImage{{Ref: "base/debian:12", Role: "os"}}})
+	if err := c.Refresh(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	newDigest := w.push("base/debian:12", w.build(empty.Image, 1, "linux/amd64"), nil)
+	if err := c.Refresh(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	l := c.Lineage(ctx(t), w.facts("shop/billing:1"), images.Access{})
+	if len(l.Chain) != 1 || l.Chain[0].Digest != oldDigest || l.Chain[0].Current || l.Chain[0].CurrentDigest != newDigest {
+		t.Errorf("Lineage(app on a base re-pointed within the tag TTL) = %+v, want %s not current, now %s", l.Chain, oldDigest, newDigest)
+	}
+}
+
+// TestCatalogRefreshAtAFailingRegistryDoesNotPassOffTheOldDigest: when the
+// registry answers 503 to the re-check, the refresh did not learn where the
+// tag points: it keeps what it knew, but reports the tag as not re-checked
+// (so that Run retries soon) rather than succeeding on the old digest.
+func TestCatalogRefreshAtAFailingRegistryDoesNotPassOffTheOldDigest(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, images.Options{})
+	base := w.build(empty.Image, 1, "linux/amd64")
+	w.push("base/debian:12", base, nil)
+	w.push("shop/web:1", w.build(base, 1, "linux/amd64"), nil)
+	c := w.catalog(Options{Images: []CatalogImage{{Ref: "base/debian:12", Role: "os"}}})
+	if err := c.Refresh(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	app := w.facts("shop/web:1")
+	w.setFault(func(rw http.ResponseWriter, req *http.Request) bool {
+		if !strings.Contains(req.URL.Path, "/manifests/") {
+			return false
+		}
+		rw.WriteHeader(http.StatusServiceUnavailable)
+		return true
+	})
+	err := c.Refresh(ctx(t))
+	if err == nil || !strings.Contains(err.Error(), w.ref("base/debian:12")) {
+		t.Errorf("Refresh with the registry answering 503 = %v, want an error naming base/debian:12", err)
+	}
+	if got := chainRoles(w, c.Lineage(ctx(t), app, images.Access{})); got != "os:base/debian:12" {
+		t.Errorf("Lineage after a failed re-check = %q, want what was known kept", got)
+	}
+}
+
+// TestCatalogTagListingAtAHangingRegistryEnds: a registry that never
+// answers the tag listing of a pattern entry must not keep the refresh (and
+// with it /readyz, which waits for the first load) stuck: the listing is
+// bounded by the fetch timeout, even under a context without a deadline.
+func TestCatalogTagListingAtAHangingRegistryEnds(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, images.Options{})
+	w.push("base/debian:12", w.build(empty.Image, 1, "linux/amd64"), nil)
+	w.setFault(func(rw http.ResponseWriter, req *http.Request) bool {
+		if !strings.HasSuffix(req.URL.Path, "/tags/list") {
+			return false
+		}
+		<-req.Context().Done() // hang until the client gives up
+		return true
+	})
+	c := w.catalog(Options{FetchTimeout: 200 * time.Millisecond, Images: []CatalogImage{{Ref: "base/debian:1*", Role: "os"}}})
+	done := make(chan error, 1)
+	go func() { done <- c.Refresh(t.Context()) }()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "listing tags") {
+			t.Errorf("Refresh with a hanging tag listing = %v, want an error saying the listing failed", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Refresh with a hanging tag listing did not return within 10s, with a 200ms fetch timeout")
+	}
+	if !c.Ready() {
+		t.Error("Ready() after a refresh whose listing timed out = false, want true: the load is done, with what could be read")
+	}
+}
