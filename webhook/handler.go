@@ -3,8 +3,10 @@ package webhook
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"slices"
 	"time"
 
@@ -42,15 +44,68 @@ func NewHandler(opts HandlerOptions) *Handler {
 	return &Handler{opts: opts}
 }
 
+// InvalidObject is the id of the violation a request strata cannot read
+// becomes (an object not valid for its kind, a panic while deciding it): it
+// is decided by the mode like any other, so that it denies in enforce and
+// never in warn or audit.
+const InvalidObject = "invalid-object"
+
 // Handle decides one admission request.
-func (h *Handler) Handle(ctx context.Context, req admission.Request) admission.Response {
+func (h *Handler) Handle(ctx context.Context, req admission.Request) (resp admission.Response) {
 	start := time.Now()
-	resp, w, d := h.handle(ctx, req)
-	h.record(req, w, d, resp, time.Since(start))
+	var (
+		w *workload.Workload
+		d *Decision
+	)
+	defer func() {
+		// controller-runtime would recover too, but answer a denial (500)
+		// whatever the mode.
+		if p := recover(); p != nil {
+			h.opts.Logger.Error("panic while deciding an admission", "uid", string(req.UID), "panic", p, "stack", string(debug.Stack()))
+			resp, d = h.failure(http.StatusInternalServerError, fmt.Errorf("panic: %v", p), "strata failed; report it with the decision log")
+		}
+		h.record(req, w, d, resp, time.Since(start))
+	}()
+	resp, w, d = h.handle(ctx, req)
+	return resp
+}
+
+// failure decides a request strata could not read by the mode, as a
+// violation: enforce answers the error (code and message, so that the
+// client sees what is wrong with its object); warn allows with a warning;
+// audit allows and records it in the audit annotation, the log and the
+// violations metric.
+func (h *Handler) failure(code int32, err error, advice string) (admission.Response, *Decision) {
+	d := Decide(h.opts.Mode, []policy.Violation{{
+		Policy: InvalidObject,
+		Action: policy.Enforce,
+		Msg:    fmt.Sprintf("%v; %s", err, advice),
+	}})
+	if !d.Allowed {
+		return admission.Errored(code, err), &d
+	}
+	return respond(d), &d
+}
+
+// respond turns a decision into the admission response.
+func respond(d Decision) admission.Response {
+	var resp admission.Response
+	if d.Allowed {
+		resp = admission.Allowed("")
+	} else {
+		resp = admission.Denied(d.Message)
+	}
+	resp = resp.WithWarnings(d.Warnings...)
+	if d.Audit != "" {
+		resp.AuditAnnotations = map[string]string{"violations": d.Audit}
+	}
 	return resp
 }
 
 func (h *Handler) handle(ctx context.Context, req admission.Request) (admission.Response, *workload.Workload, *Decision) {
+	// The API server always sends a uid and matches the answer's to it: a
+	// review without one is not an admission, and no answer to it can
+	// admit or refuse anything. It is refused as malformed in every mode.
 	if req.UID == "" {
 		return admission.Errored(http.StatusBadRequest, errors.New("the AdmissionReview request has no uid")), nil, nil
 	}
@@ -68,7 +123,8 @@ func (h *Handler) handle(ctx context.Context, req admission.Request) (admission.
 		return admission.Allowed("no pod template"), nil, nil
 	}
 	if err != nil {
-		return admission.Errored(http.StatusBadRequest, err), nil, nil
+		resp, d := h.failure(http.StatusBadRequest, err, "its pod template was not checked: fix the object")
+		return resp, nil, d
 	}
 	if w.Namespace == "" {
 		w.Namespace = req.Namespace
@@ -76,9 +132,10 @@ func (h *Handler) handle(ctx context.Context, req admission.Request) (admission.
 	if w.Name == "" {
 		w.Name = req.Name
 	}
-	if req.Operation == admissionv1.Update {
+	if req.Operation == admissionv1.Update && h.opts.Checker.containersDecide() {
 		// A scale, label or annotation change must never depend on a
-		// registry: only a change to what runs, and as whom, is evaluated.
+		// registry: only a change to what runs, and as whom, is evaluated,
+		// when the policies read nothing else an update could change.
 		if old, err := workload.Decode(req.Kind.Kind, req.OldObject.Raw); err == nil && !workload.ContainersChanged(old, w) {
 			return admission.Allowed("no container changed"), w, nil
 		}
@@ -89,17 +146,15 @@ func (h *Handler) handle(ctx context.Context, req admission.Request) (admission.
 		Mode: h.opts.Mode,
 	}, w)
 	d := Decide(h.opts.Mode, vs)
-	var resp admission.Response
-	if d.Allowed {
-		resp = admission.Allowed("")
-	} else {
-		resp = admission.Denied(d.Message)
-	}
-	resp = resp.WithWarnings(d.Warnings...)
-	if d.Audit != "" {
-		resp.AuditAnnotations = map[string]string{"violations": d.Audit}
-	}
-	return resp, w, &d
+	return respond(d), w, &d
+}
+
+// containersDecide reports whether the policies read only what
+// workload.ContainersChanged compares (and what the registry says); an
+// evaluator that cannot say so is assumed to read everything.
+func (c *Checker) containersDecide() bool {
+	e, ok := c.opts.Evaluator.(interface{ ReadsOnlyContainerFacts() bool })
+	return ok && e.ReadsOnlyContainerFacts()
 }
 
 // record writes the decision's one log line and its metrics.
