@@ -11,6 +11,7 @@ import (
 	"time"
 
 	admissionv1 "k8s.io/api/admission/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/strata-project/strata/webhook/policy"
@@ -115,10 +116,14 @@ func (h *Handler) handle(ctx context.Context, req admission.Request) (admission.
 	if slices.Contains(h.opts.ExemptNamespaces, req.Namespace) {
 		return admission.Allowed("namespace " + req.Namespace + " is exempt"), nil, nil
 	}
-	if req.SubResource != "" && !(req.Kind.Kind == "Pod" && req.SubResource == "ephemeralcontainers") {
+	// Of the subresources, only pods/ephemeralcontainers adds containers;
+	// it is told by its resource, as its kind is Pod or, before Kubernetes
+	// 1.22, EphemeralContainers.
+	if req.SubResource != "" && !(req.Resource.Group == "" && req.Resource.Resource == "pods" && req.SubResource == "ephemeralcontainers") {
 		return admission.Allowed(""), nil, nil
 	}
-	w, err := workload.Decode(req.Kind.Kind, req.Object.Raw)
+	kind := schema.GroupKind{Group: req.Kind.Group, Kind: req.Kind.Kind}
+	w, err := workload.Decode(kind, req.Object.Raw)
 	if errors.Is(err, workload.ErrNoPodTemplate) {
 		return admission.Allowed("no pod template"), nil, nil
 	}
@@ -136,7 +141,7 @@ func (h *Handler) handle(ctx context.Context, req admission.Request) (admission.
 		// A scale, label or annotation change must never depend on a
 		// registry: only a change to what runs, and as whom, is evaluated,
 		// when the policies read nothing else an update could change.
-		if old, err := workload.Decode(req.Kind.Kind, req.OldObject.Raw); err == nil && !workload.ContainersChanged(old, w) {
+		if old, err := workload.Decode(kind, req.OldObject.Raw); err == nil && !workload.ContainersChanged(old, w) {
 			return admission.Allowed("no container changed"), w, nil
 		}
 	}

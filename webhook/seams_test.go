@@ -30,7 +30,6 @@ func TestUndecodableObjectInAuditOrWarnIsNotDenied(t *testing.T) {
 	t.Parallel()
 	p := newPipeline(t)
 	review := reviewOf(t, "bad-image", "Rollout", "CREATE", badImageRollout(), nil)
-	review = []byte(strings.Replace(string(review), `"group":""`, `"group":"argoproj.io"`, 2))
 	for mode, h := range handlers(p.checkerVia(t, closedAddr(t)), nil, nil) {
 		t.Run(string(mode), func(t *testing.T) {
 			t.Parallel()
@@ -106,5 +105,70 @@ func TestDecideTreatsUnknownActionAsEnforce(t *testing.T) {
 	}
 	if d := Decide("bogus", []policy.Violation{{Policy: "p", Action: policy.Warn, Msg: "m"}}); !d.Allowed || len(d.Warnings) != 1 {
 		t.Errorf("Decide(bogus mode, [warn]) = allowed %v, warnings %q; want a warning", d.Allowed, d.Warnings)
+	}
+}
+
+// reviewOfKind is reviewOf with the request's kind and resource set in
+// full, as the API server sends them.
+func reviewOfKind(t *testing.T, uid, group, kind, resource, subresource string, object, oldObject any) []byte {
+	t.Helper()
+	var ar map[string]any
+	if err := json.Unmarshal(reviewOf(t, uid, kind, "CREATE", object, oldObject), &ar); err != nil {
+		t.Fatal(err)
+	}
+	req := ar["request"].(map[string]any)
+	req["kind"] = map[string]string{"group": group, "version": "v1", "kind": kind}
+	req["resource"] = map[string]string{"group": group, "version": "v1", "resource": resource}
+	if subresource != "" {
+		req["subResource"] = subresource
+		req["operation"] = "UPDATE"
+	}
+	raw, err := json.Marshal(ar)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
+}
+
+// Kinds were matched by name alone: a custom resource named CronJob or Pod
+// in its own group was read where the built-in keeps its pod, found none,
+// and was allowed unchecked; a pod template with only init containers, and
+// the pre-1.22 EphemeralContainers object, were not checked either.
+func TestWorkloadShapesThatWereAllowedUnchecked(t *testing.T) {
+	t.Parallel()
+	p := newPipeline(t)
+	srv := serveHandler(t, handlers(p.checkerVia(t, closedAddr(t)), nil, nil)[policy.Enforce])
+	root := "strata-demo.local/shop/admin:1.0"
+	templated := func(kind string, spec map[string]any) map[string]any {
+		return map[string]any{
+			"apiVersion": "example.com/v1", "kind": kind,
+			"metadata": map[string]any{"name": "sneaky", "namespace": "shop"},
+			"spec":     map[string]any{"template": map[string]any{"spec": spec}},
+		}
+	}
+	containers := map[string]any{"containers": []any{map[string]any{"name": "app", "image": root}}}
+	ephemeral := map[string]any{
+		"apiVersion": "v1", "kind": "EphemeralContainers",
+		"metadata":            map[string]any{"name": "web", "namespace": "shop"},
+		"ephemeralContainers": []any{map[string]any{"name": "debugger", "image": root}},
+	}
+	for _, tc := range []struct {
+		name   string
+		review []byte
+	}{
+		{"custom CronJob in another group", reviewOfKind(t, "cr-cronjob", "example.com", "CronJob", "cronjobs", "", templated("CronJob", containers), nil)},
+		{"custom Pod in another group", reviewOfKind(t, "cr-pod", "example.com", "Pod", "pods", "", templated("Pod", containers), nil)},
+		{"template with only initContainers", reviewOfKind(t, "cr-init", "example.com", "Rollout", "rollouts", "",
+			templated("Rollout", map[string]any{"initContainers": []any{map[string]any{"name": "setup", "image": root}}}), nil)},
+		{"pre-1.22 EphemeralContainers object", reviewOfKind(t, "old-ephemeral", "", "EphemeralContainers", "pods", "ephemeralcontainers",
+			ephemeral, map[string]any{"apiVersion": "v1", "kind": "EphemeralContainers", "metadata": map[string]any{"name": "web"}})},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			r := admit(t, srv.URL, tc.review)
+			if r.Allowed || r.Result == nil || !strings.Contains(r.Result.Message, "[image-resolution]") {
+				t.Errorf("POST %s = allowed %v, status %+v; want its container checked (denied: the registry is unreachable)", tc.name, r.Allowed, r.Result)
+			}
+		})
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"golang.org/x/sync/errgroup"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	k8sjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
 
@@ -442,7 +443,7 @@ func readHeader(raw []byte) (header, error) {
 // namespace kubectl would apply it to; it returns nil for an object
 // without a pod.
 func decodeObject(h header, raw []byte) (*workload.Workload, error) {
-	w, err := workload.Decode(h.Kind, raw)
+	w, err := workload.Decode(schema.FromAPIVersionAndKind(h.APIVersion, h.Kind).GroupKind(), raw)
 	if errors.Is(err, workload.ErrNoPodTemplate) {
 		return nil, nil
 	}
