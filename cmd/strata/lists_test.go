@@ -1,0 +1,56 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+const rootPodJSON = `{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "admin", "namespace": "shop"},
+ "spec": {"containers": [{"name": "admin", "image": "strata-demo.local/shop/admin:1.0"}]}}`
+
+// A List inside a List hid its root Pod: strata check read "0 objects" and
+// exited 0, where kubectl apply creates the Pod.
+func TestCheckNestedListHidingARootPodIsDenied(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, stdin string
+		want        []string
+	}{
+		{"List in a List", `{"apiVersion": "v1", "kind": "List", "items": [{"apiVersion": "v1", "kind": "List", "items": [` + rootPodJSON + `]}]}`,
+			[]string{"✗ deny Pod shop/admin (stdin, item 1)", "1 object: 0 allowed, 0 with warnings, 1 denied"}},
+		{"List in a List in a List, after a ConfigMap", `{"apiVersion": "v1", "kind": "List", "items": [
+			{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}},
+			{"kind": "List", "apiVersion": "v1", "items": [{"apiVersion": "v1", "kind": "List", "items": [` + rootPodJSON + `]}]}]}`,
+			[]string{"✗ deny Pod shop/admin (stdin, item 2)", "1 object: 0 allowed, 0 with warnings, 1 denied (2 objects read"}},
+		// kubectl reads any document with items as a list, whatever its kind.
+		{"a PodList holding a List", `{"apiVersion": "v1", "kind": "PodList", "items": [{"apiVersion": "v1", "kind": "List", "items": [` + rootPodJSON + `]}]}`,
+			[]string{"✗ deny Pod shop/admin", "1 denied"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			code, out, errOut := runStrataStdin(t, tc.stdin, "check", "--demo", "--mode", "enforce", "-f", "-")
+			if code != 1 {
+				t.Fatalf("strata check of %s = exit %d, want 1; stdout:\n%s\nstderr:\n%s", tc.name, code, out, errOut)
+			}
+			for _, want := range tc.want {
+				if !strings.Contains(out, want) {
+					t.Errorf("strata check of %s: output lacks %q; got:\n%s", tc.name, want, out)
+				}
+			}
+		})
+	}
+}
+
+// Lists nested without end are refused with an error that says so, rather
+// than read until memory runs out.
+func TestCheckListNestedPastTheBoundIsRefused(t *testing.T) {
+	t.Parallel()
+	doc := rootPodJSON
+	for range maxListDepth + 1 {
+		doc = `{"apiVersion": "v1", "kind": "List", "items": [` + doc + `]}`
+	}
+	code, _, errOut := runStrataStdin(t, doc, "check", "--mode", "enforce", "-f", "-")
+	if code != 2 || !strings.Contains(errOut, "Lists nested deeper than") {
+		t.Errorf("strata check of Lists nested %d deep = exit %d, stderr %q; want exit 2 naming the bound", maxListDepth+1, code, errOut)
+	}
+}
