@@ -6,10 +6,12 @@
 #   of data.strata.config.approvedBases. A pattern is a glob on canonical
 #   references (* does not cross /, e.g. registry.example.com/base/*) or a
 #   sha256: digest. An image whose lineage is unknown is a violation. With no
-#   approvedBases the policy is not configured and yields nothing.
+#   approvedBases the policy is not configured and yields nothing; strata
+#   reports it inactive (start log, /readyz, strata_policy_inactive).
 # custom:
 #   id: approved-base
 #   action: enforce
+#   requires: [approvedBases]
 package strata.policies.approved_base
 
 default approved_bases := []

@@ -154,6 +154,7 @@ func (e *Engine) compile(ctx context.Context) (*compiled, [32]byte, error) {
 	if err != nil {
 		return nil, src.fingerprint, err
 	}
+	markInactive(metas, data)
 	opts := []func(*rego.Rego){
 		rego.Query("v := data.strata.policies[policy].violation[_]"),
 		rego.Capabilities(e.caps),

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+
+	"github.com/strata-project/strata/policies"
 )
 
 // An action that is not one of enforce, warn, audit, off ranked below off
@@ -106,5 +108,38 @@ func TestPolicyReadingLabelsOrRequestIsNotContainerOnly(t *testing.T) {
 		if got := e.ReadsOnlyContainerFacts(); got != tc.want {
 			t.Errorf("ReadsOnlyContainerFacts() with %q = %v, want %v", tc.src, got, tc.want)
 		}
+	}
+}
+
+// A policy that requires a data key which is empty reports nothing; the
+// engine says so rather than let it pass for a policy that found nothing.
+func TestPolicyWithEmptyRequiredDataIsInactive(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name    string
+		data    map[string]any
+		actions map[string]Action
+		want    string // a part of Inactive; "" for active
+	}{
+		{"approvedBases missing", nil, nil, "approvedBases is empty"},
+		{"approvedBases empty", map[string]any{"approvedBases": []any{}}, nil, "approvedBases is empty"},
+		{"approvedBases set", map[string]any{"approvedBases": []any{"registry.example.com/base/*"}}, nil, ""},
+		{"off is not inactive", nil, map[string]Action{"approved-base": Off}, ""},
+	} {
+		e := newEngine(t, Options{Builtins: policies.FS, Data: tc.data, Actions: tc.actions})
+		for _, m := range e.Policies() {
+			want := ""
+			if m.ID == "approved-base" {
+				want = tc.want
+			}
+			if (m.Inactive == "") != (want == "") || !strings.Contains(m.Inactive, want) {
+				t.Errorf("%s: Policies()[%s].Inactive = %q, want %q", tc.name, m.ID, m.Inactive, want)
+			}
+		}
+	}
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"p.rego": "# METADATA\n# custom:\n#   requires: approvedBases\npackage strata.policies.p\n"})
+	if _, err := New(t.Context(), Options{Paths: []string{dir}}); err == nil || !strings.Contains(err.Error(), "custom.requires") {
+		t.Errorf("New with custom.requires not a list = %v, want an error naming custom.requires", err)
 	}
 }
