@@ -2,11 +2,14 @@ package webhook
 
 import (
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/strata-project/strata/webhook/policy"
 )
@@ -30,7 +33,24 @@ func TestUndecodableObjectInAuditOrWarnIsNotDenied(t *testing.T) {
 	t.Parallel()
 	p := newPipeline(t)
 	review := reviewOf(t, "bad-image", "Rollout", "CREATE", badImageRollout(), nil)
-	for mode, h := range handlers(p.checkerVia(t, closedAddr(t)), nil, nil) {
+	reg := prometheus.NewRegistry()
+	m, err := NewMetrics(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs syncBuffer
+	hs := handlers(p.checkerVia(t, closedAddr(t)), m, slog.New(slog.NewJSONHandler(&logs, nil)))
+	t.Cleanup(func() {
+		// Audit records what it allowed: the metric and the decision log.
+		got := gather(t, reg)
+		if v := got[`strata_violations_total{action="audit",policy="invalid-object"}`]; v != 1 {
+			t.Errorf("strata_violations_total{action=audit,policy=invalid-object} = %v, want 1", v)
+		}
+		if !strings.Contains(logs.String(), `"mode":"audit"`) || !strings.Contains(logs.String(), `"policies":["invalid-object"]`) {
+			t.Errorf("the decision log does not record the audit of the undecodable object:\n%s", logs.String())
+		}
+	})
+	for mode, h := range hs {
 		t.Run(string(mode), func(t *testing.T) {
 			t.Parallel()
 			r := admit(t, serveHandler(t, h).URL, review)

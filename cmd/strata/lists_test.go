@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -52,5 +54,34 @@ func TestCheckListNestedPastTheBoundIsRefused(t *testing.T) {
 	code, _, errOut := runStrataStdin(t, doc, "check", "--mode", "enforce", "-f", "-")
 	if code != 2 || !strings.Contains(errOut, "Lists nested deeper than") {
 		t.Errorf("strata check of Lists nested %d deep = exit %d, stderr %q; want exit 2 naming the bound", maxListDepth+1, code, errOut)
+	}
+}
+
+// decodeDocument visits a list's objects in the order kubectl's
+// FlattenListVisitor does (breadth first), numbers them in that order, and
+// gives the kind of a typed list only to its own items.
+func TestDecodeDocumentFlattensLikeKubectl(t *testing.T) {
+	t.Parallel()
+	pod := func(name string) string {
+		return `{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "` + name + `"}, "spec": {"containers": [{"name": "c", "image": "x"}]}}`
+	}
+	doc := `{"apiVersion": "v1", "kind": "PodList", "items": [` + pod("a") +
+		`, {"apiVersion": "v1", "kind": "List", "items": [` + pod("c") + `, {"apiVersion": "v1", "kind": "ConfigMap"}]},` +
+		`{"metadata": {"name": "b"}, "spec": {"containers": [{"name": "c", "image": "x"}]}}]}`
+	got, read, err := decodeDocument([]byte(doc))
+	if err != nil {
+		t.Fatalf("decodeDocument: %v", err)
+	}
+	var names []string
+	for _, d := range got {
+		names = append(names, fmt.Sprintf("%s@%d", d.workload.Name, d.item))
+	}
+	if want := []string{"a@1", "b@2", "c@3"}; !slices.Equal(names, want) || read != 4 {
+		t.Errorf("decodeDocument = %v, %d read; want %v, 4 read", names, read, want)
+	}
+	// A nested item without a kind gets none: kubectl refuses it too.
+	_, _, err = decodeDocument([]byte(`{"apiVersion": "v1", "kind": "PodList", "items": [{"apiVersion": "v1", "kind": "List", "items": [{"metadata": {"name": "d"}}]}]}`))
+	if err == nil || !strings.Contains(err.Error(), "no kind") {
+		t.Errorf("decodeDocument(kindless item of a nested List) = %v, want a no kind error", err)
 	}
 }
