@@ -83,7 +83,7 @@ func (h *Handler) failure(code int32, err error, advice string) (admission.Respo
 		Msg:    fmt.Sprintf("%v; %s", err, advice),
 	}})
 	if !d.Allowed {
-		return admission.Errored(code, err), &d
+		return admission.Errored(code, errors.New(d.Violations[0].Msg)), &d
 	}
 	return respond(d), &d
 }
