@@ -119,6 +119,13 @@ func WriteCheckText(w io.Writer, c *Check) error {
 		fmt.Fprintf(&b, " (%d objects read; the others carry no pod)", s.Read)
 	}
 	b.WriteString("\n")
+	// A policy that can report nothing is said to be so, so that its
+	// silence is not read as a pass.
+	for _, p := range c.Policies {
+		if p.Inactive != "" {
+			fmt.Fprintf(&b, "policy %s is inactive: %s\n", p.ID, p.Inactive)
+		}
+	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }

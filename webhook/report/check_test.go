@@ -87,6 +87,14 @@ func TestWriteCheckText(t *testing.T) {
 	if got, want := buf.String(), "0 objects: 0 allowed, 0 with warnings, 0 denied (3 objects read; the others carry no pod)\n"; got != want {
 		t.Errorf("WriteCheckText(3 read, none with a pod) = %q, want %q", got, want)
 	}
+	buf.Reset()
+	inactive := []policy.Meta{{ID: "run-as-root"}, {ID: "approved-base", Inactive: "approvedBases is empty"}}
+	if err := WriteCheckText(&buf, &Check{Mode: policy.Warn, Policies: inactive}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := buf.String(), "0 objects: 0 allowed, 0 with warnings, 0 denied\npolicy approved-base is inactive: approvedBases is empty\n"; got != want {
+		t.Errorf("WriteCheckText(approved-base inactive) = %q, want %q", got, want)
+	}
 }
 
 func TestWriteCheckJSON(t *testing.T) {
