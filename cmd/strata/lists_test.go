@@ -85,3 +85,30 @@ func TestDecodeDocumentFlattensLikeKubectl(t *testing.T) {
 		t.Errorf("decodeDocument(kindless item of a nested List) = %v, want a no kind error", err)
 	}
 }
+
+// FuzzDecodeDocument: whatever a document holds, lists nested or not,
+// decodeDocument answers without panicking, and every object it returns
+// was counted as read.
+func FuzzDecodeDocument(f *testing.F) {
+	for _, s := range []string{
+		rootPodJSON,
+		`{"apiVersion": "v1", "kind": "List", "items": [{"apiVersion": "v1", "kind": "List", "items": [` + rootPodJSON + `]}]}`,
+		`{"apiVersion": "v1", "kind": "PodList", "items": [{"metadata": {"name": "a"}, "spec": {"containers": []}}, 7, null, {"items": "x"}]}`,
+		`{"apiVersion": "v1", "kind": "Pod", "items": null}`,
+		"apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: List\n  items: []\n",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, doc []byte) {
+		got, read, err := decodeDocument(doc)
+		if err != nil {
+			if got != nil {
+				t.Errorf("decodeDocument(%q) = %d objects with error %v, want none", doc, len(got), err)
+			}
+			return
+		}
+		if len(got) > read {
+			t.Errorf("decodeDocument(%q) = %d objects, but %d read", doc, len(got), read)
+		}
+	})
+}
