@@ -8,10 +8,12 @@
 #   sha256: digest. An image whose lineage is unknown is a violation. A name a
 #   base claim gives a digest (claimedName) is never matched: only names the
 #   catalog saw point to that digest are. With no approvedBases the policy is
-#   not configured and yields nothing.
+#   not configured and yields nothing; strata reports it inactive (start log,
+#   /readyz, strata_policy_inactive).
 # custom:
 #   id: approved-base
 #   action: enforce
+#   requires: [approvedBases]
 package strata.policies.approved_base
 
 default approved_bases := []

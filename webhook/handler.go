@@ -3,12 +3,15 @@ package webhook
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"slices"
 	"time"
 
 	admissionv1 "k8s.io/api/admission/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/strata-project/strata/webhook/policy"
@@ -42,53 +45,51 @@ func NewHandler(opts HandlerOptions) *Handler {
 	return &Handler{opts: opts}
 }
 
+// InvalidObject is the id of the violation a request strata cannot read
+// becomes (an object not valid for its kind, a panic while deciding it): it
+// is decided by the mode like any other, so that it denies in enforce and
+// never in warn or audit.
+const InvalidObject = "invalid-object"
+
 // Handle decides one admission request.
-func (h *Handler) Handle(ctx context.Context, req admission.Request) admission.Response {
+func (h *Handler) Handle(ctx context.Context, req admission.Request) (resp admission.Response) {
 	start := time.Now()
-	resp, w, d := h.handle(ctx, req)
-	h.record(req, w, d, resp, time.Since(start))
+	var (
+		w *workload.Workload
+		d *Decision
+	)
+	defer func() {
+		// controller-runtime would recover too, but answer a denial (500)
+		// whatever the mode.
+		if p := recover(); p != nil {
+			h.opts.Logger.Error("panic while deciding an admission", "uid", string(req.UID), "panic", p, "stack", string(debug.Stack()))
+			resp, d = h.failure(http.StatusInternalServerError, fmt.Errorf("panic: %v", p), "strata failed; report it with the decision log")
+		}
+		h.record(req, w, d, resp, time.Since(start))
+	}()
+	resp, w, d = h.handle(ctx, req)
 	return resp
 }
 
-func (h *Handler) handle(ctx context.Context, req admission.Request) (admission.Response, *workload.Workload, *Decision) {
-	if req.UID == "" {
-		return admission.Errored(http.StatusBadRequest, errors.New("the AdmissionReview request has no uid")), nil, nil
+// failure decides a request strata could not read by the mode, as a
+// violation: enforce answers the error (code and message, so that the
+// client sees what is wrong with its object); warn allows with a warning;
+// audit allows and records it in the audit annotation, the log and the
+// violations metric.
+func (h *Handler) failure(code int32, err error, advice string) (admission.Response, *Decision) {
+	d := Decide(h.opts.Mode, []policy.Violation{{
+		Policy: InvalidObject,
+		Action: policy.Enforce,
+		Msg:    fmt.Sprintf("%v; %s", err, advice),
+	}})
+	if !d.Allowed {
+		return admission.Errored(code, errors.New(d.Violations[0].Msg)), &d
 	}
-	if req.Operation != admissionv1.Create && req.Operation != admissionv1.Update {
-		return admission.Allowed(""), nil, nil
-	}
-	if slices.Contains(h.opts.ExemptNamespaces, req.Namespace) {
-		return admission.Allowed("namespace " + req.Namespace + " is exempt"), nil, nil
-	}
-	if req.SubResource != "" && !(req.Kind.Kind == "Pod" && req.SubResource == "ephemeralcontainers") {
-		return admission.Allowed(""), nil, nil
-	}
-	w, err := workload.Decode(req.Kind.Kind, req.Object.Raw)
-	if errors.Is(err, workload.ErrNoPodTemplate) {
-		return admission.Allowed("no pod template"), nil, nil
-	}
-	if err != nil {
-		return admission.Errored(http.StatusBadRequest, err), nil, nil
-	}
-	if w.Namespace == "" {
-		w.Namespace = req.Namespace
-	}
-	if w.Name == "" {
-		w.Name = req.Name
-	}
-	if req.Operation == admissionv1.Update {
-		// A scale, label or annotation change must never depend on a
-		// registry: only a change to what runs, and as whom, is evaluated.
-		if old, err := workload.Decode(req.Kind.Kind, req.OldObject.Raw); err == nil && !workload.ContainersChanged(old, w) {
-			return admission.Allowed("no container changed"), w, nil
-		}
-	}
-	dryRun := req.DryRun != nil && *req.DryRun
-	vs := h.opts.Checker.Check(ctx, policy.Request{
-		Operation: string(req.Operation), DryRun: dryRun, Namespace: req.Namespace, User: req.UserInfo.Username,
-		Mode: h.opts.Mode,
-	}, w)
-	d := Decide(h.opts.Mode, vs)
+	return respond(d), &d
+}
+
+// respond turns a decision into the admission response.
+func respond(d Decision) admission.Response {
 	var resp admission.Response
 	if d.Allowed {
 		resp = admission.Allowed("")
@@ -99,7 +100,66 @@ func (h *Handler) handle(ctx context.Context, req admission.Request) (admission.
 	if d.Audit != "" {
 		resp.AuditAnnotations = map[string]string{"violations": d.Audit}
 	}
-	return resp, w, &d
+	return resp
+}
+
+func (h *Handler) handle(ctx context.Context, req admission.Request) (admission.Response, *workload.Workload, *Decision) {
+	// The API server always sends a uid and matches the answer's to it: a
+	// review without one is not an admission, and no answer to it can
+	// admit or refuse anything. It is refused as malformed in every mode.
+	if req.UID == "" {
+		return admission.Errored(http.StatusBadRequest, errors.New("the AdmissionReview request has no uid")), nil, nil
+	}
+	if req.Operation != admissionv1.Create && req.Operation != admissionv1.Update {
+		return admission.Allowed(""), nil, nil
+	}
+	if slices.Contains(h.opts.ExemptNamespaces, req.Namespace) {
+		return admission.Allowed("namespace " + req.Namespace + " is exempt"), nil, nil
+	}
+	// Of the subresources, only pods/ephemeralcontainers adds containers;
+	// it is told by its resource, as its kind is Pod or, before Kubernetes
+	// 1.22, EphemeralContainers.
+	if req.SubResource != "" && !(req.Resource.Group == "" && req.Resource.Resource == "pods" && req.SubResource == "ephemeralcontainers") {
+		return admission.Allowed(""), nil, nil
+	}
+	kind := schema.GroupKind{Group: req.Kind.Group, Kind: req.Kind.Kind}
+	w, err := workload.Decode(kind, req.Object.Raw)
+	if errors.Is(err, workload.ErrNoPodTemplate) {
+		return admission.Allowed("no pod template"), nil, nil
+	}
+	if err != nil {
+		resp, d := h.failure(http.StatusBadRequest, err, "its pod template was not checked: fix the object")
+		return resp, nil, d
+	}
+	if w.Namespace == "" {
+		w.Namespace = req.Namespace
+	}
+	if w.Name == "" {
+		w.Name = req.Name
+	}
+	if req.Operation == admissionv1.Update && h.opts.Checker.containersDecide() {
+		// A scale, label or annotation change must never depend on a
+		// registry: only a change to what runs, and as whom, is evaluated,
+		// when the policies read nothing else an update could change.
+		if old, err := workload.Decode(kind, req.OldObject.Raw); err == nil && !workload.ContainersChanged(old, w) {
+			return admission.Allowed("no container changed"), w, nil
+		}
+	}
+	dryRun := req.DryRun != nil && *req.DryRun
+	vs := h.opts.Checker.Check(ctx, policy.Request{
+		Operation: string(req.Operation), DryRun: dryRun, Namespace: req.Namespace, User: req.UserInfo.Username,
+		Mode: h.opts.Mode,
+	}, w)
+	d := Decide(h.opts.Mode, vs)
+	return respond(d), w, &d
+}
+
+// containersDecide reports whether the policies read only what
+// workload.ContainersChanged compares (and what the registry says); an
+// evaluator that cannot say so is assumed to read everything.
+func (c *Checker) containersDecide() bool {
+	e, ok := c.opts.Evaluator.(interface{ ReadsOnlyContainerFacts() bool })
+	return ok && e.ReadsOnlyContainerFacts()
 }
 
 // record writes the decision's one log line and its metrics.

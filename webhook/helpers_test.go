@@ -200,10 +200,20 @@ func decodeReview(t testing.TB, raw []byte) *admissionv1.AdmissionResponse {
 // when not nil).
 func reviewOf(t testing.TB, uid, kind, operation string, object, oldObject any) []byte {
 	t.Helper()
+	// The group is the object's, as the API server sends it.
+	group := ""
+	if o, ok := object.(map[string]any); ok {
+		if av, ok := o["apiVersion"].(string); ok {
+			group, _, _ = strings.Cut(av, "/")
+			if !strings.Contains(av, "/") {
+				group = ""
+			}
+		}
+	}
 	req := map[string]any{
 		"uid":       uid,
-		"kind":      map[string]string{"group": "", "version": "v1", "kind": kind},
-		"resource":  map[string]string{"group": "", "version": "v1", "resource": strings.ToLower(kind) + "s"},
+		"kind":      map[string]string{"group": group, "version": "v1", "kind": kind},
+		"resource":  map[string]string{"group": group, "version": "v1", "resource": strings.ToLower(kind) + "s"},
 		"namespace": "shop",
 		"operation": operation,
 		"userInfo":  map[string]string{"username": "alice@example.com"},

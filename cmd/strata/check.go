@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"golang.org/x/sync/errgroup"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	k8sjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
 
@@ -87,7 +88,7 @@ func runCheck(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 
 	// Every manifest is read before any registry is contacted, so that a
 	// typo fails fast and alone.
-	manifests, err := readManifests(paths, stdin)
+	manifests, read, err := readManifests(paths, stdin)
 	if err != nil {
 		return err
 	}
@@ -113,6 +114,7 @@ func runCheck(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	rep := &report.Check{
 		Mode:     policy.Action(cfg.Mode),
 		Objects:  checkManifests(ctx, p.checker, cfg, manifests),
+		Read:     read,
 		Policies: p.engine.Policies(),
 	}
 	if err := ctx.Err(); err != nil {
@@ -210,44 +212,44 @@ type manifest struct {
 const stdinName = "stdin"
 
 // readManifests reads and decodes every path; objects without a pod are
-// left out. Any file that cannot be read or decoded is an error.
-func readManifests(paths []string, stdin io.Reader) ([]manifest, error) {
-	var out []manifest
+// left out, and counted in read with the others. Any file that cannot be
+// read or decoded is an error.
+func readManifests(paths []string, stdin io.Reader) (out []manifest, read int, err error) {
 	readStdin := false
 	for _, path := range paths {
 		if path == "-" {
 			if readStdin {
-				return nil, errors.New("-f -: standard input can be read only once")
+				return nil, 0, errors.New("-f -: standard input can be read only once")
 			}
 			readStdin = true
 			data, err := io.ReadAll(stdin)
 			if err != nil {
-				return nil, fmt.Errorf("reading standard input: %w", err)
+				return nil, 0, fmt.Errorf("reading standard input: %w", err)
 			}
-			ms, err := decodeManifests(stdinName, data)
+			ms, n, err := decodeManifests(stdinName, data)
 			if err != nil {
-				return nil, err
+				return nil, 0, err
 			}
-			out = append(out, ms...)
+			out, read = append(out, ms...), read+n
 			continue
 		}
 		files, err := manifestFiles(path)
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		for _, file := range files {
 			data, err := os.ReadFile(file)
 			if err != nil {
-				return nil, readError(file, err)
+				return nil, 0, readError(file, err)
 			}
-			ms, err := decodeManifests(file, data)
+			ms, n, err := decodeManifests(file, data)
 			if err != nil {
-				return nil, err
+				return nil, 0, err
 			}
-			out = append(out, ms...)
+			out, read = append(out, ms...), read+n
 		}
 	}
-	return out, nil
+	return out, read, nil
 }
 
 // manifestFiles returns path itself if it is a file, or the manifests under
@@ -291,19 +293,20 @@ func readError(path string, err error) error {
 	return fmt.Errorf("reading %s: %w", path, err)
 }
 
-// decodeManifests decodes every document of one file.
-func decodeManifests(file string, data []byte) ([]manifest, error) {
-	var out []manifest
+// decodeManifests decodes every document of one file, and counts the
+// objects it read.
+func decodeManifests(file string, data []byte) (out []manifest, read int, err error) {
 	for _, doc := range splitDocuments(data) {
-		ws, err := decodeDocument(doc.text)
+		ws, n, err := decodeDocument(doc.text)
 		if err != nil {
-			return nil, fmt.Errorf("%s: document %d (line %d): %w", file, doc.index, doc.line, err)
+			return nil, 0, fmt.Errorf("%s: document %d (line %d): %w", file, doc.index, doc.line, err)
 		}
+		read += n
 		for _, w := range ws {
 			out = append(out, manifest{file: file, line: doc.line, document: doc.index, item: w.item, workload: w.workload})
 		}
 	}
-	return out, nil
+	return out, read, nil
 }
 
 // document is one YAML document of a file.
@@ -372,54 +375,146 @@ type header struct {
 		Name         string `json:"name"`
 		GenerateName string `json:"generateName"`
 	} `json:"metadata"`
-	Items []json.RawMessage `json:"items"`
 }
 
-// decodeDocument decodes one document: an object, or a List of them.
-func decodeDocument(text []byte) ([]decoded, error) {
+// maxListDepth bounds Lists inside Lists, so that a document nested
+// without end is refused rather than read until memory runs out; kubectl
+// has no bound, and no real manifest comes near this one.
+const maxListDepth = 32
+
+// decodeDocument decodes one document: an object, or a list of them,
+// flattened as kubectl does. It returns the pod-bearing objects and how many
+// objects it read, lists not counted.
+func decodeDocument(text []byte) ([]decoded, int, error) {
 	raw, err := yaml.YAMLToJSON(text)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	if string(raw) == "null" {
-		return nil, nil
+		return nil, 0, nil
 	}
 	h, err := readHeader(raw)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	if h.APIVersion == "" {
-		return nil, fmt.Errorf("%s has no apiVersion: not a Kubernetes object", h.Kind)
+		return nil, 0, fmt.Errorf("%s has no apiVersion: not a Kubernetes object", h.Kind)
 	}
-	if h.Kind != "List" && (h.Items == nil || !strings.HasSuffix(h.Kind, "List")) {
+	items, isList, err := listItems(raw)
+	if err != nil {
+		return nil, 0, err
+	}
+	if !isList {
 		w, err := decodeObject(h, raw)
 		if w == nil || err != nil {
-			return nil, err
+			return nil, 1, err
 		}
-		return []decoded{{workload: w}}, nil
+		return []decoded{{workload: w}}, 1, nil
+	}
+	objects, err := flatten(h, items)
+	if err != nil {
+		return nil, 0, err
 	}
 	var out []decoded
-	for i, item := range h.Items {
-		ih, err := readHeader(item)
-		if err != nil && !errors.Is(err, errNoKind) {
-			return nil, fmt.Errorf("item %d: %w", i+1, err)
+	for i, item := range objects {
+		ih, err := readHeader(item.raw)
+		if err != nil && !(errors.Is(err, errNoKind) && item.inferKind != "") {
+			return nil, 0, fmt.Errorf("item %d: %w", i+1, err)
 		}
-		if ih.Kind == "" {
-			// The items of a typed list (PodList) may leave their kind out.
-			ih.Kind = strings.TrimSuffix(h.Kind, "List")
-			if ih.Kind == "" {
-				return nil, fmt.Errorf("item %d: %w", i+1, errNoKind)
-			}
+		// The items of a typed list (PodList) may leave out their kind and
+		// apiVersion; kubectl gives them the list's, at the top level only.
+		if ih.Kind == "" && ih.APIVersion == "" && item.inferKind != "" {
+			ih.Kind, ih.APIVersion = item.inferKind, h.APIVersion
+		} else if ih.Kind == "" {
+			return nil, 0, fmt.Errorf("item %d: %w", i+1, errNoKind)
 		}
-		w, err := decodeObject(ih, item)
+		w, err := decodeObject(ih, item.raw)
 		if err != nil {
-			return nil, fmt.Errorf("item %d: %w", i+1, err)
+			return nil, 0, fmt.Errorf("item %d: %w", i+1, err)
 		}
 		if w != nil {
 			out = append(out, decoded{item: i + 1, workload: w})
 		}
 	}
+	return out, len(objects), nil
+}
+
+// listItems reports whether raw is a list as kubectl's decoder decides it
+// (it has an items field, whatever its kind) and returns its items.
+func listItems(raw []byte) ([]json.RawMessage, bool, error) {
+	var l struct {
+		Items json.RawMessage `json:"items"`
+	}
+	if err := k8sjson.UnmarshalCaseSensitivePreserveInts(raw, &l); err != nil || l.Items == nil {
+		return nil, false, nil
+	}
+	var items []json.RawMessage
+	if err := json.Unmarshal(l.Items, &items); err != nil {
+		return nil, true, errors.New("items is not a list")
+	}
+	return items, true, nil
+}
+
+// listItem is one object of a flattened list.
+type listItem struct {
+	raw json.RawMessage
+	// inferKind is the kind its typed list implies (Pod of a PodList), for
+	// an item of the top-level list.
+	inferKind string
+}
+
+// flatten returns the objects of the top-level list h, whose items are
+// given, in the order kubectl's FlattenListVisitor visits them: breadth
+// first, a nested list being an item whose items field is a list.
+func flatten(h header, items []json.RawMessage) ([]listItem, error) {
+	type queued struct {
+		raw   json.RawMessage
+		depth int
+	}
+	inferKind := strings.TrimSuffix(h.Kind, "List")
+	var out []listItem
+	queue := make([]queued, 0, len(items))
+	for _, item := range items {
+		queue = append(queue, queued{item, 1})
+	}
+	for i := 0; i < len(queue); i++ {
+		q := queue[i]
+		nested, isList := nestedItems(q.raw)
+		if !isList {
+			item := listItem{raw: q.raw}
+			if q.depth == 1 {
+				item.inferKind = inferKind
+			}
+			out = append(out, item)
+			continue
+		}
+		if q.depth >= maxListDepth {
+			return nil, fmt.Errorf("Lists nested deeper than %d: not a manifest kubectl would apply here", maxListDepth)
+		}
+		for _, item := range nested {
+			queue = append(queue, queued{item, q.depth + 1})
+		}
+	}
 	return out, nil
+}
+
+// nestedItems reports whether an item of a list is itself a list: an object
+// whose items field is a list, as kubectl's Unstructured.IsList decides.
+func nestedItems(raw json.RawMessage) ([]json.RawMessage, bool) {
+	if first := bytes.TrimSpace(raw); len(first) == 0 || first[0] != '{' {
+		return nil, false
+	}
+	var l struct {
+		Items json.RawMessage `json:"items"`
+	}
+	if k8sjson.UnmarshalCaseSensitivePreserveInts(raw, &l) != nil || !bytes.HasPrefix(bytes.TrimSpace(l.Items), []byte("[")) {
+		return nil, false
+	}
+	var items []json.RawMessage
+	if json.Unmarshal(l.Items, &items) != nil {
+		return nil, false
+	}
+	return items, true
 }
 
 var errNoKind = errors.New("no kind: not a Kubernetes object")
@@ -442,7 +537,7 @@ func readHeader(raw []byte) (header, error) {
 // namespace kubectl would apply it to; it returns nil for an object
 // without a pod.
 func decodeObject(h header, raw []byte) (*workload.Workload, error) {
-	w, err := workload.Decode(h.Kind, raw)
+	w, err := workload.Decode(schema.FromAPIVersionAndKind(h.APIVersion, h.Kind).GroupKind(), raw)
 	if errors.Is(err, workload.ErrNoPodTemplate) {
 		return nil, nil
 	}

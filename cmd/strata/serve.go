@@ -108,6 +108,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	registry.MustRegister(webhook.NewPolicyCollector(p.engine.Policies))
+	for _, m := range p.engine.Policies() {
+		if m.Inactive != "" {
+			logger.Warn("policy inactive: it reports nothing", "policy", m.ID, "reason", m.Inactive)
+		}
+	}
 	handlers := map[policy.Action]admission.Handler{}
 	for _, mode := range []policy.Action{policy.Enforce, policy.Warn, policy.Audit} {
 		handlers[mode] = webhook.NewHandler(webhook.HandlerOptions{
@@ -141,7 +147,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 				}
 				return fmt.Sprintf("%d images", p.catalog.Len()), nil
 			},
-			"policies": func() (string, error) { return policyStatus(p.engine.Status()) },
+			"policies": func() (string, error) { return policyStatus(p.engine.Status(), p.engine.Policies()) },
 		},
 		Gatherer: prometheus.Gatherers{registry, crmetrics.Registry},
 		Logger:   logger,
@@ -178,15 +184,22 @@ func pullSecrets(kubeconfig string, logger *slog.Logger) (webhook.Credentials, e
 }
 
 // policyStatus: after a failed reload the last good policies keep serving,
-// so strata stays ready, but says so.
-func policyStatus(st policy.Status) (string, error) {
+// so strata stays ready, but says so; so is a policy that is on but can
+// report nothing (approved-base without approvedBases).
+func policyStatus(st policy.Status, policies []policy.Meta) (string, error) {
 	if st.Generation == 0 {
 		return "", errors.New("no policy set has compiled")
 	}
+	detail := fmt.Sprintf("generation %d", st.Generation)
 	if st.LastError != nil {
-		return fmt.Sprintf("generation %d serving; the last reload failed: %v", st.Generation, st.LastError), nil
+		detail += fmt.Sprintf(" serving; the last reload failed: %v", st.LastError)
 	}
-	return fmt.Sprintf("generation %d", st.Generation), nil
+	for _, m := range policies {
+		if m.Inactive != "" {
+			detail += fmt.Sprintf("; inactive: %s (%s)", m.ID, m.Inactive)
+		}
+	}
+	return detail, nil
 }
 
 func portOf(addr string) string {

@@ -30,9 +30,27 @@ func ParseAction(s string) (Action, error) {
 // Milder returns the milder of two actions. A request's mode and a policy's
 // own action combine this way: an audit namespace never denies, and a
 // policy whose action is warn only warns, even where the mode is enforce.
+//
+// An action that is none of the four (New refuses them in configuration,
+// but an Action is a string any caller can build) counts as enforce, so
+// that a typo can never rank below off and drop a violation.
 func Milder(a, b Action) Action {
-	if rank[a] <= rank[b] {
+	if strength(a) <= strength(b) {
+		return known(a)
+	}
+	return known(b)
+}
+
+func strength(a Action) int {
+	if r, ok := rank[a]; ok {
+		return r
+	}
+	return rank[Enforce]
+}
+
+func known(a Action) Action {
+	if _, ok := rank[a]; ok {
 		return a
 	}
-	return b
+	return Enforce
 }

@@ -51,7 +51,11 @@ func (c *resultCache) relevant(input ast.Value) ast.Value {
 	return out
 }
 
+// get finds input's violations; a nil cache holds nothing.
 func (c *resultCache) get(input ast.Value) ([]Violation, bool) {
+	if c == nil {
+		return nil, false
+	}
 	input = c.relevant(input)
 	h := input.Hash()
 	c.mu.Lock()
@@ -63,7 +67,11 @@ func (c *resultCache) get(input ast.Value) ([]Violation, bool) {
 	return e.violations, true
 }
 
+// put remembers input's violations; a nil cache remembers nothing.
 func (c *resultCache) put(input ast.Value, vs []Violation) {
+	if c == nil {
+		return
+	}
 	input = c.relevant(input)
 	h := input.Hash()
 	c.mu.Lock()
@@ -79,9 +87,66 @@ func (c *resultCache) put(input ast.Value, vs []Violation) {
 // inputKeys returns the top-level input keys the modules refer to, sorted;
 // nil when some module uses input as a whole (json.marshal(input)) or with a
 // computed key, so that the cache then keys on everything.
-func inputKeys(modules map[string]*ast.Module) []string {
+func inputKeys(refs []ast.Ref, whole bool) []string {
+	if whole {
+		return nil
+	}
 	keys := map[string]bool{}
-	whole := false
+	for _, r := range refs {
+		s, ok := refKey(r)
+		if !ok {
+			return nil
+		}
+		keys[s] = true
+	}
+	return slices.Sorted(maps.Keys(keys))
+}
+
+// updateProof are the parts of the input an update that changes no
+// container cannot change: the container (name, type, image, OS, effective
+// security context), what the registry says of its image, and the
+// workload's identity. The labels, the annotations and the request (its
+// operation, user, dry run) are not.
+var updateProof = map[string][]string{
+	"apiVersion": nil,
+	"container":  nil,
+	"image":      nil,
+	"lineage":    nil,
+	"workload":   {"kind", "name", "namespace"},
+}
+
+// readsOnlyContainerFacts reports whether every reference into input stays
+// within updateProof.
+func readsOnlyContainerFacts(refs []ast.Ref, whole bool) bool {
+	if whole {
+		return false
+	}
+	for _, r := range refs {
+		key, ok := refKey(r)
+		if !ok {
+			return false
+		}
+		fields, ok := updateProof[key]
+		if !ok {
+			return false
+		}
+		if fields == nil {
+			continue
+		}
+		if len(r) < 3 {
+			return false // the whole workload object
+		}
+		field, ok := r[2].Value.(ast.String)
+		if !ok || !slices.Contains(fields, string(field)) {
+			return false
+		}
+	}
+	return true
+}
+
+// inputRefs returns every reference into input the modules make; whole is
+// true when some module uses input other than as the head of a reference.
+func inputRefs(modules map[string]*ast.Module) (refs []ast.Ref, whole bool) {
 	var visit func(x any) bool
 	visit = func(x any) bool {
 		t, ok := x.(*ast.Term)
@@ -95,11 +160,7 @@ func inputKeys(modules map[string]*ast.Module) []string {
 			}
 		case ast.Ref:
 			if v[0].Equal(ast.InputRootDocument) {
-				if s, ok := refKey(v); ok {
-					keys[s] = true
-				} else {
-					whole = true
-				}
+				refs = append(refs, v)
 			} else {
 				ast.NewGenericVisitor(visit).Walk(v[0])
 			}
@@ -113,10 +174,29 @@ func inputKeys(modules map[string]*ast.Module) []string {
 	for _, m := range modules {
 		ast.NewGenericVisitor(visit).Walk(m)
 	}
-	if whole {
-		return nil
+	return refs, whole
+}
+
+// nondeterministicCalls returns the non-deterministic built-ins (as OPA
+// marks them) the modules refer to, sorted. Any reference counts, a call
+// through a helper function or a `with` replacement included.
+func nondeterministicCalls(modules map[string]*ast.Module, caps *ast.Capabilities) []string {
+	impure := map[string]bool{}
+	for _, b := range caps.Builtins {
+		if b.Nondeterministic {
+			impure[b.Name] = true
+		}
 	}
-	return slices.Sorted(maps.Keys(keys))
+	found := map[string]bool{}
+	for _, m := range modules {
+		ast.WalkRefs(m, func(r ast.Ref) bool {
+			if name := r.String(); impure[name] {
+				found[name] = true
+			}
+			return false
+		})
+	}
+	return slices.Sorted(maps.Keys(found))
 }
 
 // refKey is the top-level key of a reference into input, when it is a constant.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -69,7 +70,13 @@ type Engine struct {
 type compiled struct {
 	query    rego.PreparedEvalQuery
 	policies map[string]Meta // by strata.policies child name
-	results  *resultCache
+	// results is nil when some policy calls a non-deterministic built-in
+	// (time.now_ns, rand.intn, uuid.rfc4122, ...): an equal input may then
+	// have a different answer, and a cached one would freeze the first.
+	results *resultCache
+	// containerOnly is true when the policies read nothing of the input but
+	// the container, its image and its lineage.
+	containerOnly bool
 }
 
 // Status says how the last (re)load went, for logs, metrics and readiness.
@@ -147,6 +154,7 @@ func (e *Engine) compile(ctx context.Context) (*compiled, [32]byte, error) {
 	if err != nil {
 		return nil, src.fingerprint, err
 	}
+	markInactive(metas, data)
 	opts := []func(*rego.Rego){
 		rego.Query("v := data.strata.policies[policy].violation[_]"),
 		rego.Capabilities(e.caps),
@@ -160,14 +168,28 @@ func (e *Engine) compile(ctx context.Context) (*compiled, [32]byte, error) {
 	if err != nil {
 		return nil, src.fingerprint, fmt.Errorf("compiling policies: %w", err)
 	}
-	return &compiled{query: pq, policies: metas, results: newResultCache(resultCacheSize, inputKeys(src.modules))}, src.fingerprint, nil
+	refs, whole := inputRefs(src.modules)
+	keys := inputKeys(refs, whole)
+	c := &compiled{query: pq, policies: metas, containerOnly: readsOnlyContainerFacts(refs, whole)}
+	if calls := nondeterministicCalls(src.modules, e.caps); len(calls) > 0 {
+		e.opts.Logger.Info("policy results are not cached: the policies call non-deterministic built-ins", "builtins", calls)
+	} else {
+		c.results = newResultCache(resultCacheSize, keys)
+	}
+	return c, src.fingerprint, nil
 }
 
 // applyActions sets configured actions over the defaults; an id that names
-// no policy is an error, so a misspelt setting is not silently ignored.
+// no policy, or an action that is not one, is an error, so that a misspelt
+// setting is neither ignored nor read as a milder action.
 func applyActions(metas map[string]Meta, actions map[string]Action) error {
 	var errs []error
-	for id, act := range actions {
+	for _, id := range slices.Sorted(maps.Keys(actions)) {
+		act := actions[id]
+		if _, err := ParseAction(string(act)); err != nil {
+			errs = append(errs, fmt.Errorf("policies.actions of %q: %w", id, err))
+			continue
+		}
 		if id == PolicyError {
 			continue
 		}
@@ -218,6 +240,16 @@ func (e *Engine) Evaluate(ctx context.Context, container, platform string, input
 		c.results.put(input, vs)
 	}
 	return vs
+}
+
+// ReadsOnlyContainerFacts reports whether the serving policies read nothing
+// of the input but the container, its image and its lineage (and the
+// workload's kind, name and namespace, which an update cannot change). Then
+// an update that changes no container cannot change the verdict, and need
+// not be evaluated; a policy that reads the labels, the annotations or the
+// request makes every update count.
+func (e *Engine) ReadsOnlyContainerFacts() bool {
+	return e.current.Load().containerOnly
 }
 
 // evaluate runs the query; its result is cacheable unless evaluation failed.

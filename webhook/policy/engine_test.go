@@ -313,7 +313,7 @@ func TestInputKeys(t *testing.T) {
 		{"package p\n\nx := object.get(input.workload, \"name\", \"\")\ny := input.image.platform\n", []string{"image", "workload"}},
 		{"package p\n\nx := data.foo[input.request.user]\n", []string{"request"}},
 	} {
-		got := inputKeys(parse(tc.src))
+		got := inputKeys(inputRefs(parse(tc.src)))
 		if !slices.Equal(got, tc.want) || (got == nil) != (tc.want == nil) {
 			t.Errorf("inputKeys(%q) = %v, want %v", tc.src, got, tc.want)
 		}

@@ -28,6 +28,12 @@ type Meta struct {
 	Action Action `json:"action"`
 	// Source is the file the policy was read from.
 	Source string `json:"source"`
+	// Requires are the data.strata.config keys without which the policy
+	// has nothing to check against (METADATA custom.requires).
+	Requires []string `json:"requires,omitempty"`
+	// Inactive says why a policy that is not off can report nothing: a key
+	// it requires is missing or empty. "" when it is active.
+	Inactive string `json:"inactive,omitempty"`
 }
 
 // sources is everything a policy set is compiled from.
@@ -201,6 +207,13 @@ func metadata(modules map[string]*ast.Module) (map[string]Meta, error) {
 			if id, ok := a.Custom["id"].(string); ok && id != "" {
 				meta.ID = id
 			}
+			if req, ok := a.Custom["requires"]; ok {
+				keys, err := stringList(req)
+				if err != nil {
+					errs = append(errs, fmt.Errorf("%s: METADATA custom.requires: %w", name, err))
+				}
+				meta.Requires = keys
+			}
 			if s, ok := a.Custom["action"].(string); ok {
 				act, err := ParseAction(s)
 				if err != nil {
@@ -258,4 +271,55 @@ func mergeData(base, files map[string]any) (map[string]any, error) {
 		return nil, fmt.Errorf("policy data: %w", err)
 	}
 	return clean, nil
+}
+
+// stringList reads a METADATA list of strings.
+func stringList(v any) ([]string, error) {
+	list, ok := v.([]any)
+	if !ok {
+		return nil, fmt.Errorf("%v: want a list of data keys", v)
+	}
+	out := make([]string, 0, len(list))
+	for _, item := range list {
+		s, ok := item.(string)
+		if !ok || s == "" {
+			return nil, fmt.Errorf("%v: want a list of data keys", v)
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// markInactive records, on each policy that is not off, the first key it
+// requires that data leaves missing or empty: such a policy yields nothing,
+// and saying so is the only honest answer.
+func markInactive(metas map[string]Meta, data map[string]any) {
+	for key, m := range metas {
+		if m.Action == Off {
+			continue
+		}
+		for _, k := range m.Requires {
+			if isEmpty(data[k]) {
+				m.Inactive = fmt.Sprintf("%s is empty: the policy has nothing to check against and reports nothing", k)
+				metas[key] = m
+				break
+			}
+		}
+	}
+}
+
+// isEmpty is true for a missing or null value, and an empty list, object
+// or string.
+func isEmpty(v any) bool {
+	switch v := v.(type) {
+	case nil:
+		return true
+	case []any:
+		return len(v) == 0
+	case map[string]any:
+		return len(v) == 0
+	case string:
+		return v == ""
+	}
+	return false
 }

@@ -17,6 +17,10 @@ import (
 type Check struct {
 	Mode    policy.Action   `json:"mode"`
 	Objects []CheckedObject `json:"objects"`
+	// Read counts the objects read from the manifests, those without a pod
+	// included and lists flattened, so that a manifest whose objects were
+	// not understood does not pass as one that holds none.
+	Read int `json:"-"`
 	// Policies describe the loaded policies; SARIF names its rules from them.
 	Policies []policy.Meta `json:"-"`
 }
@@ -67,6 +71,8 @@ type CheckedObject struct {
 
 // Summary counts the objects by decision.
 type Summary struct {
+	// Read counts every object read; Objects those that carry a pod.
+	Read    int `json:"read"`
 	Objects int `json:"objects"`
 	Allowed int `json:"allowed"`
 	Warned  int `json:"warned"`
@@ -75,7 +81,7 @@ type Summary struct {
 
 // Summary counts the objects by decision.
 func (c *Check) Summary() Summary {
-	s := Summary{Objects: len(c.Objects)}
+	s := Summary{Read: c.Read, Objects: len(c.Objects)}
 	for _, o := range c.Objects {
 		switch o.Decision {
 		case Deny:
@@ -108,7 +114,18 @@ func WriteCheckText(w io.Writer, c *Check) error {
 		}
 	}
 	s := c.Summary()
-	fmt.Fprintf(&b, "%d object%s: %d allowed, %d with warnings, %d denied\n", s.Objects, plural(s.Objects), s.Allowed, s.Warned, s.Denied)
+	fmt.Fprintf(&b, "%d object%s: %d allowed, %d with warnings, %d denied", s.Objects, plural(s.Objects), s.Allowed, s.Warned, s.Denied)
+	if s.Read > s.Objects {
+		fmt.Fprintf(&b, " (%d objects read; the others carry no pod)", s.Read)
+	}
+	b.WriteString("\n")
+	// A policy that can report nothing is said to be so, so that its
+	// silence is not read as a pass.
+	for _, p := range c.Policies {
+		if p.Inactive != "" {
+			fmt.Fprintf(&b, "policy %s is inactive: %s\n", p.ID, p.Inactive)
+		}
+	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }

@@ -78,6 +78,23 @@ func TestWriteCheckText(t *testing.T) {
 	if got, want := buf.String(), "0 objects: 0 allowed, 0 with warnings, 0 denied\n"; got != want {
 		t.Errorf("WriteCheckText(no objects) = %q, want %q", got, want)
 	}
+	// Objects read without a pod are counted, so that "0 objects" cannot
+	// hide a manifest strata did not understand.
+	buf.Reset()
+	if err := WriteCheckText(&buf, &Check{Mode: policy.Warn, Read: 3}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := buf.String(), "0 objects: 0 allowed, 0 with warnings, 0 denied (3 objects read; the others carry no pod)\n"; got != want {
+		t.Errorf("WriteCheckText(3 read, none with a pod) = %q, want %q", got, want)
+	}
+	buf.Reset()
+	inactive := []policy.Meta{{ID: "run-as-root"}, {ID: "approved-base", Inactive: "approvedBases is empty"}}
+	if err := WriteCheckText(&buf, &Check{Mode: policy.Warn, Policies: inactive}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := buf.String(), "0 objects: 0 allowed, 0 with warnings, 0 denied\npolicy approved-base is inactive: approvedBases is empty\n"; got != want {
+		t.Errorf("WriteCheckText(approved-base inactive) = %q, want %q", got, want)
+	}
 }
 
 func TestWriteCheckJSON(t *testing.T) {

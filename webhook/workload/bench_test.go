@@ -15,7 +15,7 @@ import (
 // sigs.k8s.io/json (what Decode and the API machinery use) and encoding/json.
 func BenchmarkDecode(b *testing.B) {
 	raw := fixture(b, "deployment-realistic.json")
-	want, err := Decode("Deployment", raw)
+	want, err := Decode(kindOf("Deployment"), raw)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -23,7 +23,7 @@ func BenchmarkDecode(b *testing.B) {
 		name   string
 		decode func([]byte) (*Workload, error)
 	}{
-		{"minimal/sigs.k8s.io-json", func(raw []byte) (*Workload, error) { return Decode("Deployment", raw) }},
+		{"minimal/sigs.k8s.io-json", func(raw []byte) (*Workload, error) { return Decode(kindOf("Deployment"), raw) }},
 		{"minimal/encoding-json", minimalWith(json.Unmarshal)},
 		{"full/sigs.k8s.io-json", fullWith(k8sjson.UnmarshalCaseSensitivePreserveInts)},
 		{"full/encoding-json", fullWith(json.Unmarshal)},
@@ -83,11 +83,11 @@ func fullWith(unmarshal func([]byte, any) error) func([]byte) (*Workload, error)
 
 func BenchmarkImagesChanged(b *testing.B) {
 	raw := fixture(b, "deployment-realistic.json")
-	oldW, err := Decode("Deployment", raw)
+	oldW, err := Decode(kindOf("Deployment"), raw)
 	if err != nil {
 		b.Fatal(err)
 	}
-	newW, err := Decode("Deployment", raw)
+	newW, err := Decode(kindOf("Deployment"), raw)
 	if err != nil {
 		b.Fatal(err)
 	}

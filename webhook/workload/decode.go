@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	k8sjson "sigs.k8s.io/json"
 )
 
@@ -57,16 +58,54 @@ func unmarshal(data []byte, v any) error {
 	return k8sjson.UnmarshalCaseSensitivePreserveInts(data, v)
 }
 
+// shape is where a kind keeps its pod.
+type shape int
+
+const (
+	customTemplate shape = iota // spec.template, when it is a pod template
+	podShape                    // spec
+	templateShape               // spec.template
+	cronJobShape                // spec.jobTemplate.spec.template
+	ephemeralShape              // ephemeralContainers, at the top level
+)
+
+// builtinKinds are the Kubernetes kinds strata knows, by group and kind: a
+// custom resource that borrows one of their names in its own group is read
+// as a custom resource, not as the built-in.
+var builtinKinds = map[schema.GroupKind]shape{
+	{Group: "", Kind: "Pod"}:                   podShape,
+	{Group: "", Kind: "ReplicationController"}: templateShape,
+	{Group: "apps", Kind: "Deployment"}:        templateShape,
+	{Group: "apps", Kind: "ReplicaSet"}:        templateShape,
+	{Group: "apps", Kind: "StatefulSet"}:       templateShape,
+	{Group: "apps", Kind: "DaemonSet"}:         templateShape,
+	{Group: "batch", Kind: "Job"}:              templateShape,
+	{Group: "batch", Kind: "CronJob"}:          cronJobShape,
+	// The pods/ephemeralcontainers subresource before Kubernetes 1.22
+	// carried this object rather than the Pod.
+	{Group: "", Kind: "EphemeralContainers"}: ephemeralShape,
+}
+
+// ephemeralContainersObject is the old EphemeralContainers kind.
+type ephemeralContainersObject struct {
+	Metadata            objectMeta  `json:"metadata"`
+	EphemeralContainers []container `json:"ephemeralContainers"`
+}
+
 // Decode reads raw, the JSON object or oldObject of an AdmissionReview, as
-// the given kind (the request's kind.kind). Pod, CronJob
-// (spec.jobTemplate.spec.template) and every kind with a pod template at
-// spec.template are understood, custom resources included. An object without
-// a pod yields an error that wraps ErrNoPodTemplate; one that is not valid
-// for its kind yields another error.
+// the given kind (the request's kind, by group and kind). Pod, CronJob
+// (spec.jobTemplate.spec.template), the built-in kinds with a pod template
+// at spec.template and every custom resource whose spec.template is a pod
+// template (it lists containers or initContainers) are understood. An object
+// without a pod yields an error that wraps ErrNoPodTemplate; one that is not
+// valid for its kind yields another error.
 //
 // Only the fields strata reads are decoded; a Pod's ephemeralcontainers
-// subresource carries the whole Pod and decodes as one.
-func Decode(kind string, raw []byte) (*Workload, error) {
+// subresource carries the whole Pod and decodes as one, or, before
+// Kubernetes 1.22, an EphemeralContainers object, whose containers are
+// decoded without the pod's security context (it does not carry it).
+func Decode(gk schema.GroupKind, raw []byte) (*Workload, error) {
+	kind := gk.Kind
 	if kind == "" {
 		return nil, errors.New("decoding workload: no kind given")
 	}
@@ -78,26 +117,31 @@ func Decode(kind string, raw []byte) (*Workload, error) {
 		spec *podSpec
 		err  error
 	)
-	switch kind {
-	case "Pod":
+	switch builtinKinds[gk] {
+	case podShape:
 		var o podObject
 		err = unmarshal(raw, &o)
 		meta, spec = o.Metadata, o.Spec
-	case "CronJob":
+	case cronJobShape:
 		var o cronJobObject
 		err = unmarshal(raw, &o)
 		meta, spec = o.Metadata, o.Spec.JobTemplate.Spec.Template.Spec
-	case "Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Job", "ReplicationController":
+	case templateShape:
 		var o templateObject
 		err = unmarshal(raw, &o)
 		meta, spec = o.Metadata, o.Spec.Template.Spec
+	case ephemeralShape:
+		var o ephemeralContainersObject
+		err = unmarshal(raw, &o)
+		meta, spec = o.Metadata, &podSpec{EphemeralContainers: o.EphemeralContainers}
 	default:
 		var o templateObject
 		err = unmarshal(raw, &o)
 		meta, spec = o.Metadata, o.Spec.Template.Spec
 		// A custom resource may have a spec.template of its own that is not
-		// a pod template; only one whose spec lists containers is.
-		if err == nil && spec != nil && spec.Containers == nil {
+		// a pod template; only one whose spec lists containers or init
+		// containers is.
+		if err == nil && spec != nil && spec.Containers == nil && spec.InitContainers == nil {
 			spec = nil
 		}
 		if err != nil && json.Valid(raw) && !hasPodTemplate(raw) {
@@ -145,7 +189,8 @@ func checkObject(raw []byte) error {
 }
 
 // hasPodTemplate reports whether the valid JSON object raw has
-// spec.template.spec.containers as a list, whatever the types elsewhere. It
+// spec.template.spec.containers or .initContainers as a list, whatever the
+// types elsewhere. It
 // runs only when decoding failed, to tell a broken pod template from a custom
 // resource without one.
 func hasPodTemplate(raw []byte) bool {
@@ -168,9 +213,10 @@ func hasPodTemplate(raw []byte) bool {
 		return false
 	}
 	var p struct {
-		Containers json.RawMessage `json:"containers"`
+		Containers     json.RawMessage `json:"containers"`
+		InitContainers json.RawMessage `json:"initContainers"`
 	}
-	return unmarshal(t.Spec, &p) == nil && first(p.Containers) == '['
+	return unmarshal(t.Spec, &p) == nil && (first(p.Containers) == '[' || first(p.InitContainers) == '[')
 }
 
 // first returns the first byte of JSON text after white space, or 0.

@@ -97,7 +97,7 @@ func TestDecodeKinds(t *testing.T) {
 	}} {
 		t.Run(tc.kind, func(t *testing.T) {
 			t.Parallel()
-			got, err := Decode(tc.kind, fixture(t, tc.file))
+			got, err := Decode(kindOf(tc.kind), fixture(t, tc.file))
 			if err != nil {
 				t.Fatalf("Decode(%q, %s) error: %v", tc.kind, tc.file, err)
 			}
@@ -134,7 +134,7 @@ func TestDecodeMatchesFullTypes(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			w, err := Decode(tc.kind, raw)
+			w, err := Decode(kindOf(tc.kind), raw)
 			if err != nil {
 				t.Fatalf("Decode(%q, %s) error: %v", tc.kind, tc.file, err)
 			}
@@ -157,7 +157,7 @@ func specOf[T any](spec func(*T) *corev1.PodSpec) func([]byte) (*corev1.PodSpec,
 
 func TestDecodeRealisticDeployment(t *testing.T) {
 	t.Parallel()
-	w, err := Decode("Deployment", fixture(t, "deployment-realistic.json"))
+	w, err := Decode(kindOf("Deployment"), fixture(t, "deployment-realistic.json"))
 	if err != nil {
 		t.Fatalf("Decode(Deployment, deployment-realistic.json) error: %v", err)
 	}
@@ -203,7 +203,7 @@ func TestDecodeNoPodTemplate(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			w, err := Decode(tc.kind, []byte(tc.raw))
+			w, err := Decode(kindOf(tc.kind), []byte(tc.raw))
 			if !errors.Is(err, ErrNoPodTemplate) || w != nil || !strings.HasPrefix(err.Error(), tc.kind) {
 				t.Errorf("Decode(%q, %s) = %s, %v, want nil and ErrNoPodTemplate naming the kind", tc.kind, tc.raw, show(w), err)
 			}
@@ -246,7 +246,7 @@ func TestDecodeErrors(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			w, err := Decode(tc.kind, []byte(tc.raw))
+			w, err := Decode(kindOf(tc.kind), []byte(tc.raw))
 			if err == nil || errors.Is(err, ErrNoPodTemplate) || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("Decode(%q, %s) = %s, %v, want an error containing %q", tc.kind, tc.raw, show(w), err, tc.want)
 			}
@@ -264,7 +264,7 @@ func TestDecodeIsCaseSensitive(t *testing.T) {
 	t.Parallel()
 	raw := `{"spec":{"template":{"spec":{"containers":[{"name":"app","image":"good:1","Image":"other:1",` +
 		`"securityContext":{"runAsUser":0,"runasuser":1000,"RunAsNonRoot":true}}]}}}}`
-	w, err := Decode("Rollout", []byte(raw))
+	w, err := Decode(kindOf("Rollout"), []byte(raw))
 	if err != nil {
 		t.Fatalf("Decode(Rollout, %s) error: %v", raw, err)
 	}
@@ -285,11 +285,11 @@ func TestDecodeEphemeralContainersUpdate(t *testing.T) {
 	if req.SubResource != "ephemeralcontainers" || req.Kind != (metav1.GroupVersionKind{Version: "v1", Kind: "Pod"}) {
 		t.Fatalf("fixture is a %s %s request, want pods/ephemeralcontainers", req.Kind, req.SubResource)
 	}
-	newW, err := Decode(req.Kind.Kind, req.Object.Raw)
+	newW, err := Decode(kindOf(req.Kind.Kind), req.Object.Raw)
 	if err != nil {
 		t.Fatalf("Decode(Pod, object) error: %v", err)
 	}
-	oldW, err := Decode(req.Kind.Kind, req.OldObject.Raw)
+	oldW, err := Decode(kindOf(req.Kind.Kind), req.OldObject.Raw)
 	if err != nil {
 		t.Fatalf("Decode(Pod, oldObject) error: %v", err)
 	}

@@ -24,10 +24,11 @@ func FuzzDecode(f *testing.F) {
 		`{"spec":{"initContainers":[{"restartPolicy":"Always"}],"ephemeralContainers":[{}],"containers":[null]}}`} {
 		f.Add("Pod", []byte(s))
 		f.Add("Widget", []byte(s))
+		f.Add("EphemeralContainers", []byte(s))
 	}
 
 	f.Fuzz(func(t *testing.T, kind string, raw []byte) {
-		w, err := Decode(kind, raw)
+		w, err := Decode(kindOf(kind), raw)
 		if err != nil {
 			if w != nil {
 				t.Errorf("Decode(%q, %q) = %s, %v, want nil with an error", kind, raw, show(w), err)

@@ -5,9 +5,25 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
 func ptr[T any](v T) *T { return &v }
+
+// kindOf gives the built-in kinds their groups, as the API server sends
+// them; any other kind is a custom resource's, in a group of its own.
+func kindOf(kind string) schema.GroupKind {
+	switch kind {
+	case "Pod", "ReplicationController", "EphemeralContainers":
+		return schema.GroupKind{Kind: kind}
+	case "Deployment", "ReplicaSet", "StatefulSet", "DaemonSet":
+		return schema.GroupKind{Group: "apps", Kind: kind}
+	case "Job", "CronJob":
+		return schema.GroupKind{Group: "batch", Kind: kind}
+	}
+	return schema.GroupKind{Group: "example.com", Kind: kind}
+}
 
 func fixture(tb testing.TB, name string) []byte {
 	tb.Helper()

@@ -90,7 +90,7 @@ func TestEffectiveSecurityContext(t *testing.T) {
 			specJSON += `}`
 			want := []Container{{Name: "app", Type: TypeContainer, Image: "app", SecurityContext: tc.want}}
 
-			w, err := Decode("Pod", []byte(`{"spec":`+specJSON+`}`))
+			w, err := Decode(kindOf("Pod"), []byte(`{"spec":`+specJSON+`}`))
 			if err != nil {
 				t.Fatalf("Decode(Pod, %s) error: %v", specJSON, err)
 			}

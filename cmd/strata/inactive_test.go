@@ -1,0 +1,87 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// served is a running `strata serve`, stopped when the test ends.
+type served struct {
+	healthAddr     string
+	stdout, stderr *bytes.Buffer
+}
+
+// startServe runs strata serve with args (and its own listeners) until the
+// test ends, and waits until /readyz answers 200.
+func startServe(t *testing.T, args ...string) *served {
+	t.Helper()
+	addr, healthAddr := freeAddr(t), freeAddr(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	s := &served{healthAddr: healthAddr, stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{}}
+	done := make(chan int)
+	go func() {
+		done <- run(ctx, append([]string{"serve", "--addr", addr, "--health-addr", healthAddr}, args...), s.stdout, s.stderr)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case code := <-done:
+			if code != 0 {
+				t.Errorf("strata serve exited %d after shutdown, want 0; stderr:\n%s", code, s.stderr.String())
+			}
+		case <-time.After(10 * time.Second):
+			t.Error("strata serve did not shut down within 10s")
+		}
+	})
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		if code, _ := s.get(t, "/readyz"); code == http.StatusOK {
+			return s
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("strata serve %s was not ready within 20s; stderr:\n%s", strings.Join(args, " "), s.stderr.String())
+	return nil
+}
+
+// get fetches a path of the health listener; code 0 when it cannot.
+func (s *served) get(t *testing.T, path string) (int, string) {
+	t.Helper()
+	resp, err := http.Get("http://" + s.healthAddr + path)
+	if err != nil {
+		return 0, ""
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
+}
+
+// With no approvedBases, the approved-base policy reports nothing: the
+// chart's default install looked guarded where it was not. It must say so
+// at start, in /readyz and in a metric.
+func TestServeWithoutApprovedBasesReportsApprovedBaseInactive(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	config := filepath.Join(dir, "strata.yaml")
+	if err := os.WriteFile(config, []byte("policies:\n  data:\n    approvedBases: []\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := startServe(t, "--dev", "--config", config)
+	if _, readyz := s.get(t, "/readyz?verbose"); !strings.Contains(readyz, "inactive: approved-base") {
+		t.Errorf("/readyz?verbose = %q, want the policies check to name approved-base inactive", readyz)
+	}
+	if _, metrics := s.get(t, "/metrics"); !strings.Contains(metrics, `strata_policy_inactive{policy="approved-base"} 1`) ||
+		!strings.Contains(metrics, `strata_policy_inactive{policy="run-as-root"} 0`) {
+		t.Errorf("/metrics lacks strata_policy_inactive 1 for approved-base and 0 for run-as-root")
+	}
+	if log := s.stdout.String(); !strings.Contains(log, `"policy":"approved-base"`) || !strings.Contains(log, "approvedBases") {
+		t.Errorf("the start log does not say approved-base is inactive:\n%s", log)
+	}
+}
