@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/containerd/platforms"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/types"
@@ -310,4 +311,38 @@ func TestSelectedArtifactIsRefusedNotSkipped(t *testing.T) {
 func attestationImage(t testing.TB) v1.Image {
 	t.Helper()
 	return mutate.MediaType(mutate.ConfigMediaType(testImage(t, 1, "", ""), "application/vnd.in-toto+json"), types.OCIManifestSchema1)
+}
+
+func TestConfiguredPlatformStandsForItsNodes(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		configured string
+		want       []string // node platforms, containerd-normalized
+	}{
+		{"linux/amd64", []string{"linux/amd64", "linux/amd64/v2", "linux/amd64/v3", "linux/amd64/v4"}},
+		{"linux/amd64/v1", []string{"linux/amd64", "linux/amd64/v2", "linux/amd64/v3", "linux/amd64/v4"}},
+		{"linux/amd64/v3", []string{"linux/amd64/v3"}},
+		{"linux/arm64/v8", nil}, // every arm64 variant: checked by count below
+		{"linux/arm/v6", []string{"linux/arm/v6"}},
+		{"linux/arm", []string{"linux/arm/v5", "linux/arm/v6", "linux/arm/v7", "linux/arm/v8"}},
+		{"linux/s390x", []string{"linux/s390x"}},
+	} {
+		p, err := v1.ParsePlatform(tc.configured)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, n := range nodesOf(*p) {
+			got = append(got, platforms.Format(n.spec))
+		}
+		if tc.want == nil {
+			if len(got) != len(nodeVariants["arm64"]) {
+				t.Errorf("nodesOf(%s) = %v, want every arm64 variant", tc.configured, got)
+			}
+			continue
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("nodesOf(%s) = %v, want %v", tc.configured, got, tc.want)
+		}
+	}
 }
