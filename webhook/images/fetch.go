@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"slices"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -175,9 +174,7 @@ func (r *Resolver) platformFacts(ctx context.Context, pinned Reference, top reso
 		if err != nil {
 			return nil, fmt.Errorf("platform %s: %w", platformOrNone(ch.listed), err)
 		}
-		if !slices.Contains(out, cc.facts) {
-			out = append(out, cc.facts)
-		}
+		out = append(out, cc.facts)
 	}
 	return out, nil
 }

@@ -118,7 +118,14 @@ func (r *Resolver) selectChildren(ctx context.Context, pinned Reference, raw []b
 	if err := w.checkChosen(ctx); err != nil {
 		return nil, err
 	}
-	return w.chosen, nil
+	// One manifest listed twice (under two platforms) is checked once.
+	var out []child
+	for _, c := range w.chosen {
+		if !slices.ContainsFunc(out, func(o child) bool { return o.digest == c.digest }) {
+			out = append(out, c)
+		}
+	}
+	return out, nil
 }
 
 // read parses an index and counts its entries against the bound.

@@ -346,3 +346,20 @@ func TestConfiguredPlatformStandsForItsNodes(t *testing.T) {
 		}
 	}
 }
+
+func TestManifestListedTwiceIsCheckedOnce(t *testing.T) {
+	t.Parallel()
+	reg := newTestRegistry(t)
+	r := newTestResolver(t, reg, Options{})
+	amd := pushDesc(t, reg, "twice/app", testImage(t, 1, "1000", "linux/amd64"))
+	pushRawIndex(t, reg, "twice/app", "1", withPlatform(t, amd, "linux/amd64"), withPlatform(t, amd, "linux/amd64/v2"))
+	for range 2 { // cold, then from the caches
+		img, err := resolveTB(t, r, reg.ref("twice/app:1"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := evaluatedDigests(img); !slices.Equal(got, []string{amd.Digest.String()}) {
+			t.Errorf("Resolve(twice/app:1) evaluated %v, want %s once", got, amd.Digest)
+		}
+	}
+}
