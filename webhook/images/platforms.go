@@ -155,16 +155,19 @@ func (w *indexWalk) visit(ctx context.Context, entries []v1.Descriptor, m platfo
 			}
 		}
 	}
+	// The fallback stands for nodes strata does not know, some of which may
+	// match no entry with a platform: it takes those without one as well.
+	_, fallback := m.(anyRunnable)
 	var pick []v1.Descriptor
 	for _, e := range entries {
 		switch {
 		case best != nil && e.Platform != nil && m.Match(specOf(*e.Platform)) && !m.Less(*best, specOf(*e.Platform)):
 			pick = append(pick, e)
-		case best == nil && e.Platform == nil:
+		case (best == nil || fallback) && e.Platform == nil:
 			pick = append(pick, e)
 		}
 	}
-	if best == nil {
+	if best == nil || fallback {
 		if err := w.readLeaves(ctx, pick); err != nil {
 			return err
 		}

@@ -363,3 +363,26 @@ func TestManifestListedTwiceIsCheckedOnce(t *testing.T) {
 		}
 	}
 }
+
+func TestIndexWithoutConfiguredPlatformsChecksEntriesWithoutAPlatformToo(t *testing.T) {
+	t.Parallel()
+	reg := newTestRegistry(t)
+	r := newTestResolver(t, reg, Options{})
+	win := pushDesc(t, reg, "fallback/app", testImage(t, 1, "ContainerUser", "windows/amd64"))
+	s390x := pushDesc(t, reg, "fallback/app", testImage(t, 1, "root", "linux/s390x"))
+	// An s390x node matches no entry with a platform, so it pulls the one
+	// without: when strata checks the platforms it was not told about, that
+	// one is among them.
+	pushRawIndex(t, reg, "fallback/app", "1", withPlatform(t, win, "windows/amd64"), withPlatform(t, s390x, ""))
+	img, err := resolveTB(t, r, reg.ref("fallback/app:1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := evaluatedDigests(img)
+	slices.Sort(got)
+	want := []string{win.Digest.String(), s390x.Digest.String()}
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("Resolve(fallback/app:1) evaluated %v (%v), want the windows entry and the s390x entry without a platform", got, platformsOf(img))
+	}
+}
