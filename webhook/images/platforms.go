@@ -20,9 +20,9 @@ import (
 const (
 	defaultMaxIndexEntries = 256
 	defaultMaxIndexDepth   = 4
-	// nilPlatformFetches bounds the concurrent reads of index entries that
-	// state no platform (their config says which nodes pull them).
-	nilPlatformFetches = 8
+	// walkFetches bounds the concurrent manifest and config reads of one
+	// index walk: a 256-entry index is read 8 at a time, not all at once.
+	walkFetches = 8
 )
 
 // node is one kind of node a configured platform stands for, with the
@@ -234,7 +234,7 @@ func (w *indexWalk) readLeaves(ctx context.Context, pick []v1.Descriptor) error 
 	}
 	found := make([]*Facts, len(todo))
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(nilPlatformFetches)
+	g.SetLimit(walkFetches)
 	for i, d := range todo {
 		g.Go(func() error {
 			if err := gctx.Err(); err != nil {
@@ -275,6 +275,7 @@ func (w *indexWalk) add(c child) {
 func (w *indexWalk) checkChosen(ctx context.Context) error {
 	facts := make([]*Facts, len(w.chosen))
 	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(walkFetches)
 	for i, ch := range w.chosen {
 		g.Go(func() error {
 			if err := gctx.Err(); err != nil {
