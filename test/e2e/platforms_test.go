@@ -57,7 +57,7 @@ func (r *registry) pushEntries(ctx context.Context, repoTag string, entries []in
 			if err != nil {
 				return nil, err
 			}
-			if _, err := r.push(ctx, repo.Context().Name()+"@"+h.String(), e.img); err != nil {
+			if _, err := r.push(ctx, repo.Context().RepositoryStr()+"@"+h.String(), e.img); err != nil {
 				return nil, err
 			}
 			size, _ := e.img.Size()
