@@ -46,6 +46,7 @@ unit: $(TOOLS_BIN)/helm
 fuzz: ## run each fuzz target for a while (FUZZTIME=30s)
 	$(GO) test ./webhook/images -run XXX -fuzz FuzzParseReference -fuzztime $(or $(FUZZTIME),30s)
 	$(GO) test ./webhook/images -run XXX -fuzz FuzzParseUser -fuzztime $(or $(FUZZTIME),30s)
+	$(GO) test ./webhook/images -run XXX -fuzz FuzzPlatformSelection -fuzztime $(or $(FUZZTIME),30s)
 	$(GO) test ./webhook/workload -run XXX -fuzz FuzzDecode -fuzztime $(or $(FUZZTIME),30s)
 
 bench: ## run the benchmarks

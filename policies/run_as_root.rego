@@ -4,8 +4,9 @@
 #   A container must not run as uid 0, and must not be one the kubelet would
 #   refuse to start. On Linux the effective runAsUser decides; without one,
 #   the image USER does: "", root, 0, 00, +0 and 0:gid are uid 0, and a name
-#   cannot be shown to be non-root without the image's /etc/passwd. On Windows
-#   the user ContainerAdministrator is root. Every container type is checked.
+#   cannot be shown to be non-root without the image's /etc/passwd. In a pod
+#   with spec.os.name windows (never because the image says windows) the user
+#   ContainerAdministrator is root. Every container type is checked.
 # custom:
 #   id: run-as-root
 #   action: enforce
@@ -21,9 +22,9 @@ subject := sprintf("container %q", [input.container.name]) if {
 	object.get(input.container, "type", "container") == "container"
 } else := sprintf("%s container %q", [input.container.type, input.container.name])
 
+# Only the pod decides (spec.os.name, which the kubelet enforces): an image's
+# config saying windows must not switch the Linux rules off on a Linux node.
 windows if input.container.os == "windows"
-
-windows if startswith(object.get(input.image, "platform", ""), "windows/")
 
 non_root_required if input.container.securityContext.runAsNonRoot == true
 

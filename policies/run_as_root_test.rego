@@ -164,9 +164,22 @@ test_windows_ignores_linux_user_rules if {
 	}
 }
 
-test_windows_platform_alone_selects_windows_rules if {
-	inp := with_patch({"image": {"platform": "windows/amd64", "config": {"user": {"raw": "ContainerAdministrator", "uid": null, "gid": null}}}})
-	count(msgs(inp)) == 1
+# The image's own config decides nothing about where it runs: a root image
+# whose config claims windows still runs as root on the Linux node a pod
+# without spec.os.name: windows is scheduled to.
+test_image_claiming_windows_keeps_linux_root_rules if {
+	inp := with_patch({"image": {"platform": "windows/amd64", "config": {"user": root_users[1]}}})
+	msgs(inp) == {`container "web" runs as root: image user "root" is uid 0; set runAsUser or build the image with a non-root USER`}
+}
+
+test_image_claiming_windows_keeps_linux_run_as_user_rules if {
+	inp := with_patch({"container": {"securityContext": {"runAsUser": 0}}, "image": {"platform": "windows/amd64"}})
+	msgs(inp) == {`container "web" runs as uid 0: runAsUser is 0; set a non-zero runAsUser`}
+}
+
+test_pod_os_windows_selects_windows_rules if {
+	inp := with_patch({"container": {"os": "windows"}, "image": {"platform": "linux/amd64", "config": {"user": {"raw": "ContainerAdministrator", "uid": null, "gid": null}}}})
+	msgs(inp) == {`container "web" runs as ContainerAdministrator, the Windows administrator; set securityContext.windowsOptions.runAsUserName to ContainerUser`}
 }
 
 test_resolution_error_is_silent if {

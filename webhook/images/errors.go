@@ -31,6 +31,8 @@ const (
 	KindNetwork          Kind = "network"           // DNS, connection, TLS, refused address
 	KindUnsupported      Kind = "unsupported"       // schema 1, an artifact that is not an image
 	KindInvalidContent   Kind = "invalid-content"   // digest mismatch, oversized or malformed content
+	KindInconsistent     Kind = "inconsistent"      // an index entry's platform contradicts the image's config
+	KindTooComplex       Kind = "too-complex"       // an index beyond strata's bounds on entries or nesting
 )
 
 // Error is a resolution failure with a message a user can act on. It never
@@ -80,6 +82,10 @@ func (e *Error) advice() string {
 		return fmt.Sprintf("cannot reach %s for %s: check the registry host, DNS and TLS", e.Registry, e.Repository)
 	case KindUnsupported:
 		return fmt.Sprintf("image %q cannot be checked: rebuild or push it as an OCI or Docker schema 2 image", e.Image)
+	case KindInconsistent:
+		return fmt.Sprintf("image %q is lying about itself: its index lists a manifest under a platform its config contradicts; do not run it, rebuild it and push a correct index", e.Image)
+	case KindTooComplex:
+		return fmt.Sprintf("image %q is beyond the bounds strata reads of a multi-platform index: push an index with fewer entries or less nesting", e.Image)
 	default:
 		return fmt.Sprintf("%s returned invalid content for %q: do not trust this image until the registry serves it correctly", e.Registry, e.Image)
 	}
@@ -126,6 +132,16 @@ type errUnsupported struct{ msg string }
 
 func (e *errUnsupported) Error() string { return e.msg }
 
+// errInconsistent marks an index entry whose platform its config contradicts.
+type errInconsistent struct{ msg string }
+
+func (e *errInconsistent) Error() string { return e.msg }
+
+// errTooComplex marks an index beyond the bounds on entries or nesting.
+type errTooComplex struct{ msg string }
+
+func (e *errTooComplex) Error() string { return e.msg }
+
 // errRefused marks a connection strata will not make (plain HTTP, link-local).
 type errRefused struct{ msg string }
 
@@ -154,6 +170,8 @@ func kindOf(err error, retryAfter *time.Duration) Kind {
 		tooLarge  *errTooLarge
 		content   *errContent
 		unsupp    *errUnsupported
+		inconsist *errInconsistent
+		tooBig    *errTooComplex
 		refused   *errRefused
 		dnsErr    *net.DNSError
 		opErr     *net.OpError
@@ -170,6 +188,10 @@ func kindOf(err error, retryAfter *time.Duration) Kind {
 		return KindInvalidContent
 	case errors.As(err, &unsupp):
 		return KindUnsupported
+	case errors.As(err, &inconsist):
+		return KindInconsistent
+	case errors.As(err, &tooBig):
+		return KindTooComplex
 	case errors.As(err, &refused):
 		return KindNetwork
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):

@@ -12,7 +12,6 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
-	"golang.org/x/sync/errgroup"
 )
 
 // refKey identifies a resolution: the same reference read with different
@@ -139,10 +138,13 @@ func (r *Resolver) contentKnown(d Digest) bool {
 	return ok
 }
 
-// child is a platform manifest of an index that strata checks.
+// child is a manifest of an index that strata checks, with the platform
+// its index entry lists it under (nil when the entry states none). The
+// listed platform is what the runtime chose it by; it is never a fact about
+// the manifest, whose platform comes from its config alone.
 type child struct {
-	digest   Digest
-	platform v1.Platform
+	digest Digest
+	listed *v1.Platform
 }
 
 // content is what a manifest digest holds: an image's facts, or the
@@ -155,30 +157,24 @@ type content struct {
 // platformFacts returns the facts of every checked platform of the image
 // pinned to top's digest.
 func (r *Resolver) platformFacts(ctx context.Context, pinned Reference, top resolved, access Access) ([]*Facts, error) {
-	c, err := r.contentOf(ctx, pinned, top.mediaType, top.manifest, access, nil)
+	c, err := r.contentOf(ctx, pinned, top.mediaType, top.manifest, access)
 	if err != nil {
 		return nil, err
 	}
 	if c.facts != nil {
 		return []*Facts{c.facts}, nil
 	}
-	out := make([]*Facts, len(c.children))
-	g, gctx := errgroup.WithContext(ctx)
-	for i, ch := range c.children {
-		g.Go(func() error {
-			cc, err := r.contentOf(gctx, pinned.WithDigest(ch.digest), "", nil, access, &ch.platform)
-			if err == nil && cc.facts == nil {
-				err = &errUnsupported{msg: "the index lists another index as a platform image"}
-			}
-			if err != nil {
-				return fmt.Errorf("platform %s: %w", ch.platform.String(), err)
-			}
-			out[i] = cc.facts
-			return nil
-		})
-	}
-	if err := g.Wait(); err != nil {
-		return nil, err
+	out := make([]*Facts, 0, len(c.children))
+	for _, ch := range c.children {
+		// selectChildren read them all; one evicted since is read again.
+		cc, err := r.contentOf(ctx, pinned.WithDigest(ch.digest), "", nil, access)
+		if err == nil && cc.facts == nil {
+			err = &errUnsupported{msg: fmt.Sprintf("index entry %s says it is an image manifest but holds an index", ch.digest)}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("platform %s: %w", platformOrNone(ch.listed), err)
+		}
+		out = append(out, cc.facts)
 	}
 	return out, nil
 }
@@ -186,7 +182,7 @@ func (r *Resolver) platformFacts(ctx context.Context, pinned Reference, top reso
 // contentOf returns what the manifest pinned.Digest holds, from the caches or
 // by reading it (unless raw already holds it) and, for an image, its config:
 // once for all concurrent callers.
-func (r *Resolver) contentOf(ctx context.Context, pinned Reference, mediaType string, raw []byte, access Access, hint *v1.Platform) (content, error) {
+func (r *Resolver) contentOf(ctx context.Context, pinned Reference, mediaType string, raw []byte, access Access) (content, error) {
 	if f, ok := r.facts.get(pinned.Digest); ok {
 		return content{facts: f}, nil
 	}
@@ -202,14 +198,14 @@ func (r *Resolver) contentOf(ctx context.Context, pinned Reference, mediaType st
 		}
 		switch manifestKind(mediaType, raw) {
 		case kindIndex:
-			children, err := r.selectChildren(raw)
+			children, err := r.selectChildren(ctx, pinned, raw, access)
 			if err != nil {
 				return content{}, err
 			}
 			r.indexes.add(pinned.Digest, children, int64(len(children))*64)
 			return content{children: children}, nil
 		case kindImage:
-			f, err := r.buildFacts(ctx, pinned, mediaType, raw, access, hint)
+			f, err := r.buildFacts(ctx, pinned, mediaType, raw, access)
 			if err != nil {
 				return content{}, err
 			}
@@ -243,7 +239,7 @@ func (r *Resolver) fetchManifest(ctx context.Context, pinned Reference, access A
 var imageConfigTypes = map[types.MediaType]bool{types.DockerConfigJSON: true, types.OCIConfigJSON: true}
 
 // buildFacts reads the config of the image manifest raw and builds its facts.
-func (r *Resolver) buildFacts(ctx context.Context, pinned Reference, mediaType string, raw []byte, access Access, hint *v1.Platform) (*Facts, error) {
+func (r *Resolver) buildFacts(ctx context.Context, pinned Reference, mediaType string, raw []byte, access Access) (*Facts, error) {
 	m, err := v1.ParseManifest(bytes.NewReader(raw))
 	if err != nil {
 		return nil, &errContent{msg: fmt.Sprintf("manifest %s does not parse: %v", pinned.Digest, err)}
@@ -295,11 +291,9 @@ func (r *Resolver) buildFacts(ctx context.Context, pinned Reference, mediaType s
 			f.History[i] = History{Created: h.Created.Time, CreatedBy: h.CreatedBy, Comment: h.Comment, EmptyLayer: h.EmptyLayer}
 		}
 	}
-	plat := v1.Platform{OS: cfg.OS, Architecture: cfg.Architecture, Variant: cfg.Variant, OSVersion: cfg.OSVersion}
-	if plat.OS == "" && hint != nil {
-		plat = *hint
-	}
-	f.Platform = platformString(plat)
+	// The config alone says what the manifest is: the same digest may be
+	// listed under different platforms by different indexes.
+	f.Platform = platformString(v1.Platform{OS: cfg.OS, Architecture: cfg.Architecture, Variant: cfg.Variant})
 	return f, nil
 }
 
@@ -377,62 +371,6 @@ func manifestKind(mediaType string, raw []byte) manifestType {
 	return kindUnknown
 }
 
-// selectChildren picks the manifests of an index to check: one per
-// configured platform; when the index has none of them, every platform it
-// has, so that a windows-only or s390x-only image is still checked rather
-// than failing. Attestations and other non-image entries are skipped.
-func (r *Resolver) selectChildren(raw []byte) ([]child, error) {
-	idx, err := v1.ParseIndexManifest(bytes.NewReader(raw))
-	if err != nil {
-		return nil, &errContent{msg: fmt.Sprintf("index does not parse: %v", err)}
-	}
-	var candidates []child
-	for _, m := range idx.Manifests {
-		if m.Platform == nil || isAttestation(m) || manifestKind(string(m.MediaType), nil) != kindImage {
-			continue
-		}
-		d, err := digestFromHash(m.Digest)
-		if err != nil {
-			return nil, &errContent{msg: fmt.Sprintf("index entry %s: %v", m.Digest, err)}
-		}
-		candidates = append(candidates, child{digest: d, platform: *m.Platform})
-	}
-	var chosen []child
-	for _, want := range r.platforms {
-		for _, c := range candidates {
-			if c.platform.Satisfies(v1.Platform(want)) && !containsDigest(chosen, c.digest) {
-				chosen = append(chosen, c)
-				break
-			}
-		}
-	}
-	if len(chosen) == 0 {
-		for _, c := range candidates {
-			if !containsDigest(chosen, c.digest) {
-				chosen = append(chosen, c)
-			}
-		}
-	}
-	if len(chosen) == 0 {
-		return nil, &errUnsupported{msg: "the index holds no container image for any platform"}
-	}
-	return chosen, nil
-}
-
-func isAttestation(m v1.Descriptor) bool {
-	return m.Annotations["vnd.docker.reference.type"] == "attestation-manifest" ||
-		(m.Platform.OS == "unknown" && m.Platform.Architecture == "unknown")
-}
-
-func containsDigest(cs []child, d Digest) bool {
-	for _, c := range cs {
-		if c.digest == d {
-			return true
-		}
-	}
-	return false
-}
-
 type platform v1.Platform
 
 func parsePlatforms(specs []string) ([]platform, error) {
@@ -447,7 +385,12 @@ func parsePlatforms(specs []string) ([]platform, error) {
 	return out, nil
 }
 
+// platformString writes p as os/arch[/variant], and a platform that states
+// nothing as "".
 func platformString(p v1.Platform) string {
+	if p.OS == "" && p.Architecture == "" && p.Variant == "" {
+		return ""
+	}
 	s := p.OS + "/" + p.Architecture
 	if p.Variant != "" {
 		s += "/" + p.Variant

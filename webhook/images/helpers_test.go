@@ -120,11 +120,14 @@ func testImage(t testing.TB, layers int, user, platform string) v1.Image {
 	}
 	cf = cf.DeepCopy()
 	cf.Config.User = user
-	p, err := v1.ParsePlatform(platform)
-	if err != nil {
-		t.Fatal(err)
+	cf.OS, cf.Architecture, cf.Variant = "", "", ""
+	if platform != "" {
+		p, err := v1.ParsePlatform(platform)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cf.OS, cf.Architecture, cf.Variant = p.OS, p.Architecture, p.Variant
 	}
-	cf.OS, cf.Architecture, cf.Variant = p.OS, p.Architecture, p.Variant
 	img, err = mutate.ConfigFile(img, cf)
 	if err != nil {
 		t.Fatal(err)

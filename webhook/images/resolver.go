@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"golang.org/x/sync/singleflight"
 )
@@ -54,6 +55,13 @@ type Options struct {
 	// /etc/hosts would (the demo registry is strata-demo.local). Only used
 	// by the default Transport.
 	Hosts map[string]string
+	// MaxIndexEntries bounds the index entries read for one image, over the
+	// index and every index nested in it; an image with more is an error
+	// that names the bound. Default: 256.
+	MaxIndexEntries int
+	// MaxIndexDepth bounds how deep strata walks into indexes nested in
+	// indexes, the top one counting as 1. Default: 4.
+	MaxIndexDepth int
 	// Now is the clock for TTLs. Default: time.Now.
 	Now func() time.Time
 	// Logger receives debug lines about registry fetches. Default: discard.
@@ -72,7 +80,7 @@ type Access struct {
 // Resolver resolves image references to facts. It is safe for concurrent use.
 type Resolver struct {
 	opts      Options
-	platforms []platform
+	nodes     []node // the nodes the configured platforms stand for
 	allow     map[string]bool
 	insecure  map[string]bool
 	transport http.RoundTripper
@@ -94,9 +102,13 @@ type Resolver struct {
 // to stop fetches still running for callers that have gone.
 func NewResolver(opts Options) (*Resolver, error) {
 	opts = withDefaults(opts)
-	platforms, err := parsePlatforms(opts.Platforms)
+	configured, err := parsePlatforms(opts.Platforms)
 	if err != nil {
 		return nil, err
+	}
+	var nodes []node
+	for _, p := range configured {
+		nodes = append(nodes, nodesOf(v1.Platform(p))...)
 	}
 	allow := make(map[string]bool, len(opts.Allow))
 	for _, h := range opts.Allow {
@@ -108,7 +120,7 @@ func NewResolver(opts Options) (*Resolver, error) {
 	}
 	return &Resolver{
 		opts:      opts,
-		platforms: platforms,
+		nodes:     nodes,
 		allow:     allow,
 		insecure:  insecure,
 		transport: &guard{next: opts.Transport, insecure: insecure, maxBody: opts.MaxBodyBytes, now: opts.Now},
@@ -155,6 +167,12 @@ func withDefaults(o Options) Options {
 	}
 	if o.Transport == nil {
 		o.Transport = newBaseTransport(o.Hosts)
+	}
+	if o.MaxIndexEntries <= 0 {
+		o.MaxIndexEntries = defaultMaxIndexEntries
+	}
+	if o.MaxIndexDepth <= 0 {
+		o.MaxIndexDepth = defaultMaxIndexDepth
 	}
 	if o.Now == nil {
 		o.Now = time.Now

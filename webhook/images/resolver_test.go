@@ -292,7 +292,7 @@ func platformsOf(img *Image) []string {
 
 // putRaw stores a manifest exactly as given, for media types
 // go-containerregistry will not build.
-func putRaw(t *testing.T, reg *testRegistry, repo, tag string, mt types.MediaType, body []byte) {
+func putRaw(t testing.TB, reg *testRegistry, repo, tag string, mt types.MediaType, body []byte) {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodPut, reg.URL+"/v2/"+repo+"/manifests/"+tag, bytes.NewReader(body))
 	if err != nil {
