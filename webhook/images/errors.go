@@ -82,7 +82,7 @@ func (e *Error) advice() string {
 	case KindUnsupported:
 		return fmt.Sprintf("image %q cannot be checked: rebuild or push it as an OCI or Docker schema 2 image", e.Image)
 	case KindLimit:
-		return fmt.Sprintf("image %q was not checked: the request is past a bound strata keeps so that it always answers in time; split the workload or raise the bound", e.Image)
+		return fmt.Sprintf("image %q was not checked: the workload is past a bound strata keeps so that it always answers in time; split it into smaller workloads", e.Image)
 	default:
 		return fmt.Sprintf("%s returned invalid content for %q: do not trust this image until the registry serves it correctly", e.Registry, e.Image)
 	}
