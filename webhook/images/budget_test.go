@@ -222,3 +222,40 @@ func TestProxiedRequestToAMetadataHostIsRefusedBeforeConnect(t *testing.T) {
 		t.Errorf("Resolve(%q) behind HTTPS_PROXY asked the proxy for %q, want no request: the target resolves to a metadata address", image, asked)
 	}
 }
+
+// A digest cannot move, so a digest reference whose re-check fails is served
+// as it was, not marked stale (which enforce mode would refuse); a tag's
+// stale answer carries its age and the failed re-check.
+func TestStaleAnswerIsOnlyATagsAndSaysWhy(t *testing.T) {
+	reg := newTestRegistry(t)
+	digest := reg.push(t, "pinned/app:1", testImage(t, 1, "1000", "linux/amd64"))
+	clock := &fakeClock{now: time.Date(2026, 11, 30, 3, 0, 0, 0, time.UTC)}
+	r := newTestResolver(t, reg, Options{Now: clock.Now, TagTTL: time.Minute})
+	tag, pinned := reg.ref("pinned/app:1"), reg.ref("pinned/app@"+digest.String())
+	for _, image := range []string{tag, pinned} {
+		if _, err := r.Resolve(testContext(t, 5*time.Second), image, Access{}); err != nil {
+			t.Fatalf("Resolve(%q) with the registry up = %v", image, err)
+		}
+	}
+	clock.Advance(12 * time.Minute)
+	setFault(reg, func(w http.ResponseWriter, req *http.Request, _ http.Handler) {
+		http.Error(w, "maintenance", http.StatusServiceUnavailable)
+	})
+	img, err := r.Resolve(testContext(t, 5*time.Second), pinned, Access{})
+	if err != nil || img.Stale {
+		t.Errorf("Resolve(%q) past the TTL with the registry failing = %+v, %v; want the digest, not stale", pinned, img, err)
+	}
+	img, err = r.Resolve(testContext(t, 5*time.Second), tag, Access{})
+	if err != nil || !img.Stale || img.StaleAge != 12*time.Minute || img.StaleCause == nil || img.StaleCause.Kind != KindUnavailable {
+		t.Fatalf("Resolve(%q) past the TTL with the registry failing = %+v, %v; want stale, 12m old, with an unavailable cause", tag, img, err)
+	}
+	refused := img.RefuseStale()
+	for _, want := range []string{"503", "refuses", digest.String(), "12m0s ago"} {
+		if !strings.Contains(refused.Error(), want) {
+			t.Errorf("RefuseStale() = %q, want it to mention %q", refused, want)
+		}
+	}
+	if refused.Kind != KindUnavailable {
+		t.Errorf("RefuseStale().Kind = %v, want the failed re-check's %v", refused.Kind, KindUnavailable)
+	}
+}
