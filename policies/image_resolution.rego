@@ -3,7 +3,9 @@
 # description: >-
 #   An image strata could not resolve (bad reference, registry down, access
 #   denied, timeout) cannot be checked by any other policy, so it is a
-#   violation of its own and never passes silently.
+#   violation of its own and never passes silently. An image checked on a
+#   stale tag resolution (warn and audit only; enforce makes it an error)
+#   is reported too, so that the decision says what it rests on.
 # custom:
 #   id: image-resolution
 #   action: enforce
@@ -14,6 +16,17 @@ violation contains v if {
 	msg := sprintf("%s: cannot check image %q: %s", [subject, input.container.image, reason])
 	v := {"msg": msg, "container": input.container.name, "platform": object.get(input.image, "platform", "")}
 }
+
+violation contains v if {
+	not input.image.error
+	input.image.stale
+	msg := sprintf("%s: image %q may have moved: %s", [subject, input.container.image, stale_reason])
+	v := {"msg": msg, "container": input.container.name, "platform": object.get(input.image, "platform", "")}
+}
+
+stale_reason := input.image.staleReason if {
+	input.image.staleReason
+} else := "the registry failed the re-check of the tag and a stale resolution was used"
 
 subject := sprintf("container %q", [input.container.name]) if {
 	object.get(input.container, "type", "container") == "container"

@@ -59,3 +59,24 @@ test_other_policies_are_silent_on_resolution_error if {
 	}
 	count(image_resolution.violation) == 1 with input as inp with data.strata.config as config
 }
+
+stale := object.union(base, {"image": object.union(base.image, {
+	"stale": true,
+	"staleReason": "checked on the stale digest sha256:a1 resolved 12m0s ago, since the registry answered 503 to the re-check",
+})})
+
+test_stale_resolution_is_reported if {
+	image_resolution.violation == {{
+		"msg": `container "web": image "web:1.2" may have moved: checked on the stale digest sha256:a1 resolved 12m0s ago, since the registry answered 503 to the re-check`,
+		"container": "web",
+		"platform": "linux/amd64",
+	}} with input as stale
+}
+
+test_stale_resolution_without_a_reason_is_reported if {
+	count(image_resolution.violation) == 1 with input as object.union(base, {"image": object.union(base.image, {"stale": true})})
+}
+
+test_fresh_resolution_is_not_reported if {
+	count(image_resolution.violation) == 0 with input as object.union(base, {"image": object.union(base.image, {"stale": false})})
+}

@@ -5,8 +5,10 @@ package webhook
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"log/slog"
 	"path"
-	"slices"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -53,15 +55,24 @@ type CheckerOptions struct {
 	// ResolveBudget bounds the registry work of one check (registry.timeout).
 	// Default: 3s.
 	ResolveBudget time.Duration
+	// MaxEvaluations bounds the containers × platforms evaluated for one
+	// workload, so that a request naming thousands of images is answered in
+	// time: past it the workload gets one image-resolution violation that
+	// names the bound, and no registry work is done. Default: 1000.
+	MaxEvaluations int
 	// EvalReserve is kept from ctx's deadline for evaluating the policies
 	// after the registry work. Default: 200ms.
 	EvalReserve time.Duration
+	// Logger receives one line per cause of failed resolutions, not one per
+	// container. Default: discard.
+	Logger *slog.Logger
 }
 
 // Checker evaluates a workload: the one evaluation path behind the webhook
 // and `strata check`.
 type Checker struct {
-	opts CheckerOptions
+	opts      CheckerOptions
+	platforms int
 }
 
 // NewChecker returns a Checker.
@@ -72,46 +83,63 @@ func NewChecker(opts CheckerOptions) *Checker {
 	if opts.ResolveBudget <= 0 {
 		opts.ResolveBudget = 3 * time.Second
 	}
+	if opts.MaxEvaluations <= 0 {
+		opts.MaxEvaluations = 1000
+	}
 	if opts.EvalReserve <= 0 {
 		opts.EvalReserve = 200 * time.Millisecond
 	}
-	return &Checker{opts: opts}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	// The platforms an image is checked on, known before resolving it when
+	// the resolver says (*images.Resolver does), for the bound on evaluations.
+	platforms := 1
+	if p, ok := opts.Resolver.(interface{ Platforms() []string }); ok && len(p.Platforms()) > 0 {
+		platforms = len(p.Platforms())
+	}
+	return &Checker{opts: opts, platforms: platforms}
 }
 
 // Check resolves the workload's images (each distinct reference once,
 // concurrently, within ctx's deadline), finds their lineage and evaluates
 // every policy for every container and platform. A failure to resolve an
 // image or to read pull secrets is evaluated as a resolution error, never
-// skipped.
+// skipped; so is an image that resolved to no platform, and, unless the
+// request is decided in warn or audit mode, a tag resolution past its TTL
+// that the registry failed to confirm.
 func (c *Checker) Check(ctx context.Context, req policy.Request, w *workload.Workload) []policy.Violation {
+	checked := c.checkedContainers(w)
+	if n := len(checked) * c.platforms; n > c.opts.MaxEvaluations {
+		return c.overBound(ctx, req, w, checked, n)
+	}
 	rctx, cancel := c.resolveContext(ctx)
 	defer cancel()
 	access, accessErr := c.access(rctx, w)
-	refs := c.distinctImages(w)
+	refs := distinctImages(checked)
 	resolved := make([]*images.Image, len(refs))
 	errs := make([]error, len(refs))
 	if accessErr == nil {
-		g, gctx := errgroup.WithContext(rctx)
-		g.SetLimit(c.opts.Concurrency)
-		for i, ref := range refs {
-			g.Go(func() error {
-				resolved[i], errs[i] = c.opts.Resolver.Resolve(gctx, ref, access)
-				return nil
-			})
+		c.resolve(rctx, refs, access, resolved, errs)
+		c.logFailures(errs)
+	}
+	index := make(map[string]int, len(refs))
+	for i, ref := range refs {
+		index[ref] = i
+		if accessErr != nil {
+			errs[i] = accessErr
+		} else if errs[i] == nil {
+			errs[i] = c.refuse(req.Mode, ref, resolved[i])
 		}
-		_ = g.Wait()
+	}
+	if n := c.evaluations(checked, index, resolved, errs); n > c.opts.MaxEvaluations {
+		return c.overBound(ctx, req, w, checked, n)
 	}
 
 	var out []policy.Violation
-	for _, ctr := range w.Containers {
-		i := slices.Index(refs, ctr.Image)
-		if i < 0 {
-			continue // exempt
-		}
+	for _, ctr := range checked {
+		i := index[ctr.Image]
 		s := policy.Subject{Request: req, Workload: w, Container: ctr, Image: resolved[i], Err: errs[i]}
-		if accessErr != nil {
-			s.Err = accessErr
-		}
 		if s.Err != nil || s.Image == nil {
 			out = append(out, c.opts.Evaluator.Evaluate(ctx, ctr.Name, "", s.Input())...)
 			continue
@@ -123,6 +151,104 @@ func (c *Checker) Check(ctx context.Context, req policy.Request, w *workload.Wor
 		}
 	}
 	return out
+}
+
+// resolve fills resolved and errs for refs. No resolution starts once ctx
+// has ended: the images left get the budget's error without a registry
+// request, so that a request naming thousands of images cannot leave
+// thousands of fetches running after it was answered.
+func (c *Checker) resolve(ctx context.Context, refs []string, access images.Access, resolved []*images.Image, errs []error) {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(c.opts.Concurrency)
+	for i, ref := range refs {
+		if err := ctx.Err(); err != nil {
+			errs[i] = images.BudgetEnded(ref, err)
+			continue
+		}
+		g.Go(func() error {
+			if err := gctx.Err(); err != nil {
+				errs[i] = images.BudgetEnded(ref, err)
+				return nil
+			}
+			resolved[i], errs[i] = c.opts.Resolver.Resolve(gctx, ref, access)
+			return nil
+		})
+	}
+	_ = g.Wait()
+}
+
+// refuse returns why a resolved image cannot be decided on, or nil.
+func (c *Checker) refuse(mode policy.Action, ref string, img *images.Image) error {
+	switch {
+	case img == nil || len(img.Platforms) == 0:
+		return images.NoPlatforms(ref)
+	case img.Stale && mode != policy.Warn && mode != policy.Audit:
+		// Enforce, or a mode this code does not know: the strictest.
+		return img.RefuseStale()
+	}
+	return nil
+}
+
+// evaluations counts the policy evaluations the workload needs: one per
+// platform of each container's image, one for an image that failed.
+func (c *Checker) evaluations(checked []workload.Container, index map[string]int, resolved []*images.Image, errs []error) int {
+	n := 0
+	for _, ctr := range checked {
+		i := index[ctr.Image]
+		if errs[i] != nil {
+			n++
+		} else {
+			n += len(resolved[i].Platforms)
+		}
+	}
+	return n
+}
+
+// overBound is the one violation of a workload past MaxEvaluations,
+// reported on its first container.
+func (c *Checker) overBound(ctx context.Context, req policy.Request, w *workload.Workload, checked []workload.Container, evaluations int) []policy.Violation {
+	first := checked[0]
+	err := &images.Error{Kind: images.KindLimit, Image: first.Image, Err: fmt.Errorf(
+		"the workload has %d containers to check: %d evaluations (containers × platforms), past the bound of %d per request",
+		len(checked), evaluations, c.opts.MaxEvaluations)}
+	c.opts.Logger.Warn("workload not checked: past the bound on evaluations per request",
+		slog.String("kind", w.Kind), slog.String("namespace", w.Namespace), slog.String("name", w.Name),
+		slog.Int("containers", len(checked)), slog.Int("evaluations", evaluations), slog.Int("maxEvaluations", c.opts.MaxEvaluations))
+	s := policy.Subject{Request: req, Workload: w, Container: first, Err: err}
+	return c.opts.Evaluator.Evaluate(ctx, first.Name, "", s.Input())
+}
+
+// logFailures logs one line per kind of failure and registry, with how many
+// images it hit and one of their errors: a registry that is down for a pod
+// of a thousand images is one cause, not a thousand lines.
+func (c *Checker) logFailures(errs []error) {
+	type cause struct {
+		kind     images.Kind
+		registry string
+	}
+	counts := map[cause]int{}
+	example := map[cause]error{}
+	var order []cause
+	for _, err := range errs {
+		if err == nil {
+			continue
+		}
+		k := cause{kind: images.KindOf(err)}
+		var e *images.Error
+		if errors.As(err, &e) {
+			k.registry = e.Registry
+		}
+		if counts[k] == 0 {
+			order = append(order, k)
+			example[k] = err
+		}
+		counts[k]++
+	}
+	for _, k := range order {
+		c.opts.Logger.Warn("images not resolved",
+			slog.String("kind", string(k.kind)), slog.String("registry", k.registry),
+			slog.Int("images", counts[k]), slog.String("example", example[k].Error()))
+	}
 }
 
 // resolveContext bounds registry work by the budget, and by ctx's deadline
@@ -142,11 +268,25 @@ func (c *Checker) access(ctx context.Context, w *workload.Workload) (images.Acce
 	return c.opts.Credentials.Access(ctx, w.Namespace, w.ServiceAccountName, w.ImagePullSecrets)
 }
 
-// distinctImages lists the images to resolve, each once, exempt ones left out.
-func (c *Checker) distinctImages(w *workload.Workload) []string {
-	var out []string
+// checkedContainers lists the containers whose images are checked: all
+// but the exempt ones.
+func (c *Checker) checkedContainers(w *workload.Workload) []workload.Container {
+	out := make([]workload.Container, 0, len(w.Containers))
 	for _, ctr := range w.Containers {
-		if !slices.Contains(out, ctr.Image) && !c.exempt(ctr.Image) {
+		if !c.exempt(ctr.Image) {
+			out = append(out, ctr)
+		}
+	}
+	return out
+}
+
+// distinctImages lists the images of containers, each once, in order.
+func distinctImages(containers []workload.Container) []string {
+	seen := make(map[string]bool, len(containers))
+	var out []string
+	for _, ctr := range containers {
+		if !seen[ctr.Image] {
+			seen[ctr.Image] = true
 			out = append(out, ctr.Image)
 		}
 	}

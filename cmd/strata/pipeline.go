@@ -76,6 +76,7 @@ func buildPipeline(ctx context.Context, cfg Config, creds webhook.Credentials, l
 		Credentials:   creds,
 		ExemptImages:  cfg.Exempt.Images,
 		ResolveBudget: cfg.Registry.Timeout.Duration,
+		Logger:        logger,
 	})
 	return &pipeline{resolver: resolver, catalog: catalog, engine: engine, checker: checker}, nil
 }

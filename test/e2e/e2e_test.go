@@ -316,6 +316,12 @@ func TestExemptNamespaces(t *testing.T) {
 // strata, as the API server would.
 func postReview(t *testing.T, path, ns, name, image string) *admissionv1.AdmissionResponse {
 	t.Helper()
+	return postReviewTo(t, s.strata.addr, path, ns, name, image)
+}
+
+// postReviewTo is postReview to the strata process listening at addr.
+func postReviewTo(t *testing.T, addr, path, ns, name, image string) *admissionv1.AdmissionResponse {
+	t.Helper()
 	pod := map[string]any{
 		"apiVersion": "v1", "kind": "Pod",
 		"metadata": map[string]any{"name": name, "namespace": ns},
@@ -344,7 +350,7 @@ func postReview(t *testing.T, path, ns, name, image string) *admissionv1.Admissi
 	}
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: s.pki.tlsConfig()}}
 	defer client.CloseIdleConnections()
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, "https://"+s.strata.addr+path+"?timeout=5s", bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, "https://"+addr+path+"?timeout=5s", bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -42,6 +42,7 @@ type suite struct {
 	testEnv    *envtest.Environment
 	client     kubernetes.Interface
 	strata     *strataProc
+	strataBin  string
 	started    time.Time
 	setupTook  time.Duration
 }
@@ -129,6 +130,8 @@ func (s *suite) setup(ctx context.Context) error {
 	} else if _, err := os.Stat(strataBin); err != nil {
 		return fmt.Errorf("STRATA_BIN: %w (run make build, or unset it to build strata here)", err)
 	}
+
+	s.strataBin = strataBin
 
 	if s.pki, err = newPKI(s.dir); err != nil {
 		return fmt.Errorf("test CA: %w", err)

@@ -20,6 +20,12 @@ type strataProc struct {
 }
 
 func startStrata(ctx context.Context, s *suite, bin string) (*strataProc, error) {
+	return startStrataAs(ctx, s, bin, "strata", strataConfig(s))
+}
+
+// startStrataAs starts another strata process, named name (its log and
+// configuration files are named after it), with its own configuration.
+func startStrataAs(ctx context.Context, s *suite, bin, name, config string) (*strataProc, error) {
 	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
@@ -47,17 +53,17 @@ func startStrata(ctx context.Context, s *suite, bin string) (*strataProc, error)
 	if err := os.MkdirAll(filepath.Join(home, ".docker"), 0o755); err != nil {
 		return nil, err
 	}
-	cfgFile := filepath.Join(s.dir, "strata.yaml")
-	if err := os.WriteFile(cfgFile, []byte(strataConfig(s)), 0o600); err != nil {
+	cfgFile := filepath.Join(s.dir, name+".yaml")
+	if err := os.WriteFile(cfgFile, []byte(config), 0o600); err != nil {
 		return nil, err
 	}
 	p := &strataProc{
 		proc: proc{
-			name: "strata",
+			name: name,
 			bin:  bin,
 			args: []string{"serve", "--config", cfgFile, "--addr", addr, "--health-addr", health, "--cert-dir", certDir, "--kubeconfig", s.kubeconfig},
 			env:  []string{"SSL_CERT_FILE=" + s.pki.caFile, "SSL_CERT_DIR=" + filepath.Join(s.dir, "no-cert-dir"), "HOME=" + home, "DOCKER_CONFIG=" + filepath.Join(home, ".docker")},
-			log:  filepath.Join(s.dir, "strata.log"),
+			log:  filepath.Join(s.dir, name+".log"),
 		},
 		addr: addr, health: health,
 	}

@@ -33,6 +33,7 @@ const (
 	KindInvalidContent   Kind = "invalid-content"   // digest mismatch, oversized or malformed content
 	KindInconsistent     Kind = "inconsistent"      // an index entry's platform contradicts the image's config
 	KindTooComplex       Kind = "too-complex"       // an index beyond strata's bounds on entries or nesting
+	KindLimit            Kind = "limit"             // past a bound strata keeps so that it answers in time
 )
 
 // Error is a resolution failure with a message a user can act on. It never
@@ -86,6 +87,8 @@ func (e *Error) advice() string {
 		return fmt.Sprintf("image %q is lying about itself: its index lists a manifest under a platform its config contradicts; do not run it, rebuild it and push a correct index", e.Image)
 	case KindTooComplex:
 		return fmt.Sprintf("image %q is beyond the bounds strata reads of a multi-platform index: push an index with fewer entries or less nesting", e.Image)
+	case KindLimit:
+		return fmt.Sprintf("image %q was not checked: the workload is past a bound strata keeps so that it always answers in time; split it into smaller workloads", e.Image)
 	default:
 		return fmt.Sprintf("%s returned invalid content for %q: do not trust this image until the registry serves it correctly", e.Registry, e.Image)
 	}
@@ -108,6 +111,89 @@ func KindOf(err error) Kind {
 	}
 	return ""
 }
+
+// RefuseStale is the resolution error an enforce decision gets instead of a
+// stale image: a decision that can deny must not rest on a tag resolution the
+// registry could not confirm within the tag TTL, since the tag may have moved
+// to another image in the meantime. It keeps the kind of the failed re-check.
+func (img *Image) RefuseStale() *Error {
+	cause := img.StaleCause
+	if cause == nil {
+		cause = errorFor(img.Written, KindUnavailable, nil)
+	}
+	out := *cause
+	out.Err = &errStale{cause: cause, digest: img.Digest, age: img.StaleAge, refused: true}
+	return &out
+}
+
+// BudgetEnded is the error of an image whose resolution was never started
+// because the resolution budget had ended first.
+func BudgetEnded(image string, cause error) *Error {
+	return errorFor(image, KindTimeout, fmt.Errorf("the resolution budget ended before this image's turn: %w", cause))
+}
+
+// NoPlatforms is the error of an image resolved to no platform image at all:
+// nothing could be evaluated, which must not pass as nothing wrong.
+func NoPlatforms(image string) *Error {
+	return errorFor(image, KindInvalidContent, errors.New("it resolved to no platform image to check"))
+}
+
+// errorFor is an *Error about image, naming its registry and repository
+// when image parses.
+func errorFor(image string, kind Kind, err error) *Error {
+	e := &Error{Kind: kind, Image: image, Err: err}
+	if ref, perr := ParseReference(image); perr == nil {
+		e.Registry, e.Repository = ref.Registry, ref.Repository
+	}
+	return e
+}
+
+// StaleReason says, for warn and audit, that img was checked on a digest its
+// tag may no longer point to, and why.
+func (img *Image) StaleReason() string {
+	if !img.Stale || img.StaleCause == nil {
+		return ""
+	}
+	return (&errStale{cause: img.StaleCause, digest: img.Digest, age: img.StaleAge}).Error()
+}
+
+// errStale explains a stale tag resolution: the failed re-check, and the
+// digest strata refused (enforce) or used (warn, audit).
+type errStale struct {
+	cause   *Error
+	digest  Digest
+	age     time.Duration
+	refused bool
+}
+
+func (e *errStale) Error() string {
+	age := e.age.Round(time.Second)
+	if e.refused {
+		return fmt.Sprintf("strata refuses to decide in enforce mode on the stale digest %s it resolved %s ago, since the tag may have moved: %s", e.digest, age, recheckFailure(e.cause))
+	}
+	return fmt.Sprintf("checked on the stale digest %s resolved %s ago, since %s", e.digest, age, recheckFailure(e.cause))
+}
+
+// recheckFailure says briefly how the re-check of a tag failed.
+func recheckFailure(cause *Error) string {
+	var (
+		terr      *transport.Error
+		rateLimit *errRateLimited
+	)
+	switch {
+	case errors.As(cause, &rateLimit):
+		return "the registry answered 429 to the re-check"
+	case errors.As(cause, &terr):
+		return fmt.Sprintf("the registry answered %d to the re-check", terr.StatusCode)
+	case cause.Kind == KindTimeout:
+		return "the re-check timed out"
+	case cause.Err != nil:
+		return "the re-check failed: " + redact(cause.Err.Error())
+	}
+	return "the re-check failed"
+}
+
+func (e *errStale) Unwrap() error { return e.cause }
 
 // errRateLimited is returned by the guarded transport for a 429, so that the
 // Retry-After header survives go-containerregistry's error wrapping.

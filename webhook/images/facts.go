@@ -19,8 +19,12 @@ type Image struct {
 	// Platforms holds the facts for each platform that is checked.
 	Platforms []*Facts `json:"platforms"`
 	// Stale is set when a registry error forced strata to reuse a tag
-	// resolution older than its TTL.
-	Stale bool `json:"stale,omitempty"`
+	// resolution older than its TTL; StaleAge is how old it was, and
+	// StaleCause the failed re-check. Enforce mode must not decide on it
+	// (RefuseStale); warn and audit may, saying so (StaleReason).
+	Stale      bool          `json:"stale,omitempty"`
+	StaleAge   time.Duration `json:"staleAge,omitempty"`
+	StaleCause *Error        `json:"-"`
 }
 
 // Facts are the immutable facts of one platform-specific image manifest.

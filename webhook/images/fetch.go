@@ -33,8 +33,11 @@ type refEntry struct {
 type resolved struct {
 	digest    Digest
 	mediaType string
-	stale     bool
-	manifest  []byte // the manifest, when this call fetched it anyway
+	// staleCause is set when the registry failed the re-check of a tag and
+	// the previous resolution, staleAge old, was used instead.
+	staleCause error
+	staleAge   time.Duration
+	manifest   []byte // the manifest, when this call fetched it anyway
 }
 
 // resolveRef answers what ref points to: from the cache while its TTL runs,
@@ -74,7 +77,12 @@ func (r *Resolver) fetchRef(ctx context.Context, key refKey, ref Reference, acce
 		if err != nil {
 			if prev != nil && isTemporary(err) && r.opts.Now().Sub(prev.checked) < r.opts.TagTTL+r.opts.StaleTTL {
 				r.opts.Logger.Debug("registry failed; using the previous resolution", "ref", key.ref, "digest", prev.digest.String(), "error", redact(err.Error()))
-				return resolved{digest: prev.digest, mediaType: prev.mediaType, stale: true}, nil
+				out := resolved{digest: prev.digest, mediaType: prev.mediaType}
+				// A digest cannot move: only a tag's resolution goes stale.
+				if !ref.ByDigest() {
+					out.staleCause, out.staleAge = err, r.opts.Now().Sub(prev.checked)
+				}
+				return out, nil
 			}
 			r.forgetPuller(access, err)
 			return resolved{}, r.remember(key, err)

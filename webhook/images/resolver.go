@@ -39,6 +39,13 @@ type Options struct {
 	Allow []string
 	// Insecure lists registry hosts reached over plain HTTP.
 	Insecure []string
+	// MaxRequests bounds the registry requests in flight at once, all hosts
+	// together, and MaxRequestsPerHost those to one host: a request that
+	// names thousands of images, or a registry that hangs, cannot make strata
+	// hold more connections than this. A request waits for a slot within its
+	// own deadline. Defaults: 64 and 16.
+	MaxRequests        int
+	MaxRequestsPerHost int
 	// MaxBodyBytes caps every registry response body (manifests, configs,
 	// tokens). Default: 4 MiB.
 	MaxBodyBytes int64
@@ -123,7 +130,13 @@ func NewResolver(opts Options) (*Resolver, error) {
 		nodes:     nodes,
 		allow:     allow,
 		insecure:  insecure,
-		transport: &guard{next: opts.Transport, insecure: insecure, maxBody: opts.MaxBodyBytes, now: opts.Now},
+		transport: &guard{
+			next:     opts.Transport,
+			insecure: insecure,
+			maxBody:  opts.MaxBodyBytes,
+			now:      opts.Now,
+			slots:    newRequestSlots(opts.MaxRequests, opts.MaxRequestsPerHost),
+		},
 		// go-containerregistry's default retry sleeps 1s then 3s and cannot be
 		// interrupted; these fit inside an admission budget.
 		backoff: remote.Backoff{Duration: 50 * time.Millisecond, Factor: 2, Jitter: 0.2, Steps: 3},
@@ -153,6 +166,12 @@ func withDefaults(o Options) Options {
 	if o.FetchTimeout <= 0 {
 		o.FetchTimeout = 10 * time.Second
 	}
+	if o.MaxRequests <= 0 {
+		o.MaxRequests = 64
+	}
+	if o.MaxRequestsPerHost <= 0 {
+		o.MaxRequestsPerHost = 16
+	}
 	if o.MaxBodyBytes <= 0 {
 		o.MaxBodyBytes = 4 << 20
 	}
@@ -166,7 +185,12 @@ func withDefaults(o Options) Options {
 		o.Keychain = authn.DefaultKeychain
 	}
 	if o.Transport == nil {
-		o.Transport = newBaseTransport(o.Hosts)
+		t := newBaseTransport(o.Hosts)
+		// A registry that accepts the connection and says nothing must not
+		// hold a request longer than a whole fetch may last, even where the
+		// caller gave no deadline (a tag listing, a catalog refresh).
+		t.ResponseHeaderTimeout = o.FetchTimeout
+		o.Transport = t
 	}
 	if o.MaxIndexEntries <= 0 {
 		o.MaxIndexEntries = defaultMaxIndexEntries
@@ -204,14 +228,19 @@ func (r *Resolver) Resolve(ctx context.Context, image string, access Access) (*I
 	if err != nil {
 		return nil, classify(ctx, image, ref, err)
 	}
-	return &Image{
+	img := &Image{
 		Written:   image,
 		Ref:       ref.String(),
 		Digest:    top.digest,
 		MediaType: top.mediaType,
 		Platforms: facts,
-		Stale:     top.stale,
-	}, nil
+	}
+	if top.staleCause != nil {
+		img.Stale = true
+		img.StaleAge = top.staleAge
+		img.StaleCause = classify(ctx, image, ref, top.staleCause)
+	}
+	return img, nil
 }
 
 // parse returns the canonical reference of image, marked for plain HTTP
@@ -295,7 +324,13 @@ func canonicalHost(h string) string {
 
 // await runs fn once for all concurrent callers with the same key, detached
 // from any one caller's cancellation, and returns when fn is done or ctx ends.
+// A caller whose ctx has already ended starts nothing: a fetch outlives its
+// callers to warm the cache, not to serve callers that were never waiting.
 func await[T any](ctx context.Context, r *Resolver, key string, fn func(ctx context.Context) (T, error)) (T, error) {
+	var zero T
+	if err := ctx.Err(); err != nil {
+		return zero, fmt.Errorf("the resolution budget ended before the registry was asked: %w", err)
+	}
 	ch := r.flight.DoChan(key, func() (any, error) {
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.opts.FetchTimeout)
 		defer cancel()
@@ -308,7 +343,6 @@ func await[T any](ctx context.Context, r *Resolver, key string, fn func(ctx cont
 		}()
 		return fn(fctx)
 	})
-	var zero T
 	select {
 	case res := <-ch:
 		if res.Err != nil {

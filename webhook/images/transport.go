@@ -12,8 +12,11 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
+
+	"golang.org/x/net/http/httpproxy"
 )
 
 // metadataV6 is the AWS instance metadata service's IPv6 address; the rest of
@@ -41,6 +44,10 @@ func refuseForbiddenDial(_, address string, _ syscall.RawConn) error {
 	return nil
 }
 
+// defaultResponseHeaderTimeout bounds the wait for a status line on a
+// connection that is open but silent; the Resolver sets its FetchTimeout.
+const defaultResponseHeaderTimeout = 10 * time.Second
+
 // newBaseTransport is the HTTP transport strata uses when none is given.
 // hosts maps host names to the address dialled instead.
 func newBaseTransport(hosts map[string]string) *http.Transport {
@@ -57,14 +64,55 @@ func newBaseTransport(hosts map[string]string) *http.Transport {
 		}
 	}
 	return &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
+		Proxy:                 guardedProxy(httpproxy.FromEnvironment().ProxyFunc(), hosts),
 		DialContext:           dial,
 		TLSClientConfig:       &tls.Config{MinVersion: tls.VersionTLS12},
 		TLSHandshakeTimeout:   5 * time.Second,
+		ResponseHeaderTimeout: defaultResponseHeaderTimeout,
 		MaxIdleConnsPerHost:   16,
 		IdleConnTimeout:       90 * time.Second,
 		ExpectContinueTimeout: time.Second,
 	}
+}
+
+// guardedProxy chooses the proxy as proxyFor does (HTTPS_PROXY, NO_PROXY, read
+// when the transport is built), and refuses a target host that resolves to a
+// forbidden address before the proxy is asked to CONNECT to it: behind a
+// proxy strata dials only the proxy, so the dial guard never sees the target.
+// A host strata cannot resolve itself is left to the proxy, which may see
+// names strata's DNS does not; the proxy must refuse link-local destinations
+// of its own (docs/security.md).
+func guardedProxy(proxyFor func(*url.URL) (*url.URL, error), hosts map[string]string) func(*http.Request) (*url.URL, error) {
+	return func(req *http.Request) (*url.URL, error) {
+		proxy, err := proxyFor(req.URL)
+		if err != nil || proxy == nil {
+			return proxy, err
+		}
+		host := req.URL.Hostname()
+		if to, ok := hosts[host]; ok {
+			if h, _, err := net.SplitHostPort(to); err == nil {
+				host = h
+			}
+		}
+		addrs, err := targetAddrs(req.Context(), host)
+		if err != nil {
+			return proxy, nil
+		}
+		for _, a := range addrs {
+			if forbiddenAddr(a) {
+				return nil, &errRefused{msg: fmt.Sprintf("refusing to ask the proxy for %s: it resolves to the link-local or metadata address %s", req.URL.Hostname(), a.Unmap())}
+			}
+		}
+		return proxy, nil
+	}
+}
+
+// targetAddrs resolves host (a name or a literal address) as a dial would.
+func targetAddrs(ctx context.Context, host string) ([]netip.Addr, error) {
+	if a, err := netip.ParseAddr(host); err == nil {
+		return []netip.Addr{a}, nil
+	}
+	return net.DefaultResolver.LookupNetIP(ctx, "ip", host)
 }
 
 // guard wraps every request strata sends to a registry, token server or blob
@@ -74,16 +122,25 @@ type guard struct {
 	insecure map[string]bool
 	maxBody  int64
 	now      func() time.Time
+	slots    *requestSlots
 }
 
 func (g *guard) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err := g.check(req.URL); err != nil {
 		return nil, err
 	}
-	resp, err := g.next.RoundTrip(req)
+	release, err := g.slots.acquire(req.Context(), req.URL.Host)
 	if err != nil {
 		return nil, err
 	}
+	resp, err := g.next.RoundTrip(req)
+	if err != nil {
+		release()
+		return nil, err
+	}
+	// The slot is held until the body is done with: the connection is busy
+	// until then.
+	resp.Body = &releasingBody{ReadCloser: resp.Body, release: sync.OnceFunc(release)}
 	// go-containerregistry refuses redirects and token realms that point at
 	// private addresses itself, with errors nothing can classify; refusing
 	// them here first makes them the same KindNetwork as any refused dial.
@@ -179,4 +236,84 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 		return t.Sub(now)
 	}
 	return 0
+}
+
+// requestSlots bounds the registry requests in flight: in all, and per host.
+// A request waits for its slots within its own context, so that a hanging
+// registry makes requests fail at their deadline rather than pile up.
+type requestSlots struct {
+	total   chan struct{}
+	perHost int
+
+	mu    sync.Mutex
+	hosts map[string]*hostSlots
+}
+
+// hostSlots are one host's slots; the entry lives while someone uses it, so
+// that a request naming thousands of hosts leaves nothing behind.
+type hostSlots struct {
+	slots chan struct{}
+	users int
+}
+
+func newRequestSlots(total, perHost int) *requestSlots {
+	return &requestSlots{total: make(chan struct{}, total), perHost: perHost, hosts: map[string]*hostSlots{}}
+}
+
+// acquire takes a slot of host, then one of the total: in that order, so
+// that a request waiting on a busy host holds nothing other hosts need.
+func (s *requestSlots) acquire(ctx context.Context, host string) (release func(), err error) {
+	s.mu.Lock()
+	h := s.hosts[host]
+	if h == nil {
+		h = &hostSlots{slots: make(chan struct{}, s.perHost)}
+		s.hosts[host] = h
+	}
+	h.users++
+	s.mu.Unlock()
+	leave := func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if h.users--; h.users == 0 {
+			delete(s.hosts, host)
+		}
+	}
+	select {
+	case h.slots <- struct{}{}:
+	case <-ctx.Done():
+		leave()
+		return nil, fmt.Errorf("waiting for one of the %d request slots for %s: %w", s.perHost, host, ctx.Err())
+	}
+	select {
+	case s.total <- struct{}{}:
+	case <-ctx.Done():
+		<-h.slots
+		leave()
+		return nil, fmt.Errorf("waiting for one of the %d registry request slots: %w", cap(s.total), ctx.Err())
+	}
+	return func() {
+		<-s.total
+		<-h.slots
+		leave()
+	}, nil
+}
+
+// releasingBody gives its request slots back when the body is closed or
+// read to its end or to an error, whichever comes first.
+type releasingBody struct {
+	io.ReadCloser
+	release func()
+}
+
+func (b *releasingBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil {
+		b.release()
+	}
+	return n, err
+}
+
+func (b *releasingBody) Close() error {
+	defer b.release()
+	return b.ReadCloser.Close()
 }

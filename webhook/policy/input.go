@@ -140,6 +140,9 @@ func (s *Subject) imageValue() ast.Value {
 		item("stale", ast.Boolean(s.Image.Stale)),
 		item("config", configValue(f.Config)),
 	)
+	if reason := s.Image.StaleReason(); reason != "" {
+		obj.Insert(ast.StringTerm("staleReason"), ast.StringTerm(reason))
+	}
 	return obj
 }
 
