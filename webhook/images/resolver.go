@@ -126,10 +126,10 @@ func NewResolver(opts Options) (*Resolver, error) {
 		insecure[h] = true
 	}
 	return &Resolver{
-		opts:      opts,
-		nodes:     nodes,
-		allow:     allow,
-		insecure:  insecure,
+		opts:     opts,
+		nodes:    nodes,
+		allow:    allow,
+		insecure: insecure,
 		transport: &guard{
 			next:     opts.Transport,
 			insecure: insecure,
