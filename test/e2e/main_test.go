@@ -42,6 +42,7 @@ type suite struct {
 	testEnv    *envtest.Environment
 	client     kubernetes.Interface
 	strata     *strataProc
+	mtls       *mtlsSetup // the API server's webhook client certificate
 	started    time.Time
 	setupTook  time.Duration
 }
@@ -143,6 +144,9 @@ func (s *suite) setup(ctx context.Context) error {
 		return fmt.Errorf("seeding the registries: %w", err)
 	}
 
+	if s.mtls, err = prepareMTLS(s.dir); err != nil {
+		return fmt.Errorf("webhook client certificate: %w", err)
+	}
 	if err := s.startAPIServer(); err != nil {
 		return err
 	}
