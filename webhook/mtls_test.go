@@ -106,8 +106,8 @@ func TestWebhookPortRefusesCallersWithoutTheAPIServersClientCertificate(t *testi
 		{"the cluster CA, another name", []tls.Certificate{clusterCA.client(t, "system:node:worker-1")}, false},
 		{"the API server's certificate", []tls.Certificate{clusterCA.client(t, "kube-apiserver")}, true},
 	} {
+		// Not parallel: the reload below replaces the serving certificate.
 		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
 			client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: serverPool, Certificates: tc.certs}}}
 			t.Cleanup(client.CloseIdleConnections)
 			resp, err := client.Post("https://"+srv.addr+Paths[policy.Enforce]+"?timeout=5s", "application/json", strings.NewReader(string(review)))
@@ -127,6 +127,27 @@ func TestWebhookPortRefusesCallersWithoutTheAPIServersClientCertificate(t *testi
 			}
 		})
 	}
+
+	// The serving certificate is still reloaded in place with client
+	// authentication on: a renewed certificate is served without a restart.
+	t.Run("serving certificate reloaded", func(t *testing.T) {
+		renewed := writeCert(t, certDir)
+		apiServer := []tls.Certificate{clusterCA.client(t, "kube-apiserver")}
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: renewed, Certificates: apiServer}}}
+			resp, err := client.Post("https://"+srv.addr+Paths[policy.Enforce]+"?timeout=5s", "application/json", strings.NewReader(string(review)))
+			client.CloseIdleConnections()
+			if err == nil {
+				resp.Body.Close()
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("POST trusting only the renewed certificate = %v 30s after it was written, want it served", err)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
 
 	// Health and metrics stay on plain HTTP, for the kubelet's probes.
 	resp, err := http.Get("http://" + srv.healthAddr + "/healthz")
