@@ -182,6 +182,15 @@ func hostMatches(glob, host string) bool {
 	return true
 }
 
+// withoutDefaultPort is u's host as a pull secret would name it:
+// registry.example.com, not registry.example.com:443.
+func withoutDefaultPort(u *url.URL) string {
+	if p := u.Port(); p == "443" && u.Scheme == "https" || p == "80" && u.Scheme == "http" {
+		return u.Hostname()
+	}
+	return u.Host
+}
+
 func splitHostPort(hostport string) (string, string) {
 	if h, p, err := net.SplitHostPort(hostport); err == nil {
 		return h, p
@@ -225,7 +234,7 @@ func (f *credentialFence) RoundTrip(req *http.Request) (*http.Response, error) {
 		if err != nil {
 			continue // go-containerregistry refuses it
 		}
-		if err := f.check(req.URL.Host, realm.Host); err != nil {
+		if err := f.check(withoutDefaultPort(req.URL), withoutDefaultPort(realm)); err != nil {
 			drainClose(resp.Body)
 			return nil, err
 		}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -155,6 +156,55 @@ func TestTokenRealmPairings(t *testing.T) {
 	} {
 		if got := knownTokenService(tc.registry, tc.realm); got != tc.want {
 			t.Errorf("knownTokenService(%q, %q) = %v, want %v", tc.registry, tc.realm, got, tc.want)
+		}
+	}
+}
+
+// TestTokenRealmNamedWithOtherCredentialsIsRefused: the realm must be named
+// with the same credentials that the registry's entry would send there;
+// another secret naming the realm host does not make it a destination for
+// this one's credentials.
+func TestTokenRealmNamedWithOtherCredentialsIsRefused(t *testing.T) {
+	t.Parallel()
+	alice := authn.AuthConfig{Username: "alice", Password: "s3cret"}
+	bob := authn.AuthConfig{Username: "bob", Password: "hunter2"}
+	f := &credentialFence{hosts: []secretHost{
+		{secret: "corp", host: "*.corp.example", auth: alice},
+		{secret: "corp", host: "sso.example", auth: alice},
+		{secret: "other", host: "tokens.example", auth: bob},
+	}}
+	for _, tc := range []struct {
+		registry, realm string
+		allowed         bool
+	}{
+		{"registry.corp.example", "registry.corp.example", true},
+		{"registry.corp.example", "sso.example", true},
+		{"registry.corp.example", "auth.corp.example", true}, // the wildcard names it
+		{"registry.corp.example", "tokens.example", false},   // named, but with bob's credentials
+		{"registry.corp.example", "evil.example", false},
+		{"registry.corp.example:5000", "evil.example", true}, // no secret has credentials for port 5000
+		{"public.example", "evil.example", true},             // nor for this registry
+	} {
+		err := f.check(tc.registry, tc.realm)
+		if (err == nil) != tc.allowed {
+			t.Errorf("check(%q, %q) = %v, want allowed %v", tc.registry, tc.realm, err, tc.allowed)
+		}
+		if err != nil && (strings.Contains(err.Error(), "s3cret") || !strings.Contains(err.Error(), "pull secret corp")) {
+			t.Errorf("check(%q, %q) = %q, want the secret named and no password", tc.registry, tc.realm, err)
+		}
+	}
+	for in, want := range map[string]string{
+		"https://auth.example:443/token": "auth.example",
+		"http://auth.example:80/token":   "auth.example",
+		"https://auth.example:8443/t":    "auth.example:8443",
+		"http://auth.example:443/token":  "auth.example:443",
+	} {
+		u, err := url.Parse(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := withoutDefaultPort(u); got != want {
+			t.Errorf("withoutDefaultPort(%s) = %q, want %q", in, got, want)
 		}
 	}
 }
