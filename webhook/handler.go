@@ -131,9 +131,15 @@ func (h *Handler) handle(ctx context.Context, req admission.Request) (admission.
 		resp, d := h.failure(http.StatusBadRequest, err, "its pod template was not checked: fix the object")
 		return resp, nil, d
 	}
-	if w.Namespace == "" {
-		w.Namespace = req.Namespace
+	// The namespace whose pull secrets and service account are read is the
+	// request's, which the API server sets, never the object's: a review
+	// posted straight to the port could otherwise borrow another namespace's
+	// credentials. The API server never sends a disagreeing pair, so
+	// refusing it in every mode cannot block a real object.
+	if w.Namespace != "" && w.Namespace != req.Namespace {
+		return admission.Errored(http.StatusBadRequest, fmt.Errorf("the object's namespace %q is not the request's namespace %q: refusing a review the API server would not send", w.Namespace, req.Namespace)), nil, nil
 	}
+	w.Namespace = req.Namespace
 	if w.Name == "" {
 		w.Name = req.Name
 	}

@@ -3,12 +3,14 @@ package webhook
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
 	"net"
 	"net/http"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -31,6 +33,15 @@ type ServerOptions struct {
 	HealthAddr string
 	// CertDir holds tls.crt and tls.key; they are reloaded when they change.
 	CertDir string
+	// ClientCA, when set, is a PEM file of the CAs that sign the API server's
+	// webhook client certificate: the webhook listener then completes a
+	// handshake only with a client certificate they signed, so nothing but
+	// the API server can make strata read pull secrets and contact
+	// registries. It is read once, at start.
+	ClientCA string
+	// ClientCN, when set, is the only common name of client certificate
+	// accepted (the API server's, e.g. kube-apiserver). Needs ClientCA.
+	ClientCN string
 	// Handlers serve the mode paths (Paths): strata's *Handler, or another
 	// admission.Handler (the benchmarks' no-op floor).
 	Handlers map[policy.Action]admission.Handler
@@ -62,13 +73,17 @@ func Serve(ctx context.Context, opts ServerOptions) error {
 	if err != nil {
 		return fmt.Errorf("--addr %q: %w", opts.Addr, err)
 	}
+	clientAuth, err := clientAuthTLS(opts.ClientCA, opts.ClientCN)
+	if err != nil {
+		return err
+	}
 	srv := ctrlwebhook.NewServer(ctrlwebhook.Options{
 		Host:     host,
 		Port:     port,
 		CertDir:  opts.CertDir,
 		CertName: "tls.crt",
 		KeyName:  "tls.key",
-		TLSOpts:  []func(*tls.Config){func(c *tls.Config) { c.MinVersion = tls.VersionTLS12 }},
+		TLSOpts:  []func(*tls.Config){func(c *tls.Config) { c.MinVersion = tls.VersionTLS12 }, clientAuth},
 	})
 	for mode, h := range opts.Handlers {
 		path, ok := Paths[mode]
@@ -107,6 +122,42 @@ func Serve(ctx context.Context, opts ServerOptions) error {
 		return health.Shutdown(shutdown)
 	})
 	return g.Wait()
+}
+
+// clientAuthTLS returns the TLS settings that verify the API server's client
+// certificate, or ones that change nothing when caFile is empty. Unlike
+// controller-runtime's ClientCAName, the CA file may live outside the
+// serving certificate's directory (a Secret of its own), and the common name
+// is checked as Gatekeeper's --client-cn-name does.
+func clientAuthTLS(caFile, cn string) (func(*tls.Config), error) {
+	if caFile == "" {
+		if cn != "" {
+			return nil, errors.New("--client-cn needs --client-ca: a name is only worth checking on a certificate a trusted CA signed")
+		}
+		return func(*tls.Config) {}, nil
+	}
+	raw, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, fmt.Errorf("--client-ca: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(raw) {
+		return nil, fmt.Errorf("--client-ca %s holds no PEM certificate", caFile)
+	}
+	return func(c *tls.Config) {
+		c.ClientCAs = pool
+		c.ClientAuth = tls.RequireAndVerifyClientCert
+		if cn == "" {
+			return
+		}
+		// Runs after the chain is verified, so the name is one the CA vouched for.
+		c.VerifyConnection = func(cs tls.ConnectionState) error {
+			if len(cs.PeerCertificates) == 0 || cs.PeerCertificates[0].Subject.CommonName != cn {
+				return fmt.Errorf("client certificate is not %q's: strata answers only the API server (--client-cn)", cn)
+			}
+			return nil
+		}
+	}, nil
 }
 
 // healthMux serves liveness, readiness (every check, named in the body) and

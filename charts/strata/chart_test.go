@@ -643,7 +643,12 @@ func TestValuesRejected(t *testing.T) {
 		{"namespace name", []string{"--set", "namespaces.enforce={Team_A}"}, schemaError},
 		{"certificate mode", []string{"--set", "certificates.mode=selfSigned"}, schemaError},
 		{"custom policy file name", []string{"--set", "policies.custom.policy\\.txt=x"}, schemaError},
-		{"network policy without registries", []string{"--set", "networkPolicy.enabled=true"}, schemaError},
+		{"network policy without control plane", []string{"--set", "networkPolicy.controlPlaneCIDRs={}"}, schemaError},
+		{"network policy with control plane removed", []string{"--set", "networkPolicy.controlPlaneCIDRs=null"}, "networkPolicy.controlPlaneCIDRs is empty"},
+		{"control plane not a CIDR", []string{"--set", "networkPolicy.controlPlaneCIDRs={apiserver}"}, schemaError},
+		{"client auth without a CA", []string{"--set", "webhook.clientAuth.enabled=true"}, schemaError},
+		{"client auth with two CAs", []string{"--set", "webhook.clientAuth.enabled=true", "--set", "webhook.clientAuth.configMap=ca", "--set-file", "webhook.clientAuth.caBundle=testdata/client-ca.crt"}, schemaError},
+		{"client CA not PEM", []string{"--set", "webhook.clientAuth.enabled=true", "--set", "webhook.clientAuth.caBundle=LS0tLS1CRUdJTg=="}, schemaError},
 		{"namespace in two modes", []string{"--set", "namespaces.enforce={prod}", "--set", "namespaces.warn={prod}"}, `namespace "prod" is listed under namespaces.enforce and namespaces.warn`},
 		{"release namespace given a mode", []string{"--set", "namespaces.enforce={" + namespace + "}"}, "strata never checks it"},
 		{"kube-system given a mode", []string{"--set", "namespaces.audit={kube-system}"}, "strata never checks it"},
@@ -658,24 +663,51 @@ func TestValuesRejected(t *testing.T) {
 	}
 }
 
-func TestNetworkPolicy(t *testing.T) {
-	t.Parallel()
-	if n := render(t).count("NetworkPolicy"); n != 0 {
-		t.Errorf("%d NetworkPolicies by default, want none", n)
-	}
-	var np networkingv1.NetworkPolicy
-	render(t, "-f", "ci/pullsecrets-values.yaml").one("NetworkPolicy", &np)
-	ingress := map[int32]int{} // port → number of peers (0: any source)
+// networkPolicyPorts maps each ingress port to the CIDRs it admits ("*"
+// for a peer that is not an ipBlock).
+func networkPolicyIngress(np networkingv1.NetworkPolicy) map[int32][]string {
+	ingress := map[int32][]string{}
 	for _, rule := range np.Spec.Ingress {
 		for _, p := range rule.Ports {
-			ingress[p.Port.IntVal] = len(rule.From)
+			for _, peer := range rule.From {
+				if peer.IPBlock == nil {
+					ingress[p.Port.IntVal] = append(ingress[p.Port.IntVal], "*")
+					continue
+				}
+				ingress[p.Port.IntVal] = append(ingress[p.Port.IntVal], peer.IPBlock.CIDR)
+			}
 		}
 	}
-	if n, ok := ingress[8443]; !ok || n != 0 {
-		t.Errorf("ingress to 8443 from %d peers (present %v), want from anywhere: the API server's address varies", n, ok)
+	return ingress
+}
+
+// TestWebhookPortOpenToEveryPodByDefaultIsClosed: the chart's NetworkPolicy
+// is on by default, admitting the webhook port only from the control plane's
+// CIDRs (which a value narrows) and the metrics port only from metricsFrom.
+func TestWebhookPortOpenToEveryPodByDefaultIsClosed(t *testing.T) {
+	t.Parallel()
+	var np networkingv1.NetworkPolicy
+	render(t).one("NetworkPolicy", &np)
+	if !slices.Equal(np.Spec.PolicyTypes, []networkingv1.PolicyType{networkingv1.PolicyTypeIngress}) {
+		t.Errorf("default policyTypes = %v, want Ingress only: egress is restricted once registryCIDRs names the registries", np.Spec.PolicyTypes)
 	}
-	if ingress[8080] != 1 {
-		t.Errorf("ingress to 8080 from %d peers, want metricsFrom's 1", ingress[8080])
+	ingress := networkPolicyIngress(np)
+	if !slices.Equal(ingress[8443], []string{"0.0.0.0/0", "::/0"}) || len(ingress) != 1 {
+		t.Errorf("default ingress = %v, want only 8443 from the default controlPlaneCIDRs", ingress)
+	}
+	if n := render(t, "--set", "networkPolicy.enabled=false").count("NetworkPolicy"); n != 0 {
+		t.Errorf("%d NetworkPolicies with networkPolicy.enabled=false, want none", n)
+	}
+
+	render(t, "--set", "networkPolicy.controlPlaneCIDRs={172.18.0.0/24}").one("NetworkPolicy", &np)
+	if got := networkPolicyIngress(np)[8443]; !slices.Equal(got, []string{"172.18.0.0/24"}) {
+		t.Errorf("ingress to 8443 from %v, want only controlPlaneCIDRs' 172.18.0.0/24", got)
+	}
+
+	render(t, "-f", "ci/pullsecrets-values.yaml").one("NetworkPolicy", &np)
+	ingress = networkPolicyIngress(np)
+	if !slices.Equal(ingress[8080], []string{"*"}) {
+		t.Errorf("ingress to 8080 from %v, want metricsFrom's namespace selector", ingress[8080])
 	}
 	egress := map[int32][]string{}
 	for _, rule := range np.Spec.Egress {
@@ -690,6 +722,74 @@ func TestNetworkPolicy(t *testing.T) {
 	}
 	if !slices.Contains(egress[53], "*") || !slices.Contains(egress[443], "0.0.0.0/0") || !slices.Contains(egress[6443], "10.96.0.1/32") {
 		t.Errorf("egress = %v, want DNS, the registries on 443 and the API server", egress)
+	}
+}
+
+// TestWebhookClientAuthWiredToServe: webhook.clientAuth gives strata serve
+// the API server's client CA and common name, from the chart's ConfigMap or
+// the user's.
+func TestWebhookClientAuthWiredToServe(t *testing.T) {
+	t.Parallel()
+	ca, err := os.ReadFile("testdata/client-ca.crt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name          string
+		args          []string
+		wantConfigMap string
+		wantCN        string
+	}{
+		{"chart's ConfigMap", []string{"--set-file", "webhook.clientAuth.caBundle=testdata/client-ca.crt"}, fullname + "-client-ca", "--client-cn=kube-apiserver"},
+		{"user's ConfigMap, any CN", []string{"--set", "webhook.clientAuth.configMap=apiserver-client-ca", "--set", "webhook.clientAuth.cn="}, "apiserver-client-ca", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			r := render(t, append([]string{"--set", "webhook.clientAuth.enabled=true"}, tc.args...)...)
+			c := r.deployment().Spec.Template.Spec.Containers[0]
+			if !slices.Contains(c.Args, "--client-ca=/etc/strata/client-ca/ca.crt") {
+				t.Errorf("args = %q, want --client-ca", c.Args)
+			}
+			var cn []string
+			for _, a := range c.Args {
+				if strings.HasPrefix(a, "--client-cn") {
+					cn = append(cn, a)
+				}
+			}
+			if tc.wantCN == "" && len(cn) != 0 || tc.wantCN != "" && !slices.Equal(cn, []string{tc.wantCN}) {
+				t.Errorf("--client-cn args = %q, want %q", cn, tc.wantCN)
+			}
+			var mounted bool
+			for _, m := range c.VolumeMounts {
+				mounted = mounted || m.Name == "client-ca" && m.MountPath == "/etc/strata/client-ca"
+			}
+			var source string
+			for _, v := range r.deployment().Spec.Template.Spec.Volumes {
+				if v.Name == "client-ca" && v.ConfigMap != nil {
+					source = v.ConfigMap.Name
+				}
+			}
+			if !mounted || source != tc.wantConfigMap {
+				t.Errorf("client CA mounted %v from ConfigMap %q, want mounted from %q", mounted, source, tc.wantConfigMap)
+			}
+			var chartCA []string
+			for _, doc := range r.docs["ConfigMap"] {
+				var cm corev1.ConfigMap
+				if err := yaml.UnmarshalStrict(doc, &cm); err != nil {
+					t.Fatal(err)
+				}
+				if cm.Name == fullname+"-client-ca" {
+					chartCA = append(chartCA, cm.Data["ca.crt"])
+				}
+			}
+			wantChartCA := tc.wantConfigMap == fullname+"-client-ca"
+			if wantChartCA && (len(chartCA) != 1 || strings.TrimSpace(chartCA[0]) != strings.TrimSpace(string(ca))) || !wantChartCA && len(chartCA) != 0 {
+				t.Errorf("chart's client CA ConfigMaps = %q, want the CA only when caBundle is given", chartCA)
+			}
+		})
+	}
+	if args := render(t).deployment().Spec.Template.Spec.Containers[0].Args; slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, "--client-") }) {
+		t.Errorf("default args = %q, want no client authentication", args)
 	}
 }
 
@@ -827,7 +927,8 @@ func TestNotes(t *testing.T) {
 		args []string
 		want []string
 	}{
-		{nil, []string{"Default mode: AUDIT", "From audit to enforce", "--set 'namespaces.enforce={team-a}'"}},
+		{nil, []string{"Default mode: AUDIT", "From audit to enforce", "--set 'namespaces.enforce={team-a}'", "WARNING: the webhook port (8443) accepts connections from any address", "networkPolicy.controlPlaneCIDRs"}},
+		{[]string{"--set", "webhook.clientAuth.enabled=true", "--set", "webhook.clientAuth.configMap=apiserver-ca"}, []string{"Mutual TLS: strata answers only client certificates signed by ConfigMap apiserver-ca with common name kube-apiserver", "guard-strata.strata-system.svc:443"}},
 		{[]string{"--set", "mode=enforce", "--set", "namespaces.audit={legacy}"}, []string{"Default mode: ENFORCE", "audit: legacy"}},
 	} {
 		out, err := helm(t, append([]string{"install", release, ".", "--namespace", namespace, "--dry-run=client"}, tc.args...)...)

@@ -37,6 +37,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	addr := fs.String("addr", ":8443", "the TLS webhook listener")
 	healthAddr := fs.String("health-addr", ":8080", "plain HTTP listener for /healthz, /readyz and /metrics")
 	certDir := fs.String("cert-dir", "", "directory holding tls.crt and tls.key (reloaded when they change)")
+	clientCA := fs.String("client-ca", "", "PEM file of the CA that signs the API server's webhook client certificate: when set, the webhook listener answers only callers presenting a certificate it signed (mutual TLS)")
+	clientCN := fs.String("client-cn", "", "with --client-ca, the only client certificate common name accepted (e.g. kube-apiserver)")
 	kubeconfig := fs.String("kubeconfig", "", "kubeconfig for reading pods' pull secrets (default: in-cluster, when running in a pod)")
 	readSecrets := fs.Bool("pull-secrets", true, "read pods' imagePullSecrets through the Kubernetes API (needs get on secrets and serviceaccounts)")
 	dev := fs.Bool("dev", false, "generate a self-signed certificate for localhost at start (development only)")
@@ -139,6 +141,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Addr:       *addr,
 		HealthAddr: *healthAddr,
 		CertDir:    *certDir,
+		ClientCA:   *clientCA,
+		ClientCN:   *clientCN,
 		Handlers:   handlers,
 		Checks: map[string]func() (string, error){
 			"catalog": func() (string, error) {

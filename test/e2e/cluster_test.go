@@ -38,6 +38,9 @@ func (s *suite) startAPIServer() error {
 	}
 	api := s.testEnv.ControlPlane.GetAPIServer()
 	api.Out, api.Err = f, f
+	if s.mtls != nil {
+		api.Configure().Append("admission-control-config-file", s.mtls.admissionConfig)
+	}
 	s.testEnv.ControlPlane.Etcd = &envtest.Etcd{Out: ef, Err: ef}
 	cfg, err := s.testEnv.Start()
 	if err != nil {

@@ -43,6 +43,7 @@ type suite struct {
 	client     kubernetes.Interface
 	strata     *strataProc
 	strataBin  string
+	mtls       *mtlsSetup // the API server's webhook client certificate
 	started    time.Time
 	setupTook  time.Duration
 }
@@ -146,6 +147,9 @@ func (s *suite) setup(ctx context.Context) error {
 		return fmt.Errorf("seeding the registries: %w", err)
 	}
 
+	if s.mtls, err = prepareMTLS(s.dir); err != nil {
+		return fmt.Errorf("webhook client certificate: %w", err)
+	}
 	if err := s.startAPIServer(); err != nil {
 		return err
 	}

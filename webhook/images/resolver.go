@@ -82,6 +82,10 @@ type Options struct {
 type Access struct {
 	Scope    string
 	Keychain authn.Keychain
+	// Fence, when set, wraps the transport of this scope's registry
+	// sessions (PullSecrets uses it to keep credentials to the hosts they
+	// name).
+	Fence func(http.RoundTripper) http.RoundTripper
 }
 
 // Resolver resolves image references to facts. It is safe for concurrent use.
@@ -375,9 +379,13 @@ func (r *Resolver) puller(access Access) (*remote.Puller, error) {
 	if kc == nil {
 		kc = r.opts.Keychain
 	}
+	transport := r.transport
+	if access.Fence != nil {
+		transport = access.Fence(transport)
+	}
 	p, err := remote.NewPuller(
 		remote.WithAuthFromKeychain(kc),
-		remote.WithTransport(r.transport),
+		remote.WithTransport(transport),
 		remote.WithRetryBackoff(r.backoff),
 		// 429 is left out: a rate limit's Retry-After never fits in an admission budget.
 		remote.WithRetryStatusCodes(http.StatusRequestTimeout, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout),
