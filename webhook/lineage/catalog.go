@@ -60,7 +60,7 @@ type Catalog struct {
 
 	mu      sync.Mutex // serialises refreshes and guards the state below
 	nodes   map[images.Digest]*node
-	history map[string][]map[string]images.Digest // tag → its resolutions, newest first
+	history map[string][]resolution // tag → its resolutions, newest first
 	roles   map[string]string                     // tag → role
 	pinned  map[string]bool                       // digest references of the catalog
 
@@ -109,7 +109,7 @@ func NewCatalog(resolver Resolver, lister TagLister, opts Options) (*Catalog, er
 		opts:     opts,
 		seed:     maphash.MakeSeed(),
 		nodes:    map[images.Digest]*node{},
-		history:  map[string][]map[string]images.Digest{},
+		history:  map[string][]resolution{},
 		roles:    map[string]string{},
 		pinned:   map[string]bool{},
 	}
@@ -262,9 +262,11 @@ func (c *Catalog) listTags(ctx context.Context, repository string) ([]string, er
 // record adds a resolution of ref to the state.
 func (c *Catalog) record(ref images.Reference, role string, img *images.Image) {
 	name := ref.String()
-	resolution := make(map[string]images.Digest, len(img.Platforms))
+	res := make(resolution, len(img.Platforms))
 	for _, f := range img.Platforms {
-		resolution[f.Platform] = f.Digest
+		if !slices.Contains(res[f.Platform], f.Digest) {
+			res[f.Platform] = append(res[f.Platform], f.Digest)
+		}
 		n, ok := c.nodes[f.Digest]
 		if !ok {
 			n = &node{digest: f.Digest, platform: f.Platform, diffIDs: f.DiffIDs, role: role}
@@ -280,8 +282,8 @@ func (c *Catalog) record(ref images.Reference, role string, img *images.Image) {
 	}
 	c.roles[name] = role
 	h := c.history[name]
-	if len(h) == 0 || !maps.Equal(h[0], resolution) {
-		h = slices.Insert(h, 0, resolution)
+	if len(h) == 0 || !maps.EqualFunc(h[0], res, slices.Equal) {
+		h = slices.Insert(h, 0, res)
 		if len(h) > c.opts.History {
 			h = h[:c.opts.History]
 		}
@@ -294,8 +296,10 @@ func (c *Catalog) forgetUnreferenced() {
 	keep := map[images.Digest]bool{}
 	for _, h := range c.history {
 		for _, res := range h {
-			for _, d := range res {
-				keep[d] = true
+			for _, ds := range res {
+				for _, d := range ds {
+					keep[d] = true
+				}
 			}
 		}
 	}

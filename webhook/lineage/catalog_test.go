@@ -438,3 +438,27 @@ func TestLineageCache(t *testing.T) {
 		t.Error("a lineage with an unreachable claim was cached")
 	}
 }
+
+// A base index may list two manifests for one platform (containerd picks
+// between them, so strata checks both); the catalog must remember both as
+// what the tag points to now, or an app on the second is called stale and,
+// once the tag moves twice, on an unknown base.
+func TestBaseWithTwoManifestsForOnePlatformIsCurrentForBoth(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, images.Options{Platforms: []string{"linux/amd64"}})
+	first := w.build(empty.Image, 1, "linux/amd64")
+	second := w.build(empty.Image, 1, "linux/amd64")
+	w.pushIndex("base/debian:12", first, second)
+	w.push("shop/a:1", w.build(first, 1, "linux/amd64"), nil)
+	w.push("shop/b:1", w.build(second, 1, "linux/amd64"), nil)
+	c := w.catalog(Options{Images: []CatalogImage{{Ref: "base/debian:12", Role: "os"}}})
+	if err := c.Refresh(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	for _, app := range []string{"shop/a:1", "shop/b:1"} {
+		l := c.Lineage(ctx(t), w.facts(app), images.Access{})
+		if len(l.Chain) != 1 || !l.Chain[0].Current || l.Chain[0].Role != "os" {
+			t.Errorf("Lineage(%s on one of two linux/amd64 manifests of base/debian:12) = %+v, want that manifest, current, os", app, l.Chain)
+		}
+	}
+}

@@ -23,7 +23,22 @@ type node struct {
 // tagState is a catalog tag: its role and what it points to now, per platform.
 type tagState struct {
 	role    string
-	current map[string]images.Digest // platform → digest
+	current resolution
+}
+
+// resolution is what a tag points to, per platform. A platform may have
+// more than one manifest: an index can list two for one platform, and
+// strata checks every one a node may pick.
+type resolution map[string][]images.Digest
+
+// movedFrom reports whether the tag points elsewhere than d on platform
+// now, and to what.
+func (r resolution) movedFrom(platform string, d images.Digest) (images.Digest, bool) {
+	now, ok := r[platform]
+	if !ok || slices.Contains(now, d) {
+		return images.Digest{}, false
+	}
+	return now[0], true
 }
 
 // index is an immutable view of the catalog, swapped whole on refresh.
@@ -103,8 +118,8 @@ func (ix *index) isCurrent(n *node) (current bool, moved string, now images.Dige
 		if !ok {
 			continue // a digest reference never moves
 		}
-		if d, ok := st.current[n.platform]; ok && d != n.digest {
-			return false, name, d
+		if now, moved := st.current.movedFrom(n.platform, n.digest); moved {
+			return false, name, now
 		}
 	}
 	return true, "", images.Digest{}

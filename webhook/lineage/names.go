@@ -84,7 +84,7 @@ func (ix *index) markSourcedTagMoved(e *Entry, b sourcedBase) {
 		return
 	}
 	if st, known := ix.tags[b.tag]; known {
-		if now, ok := st.current[b.platform]; ok && now != b.digest {
+		if now, moved := st.current.movedFrom(b.platform, b.digest); moved {
 			e.Current, e.MovedTag, e.CurrentDigest = false, b.tag, now
 			return
 		}
