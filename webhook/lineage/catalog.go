@@ -61,8 +61,8 @@ type Catalog struct {
 	mu      sync.Mutex // serialises refreshes and guards the state below
 	nodes   map[images.Digest]*node
 	history map[string][]resolution // tag → its resolutions, newest first
-	roles   map[string]string                     // tag → role
-	pinned  map[string]bool                       // digest references of the catalog
+	roles   map[string]string       // tag → role
+	pinned  map[string]bool         // digest references of the catalog
 
 	current atomic.Pointer[index]
 	loaded  atomic.Bool
