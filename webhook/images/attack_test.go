@@ -1,0 +1,59 @@
+package images
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"slices"
+	"testing"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+)
+
+// pushWithArtifactType pushes img with an artifactType field added to its
+// manifest, and returns the descriptor of that manifest. artifactType is a
+// label, like an annotation: containerd reads the config of such a manifest
+// and runs it like any other image.
+func pushWithArtifactType(t testing.TB, reg *testRegistry, repo string, img v1.Image, artifactType string) v1.Descriptor {
+	t.Helper()
+	pushDesc(t, reg, repo, img) // the config and layers
+	raw, err := img.RawManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil {
+		t.Fatal(err)
+	}
+	m["artifactType"] = artifactType
+	body, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(body)
+	d := v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(sum[:])}
+	putRaw(t, reg, repo, d.String(), types.OCIManifestSchema1, body)
+	return v1.Descriptor{MediaType: types.OCIManifestSchema1, Size: int64(len(body)), Digest: d}
+}
+
+// An entry without a platform whose manifest carries an artifactType but an
+// image config (linux/amd64, USER root) is what an amd64 node pulls when no
+// entry lists linux/amd64: containerd matches it by its config and runs it.
+// strata took the artifactType for "not an image", skipped the entry, and
+// checked only the arm64 image.
+func TestArtifactTypeOnAnEntryWithoutPlatformDoesNotHideIt(t *testing.T) {
+	t.Parallel()
+	reg := newTestRegistry(t)
+	r := newTestResolver(t, reg, Options{})
+	rootAmd := pushWithArtifactType(t, reg, "arttype/app", testImage(t, 1, "root", "linux/amd64"), "application/vnd.example.not-really+json")
+	nonRootArm := pushDesc(t, reg, "arttype/app", testImage(t, 1, "1000", "linux/arm64"))
+	pushRawIndex(t, reg, "arttype/app", "1", withPlatform(t, rootAmd, ""), withPlatform(t, nonRootArm, "linux/arm64"))
+	img, err := resolveTB(t, r, reg.ref("arttype/app:1"))
+	if err != nil {
+		return // refused: nothing unchecked is admitted
+	}
+	if !slices.Contains(evaluatedDigests(img), rootAmd.Digest.String()) {
+		t.Errorf("Resolve(arttype/app:1) evaluated %v, not the linux/amd64 image %s without a platform that an amd64 node pulls (its manifest has an artifactType)", evaluatedDigests(img), rootAmd.Digest)
+	}
+}
