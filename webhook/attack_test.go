@@ -1,0 +1,89 @@
+package webhook
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/strata-project/strata/webhook/images"
+	"github.com/strata-project/strata/webhook/policy"
+	"github.com/strata-project/strata/webhook/workload"
+)
+
+// A registry may serve a config of up to registry.maxBodyBytes (4 MiB): one
+// image whose config holds a few megabytes of Env, named by every container
+// of a pod just under the bound on evaluations, made strata build, hash and
+// evaluate that config once per container and answer long after the API
+// server's deadline, the registry work having been fast.
+func TestHugeConfigTimesManyContainersIsAnsweredBeforeTheDeadline(t *testing.T) {
+	p := newPipeline(t)
+	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	t.Cleanup(srv.Close)
+	host := strings.TrimPrefix(srv.URL, "http://")
+
+	img, err := random.Image(64, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf = cf.DeepCopy()
+	cf.OS, cf.Architecture, cf.Config.User = "linux", "amd64", "1000"
+	for i := range 250_000 {
+		cf.Config.Env = append(cf.Config.Env, fmt.Sprintf("E%d=x", i))
+	}
+	if img, err = mutate.ConfigFile(img, cf); err != nil {
+		t.Fatal(err)
+	}
+	ref, err := name.ParseReference(host + "/big/env:1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(ref, img); err != nil {
+		t.Fatal(err)
+	}
+
+	resolver, err := images.NewResolver(images.Options{Insecure: []string{host}, Keychain: authn.NewMultiKeychain()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(resolver.Close)
+	checker := NewChecker(CheckerOptions{Resolver: resolver, Lineage: p.catalog, Evaluator: p.engine})
+
+	// 1000 containers × 1 platform: at the bound, not past it.
+	w := &workload.Workload{Kind: "Pod", Name: "wide", Namespace: "shop"}
+	for i := range 1000 / 2 {
+		w.Containers = append(w.Containers, workload.Container{Name: fmt.Sprintf("c%d", i), Type: "container", Image: host + "/big/env:1"})
+	}
+	const deadline = 5 * time.Second
+	ctx, cancel := context.WithTimeout(t.Context(), deadline)
+	defer cancel()
+	start := time.Now()
+	vs := checker.Check(ctx, policy.Request{Operation: "CREATE", Namespace: "shop", Mode: policy.Enforce}, w)
+	took := time.Since(start)
+	if took > deadline+time.Second {
+		t.Errorf("Check of %d containers of one image with a %d-entry Env took %v, past the request's %v deadline (%d violations)", len(w.Containers), len(cf.Config.Env), took, deadline, len(vs))
+	}
+	// What was not evaluated is a violation that denies in enforce, never
+	// nothing.
+	if took > deadline && !slices.ContainsFunc(vs, func(v policy.Violation) bool {
+		return v.Policy == "image-resolution" && strings.Contains(v.Msg, "deadline")
+	}) {
+		t.Errorf("Check past its deadline returned %d violations, none an image-resolution violation naming the deadline", len(vs))
+	}
+}
