@@ -137,7 +137,10 @@ func (c *Checker) Check(ctx context.Context, req policy.Request, w *workload.Wor
 	}
 
 	var out []policy.Violation
-	for _, ctr := range checked {
+	for n, ctr := range checked {
+		if err := ctx.Err(); err != nil {
+			return append(out, c.pastDeadline(ctx, req, w, checked[n:], err)...)
+		}
 		i := index[ctr.Image]
 		s := policy.Subject{Request: req, Workload: w, Container: ctr, Image: resolved[i], Err: errs[i]}
 		if s.Err != nil || s.Image == nil {
@@ -151,6 +154,22 @@ func (c *Checker) Check(ctx context.Context, req policy.Request, w *workload.Wor
 		}
 	}
 	return out
+}
+
+// pastDeadline is the one violation of the containers left when the
+// request's deadline ended during evaluation (a config of megabytes named by
+// a thousand containers): evaluating them would answer after the API server
+// gave up. It is evaluated past the deadline, once, so that its action is
+// image-resolution's.
+func (c *Checker) pastDeadline(ctx context.Context, req policy.Request, w *workload.Workload, left []workload.Container, cause error) []policy.Violation {
+	first := left[0]
+	err := &images.Error{Kind: images.KindLimit, Image: first.Image, Err: fmt.Errorf(
+		"the request's deadline ended before %d of its containers were evaluated: %w", len(left), cause)}
+	c.opts.Logger.Warn("workload not fully checked: the request's deadline ended during evaluation",
+		slog.String("kind", w.Kind), slog.String("namespace", w.Namespace), slog.String("name", w.Name),
+		slog.Int("containersLeft", len(left)))
+	s := policy.Subject{Request: req, Workload: w, Container: first, Err: err}
+	return c.opts.Evaluator.Evaluate(context.WithoutCancel(ctx), first.Name, "", s.Input())
 }
 
 // resolve fills resolved and errs for refs. No resolution starts once ctx
