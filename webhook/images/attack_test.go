@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
@@ -55,5 +56,27 @@ func TestArtifactTypeOnAnEntryWithoutPlatformDoesNotHideIt(t *testing.T) {
 	}
 	if !slices.Contains(evaluatedDigests(img), rootAmd.Digest.String()) {
 		t.Errorf("Resolve(arttype/app:1) evaluated %v, not the linux/amd64 image %s without a platform that an amd64 node pulls (its manifest has an artifactType)", evaluatedDigests(img), rootAmd.Digest)
+	}
+}
+
+// containerd matches an entry without a platform by the os and architecture
+// its config blob states, whatever the config's media type
+// (core/images/image.go: Manifest, ConfigPlatform), and unpacks its layers
+// when a container is created. strata called such an entry "an artifact, not
+// a container image", skipped it, and checked only the arm64 image.
+func TestConfigMediaTypeOnAnEntryWithoutPlatformDoesNotHideIt(t *testing.T) {
+	t.Parallel()
+	reg := newTestRegistry(t)
+	r := newTestResolver(t, reg, Options{})
+	disguised := mutate.ConfigMediaType(testImage(t, 1, "root", "linux/amd64"), "application/vnd.example.config.v1+json")
+	rootAmd := pushDesc(t, reg, "cfgtype/app", disguised)
+	nonRootArm := pushDesc(t, reg, "cfgtype/app", testImage(t, 1, "1000", "linux/arm64"))
+	pushRawIndex(t, reg, "cfgtype/app", "1", withPlatform(t, rootAmd, ""), withPlatform(t, nonRootArm, "linux/arm64"))
+	img, err := resolveTB(t, r, reg.ref("cfgtype/app:1"))
+	if err != nil {
+		return // refused: nothing unchecked is admitted
+	}
+	if !slices.Contains(evaluatedDigests(img), rootAmd.Digest.String()) {
+		t.Errorf("Resolve(cfgtype/app:1) evaluated %v and no error, not the entry %s without a platform whose config says linux/amd64 (its config media type is not an image config's)", evaluatedDigests(img), rootAmd.Digest)
 	}
 }
