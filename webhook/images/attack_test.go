@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"slices"
+	"strings"
 	"testing"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -74,7 +75,11 @@ func TestConfigMediaTypeOnAnEntryWithoutPlatformDoesNotHideIt(t *testing.T) {
 	pushRawIndex(t, reg, "cfgtype/app", "1", withPlatform(t, rootAmd, ""), withPlatform(t, nonRootArm, "linux/arm64"))
 	img, err := resolveTB(t, r, reg.ref("cfgtype/app:1"))
 	if err != nil {
-		return // refused: nothing unchecked is admitted
+		// Refused, naming the entry: nothing unchecked is admitted.
+		if KindOf(err) != KindUnsupported || !strings.Contains(err.Error(), rootAmd.Digest.String()) {
+			t.Errorf("Resolve(cfgtype/app:1) = %v, want an %s error naming %s", err, KindUnsupported, rootAmd.Digest)
+		}
+		return
 	}
 	if !slices.Contains(evaluatedDigests(img), rootAmd.Digest.String()) {
 		t.Errorf("Resolve(cfgtype/app:1) evaluated %v and no error, not the entry %s without a platform whose config says linux/amd64 (its config media type is not an image config's)", evaluatedDigests(img), rootAmd.Digest)
