@@ -85,3 +85,19 @@ func TestConfigMediaTypeOnAnEntryWithoutPlatformDoesNotHideIt(t *testing.T) {
 		t.Errorf("Resolve(cfgtype/app:1) evaluated %v and no error, not the entry %s without a platform whose config says linux/amd64 (its config media type is not an image config's)", evaluatedDigests(img), rootAmd.Digest)
 	}
 }
+
+// Alibaba Cloud's instance metadata service (and its RAM role credentials)
+// answers at 100.100.100.200, which is not link-local: a blob redirect or a
+// token realm there was dialled. The guard names the metadata services, not
+// only the link-local range most of them use.
+func TestAlibabaCloudMetadataAddressIsRefused(t *testing.T) {
+	t.Parallel()
+	for _, addr := range []string{"100.100.100.200:80", "[::ffff:100.100.100.200]:443"} {
+		if err := refuseForbiddenDial("tcp", addr, nil); err == nil {
+			t.Errorf("refuseForbiddenDial(%s) = nil, want a refusal: it is Alibaba Cloud's metadata service", addr)
+		}
+	}
+	if err := refuseForbiddenDial("tcp", "100.100.100.201:443", nil); err != nil {
+		t.Errorf("refuseForbiddenDial(100.100.100.201:443) = %v, want nil: only the metadata address is refused", err)
+	}
+}
