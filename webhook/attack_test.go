@@ -144,6 +144,24 @@ func TestWindowsPodIsCheckedOnTheWindowsEntryNotTheLinuxOnes(t *testing.T) {
 	if !slices.ContainsFunc(vs, func(v policy.Violation) bool { return v.Policy == "run-as-root" || v.Policy == "image-resolution" }) {
 		t.Errorf("Check of a windows pod whose image's windows entry runs as ContainerAdministrator = %v, want a run-as-root (or image-resolution) violation", vs)
 	}
+
+	// With windows/amd64 configured, the windows pod is judged by the
+	// windows entry, and a linux pod of the same image by its linux one only.
+	withWindows, err := images.NewResolver(images.Options{Insecure: []string{host}, Keychain: authn.NewMultiKeychain(), Platforms: []string{"linux/amd64", "windows/amd64"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(withWindows.Close)
+	checker = NewChecker(CheckerOptions{Resolver: withWindows, Lineage: p.catalog, Evaluator: p.engine})
+	vs = checker.Check(testCtx(t), policy.Request{Operation: "CREATE", Namespace: "shop", Mode: policy.Enforce}, w)
+	if !slices.ContainsFunc(vs, func(v policy.Violation) bool { return v.Policy == "run-as-root" && v.Platform == "windows/amd64" }) {
+		t.Errorf("Check of the windows pod with windows/amd64 configured = %v, want a run-as-root violation on windows/amd64", vs)
+	}
+	w.Containers[0].OS = "linux"
+	vs = checker.Check(testCtx(t), policy.Request{Operation: "CREATE", Namespace: "shop", Mode: policy.Enforce}, w)
+	if slices.ContainsFunc(vs, func(v policy.Violation) bool { return v.Policy == "run-as-root" || v.Platform == "windows/amd64" }) {
+		t.Errorf("Check of a linux pod of the same image = %v, want nothing from the windows entry it never runs", vs)
+	}
 }
 
 func testCtx(t *testing.T) context.Context {
