@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path"
+	"strings"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -137,20 +138,72 @@ func (c *Checker) Check(ctx context.Context, req policy.Request, w *workload.Wor
 	}
 
 	var out []policy.Violation
-	for _, ctr := range checked {
+	for n, ctr := range checked {
+		if err := ctx.Err(); err != nil {
+			return append(out, c.pastDeadline(ctx, req, w, checked[n:], err)...)
+		}
 		i := index[ctr.Image]
 		s := policy.Subject{Request: req, Workload: w, Container: ctr, Image: resolved[i], Err: errs[i]}
 		if s.Err != nil || s.Image == nil {
 			out = append(out, c.opts.Evaluator.Evaluate(ctx, ctr.Name, "", s.Input())...)
 			continue
 		}
-		for _, f := range s.Image.Platforms {
+		facts := forPodOS(s.Image.Platforms, ctr.OS)
+		if len(facts) == 0 {
+			s.Err = &images.Error{Kind: images.KindPodOS, Image: ctr.Image, Err: fmt.Errorf("the pod says spec.os.name %s; the manifests checked are for %s", ctr.OS, platformsOf(s.Image))}
+			out = append(out, c.opts.Evaluator.Evaluate(ctx, ctr.Name, "", s.Input())...)
+			continue
+		}
+		for _, f := range facts {
 			s.Facts = f
 			s.Lineage = c.opts.Lineage.Lineage(rctx, f, access)
 			out = append(out, c.opts.Evaluator.Evaluate(ctx, ctr.Name, f.Platform, s.Input())...)
 		}
 	}
 	return out
+}
+
+// pastDeadline is the one violation of the containers left when the
+// request's deadline ended during evaluation (a config of megabytes named by
+// a thousand containers): evaluating them would answer after the API server
+// gave up. It is evaluated past the deadline, once, so that its action is
+// image-resolution's.
+func (c *Checker) pastDeadline(ctx context.Context, req policy.Request, w *workload.Workload, left []workload.Container, cause error) []policy.Violation {
+	first := left[0]
+	err := &images.Error{Kind: images.KindLimit, Image: first.Image, Err: fmt.Errorf(
+		"the request's deadline ended before %d of its containers were evaluated: %w", len(left), cause)}
+	c.opts.Logger.Warn("workload not fully checked: the request's deadline ended during evaluation",
+		slog.String("kind", w.Kind), slog.String("namespace", w.Namespace), slog.String("name", w.Name),
+		slog.Int("containersLeft", len(left)))
+	s := policy.Subject{Request: req, Workload: w, Container: first, Err: err}
+	return c.opts.Evaluator.Evaluate(context.WithoutCancel(ctx), first.Name, "", s.Input())
+}
+
+// forPodOS keeps the manifests a node of the pod's OS could run: a pod that
+// says spec.os.name runs only on nodes of that OS (the kubelet refuses it
+// elsewhere), so a windows pod is never judged by its image's linux
+// manifests, nor a linux pod by its windows ones. A pod that says nothing
+// may land on any node: every manifest counts, as does one whose config
+// names no OS.
+func forPodOS(facts []*images.Facts, os string) []*images.Facts {
+	if os == "" {
+		return facts
+	}
+	var out []*images.Facts
+	for _, f := range facts {
+		if fos, _, _ := strings.Cut(f.Platform, "/"); fos == "" || strings.EqualFold(fos, os) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func platformsOf(img *images.Image) string {
+	var ps []string
+	for _, f := range img.Platforms {
+		ps = append(ps, f.Platform)
+	}
+	return strings.Join(ps, ", ")
 }
 
 // resolve fills resolved and errs for refs. No resolution starts once ctx

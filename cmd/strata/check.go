@@ -18,6 +18,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	kyaml "k8s.io/apimachinery/pkg/util/yaml"
 	k8sjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
 
@@ -297,16 +298,45 @@ func readError(path string, err error) error {
 // objects it read.
 func decodeManifests(file string, data []byte) (out []manifest, read int, err error) {
 	for _, doc := range splitDocuments(data) {
-		ws, n, err := decodeDocument(doc.text)
+		values, err := documentValues(doc.text)
 		if err != nil {
 			return nil, 0, fmt.Errorf("%s: document %d (line %d): %w", file, doc.index, doc.line, err)
 		}
-		read += n
-		for _, w := range ws {
-			out = append(out, manifest{file: file, line: doc.line, document: doc.index, item: w.item, workload: w.workload})
+		for _, value := range values {
+			ws, n, err := decodeDocument(value)
+			if err != nil {
+				return nil, 0, fmt.Errorf("%s: document %d (line %d): %w", file, doc.index, doc.line, err)
+			}
+			read += n
+			for _, w := range ws {
+				out = append(out, manifest{file: file, line: doc.line, document: doc.index, item: w.item, workload: w.workload})
+			}
 		}
 	}
 	return out, read, nil
+}
+
+// documentValues returns every object of one document as kubectl reads it:
+// text that starts with "{" is a stream of JSON objects, which may go on as
+// YAML ({ConfigMap}{Pod} creates both); YAML is one object. The decoder is
+// kubectl's own, so that no object it applies goes unread here.
+func documentValues(text []byte) ([][]byte, error) {
+	if !bytes.HasPrefix(bytes.TrimSpace(text), []byte("{")) {
+		return [][]byte{text}, nil // YAML errors keep their line numbers
+	}
+	d := kyaml.NewYAMLOrJSONDecoder(bytes.NewReader(text), 4096)
+	var out [][]byte
+	for {
+		var value json.RawMessage
+		err := d.Decode(&value)
+		if errors.Is(err, io.EOF) {
+			return out, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, value)
+	}
 }
 
 // document is one YAML document of a file.

@@ -112,3 +112,26 @@ func FuzzDecodeDocument(f *testing.F) {
 		}
 	})
 }
+
+// kubectl apply -f reads a file that starts with "{" as a stream of JSON
+// objects (and goes on as YAML when JSON stops): every object of
+// `{ConfigMap}{Pod}` is created. strata check read the first one only and
+// reported "1 object" and exit 0 while the root Pod after it went unread.
+func TestCheckJSONStreamHidingARootPodAfterTheFirstObjectIsDenied(t *testing.T) {
+	t.Parallel()
+	configMap := `{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}}`
+	rootPodYAML := "apiVersion: v1\nkind: Pod\nmetadata: {name: admin, namespace: shop}\nspec:\n  containers: [{name: admin, image: strata-demo.local/shop/admin:1.0}]\n"
+	for _, tc := range []struct{ name, stdin string }{
+		{"concatenated", configMap + rootPodJSON},
+		{"one a line", configMap + "\n" + rootPodJSON + "\n"},
+		{"JSON then YAML", configMap + "\n" + rootPodYAML},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			code, out, errOut := runStrataStdin(t, tc.stdin, "check", "--demo", "--mode", "enforce", "-f", "-")
+			if code != 1 || !strings.Contains(out, "✗ deny Pod shop/admin") || !strings.Contains(out, "2 objects read") {
+				t.Fatalf("strata check of a JSON stream (%s) = exit %d, want 1 denying Pod shop/admin of 2 objects read; stdout:\n%s\nstderr:\n%s", tc.name, code, out, errOut)
+			}
+		})
+	}
+}

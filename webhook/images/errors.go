@@ -34,6 +34,7 @@ const (
 	KindInconsistent     Kind = "inconsistent"      // an index entry's platform contradicts the image's config
 	KindTooComplex       Kind = "too-complex"       // an index beyond strata's bounds on entries or nesting
 	KindLimit            Kind = "limit"             // past a bound strata keeps so that it answers in time
+	KindPodOS            Kind = "pod-os"            // no manifest checked for the OS the pod says it runs on
 )
 
 // Error is a resolution failure with a message a user can act on. It never
@@ -87,6 +88,8 @@ func (e *Error) advice() string {
 		return fmt.Sprintf("image %q is lying about itself: its index lists a manifest under a platform its config contradicts; do not run it, rebuild it and push a correct index", e.Image)
 	case KindTooComplex:
 		return fmt.Sprintf("image %q is beyond the bounds strata reads of a multi-platform index: push an index with fewer entries or less nesting", e.Image)
+	case KindPodOS:
+		return fmt.Sprintf("image %q has no manifest for the pod's OS among those strata checked: add that OS's platform (e.g. windows/amd64) to platforms, or correct spec.os.name", e.Image)
 	case KindLimit:
 		return fmt.Sprintf("image %q was not checked: the workload is past a bound strata keeps so that it always answers in time; split it into smaller workloads", e.Image)
 	default:

@@ -252,12 +252,11 @@ func (r *Resolver) buildFacts(ctx context.Context, pinned Reference, mediaType s
 	if err != nil {
 		return nil, &errContent{msg: fmt.Sprintf("manifest %s does not parse: %v", pinned.Digest, err)}
 	}
-	if m.ArtifactType != "" || !imageConfigTypes[m.Config.MediaType] {
-		kind := m.ArtifactType
-		if kind == "" {
-			kind = string(m.Config.MediaType)
-		}
-		return nil, &errUnsupported{msg: fmt.Sprintf("manifest %s is an artifact of type %q, not a container image", pinned.Digest, kind)}
+	// The config says what a manifest is; artifactType is a label, like an
+	// annotation: containerd runs an image manifest that carries one, and
+	// an entry without a platform must not be skipped for it.
+	if !imageConfigTypes[m.Config.MediaType] {
+		return nil, &errUnsupported{msg: fmt.Sprintf("manifest %s is an artifact of type %q, not a container image", pinned.Digest, m.Config.MediaType)}
 	}
 	cfgDigest, err := digestFromHash(m.Config.Digest)
 	if err != nil {

@@ -244,7 +244,14 @@ func (w *indexWalk) readLeaves(ctx context.Context, pick []v1.Descriptor) error 
 			var unsupported *errUnsupported
 			switch {
 			case errors.As(err, &unsupported):
-				return nil
+				// containerd matches the entry by its config blob's platform
+				// whatever the config's media type: one a node would pull is
+				// kept, so that checkChosen refuses it rather than skip it.
+				p, err := w.r.artifactPlatform(gctx, w.pinned.WithDigest(d), w.access)
+				if p != "" {
+					found[i] = &Facts{Digest: d, Platform: p}
+				}
+				return err
 			case err != nil:
 				return fmt.Errorf("index entry %s without a platform: %w", d, err)
 			}
@@ -382,4 +389,34 @@ func orDefault(s, def string) string {
 		return def
 	}
 	return s
+}
+
+// artifactPlatform is the platform an artifact's config blob states, read
+// as containerd reads it to match an index entry without a platform: "" when
+// the manifest has no readable config or the config states none (or
+// unknown/unknown, an attestation's).
+func (r *Resolver) artifactPlatform(ctx context.Context, pinned Reference, access Access) (string, error) {
+	_, raw, err := r.fetchManifest(ctx, pinned, access)
+	if err != nil {
+		return "", fmt.Errorf("index entry %s without a platform: %w", pinned.Digest, err)
+	}
+	m, err := v1.ParseManifest(bytes.NewReader(raw))
+	if err != nil {
+		return "", nil
+	}
+	d, err := digestFromHash(m.Config.Digest)
+	if err != nil {
+		return "", nil
+	}
+	cfg, err := r.fetchConfig(ctx, pinned, d, access)
+	var invalid *errContent
+	switch {
+	case errors.As(err, &invalid):
+		return "", nil // containerd cannot read it either
+	case err != nil:
+		return "", fmt.Errorf("index entry %s without a platform: %w", pinned.Digest, err)
+	case cfg.OS == "unknown" || cfg.Architecture == "unknown" || cfg.OS == "" && cfg.Architecture == "":
+		return "", nil
+	}
+	return platformString(v1.Platform{OS: cfg.OS, Architecture: cfg.Architecture, Variant: cfg.Variant}), nil
 }

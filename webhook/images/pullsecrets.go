@@ -99,6 +99,10 @@ func (p *PullSecrets) Access(ctx context.Context, namespace, serviceAccount stri
 	return access, nil
 }
 
+// maxPullSecrets bounds the secrets read for one pod, its service
+// account's included; real pods name a few.
+const maxPullSecrets = 64
+
 // read returns the pod's pull secrets and its service account's, as the
 // kubelet finds them: a missing secret or service account is skipped.
 func (p *PullSecrets) read(ctx context.Context, namespace, serviceAccount string, names []string) ([]corev1.Secret, error) {
@@ -111,6 +115,11 @@ func (p *PullSecrets) read(ctx context.Context, namespace, serviceAccount string
 		for _, ref := range sa.ImagePullSecrets {
 			names = append(names, ref.Name)
 		}
+	}
+	// The Pod API does not bound the list: one pod must not cost the API
+	// server thousands of reads on every admission of it.
+	if len(names) > maxPullSecrets {
+		return nil, fmt.Errorf("the pod and its service account name %d image pull secrets, more than the %d strata reads: name fewer", len(names), maxPullSecrets)
 	}
 	var out []corev1.Secret
 	for _, name := range names {

@@ -19,15 +19,19 @@ import (
 	"golang.org/x/net/http/httpproxy"
 )
 
-// metadataV6 is the AWS instance metadata service's IPv6 address; the rest of
-// the cloud metadata endpoints are link-local.
-var metadataV6 = netip.MustParseAddr("fd00:ec2::254")
+// metadataV6 is the AWS instance metadata service's IPv6 address, and
+// metadataAlibaba Alibaba Cloud's (in the shared 100.64.0.0/10 range); the
+// rest of the cloud metadata endpoints are link-local.
+var (
+	metadataV6      = netip.MustParseAddr("fd00:ec2::254")
+	metadataAlibaba = netip.MustParseAddr("100.100.100.200")
+)
 
 // forbiddenAddr reports addresses no registry request may reach: link-local
 // ranges (169.254.0.0/16, fe80::/10) host cloud metadata services.
 func forbiddenAddr(a netip.Addr) bool {
 	a = a.Unmap()
-	return a.IsLinkLocalUnicast() || a.IsLinkLocalMulticast() || a == metadataV6
+	return a.IsLinkLocalUnicast() || a.IsLinkLocalMulticast() || a == metadataV6 || a == metadataAlibaba
 }
 
 // refuseForbiddenDial is a net.Dialer Control hook: it runs after DNS, on the
