@@ -3,7 +3,6 @@ package webhook
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/strata-project/strata/webhook/demo"
 	"github.com/strata-project/strata/webhook/images"
+	"github.com/strata-project/strata/webhook/internal/hangtest"
 	"github.com/strata-project/strata/webhook/policy"
 	"github.com/strata-project/strata/webhook/workload"
 )
@@ -37,51 +37,6 @@ func podWithImages(host string, n int) *workload.Workload {
 	return w
 }
 
-// hangingRegistry accepts connections and never answers; it counts the
-// connections held open at once.
-type hangingRegistry struct {
-	*httptest.Server
-	mu        sync.Mutex
-	open, max int
-	total     int
-}
-
-func newHangingRegistry(t *testing.T) *hangingRegistry {
-	t.Helper()
-	h := &hangingRegistry{}
-	release := make(chan struct{})
-	h.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		select {
-		case <-req.Context().Done():
-		case <-release:
-		}
-	}))
-	h.Config.ConnState = func(_ net.Conn, state http.ConnState) {
-		h.mu.Lock()
-		defer h.mu.Unlock()
-		switch state {
-		case http.StateNew:
-			h.open++
-			h.total++
-			h.max = max(h.max, h.open)
-		case http.StateClosed, http.StateHijacked:
-			h.open--
-		}
-	}
-	h.Start()
-	t.Cleanup(func() {
-		close(release)
-		h.Close()
-	})
-	return h
-}
-
-func (h *hangingRegistry) maxOpen() int {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.max
-}
-
 // The attack: one Pod with thousands of distinct images at a registry that
 // hangs, on a 5s request. It was answered after 7.2s, with 37k goroutines
 // and ~7,900 registry connections (concurrency 8). Past 500 containers (on
@@ -94,7 +49,7 @@ func TestPodWithHundredsOfImagesAtAHangingRegistryIsAnsweredInTime(t *testing.T)
 	p := newPipeline(t)
 	ignore := goleak.IgnoreCurrent()
 	before := runtime.NumGoroutine()
-	reg := newHangingRegistry(t)
+	reg := hangtest.New(t)
 	resolver, err := images.NewResolver(images.Options{
 		Hosts:        map[string]string{"hang.test": strings.TrimPrefix(reg.URL, "http://")},
 		Insecure:     []string{"hang.test"},
@@ -147,7 +102,7 @@ func TestPodWithHundredsOfImagesAtAHangingRegistryIsAnsweredInTime(t *testing.T)
 	}
 	// A slot is given back when its request gives up; the registry sees that
 	// connection close a moment later, so up to twice the bound may overlap.
-	if got, want := reg.maxOpen(), 16; got > 2*want {
+	if got, want := reg.MaxOpen(), 16; got > 2*want {
 		t.Errorf("Check(pod with %d images) held %d registry connections at once, want at most the per-host bound %d (twice that while closing)", n, got, want)
 	}
 	if got := peak.Load() - int64(before); got > 500 {
@@ -163,7 +118,7 @@ func TestPodWithHundredsOfImagesAtAHangingRegistryIsAnsweredInTime(t *testing.T)
 // name, without a single registry request and without 4,000 violations.
 func TestPodWithThousandsOfImagesGetsOneBoundViolation(t *testing.T) {
 	t.Parallel()
-	reg := newHangingRegistry(t)
+	reg := hangtest.New(t)
 	resolver, err := images.NewResolver(images.Options{
 		Hosts:    map[string]string{"hang.test": strings.TrimPrefix(reg.URL, "http://")},
 		Insecure: []string{"hang.test"},
@@ -185,10 +140,8 @@ func TestPodWithThousandsOfImagesGetsOneBoundViolation(t *testing.T) {
 			t.Errorf("Decide(%s, the bound's violation) allowed = %v, want a denial only in enforce", mode, d.Allowed)
 		}
 	}
-	reg.mu.Lock()
-	defer reg.mu.Unlock()
-	if reg.total != 0 {
-		t.Errorf("Check(pod past the bound) opened %d registry connections, want none", reg.total)
+	if reg.Total() != 0 {
+		t.Errorf("Check(pod past the bound) opened %d registry connections, want none", reg.Total())
 	}
 }
 

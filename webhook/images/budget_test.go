@@ -4,66 +4,17 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
+
+	"github.com/strata-project/strata/webhook/internal/hangtest"
 )
-
-// hangingServer accepts connections and never answers a request, like a
-// registry stuck behind a load balancer. It counts the connections strata
-// holds open at once.
-type hangingServer struct {
-	*httptest.Server
-	requests atomic.Int64
-
-	mu        sync.Mutex
-	open, max int
-}
-
-func newHangingServer(t *testing.T) *hangingServer {
-	t.Helper()
-	hs := &hangingServer{}
-	release := make(chan struct{})
-	hs.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		hs.requests.Add(1)
-		select {
-		case <-req.Context().Done():
-		case <-release:
-		}
-	}))
-	hs.Config.ConnState = func(_ net.Conn, state http.ConnState) {
-		hs.mu.Lock()
-		defer hs.mu.Unlock()
-		switch state {
-		case http.StateNew:
-			hs.open++
-			hs.max = max(hs.max, hs.open)
-		case http.StateClosed, http.StateHijacked:
-			hs.open--
-		}
-	}
-	hs.Start()
-	t.Cleanup(func() {
-		close(release)
-		hs.Close()
-	})
-	return hs
-}
-
-func (hs *hangingServer) maxOpen() int {
-	hs.mu.Lock()
-	defer hs.mu.Unlock()
-	return hs.max
-}
-
-func (hs *hangingServer) addr() string { return strings.TrimPrefix(hs.URL, "http://") }
 
 // An attacker's pod names thousands of distinct images at a registry that
 // hangs; each resolution gives up at its deadline, but the shared fetches it
@@ -71,8 +22,8 @@ func (hs *hangingServer) addr() string { return strings.TrimPrefix(hs.URL, "http
 // setting. The number of registry requests in flight is bounded per host.
 func TestHangingRegistryCannotHoldMoreConnectionsThanTheRequestBound(t *testing.T) {
 	checkNoLeaks(t)
-	hs := newHangingServer(t)
-	tr := newBaseTransport(map[string]string{"hang.test": hs.addr()})
+	hs := hangtest.New(t)
+	tr := newBaseTransport(map[string]string{"hang.test": strings.TrimPrefix(hs.URL, "http://")})
 	t.Cleanup(tr.CloseIdleConnections)
 	const perHost = 4
 	r, err := NewResolver(Options{
@@ -102,7 +53,7 @@ func TestHangingRegistryCannotHoldMoreConnectionsThanTheRequestBound(t *testing.
 	}
 	// A slot is given back when its request gives up; the registry sees that
 	// connection close a moment later, so up to twice the bound may overlap.
-	if got := hs.maxOpen(); got > 2*perHost {
+	if got := hs.MaxOpen(); got > 2*perHost {
 		t.Errorf("%d resolutions at a hanging registry held %d connections at once, want at most MaxRequestsPerHost = %d (twice that while closing)", images, got, perHost)
 	}
 }
@@ -138,11 +89,11 @@ func TestResolveAfterTheBudgetEndedSendsNothing(t *testing.T) {
 // not hold a request whose caller gave no deadline (the catalog's tag
 // listing, a refresh): the transport gives up waiting for headers.
 func TestHangingRegistryCannotHoldARequestPastTheHeaderTimeout(t *testing.T) {
-	hs := newHangingServer(t)
+	hs := hangtest.New(t)
 	r, err := NewResolver(Options{
 		Keychain:     authn.NewMultiKeychain(),
 		Insecure:     []string{"hang.test"},
-		Hosts:        map[string]string{"hang.test": hs.addr()},
+		Hosts:        map[string]string{"hang.test": strings.TrimPrefix(hs.URL, "http://")},
 		FetchTimeout: 300 * time.Millisecond,
 	})
 	if err != nil {
