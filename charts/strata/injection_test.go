@@ -21,6 +21,7 @@ import (
 	"testing"
 	"unicode/utf16"
 
+	appsv1 "k8s.io/api/apps/v1"
 	kyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
 )
@@ -297,4 +298,60 @@ func dig(docs []any, kind string, path ...any) any {
 		}
 	}
 	return nil
+}
+
+// The patterns and the quoting refuse nothing a real installation writes: a
+// registry with a port, nested repository paths, a tag with dots and dashes, a
+// pull secret given either as a name or as {name}, and a common name with
+// spaces and colons all come out exactly as given.
+func TestRealValuesRenderVerbatimThroughQuotingAndPatterns(t *testing.T) {
+	t.Parallel()
+	ca, err := os.ReadFile("testdata/client-ca.crt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	values := map[string]any{
+		"image":             map[string]any{"repository": "registry.example.com:5000/platform/strata_mirror/strata", "tag": "v1.2.3-rc.1_build"},
+		"imagePullSecrets":  []any{"regcred", map[string]any{"name": "mirror.pull-secret"}},
+		"priorityClassName": "system-cluster-critical",
+		"webhook":           map[string]any{"clientAuth": map[string]any{"enabled": true, "caBundle": string(ca), "cn": "system:kube-apiserver webhook client"}},
+		"resources":         map[string]any{"limits": map[string]any{"cpu": "500m", "memory": "1Gi"}},
+	}
+	args := append([]string{"template", release, ".", "--namespace", namespace}, strings.Split(valuesFile(t, values), "\x00")...)
+	out, err := helm(t, args...)
+	if err != nil {
+		t.Fatalf("helm template with real values: %v", err)
+	}
+	var d appsv1.Deployment
+	for _, doc := range strings.Split(out, "\n---\n") {
+		if strings.Contains(doc, "\nkind: Deployment\n") {
+			if err := yaml.UnmarshalStrict([]byte(doc), &d); err != nil {
+				t.Fatalf("Deployment does not decode strictly: %v", err)
+			}
+		}
+	}
+	pod := d.Spec.Template.Spec
+	if len(pod.Containers) != 1 {
+		t.Fatalf("%d containers rendered, want strata's", len(pod.Containers))
+	}
+	c := pod.Containers[0]
+	if want := "registry.example.com:5000/platform/strata_mirror/strata:v1.2.3-rc.1_build"; c.Image != want {
+		t.Errorf("image = %q, want %q", c.Image, want)
+	}
+	var secrets []string
+	for _, s := range pod.ImagePullSecrets {
+		secrets = append(secrets, s.Name)
+	}
+	if !slices.Equal(secrets, []string{"regcred", "mirror.pull-secret"}) {
+		t.Errorf("imagePullSecrets = %q, want [regcred mirror.pull-secret]", secrets)
+	}
+	if pod.PriorityClassName != "system-cluster-critical" {
+		t.Errorf("priorityClassName = %q", pod.PriorityClassName)
+	}
+	if !slices.Contains(c.Args, "--client-cn=system:kube-apiserver webhook client") {
+		t.Errorf("args = %q, want the common name as one argument", c.Args)
+	}
+	if c.Resources.Limits.Cpu().String() != "500m" || c.Resources.Limits.Memory().String() != "1Gi" {
+		t.Errorf("limits = %v, want cpu 500m and memory 1Gi", c.Resources.Limits)
+	}
 }
