@@ -233,3 +233,36 @@ func TestRedirectIntoInternalRangesDecision(t *testing.T) {
 		}
 	}
 }
+
+// TestRedirectToNameRebindingToLoopbackIsRefusedAtDial: the redirect's target
+// name resolves to a public address when the redirect is checked and to
+// 127.0.0.1 when it is dialled (DNS rebinding); the dial refuses it.
+func TestRedirectToNameRebindingToLoopbackIsRefusedAtDial(t *testing.T) {
+	checkNoLeaks(t)
+	img := testImage(t, 1, "", "linux/amd64")
+	cfg, _ := img.ConfigName()
+	internal, hits := internalService(t)
+	reg := newTestRegistry(t)
+	reg.push(t, "meta/app:1", img)
+	setFault(reg, onPath("/blobs/"+cfg.String(), func(w http.ResponseWriter, req *http.Request, _ http.Handler) {
+		http.Redirect(w, req, internalURL(internal, "/internal/admin/dump"), http.StatusTemporaryRedirect)
+	}))
+	r := publicRegistryResolver(t, reg, internal, Options{})
+	g := r.transport.(*guard)
+	registryLookup := g.lookup
+	g.lookup = func(ctx context.Context, host string) ([]netip.Addr, error) {
+		if host == internalName {
+			return []netip.Addr{netip.MustParseAddr("198.51.100.1")}, nil // what the check sees
+		}
+		return registryLookup(ctx, host)
+	}
+	image := publicRegistryHost + "/meta/app:1"
+	_, _, err := resolveTimed(t, r, image, Access{}, 3*time.Second)
+	if err == nil || strings.Contains(err.Error(), "INTERNAL-SECRET-BODY") {
+		t.Errorf("Resolve(%q) = %v, want a refusal without the internal service's body", image, err)
+	}
+	wantKind(t, image, err, KindNetwork, publicRegistryHost, "loopback")
+	if n := hits.Load(); n != 0 {
+		t.Errorf("the internal service on 127.0.0.1 (as %s, rebinding) got %d requests, want 0", internalName, n)
+	}
+}

@@ -49,6 +49,34 @@ func refuseForbiddenDial(_, address string, _ syscall.RawConn) error {
 	return nil
 }
 
+// redirectRangeKey carries, in the context of a request that follows a
+// redirect, the non-public range its dial may reach (a func, so that the
+// sender is only resolved when the dial meets a non-public address).
+// checkInternal decided on the target's addresses when the redirect arrived;
+// this repeats the decision on the address dialled, so that a name resolving
+// elsewhere the second time (DNS rebinding) is refused.
+type redirectRangeKey struct{}
+
+// refuseDial is refuseForbiddenDial, plus the range bound of a followed
+// redirect.
+func refuseDial(ctx context.Context, network, address string, c syscall.RawConn) error {
+	if err := refuseForbiddenDial(network, address, c); err != nil {
+		return err
+	}
+	allowed, ok := ctx.Value(redirectRangeKey{}).(func() addrRange)
+	if !ok {
+		return nil
+	}
+	ap, err := netip.ParseAddrPort(address)
+	if err != nil {
+		return &errRefused{msg: fmt.Sprintf("refusing to dial unparsable address %q", address)}
+	}
+	if class := rangeOf(ap.Addr()); class != rangePublic && class != allowed() {
+		return &errRefused{msg: fmt.Sprintf("refusing to follow a redirect to the %s address %s", class, ap.Addr().Unmap())}
+	}
+	return nil
+}
+
 // defaultResponseHeaderTimeout bounds the wait for a status line on a
 // connection that is open but silent; the Resolver sets its FetchTimeout.
 const defaultResponseHeaderTimeout = 10 * time.Second
@@ -56,7 +84,7 @@ const defaultResponseHeaderTimeout = 10 * time.Second
 // newBaseTransport is the HTTP transport strata uses when none is given.
 // hosts maps host names to the address dialled instead.
 func newBaseTransport(hosts map[string]string) *http.Transport {
-	dialer := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second, Control: refuseForbiddenDial}
+	dialer := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second, ControlContext: refuseDial}
 	dial := dialer.DialContext
 	if len(hosts) > 0 {
 		dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -136,6 +164,9 @@ type guard struct {
 func (g *guard) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err := g.check(req.URL); err != nil {
 		return nil, err
+	}
+	if req.Response != nil {
+		req = g.boundRedirect(req)
 	}
 	release, err := g.slots.acquire(req.Context(), req.URL.Host)
 	if err != nil {
@@ -275,6 +306,26 @@ func (g *guard) checkInternal(req *http.Request, u *url.URL) error {
 		}
 	}
 	return nil
+}
+
+// boundRedirect marks req, which follows a redirect, with the one non-public
+// range its dial may reach: that of the host that sent the redirect when all
+// its addresses lie in one, else none. The target host itself, when it is the
+// sender or listed in registry.allow, is not bound.
+func (g *guard) boundRedirect(req *http.Request) *http.Request {
+	from, to := req.Response.Request.URL.Hostname(), req.URL.Hostname()
+	if strings.EqualFold(from, to) || g.allow[canonicalHost(req.URL.Host)] || g.allow[canonicalHost(to)] {
+		return req
+	}
+	ctx := req.Context()
+	allowed := sync.OnceValue(func() addrRange {
+		origins, err := g.lookup(ctx, from)
+		if err != nil || len(origins) == 0 || !allIn(origins, rangeOf(origins[0])) {
+			return rangePublic
+		}
+		return rangeOf(origins[0])
+	})
+	return req.WithContext(context.WithValue(ctx, redirectRangeKey{}, allowed))
 }
 
 // addrRange is a class of addresses a public registry may not send strata to.
