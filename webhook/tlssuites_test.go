@@ -1,6 +1,8 @@
 package webhook
 
 import (
+	"crypto/rand"
+	"crypto/rsa"
 	"crypto/tls"
 	"net"
 	"testing"
@@ -55,4 +57,30 @@ func TestWebhookRefusesTLS12ClientOfferingOnlyCBCSHA1Suites(t *testing.T) {
 			t.Errorf("handshake of a client offering TLS 1.2 and 1.3 = version %x, %v, want TLS 1.3", st.Version, err)
 		}
 	})
+}
+
+func TestWebhookWithRSACertRefusesTLS12ClientOfferingOnlyCBCSHA1Suites(t *testing.T) {
+	t.Parallel()
+	p := newPipeline(t)
+	certDir := t.TempDir()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := writeCertFor(t, certDir, key)
+	srv := startServe(t, ServerOptions{CertDir: certDir, Handlers: asAdmissionHandlers(handlers(p.checker, nil, nil))})
+	for _, suite := range []uint16{
+		tls.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA, // ECDHE-RSA-AES128-SHA
+		tls.TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA,
+		tls.TLS_RSA_WITH_AES_256_CBC_SHA, // AES256-SHA
+	} {
+		st, err := handshake(t, srv.addr, &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12, MaxVersion: tls.VersionTLS12, CipherSuites: []uint16{suite}})
+		if err == nil {
+			t.Errorf("TLS 1.2 handshake offering only %s negotiated %s, want it refused", tls.CipherSuiteName(suite), tls.CipherSuiteName(st.CipherSuite))
+		}
+	}
+	st, err := handshake(t, srv.addr, &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12, MaxVersion: tls.VersionTLS12, CipherSuites: []uint16{tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256}})
+	if err != nil || st.CipherSuite != tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 {
+		t.Errorf("TLS 1.2 handshake offering ECDHE-RSA-AES128-GCM-SHA256 = %s, %v, want it accepted", tls.CipherSuiteName(st.CipherSuite), err)
+	}
 }
