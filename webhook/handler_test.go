@@ -547,8 +547,9 @@ func TestRegistryFaults(t *testing.T) {
 }
 
 // TestRegistryErrorPage: a registry (or the proxy before it) that answers
-// 502 with an HTML error page. The page reaches the image-resolution
-// message; whatever the mode, its effect must reach the user.
+// 502 with an HTML error page. The page never reaches the image-resolution
+// message (TestRegistryErrorBodyNeverReachesTheDenial); whatever the mode,
+// the failure's effect must reach the user.
 func TestRegistryErrorPage(t *testing.T) {
 	t.Parallel()
 	p := newPipeline(t)

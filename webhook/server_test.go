@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"context"
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -222,6 +223,12 @@ func writeCert(t *testing.T, dir string) *x509.CertPool {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return writeCertFor(t, dir, key)
+}
+
+// writeCertFor is writeCert with the given key (ECDSA or RSA).
+func writeCertFor(t *testing.T, dir string, key crypto.Signer) *x509.CertPool {
+	t.Helper()
 	tmpl := &x509.Certificate{
 		SerialNumber:          big.NewInt(1),
 		Subject:               pkix.Name{CommonName: "strata test"},
@@ -233,7 +240,7 @@ func writeCert(t *testing.T, dir string) *x509.CertPool {
 		IsCA:                  true,
 		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
 	if err != nil {
 		t.Fatal(err)
 	}

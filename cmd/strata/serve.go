@@ -34,8 +34,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	configPath := fs.String("config", "", "strata.yaml to read")
-	addr := fs.String("addr", ":8443", "the TLS webhook listener")
-	healthAddr := fs.String("health-addr", ":8080", "plain HTTP listener for /healthz, /readyz and /metrics")
+	addr := fs.String("addr", ":8443", "the TLS webhook listener (with --dev: "+devAddr+")")
+	healthAddr := fs.String("health-addr", ":8080", "plain HTTP listener for /healthz, /readyz and /metrics (with --dev: "+devHealthAddr+")")
 	certDir := fs.String("cert-dir", "", "directory holding tls.crt and tls.key (reloaded when they change)")
 	clientCA := fs.String("client-ca", "", "PEM file of the CA that signs the API server's webhook client certificate: when set, the webhook listener answers only callers presenting a certificate it signed (mutual TLS)")
 	clientCN := fs.String("client-cn", "", "with --client-ca, the only client certificate common name accepted (e.g. kube-apiserver)")
@@ -49,6 +49,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
 		return errUsage
+	}
+	if *dev {
+		devListeners(fs, addr, healthAddr)
 	}
 	cfg, err := loadConfig(*configPath)
 	if err != nil {
@@ -160,6 +163,25 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return nil
 	}
 	return err
+}
+
+// The listeners of --dev: a self-signed certificate and the demo are for
+// the developer's own machine, not for whoever shares its network.
+const (
+	devAddr       = "127.0.0.1:8443"
+	devHealthAddr = "127.0.0.1:8080"
+)
+
+// devListeners binds the listeners whose flags were not given to loopback.
+func devListeners(fs *flag.FlagSet, addr, healthAddr *string) {
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	if !given["addr"] {
+		*addr = devAddr
+	}
+	if !given["health-addr"] {
+		*healthAddr = devHealthAddr
+	}
 }
 
 // pullSecrets reads pods' pull secrets through the API server when strata

@@ -137,6 +137,9 @@ func NewResolver(opts Options) (*Resolver, error) {
 		transport: &guard{
 			next:     opts.Transport,
 			insecure: insecure,
+			allow:    allow,
+			lookup:   hostsLookup(opts.Hosts),
+			logger:   opts.Logger,
 			maxBody:  opts.MaxBodyBytes,
 			now:      opts.Now,
 			slots:    newRequestSlots(opts.MaxRequests, opts.MaxRequestsPerHost),

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/netip"
@@ -48,6 +49,34 @@ func refuseForbiddenDial(_, address string, _ syscall.RawConn) error {
 	return nil
 }
 
+// redirectRangeKey carries, in the context of a request that follows a
+// redirect, the non-public range its dial may reach (a func, so that the
+// sender is only resolved when the dial meets a non-public address).
+// checkInternal decided on the target's addresses when the redirect arrived;
+// this repeats the decision on the address dialled, so that a name resolving
+// elsewhere the second time (DNS rebinding) is refused.
+type redirectRangeKey struct{}
+
+// refuseDial is refuseForbiddenDial, plus the range bound of a followed
+// redirect.
+func refuseDial(ctx context.Context, network, address string, c syscall.RawConn) error {
+	if err := refuseForbiddenDial(network, address, c); err != nil {
+		return err
+	}
+	allowed, ok := ctx.Value(redirectRangeKey{}).(func() addrRange)
+	if !ok {
+		return nil
+	}
+	ap, err := netip.ParseAddrPort(address)
+	if err != nil {
+		return &errRefused{msg: fmt.Sprintf("refusing to dial unparsable address %q", address)}
+	}
+	if class := rangeOf(ap.Addr()); class != rangePublic && class != allowed() {
+		return &errRefused{msg: fmt.Sprintf("refusing to follow a redirect to the %s address %s", class, ap.Addr().Unmap())}
+	}
+	return nil
+}
+
 // defaultResponseHeaderTimeout bounds the wait for a status line on a
 // connection that is open but silent; the Resolver sets its FetchTimeout.
 const defaultResponseHeaderTimeout = 10 * time.Second
@@ -55,7 +84,7 @@ const defaultResponseHeaderTimeout = 10 * time.Second
 // newBaseTransport is the HTTP transport strata uses when none is given.
 // hosts maps host names to the address dialled instead.
 func newBaseTransport(hosts map[string]string) *http.Transport {
-	dialer := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second, Control: refuseForbiddenDial}
+	dialer := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second, ControlContext: refuseDial}
 	dial := dialer.DialContext
 	if len(hosts) > 0 {
 		dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -87,18 +116,13 @@ func newBaseTransport(hosts map[string]string) *http.Transport {
 // names strata's DNS does not; the proxy must refuse link-local destinations
 // of its own (docs/security.md).
 func guardedProxy(proxyFor func(*url.URL) (*url.URL, error), hosts map[string]string) func(*http.Request) (*url.URL, error) {
+	lookup := hostsLookup(hosts)
 	return func(req *http.Request) (*url.URL, error) {
 		proxy, err := proxyFor(req.URL)
 		if err != nil || proxy == nil {
 			return proxy, err
 		}
-		host := req.URL.Hostname()
-		if to, ok := hosts[host]; ok {
-			if h, _, err := net.SplitHostPort(to); err == nil {
-				host = h
-			}
-		}
-		addrs, err := targetAddrs(req.Context(), host)
+		addrs, err := lookup(req.Context(), req.URL.Hostname())
 		if err != nil {
 			return proxy, nil
 		}
@@ -124,14 +148,25 @@ func targetAddrs(ctx context.Context, host string) ([]netip.Addr, error) {
 type guard struct {
 	next     http.RoundTripper
 	insecure map[string]bool
-	maxBody  int64
-	now      func() time.Time
-	slots    *requestSlots
+	// allow is registry.allow (canonical hosts): a redirect or token realm
+	// naming one of them is trusted wherever it resolves.
+	allow   map[string]bool
+	maxBody int64
+	now     func() time.Time
+	slots   *requestSlots
+	// lookup resolves a host name as the dial will (Options.Hosts first).
+	lookup func(ctx context.Context, host string) ([]netip.Addr, error)
+	// logger receives error bodies, truncated, at debug level: the only
+	// place a registry's error body goes.
+	logger *slog.Logger
 }
 
 func (g *guard) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err := g.check(req.URL); err != nil {
 		return nil, err
+	}
+	if req.Response != nil {
+		req = g.boundRedirect(req)
 	}
 	release, err := g.slots.acquire(req.Context(), req.URL.Host)
 	if err != nil {
@@ -156,12 +191,44 @@ func (g *guard) RoundTrip(req *http.Request) (*http.Response, error) {
 		drainClose(resp.Body)
 		return nil, &errRateLimited{retryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), g.now())}
 	}
+	if resp.StatusCode >= 400 {
+		// ggcr quotes an error body into its error text, which reaches
+		// denials, SARIF and logs that tenants read; a body fetched through
+		// a redirect can be an internal service's answer. Only the status
+		// goes on; the body goes to strata's own debug log.
+		resp.Body = g.withheldBody(req, resp)
+		return resp, nil
+	}
 	if resp.ContentLength > g.maxBody {
 		drainClose(resp.Body)
 		return nil, &errTooLarge{limit: g.maxBody}
 	}
 	resp.Body = &cappedBody{rc: resp.Body, left: g.maxBody, max: g.maxBody}
 	return resp, nil
+}
+
+// maxLoggedErrorBody bounds the part of an error body kept for the debug
+// log; the rest of the body is not read.
+const maxLoggedErrorBody = 1024
+
+// withheldBody reads at most maxLoggedErrorBody bytes of an error response
+// (so that a short body leaves the connection reusable), logs them at debug
+// level and returns an empty body in place of the original.
+func (g *guard) withheldBody(req *http.Request, resp *http.Response) io.ReadCloser {
+	head, _ := io.ReadAll(io.LimitReader(resp.Body, maxLoggedErrorBody+1))
+	drainClose(resp.Body)
+	truncated := len(head) > maxLoggedErrorBody
+	if truncated {
+		head = head[:maxLoggedErrorBody]
+	}
+	if g.logger != nil && g.logger.Enabled(req.Context(), slog.LevelDebug) {
+		g.logger.Debug("registry error body withheld from messages",
+			"method", req.Method, "url", redact(req.URL.Redacted()), "status", resp.StatusCode,
+			"body", strconv.Quote(string(head)), "truncated", truncated)
+	}
+	resp.ContentLength = 0
+	resp.Header.Del("Content-Length")
+	return http.NoBody
 }
 
 // check refuses a destination strata will not contact.
@@ -186,6 +253,9 @@ func (g *guard) checkNext(req *http.Request, resp *http.Response) error {
 			if err := g.check(u); err != nil {
 				return fmt.Errorf("redirect: %w", err)
 			}
+			if err := g.checkInternal(req, u); err != nil {
+				return fmt.Errorf("redirect: %w", err)
+			}
 		}
 	}
 	if resp.StatusCode == http.StatusUnauthorized {
@@ -196,11 +266,117 @@ func (g *guard) checkNext(req *http.Request, resp *http.Response) error {
 					if err := g.check(u); err != nil {
 						return fmt.Errorf("token realm: %w", err)
 					}
+					if err := g.checkInternal(req, u); err != nil {
+						return fmt.Errorf("token realm: %w", err)
+					}
 				}
 			}
 		}
 	}
 	return nil
+}
+
+// checkInternal refuses a redirect or token realm u, sent by the host of
+// req, that leads into a non-public range (loopback, private, shared CGNAT)
+// the sending host does not itself live in: a registry on the internet has
+// no business sending strata to its own loopback or to the cluster's
+// network, and whatever answers there would be read back to the tenant.
+// A registry on a private network redirecting within it is normal, so the
+// target is accepted when every address of the sending host is in the same
+// range as the target, when the target is the sending host itself, or when
+// it is listed in registry.allow. A target name strata cannot resolve is
+// left to the dial (and its guard) or to the proxy.
+func (g *guard) checkInternal(req *http.Request, u *url.URL) error {
+	from, to := req.URL.Hostname(), u.Hostname()
+	if strings.EqualFold(from, to) || g.allow[canonicalHost(u.Host)] || g.allow[canonicalHost(to)] {
+		return nil
+	}
+	targets, err := g.lookup(req.Context(), to)
+	if err != nil {
+		return nil
+	}
+	for _, t := range targets {
+		class := rangeOf(t)
+		if class == rangePublic {
+			continue
+		}
+		origins, err := g.lookup(req.Context(), from)
+		if err != nil || len(origins) == 0 || !allIn(origins, class) {
+			return &errRefused{msg: fmt.Sprintf("refusing to follow %s to %s: it is a %s address, and %s is not on that network; list %s in registry.allow if it is trusted", from, to, class, from, to)}
+		}
+	}
+	return nil
+}
+
+// boundRedirect marks req, which follows a redirect, with the one non-public
+// range its dial may reach: that of the host that sent the redirect when all
+// its addresses lie in one, else none. The target host itself, when it is the
+// sender or listed in registry.allow, is not bound.
+func (g *guard) boundRedirect(req *http.Request) *http.Request {
+	from, to := req.Response.Request.URL.Hostname(), req.URL.Hostname()
+	if strings.EqualFold(from, to) || g.allow[canonicalHost(req.URL.Host)] || g.allow[canonicalHost(to)] {
+		return req
+	}
+	ctx := req.Context()
+	allowed := sync.OnceValue(func() addrRange {
+		origins, err := g.lookup(ctx, from)
+		if err != nil || len(origins) == 0 || !allIn(origins, rangeOf(origins[0])) {
+			return rangePublic
+		}
+		return rangeOf(origins[0])
+	})
+	return req.WithContext(context.WithValue(ctx, redirectRangeKey{}, allowed))
+}
+
+// addrRange is a class of addresses a public registry may not send strata to.
+type addrRange string
+
+const (
+	rangePublic   addrRange = "public"
+	rangeLoopback addrRange = "loopback"
+	rangePrivate  addrRange = "private"
+	rangeShared   addrRange = "shared (CGNAT)"
+)
+
+// sharedAddressSpace is 100.64.0.0/10 (RFC 6598), used inside clusters and
+// cloud networks.
+var sharedAddressSpace = netip.MustParsePrefix("100.64.0.0/10")
+
+// rangeOf classifies a; link-local and metadata addresses never get this far
+// (forbiddenAddr refuses them everywhere).
+func rangeOf(a netip.Addr) addrRange {
+	a = a.Unmap()
+	switch {
+	case a.IsLoopback() || a.IsUnspecified():
+		return rangeLoopback
+	case a.IsPrivate(): // 10/8, 172.16/12, 192.168/16, fc00::/7
+		return rangePrivate
+	case sharedAddressSpace.Contains(a):
+		return rangeShared
+	}
+	return rangePublic
+}
+
+func allIn(addrs []netip.Addr, class addrRange) bool {
+	for _, a := range addrs {
+		if rangeOf(a) != class {
+			return false
+		}
+	}
+	return true
+}
+
+// hostsLookup resolves host as the default transport dials it: through
+// hosts (Options.Hosts) first, then DNS.
+func hostsLookup(hosts map[string]string) func(ctx context.Context, host string) ([]netip.Addr, error) {
+	return func(ctx context.Context, host string) ([]netip.Addr, error) {
+		if to, ok := hosts[host]; ok {
+			if h, _, err := net.SplitHostPort(to); err == nil {
+				host = h
+			}
+		}
+		return targetAddrs(ctx, host)
+	}
 }
 
 // drainClose closes a body we will not read; it reads nothing, because the
