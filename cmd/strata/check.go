@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -14,9 +15,13 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
+	goyaml "go.yaml.in/yaml/v2"
 	"golang.org/x/sync/errgroup"
+	"golang.org/x/text/encoding/unicode"
+	"golang.org/x/text/transform"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	kyaml "k8s.io/apimachinery/pkg/util/yaml"
 	k8sjson "sigs.k8s.io/json"
@@ -51,6 +56,9 @@ func runCheck(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	mode := fs.String("mode", "", "enforce, warn or audit: what a violation does; enforced ones fail the check (default: the config's mode, else warn)")
 	output := fs.String("o", "text", "output format: text, json or sarif")
 	insecure := fs.Bool("insecure", false, "reach the manifests' registries over plain HTTP (local registries only)")
+	limits := DefaultReadLimits
+	fs.Int64Var(&limits.FileBytes, "max-file-bytes", limits.FileBytes, "the most bytes one manifest file (or standard input) may hold; a larger one is an error")
+	fs.Int64Var(&limits.TotalBytes, "max-total-bytes", limits.TotalBytes, "the most bytes all manifest files together may hold; more is an error")
 	useDemo := fs.Bool("demo", false, "start the built-in demo registry, which serves the images named "+demo.Host+"/...")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: strata check -f FILE|DIR|- [flags]\n\nEvaluates the policies on the pod-bearing objects of manifests, as the webhook\nwould admit them. Exit code: 0 allowed (warnings allowed), 1 denied by the mode,\n2 an error.\n\nFlags:\n")
@@ -65,6 +73,10 @@ func runCheck(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	}
 	if *mode != "" && !slices.Contains(modes, *mode) {
 		fmt.Fprintf(stderr, "--mode %q: want %s\n", *mode, strings.Join(modes, ", "))
+		return errUsage
+	}
+	if limits.FileBytes <= 0 || limits.TotalBytes <= 0 {
+		fmt.Fprintf(stderr, "--max-file-bytes %d, --max-total-bytes %d: want byte counts above 0\n", limits.FileBytes, limits.TotalBytes)
 		return errUsage
 	}
 	if fs.NArg() > 0 {
@@ -89,7 +101,7 @@ func runCheck(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 
 	// Every manifest is read before any registry is contacted, so that a
 	// typo fails fast and alone.
-	manifests, read, err := readManifests(paths, stdin)
+	manifests, read, err := readManifests(paths, stdin, limits)
 	if err != nil {
 		return err
 	}
@@ -212,10 +224,30 @@ type manifest struct {
 // stdinName is how standard input is named in reports.
 const stdinName = "stdin"
 
+// ReadLimits bounds what check reads, so that a repository (or whatever a
+// symlink in it points to) cannot make it read without end. kubectl has no
+// such bound; no real manifest comes near the defaults.
+type ReadLimits struct {
+	// FileBytes caps one file, and standard input.
+	FileBytes int64
+	// TotalBytes caps all of them together.
+	TotalBytes int64
+}
+
+// DefaultReadLimits are check's caps unless its flags say otherwise.
+var DefaultReadLimits = ReadLimits{FileBytes: 16 << 20, TotalBytes: 128 << 20}
+
+// manifestReader reads manifests within its limits, counting what it read.
+type manifestReader struct {
+	limits ReadLimits
+	read   int64
+}
+
 // readManifests reads and decodes every path; objects without a pod are
 // left out, and counted in read with the others. Any file that cannot be
 // read or decoded is an error.
-func readManifests(paths []string, stdin io.Reader) (out []manifest, read int, err error) {
+func readManifests(paths []string, stdin io.Reader, limits ReadLimits) (out []manifest, read int, err error) {
+	r := &manifestReader{limits: limits}
 	readStdin := false
 	for _, path := range paths {
 		if path == "-" {
@@ -223,9 +255,9 @@ func readManifests(paths []string, stdin io.Reader) (out []manifest, read int, e
 				return nil, 0, errors.New("-f -: standard input can be read only once")
 			}
 			readStdin = true
-			data, err := io.ReadAll(stdin)
+			data, err := r.readCapped(stdinName, stdin)
 			if err != nil {
-				return nil, 0, fmt.Errorf("reading standard input: %w", err)
+				return nil, 0, err
 			}
 			ms, n, err := decodeManifests(stdinName, data)
 			if err != nil {
@@ -239,9 +271,9 @@ func readManifests(paths []string, stdin io.Reader) (out []manifest, read int, e
 			return nil, 0, err
 		}
 		for _, file := range files {
-			data, err := os.ReadFile(file)
+			data, err := r.readFile(file)
 			if err != nil {
-				return nil, 0, readError(file, err)
+				return nil, 0, err
 			}
 			ms, n, err := decodeManifests(file, data)
 			if err != nil {
@@ -251,6 +283,61 @@ func readManifests(paths []string, stdin io.Reader) (out []manifest, read int, e
 		}
 	}
 	return out, read, nil
+}
+
+// readFile reads a regular file, following symlinks to one. Anything else
+// is refused before it is read: a device never ends (/dev/zero), and a FIFO
+// blocks its reader until a writer comes, which may be never.
+func (r *manifestReader) readFile(file string) ([]byte, error) {
+	info, err := os.Stat(file)
+	if err != nil {
+		return nil, readError(file, err)
+	}
+	if err := regularFile(file, info); err != nil {
+		return nil, err
+	}
+	// Non-blocking, and checked again once open, in case the file was
+	// replaced by a FIFO since it was looked at.
+	f, err := os.OpenFile(file, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, readError(file, err)
+	}
+	defer f.Close()
+	if info, err = f.Stat(); err != nil {
+		return nil, readError(file, err)
+	}
+	if err := regularFile(file, info); err != nil {
+		return nil, err
+	}
+	return r.readCapped(file, f)
+}
+
+func regularFile(file string, info fs.FileInfo) error {
+	if info.Mode().IsRegular() {
+		return nil
+	}
+	return fmt.Errorf("%s: not a regular file (%s): strata check reads only regular files; name the manifest itself, or pass it on standard input with -f -", file, info.Mode().Type())
+}
+
+// readCapped reads src, named name, within the caps left: more is an error,
+// never a truncated read.
+func (r *manifestReader) readCapped(name string, src io.Reader) ([]byte, error) {
+	limit, byTotal := r.limits.FileBytes, false
+	if left := r.limits.TotalBytes - r.read; left < limit {
+		limit, byTotal = left, true
+	}
+	data, err := io.ReadAll(io.LimitReader(src, limit+1))
+	if err != nil {
+		return nil, readError(name, err)
+	}
+	if int64(len(data)) > limit {
+		if byTotal {
+			return nil, fmt.Errorf("%s: the manifests read pass the %d-byte cap of --max-total-bytes: check fewer at once, or raise the cap", name, r.limits.TotalBytes)
+		}
+		return nil, fmt.Errorf("%s: larger than the %d-byte cap of --max-file-bytes: split it, or raise the cap", name, r.limits.FileBytes)
+	}
+	r.read += int64(len(data))
+	return data, nil
 }
 
 // manifestFiles returns path itself if it is a file, or the manifests under
@@ -271,7 +358,7 @@ func manifestFiles(path string) ([]string, error) {
 		switch strings.ToLower(filepath.Ext(p)) {
 		case ".yaml", ".yml", ".json":
 			if !d.IsDir() {
-				files = append(files, p)
+				files = append(files, p) // readFile refuses what is not a regular file
 			}
 		}
 		return nil
@@ -297,7 +384,11 @@ func readError(path string, err error) error {
 // decodeManifests decodes every document of one file, and counts the
 // objects it read.
 func decodeManifests(file string, data []byte) (out []manifest, read int, err error) {
-	for _, doc := range splitDocuments(data) {
+	docs, err := splitDocuments(data)
+	if err != nil {
+		return nil, 0, fmt.Errorf("%s: %w", file, err)
+	}
+	for _, doc := range docs {
 		values, err := documentValues(doc.text)
 		if err != nil {
 			return nil, 0, fmt.Errorf("%s: document %d (line %d): %w", file, doc.index, doc.line, err)
@@ -316,13 +407,25 @@ func decodeManifests(file string, data []byte) (out []manifest, read int, err er
 	return out, read, nil
 }
 
+// errManyDocuments refuses a document of kubectl's splitting that YAML
+// still reads as several: kubectl applies the first only, other YAML tools
+// may apply them all, and reading one of them would let another go
+// unchecked.
+var errManyDocuments = errors.New("more than one YAML document without a --- line between them (kubectl reads only the first); start each document with a line of its own holding ---")
+
 // documentValues returns every object of one document as kubectl reads it:
 // text that starts with "{" is a stream of JSON objects, which may go on as
 // YAML ({ConfigMap}{Pod} creates both); YAML is one object. The decoder is
 // kubectl's own, so that no object it applies goes unread here.
 func documentValues(text []byte) ([][]byte, error) {
 	if !bytes.HasPrefix(bytes.TrimSpace(text), []byte("{")) {
+		if err := oneYAMLDocument(text); err != nil {
+			return nil, err
+		}
 		return [][]byte{text}, nil // YAML errors keep their line numbers
+	}
+	if err := oneYAMLDocument(afterJSON(text)); err != nil {
+		return nil, err
 	}
 	d := kyaml.NewYAMLOrJSONDecoder(bytes.NewReader(text), 4096)
 	var out [][]byte
@@ -339,6 +442,38 @@ func documentValues(text []byte) ([][]byte, error) {
 	}
 }
 
+// afterJSON returns what follows the JSON objects text starts with: the
+// YAML that kubectl's decoder reads once JSON stops.
+func afterJSON(text []byte) []byte {
+	d := json.NewDecoder(bytes.NewReader(text))
+	var end int64
+	for {
+		var value json.RawMessage
+		if d.Decode(&value) != nil {
+			return text[end:]
+		}
+		end = d.InputOffset()
+	}
+}
+
+// oneYAMLDocument refuses text that YAML reads as more than one document,
+// with the parser sigs.k8s.io/yaml decodes it with: after a "..." line, or
+// across lines ended by a lone CR, which YAML counts as line breaks and
+// kubectl's splitter does not. Text that does not parse is left for the
+// decoding to report.
+func oneYAMLDocument(text []byte) error {
+	d := goyaml.NewDecoder(bytes.NewReader(text))
+	var first any
+	if err := d.Decode(&first); err != nil {
+		return nil
+	}
+	var second any
+	if err := d.Decode(&second); !errors.Is(err, io.EOF) {
+		return errManyDocuments
+	}
+	return nil
+}
+
 // document is one YAML document of a file.
 type document struct {
 	text  []byte
@@ -346,44 +481,56 @@ type document struct {
 	index int // from 1
 }
 
-// splitDocuments splits a YAML stream at its "---" lines, as kubectl does,
-// keeping the line each document's content starts on. Documents with
-// nothing but comments are left out. JSON is YAML, and one document.
-func splitDocuments(data []byte) []document {
-	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
+// splitDocuments decodes data as kubectl does (a byte order mark selects
+// UTF-16 LE or BE, or is dropped from UTF-8) and splits it into documents
+// with kubectl's own reader, at every line that starts with "---" and goes
+// on with nothing but spaces or a comment. A line starting with "---" and
+// anything else is an error, as it is to kubectl. Documents with nothing
+// but comments are left out. JSON is YAML, and one document.
+func splitDocuments(data []byte) ([]document, error) {
+	data, _, err := transform.Bytes(unicode.BOMOverride(unicode.UTF8.NewDecoder()), data)
+	if err != nil {
+		return nil, fmt.Errorf("decoding its text: %w", err)
+	}
+	// The reader returns documents, not where they are: they are found
+	// in data's lines, which it reads one at a time and gives back whole.
+	// It keeps the separators it meets while its document is still empty,
+	// and consumes exactly one, the one that ends a document.
+	lines := bytes.SplitAfter(data, []byte("\n"))
+	next := 0 // the first line of data not yet in a document
+	r := kyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
 	var docs []document
-	var text []byte
-	start := 0
-	flush := func() {
-		if start > 0 {
-			docs = append(docs, document{text: text, line: start, index: len(docs) + 1})
+	for pieces := 0; ; pieces++ {
+		text, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			return docs, nil
 		}
-		text, start = nil, 0
+		if pieces > 0 {
+			next++
+		}
+		if err != nil {
+			for next < len(lines) && (!bytes.HasPrefix(lines[next], []byte("---")) || isSeparator(lines[next])) {
+				next++
+			}
+			return nil, fmt.Errorf("line %d: %w", next+1, err)
+		}
+		first := next
+		next += bytes.Count(text, []byte("\n"))
+		for i, line := range lines[first:min(next, len(lines))] {
+			if hasContent(line) && !isSeparator(line) {
+				docs = append(docs, document{text: text, line: first + i + 1, index: len(docs) + 1})
+				break
+			}
+		}
 	}
-	for i, line := range bytes.SplitAfter(data, []byte("\n")) {
-		if rest, ok := cutMarker(line); ok {
-			flush()
-			line = rest // "--- {...}" starts a document on the marker's line
-		}
-		if start == 0 && hasContent(line) {
-			start = i + 1
-		}
-		text = append(text, line...)
-	}
-	flush()
-	return docs
 }
 
-// cutMarker reports whether line is a document marker ("---" or "..." at
-// the start of the line, then a space or its end), and returns what follows.
-func cutMarker(line []byte) ([]byte, bool) {
-	for _, marker := range []string{"---", "..."} {
-		rest, ok := bytes.CutPrefix(line, []byte(marker))
-		if ok && (len(rest) == 0 || strings.ContainsRune(" \t\r\n", rune(rest[0]))) {
-			return rest, true
-		}
-	}
-	return nil, false
+// isSeparator is kubectl's reader's test of a document separator, used only
+// to number lines.
+func isSeparator(line []byte) bool {
+	rest, ok := bytes.CutPrefix(line, []byte("---"))
+	rest = bytes.TrimSpace(rest)
+	return ok && (len(rest) == 0 || rest[0] == '#')
 }
 
 func hasContent(line []byte) bool {
