@@ -101,3 +101,18 @@ func TestAlibabaCloudMetadataAddressIsRefused(t *testing.T) {
 		t.Errorf("refuseForbiddenDial(100.100.100.201:443) = %v, want nil: only the metadata address is refused", err)
 	}
 }
+
+// Azure's WireServer (168.63.129.16) hands VM extensions their settings and
+// certificates; it is a public address, so the link-local rule never covered
+// it, and a redirect or token realm there was dialled.
+func TestAzureWireServerAddressIsRefused(t *testing.T) {
+	t.Parallel()
+	for _, addr := range []string{"168.63.129.16:80", "[::ffff:168.63.129.16]:32526"} {
+		if err := refuseForbiddenDial("tcp", addr, nil); err == nil {
+			t.Errorf("refuseForbiddenDial(%s) = nil, want a refusal: it is Azure's WireServer", addr)
+		}
+	}
+	if err := refuseForbiddenDial("tcp", "168.63.129.17:443", nil); err != nil {
+		t.Errorf("refuseForbiddenDial(168.63.129.17:443) = %v, want nil: only the WireServer address is refused", err)
+	}
+}

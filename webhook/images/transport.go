@@ -20,19 +20,21 @@ import (
 	"golang.org/x/net/http/httpproxy"
 )
 
-// metadataV6 is the AWS instance metadata service's IPv6 address, and
-// metadataAlibaba Alibaba Cloud's (in the shared 100.64.0.0/10 range); the
-// rest of the cloud metadata endpoints are link-local.
+// metadataV6 is the AWS instance metadata service's IPv6 address,
+// metadataAlibaba Alibaba Cloud's (in the shared 100.64.0.0/10 range) and
+// wireServerAzure Azure's WireServer (a public address); the rest of the
+// cloud metadata endpoints are link-local.
 var (
 	metadataV6      = netip.MustParseAddr("fd00:ec2::254")
 	metadataAlibaba = netip.MustParseAddr("100.100.100.200")
+	wireServerAzure = netip.MustParseAddr("168.63.129.16")
 )
 
 // forbiddenAddr reports addresses no registry request may reach: link-local
 // ranges (169.254.0.0/16, fe80::/10) host cloud metadata services.
 func forbiddenAddr(a netip.Addr) bool {
 	a = a.Unmap()
-	return a.IsLinkLocalUnicast() || a.IsLinkLocalMulticast() || a == metadataV6 || a == metadataAlibaba
+	return a.IsLinkLocalUnicast() || a.IsLinkLocalMulticast() || a == metadataV6 || a == metadataAlibaba || a == wireServerAzure
 }
 
 // refuseForbiddenDial is a net.Dialer Control hook: it runs after DNS, on the
