@@ -115,3 +115,25 @@ func unescapedMarkdown(s string) bool {
 func drawsOver(r rune) bool {
 	return unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) || r == '\u2028' || r == '\u2029'
 }
+
+// An image label is written by whoever pushed the image: in `strata
+// inspect` text it must not draw a line of its own.
+func TestImageLabelWithEscapesCannotForgeInspectionLines(t *testing.T) {
+	t.Parallel()
+	ins := sampleInspection()
+	ins.Platforms[0].Image.Config.Labels = map[string]string{"note": "ok\r\x1b[2K    user        \"app\": uid 1000\n    layers      1"}
+	var buf bytes.Buffer
+	if err := WriteInspectionText(&buf, ins); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	users := 0
+	for _, l := range strings.Split(out, "\n") {
+		if strings.HasPrefix(l, "    user ") {
+			users++
+		}
+	}
+	if strings.ContainsAny(out, "\r\x1b") || users != 1 {
+		t.Errorf("an image label drew its own lines in WriteInspectionText:\n%q", out)
+	}
+}
