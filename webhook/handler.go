@@ -190,24 +190,35 @@ func (h *Handler) record(req admission.Request, w *workload.Workload, d *Decisio
 	if w != nil && w.Name != "" {
 		name = w.Name
 	}
+	// Names, users, messages and violations come from tenants and
+	// registries: the budget bounds the line (maxDecisionLogLine) and
+	// records what it cut, so one pod cannot write megabytes.
+	var lb logBudget
 	attrs := []any{
-		slog.String("uid", string(req.UID)),
+		slog.String("uid", lb.field(string(req.UID))),
 		slog.String("mode", string(h.opts.Mode)),
-		slog.String("operation", string(req.Operation)),
-		slog.String("kind", req.Kind.Kind),
-		slog.String("namespace", req.Namespace),
-		slog.String("name", name),
-		slog.String("user", req.UserInfo.Username),
+		slog.String("operation", lb.field(string(req.Operation))),
+		slog.String("kind", lb.field(req.Kind.Kind)),
+		slog.String("namespace", lb.field(req.Namespace)),
+		slog.String("name", lb.field(name)),
+		slog.String("user", lb.field(req.UserInfo.Username)),
 		slog.Bool("dryRun", req.DryRun != nil && *req.DryRun),
 		slog.String("decision", decision),
-		slog.Any("policies", violated),
+		slog.Any("policies", lb.policies(violated)),
 		slog.Duration("duration", took),
 	}
 	if d != nil && len(d.Violations) > 0 {
-		attrs = append(attrs, slog.Any("violations", d.Violations))
+		kept, omitted := lb.violations(d.Violations)
+		attrs = append(attrs, slog.Any("violations", kept))
+		if omitted > 0 {
+			attrs = append(attrs, slog.Int("violationsOmitted", omitted))
+		}
 	}
 	if !resp.Allowed && resp.Result != nil {
-		attrs = append(attrs, slog.String("message", resp.Result.Message))
+		attrs = append(attrs, slog.String("message", lb.message(resp.Result.Message)))
+	}
+	if lb.cut > 0 {
+		attrs = append(attrs, slog.Int("bytesCut", lb.cut))
 	}
 	h.opts.Logger.Info("admission decision", attrs...)
 }

@@ -39,7 +39,12 @@ type Options struct {
 	Actions map[string]Action
 	// EvalTimeout bounds one evaluation. Default: 1s.
 	EvalTimeout time.Duration
-	Logger      *slog.Logger
+	// MaxFileBytes bounds one user file, MaxTotalBytes all of them: a
+	// larger file is an error at start and a failed reload afterwards.
+	// Defaults: 8 MiB and 32 MiB.
+	MaxFileBytes  int64
+	MaxTotalBytes int64
+	Logger        *slog.Logger
 }
 
 // Violation is one finding of one policy.
@@ -61,8 +66,12 @@ type Engine struct {
 
 	statusMu sync.Mutex
 	status   Status
-	// attempted is the fingerprint of the user files of the last attempt.
+	// attempted is the fingerprint of the user files of the last attempt,
+	// seen their sizes, mtimes and inodes then.
 	attempted [32]byte
+	seen      []fileState
+	// onRead, when set, is told of every user file read (tests).
+	onRead func(path string)
 }
 
 // compiled is one immutable, prepared policy set, with the results it has
@@ -95,6 +104,12 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	if opts.MaxFileBytes <= 0 {
+		opts.MaxFileBytes = DefaultMaxFileBytes
+	}
+	if opts.MaxTotalBytes <= 0 {
+		opts.MaxTotalBytes = DefaultMaxTotalBytes
+	}
 	e := &Engine{opts: opts, caps: restrictedCapabilities()}
 	if err := e.Reload(ctx); err != nil {
 		return nil, err
@@ -116,10 +131,13 @@ func restrictedCapabilities() *ast.Capabilities {
 func (e *Engine) Reload(ctx context.Context) error {
 	e.reloadMu.Lock()
 	defer e.reloadMu.Unlock()
+	// Stat before reading: a change during the read is seen next poll.
+	seen := snapshot(e.opts.Paths)
 	c, fingerprint, err := e.compile(ctx)
 	e.statusMu.Lock()
 	defer e.statusMu.Unlock()
 	e.attempted = fingerprint
+	e.seen = seen
 	e.status.LastAttempt = time.Now()
 	e.status.LastError = err
 	if err != nil {
@@ -131,6 +149,16 @@ func (e *Engine) Reload(ctx context.Context) error {
 	return nil
 }
 
+// The default bounds on the user's policy and data files.
+const (
+	DefaultMaxFileBytes  = 8 << 20
+	DefaultMaxTotalBytes = 32 << 20
+)
+
+func (e *Engine) userFiles() files {
+	return files{paths: e.opts.Paths, maxFile: e.opts.MaxFileBytes, maxTotal: e.opts.MaxTotalBytes, onRead: e.onRead}
+}
+
 // Status reports the last (re)load.
 func (e *Engine) Status() Status {
 	e.statusMu.Lock()
@@ -139,7 +167,7 @@ func (e *Engine) Status() Status {
 }
 
 func (e *Engine) compile(ctx context.Context) (*compiled, [32]byte, error) {
-	src, err := loadSources(e.opts.Builtins, e.opts.Paths)
+	src, err := loadSources(e.opts.Builtins, e.userFiles())
 	if err != nil {
 		return nil, src.fingerprint, fmt.Errorf("loading policies: %w", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -47,10 +48,19 @@ type sources struct {
 // parseOptions read Rego v1 with annotations.
 var parseOptions = ast.ParserOptions{ProcessAnnotation: true, RegoVersion: ast.RegoV1}
 
+// files says which user files to read and what they may cost.
+type files struct {
+	paths []string
+	// maxFile and maxTotal bound the bytes of one file and of all of them.
+	maxFile, maxTotal int64
+	// onRead, when set, is told of every file read (tests count reads).
+	onRead func(path string)
+}
+
 // loadSources reads the built-in policies from builtins and the user's
-// .rego and data (.json, .yaml) files from paths. Test files are skipped:
+// .rego and data (.json, .yaml) files from fs. Test files are skipped:
 // they are run by `go test` and `opa test`, not served.
-func loadSources(builtins fs.FS, paths []string) (*sources, error) {
+func loadSources(builtins fs.FS, user files) (*sources, error) {
 	src := &sources{modules: map[string]*ast.Module{}, data: map[string]any{}}
 	var errs []error
 	if builtins != nil {
@@ -68,12 +78,12 @@ func loadSources(builtins fs.FS, paths []string) (*sources, error) {
 			errs = append(errs, err)
 		}
 	}
-	files, fingerprint, err := readUserFiles(paths)
+	read, fingerprint, err := user.read()
 	src.fingerprint = fingerprint
 	if err != nil {
 		errs = append(errs, err)
 	}
-	for _, f := range files {
+	for _, f := range read {
 		switch {
 		case isPolicyFile(f.path):
 			err = src.addModule(f.path, f.raw)
@@ -92,24 +102,37 @@ type userFile struct {
 	raw  []byte
 }
 
-// readUserFiles reads the files under paths and hashes their names and
+// read reads the files under the paths and hashes their names and
 // contents, so that a change, even one that breaks a file, is noticed once.
-func readUserFiles(paths []string) ([]userFile, [32]byte, error) {
+// A directory without a .rego file is an error: it is a ConfigMap not yet
+// populated or a wrong path, and loading nothing from it would report
+// "policies ok" while enforcing none of them.
+func (u files) read() ([]userFile, [32]byte, error) {
 	var out []userFile
 	var errs []error
+	var total int64
 	h := sha256.New()
-	for _, root := range paths {
-		files, err := listFiles(root)
+	for _, root := range u.paths {
+		list, err := listFiles(root)
 		if err != nil {
 			errs = append(errs, err)
 			fmt.Fprintf(h, "%s\x00missing\x00", root)
 			continue
 		}
-		for _, p := range files {
-			raw, err := os.ReadFile(p)
+		if len(list) == 0 || (list[0] != root && !slices.ContainsFunc(list, isPolicyFile)) {
+			errs = append(errs, fmt.Errorf("policy path %s holds no .rego files (is the ConfigMap or checkout mounted there?)", root))
+		}
+		for _, p := range list {
+			raw, err := u.readFile(p)
 			if err != nil {
-				errs = append(errs, fmt.Errorf("reading policy file: %w", err))
+				errs = append(errs, err)
+				fmt.Fprintf(h, "%s\x00unreadable\x00", p)
 				continue
+			}
+			total += int64(len(raw))
+			if total > u.maxTotal {
+				errs = append(errs, fmt.Errorf("policy files: %s brings the total past the limit of %d bytes; keep large data out of policies.paths", p, u.maxTotal))
+				return out, [32]byte{}, errors.Join(errs...)
 			}
 			fmt.Fprintf(h, "%s\x00%d\x00", p, len(raw))
 			h.Write(raw)
@@ -121,8 +144,44 @@ func readUserFiles(paths []string) ([]userFile, [32]byte, error) {
 	return out, sum, errors.Join(errs...)
 }
 
+// readFile reads one regular file of at most maxFile bytes. A FIFO or a
+// device named *.rego is refused unopened for reading: it would block or
+// never end.
+func (u files) readFile(p string) ([]byte, error) {
+	info, err := os.Stat(p)
+	if err != nil {
+		return nil, fmt.Errorf("reading policy file: %w", err)
+	}
+	if !info.Mode().IsRegular() {
+		return nil, fmt.Errorf("policy file %s is not a regular file (%s)", p, info.Mode().Type())
+	}
+	if info.Size() > u.maxFile {
+		return nil, fmt.Errorf("policy file %s is %d bytes, over the limit of %d bytes", p, info.Size(), u.maxFile)
+	}
+	if u.onRead != nil {
+		u.onRead(p)
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, fmt.Errorf("reading policy file: %w", err)
+	}
+	defer f.Close()
+	// The file may grow between Stat and Read: read one byte past the cap.
+	raw, err := io.ReadAll(io.LimitReader(f, u.maxFile+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading policy file: %w", err)
+	}
+	if int64(len(raw)) > u.maxFile {
+		return nil, fmt.Errorf("policy file %s is over the limit of %d bytes", p, u.maxFile)
+	}
+	return raw, nil
+}
+
 // listFiles returns the policy and data files at root (a file or a
 // directory, walked recursively), sorted so that loading is reproducible.
+// A root that is a symlink to a directory (git-sync, hand-made links) is
+// followed; the files keep their names under root, so that messages and
+// policy sources name the configured path whatever it points to today.
 func listFiles(root string) ([]string, error) {
 	info, err := os.Stat(root)
 	if err != nil {
@@ -131,18 +190,26 @@ func listFiles(root string) ([]string, error) {
 	if !info.IsDir() {
 		return []string{root}, nil
 	}
+	resolved, err := filepath.EvalSymlinks(root)
+	if err != nil {
+		return nil, fmt.Errorf("policy path: %w", err)
+	}
 	var out []string
-	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+	err = filepath.WalkDir(resolved, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
 		// Kubernetes mounts ConfigMaps through ..data symlinks and
 		// timestamped ..2026_... directories; read only the visible names.
-		if d.IsDir() && p != root && strings.HasPrefix(d.Name(), "..") {
+		if d.IsDir() && p != resolved && strings.HasPrefix(d.Name(), "..") {
 			return filepath.SkipDir
 		}
 		if !d.IsDir() && (isPolicyFile(p) || isDataFile(p)) {
-			out = append(out, p)
+			rel, err := filepath.Rel(resolved, p)
+			if err != nil {
+				return err
+			}
+			out = append(out, filepath.Join(root, rel))
 		}
 		return nil
 	})

@@ -100,15 +100,18 @@ func (c *Check) Summary() Summary {
 func WriteCheckText(w io.Writer, c *Check) error {
 	var b strings.Builder
 	for _, o := range c.Objects {
-		fmt.Fprintf(&b, "%s %s %s %s (%s)", mark(o.Decision), o.Decision, o.Kind, objectName(o), where(o))
+		// Every value read from a manifest or a registry is cleaned: a
+		// name carrying escapes or line breaks could otherwise draw a
+		// fake "✓ allow" line or summary over the real ones.
+		fmt.Fprintf(&b, "%s %s %s %s (%s)", mark(o.Decision), o.Decision, Clean(o.Kind), Clean(objectName(o)), Clean(where(o)))
 		if o.Exempt {
-			fmt.Fprintf(&b, ": namespace %s is exempt", o.Namespace)
+			fmt.Fprintf(&b, ": namespace %s is exempt", Clean(o.Namespace))
 		}
 		b.WriteString("\n")
 		for _, v := range o.Violations {
-			fmt.Fprintf(&b, "  %-8s [%s] %s", v.Action, v.Policy, v.Msg)
+			fmt.Fprintf(&b, "  %-8s [%s] %s", Clean(string(v.Action)), Clean(v.Policy), Clean(v.Msg))
 			if v.Platform != "" {
-				fmt.Fprintf(&b, " (%s)", v.Platform)
+				fmt.Fprintf(&b, " (%s)", Clean(v.Platform))
 			}
 			b.WriteString("\n")
 		}
@@ -123,7 +126,7 @@ func WriteCheckText(w io.Writer, c *Check) error {
 	// silence is not read as a pass.
 	for _, p := range c.Policies {
 		if p.Inactive != "" {
-			fmt.Fprintf(&b, "policy %s is inactive: %s\n", p.ID, p.Inactive)
+			fmt.Fprintf(&b, "policy %s is inactive: %s\n", Clean(p.ID), Clean(p.Inactive))
 		}
 	}
 	_, err := io.WriteString(w, b.String())
@@ -274,7 +277,7 @@ func WriteCheckSARIF(w io.Writer, c *Check) error {
 				RuleID:    v.Policy,
 				RuleIndex: slices.Index(ids, v.Policy),
 				Level:     sarifLevel(v.Action),
-				Message:   sarifMessage{Text: msg},
+				Message:   sarifMessage{Text: plainSARIF(msg)},
 				Locations: []sarifLocation{loc},
 			})
 		}
@@ -295,16 +298,16 @@ func WriteCheckSARIF(w io.Writer, c *Check) error {
 // rule describes a policy from its metadata; a violation of a policy
 // without metadata (policy-error) still gets a rule, named by its id.
 func (c *Check) rule(id string) sarifRule {
-	r := sarifRule{ID: id, ShortDescription: sarifMessage{Text: id}}
+	r := sarifRule{ID: id, ShortDescription: sarifMessage{Text: plainSARIF(id)}}
 	for _, m := range c.Policies {
 		if m.ID != id {
 			continue
 		}
 		if m.Title != "" {
-			r.ShortDescription.Text = m.Title
+			r.ShortDescription.Text = plainSARIF(m.Title)
 		}
 		if m.Description != "" {
-			r.FullDescription = &sarifMessage{Text: m.Description}
+			r.FullDescription = &sarifMessage{Text: plainSARIF(m.Description)}
 		}
 	}
 	if id == policy.PolicyError && r.ShortDescription.Text == id {

@@ -97,9 +97,12 @@ func describeUser(u images.User) string {
 	}
 }
 
+// writeMap writes an image's labels or annotations, cleaned: their author
+// is whoever pushed the image, and a value with escapes or line breaks
+// would otherwise draw lines of its own.
 func writeMap(w io.Writer, label string, m map[string]string) {
 	for _, k := range slices.Sorted(maps.Keys(m)) {
-		fmt.Fprintf(w, "    %s\t%s=%s\n", label, k, m[k])
+		fmt.Fprintf(w, "    %s\t%s=%s\n", label, Clean(k), Clean(m[k]))
 	}
 }
 

@@ -1,0 +1,122 @@
+package webhook
+
+import (
+	"unicode/utf8"
+
+	"github.com/strata-project/strata/webhook/policy"
+)
+
+// maxDecisionLogLine bounds the bytes of one decision log line, however
+// many containers a pod has and however long the registries' errors are.
+// It is the sum of the budgets below plus the fixed fields, with room.
+const maxDecisionLogLine = 16 << 10
+
+// The budgets, in bytes as a JSON log handler writes them (escapes
+// included). One 40-container pod against a registry with 60 KB error
+// bodies wrote 2.4 MB before these.
+const (
+	logFieldBytes      = 256     // kind, namespace, name, user, uid
+	logPoliciesBytes   = 1 << 10 // the violated policies' ids
+	logViolationBytes  = 512     // one violation's message
+	logViolationsBytes = 8 << 10 // all the violations kept
+	logMessageBytes    = 2 << 10 // the denial message
+	logViolationFixed  = 64      // a violation's keys and punctuation
+)
+
+// logBudget cuts the values of one decision log line to their budgets and
+// counts the bytes it cut, so that the line says what it leaves out.
+type logBudget struct {
+	cut int
+}
+
+func (b *logBudget) field(s string) string { return b.cutTo(s, logFieldBytes) }
+
+func (b *logBudget) message(s string) string { return b.cutTo(s, logMessageBytes) }
+
+// policies keeps the ids that fit logPoliciesBytes.
+func (b *logBudget) policies(ids []string) []string {
+	kept := make([]string, 0, len(ids))
+	used := 0
+	for _, id := range ids {
+		n := escapedLen(id) + 3
+		if used+n > logPoliciesBytes {
+			b.cut += len(id)
+			continue
+		}
+		used += n
+		kept = append(kept, id)
+	}
+	return kept
+}
+
+// violations keeps, in order, the violations that fit logViolationsBytes,
+// each message cut to logViolationBytes, and returns how many it dropped.
+func (b *logBudget) violations(vs []policy.Violation) ([]policy.Violation, int) {
+	kept := make([]policy.Violation, 0, len(vs))
+	used := 0
+	for i, v := range vs {
+		var c logBudget
+		short := policy.Violation{
+			Policy:    c.cutTo(v.Policy, logFieldBytes),
+			Action:    v.Action,
+			Msg:       c.cutTo(v.Msg, logViolationBytes),
+			Container: c.cutTo(v.Container, logFieldBytes),
+			Platform:  c.cutTo(v.Platform, logFieldBytes),
+		}
+		n := logViolationFixed + escapedLen(short.Policy) + escapedLen(string(short.Action)) +
+			escapedLen(short.Msg) + escapedLen(short.Container) + escapedLen(short.Platform)
+		if used+n > logViolationsBytes {
+			for _, rest := range vs[i:] {
+				b.cut += len(rest.Policy) + len(rest.Msg) + len(rest.Container) + len(rest.Platform)
+			}
+			return kept, len(vs) - i
+		}
+		used += n
+		b.cut += c.cut
+		kept = append(kept, short)
+	}
+	return kept, 0
+}
+
+// cutTo returns the longest prefix of s, on a character boundary, whose
+// escaped form fits max bytes (with "..." when cut), and counts the rest.
+func (b *logBudget) cutTo(s string, max int) string {
+	if escapedLen(s) <= max {
+		return s
+	}
+	used, end := 0, 0
+	for end < len(s) {
+		r, size := utf8.DecodeRuneInString(s[end:])
+		n := escapedRuneLen(r)
+		if used+n > max-3 {
+			break
+		}
+		used += n
+		end += size
+	}
+	b.cut += len(s) - end
+	return s[:end] + "..."
+}
+
+// escapedLen is an upper bound on the bytes s takes in a JSON or
+// logfmt-quoted log line.
+func escapedLen(s string) int {
+	n := 0
+	for _, r := range s {
+		n += escapedRuneLen(r)
+	}
+	return n
+}
+
+// escapedRuneLen: control characters, quotes, HTML-sensitive characters,
+// line separators and invalid bytes (read as U+FFFD) may each be written as a 6-byte
+// \uXXXX escape; anything else as itself.
+func escapedRuneLen(r rune) int {
+	switch {
+	case r == utf8.RuneError, r < 0x20 || r == 0x7f || r == '"' || r == '\\' || r == '<' || r == '>' || r == '&' || r == '\u2028' || r == '\u2029':
+		return 6
+	case r >= 0x80 && r < 0xa0:
+		return 6
+	}
+	return utf8.RuneLen(r)
+}
