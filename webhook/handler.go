@@ -227,21 +227,32 @@ func (h *Handler) record(req admission.Request, w *workload.Workload, d *Decisio
 // will enforce — its ?timeout= parameter, or the 10 s default — minus a
 // margin to write the answer, so that strata answers in time rather than
 // letting failurePolicy decide.
+//
+// The body must arrive within the same deadline: a client that trickles it
+// would otherwise hold a connection and a handler for as long as it likes.
+// Callers other than the API server choose ?timeout= too, so it is capped at
+// the API server's own maximum webhook timeout.
 func WithDeadline(next http.Handler, margin time.Duration) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		limit := 10 * time.Second
 		if t, err := time.ParseDuration(r.URL.Query().Get("timeout")); err == nil && t > 0 {
-			limit = t
+			limit = min(t, maxWebhookTimeout)
 		}
 		limit -= margin
 		if limit <= 0 {
 			limit = margin
 		}
-		ctx, cancel := context.WithTimeout(r.Context(), limit)
+		deadline := time.Now().Add(limit)
+		_ = http.NewResponseController(w).SetReadDeadline(deadline)
+		ctx, cancel := context.WithDeadline(r.Context(), deadline)
 		defer cancel()
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
+
+// maxWebhookTimeout is the longest timeoutSeconds the API server accepts for
+// a webhook.
+const maxWebhookTimeout = 30 * time.Second
 
 // Paths maps each mode to the URL path the API server calls for it.
 var Paths = map[policy.Action]string{

@@ -102,6 +102,11 @@ func Serve(ctx context.Context, opts ServerOptions) error {
 		Addr:              opts.HealthAddr,
 		Handler:           healthMux(checks, opts.Gatherer),
 		ReadHeaderTimeout: 5 * time.Second,
+		// Probes and scrapes send no body and come back every few seconds:
+		// nothing needs a connection held longer.
+		ReadTimeout:    10 * time.Second,
+		IdleTimeout:    60 * time.Second,
+		MaxHeaderBytes: 64 << 10,
 	}
 	ln, err := net.Listen("tcp", opts.HealthAddr)
 	if err != nil {
@@ -139,10 +144,15 @@ var tls12CipherSuites = []uint16{
 	tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
 }
 
-// restrictTLS sets the webhook listener's floor: TLS 1.2 with AEAD suites.
+// restrictTLS sets the webhook listener's floor: TLS 1.2 with AEAD suites,
+// and HTTP/1.1 only. controller-runtime offers h2 by default; its streams
+// multiply handlers past any per-connection bound, and it carries the rapid
+// reset class of attacks (CVE-2023-44487). The API server speaks HTTP/1.1 to
+// webhooks as readily.
 func restrictTLS(c *tls.Config) {
 	c.MinVersion = tls.VersionTLS12
 	c.CipherSuites = tls12CipherSuites
+	c.NextProtos = []string{"http/1.1"}
 }
 
 // clientAuthTLS returns the TLS settings that verify the API server's client
