@@ -159,6 +159,12 @@ func (p *Pinner) pins(ctx context.Context, req admission.Request) ([]pinned, str
 		}
 		c.Digest = d.String()
 		c.Pinned = pinnedImage(c.Image, d)
+		// An exemption written for digests (repository@*) must not come to
+		// cover an image checked by its tag: validation would then skip the
+		// image it used to check.
+		if p.opts.Checker.exempt(c.Pinned) {
+			continue
+		}
 		out = append(out, c)
 	}
 	return out, ""

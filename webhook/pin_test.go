@@ -416,3 +416,25 @@ func TestServePinPath(t *testing.T) {
 	want := p.reg.Ref("shop/web:1.0@" + digestOf(t, p.reg.Addr, "shop/web:1.0"))
 	pinnedTo(patchOp{Op: "replace", Path: "/spec/containers/0/image", Value: want})(t, decodeReview(t, raw))
 }
+
+// The attack: an exemption written for digests (repository@*) does not
+// cover the tag a pod names, so validation checks the tag. Pinning the tag
+// would rewrite it into a form the exemption covers, and validation would
+// let the root image through unchecked. Such an image is left as written.
+func TestPinNeverMakesAnImageExempt(t *testing.T) {
+	t.Parallel()
+	p := newPipeline(t)
+	c := NewChecker(CheckerOptions{
+		Resolver: newResolver(t, p.reg.Addr), Lineage: p.catalog, Evaluator: p.engine,
+		ExemptImages: []string{demo.Host + "/shop/admin@*"},
+	})
+	image := p.reg.Ref("shop/admin:1.0")
+	body := reviewOf(t, "uid-exempt-form", "Pod", "CREATE", podOf("admin", image), nil)
+	r := admit(t, servePinner(t, NewPinner(PinnerOptions{Checker: c})).URL, body)
+	if !r.Allowed || len(r.Patch) != 0 {
+		t.Fatalf("pin(%s, exempt.images [%s/shop/admin@*]) = allowed %v, patch %s; want allowed and untouched", image, demo.Host, r.Allowed, r.Patch)
+	}
+	if v := admit(t, serveHandler(t, handlers(c, nil, nil)[policy.Enforce]).URL, body); v.Allowed {
+		t.Errorf("validate(%s) in enforce = allowed, want the root image denied", image)
+	}
+}
