@@ -140,13 +140,20 @@ func (p *Pinner) pins(ctx context.Context, req admission.Request) ([]pinned, str
 			return nil, "the old object is not a valid Pod"
 		}
 	}
+	// Validation refuses such a workload without resolving anything: so
+	// does the pin, before any per-container work.
+	if p.opts.Checker.pastEvaluationBound(w) {
+		return nil, "past the bound on evaluations per request"
+	}
 	candidates := p.candidates(w, old)
 	if len(candidates) == 0 {
 		return nil, ""
 	}
 	refs := make([]string, 0, len(candidates))
+	seen := make(map[string]bool, len(candidates))
 	for _, c := range candidates {
-		if !slices.Contains(refs, c.Image) {
+		if !seen[c.Image] {
+			seen[c.Image] = true
 			refs = append(refs, c.Image)
 		}
 	}
@@ -235,18 +242,19 @@ func pinnedImage(image string, d images.Digest) string {
 	return image + "@" + d.String()
 }
 
+// pastEvaluationBound reports a workload Check refuses before resolving anything: more
+// containers to check, times platforms, than MaxEvaluations.
+func (c *Checker) pastEvaluationBound(w *workload.Workload) bool {
+	return len(c.checkedContainers(w))*c.platforms > c.opts.MaxEvaluations
+}
+
 // pinnable resolves refs as Check does — the pod's pull secrets, the same
 // budget, resolver and caches — and returns the digest of each image that
 // can be pinned. An image is left out when it failed to resolve, resolved
 // to no checked platform, or was resolved from a tag past its TTL that the
 // registry failed to confirm: validation decides those by the mode, and a
-// pinned digest would hide them from it (a digest is never stale). So is
-// every image of a workload validation refuses to resolve at all (past
-// MaxEvaluations).
+// pinned digest would hide them from it (a digest is never stale).
 func (c *Checker) pinnable(ctx context.Context, w *workload.Workload, refs []string) map[string]images.Digest {
-	if len(c.checkedContainers(w))*c.platforms > c.opts.MaxEvaluations {
-		return nil
-	}
 	rctx, cancel := c.resolveContext(ctx)
 	defer cancel()
 	access, err := c.access(rctx, w)

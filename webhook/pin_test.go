@@ -438,3 +438,22 @@ func TestPinNeverMakesAnImageExempt(t *testing.T) {
 		t.Errorf("validate(%s) in enforce = allowed, want the root image denied", image)
 	}
 }
+
+// A pod past the bound on evaluations is refused by validation without a
+// registry request; the pin makes none either, and leaves it as written.
+func TestPinPastTheEvaluationBoundMakesNoRegistryRequest(t *testing.T) {
+	t.Parallel()
+	p := newPipeline(t)
+	addr, requests := countingRegistry(t, p.reg.Addr)
+	c := NewChecker(CheckerOptions{Resolver: newResolver(t, addr), Lineage: p.catalog, Evaluator: p.engine, MaxEvaluations: 2})
+	pod := podOf("many", p.reg.Ref("shop/web:1.0"))
+	var ctrs []any
+	for _, n := range []string{"a", "b", "c"} {
+		ctrs = append(ctrs, map[string]any{"name": n, "image": p.reg.Ref("shop/web:1.0")})
+	}
+	pod["spec"].(map[string]any)["containers"] = ctrs
+	r := admit(t, servePinner(t, NewPinner(PinnerOptions{Checker: c})).URL, reviewOf(t, "uid-many", "Pod", "CREATE", pod, nil))
+	if !r.Allowed || len(r.Patch) != 0 || requests.Load() != 0 {
+		t.Errorf("pin(3 containers, MaxEvaluations 2) = allowed %v, patch %s, %d registry requests; want allowed, untouched, none", r.Allowed, r.Patch, requests.Load())
+	}
+}
