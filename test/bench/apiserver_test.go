@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -164,6 +165,11 @@ func TestAPIServer(t *testing.T) {
 		t.Fatalf("%v\n%s", err, tail(filepath.Join(dir, "kube-apiserver.log"), 20))
 	}
 
+	apiPid, err := childProcess(filepath.Join(toolsBin, "kube-apiserver"))
+	if err != nil {
+		t.Fatal(err)
+	}
+
 	noop := startWebhookServer(ctx, t, dir, "noop", noopBin, "--cert-dir", certDir)
 	// The demo registry runs inside strata, so the images are resolved
 	// without a registry process; no pull secrets are read.
@@ -192,7 +198,7 @@ func TestAPIServer(t *testing.T) {
 			// Scenarios alternate within a kind and concurrency, so that
 			// the other processes' load drifts over all of them alike.
 			for _, sc := range scenarios {
-				rows = append(rows, measureAPI(ctx, t, api.Client, sc, dryRunLoad{
+				rows = append(rows, measureAPI(ctx, t, api.Client, apiPid, sc, dryRunLoad{
 					Config: api.Config, Namespace: sc.namespace, Kind: kind, Concurrency: c, Duration: cfg.duration,
 				}))
 			}
@@ -332,8 +338,55 @@ type apiRow struct {
 	// webhooks are the API server's own timings of each of the
 	// scenario's webhooks during the run, by name.
 	webhooks []webhookTiming
-	// serverCPU is the webhook servers' CPU time per admission.
-	serverCPU time.Duration
+	// serverCPU, apiCPU and driverCPU are the CPU time per create of the
+	// webhook servers, kube-apiserver and this process (the clients);
+	// others is what the rest of the machine used, in cores.
+	serverCPU, apiCPU, driverCPU time.Duration
+	others                       float64
+}
+
+// capacity estimates the creates per second the machine's cores would
+// sustain with nothing else running, from the CPU each process used per
+// create: far steadier than the measured throughput on a shared machine.
+func (r apiRow) capacity() float64 {
+	total := r.serverCPU + r.apiCPU + r.driverCPU
+	if total <= 0 {
+		return 0
+	}
+	return float64(runtime.NumCPU()) * float64(time.Second) / float64(total)
+}
+
+// childProcess finds the process of this test that runs exe: envtest
+// starts kube-apiserver as a child and does not say its pid.
+func childProcess(exe string) (int, error) {
+	want, err := filepath.EvalSymlinks(exe)
+	if err != nil {
+		return 0, err
+	}
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0, err
+	}
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		got, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
+		if err != nil || got != want {
+			continue
+		}
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...: the command name may hold spaces.
+		f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+2:]))
+		if len(f) > 1 && f[1] == strconv.Itoa(os.Getpid()) {
+			return pid, nil
+		}
+	}
+	return 0, fmt.Errorf("no child process of this test runs %s", exe)
 }
 
 type webhookTiming struct {
@@ -343,32 +396,37 @@ type webhookTiming struct {
 
 // measureAPI runs l against sc and checks that every create that got an
 // answer went through each of sc's webhooks, and no other.
-func measureAPI(ctx context.Context, t *testing.T, c kubernetes.Interface, sc apiScenario, l dryRunLoad) apiRow {
+func measureAPI(ctx context.Context, t *testing.T, c kubernetes.Interface, apiPid int, sc apiScenario, l dryRunLoad) apiRow {
 	t.Helper()
 	before, err := scrapeWebhooks(ctx, c)
 	if err != nil {
 		t.Fatal(err)
 	}
+	pidCPU := func(pid int) time.Duration { return procCPU(t, fmt.Sprintf("/proc/%d/stat", pid)) }
 	servers := map[*webhookServer]time.Duration{}
 	for _, w := range sc.webhooks {
-		servers[w.server] = procCPU(t, fmt.Sprintf("/proc/%d/stat", w.server.Pid()))
+		servers[w.server] = pidCPU(w.server.Pid())
 	}
+	apiCPU, selfCPU, busy := pidCPU(apiPid), procCPU(t, "/proc/self/stat"), machineBusy(t)
 	res, err := l.run(ctx)
 	if err != nil {
 		t.Fatal(err)
+	}
+	apiCPU, selfCPU, busy = pidCPU(apiPid)-apiCPU, procCPU(t, "/proc/self/stat")-selfCPU, machineBusy(t)-busy
+	var serverCPU time.Duration
+	for s, was := range servers {
+		serverCPU += pidCPU(s.Pid()) - was
 	}
 	after, err := scrapeWebhooks(ctx, c)
 	if err != nil {
 		t.Fatal(err)
 	}
 	r := apiRow{scenario: sc.name, kind: l.Kind, concurrency: l.Concurrency, res: res}
-	var cpu time.Duration
-	for s, was := range servers {
-		cpu += procCPU(t, fmt.Sprintf("/proc/%d/stat", s.Pid())) - was
-	}
+	r.others = max(0, (busy-apiCPU-selfCPU-serverCPU).Seconds()/res.Seconds)
 	answered := res.Allowed + res.Denied
 	if answered > 0 {
-		r.serverCPU = cpu / time.Duration(answered)
+		n := time.Duration(answered)
+		r.serverCPU, r.apiCPU, r.driverCPU = serverCPU/n, apiCPU/n, selfCPU/n
 	}
 	called := map[string]bool{}
 	for _, w := range sc.webhooks {
@@ -413,31 +471,33 @@ func apiTable(rows []apiRow) string {
 		return fmt.Sprintf("%.2f", a/b)
 	}
 	var b strings.Builder
-	b.WriteString("| kind | conc. | scenario | creates/s | p50 | p99 | × no webhook | × no-op | p99 × no-op | webhook server CPU / adm. | API server's webhook call: mean / p50 / p99 |\n")
-	b.WriteString("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---|\n")
+	b.WriteString("| kind | conc. | scenario | creates/s | p50 | p99 | × no webhook | × no-op | p99 × no-op | API server's webhook call: mean / p50 / p99 | CPU / create: API server, webhook, clients | other load (cores) | est. capacity/s | × no webhook (CPU) | × no-op (CPU) |\n")
+	b.WriteString("|---|---:|---|---:|---:|---:|---:|---:|---:|---|---|---:|---:|---:|---:|\n")
 	for _, r := range rows {
 		k := key{r.kind, r.concurrency}
 		none, noop := base[scenarioNone][k], base[scenarioNoop][k]
-		toNone, toNoop, p99Noop := "—", "—", "—"
+		toNone, toNoop, p99Noop, cpuNone, cpuNoop := "—", "—", "—", "—", "—"
 		if r.scenario != scenarioNone {
 			toNone = ratio(r.res.PerSecond, none.res.PerSecond)
+			cpuNone = ratio(r.capacity(), none.capacity())
 		}
 		if r.scenario != scenarioNone && r.scenario != scenarioNoop {
 			toNoop = ratio(r.res.PerSecond, noop.res.PerSecond)
 			p99Noop = ratio(float64(r.res.Latency.P99), float64(noop.res.Latency.P99))
+			cpuNoop = ratio(r.capacity(), noop.capacity())
 		}
-		cpu, calls := "—", "—"
+		webhookCPU, calls := "—", "—"
 		if len(r.webhooks) > 0 {
-			cpu = micros(r.serverCPU)
+			webhookCPU = micros(r.serverCPU)
 			var parts []string
 			for _, w := range r.webhooks {
 				parts = append(parts, fmt.Sprintf("%s: %s / %s / %s", w.name, load.Ms(w.h.mean()), load.Ms(w.h.quantile(0.5)), load.Ms(w.h.quantile(0.99))))
 			}
 			calls = strings.Join(parts, "<br>")
 		}
-		fmt.Fprintf(&b, "| %s | %d | %s | %.0f | %s | %s | %s | %s | %s | %s | %s |\n",
+		fmt.Fprintf(&b, "| %s | %d | %s | %.0f | %s | %s | %s | %s | %s | %s | %s, %s, %s | %.2f | %.0f | %s | %s |\n",
 			r.kind, r.concurrency, r.scenario, r.res.PerSecond, load.Ms(r.res.Latency.P50), load.Ms(r.res.Latency.P99),
-			toNone, toNoop, p99Noop, cpu, calls)
+			toNone, toNoop, p99Noop, calls, micros(r.apiCPU), webhookCPU, micros(r.driverCPU), r.others, r.capacity(), cpuNone, cpuNoop)
 	}
 	return b.String()
 }
