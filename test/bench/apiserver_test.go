@@ -7,7 +7,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -67,7 +66,7 @@ type apiScenario struct {
 type benchWebhook struct {
 	name     string // the entry's name: also the API server's metrics label
 	url      string
-	server   *webhookServer
+	server   *server
 	mutating bool
 	failure  admissionregistrationv1.FailurePolicyType
 }
@@ -75,58 +74,27 @@ type benchWebhook struct {
 // apiScenarios is the list measured, in this order, for each kind and
 // concurrency. A new scenario is one more entry: for strata enforce with
 // the pin mutating webhook, say, a namespace and two webhooks,
-// {name: "pin.strata.dev", url: strata.url("/mutate/pin"), server: strata,
+// {name: "pin.strata.dev", url: strata.webhookURL("/mutate/pin"), server: strata,
 // mutating: true, failure: Fail} beside the enforce one.
-func apiScenarios(noop, strata *webhookServer) []apiScenario {
+func apiScenarios(noop, strata *server) []apiScenario {
 	fail, ignore := admissionregistrationv1.Fail, admissionregistrationv1.Ignore
 	return []apiScenario{
 		{name: scenarioNone, namespace: "bench-none"},
 		{name: scenarioNoop, namespace: "bench-noop", webhooks: []benchWebhook{
-			{name: "noop.bench.strata.dev", url: noop.url("/validate/enforce"), server: noop, failure: fail},
+			{name: "noop.bench.strata.dev", url: noop.webhookURL("/validate/enforce"), server: noop, failure: fail},
 		}},
 		{name: "strata enforce", namespace: "bench-enforce", webhooks: []benchWebhook{
-			{name: "enforce.strata.dev", url: strata.url("/validate/enforce"), server: strata, failure: fail},
+			{name: "enforce.strata.dev", url: strata.webhookURL("/validate/enforce"), server: strata, failure: fail},
 		}},
 		{name: "strata audit", namespace: "bench-audit", webhooks: []benchWebhook{
-			{name: "audit.strata.dev", url: strata.url("/validate/audit"), server: strata, failure: ignore},
+			{name: "audit.strata.dev", url: strata.webhookURL("/validate/audit"), server: strata, failure: ignore},
 		}},
 	}
 }
 
-// webhookServer is strata or the no-op floor as a subprocess, serving TLS
-// with the test CA's certificate.
-type webhookServer struct {
-	cluster.Proc
-	addr string
-}
-
-func (w *webhookServer) url(path string) string { return "https://" + w.addr + path }
-
-func startWebhookServer(ctx context.Context, t *testing.T, dir, name, bin string, args ...string) *webhookServer {
-	t.Helper()
-	addr, err := cluster.FreeAddr()
-	if err != nil {
-		t.Fatal(err)
-	}
-	health, err := cluster.FreeAddr()
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := &webhookServer{addr: addr, Proc: cluster.Proc{
-		Name: name, Bin: bin, Log: filepath.Join(dir, name+".log"),
-		Args: append(args, "--addr", addr, "--health-addr", health),
-	}}
-	if err := w.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(w.Stop)
-	wctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-	defer cancel()
-	if err := cluster.WaitHTTP(wctx, &w.Proc, "http://"+health+"/readyz", nil, func(code int) bool { return code == http.StatusOK }); err != nil {
-		t.Fatalf("%v\n%s", err, tail(w.Log, 20))
-	}
-	return w
-}
+// webhookURL is the URL of path on s, as a webhook configuration names it
+// (the API server adds the timeout itself).
+func (s *server) webhookURL(path string) string { return "https://" + s.addr + path }
 
 // TestAPIServer is `make bench-apiserver`: server-side dry-run creates
 // through a real kube-apiserver, into a namespace per scenario, for each
@@ -175,10 +143,10 @@ func TestAPIServer(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	noop := startWebhookServer(ctx, t, dir, "noop", noopBin, "--cert-dir", certDir)
+	noop := startServer(t, "noop", noopBin, "--cert-dir", certDir)
 	// The demo registry runs inside strata, so the images are resolved
 	// without a registry process; no pull secrets are read.
-	strata := startWebhookServer(ctx, t, dir, "strata", strataBin, "serve", "--demo", "--cert-dir", certDir, "--pull-secrets=false")
+	strata := startServer(t, "strata", strataBin, "serve", "--demo", "--cert-dir", certDir, "--pull-secrets=false")
 	scenarios := apiScenarios(noop, strata)
 	for _, sc := range scenarios {
 		if err := registerScenario(ctx, api.Client, sc, pki.CAPEM); err != nil {
@@ -187,7 +155,7 @@ func TestAPIServer(t *testing.T) {
 	}
 	for _, sc := range scenarios {
 		if err := waitCalled(ctx, api.Client, sc); err != nil {
-			t.Fatalf("%v\n%s", err, tail(strata.Log, 10))
+			t.Fatalf("%v\n%s", err, tail(strata.logs, 10))
 		}
 	}
 
@@ -210,7 +178,7 @@ func TestAPIServer(t *testing.T) {
 		}
 	}
 	t.Logf("load average after: %s", loadavg())
-	checkStrataDecisions(t, strata.Log, scenarios)
+	checkStrataDecisions(t, strata.logs, scenarios)
 	t.Logf("results:\n\n%s", apiTable(rows))
 	if h, err := scrapeWebhooks(ctx, api.Client); err == nil && h["enforce.strata.dev"] != nil {
 		t.Logf("the API server's webhook histogram buckets (s): %v", h["enforce.strata.dev"].bounds)
@@ -408,9 +376,9 @@ func measureAPI(ctx context.Context, t *testing.T, c kubernetes.Interface, apiPi
 		t.Fatal(err)
 	}
 	pidCPU := func(pid int) time.Duration { return procCPU(t, fmt.Sprintf("/proc/%d/stat", pid)) }
-	servers := map[*webhookServer]time.Duration{}
+	servers := map[*server]time.Duration{}
 	for _, w := range sc.webhooks {
-		servers[w.server] = pidCPU(w.server.Pid())
+		servers[w.server] = w.server.cpu(t)
 	}
 	apiCPU, selfCPU, busy := pidCPU(apiPid), procCPU(t, "/proc/self/stat"), machineBusy(t)
 	res, err := l.run(ctx)
@@ -420,7 +388,7 @@ func measureAPI(ctx context.Context, t *testing.T, c kubernetes.Interface, apiPi
 	apiCPU, selfCPU, busy = pidCPU(apiPid)-apiCPU, procCPU(t, "/proc/self/stat")-selfCPU, machineBusy(t)-busy
 	var serverCPU time.Duration
 	for s, was := range servers {
-		serverCPU += pidCPU(s.Pid()) - was
+		serverCPU += s.cpu(t) - was
 	}
 	after, err := scrapeWebhooks(ctx, c)
 	if err != nil {
