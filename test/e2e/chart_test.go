@@ -35,6 +35,8 @@ import (
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/strata-project/strata/test/cluster"
 )
 
 const (
@@ -92,7 +94,7 @@ func needHelm(t *testing.T) {
 func TestChartRenderings(t *testing.T) {
 	showLogsOnFailure(t)
 	needHelm(t)
-	if err := createNamespace(t.Context(), s.client, chartNSRender); err != nil {
+	if err := cluster.CreateNamespace(t.Context(), s.client, chartNSRender); err != nil {
 		t.Fatal(err)
 	}
 	// cert-manager's and prometheus-operator's kinds (ci/certmanager-values.yaml),
@@ -170,7 +172,7 @@ func TestChartInstallUpgradeUninstall(t *testing.T) {
 	needHelm(t)
 	// The probes' namespace: selected by the chart's default-mode entry, by
 	// none of the suite's own webhooks.
-	if err := createNamespace(t.Context(), s.client, chartNSRender); err != nil {
+	if err := cluster.CreateNamespace(t.Context(), s.client, chartNSRender); err != nil {
 		t.Fatal(err)
 	}
 	// Safety net: whatever failed, the webhook configuration must not outlive

@@ -13,59 +13,25 @@ import (
 	"time"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
-	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	"github.com/strata-project/strata/test/cluster"
 )
 
 // startAPIServer starts etcd and kube-apiserver from test/tools/bin and
 // writes an admin kubeconfig for kubectl and strata.
 func (s *suite) startAPIServer() error {
-	f, err := os.Create(filepath.Join(s.dir, "kube-apiserver.log"))
-	if err != nil {
-		return err
-	}
-	ef, err := os.Create(filepath.Join(s.dir, "etcd.log"))
-	if err != nil {
-		return err
-	}
-	s.testEnv = &envtest.Environment{
-		BinaryAssetsDirectory:    s.toolsBin,
-		ControlPlaneStartTimeout: 90 * time.Second,
-		ControlPlaneStopTimeout:  30 * time.Second,
-	}
-	api := s.testEnv.ControlPlane.GetAPIServer()
-	api.Out, api.Err = f, f
+	opts := cluster.APIServerOptions{ToolsBin: s.toolsBin, Dir: s.dir}
 	if s.mtls != nil {
-		api.Configure().Append("admission-control-config-file", s.mtls.admissionConfig)
+		opts.AdmissionConfigFile = s.mtls.admissionConfig
 	}
-	s.testEnv.ControlPlane.Etcd = &envtest.Etcd{Out: ef, Err: ef}
-	cfg, err := s.testEnv.Start()
-	if err != nil {
-		return fmt.Errorf("starting kube-apiserver and etcd from %s: %w", s.toolsBin, err)
-	}
-	if s.client, err = kubernetes.NewForConfig(cfg); err != nil {
-		return err
-	}
-	admin, err := s.testEnv.AddUser(envtest.User{Name: "admin", Groups: []string{"system:masters"}}, nil)
-	if err != nil {
-		return fmt.Errorf("adding the admin user: %w", err)
-	}
-	kc, err := admin.KubeConfig()
+	var err error
+	s.apiserver, err = cluster.StartAPIServer(opts)
 	if err != nil {
 		return err
 	}
-	s.kubeconfig = filepath.Join(s.dir, "kubeconfig")
-	return os.WriteFile(s.kubeconfig, kc, 0o600)
-}
-
-func createNamespace(ctx context.Context, c kubernetes.Interface, name string) error {
-	_, err := c.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{})
-	if err != nil && !apierrors.IsAlreadyExists(err) {
-		return fmt.Errorf("creating namespace %s: %w", name, err)
-	}
+	s.client, s.kubeconfig = s.apiserver.Client, s.apiserver.Kubeconfig
 	return nil
 }
 

@@ -121,7 +121,7 @@ func TestStaleTagWithRegistryStoppedIsNotDecidedInEnforce(t *testing.T) {
 	if err != nil {
 		t.Fatalf("starting a second strata with tagTTL %s: %v", ttl, err)
 	}
-	t.Cleanup(stale.stop)
+	t.Cleanup(stale.Stop)
 
 	for _, mode := range []string{"enforce", "warn", "audit"} {
 		r := postReviewTo(t, stale.addr, "/validate/"+mode, nsEnforce, "fresh-"+mode, s.images.good)
@@ -130,7 +130,7 @@ func TestStaleTagWithRegistryStoppedIsNotDecidedInEnforce(t *testing.T) {
 		}
 	}
 
-	s.pub.stop()
+	s.pub.Stop()
 	t.Cleanup(func() {
 		if err := s.pub.startAndWait(context.Background()); err != nil {
 			t.Errorf("restarting the public registry: %v", err)

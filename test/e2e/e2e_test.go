@@ -141,7 +141,7 @@ func TestApplyByMode(t *testing.T) {
 					mustNotContain(t, "apply "+b.name+" "+kind+" in audit", out, "Warning:")
 					d, ok := loggedDecision(t, "audit", nsAudit, name)
 					if !ok {
-						t.Fatalf("no decision log line for %s %s/%s in %s", kind, nsAudit, name, s.strata.log)
+						t.Fatalf("no decision log line for %s %s/%s in %s", kind, nsAudit, name, s.strata.Log)
 					}
 					policy := strings.Trim(b.policy, "[]")
 					if d.Decision != "allowed" || d.Kind != kind || !slices.Contains(d.Policies, policy) {
@@ -240,7 +240,7 @@ func TestPrivateRegistry(t *testing.T) {
 
 func TestRegistryDown(t *testing.T) {
 	showLogsOnFailure(t)
-	s.pub.stop()
+	s.pub.Stop()
 	t.Cleanup(func() {
 		if err := s.pub.startAndWait(context.Background()); err != nil {
 			t.Errorf("restarting the public registry: %v", err)
@@ -348,7 +348,7 @@ func postReviewTo(t *testing.T, addr, path, ns, name, image string) *admissionv1
 	if err != nil {
 		t.Fatal(err)
 	}
-	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: s.pki.tlsConfig()}}
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: s.pki.TLSConfig()}}
 	defer client.CloseIdleConnections()
 	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, "https://"+addr+path+"?timeout=5s", bytes.NewReader(body))
 	if err != nil {

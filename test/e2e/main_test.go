@@ -13,7 +13,8 @@ import (
 	"time"
 
 	"k8s.io/client-go/kubernetes"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	"github.com/strata-project/strata/test/cluster"
 )
 
 // Namespaces selected by each webhook path, and the namespaces strata
@@ -36,10 +37,10 @@ type suite struct {
 	toolsBin   string
 	kubectl    string
 	kubeconfig string
-	pki        *pki
+	pki        *cluster.PKI
 	pub, priv  *registry
 	images     family
-	testEnv    *envtest.Environment
+	apiserver  *cluster.APIServer
 	client     kubernetes.Interface
 	strata     *strataProc
 	strataBin  string
@@ -134,7 +135,7 @@ func (s *suite) setup(ctx context.Context) error {
 
 	s.strataBin = strataBin
 
-	if s.pki, err = newPKI(s.dir); err != nil {
+	if s.pki, err = cluster.NewPKI(s.dir, "strata e2e CA"); err != nil {
 		return fmt.Errorf("test CA: %w", err)
 	}
 	if s.pub, err = startRegistry(ctx, "public", s.dir, s.pki, "", ""); err != nil {
@@ -154,7 +155,7 @@ func (s *suite) setup(ctx context.Context) error {
 		return err
 	}
 	for _, ns := range []string{nsEnforce, nsWarn, nsAudit, nsStrata} {
-		if err := createNamespace(ctx, s.client, ns); err != nil {
+		if err := cluster.CreateNamespace(ctx, s.client, ns); err != nil {
 			return err
 		}
 	}
@@ -167,7 +168,7 @@ func (s *suite) setup(ctx context.Context) error {
 	if s.strata, err = startStrata(ctx, s, strataBin); err != nil {
 		return err
 	}
-	if err := registerWebhooks(ctx, s.client, s.strata.addr, s.pki.caPEM); err != nil {
+	if err := registerWebhooks(ctx, s.client, s.strata.addr, s.pki.CAPEM); err != nil {
 		return err
 	}
 	return s.waitWebhooks(ctx)
@@ -175,16 +176,16 @@ func (s *suite) setup(ctx context.Context) error {
 
 func (s *suite) teardown() {
 	if s.strata != nil {
-		s.strata.stop()
+		s.strata.Stop()
 	}
-	if s.testEnv != nil {
-		if err := s.testEnv.Stop(); err != nil {
+	if s.apiserver != nil {
+		if err := s.apiserver.Stop(); err != nil {
 			fmt.Fprintf(os.Stderr, "e2e: stopping the API server: %v\n", err)
 		}
 	}
 	for _, r := range []*registry{s.pub, s.priv} {
 		if r != nil {
-			r.stop()
+			r.Stop()
 		}
 	}
 }

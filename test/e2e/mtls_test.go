@@ -17,6 +17,8 @@ import (
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/strata-project/strata/test/cluster"
 )
 
 // nsMTLS is selected only by the webhook of the strata that requires the
@@ -35,15 +37,15 @@ type mtlsSetup struct {
 }
 
 func prepareMTLS(dir string) (*mtlsSetup, error) {
-	addr, err := freeAddr()
+	addr, err := cluster.FreeAddr()
 	if err != nil {
 		return nil, err
 	}
-	ca, err := newTestCA("strata e2e webhook client CA")
+	ca, err := cluster.NewCA("strata e2e webhook client CA")
 	if err != nil {
 		return nil, err
 	}
-	certPEM, keyPEM, err := ca.issue(&x509.Certificate{
+	certPEM, keyPEM, err := ca.Issue(&x509.Certificate{
 		Subject:     pkix.Name{CommonName: "kube-apiserver"},
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
 	})
@@ -60,7 +62,7 @@ func prepareMTLS(dir string) (*mtlsSetup, error) {
 	}
 	kubeconfig := filepath.Join(dir, "webhook-client.kubeconfig")
 	files := map[string]string{
-		m.clientCAFile:                           string(ca.pem),
+		m.clientCAFile:                           string(ca.PEM),
 		filepath.Join(dir, "webhook-client.crt"): string(certPEM),
 		filepath.Join(dir, "webhook-client.key"): string(keyPEM),
 		// The user is matched by the webhook URL's host:port (for a
@@ -96,36 +98,36 @@ plugins:
 func startMTLSStrata(t *testing.T) *strataProc {
 	t.Helper()
 	ctx := t.Context()
-	health, err := freeAddr()
+	health, err := cluster.FreeAddr()
 	if err != nil {
 		t.Fatal(err)
 	}
 	p := &strataProc{
-		proc: proc{
-			name: "strata-mtls",
-			bin:  s.strata.bin,
-			args: []string{"serve", "--config", filepath.Join(s.dir, "strata.yaml"), "--addr", s.mtls.addr, "--health-addr", health,
+		Proc: cluster.Proc{
+			Name: "strata-mtls",
+			Bin:  s.strata.Bin,
+			Args: []string{"serve", "--config", filepath.Join(s.dir, "strata.yaml"), "--addr", s.mtls.addr, "--health-addr", health,
 				"--cert-dir", filepath.Join(s.dir, "strata-certs"), "--pull-secrets=false",
 				"--client-ca", s.mtls.clientCAFile, "--client-cn", "kube-apiserver"},
-			env: []string{"SSL_CERT_FILE=" + s.pki.caFile, "SSL_CERT_DIR=" + filepath.Join(s.dir, "no-cert-dir"), "HOME=" + filepath.Join(s.dir, "strata-home"), "DOCKER_CONFIG=" + filepath.Join(s.dir, "strata-home", ".docker")},
-			log: filepath.Join(s.dir, "strata-mtls.log"),
+			Env: []string{"SSL_CERT_FILE=" + s.pki.CAFile, "SSL_CERT_DIR=" + filepath.Join(s.dir, "no-cert-dir"), "HOME=" + filepath.Join(s.dir, "strata-home"), "DOCKER_CONFIG=" + filepath.Join(s.dir, "strata-home", ".docker")},
+			Log: filepath.Join(s.dir, "strata-mtls.log"),
 		},
 		addr: s.mtls.addr, health: health,
 	}
-	if err := p.start(); err != nil {
+	if err := p.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(p.stop)
+	t.Cleanup(p.Stop)
 	wctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
-	if err := waitHTTP(wctx, &p.proc, "http://"+health+"/readyz", nil, func(code int) bool { return code == http.StatusOK }); err != nil {
+	if err := cluster.WaitHTTP(wctx, &p.Proc, "http://"+health+"/readyz", nil, func(code int) bool { return code == http.StatusOK }); err != nil {
 		t.Fatal(err)
 	}
 
-	if err := createNamespace(ctx, s.client, nsMTLS); err != nil {
+	if err := cluster.CreateNamespace(ctx, s.client, nsMTLS); err != nil {
 		t.Fatal(err)
 	}
-	cfg := webhookConfiguration(s.mtls.addr, s.pki.caPEM)
+	cfg := webhookConfiguration(s.mtls.addr, s.pki.CAPEM)
 	cfg.Name = "strata-mtls"
 	enforce := cfg.Webhooks[0]
 	enforce.Name = "enforce.mtls.strata.dev"
@@ -161,14 +163,14 @@ func TestWebhookPortWithMutualTLSAnswersOnlyTheAPIServer(t *testing.T) {
 	mustNotExist(t, nsMTLS, "Pod", "root-through-mtls")
 
 	review := []byte(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"direct","kind":{"group":"","version":"v1","kind":"Pod"},"resource":{"group":"","version":"v1","resource":"pods"},"namespace":"e2e-mtls","operation":"CREATE","userInfo":{"username":"mallory"},"object":{"apiVersion":"v1","kind":"Pod","metadata":{"name":"direct"},"spec":{"containers":[{"name":"app","image":"` + s.images.root + `"}]}}}}`)
-	otherCA := s.pki.tlsConfig()
+	otherCA := s.pki.TLSConfig()
 	for _, tc := range []struct {
 		name  string
 		certs []tls.Certificate
 	}{
 		{"no client certificate", nil},
 		// The suite's serving certificate, signed by the CA the registries use.
-		{"a certificate from another CA", []tls.Certificate{mustLoadKeyPair(t, s.pki.crtFile, s.pki.keyFile)}},
+		{"a certificate from another CA", []tls.Certificate{mustLoadKeyPair(t, s.pki.CrtFile, s.pki.KeyFile)}},
 	} {
 		cfg := otherCA.Clone()
 		cfg.Certificates = tc.certs

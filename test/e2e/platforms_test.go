@@ -96,7 +96,7 @@ func (r *registry) putIndex(ctx context.Context, ref string, descs []v1.Descript
 	if err != nil {
 		return v1.Descriptor{}, err
 	}
-	opts := []remote.Option{remote.WithContext(ctx), remote.WithTransport(&http.Transport{TLSClientConfig: r.pki.tlsConfig()})}
+	opts := []remote.Option{remote.WithContext(ctx), remote.WithTransport(&http.Transport{TLSClientConfig: r.pki.TLSConfig()})}
 	if err := remote.Put(parsed, rawIndex(body), opts...); err != nil {
 		return v1.Descriptor{}, fmt.Errorf("pushing %s: %w", ref, err)
 	}

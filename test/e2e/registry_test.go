@@ -17,6 +17,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/strata-project/strata/test/cluster"
 	"github.com/strata-project/strata/webhook/demo"
 )
 
@@ -26,14 +27,14 @@ const registryBin = "/usr/bin/docker-registry"
 // serving TLS with the test certificate, optionally behind htpasswd auth
 // (which distribution applies to the whole registry, hence two instances).
 type registry struct {
-	proc
+	cluster.Proc
 	addr       string // 127.0.0.1:port: also the registry host in image references
 	user, pass string // empty without auth
-	pki        *pki
+	pki        *cluster.PKI
 }
 
-func startRegistry(ctx context.Context, name, dir string, p *pki, user, pass string) (*registry, error) {
-	addr, err := freeAddr()
+func startRegistry(ctx context.Context, name, dir string, p *cluster.PKI, user, pass string) (*registry, error) {
+	addr, err := cluster.FreeAddr()
 	if err != nil {
 		return nil, err
 	}
@@ -67,17 +68,18 @@ http:
   tls:
     certificate: %s
     key: %s
-%s`, filepath.Join(root, "storage"), addr, name, p.crtFile, p.keyFile, auth)
+%s`, filepath.Join(root, "storage"), addr, name, p.CrtFile, p.KeyFile, auth)
 	cfgFile := filepath.Join(root, "config.yml")
 	if err := os.WriteFile(cfgFile, []byte(config), 0o600); err != nil {
 		return nil, err
 	}
 	r := &registry{
-		proc: proc{name: "registry " + name, bin: registryBin, args: []string{"serve", cfgFile}, log: filepath.Join(dir, "registry-"+name+".log")},
+		Proc: cluster.Proc{
+			Name: "registry " + name, Bin: registryBin, Args: []string{"serve", cfgFile}, Log: filepath.Join(dir, "registry-"+name+".log")},
 		addr: addr, user: user, pass: pass, pki: p,
 	}
 	if err := r.startAndWait(ctx); err != nil {
-		r.stop()
+		r.Stop()
 		return nil, err
 	}
 	return r, nil
@@ -85,12 +87,12 @@ http:
 
 // startAndWait (re)starts the process on the same address and storage.
 func (r *registry) startAndWait(ctx context.Context) error {
-	if err := r.start(); err != nil {
+	if err := r.Start(); err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	return waitHTTP(ctx, &r.proc, "https://"+r.addr+"/v2/", r.pki.tlsConfig(), func(code int) bool {
+	return cluster.WaitHTTP(ctx, &r.Proc, "https://"+r.addr+"/v2/", r.pki.TLSConfig(), func(code int) bool {
 		return code == http.StatusOK || code == http.StatusUnauthorized
 	})
 }
@@ -104,7 +106,7 @@ func (r *registry) push(ctx context.Context, repoTag string, img v1.Image) (stri
 	if err != nil {
 		return "", err
 	}
-	opts := []remote.Option{remote.WithContext(ctx), remote.WithTransport(&http.Transport{TLSClientConfig: r.pki.tlsConfig()})}
+	opts := []remote.Option{remote.WithContext(ctx), remote.WithTransport(&http.Transport{TLSClientConfig: r.pki.TLSConfig()})}
 	if r.user != "" {
 		opts = append(opts, remote.WithAuth(&authn.Basic{Username: r.user, Password: r.pass}))
 	}

@@ -11,11 +11,13 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/strata-project/strata/test/cluster"
 )
 
 // strataProc is the real strata binary serving the three webhook paths.
 type strataProc struct {
-	proc
+	cluster.Proc
 	addr, health string
 }
 
@@ -26,26 +28,17 @@ func startStrata(ctx context.Context, s *suite, bin string) (*strataProc, error)
 // startStrataAs starts another strata process, named name (its log and
 // configuration files are named after it), with its own configuration.
 func startStrataAs(ctx context.Context, s *suite, bin, name, config string) (*strataProc, error) {
-	addr, err := freeAddr()
+	addr, err := cluster.FreeAddr()
 	if err != nil {
 		return nil, err
 	}
-	health, err := freeAddr()
+	health, err := cluster.FreeAddr()
 	if err != nil {
 		return nil, err
 	}
 	certDir := filepath.Join(s.dir, "strata-certs")
-	if err := os.MkdirAll(certDir, 0o755); err != nil {
+	if err := s.pki.CertDir(certDir); err != nil {
 		return nil, err
-	}
-	for from, to := range map[string]string{s.pki.crtFile: "tls.crt", s.pki.keyFile: "tls.key"} {
-		b, err := os.ReadFile(from)
-		if err != nil {
-			return nil, err
-		}
-		if err := os.WriteFile(filepath.Join(certDir, to), b, 0o600); err != nil {
-			return nil, err
-		}
 	}
 	// strata's own docker config is empty: the private registry is reachable
 	// only with a pod's pull secrets.
@@ -58,22 +51,22 @@ func startStrataAs(ctx context.Context, s *suite, bin, name, config string) (*st
 		return nil, err
 	}
 	p := &strataProc{
-		proc: proc{
-			name: name,
-			bin:  bin,
-			args: []string{"serve", "--config", cfgFile, "--addr", addr, "--health-addr", health, "--cert-dir", certDir, "--kubeconfig", s.kubeconfig},
-			env:  []string{"SSL_CERT_FILE=" + s.pki.caFile, "SSL_CERT_DIR=" + filepath.Join(s.dir, "no-cert-dir"), "HOME=" + home, "DOCKER_CONFIG=" + filepath.Join(home, ".docker")},
-			log:  filepath.Join(s.dir, name+".log"),
+		Proc: cluster.Proc{
+			Name: name,
+			Bin:  bin,
+			Args: []string{"serve", "--config", cfgFile, "--addr", addr, "--health-addr", health, "--cert-dir", certDir, "--kubeconfig", s.kubeconfig},
+			Env:  []string{"SSL_CERT_FILE=" + s.pki.CAFile, "SSL_CERT_DIR=" + filepath.Join(s.dir, "no-cert-dir"), "HOME=" + home, "DOCKER_CONFIG=" + filepath.Join(home, ".docker")},
+			Log:  filepath.Join(s.dir, name+".log"),
 		},
 		addr: addr, health: health,
 	}
-	if err := p.start(); err != nil {
+	if err := p.Start(); err != nil {
 		return nil, err
 	}
 	wctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
-	if err := waitHTTP(wctx, &p.proc, "http://"+health+"/readyz", nil, func(code int) bool { return code == http.StatusOK }); err != nil {
-		p.stop()
+	if err := cluster.WaitHTTP(wctx, &p.Proc, "http://"+health+"/readyz", nil, func(code int) bool { return code == http.StatusOK }); err != nil {
+		p.Stop()
 		return nil, err
 	}
 	return p, nil
@@ -115,7 +108,7 @@ type decision struct {
 
 // decisions returns the decision log lines that match.
 func (p *strataProc) decisions(match func(decision) bool) []decision {
-	f, err := os.Open(p.log)
+	f, err := os.Open(p.Log)
 	if err != nil {
 		return nil
 	}

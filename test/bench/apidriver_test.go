@@ -1,0 +1,185 @@
+//go:build loadtest
+
+package bench
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"sync"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/util/flowcontrol"
+
+	"github.com/strata-project/strata/test/bench/load"
+)
+
+// dryRunLoad is one run of the client-side load driver: concurrency
+// clients creating objects of one kind in one namespace with server-side
+// dry run, each one request at a time, for a fixed time.
+type dryRunLoad struct {
+	Config      *rest.Config
+	Namespace   string
+	Kind        string // "Pod" or "Deployment"
+	Concurrency int
+	Duration    time.Duration
+}
+
+// dryRunResult counts every create by its answer; latencies are over the
+// creates that got an answer from the API server (allowed or denied).
+type dryRunResult struct {
+	Requests, Allowed, Denied, Errors int
+	Sample                            string // the first error
+	Seconds, PerSecond                float64
+	Latency                           load.Latency
+}
+
+// run drives the API server. Every worker has its own client and so its
+// own connection, as independent kubectl users and controllers do
+// (client-go would otherwise multiplex every worker over one HTTP/2
+// connection); none is rate-limited on the client side.
+func (l dryRunLoad) run(ctx context.Context) (dryRunResult, error) {
+	clients := make([]kubernetes.Interface, l.Concurrency)
+	for i := range clients {
+		cfg := rest.CopyConfig(l.Config)
+		cfg.RateLimiter = flowcontrol.NewFakeAlwaysRateLimiter()
+		// A dialer of its own keeps client-go from sharing the transport
+		// it caches per TLS configuration.
+		cfg.Dial = (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+		hc, err := rest.HTTPClientFor(cfg)
+		if err != nil {
+			return dryRunResult{}, err
+		}
+		defer hc.CloseIdleConnections()
+		if clients[i], err = kubernetes.NewForConfigAndClient(cfg, hc); err != nil {
+			return dryRunResult{}, err
+		}
+	}
+	create, err := l.creator()
+	if err != nil {
+		return dryRunResult{}, err
+	}
+	dryRun := metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}}
+
+	var (
+		mu    sync.Mutex
+		res   dryRunResult
+		lat   []time.Duration
+		wg    sync.WaitGroup
+		start = time.Now()
+	)
+	deadline := start.Add(l.Duration)
+	for _, c := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var mine []time.Duration
+			var allowed, denied, failed int
+			var sample string
+			for ctx.Err() == nil && time.Now().Before(deadline) {
+				t0 := time.Now()
+				err := create(ctx, c, dryRun)
+				took := time.Since(t0)
+				switch {
+				case err == nil:
+					allowed++
+					mine = append(mine, took)
+				case apierrors.IsForbidden(err) || apierrors.IsInvalid(err):
+					// A webhook's denial is a 403 (strata's) or a 422.
+					denied++
+					mine = append(mine, took)
+					if sample == "" {
+						sample = err.Error()
+					}
+				default:
+					failed++
+					if sample == "" {
+						sample = err.Error()
+					}
+				}
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			lat = append(lat, mine...)
+			res.Allowed += allowed
+			res.Denied += denied
+			res.Errors += failed
+			if res.Sample == "" {
+				res.Sample = sample
+			}
+		}()
+	}
+	wg.Wait()
+	res.Seconds = time.Since(start).Seconds()
+	res.Requests = res.Allowed + res.Denied + res.Errors
+	res.PerSecond = float64(res.Allowed+res.Denied) / res.Seconds
+	res.Latency = load.Summarize(lat)
+	return res, ctx.Err()
+}
+
+// creator returns the dry-run create of l.Kind: each object is named by
+// the API server from generateName, as a ReplicaSet's pods are, so a
+// webhook never sees the same object twice.
+func (l dryRunLoad) creator() (func(context.Context, kubernetes.Interface, metav1.CreateOptions) error, error) {
+	switch l.Kind {
+	case "Pod":
+		pod := benchPod(l.Namespace)
+		return func(ctx context.Context, c kubernetes.Interface, o metav1.CreateOptions) error {
+			_, err := c.CoreV1().Pods(l.Namespace).Create(ctx, pod, o)
+			return err
+		}, nil
+	case "Deployment":
+		d := benchDeployment(l.Namespace)
+		return func(ctx context.Context, c kubernetes.Interface, o metav1.CreateOptions) error {
+			_, err := c.AppsV1().Deployments(l.Namespace).Create(ctx, d, o)
+			return err
+		}, nil
+	}
+	return nil, fmt.Errorf("kind %q: want Pod or Deployment", l.Kind)
+}
+
+// benchPodSpec has three containers on the demo registry's images, each
+// compliant with every built-in policy, so that strata in enforce allows
+// them after doing all its work: shop/web:1.0 (non-root, on the approved
+// base, three levels), and the runtime base/temurin:21 twice, run as a
+// non-root user (its image sets none).
+func benchPodSpec() corev1.PodSpec {
+	nonRoot, uid := true, int64(10001)
+	res := corev1.ResourceRequirements{}
+	return corev1.PodSpec{
+		Containers: []corev1.Container{
+			{Name: "web", Image: "strata-demo.local/shop/web:1.0", Resources: res,
+				Ports: []corev1.ContainerPort{{Name: "http", ContainerPort: 8080}}},
+			{Name: "jobs", Image: "strata-demo.local/base/temurin:21", Args: []string{"-jar", "/app/jobs.jar"}, Resources: res,
+				SecurityContext: &corev1.SecurityContext{RunAsNonRoot: &nonRoot, RunAsUser: &uid}},
+			{Name: "metrics", Image: "strata-demo.local/base/temurin:21", Args: []string{"-jar", "/app/metrics.jar"}, Resources: res,
+				SecurityContext: &corev1.SecurityContext{RunAsNonRoot: &nonRoot, RunAsUser: &uid}},
+		},
+	}
+}
+
+func benchPod(ns string) *corev1.Pod {
+	return &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{GenerateName: "shop-web-7c9d8f6b5-", Namespace: ns, Labels: map[string]string{"app": "shop-web"}},
+		Spec:       benchPodSpec(),
+	}
+}
+
+func benchDeployment(ns string) *appsv1.Deployment {
+	replicas := int32(3)
+	labels := map[string]string{"app": "shop-web"}
+	return &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{GenerateName: "shop-web-", Namespace: ns, Labels: labels},
+		Spec: appsv1.DeploymentSpec{
+			Replicas: &replicas,
+			Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: benchPodSpec()},
+		},
+	}
+}

@@ -1,0 +1,476 @@
+//go:build loadtest
+
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-logr/logr"
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/strata-project/strata/test/bench/load"
+	"github.com/strata-project/strata/test/cluster"
+)
+
+// apiSettings are the knobs of `make bench-apiserver`.
+type apiSettings struct {
+	duration    time.Duration // each measured run
+	warmup      time.Duration // each scenario and kind, once, before its first run
+	concurrency []int
+	kinds       []string
+}
+
+func readAPISettings(t *testing.T) apiSettings {
+	t.Helper()
+	// 16 runs of 8 s, 8 warm-ups of 2 s and the setup: about 3 minutes.
+	s := apiSettings{duration: 8 * time.Second, warmup: 2 * time.Second, concurrency: []int{4, 16}, kinds: []string{"Pod", "Deployment"}}
+	if v := os.Getenv("BENCH_API_DURATION"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			t.Fatalf("BENCH_API_DURATION=%q: want a positive duration", v)
+		}
+		s.duration = d
+	}
+	return s
+}
+
+// Scenario names the table divides by.
+const (
+	scenarioNone = "no webhook"
+	scenarioNoop = "no-op webhook"
+)
+
+// apiScenario is a namespace of the API server and the webhooks that
+// select it (none: the API server alone).
+type apiScenario struct {
+	name      string
+	namespace string
+	webhooks  []benchWebhook
+}
+
+// benchWebhook is one entry of a webhook configuration, selecting one
+// scenario's namespace.
+type benchWebhook struct {
+	name     string // the entry's name: also the API server's metrics label
+	url      string
+	server   *server
+	mutating bool
+	failure  admissionregistrationv1.FailurePolicyType
+}
+
+// apiScenarios is the list measured, in this order, for each kind and
+// concurrency. A new scenario is one more entry: for strata enforce with
+// the pin mutating webhook, say, a namespace and two webhooks,
+// {name: "pin.strata.dev", url: strata.webhookURL("/mutate/pin"), server: strata,
+// mutating: true, failure: Fail} beside the enforce one.
+func apiScenarios(noop, strata *server) []apiScenario {
+	fail, ignore := admissionregistrationv1.Fail, admissionregistrationv1.Ignore
+	return []apiScenario{
+		{name: scenarioNone, namespace: "bench-none"},
+		{name: scenarioNoop, namespace: "bench-noop", webhooks: []benchWebhook{
+			{name: "noop.bench.strata.dev", url: noop.webhookURL("/validate/enforce"), server: noop, failure: fail},
+		}},
+		{name: "strata enforce", namespace: "bench-enforce", webhooks: []benchWebhook{
+			{name: "enforce.strata.dev", url: strata.webhookURL("/validate/enforce"), server: strata, failure: fail},
+		}},
+		{name: "strata audit", namespace: "bench-audit", webhooks: []benchWebhook{
+			{name: "audit.strata.dev", url: strata.webhookURL("/validate/audit"), server: strata, failure: ignore},
+		}},
+	}
+}
+
+// webhookURL is the URL of path on s, as a webhook configuration names it
+// (the API server adds the timeout itself).
+func (s *server) webhookURL(path string) string { return "https://" + s.addr + path }
+
+// TestAPIServer is `make bench-apiserver`: server-side dry-run creates
+// through a real kube-apiserver, into a namespace per scenario, for each
+// kind and concurrency; the table of RESULTS.md at the end.
+func TestAPIServer(t *testing.T) {
+	cfg := readAPISettings(t)
+	ctx := t.Context()
+	dir := t.TempDir()
+	repo, err := filepath.Abs(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	toolsBin := filepath.Join(repo, "test", "tools", "bin")
+	for _, b := range []string{"kube-apiserver", "etcd"} {
+		if _, err := os.Stat(filepath.Join(toolsBin, b)); err != nil {
+			t.Fatalf("%s not found in %s: run make tools", b, toolsBin)
+		}
+	}
+	strataBin := build(t, dir, "./cmd/strata")
+	noopBin := build(t, dir, "./test/bench/noop")
+	t.Logf("machine: %d CPUs; load average before: %s", runtime.NumCPU(), loadavg())
+
+	pki, err := cluster.NewPKI(dir, "strata bench CA")
+	if err != nil {
+		t.Fatal(err)
+	}
+	certDir := filepath.Join(dir, "certs")
+	if err := pki.CertDir(certDir); err != nil {
+		t.Fatal(err)
+	}
+	// envtest logs through controller-runtime's logger; its lines say
+	// nothing the kube-apiserver.log does not.
+	ctrllog.SetLogger(logr.Discard())
+	api, err := cluster.StartAPIServer(cluster.APIServerOptions{ToolsBin: toolsBin, Dir: dir})
+	t.Cleanup(func() {
+		if err := api.Stop(); err != nil {
+			t.Logf("stopping the API server: %v", err)
+		}
+	})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, tail(filepath.Join(dir, "kube-apiserver.log"), 20))
+	}
+
+	apiPid, err := childProcess(filepath.Join(toolsBin, "kube-apiserver"))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	noop := startServer(t, "noop", noopBin, "--cert-dir", certDir)
+	// The demo registry runs inside strata, so the images are resolved
+	// without a registry process; no pull secrets are read.
+	strata := startServer(t, "strata", strataBin, "serve", "--demo", "--cert-dir", certDir, "--pull-secrets=false")
+	scenarios := apiScenarios(noop, strata)
+	for _, sc := range scenarios {
+		if err := registerScenario(ctx, api.Client, sc, pki.CAPEM); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, sc := range scenarios {
+		if err := waitCalled(ctx, api.Client, sc); err != nil {
+			t.Fatalf("%v\n%s", err, tail(strata.logs, 10))
+		}
+	}
+
+	var rows []apiRow
+	for _, kind := range cfg.kinds {
+		for _, sc := range scenarios {
+			warm := dryRunLoad{Config: api.Config, Namespace: sc.namespace, Kind: kind, Concurrency: cfg.concurrency[0], Duration: cfg.warmup}
+			if _, err := warm.run(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, c := range cfg.concurrency {
+			// Scenarios alternate within a kind and concurrency, so that
+			// the other processes' load drifts over all of them alike.
+			for _, sc := range scenarios {
+				rows = append(rows, measureAPI(ctx, t, api.Client, apiPid, sc, dryRunLoad{
+					Config: api.Config, Namespace: sc.namespace, Kind: kind, Concurrency: c, Duration: cfg.duration,
+				}))
+			}
+		}
+	}
+	t.Logf("load average after: %s", loadavg())
+	checkStrataDecisions(t, strata.logs, scenarios)
+	t.Logf("results:\n\n%s", apiTable(rows))
+	if h, err := scrapeWebhooks(ctx, api.Client); err == nil && h["enforce.strata.dev"] != nil {
+		t.Logf("the API server's webhook histogram buckets (s): %v", h["enforce.strata.dev"].bounds)
+	}
+}
+
+// checkStrataDecisions reads strata's decision log: every decision in a
+// scenario's namespace must be an allow with no policy violated, so that
+// enforce and audit did all their work (resolution, lineage, every policy)
+// and measured the path a compliant workload takes.
+func checkStrataDecisions(t *testing.T, log string, scenarios []apiScenario) {
+	t.Helper()
+	raw, err := os.ReadFile(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	namespaces := map[string]int{}
+	for _, sc := range scenarios {
+		namespaces[sc.namespace] = 0
+	}
+	for _, line := range bytes.Split(raw, []byte("\n")) {
+		var d struct {
+			Msg, Namespace, Decision, Mode string
+			Policies                       []string
+		}
+		if json.Unmarshal(line, &d) != nil || d.Msg != "admission decision" {
+			continue
+		}
+		if _, ok := namespaces[d.Namespace]; !ok {
+			continue
+		}
+		namespaces[d.Namespace]++
+		if d.Decision != "allowed" || len(d.Policies) > 0 {
+			t.Errorf("strata in %s decided %s (policies %v) in %s, want every bench object allowed by every policy:\n%s", d.Mode, d.Decision, d.Policies, d.Namespace, line)
+			return
+		}
+	}
+	t.Logf("strata's decisions, by namespace: %v", namespaces)
+}
+
+// registerScenario creates the webhook configurations of sc, each entry
+// selecting sc's namespace by name, for Pods and Deployments.
+func registerScenario(ctx context.Context, c kubernetes.Interface, sc apiScenario, caBundle []byte) error {
+	if err := cluster.CreateNamespace(ctx, c, sc.namespace); err != nil {
+		return err
+	}
+	none := admissionregistrationv1.SideEffectClassNone
+	timeout := int32(10)
+	rules := []admissionregistrationv1.RuleWithOperations{
+		{Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Create, admissionregistrationv1.Update},
+			Rule: admissionregistrationv1.Rule{APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{"pods"}}},
+		{Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Create, admissionregistrationv1.Update},
+			Rule: admissionregistrationv1.Rule{APIGroups: []string{"apps"}, APIVersions: []string{"v1"}, Resources: []string{"deployments"}}},
+	}
+	selector := &metav1.LabelSelector{MatchLabels: map[string]string{"kubernetes.io/metadata.name": sc.namespace}}
+	validating := &admissionregistrationv1.ValidatingWebhookConfiguration{ObjectMeta: metav1.ObjectMeta{Name: sc.namespace}}
+	mutating := &admissionregistrationv1.MutatingWebhookConfiguration{ObjectMeta: metav1.ObjectMeta{Name: sc.namespace}}
+	for _, w := range sc.webhooks {
+		client := admissionregistrationv1.WebhookClientConfig{URL: &w.url, CABundle: caBundle}
+		failure := w.failure
+		if w.mutating {
+			mutating.Webhooks = append(mutating.Webhooks, admissionregistrationv1.MutatingWebhook{
+				Name: w.name, ClientConfig: client, Rules: rules, FailurePolicy: &failure, SideEffects: &none,
+				TimeoutSeconds: &timeout, AdmissionReviewVersions: []string{"v1"}, NamespaceSelector: selector,
+			})
+			continue
+		}
+		validating.Webhooks = append(validating.Webhooks, admissionregistrationv1.ValidatingWebhook{
+			Name: w.name, ClientConfig: client, Rules: rules, FailurePolicy: &failure, SideEffects: &none,
+			TimeoutSeconds: &timeout, AdmissionReviewVersions: []string{"v1"}, NamespaceSelector: selector,
+		})
+	}
+	if len(validating.Webhooks) > 0 {
+		if _, err := c.AdmissionregistrationV1().ValidatingWebhookConfigurations().Create(ctx, validating, metav1.CreateOptions{}); err != nil {
+			return fmt.Errorf("registering the webhooks of %s: %w", sc.name, err)
+		}
+	}
+	if len(mutating.Webhooks) > 0 {
+		if _, err := c.AdmissionregistrationV1().MutatingWebhookConfigurations().Create(ctx, mutating, metav1.CreateOptions{}); err != nil {
+			return fmt.Errorf("registering the mutating webhooks of %s: %w", sc.name, err)
+		}
+	}
+	return nil
+}
+
+// scrapeWebhooks reads the API server's webhook duration histograms.
+func scrapeWebhooks(ctx context.Context, c kubernetes.Interface) (map[string]*histogram, error) {
+	raw, err := c.CoreV1().RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("reading the API server's /metrics: %w", err)
+	}
+	return webhookHistograms(bytes.NewReader(raw))
+}
+
+// waitCalled creates a pod in sc's namespace until the API server has
+// called each of its webhooks: configurations take effect asynchronously.
+func waitCalled(ctx context.Context, c kubernetes.Interface, sc apiScenario) error {
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		_, err := c.CoreV1().Pods(sc.namespace).Create(ctx, benchPod(sc.namespace), metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+		if err != nil {
+			return fmt.Errorf("%s: a dry-run pod create: %w", sc.name, err)
+		}
+		h, err := scrapeWebhooks(ctx, c)
+		if err != nil {
+			return err
+		}
+		var missing []string
+		for _, w := range sc.webhooks {
+			if h[w.name] == nil || h[w.name].count == 0 {
+				missing = append(missing, w.name)
+			}
+		}
+		if len(missing) == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s: the API server did not call %s within 60s", sc.name, strings.Join(missing, ", "))
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+// apiRow is one measured run.
+type apiRow struct {
+	scenario    string
+	kind        string
+	concurrency int
+	res         dryRunResult
+	// webhooks are the API server's own timings of each of the
+	// scenario's webhooks during the run, by name.
+	webhooks []webhookTiming
+	// serverCPU, apiCPU and driverCPU are the CPU time per create of the
+	// webhook servers, kube-apiserver and this process (the clients);
+	// others is what the rest of the machine used, in cores.
+	serverCPU, apiCPU, driverCPU time.Duration
+	others                       float64
+}
+
+// capacity estimates the creates per second the machine's cores would
+// sustain with nothing else running, from the CPU each process used per
+// create: far steadier than the measured throughput on a shared machine.
+func (r apiRow) capacity() float64 {
+	total := r.serverCPU + r.apiCPU + r.driverCPU
+	if total <= 0 {
+		return 0
+	}
+	return float64(runtime.NumCPU()) * float64(time.Second) / float64(total)
+}
+
+// childProcess finds the process of this test that runs exe: envtest
+// starts kube-apiserver as a child and does not say its pid.
+func childProcess(exe string) (int, error) {
+	want, err := filepath.EvalSymlinks(exe)
+	if err != nil {
+		return 0, err
+	}
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0, err
+	}
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		got, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
+		if err != nil || got != want {
+			continue
+		}
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...: the command name may hold spaces.
+		f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+2:]))
+		if len(f) > 1 && f[1] == strconv.Itoa(os.Getpid()) {
+			return pid, nil
+		}
+	}
+	return 0, fmt.Errorf("no child process of this test runs %s", exe)
+}
+
+type webhookTiming struct {
+	name string
+	h    *histogram
+}
+
+// measureAPI runs l against sc and checks that every create that got an
+// answer went through each of sc's webhooks, and no other.
+func measureAPI(ctx context.Context, t *testing.T, c kubernetes.Interface, apiPid int, sc apiScenario, l dryRunLoad) apiRow {
+	t.Helper()
+	before, err := scrapeWebhooks(ctx, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pidCPU := func(pid int) time.Duration { return procCPU(t, fmt.Sprintf("/proc/%d/stat", pid)) }
+	servers := map[*server]time.Duration{}
+	for _, w := range sc.webhooks {
+		servers[w.server] = w.server.cpu(t)
+	}
+	apiCPU, selfCPU, busy := pidCPU(apiPid), procCPU(t, "/proc/self/stat"), machineBusy(t)
+	res, err := l.run(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	apiCPU, selfCPU, busy = pidCPU(apiPid)-apiCPU, procCPU(t, "/proc/self/stat")-selfCPU, machineBusy(t)-busy
+	var serverCPU time.Duration
+	for s, was := range servers {
+		serverCPU += s.cpu(t) - was
+	}
+	after, err := scrapeWebhooks(ctx, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := apiRow{scenario: sc.name, kind: l.Kind, concurrency: l.Concurrency, res: res}
+	r.others = max(0, (busy-apiCPU-selfCPU-serverCPU).Seconds()/res.Seconds)
+	answered := res.Allowed + res.Denied
+	if answered > 0 {
+		n := time.Duration(answered)
+		r.serverCPU, r.apiCPU, r.driverCPU = serverCPU/n, apiCPU/n, selfCPU/n
+	}
+	called := map[string]bool{}
+	for _, w := range sc.webhooks {
+		d := after[w.name].since(before[w.name])
+		r.webhooks = append(r.webhooks, webhookTiming{name: w.name, h: d})
+		called[w.name] = true
+		if int(d.count) != answered {
+			t.Errorf("%s, %s × %d: the API server called %s %v times for %d answered creates, want one call each", sc.name, l.Kind, l.Concurrency, w.name, d.count, answered)
+		}
+	}
+	for name, h := range after {
+		if d := h.since(before[name]); !called[name] && d.count != 0 {
+			t.Errorf("%s, %s × %d: the API server called %s %v times, want none", sc.name, l.Kind, l.Concurrency, name, d.count)
+		}
+	}
+	t.Logf("%s, %s × %d: %d creates in %.1fs, %.0f/s, p50 %s p99 %s; %d allowed, %d denied, %d errors",
+		sc.name, l.Kind, l.Concurrency, res.Requests, res.Seconds, res.PerSecond, load.Ms(res.Latency.P50), load.Ms(res.Latency.P99), res.Allowed, res.Denied, res.Errors)
+	// Every scenario's objects comply with every policy: a denial or an
+	// error means the run measured something else.
+	if res.Errors > 0 || res.Denied > 0 {
+		t.Errorf("%s, %s × %d: %d denied, %d errors, want none: %s", sc.name, l.Kind, l.Concurrency, res.Denied, res.Errors, res.Sample)
+	}
+	return r
+}
+
+// apiTable renders the rows as the Markdown table of RESULTS.md.
+func apiTable(rows []apiRow) string {
+	type key struct {
+		kind string
+		conc int
+	}
+	base := map[string]map[key]apiRow{scenarioNone: {}, scenarioNoop: {}}
+	for _, r := range rows {
+		if m, ok := base[r.scenario]; ok {
+			m[key{r.kind, r.concurrency}] = r
+		}
+	}
+	ratio := func(a, b float64) string {
+		if b == 0 {
+			return "—"
+		}
+		return fmt.Sprintf("%.2f", a/b)
+	}
+	var b strings.Builder
+	b.WriteString("| kind | conc. | scenario | creates/s | p50 | p99 | × no webhook | × no-op | p99 × no-op | API server's webhook call: mean / p50 / p99 | CPU / create: API server, webhook, clients | other load (cores) | est. capacity/s | × no webhook (CPU) | × no-op (CPU) |\n")
+	b.WriteString("|---|---:|---|---:|---:|---:|---:|---:|---:|---|---|---:|---:|---:|---:|\n")
+	for _, r := range rows {
+		k := key{r.kind, r.concurrency}
+		none, noop := base[scenarioNone][k], base[scenarioNoop][k]
+		toNone, toNoop, p99Noop, cpuNone, cpuNoop := "—", "—", "—", "—", "—"
+		if r.scenario != scenarioNone {
+			toNone = ratio(r.res.PerSecond, none.res.PerSecond)
+			cpuNone = ratio(r.capacity(), none.capacity())
+		}
+		if r.scenario != scenarioNone && r.scenario != scenarioNoop {
+			toNoop = ratio(r.res.PerSecond, noop.res.PerSecond)
+			p99Noop = ratio(float64(r.res.Latency.P99), float64(noop.res.Latency.P99))
+			cpuNoop = ratio(r.capacity(), noop.capacity())
+		}
+		webhookCPU, calls := "—", "—"
+		if len(r.webhooks) > 0 {
+			webhookCPU = micros(r.serverCPU)
+			var parts []string
+			for _, w := range r.webhooks {
+				parts = append(parts, fmt.Sprintf("%s: %s / %s / %s", w.name, load.Ms(w.h.mean()), load.Ms(w.h.quantile(0.5)), load.Ms(w.h.quantile(0.99))))
+			}
+			calls = strings.Join(parts, "<br>")
+		}
+		fmt.Fprintf(&b, "| %s | %d | %s | %.0f | %s | %s | %s | %s | %s | %s | %s, %s, %s | %.2f | %.0f | %s | %s |\n",
+			r.kind, r.concurrency, r.scenario, r.res.PerSecond, load.Ms(r.res.Latency.P50), load.Ms(r.res.Latency.P99),
+			toNone, toNoop, p99Noop, calls, micros(r.apiCPU), webhookCPU, micros(r.driverCPU), r.others, r.capacity(), cpuNone, cpuNoop)
+	}
+	return b.String()
+}
