@@ -17,6 +17,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/strata-project/strata/test/cluster"
 )
 
 // nsPin is the enforce namespace of the pinning test, served by its own
@@ -47,7 +49,7 @@ func registerPinWebhooks(t *testing.T, addr string) {
 		ObjectMeta: metav1.ObjectMeta{Name: "strata-pin"},
 		Webhooks: []admissionregistrationv1.ValidatingWebhook{{
 			Name:         "enforce.pin.strata.dev",
-			ClientConfig: admissionregistrationv1.WebhookClientConfig{URL: &validateURL, CABundle: s.pki.caPEM},
+			ClientConfig: admissionregistrationv1.WebhookClientConfig{URL: &validateURL, CABundle: s.pki.CAPEM},
 			Rules: []admissionregistrationv1.RuleWithOperations{
 				rule("", "v1", "pods", "pods/ephemeralcontainers"),
 				rule("apps", "v1", "deployments", "replicasets"),
@@ -62,7 +64,7 @@ func registerPinWebhooks(t *testing.T, addr string) {
 		ObjectMeta: metav1.ObjectMeta{Name: "strata-pin"},
 		Webhooks: []admissionregistrationv1.MutatingWebhook{{
 			Name:               "pin-enforce.strata.dev",
-			ClientConfig:       admissionregistrationv1.WebhookClientConfig{URL: &pinURL, CABundle: s.pki.caPEM},
+			ClientConfig:       admissionregistrationv1.WebhookClientConfig{URL: &pinURL, CABundle: s.pki.CAPEM},
 			Rules:              []admissionregistrationv1.RuleWithOperations{rule("", "v1", "pods"), ephemeral},
 			FailurePolicy:      &ignore,
 			ReinvocationPolicy: &ifNeeded,
@@ -107,7 +109,7 @@ func retag(t *testing.T, from, repoTag string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	img, err := remote.Image(ref, remote.WithContext(t.Context()), remote.WithTransport(&http.Transport{TLSClientConfig: s.pki.tlsConfig()}))
+	img, err := remote.Image(ref, remote.WithContext(t.Context()), remote.WithTransport(&http.Transport{TLSClientConfig: s.pki.TLSConfig()}))
 	if err != nil {
 		t.Fatalf("reading %s: %v", from, err)
 	}
@@ -166,8 +168,8 @@ func TestPinnedPodKeepsTheDigestStrataEvaluated(t *testing.T) {
 	if err != nil {
 		t.Fatalf("starting strata-pin: %v", err)
 	}
-	t.Cleanup(pinner.stop)
-	if err := createNamespace(t.Context(), s.client, nsPin); err != nil {
+	t.Cleanup(pinner.Stop)
+	if err := cluster.CreateNamespace(t.Context(), s.client, nsPin); err != nil {
 		t.Fatal(err)
 	}
 	registerPinWebhooks(t, pinner.addr)
@@ -181,7 +183,7 @@ func TestPinnedPodKeepsTheDigestStrataEvaluated(t *testing.T) {
 	if got := storedImage(t, "pod", "first", ".spec.containers[0].image"); got != want {
 		t.Fatalf("stored pod first image = %q, want %q (the digest strata evaluated)", got, want)
 	}
-	if lines := pinLines(t, pinner.log, "first"); len(lines) == 0 || !strings.Contains(lines[len(lines)-1], good) {
+	if lines := pinLines(t, pinner.Log, "first"); len(lines) == 0 || !strings.Contains(lines[len(lines)-1], good) {
 		t.Errorf("strata-pin's log lines for pod first = %q, want one naming %s", lines, good)
 	}
 
