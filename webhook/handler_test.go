@@ -162,21 +162,10 @@ func TestGolden(t *testing.T) {
 			}
 
 			goldenPath := filepath.Join("testdata", tc.name+".response.json")
-			if *update {
-				var pretty bytes.Buffer
-				if err := json.Indent(&pretty, raw, "", "  "); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(goldenPath, pretty.Bytes(), 0o644); err != nil {
-					t.Fatal(err)
-				}
+			want := goldenReview(t, goldenPath, raw)
+			if want == nil {
 				return
 			}
-			golden, err := os.ReadFile(goldenPath)
-			if err != nil {
-				t.Fatalf("%v (run go test -run TestGolden -update to write it)", err)
-			}
-			want := decodeReview(t, golden)
 			if want.UID != got.UID {
 				t.Errorf("%s: uid = %q, want %q", goldenPath, want.UID, got.UID)
 			}

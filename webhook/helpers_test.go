@@ -240,3 +240,24 @@ func podOf(name, image string) map[string]any {
 		},
 	}
 }
+
+// goldenReview returns the response recorded at path; under -update it
+// records raw there instead and returns nil.
+func goldenReview(t *testing.T, path string, raw []byte) *admissionv1.AdmissionResponse {
+	t.Helper()
+	if *update {
+		var pretty bytes.Buffer
+		if err := json.Indent(&pretty, raw, "", "  "); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, pretty.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return nil
+	}
+	golden, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -run %s -update to write it)", err, strings.Split(t.Name(), "/")[0])
+	}
+	return decodeReview(t, golden)
+}

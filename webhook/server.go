@@ -45,6 +45,9 @@ type ServerOptions struct {
 	// Handlers serve the mode paths (Paths): strata's *Handler, or another
 	// admission.Handler (the benchmarks' no-op floor).
 	Handlers map[policy.Action]admission.Handler
+	// Pinner, when set, serves PinPath: the mutating webhook that pins
+	// images to the digests strata resolved.
+	Pinner admission.Handler
 	// Checks must all pass for /readyz; each names what it checks and may
 	// add a detail (such as a failed policy reload that left the previous
 	// policies serving).
@@ -91,6 +94,9 @@ func Serve(ctx context.Context, opts ServerOptions) error {
 			return fmt.Errorf("mode %q has no webhook path", mode)
 		}
 		srv.Register(path, WithDeadline(&admission.Webhook{Handler: h}, opts.Margin))
+	}
+	if opts.Pinner != nil {
+		srv.Register(PinPath, WithDeadline(&admission.Webhook{Handler: opts.Pinner}, opts.Margin))
 	}
 	started := srv.StartedChecker()
 	checks := map[string]func() (string, error){"webhook": func() (string, error) { return "", started(nil) }}

@@ -49,6 +49,10 @@ helm upgrade strata charts/strata -n strata-system --reuse-values --set mode=enf
 - Pods (CREATE, and UPDATE only when a container image changes: a Pod's securityContext is
   immutable, so a match condition skips every other Pod update), ` + "`pods/ephemeralcontainers`" + `,
   Deployments, ReplicaSets, StatefulSets, DaemonSets, Jobs, CronJobs, ReplicationControllers.
+- A ` + "`MutatingWebhookConfiguration`" + ` (when ` + "`pinDigests.enabled`" + ` is on for a mode; by default for enforce)
+  calls ` + "`/mutate/pin`" + ` with that mode's namespace selection: each Pod image without a digest becomes
+  ` + "`name:tag@sha256:...`" + `, the digest strata evaluated. Pods and ` + "`pods/ephemeralcontainers`" + ` only (workload
+  templates keep their tags); ` + "`failurePolicy: Ignore`" + `, ` + "`reinvocationPolicy: IfNeeded`" + `; RBAC is unchanged.
 - ` + "`registry.timeout`" + ` (the registry budget of one admission) defaults to one second less than
   ` + "`webhook.timeoutSeconds`" + `, so that strata decides before the API server gives up.
 - Certificates (` + "`certificates.mode`" + `): ` + "`generate`" + ` (a CA and serving certificate made by the chart and

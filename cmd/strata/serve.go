@@ -44,7 +44,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	dev := fs.Bool("dev", false, "generate a self-signed certificate for localhost at start (development only)")
 	useDemo := fs.Bool("demo", false, "serve the built-in demo: an in-process registry of sample images, its catalog and approved base")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: strata serve [flags]\n\nThe webhook paths are /validate/enforce, /validate/warn and /validate/audit.\n\nFlags:\n")
+		fmt.Fprintf(stderr, "Usage: strata serve [flags]\n\nThe webhook paths are /validate/enforce, /validate/warn and /validate/audit;\n/mutate/pin pins pods' images to the digests strata resolved.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
@@ -130,11 +130,17 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		})
 	}
 
+	pinner := webhook.NewPinner(webhook.PinnerOptions{
+		Checker:          p.checker,
+		ExemptNamespaces: cfg.Exempt.Namespaces,
+		Logger:           logger,
+	})
+
 	go p.catalog.Run(ctx, cfg.Catalog.Refresh.Duration, catalogRetry)
 	if len(cfg.Policies.Paths) > 0 {
 		go p.engine.Watch(ctx, 2*time.Second)
 	}
-	logger.Info("strata is serving", "addr", *addr, "healthAddr", *healthAddr, "paths", []string{"/validate/enforce", "/validate/warn", "/validate/audit"})
+	logger.Info("strata is serving", "addr", *addr, "healthAddr", *healthAddr, "paths", []string{"/validate/enforce", "/validate/warn", "/validate/audit", webhook.PinPath})
 	if *useDemo {
 		fmt.Fprintf(stderr, "\nstrata serves the demo on https://localhost%s. Try, from the repository root:\n\n"+
 			"  curl -sk -H 'Content-Type: application/json' --data @examples/admission/root-pod.json https://localhost%s/validate/enforce\n\n",
@@ -147,6 +153,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		ClientCA:   *clientCA,
 		ClientCN:   *clientCN,
 		Handlers:   handlers,
+		Pinner:     pinner,
 		Checks: map[string]func() (string, error){
 			"catalog": func() (string, error) {
 				if !p.catalog.Ready() {

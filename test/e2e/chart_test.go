@@ -195,6 +195,14 @@ func TestChartInstallUpgradeUninstall(t *testing.T) {
 				}
 			}
 		}
+		mwcs := s.client.AdmissionregistrationV1().MutatingWebhookConfigurations()
+		if list, err := mwcs.List(ctx, metav1.ListOptions{LabelSelector: chartReleaseSelector}); err == nil {
+			for _, c := range list.Items {
+				if err := mwcs.Delete(ctx, c.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+					t.Errorf("cleanup: deleting mutatingwebhookconfiguration %s: %v", c.Name, err)
+				}
+			}
+		}
 		if err := s.waitChartWebhookGone(ctx); err != nil {
 			t.Error("cleanup:", err)
 		}
@@ -249,6 +257,11 @@ func TestChartInstallUpgradeUninstall(t *testing.T) {
 			}
 			time.Sleep(250 * time.Millisecond)
 		}
+		// The pin entry (pinDigests.enabled.enforce) follows the enforce entry's namespaces.
+		pin, err := s.client.AdmissionregistrationV1().MutatingWebhookConfigurations().Get(t.Context(), chartFullname, metav1.GetOptions{})
+		if err != nil || len(pin.Webhooks) != 1 || !reflect.DeepEqual(pin.Webhooks[0].NamespaceSelector, enforce.NamespaceSelector) {
+			t.Errorf("mutatingwebhookconfiguration %s = %+v (err %v), want one pin entry with the enforce entry's namespaceSelector", chartFullname, pin, err)
+		}
 		// ...and the release namespace is exempt.
 		out, err := apply(t, chartNSInstall, podYAML("chart-probe", s.images.good), "--dry-run=server")
 		mustAllow(t, "a pod in the release namespace under enforce", out, err)
@@ -269,6 +282,14 @@ func TestChartInstallUpgradeUninstall(t *testing.T) {
 		}
 		if len(list.Items) > 0 {
 			t.Errorf("validating webhook configurations of release %s after uninstall: %d, want none", chartRelease, len(list.Items))
+		}
+		pins, err := s.client.AdmissionregistrationV1().MutatingWebhookConfigurations().List(t.Context(),
+			metav1.ListOptions{LabelSelector: chartReleaseSelector})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(pins.Items) > 0 {
+			t.Errorf("mutating webhook configurations of release %s after uninstall: %d, want none", chartRelease, len(pins.Items))
 		}
 		if err := s.waitChartWebhookGone(t.Context()); err != nil {
 			t.Fatal(err)

@@ -94,8 +94,7 @@ func (r *Resolver) fetchRef(ctx context.Context, key refKey, ref Reference, acce
 		if ref.ByDigest() && d != ref.Digest {
 			return resolved{}, &errContent{msg: fmt.Sprintf("asked for %s, the registry answered %s", ref.Digest, d)}
 		}
-		r.refs.add(key, &refEntry{digest: d, mediaType: string(desc.MediaType), checked: r.opts.Now()}, 1)
-		r.hints.add(key.ref, d, 1)
+		r.bind(key, ref, d, string(desc.MediaType))
 		if r.contentKnown(d) {
 			return resolved{digest: d, mediaType: string(desc.MediaType)}, nil
 		}
@@ -114,9 +113,21 @@ func (r *Resolver) fetchRef(ctx context.Context, key refKey, ref Reference, acce
 		return resolved{}, &errContent{msg: fmt.Sprintf("asked for %s, the registry served content whose digest is %s", ref.Digest, d)}
 	}
 	r.opts.Logger.Debug("resolved image reference", "ref", key.ref, "digest", d.String(), "mediaType", string(desc.MediaType))
-	r.refs.add(key, &refEntry{digest: d, mediaType: string(desc.MediaType), checked: r.opts.Now()}, 1)
-	r.hints.add(key.ref, d, 1)
+	r.bind(key, ref, d, string(desc.MediaType))
 	return resolved{digest: d, mediaType: string(desc.MediaType), manifest: desc.Manifest}, nil
+}
+
+// bind records that ref, read in key's scope, is d now. A tag's answer also
+// binds its repository@d in the same scope: the scope has just read that
+// manifest, and a pod pinned to the digest (the mutating webhook's patch)
+// is then validated from the cache, without a second request.
+func (r *Resolver) bind(key refKey, ref Reference, d Digest, mediaType string) {
+	now := r.opts.Now()
+	r.refs.add(key, &refEntry{digest: d, mediaType: mediaType, checked: now}, 1)
+	r.hints.add(key.ref, d, 1)
+	if !ref.ByDigest() {
+		r.refs.add(refKey{scope: key.scope, ref: ref.WithDigest(d).String()}, &refEntry{digest: d, mediaType: mediaType, checked: now}, 1)
+	}
 }
 
 // remember caches a "not found" briefly and passes every error on; transient

@@ -1,0 +1,349 @@
+package webhook
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"slices"
+	"strings"
+	"time"
+
+	admissionv1 "k8s.io/api/admission/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+
+	"github.com/strata-project/strata/webhook/images"
+	"github.com/strata-project/strata/webhook/workload"
+)
+
+// PinPath is the URL path of the mutating webhook that pins a pod's images
+// to the digests strata resolved.
+const PinPath = "/mutate/pin"
+
+// PinnedAnnotation is the audit annotation that lists the images pinned
+// (the API server prefixes it with the webhook's name).
+const PinnedAnnotation = "pinned"
+
+// PinnerOptions configure a Pinner.
+type PinnerOptions struct {
+	// Checker resolves the images: the validating handlers' own, so that
+	// the validating call that follows the pin finds the digest in the
+	// same caches and costs no registry request.
+	Checker *Checker
+	// ExemptNamespaces are never touched, as the validating handlers never
+	// evaluate them.
+	ExemptNamespaces []string
+	Logger           *slog.Logger
+}
+
+// Pinner answers the mutating AdmissionReviews of PinPath: every container
+// image of a Pod that names no digest gets the digest strata resolved it
+// to, so that the kubelet pulls exactly what the validating webhook
+// evaluated, whatever the tag points to later. It never denies: a
+// failure leaves the image as written, and validation decides by the mode.
+type Pinner struct {
+	opts PinnerOptions
+}
+
+// NewPinner returns a Pinner.
+func NewPinner(opts PinnerOptions) *Pinner {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Pinner{opts: opts}
+}
+
+// Pin is one image strata pinned.
+type Pin struct {
+	Container string `json:"container"`
+	// Image is the image as it was written; Pinned is what it became.
+	Image  string `json:"image"`
+	Pinned string `json:"pinned"`
+	Digest string `json:"digest"`
+}
+
+// Handle answers one mutating admission request. Every answer allows.
+func (p *Pinner) Handle(ctx context.Context, req admission.Request) (resp admission.Response) {
+	start := time.Now()
+	var (
+		pins []Pin
+		note string
+	)
+	defer func() {
+		// Pinning is an addition to validation, never a gate: a panic
+		// leaves the pod as written for the validating webhook to judge.
+		if r := recover(); r != nil {
+			p.opts.Logger.Error("panic while pinning images", "uid", string(req.UID), "panic", r, "stack", string(debug.Stack()))
+			resp, pins, note = admission.Allowed(""), nil, "panic"
+		}
+		p.record(req, pins, note, time.Since(start))
+	}()
+	var at []pinned
+	at, note = p.pins(ctx, req)
+	resp = admission.Allowed("")
+	if len(at) == 0 {
+		return resp
+	}
+	pins = make([]Pin, len(at))
+	for i := range at {
+		pins[i] = at[i].Pin
+	}
+	resp.Patch = pinPatch(at)
+	patchType := admissionv1.PatchTypeJSONPatch
+	resp.PatchType = &patchType
+	resp.AuditAnnotations = map[string]string{PinnedAnnotation: pinsAuditJSON(pins)}
+	return resp
+}
+
+// pinned is a Pin and where its image stands in the Pod.
+type pinned struct {
+	Pin
+	path string
+}
+
+// pins returns what to pin in the request's Pod, or nothing and why.
+func (p *Pinner) pins(ctx context.Context, req admission.Request) ([]pinned, string) {
+	if req.UID == "" {
+		return nil, "no uid"
+	}
+	if req.Kind.Group != "" || req.Kind.Kind != "Pod" || req.Resource.Group != "" || req.Resource.Resource != "pods" {
+		return nil, "not a Pod"
+	}
+	switch {
+	case req.Operation == admissionv1.Create && req.SubResource == "":
+	case req.Operation == admissionv1.Update && (req.SubResource == "" || req.SubResource == "ephemeralcontainers"):
+	default:
+		return nil, "no container added"
+	}
+	if slices.Contains(p.opts.ExemptNamespaces, req.Namespace) {
+		return nil, "namespace " + req.Namespace + " is exempt"
+	}
+	podKind := schema.GroupKind{Kind: "Pod"}
+	w, err := workload.Decode(podKind, req.Object.Raw)
+	if err != nil {
+		return nil, "the object is not a valid Pod"
+	}
+	// The same refusal as the validating handler's: the namespace whose
+	// pull secrets are read is the request's.
+	if w.Namespace != "" && w.Namespace != req.Namespace {
+		return nil, "the object's namespace is not the request's"
+	}
+	w.Namespace = req.Namespace
+	if w.Name == "" {
+		w.Name = req.Name
+	}
+	var old *workload.Workload
+	if req.Operation == admissionv1.Update {
+		if old, err = workload.Decode(podKind, req.OldObject.Raw); err != nil {
+			return nil, "the old object is not a valid Pod"
+		}
+	}
+	// Validation refuses such a workload without resolving anything: so
+	// does the pin, before any per-container work.
+	if p.opts.Checker.pastEvaluationBound(w) {
+		return nil, "past the bound on evaluations per request"
+	}
+	candidates := p.candidates(w, old)
+	if len(candidates) == 0 {
+		return nil, ""
+	}
+	refs := make([]string, 0, len(candidates))
+	seen := make(map[string]bool, len(candidates))
+	for _, c := range candidates {
+		if !seen[c.Image] {
+			seen[c.Image] = true
+			refs = append(refs, c.Image)
+		}
+	}
+	digests := p.opts.Checker.pinnable(ctx, w, refs)
+	var out []pinned
+	for _, c := range candidates {
+		d, ok := digests[c.Image]
+		if !ok {
+			continue
+		}
+		c.Digest = d.String()
+		c.Pinned = pinnedImage(c.Image, d)
+		// An exemption written for digests (repository@*) must not come to
+		// cover an image checked by its tag: validation would then skip the
+		// image it used to check.
+		if p.opts.Checker.exempt(c.Pinned) {
+			continue
+		}
+		out = append(out, c)
+	}
+	return out, ""
+}
+
+// candidates lists the containers whose image names no digest, is not
+// exempt, and — on an update — was not there before: an image change is
+// the only moment pinning cannot itself restart a container (the kubelet
+// restarts a container whose image field changes), and what was already
+// running was pinned, or judged, when it was added.
+func (p *Pinner) candidates(w, old *workload.Workload) []pinned {
+	before := map[string]string{}
+	if old != nil {
+		for i, path := range containerPaths(old) {
+			before[listOf(path)+"\x00"+old.Containers[i].Name] = old.Containers[i].Image
+		}
+	}
+	var out []pinned
+	for i, path := range containerPaths(w) {
+		ctr := w.Containers[i]
+		if old != nil {
+			if image, ok := before[listOf(path)+"\x00"+ctr.Name]; ok && image == ctr.Image {
+				continue
+			}
+		}
+		ref, err := images.ParseReference(ctr.Image)
+		if err != nil || ref.ByDigest() || p.opts.Checker.exempt(ctr.Image) {
+			continue
+		}
+		out = append(out, pinned{Pin: Pin{Container: ctr.Name, Image: ctr.Image}, path: path})
+	}
+	return out
+}
+
+// containerPaths returns the JSON pointer of each of w's containers' image,
+// in w.Containers' order (init and sidecars, containers, ephemeral).
+func containerPaths(w *workload.Workload) []string {
+	out := make([]string, len(w.Containers))
+	n := map[string]int{}
+	for i, ctr := range w.Containers {
+		list := "containers"
+		switch ctr.Type {
+		case workload.TypeInit, workload.TypeSidecar:
+			list = "initContainers"
+		case workload.TypeEphemeral:
+			list = "ephemeralContainers"
+		}
+		out[i] = fmt.Sprintf("/spec/%s/%d/image", list, n[list])
+		n[list]++
+	}
+	return out
+}
+
+// listOf is the container list of an image's JSON pointer.
+func listOf(path string) string {
+	return strings.Split(path, "/")[2]
+}
+
+// pinnedImage is image with the digest strata resolved it to. The tag stays
+// for people reading the pod (the runtimes pull by the digest and ignore
+// it); one left implicit is written out, so that the pinned image still says
+// which tag it came from.
+func pinnedImage(image string, d images.Digest) string {
+	last := image[strings.LastIndex(image, "/")+1:]
+	if !strings.Contains(last, ":") {
+		image += ":latest"
+	}
+	return image + "@" + d.String()
+}
+
+// pastEvaluationBound reports a workload Check refuses before resolving anything: more
+// containers to check, times platforms, than MaxEvaluations.
+func (c *Checker) pastEvaluationBound(w *workload.Workload) bool {
+	return len(c.checkedContainers(w))*c.platforms > c.opts.MaxEvaluations
+}
+
+// pinnable resolves refs as Check does — the pod's pull secrets, the same
+// budget, resolver and caches — and returns the digest of each image that
+// can be pinned. An image is left out when it failed to resolve, resolved
+// to no checked platform, or was resolved from a tag past its TTL that the
+// registry failed to confirm: validation decides those by the mode, and a
+// pinned digest would hide them from it (a digest is never stale).
+func (c *Checker) pinnable(ctx context.Context, w *workload.Workload, refs []string) map[string]images.Digest {
+	rctx, cancel := c.resolveContext(ctx)
+	defer cancel()
+	access, err := c.access(rctx, w)
+	if err != nil {
+		return nil
+	}
+	resolved := make([]*images.Image, len(refs))
+	errs := make([]error, len(refs))
+	c.resolve(rctx, refs, access, resolved, errs)
+	out := make(map[string]images.Digest, len(refs))
+	for i, ref := range refs {
+		img := resolved[i]
+		if errs[i] != nil || img == nil || len(img.Platforms) == 0 || img.Stale || img.Digest.IsZero() {
+			continue
+		}
+		out[ref] = img.Digest
+	}
+	return out
+}
+
+// pinPatch is the JSON patch that writes each pinned image and nothing
+// else. It has no "test" operations: the API server applies it to the very
+// object it sent, and a patch that fails to apply fails the request
+// whatever the failurePolicy, which pinning must never do.
+func pinPatch(at []pinned) []byte {
+	type op struct {
+		Op    string `json:"op"`
+		Path  string `json:"path"`
+		Value string `json:"value"`
+	}
+	ops := make([]op, len(at))
+	for i, a := range at {
+		ops[i] = op{Op: "replace", Path: a.path, Value: a.Pinned}
+	}
+	raw, _ := json.Marshal(ops)
+	return raw
+}
+
+// pinsAuditJSON keeps as many pins as fit in an audit annotation's budget.
+func pinsAuditJSON(pins []Pin) string {
+	short := make([]Pin, len(pins))
+	for i, pin := range pins {
+		short[i] = Pin{Container: truncate(pin.Container, logFieldBytes), Image: truncate(pin.Image, maxWarningBytes), Pinned: truncate(pin.Pinned, maxWarningBytes), Digest: pin.Digest}
+	}
+	for n := len(short); n > 0; n /= 2 {
+		raw, err := json.Marshal(short[:n])
+		if err == nil && len(raw) <= maxAuditBytes {
+			return string(raw)
+		}
+	}
+	return fmt.Sprintf(`[{"container":"strata","image":"%d images pinned, too many to record here; see the decision log"}]`, len(pins))
+}
+
+// record writes the pin's one log line.
+func (p *Pinner) record(req admission.Request, pins []Pin, note string, took time.Duration) {
+	var lb logBudget
+	attrs := []any{
+		slog.String("uid", lb.field(string(req.UID))),
+		slog.String("operation", lb.field(string(req.Operation))),
+		slog.String("kind", lb.field(req.Kind.Kind)),
+		slog.String("namespace", lb.field(req.Namespace)),
+		slog.String("name", lb.field(req.Name)),
+		slog.String("user", lb.field(req.UserInfo.Username)),
+		slog.Bool("dryRun", req.DryRun != nil && *req.DryRun),
+		slog.Int("pinnedCount", len(pins)),
+		slog.Duration("duration", took),
+	}
+	if note != "" {
+		attrs = append(attrs, slog.String("note", note))
+	}
+	if len(pins) > 0 {
+		kept := make([]Pin, 0, len(pins))
+		used := 0
+		for _, pin := range pins {
+			short := Pin{Container: lb.field(pin.Container), Image: lb.cutTo(pin.Image, logViolationBytes), Digest: pin.Digest}
+			n := logViolationFixed + escapedLen(short.Container) + escapedLen(short.Image) + len(short.Digest)
+			if used+n > logViolationsBytes {
+				break
+			}
+			used += n
+			kept = append(kept, short)
+		}
+		attrs = append(attrs, slog.Any("pinned", kept))
+		if omitted := len(pins) - len(kept); omitted > 0 {
+			attrs = append(attrs, slog.Int("pinnedOmitted", omitted))
+		}
+	}
+	if lb.cut > 0 {
+		attrs = append(attrs, slog.Int("bytesCut", lb.cut))
+	}
+	p.opts.Logger.Info("admission pin", attrs...)
+}
