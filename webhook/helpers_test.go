@@ -20,10 +20,8 @@ import (
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
-	"github.com/strata-project/strata/policies"
 	"github.com/strata-project/strata/webhook/demo"
 	"github.com/strata-project/strata/webhook/images"
-	"github.com/strata-project/strata/webhook/lineage"
 	"github.com/strata-project/strata/webhook/policy"
 )
 
@@ -37,48 +35,21 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// pipeline is the real evaluation path of `strata serve --demo`: the demo
-// registry, a resolver reaching it, the lineage catalog of its bases and the
-// built-in policies with the demo's approved base.
-type pipeline struct {
-	reg     *demo.Registry
-	catalog *lineage.Catalog
-	engine  *policy.Engine
-	checker *Checker
-}
-
-func newPipeline(t testing.TB) *pipeline {
+// newPipeline is the real evaluation path of `strata serve --demo`, built
+// by NewPipeline from the default configuration: the demo registry, a
+// resolver reaching it without ambient credentials, the lineage catalog of
+// its bases (loaded) and the built-in policies with the demo's approved base.
+func newPipeline(t testing.TB) *Pipeline {
 	t.Helper()
 	ctx := t.Context()
-	reg, err := demo.Start(ctx)
+	p, err := NewPipeline(ctx, DefaultConfig(), PipelineOptions{Demo: true, Keychain: authn.NewMultiKeychain()})
 	if err != nil {
-		t.Fatalf("demo.Start() = %v", err)
+		t.Fatalf("NewPipeline() = %v", err)
 	}
-	t.Cleanup(func() { _ = reg.Close() })
-	resolver := newResolver(t, reg.Addr)
-
-	var known []lineage.CatalogImage
-	for _, img := range demo.Family {
-		if img.Role != "app" {
-			known = append(known, lineage.CatalogImage{Ref: reg.Ref(img.Repo), Role: img.Role})
-		}
+	t.Cleanup(p.Close)
+	if err := p.LoadCatalog(ctx); err != nil {
+		t.Fatalf("LoadCatalog() = %v", err)
 	}
-	catalog, err := lineage.NewCatalog(resolver, resolver, lineage.Options{Images: known})
-	if err != nil {
-		t.Fatalf("lineage.NewCatalog() = %v", err)
-	}
-	if err := catalog.Refresh(ctx); err != nil {
-		t.Fatalf("catalog.Refresh() = %v", err)
-	}
-	engine, err := policy.New(ctx, policy.Options{
-		Builtins: policies.FS,
-		Data:     map[string]any{"approvedBases": []any{demo.Host + "/base/debian:*"}},
-	})
-	if err != nil {
-		t.Fatalf("policy.New() = %v", err)
-	}
-	p := &pipeline{reg: reg, catalog: catalog, engine: engine}
-	p.checker = NewChecker(CheckerOptions{Resolver: resolver, Lineage: catalog, Evaluator: engine})
 	return p
 }
 
@@ -99,9 +70,9 @@ func newResolver(t testing.TB, addr string) *images.Resolver {
 }
 
 // checkerVia is p's checker, but with its registry reached at addr.
-func (p *pipeline) checkerVia(t testing.TB, addr string) *Checker {
+func (p *Pipeline) checkerVia(t testing.TB, addr string) *Checker {
 	t.Helper()
-	return NewChecker(CheckerOptions{Resolver: newResolver(t, addr), Lineage: p.catalog, Evaluator: p.engine})
+	return NewChecker(CheckerOptions{Resolver: newResolver(t, addr), Lineage: p.Catalog, Evaluator: p.Engine})
 }
 
 // handlers returns a Handler per mode over c, as cmd/strata builds them.

@@ -58,8 +58,8 @@ func TestForeignNamespaceObjectCannotBorrowVictimsPullSecret(t *testing.T) {
 	p := newPipeline(t)
 	checker := NewChecker(CheckerOptions{
 		Resolver:    resolver,
-		Lineage:     p.catalog,
-		Evaluator:   p.engine,
+		Lineage:     p.Catalog,
+		Evaluator:   p.Engine,
 		Credentials: images.NewPullSecrets(client, images.PullSecretOptions{Fallback: authn.NewMultiKeychain()}),
 	})
 
@@ -110,7 +110,7 @@ func TestObjectWithoutNamespaceIsCheckedInRequestNamespace(t *testing.T) {
 	p := newPipeline(t)
 	pod := podOf("admin", "strata-demo.local/shop/admin:1.0")
 	delete(pod["metadata"].(map[string]any), "namespace")
-	srv := serveHandler(t, handlers(p.checker, nil, nil)[policy.Enforce])
+	srv := serveHandler(t, handlers(p.Checker, nil, nil)[policy.Enforce])
 	r := admit(t, srv.URL, reviewOf(t, "no-namespace-uid", "Pod", "CREATE", pod, nil))
 	if r.Allowed || r.Result == nil || r.Result.Code != http.StatusForbidden {
 		t.Errorf("root pod without metadata.namespace = allowed %v, %+v; want a policy denial", r.Allowed, r.Result)

@@ -105,7 +105,7 @@ func TestLabelRemovalIsEvaluatedWhenAPolicyReadsLabels(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checker := NewChecker(CheckerOptions{Resolver: newResolver(t, closedAddr(t)), Lineage: newPipeline(t).catalog, Evaluator: engine})
+	checker := NewChecker(CheckerOptions{Resolver: newResolver(t, closedAddr(t)), Lineage: newPipeline(t).Catalog, Evaluator: engine})
 	srv := serveHandler(t, handlers(checker, nil, nil)[policy.Enforce])
 	labelled, bare := podOf("web", "strata-demo.local/shop/web:1.0"), podOf("web", "strata-demo.local/shop/web:1.0")
 	labelled["metadata"].(map[string]any)["labels"] = map[string]string{"team": "shop"}

@@ -71,8 +71,8 @@ func runCheck(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		fmt.Fprintf(stderr, "-o %q: want text, json or sarif\n", *output)
 		return errUsage
 	}
-	if *mode != "" && !slices.Contains(modes, *mode) {
-		fmt.Fprintf(stderr, "--mode %q: want %s\n", *mode, strings.Join(modes, ", "))
+	if *mode != "" && !slices.Contains(webhook.Modes, *mode) {
+		fmt.Fprintf(stderr, "--mode %q: want %s\n", *mode, strings.Join(webhook.Modes, ", "))
 		return errUsage
 	}
 	if limits.FileBytes <= 0 || limits.TotalBytes <= 0 {
@@ -95,7 +95,7 @@ func runCheck(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	if *mode != "" {
 		cfg.Mode = *mode
 	}
-	if err := cfg.validate(); err != nil {
+	if err := cfg.Validate(); err != nil {
 		return err
 	}
 
@@ -105,30 +105,23 @@ func runCheck(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	if err != nil {
 		return err
 	}
-	if *useDemo {
-		reg, err := withDemo(ctx, &cfg)
-		if err != nil {
-			return err
-		}
-		defer reg.Close()
-	}
 	if *insecure {
 		cfg.Registry.Insecure = append(cfg.Registry.Insecure, registries(manifests)...)
 	}
 
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	p, err := buildPipeline(ctx, cfg, nil, logger)
+	p, err := webhook.NewPipeline(ctx, cfg, webhook.PipelineOptions{Demo: *useDemo, Logger: logger})
 	if err != nil {
 		return err
 	}
-	defer p.close()
-	p.loadCatalog(ctx, logger)
+	defer p.Close()
+	loadCatalog(ctx, p, logger)
 
 	rep := &report.Check{
 		Mode:     policy.Action(cfg.Mode),
-		Objects:  checkManifests(ctx, p.checker, cfg, manifests),
+		Objects:  checkManifests(ctx, p.Checker, p.Config, manifests),
 		Read:     read,
-		Policies: p.engine.Policies(),
+		Policies: p.Engine.Policies(),
 	}
 	if err := ctx.Err(); err != nil {
 		return err // interrupted: the resolution failures it caused are not findings
@@ -152,7 +145,7 @@ func runCheck(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 
 // checkManifests evaluates each object exactly as the webhook's handler
 // does: exempt namespaces are not evaluated, and the mode decides.
-func checkManifests(ctx context.Context, checker *webhook.Checker, cfg Config, manifests []manifest) []report.CheckedObject {
+func checkManifests(ctx context.Context, checker *webhook.Checker, cfg webhook.Config, manifests []manifest) []report.CheckedObject {
 	mode := policy.Action(cfg.Mode)
 	out := make([]report.CheckedObject, len(manifests))
 	var g errgroup.Group

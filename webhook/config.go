@@ -1,9 +1,8 @@
-package main
+package webhook
 
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -17,8 +16,11 @@ import (
 	"github.com/strata-project/strata/webhook/policy"
 )
 
-// Config is strata.yaml (see DESIGN.md); every field is optional and flags
-// override it. Only this package reads it; the engine packages get Options.
+// Config is strata.yaml (see DESIGN.md); every field is optional and the
+// command line's flags override it. cmd/strata reads the file and the flags;
+// NewPipeline turns a Config into each stage's Options, so that every front
+// end (serve, check, inspect), the benchmarks and the tests build the same
+// pipeline from it.
 type Config struct {
 	Mode      string         `json:"mode,omitempty"`
 	Policies  PoliciesConfig `json:"policies,omitzero"`
@@ -27,8 +29,9 @@ type Config struct {
 	Registry  RegistryConfig `json:"registry,omitzero"`
 	Exempt    ExemptConfig   `json:"exempt,omitzero"`
 
-	// demoHosts maps the demo registry's name to its address; set by --demo.
-	demoHosts map[string]string
+	// hosts maps a registry name to the address that serves it; set for
+	// the demo registry, which goes by demo.Host whatever its port.
+	hosts map[string]string
 }
 
 // PoliciesConfig selects and parameterises the Rego policies.
@@ -85,8 +88,8 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 // MarshalJSON writes the duration as a string.
 func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(d.String()) }
 
-// defaultConfig is what strata uses with no file.
-func defaultConfig() Config {
+// DefaultConfig is what strata uses with no file.
+func DefaultConfig() Config {
 	return Config{
 		Mode:      "warn",
 		Platforms: []string{"linux/amd64", "linux/arm64"},
@@ -99,30 +102,24 @@ func defaultConfig() Config {
 	}
 }
 
-// loadConfig reads path over the defaults; unknown keys are errors, so a
-// misspelt setting is never silently ignored.
-func loadConfig(path string) (Config, error) {
-	cfg := defaultConfig()
-	if path == "" {
-		return cfg, nil
-	}
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		return cfg, fmt.Errorf("reading config: %w", err)
-	}
+// ParseConfig reads strata.yaml's content over the defaults; unknown keys
+// are errors, so that a misspelt setting is never silently ignored.
+func ParseConfig(raw []byte) (Config, error) {
+	cfg := DefaultConfig()
 	if err := yaml.UnmarshalStrict(raw, &cfg); err != nil {
-		return cfg, fmt.Errorf("config %s: %w", path, err)
+		return cfg, err
 	}
 	return cfg, nil
 }
 
-var modes = []string{"enforce", "warn", "audit"}
+// Modes are the values of mode: what a violation does by default.
+var Modes = []string{string(policy.Enforce), string(policy.Warn), string(policy.Audit)}
 
-// validate checks the configuration once, before anything is built from it.
-func (c Config) validate() error {
+// Validate checks the configuration once, before anything is built from it.
+func (c Config) Validate() error {
 	var problems []string
-	if !slices.Contains(modes, c.Mode) {
-		problems = append(problems, fmt.Sprintf("mode %q: want one of %s", c.Mode, strings.Join(modes, ", ")))
+	if !slices.Contains(Modes, c.Mode) {
+		problems = append(problems, fmt.Sprintf("mode %q: want one of %s", c.Mode, strings.Join(Modes, ", ")))
 	}
 	for id, action := range c.Policies.Actions {
 		if _, err := policy.ParseAction(action); err != nil {
@@ -206,6 +203,6 @@ func (c Config) resolverOptions() images.Options {
 		FetchTimeout: c.Registry.Timeout.Duration,
 		Allow:        c.Registry.Allow,
 		Insecure:     c.Registry.Insecure,
-		Hosts:        c.demoHosts,
+		Hosts:        c.hosts,
 	}
 }
