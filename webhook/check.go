@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path"
+	"slices"
 	"strings"
 	"time"
 
@@ -48,6 +49,9 @@ type CheckerOptions struct {
 	// Credentials, when set, reads each pod's pull secrets; otherwise
 	// strata's own credentials are used for every image.
 	Credentials Credentials
+	// ExemptNamespaces are never evaluated, by name: never by a label or
+	// annotation a tenant could set.
+	ExemptNamespaces []string
 	// ExemptImages are glob patterns (* stops at /) on canonical references
 	// of images that are never checked.
 	ExemptImages []string
@@ -70,7 +74,8 @@ type CheckerOptions struct {
 }
 
 // Checker evaluates a workload: the one evaluation path behind the webhook
-// and `strata check`.
+// and `strata check`. It owns the exemptions, so that every front end
+// exempts the same namespaces and images.
 type Checker struct {
 	opts      CheckerOptions
 	platforms int
@@ -109,7 +114,13 @@ func NewChecker(opts CheckerOptions) *Checker {
 // skipped; so is an image that resolved to no platform, and, unless the
 // request is decided in warn or audit mode, a tag resolution past its TTL
 // that the registry failed to confirm.
+//
+// A request in an exempt namespace is not evaluated: Check returns no
+// violation, and callers that report exemptions ask NamespaceExempt first.
 func (c *Checker) Check(ctx context.Context, req policy.Request, w *workload.Workload) []policy.Violation {
+	if c.NamespaceExempt(req.Namespace) {
+		return nil
+	}
 	checked := c.checkedContainers(w)
 	if n := len(checked) * c.platforms; n > c.opts.MaxEvaluations {
 		return c.overBound(ctx, req, w, checked, n)
@@ -326,7 +337,7 @@ func (c *Checker) access(ctx context.Context, w *workload.Workload) (images.Acce
 func (c *Checker) checkedContainers(w *workload.Workload) []workload.Container {
 	out := make([]workload.Container, 0, len(w.Containers))
 	for _, ctr := range w.Containers {
-		if !c.exempt(ctr.Image) {
+		if !c.ImageExempt(ctr.Image) {
 			out = append(out, ctr)
 		}
 	}
@@ -346,9 +357,17 @@ func distinctImages(containers []workload.Container) []string {
 	return out
 }
 
-// exempt matches the canonical form only, so that another spelling of an
-// image cannot claim an exemption meant for a different one.
-func (c *Checker) exempt(image string) bool {
+// NamespaceExempt reports whether workloads in namespace are never
+// evaluated. The namespace must be the request's, which the API server
+// sets, never one the object says of itself.
+func (c *Checker) NamespaceExempt(namespace string) bool {
+	return slices.Contains(c.opts.ExemptNamespaces, namespace)
+}
+
+// ImageExempt reports whether image is never checked. It matches the
+// canonical form only, so that another spelling of an image cannot claim an
+// exemption meant for a different one.
+func (c *Checker) ImageExempt(image string) bool {
 	if len(c.opts.ExemptImages) == 0 {
 		return false
 	}

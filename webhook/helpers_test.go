@@ -41,8 +41,14 @@ func TestMain(m *testing.M) {
 // its bases (loaded) and the built-in policies with the demo's approved base.
 func newPipeline(t testing.TB) *Pipeline {
 	t.Helper()
+	return newPipelineWith(t, DefaultConfig())
+}
+
+// newPipelineWith is newPipeline built from cfg.
+func newPipelineWith(t testing.TB, cfg Config) *Pipeline {
+	t.Helper()
 	ctx := t.Context()
-	p, err := NewPipeline(ctx, DefaultConfig(), PipelineOptions{Demo: true, Keychain: authn.NewMultiKeychain()})
+	p, err := NewPipeline(ctx, cfg, PipelineOptions{Demo: true, Keychain: authn.NewMultiKeychain()})
 	if err != nil {
 		t.Fatalf("NewPipeline() = %v", err)
 	}
@@ -69,10 +75,13 @@ func newResolver(t testing.TB, addr string) *images.Resolver {
 	return r
 }
 
-// checkerVia is p's checker, but with its registry reached at addr.
+// checkerVia is p's checker, exemptions and all, but with its registry
+// reached at addr.
 func (p *Pipeline) checkerVia(t testing.TB, addr string) *Checker {
 	t.Helper()
-	return NewChecker(CheckerOptions{Resolver: newResolver(t, addr), Lineage: p.Catalog, Evaluator: p.Engine})
+	opts := p.Checker.opts
+	opts.Resolver = newResolver(t, addr)
+	return NewChecker(opts)
 }
 
 // handlers returns a Handler per mode over c, as cmd/strata builds them.
@@ -88,13 +97,7 @@ func asAdmissionHandlers(hs map[policy.Action]*Handler) map[policy.Action]admiss
 func handlers(c *Checker, m *Metrics, logger *slog.Logger) map[policy.Action]*Handler {
 	hs := map[policy.Action]*Handler{}
 	for _, mode := range []policy.Action{policy.Enforce, policy.Warn, policy.Audit} {
-		hs[mode] = NewHandler(HandlerOptions{
-			Checker:          c,
-			Mode:             mode,
-			ExemptNamespaces: []string{"kube-system"},
-			Metrics:          m,
-			Logger:           logger,
-		})
+		hs[mode] = NewHandler(HandlerOptions{Checker: c, Mode: mode, Metrics: m, Logger: logger})
 	}
 	return hs
 }

@@ -83,13 +83,14 @@ func NewPipeline(ctx context.Context, cfg Config, opts PipelineOptions) (_ *Pipe
 		return nil, err
 	}
 	p.Checker = NewChecker(CheckerOptions{
-		Resolver:      p.Resolver,
-		Lineage:       p.Catalog,
-		Evaluator:     p.Engine,
-		Credentials:   opts.Credentials,
-		ExemptImages:  cfg.Exempt.Images,
-		ResolveBudget: cfg.Registry.Timeout.Duration,
-		Logger:        opts.Logger,
+		Resolver:         p.Resolver,
+		Lineage:          p.Catalog,
+		Evaluator:        p.Engine,
+		Credentials:      opts.Credentials,
+		ExemptNamespaces: cfg.Exempt.Namespaces,
+		ExemptImages:     cfg.Exempt.Images,
+		ResolveBudget:    cfg.Registry.Timeout.Duration,
+		Logger:           opts.Logger,
 	})
 	return p, nil
 }
@@ -104,9 +105,7 @@ func (p *Pipeline) LoadCatalog(ctx context.Context) error {
 func (p *Pipeline) Handlers(metrics *Metrics, logger *slog.Logger) map[policy.Action]admission.Handler {
 	out := make(map[policy.Action]admission.Handler, len(Paths))
 	for mode := range Paths {
-		out[mode] = NewHandler(HandlerOptions{
-			Checker: p.Checker, Mode: mode, ExemptNamespaces: p.Config.Exempt.Namespaces, Metrics: metrics, Logger: logger,
-		})
+		out[mode] = NewHandler(HandlerOptions{Checker: p.Checker, Mode: mode, Metrics: metrics, Logger: logger})
 	}
 	return out
 }

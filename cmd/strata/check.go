@@ -144,7 +144,8 @@ func runCheck(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 }
 
 // checkManifests evaluates each object exactly as the webhook's handler
-// does: exempt namespaces are not evaluated, and the mode decides.
+// does: the Checker's exempt namespaces are not evaluated, and the mode
+// decides.
 func checkManifests(ctx context.Context, checker *webhook.Checker, cfg webhook.Config, manifests []manifest) []report.CheckedObject {
 	mode := policy.Action(cfg.Mode)
 	out := make([]report.CheckedObject, len(manifests))
@@ -156,7 +157,7 @@ func checkManifests(ctx context.Context, checker *webhook.Checker, cfg webhook.C
 			File: m.file, Line: m.line, Document: m.document, Item: m.item,
 			Kind: w.Kind, Namespace: w.Namespace, Name: w.Name,
 		}
-		if slices.Contains(cfg.Exempt.Namespaces, w.Namespace) {
+		if checker.NamespaceExempt(w.Namespace) {
 			o.Exempt, o.Decision = true, report.Allow
 			out[i] = o
 			continue

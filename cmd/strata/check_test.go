@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -359,4 +360,21 @@ func writeFile(t *testing.T, dir, name, content string) string {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// strata check exempts the namespaces of exempt.namespaces through the
+// Checker, as the webhook does: the configured list, not only the default.
+func TestCheckExemptsTheConfiguredNamespaces(t *testing.T) {
+	t.Parallel()
+	config := writeFile(t, t.TempDir(), "strata.yaml", "exempt:\n  namespaces: [shop]\n")
+	pod := "apiVersion: v1\nkind: Pod\nmetadata: {name: admin, namespace: %s}\nspec:\n  containers: [{name: admin, image: strata-demo.local/shop/admin:1.0}]\n"
+	code, out, errOut := runStrataStdin(t, fmt.Sprintf(pod, "shop"), "check", "--demo", "--config", config, "--mode", "enforce", "-f", "-")
+	if code != 0 || !strings.Contains(out, "✓ allow Pod shop/admin (stdin): namespace shop is exempt") {
+		t.Errorf("strata check of a root pod in exempt namespace shop = exit %d, stdout:\n%s\nstderr:\n%s\nwant it allowed as exempt", code, out, errOut)
+	}
+	// The configured list replaces the default one.
+	code, out, _ = runStrataStdin(t, fmt.Sprintf(pod, "kube-system"), "check", "--demo", "--config", config, "--mode", "enforce", "-f", "-")
+	if code != 1 || !strings.Contains(out, "✗ deny Pod kube-system/admin") {
+		t.Errorf("strata check of a root pod in kube-system with exempt.namespaces [shop] = exit %d, stdout:\n%s\nwant it denied", code, out)
+	}
 }
