@@ -41,6 +41,11 @@ type Credentials interface {
 	Access(ctx context.Context, namespace, serviceAccount string, secrets []string) (images.Access, error)
 }
 
+// DefaultResolveBudget bounds the registry work of one check unless
+// registry.timeout says otherwise: well within the 5 s webhook timeout the
+// chart sets.
+const DefaultResolveBudget = 3 * time.Second
+
 // CheckerOptions configure a Checker.
 type CheckerOptions struct {
 	Resolver  Resolver
@@ -58,7 +63,7 @@ type CheckerOptions struct {
 	// Concurrency bounds parallel image resolutions per workload. Default: 8.
 	Concurrency int
 	// ResolveBudget bounds the registry work of one check (registry.timeout).
-	// Default: 3s.
+	// Default: DefaultResolveBudget.
 	ResolveBudget time.Duration
 	// MaxEvaluations bounds the containers × platforms evaluated for one
 	// workload, so that a request naming thousands of images is answered in
@@ -87,7 +92,7 @@ func NewChecker(opts CheckerOptions) *Checker {
 		opts.Concurrency = 8
 	}
 	if opts.ResolveBudget <= 0 {
-		opts.ResolveBudget = 3 * time.Second
+		opts.ResolveBudget = DefaultResolveBudget
 	}
 	if opts.MaxEvaluations <= 0 {
 		opts.MaxEvaluations = 1000

@@ -88,16 +88,18 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 // MarshalJSON writes the duration as a string.
 func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(d.String()) }
 
-// DefaultConfig is what strata uses with no file.
+// DefaultConfig is what strata uses with no file. Each default is the
+// owning package's: the stages default to the same values when their
+// Options leave them out.
 func DefaultConfig() Config {
 	return Config{
-		Mode:      "warn",
-		Platforms: []string{"linux/amd64", "linux/arm64"},
+		Mode:      string(policy.Warn),
+		Platforms: images.DefaultPlatforms(),
 		Registry: RegistryConfig{
-			Timeout: Duration{3 * time.Second},
-			TagTTL:  Duration{5 * time.Minute},
+			Timeout: Duration{DefaultResolveBudget},
+			TagTTL:  Duration{images.DefaultTagTTL},
 		},
-		Catalog: CatalogConfig{Refresh: Duration{time.Hour}},
+		Catalog: CatalogConfig{Refresh: Duration{lineage.DefaultRefresh}},
 		Exempt:  ExemptConfig{Namespaces: []string{"kube-system"}},
 	}
 }
@@ -196,6 +198,9 @@ func (c Config) catalogOptions() lineage.Options {
 }
 
 // resolverOptions turns the configuration into the image resolver's Options.
+// A fetch shared by concurrent admissions lasts at most registry.timeout,
+// like each admission's own registry work, rather than the resolver's
+// longer default: strata's fetches serve admissions.
 func (c Config) resolverOptions() images.Options {
 	return images.Options{
 		Platforms:    c.Platforms,

@@ -1,8 +1,13 @@
 package webhook
 
 import (
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/strata-project/strata/webhook/images"
+	"github.com/strata-project/strata/webhook/lineage"
+	"github.com/strata-project/strata/webhook/policy"
 )
 
 func TestConfigValidate(t *testing.T) {
@@ -27,5 +32,37 @@ func TestConfigValidate(t *testing.T) {
 	}
 	if err := DefaultConfig().Validate(); err != nil {
 		t.Errorf("DefaultConfig().Validate() = %v, want nil", err)
+	}
+}
+
+// Each default is defined once, by the package that owns it: strata.yaml's
+// defaults are the stages' own, so that a stage built with empty Options
+// and one built from DefaultConfig agree.
+func TestDefaultConfigIsTheStagesDefaults(t *testing.T) {
+	t.Parallel()
+	cfg := DefaultConfig()
+	r, err := images.NewResolver(images.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.Close)
+	if !slices.Equal(cfg.Platforms, images.DefaultPlatforms()) || !slices.Equal(r.Platforms(), images.DefaultPlatforms()) {
+		t.Errorf("platforms: DefaultConfig %v, resolver default %v; want both images.DefaultPlatforms() = %v", cfg.Platforms, r.Platforms(), images.DefaultPlatforms())
+	}
+	cfg.Platforms[0] = "windows/amd64"
+	if images.DefaultPlatforms()[0] != "linux/amd64" {
+		t.Errorf("changing a config's platforms changed images.DefaultPlatforms() to %v", images.DefaultPlatforms())
+	}
+	if cfg.Registry.TagTTL.Duration != images.DefaultTagTTL {
+		t.Errorf("registry.tagTTL default = %s, want images.DefaultTagTTL %s", cfg.Registry.TagTTL, images.DefaultTagTTL)
+	}
+	if got := NewChecker(CheckerOptions{}).opts.ResolveBudget; cfg.Registry.Timeout.Duration != DefaultResolveBudget || got != DefaultResolveBudget {
+		t.Errorf("resolution budget: registry.timeout default %s, Checker default %s; want both %s", cfg.Registry.Timeout, got, DefaultResolveBudget)
+	}
+	if cfg.Catalog.Refresh.Duration != lineage.DefaultRefresh {
+		t.Errorf("catalog.refresh default = %s, want lineage.DefaultRefresh %s", cfg.Catalog.Refresh, lineage.DefaultRefresh)
+	}
+	if cfg.Mode != string(policy.Warn) {
+		t.Errorf("mode default = %q, want %q", cfg.Mode, policy.Warn)
 	}
 }

@@ -23,12 +23,9 @@ import (
 	"github.com/strata-project/strata/webhook"
 	"github.com/strata-project/strata/webhook/devcert"
 	"github.com/strata-project/strata/webhook/images"
+	"github.com/strata-project/strata/webhook/lineage"
 	"github.com/strata-project/strata/webhook/policy"
 )
-
-// The catalog is retried this soon after an image failed to load, rather
-// than a whole refresh interval later.
-const catalogRetry = 30 * time.Second
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
@@ -110,7 +107,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			logger.Warn("policy inactive: it reports nothing", "policy", m.ID, "reason", m.Inactive)
 		}
 	}
-	go p.Catalog.Run(ctx, cfg.Catalog.Refresh.Duration, catalogRetry)
+	go p.Catalog.Run(ctx, cfg.Catalog.Refresh.Duration, lineage.DefaultRetry)
 	if len(cfg.Policies.Paths) > 0 {
 		go p.Engine.Watch(ctx, 2*time.Second)
 	}

@@ -38,11 +38,12 @@ type Options struct {
 	Concurrency int
 	// FetchTimeout bounds each registry call of a refresh that no shared
 	// fetch bounds already: listing a pattern entry's tags. Give it the
-	// resolver's FetchTimeout (registry.timeout). Default: 10s.
+	// resolver's FetchTimeout (registry.timeout). Default:
+	// images.DefaultFetchTimeout.
 	FetchTimeout time.Duration
 	// ClaimTTL is how long a computed lineage is reused while the catalog
 	// does not change; claimed bases and their tags are read again after
-	// it. Default: 5 minutes (the tag TTL).
+	// it. Default: images.DefaultTagTTL.
 	ClaimTTL time.Duration
 	// Now is the clock for ClaimTTL. Default: time.Now.
 	Now    func() time.Time
@@ -91,13 +92,13 @@ func NewCatalog(resolver Resolver, lister TagLister, opts Options) (*Catalog, er
 		opts.Concurrency = 8
 	}
 	if opts.FetchTimeout <= 0 {
-		opts.FetchTimeout = 10 * time.Second
+		opts.FetchTimeout = images.DefaultFetchTimeout
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	if opts.ClaimTTL <= 0 {
-		opts.ClaimTTL = 5 * time.Minute
+		opts.ClaimTTL = images.DefaultTagTTL
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -155,6 +156,15 @@ func parseEntry(img CatalogImage) (catalogEntry, error) {
 // Ready reports whether the first load has finished; until then lineage
 // would call every image unknown.
 func (c *Catalog) Ready() bool { return c.loaded.Load() }
+
+// The intervals strata's Run uses unless configured otherwise.
+const (
+	// DefaultRefresh is how often the catalog is read again (catalog.refresh).
+	DefaultRefresh = time.Hour
+	// DefaultRetry is how soon a refresh in which an image failed is tried
+	// again, rather than a whole refresh interval later.
+	DefaultRetry = 30 * time.Second
+)
 
 // Run loads the catalog now and again every refresh interval until ctx
 // ends. After a refresh in which some image failed, it tries again after
