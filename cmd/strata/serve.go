@@ -14,15 +14,11 @@ import (
 	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	"github.com/strata-project/strata/webhook"
 	"github.com/strata-project/strata/webhook/devcert"
-	"github.com/strata-project/strata/webhook/images"
 	"github.com/strata-project/strata/webhook/lineage"
 	"github.com/strata-project/strata/webhook/policy"
 )
@@ -160,31 +156,6 @@ func devListeners(fs *flag.FlagSet, addr, healthAddr *string) {
 	if !given["health-addr"] {
 		*healthAddr = devHealthAddr
 	}
-}
-
-// pullSecrets reads pods' pull secrets through the API server when strata
-// can reach one: --kubeconfig, or the in-cluster service account. Without
-// either, every image is read with strata's own credentials.
-func pullSecrets(kubeconfig string, logger *slog.Logger) (webhook.Credentials, error) {
-	var cfg *rest.Config
-	var err error
-	switch {
-	case kubeconfig != "":
-		cfg, err = clientcmd.BuildConfigFromFlags("", kubeconfig)
-	case os.Getenv("KUBERNETES_SERVICE_HOST") != "":
-		cfg, err = rest.InClusterConfig()
-	default:
-		logger.Info("no Kubernetes API configured: pods' imagePullSecrets are not read; strata's own registry credentials are used")
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("kubernetes client: %w", err)
-	}
-	client, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("kubernetes client: %w", err)
-	}
-	return images.NewPullSecrets(client, images.PullSecretOptions{}), nil
 }
 
 // policyStatus: after a failed reload the last good policies keep serving,
