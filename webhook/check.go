@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"path"
 	"slices"
 	"strings"
 	"time"
@@ -57,8 +56,8 @@ type CheckerOptions struct {
 	// ExemptNamespaces are never evaluated, by name: never by a label or
 	// annotation a tenant could set.
 	ExemptNamespaces []string
-	// ExemptImages are glob patterns (* stops at /) on canonical references
-	// of images that are never checked.
+	// ExemptImages are images.Pattern globs on canonical references of
+	// images that are never checked.
 	ExemptImages []string
 	// Concurrency bounds parallel image resolutions per workload. Default: 8.
 	Concurrency int
@@ -82,8 +81,9 @@ type CheckerOptions struct {
 // and `strata check`. It owns the exemptions, so that every front end
 // exempts the same namespaces and images.
 type Checker struct {
-	opts      CheckerOptions
-	platforms int
+	opts         CheckerOptions
+	platforms    int
+	exemptImages []images.Pattern
 }
 
 // NewChecker returns a Checker.
@@ -109,7 +109,15 @@ func NewChecker(opts CheckerOptions) *Checker {
 	if p, ok := opts.Resolver.(interface{ Platforms() []string }); ok && len(p.Platforms()) > 0 {
 		platforms = len(p.Platforms())
 	}
-	return &Checker{opts: opts, platforms: platforms}
+	// A pattern that does not compile exempts nothing: Config.Validate
+	// refuses it before a Checker is built from a configuration.
+	var exempt []images.Pattern
+	for _, s := range opts.ExemptImages {
+		if p, err := images.CompilePattern(s); err == nil {
+			exempt = append(exempt, p)
+		}
+	}
+	return &Checker{opts: opts, platforms: platforms, exemptImages: exempt}
 }
 
 // Check resolves the workload's images (each distinct reference once,
@@ -373,15 +381,15 @@ func (c *Checker) NamespaceExempt(namespace string) bool {
 // canonical form only, so that another spelling of an image cannot claim an
 // exemption meant for a different one.
 func (c *Checker) ImageExempt(image string) bool {
-	if len(c.opts.ExemptImages) == 0 {
+	if len(c.exemptImages) == 0 {
 		return false
 	}
 	ref, err := images.ParseReference(image)
 	if err != nil {
 		return false
 	}
-	for _, pattern := range c.opts.ExemptImages {
-		if ok, _ := path.Match(pattern, ref.String()); ok {
+	for _, p := range c.exemptImages {
+		if p.Match(ref.String()) {
 			return true
 		}
 	}

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gobwas/glob"
 	"sigs.k8s.io/yaml"
 
 	"github.com/strata-project/strata/policies"
@@ -64,7 +63,7 @@ type RegistryConfig struct {
 // ExemptConfig lists what is never evaluated.
 type ExemptConfig struct {
 	Namespaces []string `json:"namespaces,omitempty"`
-	// Images are glob patterns (* stops at /) on canonical references.
+	// Images are images.Pattern globs on canonical references.
 	Images []string `json:"images,omitempty"`
 }
 
@@ -131,12 +130,17 @@ func (c Config) Validate() error {
 	if bases, ok := c.Policies.Data["approvedBases"]; ok {
 		problems = append(problems, checkApprovedBases(bases)...)
 	}
+	for _, p := range c.Exempt.Images {
+		problems = append(problems, checkRefPattern("exempt.images", p)...)
+	}
 	if c.Registry.Timeout.Duration <= 0 {
 		problems = append(problems, "registry.timeout must be positive")
 	}
 	for _, img := range c.Catalog.Images {
 		if img.Ref == "" || img.Role == "" {
 			problems = append(problems, fmt.Sprintf("catalog image %q: needs both ref and role", img.Ref))
+		} else if err := lineage.CheckImages([]lineage.CatalogImage{{Ref: img.Ref, Role: img.Role}}); err != nil {
+			problems = append(problems, err.Error())
 		}
 	}
 	if len(problems) > 0 {
@@ -146,7 +150,8 @@ func (c Config) Validate() error {
 }
 
 // checkApprovedBases refuses patterns that would make every evaluation fail
-// (strict builtin errors) or never match (a non-canonical spelling).
+// (strict builtin errors) or never match (a non-canonical spelling or a
+// malformed digest).
 func checkApprovedBases(v any) []string {
 	list, ok := v.([]any)
 	if !ok {
@@ -165,18 +170,23 @@ func checkApprovedBases(v any) []string {
 			}
 			continue
 		}
-		if _, err := glob.Compile(s, '/'); err != nil {
-			problems = append(problems, fmt.Sprintf("policies.data.approvedBases: %q: %v", s, err))
-			continue
-		}
-		// The part before any wildcard must already be canonical, or the
-		// pattern never matches: policies see canonical references only.
-		literal, _, _ := strings.Cut(s, "*")
-		if !strings.Contains(literal, "/") {
-			problems = append(problems, fmt.Sprintf("policies.data.approvedBases: %q must name a registry and repository, e.g. docker.io/library/debian:*", s))
-		}
+		problems = append(problems, checkRefPattern("policies.data.approvedBases", s)...)
 	}
 	return problems
+}
+
+// checkRefPattern refuses a pattern on canonical references (the one
+// dialect, images.Pattern) that does not compile, or that never matches
+// because what comes before its first wildcard is not canonical.
+func checkRefPattern(key, s string) []string {
+	if _, err := images.CompilePattern(s); err != nil {
+		return []string{fmt.Sprintf("%s: %v", key, err)}
+	}
+	literal, _, _ := strings.Cut(s, "*")
+	if !strings.Contains(literal, "/") {
+		return []string{fmt.Sprintf("%s: %q must name a registry and repository, e.g. docker.io/library/debian:*", key, s)}
+	}
+	return nil
 }
 
 // policyOptions turns the configuration into the policy engine's Options.

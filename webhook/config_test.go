@@ -66,3 +66,23 @@ func TestDefaultConfigIsTheStagesDefaults(t *testing.T) {
 		t.Errorf("mode default = %q, want %q", cfg.Mode, policy.Warn)
 	}
 }
+
+// An exempt.images pattern that is not a pattern, or that can never match
+// a canonical reference, is refused when the configuration loads: path.Match
+// ignored its error, and such an entry exempted nothing without a word. So is
+// a catalog tag pattern, before any catalog is built.
+func TestMalformedPatternsAreRefusedAtLoad(t *testing.T) {
+	t.Parallel()
+	cfg := DefaultConfig()
+	cfg.Exempt.Images = []string{"registry.example.com/base/[", "nginx:*", "registry.example.com/ok/*"}
+	cfg.Catalog.Images = []CatalogImage{{Ref: "registry.example.com/base/debian:{12", Role: "os"}}
+	err := cfg.Validate()
+	for _, want := range []string{`exempt.images: pattern "registry.example.com/base/["`, `exempt.images: "nginx:*" must name a registry and repository`, `catalog image "registry.example.com/base/debian:{12"`} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Validate() = %v, want it to name %s", err, want)
+		}
+	}
+	if err != nil && strings.Contains(err.Error(), "ok/*") {
+		t.Errorf("Validate() = %v, refusing a good pattern", err)
+	}
+}

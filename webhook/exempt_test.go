@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/strata-project/strata/webhook/demo"
@@ -71,4 +72,24 @@ func reviewInNamespace(t testing.TB, namespace string, object map[string]any) []
 		t.Fatal(err)
 	}
 	return raw
+}
+
+// exempt.images speaks the dialect of approvedBases (Rego's glob.match with
+// "/" as separator): {a,b} alternatives and ** across "/" exempt what they
+// would approve, where path.Match read them otherwise.
+func TestExemptImagePatternSpeaksTheApprovedBasesDialect(t *testing.T) {
+	t.Parallel()
+	c := NewChecker(CheckerOptions{ExemptImages: []string{demo.Host + "/shop/{admin,legacy}:*", "registry.example.com/team/**"}})
+	for image, want := range map[string]bool{
+		demo.Host + "/shop/admin:1.0":                                     true,
+		demo.Host + "/shop/legacy:1.0":                                    true,
+		demo.Host + "/shop/web:1.0":                                       false,
+		"registry.example.com/team/a/b/app:1":                             true,
+		"registry.example.com/teams/app:1":                                false,
+		"registry.example.com/team/app@sha256:" + strings.Repeat("a", 64): true,
+	} {
+		if got := c.ImageExempt(image); got != want {
+			t.Errorf("ImageExempt(%s) = %t, want %t", image, got, want)
+		}
+	}
 }
