@@ -1,7 +1,6 @@
 package webhook
 
 import (
-	"encoding/json"
 	"strings"
 	"testing"
 
@@ -52,26 +51,12 @@ func TestCheckerOwnsNamespaceAndImageExemptions(t *testing.T) {
 	for ns, wantAllowed := range map[string]bool{"team-a": true, "shop": false} {
 		pod := podOf("report", report)
 		pod["metadata"].(map[string]any)["namespace"] = ns
-		r := admit(t, srv.URL, reviewInNamespace(t, ns, pod))
+		review := editReview(t, reviewOf(t, ns+"-uid", "Pod", "CREATE", pod, nil), func(req map[string]any) { req["namespace"] = ns })
+		r := admit(t, srv.URL, review)
 		if r.Allowed != wantAllowed {
 			t.Errorf("enforce review of %s in %s = allowed %t (%+v), want %t", report, ns, r.Allowed, r.Result, wantAllowed)
 		}
 	}
-}
-
-// reviewInNamespace is reviewOf a CREATE of object, sent for namespace.
-func reviewInNamespace(t testing.TB, namespace string, object map[string]any) []byte {
-	t.Helper()
-	var ar map[string]any
-	if err := json.Unmarshal(reviewOf(t, namespace+"-uid", "Pod", "CREATE", object, nil), &ar); err != nil {
-		t.Fatal(err)
-	}
-	ar["request"].(map[string]any)["namespace"] = namespace
-	raw, err := json.Marshal(ar)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return raw
 }
 
 // exempt.images speaks the dialect of approvedBases (Rego's glob.match with

@@ -375,16 +375,7 @@ func TestMalformedRequests(t *testing.T) {
 	srv := serveHandler(t, handlers(p.checkerVia(t, closedAddr(t)), nil, nil)[policy.Enforce])
 
 	review := func(mutate func(req map[string]any)) []byte {
-		var ar map[string]any
-		if err := json.Unmarshal(reviewOf(t, "malformed-uid", "Pod", "CREATE", podOf("admin", "strata-demo.local/shop/admin:1.0"), nil), &ar); err != nil {
-			t.Fatal(err)
-		}
-		mutate(ar["request"].(map[string]any))
-		raw, err := json.Marshal(ar)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return raw
+		return editReview(t, reviewOf(t, "malformed-uid", "Pod", "CREATE", podOf("admin", "strata-demo.local/shop/admin:1.0"), nil), mutate)
 	}
 	huge := podOf("admin", "strata-demo.local/shop/admin:1.0")
 	huge["metadata"].(map[string]any)["annotations"] = map[string]string{"blob": strings.Repeat("x", 7<<20)}

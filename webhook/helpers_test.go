@@ -203,6 +203,22 @@ func reviewOf(t testing.TB, uid, kind, operation string, object, oldObject any) 
 	return raw
 }
 
+// editReview returns the AdmissionReview raw with its request changed by
+// edit, for the fields reviewOf does not set.
+func editReview(t testing.TB, raw []byte, edit func(req map[string]any)) []byte {
+	t.Helper()
+	var ar map[string]any
+	if err := json.Unmarshal(raw, &ar); err != nil {
+		t.Fatal(err)
+	}
+	edit(ar["request"].(map[string]any))
+	out, err := json.Marshal(ar)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
 // podOf is a Pod running image in one container named app.
 func podOf(name, image string) map[string]any {
 	return map[string]any{

@@ -2,7 +2,6 @@ package webhook
 
 import (
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log"
@@ -72,15 +71,7 @@ func TestForeignNamespaceObjectCannotBorrowVictimsPullSecret(t *testing.T) {
 			"containers":       []any{map[string]any{"name": "app", "image": host + "/private/app:1"}},
 		},
 	}
-	var ar map[string]any
-	if err := json.Unmarshal(reviewOf(t, "forged-uid", "Pod", "CREATE", pod, nil), &ar); err != nil {
-		t.Fatal(err)
-	}
-	ar["request"].(map[string]any)["namespace"] = "attacker"
-	body, err := json.Marshal(ar)
-	if err != nil {
-		t.Fatal(err)
-	}
+	body := editReview(t, reviewOf(t, "forged-uid", "Pod", "CREATE", pod, nil), func(req map[string]any) { req["namespace"] = "attacker" })
 
 	for mode, h := range handlers(checker, nil, nil) {
 		srv := serveHandler(t, h)
