@@ -65,7 +65,7 @@ func TestHugeConfigTimesManyContainersIsAnsweredBeforeTheDeadline(t *testing.T) 
 		t.Fatal(err)
 	}
 	t.Cleanup(resolver.Close)
-	checker := NewChecker(CheckerOptions{Resolver: resolver, Lineage: p.catalog, Evaluator: p.engine})
+	checker := NewChecker(CheckerOptions{Resolver: resolver, Lineage: p.Catalog, Evaluator: p.Engine})
 
 	// 1000 containers × 1 platform: at the bound, not past it.
 	w := &workload.Workload{Kind: "Pod", Name: "wide", Namespace: "shop"}
@@ -136,7 +136,7 @@ func TestWindowsPodIsCheckedOnTheWindowsEntryNotTheLinuxOnes(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(resolver.Close)
-	checker := NewChecker(CheckerOptions{Resolver: resolver, Lineage: p.catalog, Evaluator: p.engine})
+	checker := NewChecker(CheckerOptions{Resolver: resolver, Lineage: p.Catalog, Evaluator: p.Engine})
 	w := &workload.Workload{Kind: "Pod", Name: "win", Namespace: "shop", Containers: []workload.Container{
 		{Name: "app", Type: "container", Image: host + "/win/app:1", OS: "windows"},
 	}}
@@ -152,7 +152,7 @@ func TestWindowsPodIsCheckedOnTheWindowsEntryNotTheLinuxOnes(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(withWindows.Close)
-	checker = NewChecker(CheckerOptions{Resolver: withWindows, Lineage: p.catalog, Evaluator: p.engine})
+	checker = NewChecker(CheckerOptions{Resolver: withWindows, Lineage: p.Catalog, Evaluator: p.Engine})
 	vs = checker.Check(testCtx(t), policy.Request{Operation: "CREATE", Namespace: "shop", Mode: policy.Enforce}, w)
 	if !slices.ContainsFunc(vs, func(v policy.Violation) bool { return v.Policy == "run-as-root" && v.Platform == "windows/amd64" }) {
 		t.Errorf("Check of the windows pod with windows/amd64 configured = %v, want a run-as-root violation on windows/amd64", vs)

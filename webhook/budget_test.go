@@ -61,7 +61,7 @@ func TestPodWithHundredsOfImagesAtAHangingRegistryIsAnsweredInTime(t *testing.T)
 	}
 	// 500 containers × 2 platforms: the most the default bound lets through.
 	const n = 500
-	c := NewChecker(CheckerOptions{Resolver: resolver, Lineage: p.catalog, Evaluator: p.engine, ResolveBudget: time.Second})
+	c := NewChecker(CheckerOptions{Resolver: resolver, Lineage: p.Catalog, Evaluator: p.Engine, ResolveBudget: time.Second})
 	w := podWithImages("hang.test", n)
 
 	const deadline = 5 * time.Second
@@ -129,7 +129,7 @@ func TestPodWithThousandsOfImagesGetsOneBoundViolation(t *testing.T) {
 	}
 	t.Cleanup(resolver.Close)
 	p := newPipeline(t)
-	c := NewChecker(CheckerOptions{Resolver: resolver, Lineage: p.catalog, Evaluator: p.engine})
+	c := NewChecker(CheckerOptions{Resolver: resolver, Lineage: p.Catalog, Evaluator: p.Engine})
 	for _, mode := range []policy.Action{policy.Enforce, policy.Warn, policy.Audit} {
 		vs := c.Check(t.Context(), policy.Request{Operation: "CREATE", Namespace: "shop", Mode: mode}, podWithImages("hang.test", 4000))
 		if len(vs) != 1 || vs[0].Policy != "image-resolution" || !strings.Contains(vs[0].Msg, "4000 containers") || !strings.Contains(vs[0].Msg, "1000") {
@@ -163,7 +163,7 @@ func (noPlatforms) Resolve(_ context.Context, image string, _ images.Access) (*i
 func TestImageWithZeroPlatformsIsAResolutionError(t *testing.T) {
 	t.Parallel()
 	p := newPipeline(t)
-	c := NewChecker(CheckerOptions{Resolver: noPlatforms{}, Lineage: p.catalog, Evaluator: p.engine})
+	c := NewChecker(CheckerOptions{Resolver: noPlatforms{}, Lineage: p.Catalog, Evaluator: p.Engine})
 	w := &workload.Workload{Kind: "Pod", Name: "empty", Namespace: "shop",
 		Containers: []workload.Container{{Name: "app", Type: "container", Image: "registry.example.com/app:1"}}}
 	vs := c.Check(t.Context(), policy.Request{Operation: "CREATE", Namespace: "shop", Mode: policy.Enforce}, w)
@@ -200,7 +200,7 @@ func switchableRegistry(t *testing.T, addr string) (host string, down *atomic.Bo
 func TestTagRepointedDuringRegistryOutageIsNotDecidedOnTheStaleDigestInEnforce(t *testing.T) {
 	t.Parallel()
 	p := newPipeline(t)
-	addr, down := switchableRegistry(t, p.reg.Addr)
+	addr, down := switchableRegistry(t, p.Demo.Addr)
 	var elapsed atomic.Int64 // what the resolver's clock has moved on
 	now := func() time.Time {
 		return time.Date(2026, 11, 30, 3, 0, 0, 0, time.UTC).Add(time.Duration(elapsed.Load()))
@@ -216,9 +216,9 @@ func TestTagRepointedDuringRegistryOutageIsNotDecidedOnTheStaleDigestInEnforce(t
 		t.Fatal(err)
 	}
 	t.Cleanup(resolver.Close)
-	c := NewChecker(CheckerOptions{Resolver: resolver, Lineage: p.catalog, Evaluator: p.engine})
+	c := NewChecker(CheckerOptions{Resolver: resolver, Lineage: p.Catalog, Evaluator: p.Engine})
 	w := &workload.Workload{Kind: "Pod", Name: "web", Namespace: "shop",
-		Containers: []workload.Container{{Name: "web", Type: "container", Image: p.reg.Ref("shop/web:1.0")}}}
+		Containers: []workload.Container{{Name: "web", Type: "container", Image: p.Demo.Ref("shop/web:1.0")}}}
 	check := func(mode policy.Action) Decision {
 		return Decide(mode, c.Check(t.Context(), policy.Request{Operation: "CREATE", Namespace: "shop", Mode: mode}, w))
 	}

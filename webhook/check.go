@@ -8,7 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"path"
+	"slices"
 	"strings"
 	"time"
 
@@ -40,6 +40,11 @@ type Credentials interface {
 	Access(ctx context.Context, namespace, serviceAccount string, secrets []string) (images.Access, error)
 }
 
+// DefaultResolveBudget bounds the registry work of one check unless
+// registry.timeout says otherwise: well within the 5 s webhook timeout the
+// chart sets.
+const DefaultResolveBudget = 3 * time.Second
+
 // CheckerOptions configure a Checker.
 type CheckerOptions struct {
 	Resolver  Resolver
@@ -48,13 +53,16 @@ type CheckerOptions struct {
 	// Credentials, when set, reads each pod's pull secrets; otherwise
 	// strata's own credentials are used for every image.
 	Credentials Credentials
-	// ExemptImages are glob patterns (* stops at /) on canonical references
-	// of images that are never checked.
+	// ExemptNamespaces are never evaluated, by name: never by a label or
+	// annotation a tenant could set.
+	ExemptNamespaces []string
+	// ExemptImages are images.Pattern globs on canonical references of
+	// images that are never checked.
 	ExemptImages []string
 	// Concurrency bounds parallel image resolutions per workload. Default: 8.
 	Concurrency int
 	// ResolveBudget bounds the registry work of one check (registry.timeout).
-	// Default: 3s.
+	// Default: DefaultResolveBudget.
 	ResolveBudget time.Duration
 	// MaxEvaluations bounds the containers × platforms evaluated for one
 	// workload, so that a request naming thousands of images is answered in
@@ -70,10 +78,12 @@ type CheckerOptions struct {
 }
 
 // Checker evaluates a workload: the one evaluation path behind the webhook
-// and `strata check`.
+// and `strata check`. It owns the exemptions, so that every front end
+// exempts the same namespaces and images.
 type Checker struct {
-	opts      CheckerOptions
-	platforms int
+	opts         CheckerOptions
+	platforms    int
+	exemptImages []images.Pattern
 }
 
 // NewChecker returns a Checker.
@@ -82,7 +92,7 @@ func NewChecker(opts CheckerOptions) *Checker {
 		opts.Concurrency = 8
 	}
 	if opts.ResolveBudget <= 0 {
-		opts.ResolveBudget = 3 * time.Second
+		opts.ResolveBudget = DefaultResolveBudget
 	}
 	if opts.MaxEvaluations <= 0 {
 		opts.MaxEvaluations = 1000
@@ -99,7 +109,15 @@ func NewChecker(opts CheckerOptions) *Checker {
 	if p, ok := opts.Resolver.(interface{ Platforms() []string }); ok && len(p.Platforms()) > 0 {
 		platforms = len(p.Platforms())
 	}
-	return &Checker{opts: opts, platforms: platforms}
+	// A pattern that does not compile exempts nothing: Config.Validate
+	// refuses it before a Checker is built from a configuration.
+	var exempt []images.Pattern
+	for _, s := range opts.ExemptImages {
+		if p, err := images.CompilePattern(s); err == nil {
+			exempt = append(exempt, p)
+		}
+	}
+	return &Checker{opts: opts, platforms: platforms, exemptImages: exempt}
 }
 
 // Check resolves the workload's images (each distinct reference once,
@@ -109,7 +127,13 @@ func NewChecker(opts CheckerOptions) *Checker {
 // skipped; so is an image that resolved to no platform, and, unless the
 // request is decided in warn or audit mode, a tag resolution past its TTL
 // that the registry failed to confirm.
+//
+// A request in an exempt namespace is not evaluated: Check returns no
+// violation, and callers that report exemptions ask NamespaceExempt first.
 func (c *Checker) Check(ctx context.Context, req policy.Request, w *workload.Workload) []policy.Violation {
+	if c.NamespaceExempt(req.Namespace) {
+		return nil
+	}
 	checked := c.checkedContainers(w)
 	if n := len(checked) * c.platforms; n > c.opts.MaxEvaluations {
 		return c.overBound(ctx, req, w, checked, n)
@@ -326,7 +350,7 @@ func (c *Checker) access(ctx context.Context, w *workload.Workload) (images.Acce
 func (c *Checker) checkedContainers(w *workload.Workload) []workload.Container {
 	out := make([]workload.Container, 0, len(w.Containers))
 	for _, ctr := range w.Containers {
-		if !c.exempt(ctr.Image) {
+		if !c.ImageExempt(ctr.Image) {
 			out = append(out, ctr)
 		}
 	}
@@ -346,18 +370,26 @@ func distinctImages(containers []workload.Container) []string {
 	return out
 }
 
-// exempt matches the canonical form only, so that another spelling of an
-// image cannot claim an exemption meant for a different one.
-func (c *Checker) exempt(image string) bool {
-	if len(c.opts.ExemptImages) == 0 {
+// NamespaceExempt reports whether workloads in namespace are never
+// evaluated. The namespace must be the request's, which the API server
+// sets, never one the object says of itself.
+func (c *Checker) NamespaceExempt(namespace string) bool {
+	return slices.Contains(c.opts.ExemptNamespaces, namespace)
+}
+
+// ImageExempt reports whether image is never checked. It matches the
+// canonical form only, so that another spelling of an image cannot claim an
+// exemption meant for a different one.
+func (c *Checker) ImageExempt(image string) bool {
+	if len(c.exemptImages) == 0 {
 		return false
 	}
 	ref, err := images.ParseReference(image)
 	if err != nil {
 		return false
 	}
-	for _, pattern := range c.opts.ExemptImages {
-		if ok, _ := path.Match(pattern, ref.String()); ok {
+	for _, p := range c.exemptImages {
+		if p.Match(ref.String()) {
 			return true
 		}
 	}

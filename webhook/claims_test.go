@@ -29,7 +29,7 @@ func TestImageClaimingAnApprovedBaseNameIsNotApproved(t *testing.T) {
 		if annotations != nil {
 			img = mutate.Annotations(img, annotations).(v1.Image)
 		}
-		ref, err := name.ParseReference(p.reg.Addr+"/"+repoTag, name.Insecure)
+		ref, err := name.ParseReference(p.Demo.Addr+"/"+repoTag, name.Insecure)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -52,12 +52,12 @@ func TestImageClaimingAnApprovedBaseNameIsNotApproved(t *testing.T) {
 	}
 	baseDigest := push("base/debian:experimental", unapproved, nil)
 	push("shop/claimer:1.0", app, map[string]string{
-		"org.opencontainers.image.base.name":   p.reg.Ref("base/debian:12"),
+		"org.opencontainers.image.base.name":   p.Demo.Ref("base/debian:12"),
 		"org.opencontainers.image.base.digest": baseDigest,
 	})
 
-	srv := serveHandler(t, handlers(p.checker, nil, nil)[policy.Enforce])
-	r := admit(t, srv.URL, reviewOf(t, "claimer-uid", "Pod", "CREATE", podOf("claimer", p.reg.Ref("shop/claimer:1.0")), nil))
+	srv := serveHandler(t, handlers(p.Checker, nil, nil)[policy.Enforce])
+	r := admit(t, srv.URL, reviewOf(t, "claimer-uid", "Pod", "CREATE", podOf("claimer", p.Demo.Ref("shop/claimer:1.0")), nil))
 	if r.Allowed || !strings.Contains(r.Result.Message, "[approved-base]") {
 		t.Errorf("POST pod built on an unapproved base claiming base/debian:12: allowed %v, message %q; want denied by approved-base", r.Allowed, r.Result.Message)
 	}

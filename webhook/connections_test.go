@@ -18,7 +18,7 @@ func TestWebhookPortDoesNotNegotiateHTTP2(t *testing.T) {
 	p := newPipeline(t)
 	certDir := t.TempDir()
 	pool := writeCert(t, certDir)
-	srv := startServe(t, ServerOptions{CertDir: certDir, Handlers: asAdmissionHandlers(handlers(p.checker, nil, nil))})
+	srv := startServe(t, ServerOptions{CertDir: certDir, Handlers: asAdmissionHandlers(handlers(p.Checker, nil, nil))})
 	st, err := handshake(t, srv.addr, &tls.Config{RootCAs: pool, NextProtos: []string{"h2", "http/1.1"}})
 	if err != nil {
 		t.Fatal(err)
@@ -37,7 +37,7 @@ func TestSlowBodyClientIsCutOffAtTheRequestDeadline(t *testing.T) {
 	p := newPipeline(t)
 	certDir := t.TempDir()
 	pool := writeCert(t, certDir)
-	srv := startServe(t, ServerOptions{CertDir: certDir, Handlers: asAdmissionHandlers(handlers(p.checker, nil, nil))})
+	srv := startServe(t, ServerOptions{CertDir: certDir, Handlers: asAdmissionHandlers(handlers(p.Checker, nil, nil))})
 	conn, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", srv.addr, &tls.Config{RootCAs: pool})
 	if err != nil {
 		t.Fatal(err)

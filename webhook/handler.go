@@ -22,12 +22,9 @@ import (
 type HandlerOptions struct {
 	Checker *Checker
 	// Mode is what a violation does on this handler's path.
-	Mode policy.Action
-	// ExemptNamespaces are never evaluated, by name: never by a label or
-	// annotation a tenant could set.
-	ExemptNamespaces []string
-	Metrics          *Metrics
-	Logger           *slog.Logger
+	Mode    policy.Action
+	Metrics *Metrics
+	Logger  *slog.Logger
 }
 
 // Handler answers AdmissionReviews for one mode. It is a controller-runtime
@@ -113,7 +110,7 @@ func (h *Handler) handle(ctx context.Context, req admission.Request) (admission.
 	if req.Operation != admissionv1.Create && req.Operation != admissionv1.Update {
 		return admission.Allowed(""), nil, nil
 	}
-	if slices.Contains(h.opts.ExemptNamespaces, req.Namespace) {
+	if h.opts.Checker.NamespaceExempt(req.Namespace) {
 		return admission.Allowed("namespace " + req.Namespace + " is exempt"), nil, nil
 	}
 	// Of the subresources, only pods/ephemeralcontainers adds containers;

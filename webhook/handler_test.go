@@ -40,7 +40,7 @@ func TestGolden(t *testing.T) {
 	t.Parallel()
 	p := newPipeline(t)
 	online := map[policy.Action]*httptest.Server{}
-	for mode, h := range handlers(p.checker, nil, nil) {
+	for mode, h := range handlers(p.Checker, nil, nil) {
 		online[mode] = serveHandler(t, h)
 	}
 	offline := map[policy.Action]*httptest.Server{}
@@ -299,7 +299,7 @@ func audited(n int, policies ...string) func(*testing.T, *admissionv1.AdmissionR
 func TestDryRunSameDecision(t *testing.T) {
 	t.Parallel()
 	p := newPipeline(t)
-	srv := serveHandler(t, handlers(p.checker, nil, nil)[policy.Enforce])
+	srv := serveHandler(t, handlers(p.Checker, nil, nil)[policy.Enforce])
 	for _, image := range []string{"strata-demo.local/shop/admin:1.0", "strata-demo.local/shop/web:1.0", "strata-demo.local/shop/report:1.0"} {
 		var answers [2]normalised
 		for i, dry := range []bool{false, true} {
@@ -364,16 +364,7 @@ func TestMalformedRequests(t *testing.T) {
 	srv := serveHandler(t, handlers(p.checkerVia(t, closedAddr(t)), nil, nil)[policy.Enforce])
 
 	review := func(mutate func(req map[string]any)) []byte {
-		var ar map[string]any
-		if err := json.Unmarshal(reviewOf(t, "malformed-uid", "Pod", "CREATE", podOf("admin", "strata-demo.local/shop/admin:1.0"), nil), &ar); err != nil {
-			t.Fatal(err)
-		}
-		mutate(ar["request"].(map[string]any))
-		raw, err := json.Marshal(ar)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return raw
+		return editReview(t, reviewOf(t, "malformed-uid", "Pod", "CREATE", podOf("admin", "strata-demo.local/shop/admin:1.0"), nil), mutate)
 	}
 	huge := podOf("admin", "strata-demo.local/shop/admin:1.0")
 	huge["metadata"].(map[string]any)["annotations"] = map[string]string{"blob": strings.Repeat("x", 7<<20)}
@@ -516,7 +507,7 @@ func TestRegistryFaults(t *testing.T) {
 			t.Parallel()
 			upstream := ""
 			if tc.delay != hang {
-				upstream = p.reg.Addr
+				upstream = p.Demo.Addr
 			}
 			srv := serveHandler(t, handlers(p.checkerVia(t, faultyRegistry(t, tc.delay, upstream)), nil, nil)[tc.mode])
 			body := reviewOf(t, "fault-uid", "Pod", "CREATE", podOf("admin", image), nil)

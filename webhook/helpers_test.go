@@ -20,10 +20,8 @@ import (
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
-	"github.com/strata-project/strata/policies"
 	"github.com/strata-project/strata/webhook/demo"
 	"github.com/strata-project/strata/webhook/images"
-	"github.com/strata-project/strata/webhook/lineage"
 	"github.com/strata-project/strata/webhook/policy"
 )
 
@@ -37,48 +35,27 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// pipeline is the real evaluation path of `strata serve --demo`: the demo
-// registry, a resolver reaching it, the lineage catalog of its bases and the
-// built-in policies with the demo's approved base.
-type pipeline struct {
-	reg     *demo.Registry
-	catalog *lineage.Catalog
-	engine  *policy.Engine
-	checker *Checker
+// newPipeline is the real evaluation path of `strata serve --demo`, built
+// by NewPipeline from the default configuration: the demo registry, a
+// resolver reaching it without ambient credentials, the lineage catalog of
+// its bases (loaded) and the built-in policies with the demo's approved base.
+func newPipeline(t testing.TB) *Pipeline {
+	t.Helper()
+	return newPipelineWith(t, DefaultConfig())
 }
 
-func newPipeline(t testing.TB) *pipeline {
+// newPipelineWith is newPipeline built from cfg.
+func newPipelineWith(t testing.TB, cfg Config) *Pipeline {
 	t.Helper()
 	ctx := t.Context()
-	reg, err := demo.Start(ctx)
+	p, err := NewPipeline(ctx, cfg, PipelineOptions{Demo: true, Keychain: authn.NewMultiKeychain()})
 	if err != nil {
-		t.Fatalf("demo.Start() = %v", err)
+		t.Fatalf("NewPipeline() = %v", err)
 	}
-	t.Cleanup(func() { _ = reg.Close() })
-	resolver := newResolver(t, reg.Addr)
-
-	var known []lineage.CatalogImage
-	for _, img := range demo.Family {
-		if img.Role != "app" {
-			known = append(known, lineage.CatalogImage{Ref: reg.Ref(img.Repo), Role: img.Role})
-		}
+	t.Cleanup(p.Close)
+	if err := p.LoadCatalog(ctx); err != nil {
+		t.Fatalf("LoadCatalog() = %v", err)
 	}
-	catalog, err := lineage.NewCatalog(resolver, resolver, lineage.Options{Images: known})
-	if err != nil {
-		t.Fatalf("lineage.NewCatalog() = %v", err)
-	}
-	if err := catalog.Refresh(ctx); err != nil {
-		t.Fatalf("catalog.Refresh() = %v", err)
-	}
-	engine, err := policy.New(ctx, policy.Options{
-		Builtins: policies.FS,
-		Data:     map[string]any{"approvedBases": []any{demo.Host + "/base/debian:*"}},
-	})
-	if err != nil {
-		t.Fatalf("policy.New() = %v", err)
-	}
-	p := &pipeline{reg: reg, catalog: catalog, engine: engine}
-	p.checker = NewChecker(CheckerOptions{Resolver: resolver, Lineage: catalog, Evaluator: engine})
 	return p
 }
 
@@ -98,10 +75,13 @@ func newResolver(t testing.TB, addr string) *images.Resolver {
 	return r
 }
 
-// checkerVia is p's checker, but with its registry reached at addr.
-func (p *pipeline) checkerVia(t testing.TB, addr string) *Checker {
+// checkerVia is p's checker, exemptions and all, but with its registry
+// reached at addr.
+func (p *Pipeline) checkerVia(t testing.TB, addr string) *Checker {
 	t.Helper()
-	return NewChecker(CheckerOptions{Resolver: newResolver(t, addr), Lineage: p.catalog, Evaluator: p.engine})
+	opts := p.Checker.opts
+	opts.Resolver = newResolver(t, addr)
+	return NewChecker(opts)
 }
 
 // handlers returns a Handler per mode over c, as cmd/strata builds them.
@@ -117,13 +97,7 @@ func asAdmissionHandlers(hs map[policy.Action]*Handler) map[policy.Action]admiss
 func handlers(c *Checker, m *Metrics, logger *slog.Logger) map[policy.Action]*Handler {
 	hs := map[policy.Action]*Handler{}
 	for _, mode := range []policy.Action{policy.Enforce, policy.Warn, policy.Audit} {
-		hs[mode] = NewHandler(HandlerOptions{
-			Checker:          c,
-			Mode:             mode,
-			ExemptNamespaces: []string{"kube-system"},
-			Metrics:          m,
-			Logger:           logger,
-		})
+		hs[mode] = NewHandler(HandlerOptions{Checker: c, Mode: mode, Metrics: m, Logger: logger})
 	}
 	return hs
 }
@@ -227,6 +201,22 @@ func reviewOf(t testing.TB, uid, kind, operation string, object, oldObject any) 
 		t.Fatal(err)
 	}
 	return raw
+}
+
+// editReview returns the AdmissionReview raw with its request changed by
+// edit, for the fields reviewOf does not set.
+func editReview(t testing.TB, raw []byte, edit func(req map[string]any)) []byte {
+	t.Helper()
+	var ar map[string]any
+	if err := json.Unmarshal(raw, &ar); err != nil {
+		t.Fatal(err)
+	}
+	edit(ar["request"].(map[string]any))
+	out, err := json.Marshal(ar)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 // podOf is a Pod running image in one container named app.

@@ -92,7 +92,7 @@ func TestWebhookPortRefusesCallersWithoutTheAPIServersClientCertificate(t *testi
 		CertDir:  certDir,
 		ClientCA: caFile,
 		ClientCN: "kube-apiserver",
-		Handlers: asAdmissionHandlers(handlers(p.checker, nil, nil)),
+		Handlers: asAdmissionHandlers(handlers(p.Checker, nil, nil)),
 	})
 	review := reviewOf(t, "mtls-uid", "Pod", "CREATE", podOf("admin", "strata-demo.local/shop/admin:1.0"), nil)
 

@@ -2,7 +2,6 @@ package webhook
 
 import (
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log"
@@ -58,8 +57,8 @@ func TestForeignNamespaceObjectCannotBorrowVictimsPullSecret(t *testing.T) {
 	p := newPipeline(t)
 	checker := NewChecker(CheckerOptions{
 		Resolver:    resolver,
-		Lineage:     p.catalog,
-		Evaluator:   p.engine,
+		Lineage:     p.Catalog,
+		Evaluator:   p.Engine,
 		Credentials: images.NewPullSecrets(client, images.PullSecretOptions{Fallback: authn.NewMultiKeychain()}),
 	})
 
@@ -72,15 +71,7 @@ func TestForeignNamespaceObjectCannotBorrowVictimsPullSecret(t *testing.T) {
 			"containers":       []any{map[string]any{"name": "app", "image": host + "/private/app:1"}},
 		},
 	}
-	var ar map[string]any
-	if err := json.Unmarshal(reviewOf(t, "forged-uid", "Pod", "CREATE", pod, nil), &ar); err != nil {
-		t.Fatal(err)
-	}
-	ar["request"].(map[string]any)["namespace"] = "attacker"
-	body, err := json.Marshal(ar)
-	if err != nil {
-		t.Fatal(err)
-	}
+	body := editReview(t, reviewOf(t, "forged-uid", "Pod", "CREATE", pod, nil), func(req map[string]any) { req["namespace"] = "attacker" })
 
 	for mode, h := range handlers(checker, nil, nil) {
 		srv := serveHandler(t, h)
@@ -110,7 +101,7 @@ func TestObjectWithoutNamespaceIsCheckedInRequestNamespace(t *testing.T) {
 	p := newPipeline(t)
 	pod := podOf("admin", "strata-demo.local/shop/admin:1.0")
 	delete(pod["metadata"].(map[string]any), "namespace")
-	srv := serveHandler(t, handlers(p.checker, nil, nil)[policy.Enforce])
+	srv := serveHandler(t, handlers(p.Checker, nil, nil)[policy.Enforce])
 	r := admit(t, srv.URL, reviewOf(t, "no-namespace-uid", "Pod", "CREATE", pod, nil))
 	if r.Allowed || r.Result == nil || r.Result.Code != http.StatusForbidden {
 		t.Errorf("root pod without metadata.namespace = allowed %v, %+v; want a policy denial", r.Allowed, r.Result)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
-	"slices"
 	"strings"
 	"time"
 
@@ -32,10 +31,7 @@ type PinnerOptions struct {
 	// the validating call that follows the pin finds the digest in the
 	// same caches and costs no registry request.
 	Checker *Checker
-	// ExemptNamespaces are never touched, as the validating handlers never
-	// evaluate them.
-	ExemptNamespaces []string
-	Logger           *slog.Logger
+	Logger  *slog.Logger
 }
 
 // Pinner answers the mutating AdmissionReviews of PinPath: every container
@@ -117,7 +113,7 @@ func (p *Pinner) pins(ctx context.Context, req admission.Request) ([]pinned, str
 	default:
 		return nil, "no container added"
 	}
-	if slices.Contains(p.opts.ExemptNamespaces, req.Namespace) {
+	if p.opts.Checker.NamespaceExempt(req.Namespace) {
 		return nil, "namespace " + req.Namespace + " is exempt"
 	}
 	podKind := schema.GroupKind{Kind: "Pod"}
@@ -169,7 +165,7 @@ func (p *Pinner) pins(ctx context.Context, req admission.Request) ([]pinned, str
 		// An exemption written for digests (repository@*) must not come to
 		// cover an image checked by its tag: validation would then skip the
 		// image it used to check.
-		if p.opts.Checker.exempt(c.Pinned) {
+		if p.opts.Checker.ImageExempt(c.Pinned) {
 			continue
 		}
 		out = append(out, c)
@@ -198,7 +194,7 @@ func (p *Pinner) candidates(w, old *workload.Workload) []pinned {
 			}
 		}
 		ref, err := images.ParseReference(ctr.Image)
-		if err != nil || ref.ByDigest() || p.opts.Checker.exempt(ctr.Image) {
+		if err != nil || ref.ByDigest() || p.opts.Checker.ImageExempt(ctr.Image) {
 			continue
 		}
 		out = append(out, pinned{Pin: Pin{Container: ctr.Name, Image: ctr.Image}, path: path})

@@ -175,15 +175,16 @@ func normalisePin(t *testing.T, r *admissionv1.AdmissionResponse) pinNormalised 
 func TestPinGolden(t *testing.T) {
 	t.Parallel()
 	p := newPipeline(t)
-	multi := pushMultiPlatform(t, p.reg.Addr)
-	web := digestOf(t, p.reg.Addr, "shop/web:1.0")
-	billing := digestOf(t, p.reg.Addr, "shop/billing:1.0")
-	resolver := newResolver(t, p.reg.Addr)
+	multi := pushMultiPlatform(t, p.Demo.Addr)
+	web := digestOf(t, p.Demo.Addr, "shop/web:1.0")
+	billing := digestOf(t, p.Demo.Addr, "shop/billing:1.0")
+	resolver := newResolver(t, p.Demo.Addr)
 	checker := NewChecker(CheckerOptions{
-		Resolver: resolver, Lineage: p.catalog, Evaluator: p.engine,
-		ExemptImages: []string{demo.Host + "/shop/admin:*"},
+		Resolver: resolver, Lineage: p.Catalog, Evaluator: p.Engine,
+		ExemptImages:     []string{demo.Host + "/shop/admin:*"},
+		ExemptNamespaces: []string{"kube-system"},
 	})
-	srv := servePinner(t, NewPinner(PinnerOptions{Checker: checker, ExemptNamespaces: []string{"kube-system"}}))
+	srv := servePinner(t, NewPinner(PinnerOptions{Checker: checker}))
 	ref := func(repo string) string { return demo.Host + "/" + repo }
 	replace := func(path, value string) patchOp { return patchOp{Op: "replace", Path: path, Value: value} }
 
@@ -288,17 +289,17 @@ func TestPinAddsNoRegistryRequest(t *testing.T) {
 	pod := func(image string) []byte {
 		return reviewOf(t, "uid-cost", "Pod", "CREATE", podOf("web", image), nil)
 	}
-	image := p.reg.Ref("shop/web:1.0")
+	image := p.Demo.Ref("shop/web:1.0")
 
 	// Validation alone, from cold caches.
-	addr, alone := countingRegistry(t, p.reg.Addr)
+	addr, alone := countingRegistry(t, p.Demo.Addr)
 	validateAlone := serveHandler(t, handlers(p.checkerVia(t, addr), nil, nil)[policy.Enforce])
 	if r := admit(t, validateAlone.URL, pod(image)); !r.Allowed {
 		t.Fatalf("validate(shop/web:1.0) = denied %+v, want allowed", r.Result)
 	}
 
 	// Pin, then validate the pinned pod, from cold caches.
-	addr, both := countingRegistry(t, p.reg.Addr)
+	addr, both := countingRegistry(t, p.Demo.Addr)
 	c := p.checkerVia(t, addr)
 	pinner := servePinner(t, NewPinner(PinnerOptions{Checker: c}))
 	validate := serveHandler(t, handlers(c, nil, nil)[policy.Enforce])
@@ -327,7 +328,7 @@ func TestPinAddsNoRegistryRequest(t *testing.T) {
 func TestStaleTagResolutionIsNotPinned(t *testing.T) {
 	t.Parallel()
 	p := newPipeline(t)
-	addr, down := switchableRegistry(t, p.reg.Addr)
+	addr, down := switchableRegistry(t, p.Demo.Addr)
 	var elapsed atomic.Int64
 	now := func() time.Time {
 		return time.Date(2026, 11, 30, 3, 0, 0, 0, time.UTC).Add(time.Duration(elapsed.Load()))
@@ -340,9 +341,9 @@ func TestStaleTagResolutionIsNotPinned(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(resolver.Close)
-	c := NewChecker(CheckerOptions{Resolver: resolver, Lineage: p.catalog, Evaluator: p.engine})
+	c := NewChecker(CheckerOptions{Resolver: resolver, Lineage: p.Catalog, Evaluator: p.Engine})
 	pinner := servePinner(t, NewPinner(PinnerOptions{Checker: c}))
-	body := reviewOf(t, "uid-stale", "Pod", "CREATE", podOf("web", p.reg.Ref("shop/web:1.0")), nil)
+	body := reviewOf(t, "uid-stale", "Pod", "CREATE", podOf("web", p.Demo.Ref("shop/web:1.0")), nil)
 	if r := admit(t, pinner.URL, body); len(r.Patch) == 0 {
 		t.Fatalf("pin(shop/web:1.0, registry up) = no patch, want one")
 	}
@@ -361,7 +362,7 @@ func TestStaleTagResolutionIsNotPinned(t *testing.T) {
 func TestPinFailureNeverDenies(t *testing.T) {
 	t.Parallel()
 	p := newPipeline(t)
-	body := reviewOf(t, "uid-down", "Pod", "CREATE", podOf("web", p.reg.Ref("shop/web:1.0")), nil)
+	body := reviewOf(t, "uid-down", "Pod", "CREATE", podOf("web", p.Demo.Ref("shop/web:1.0")), nil)
 	for name, pn := range map[string]*Pinner{
 		"registry down": NewPinner(PinnerOptions{Checker: p.checkerVia(t, closedAddr(t))}),
 		"panic":         NewPinner(PinnerOptions{}),
@@ -379,9 +380,9 @@ func TestPinLogLineNamesTheDigest(t *testing.T) {
 	p := newPipeline(t)
 	var logs syncBuffer
 	logger := slog.New(slog.NewJSONHandler(&logs, nil))
-	srv := servePinner(t, NewPinner(PinnerOptions{Checker: p.checker, Logger: logger}))
-	admit(t, srv.URL, reviewOf(t, "uid-log", "Pod", "CREATE", podOf("web", p.reg.Ref("shop/web:1.0")), nil))
-	want := digestOf(t, p.reg.Addr, "shop/web:1.0")
+	srv := servePinner(t, NewPinner(PinnerOptions{Checker: p.Checker, Logger: logger}))
+	admit(t, srv.URL, reviewOf(t, "uid-log", "Pod", "CREATE", podOf("web", p.Demo.Ref("shop/web:1.0")), nil))
+	want := digestOf(t, p.Demo.Addr, "shop/web:1.0")
 	var line struct {
 		Msg    string `json:"msg"`
 		UID    string `json:"uid"`
@@ -403,17 +404,17 @@ func TestServePinPath(t *testing.T) {
 	pool := writeCert(t, certDir)
 	srv := startServe(t, ServerOptions{
 		CertDir:  certDir,
-		Handlers: asAdmissionHandlers(handlers(p.checker, nil, nil)),
-		Pinner:   NewPinner(PinnerOptions{Checker: p.checker}),
+		Handlers: asAdmissionHandlers(handlers(p.Checker, nil, nil)),
+		Pinner:   NewPinner(PinnerOptions{Checker: p.Checker}),
 	})
 	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 	t.Cleanup(client.CloseIdleConnections)
-	review := reviewOf(t, "serve-pin", "Pod", "CREATE", podOf("web", p.reg.Ref("shop/web:1.0")), nil)
+	review := reviewOf(t, "serve-pin", "Pod", "CREATE", podOf("web", p.Demo.Ref("shop/web:1.0")), nil)
 	resp, raw := post(t, client, "https://"+srv.addr+PinPath+"?timeout=5s", "application/json", review)
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("POST %s = HTTP %d %s, want 200", PinPath, resp.StatusCode, raw)
 	}
-	want := p.reg.Ref("shop/web:1.0@" + digestOf(t, p.reg.Addr, "shop/web:1.0"))
+	want := p.Demo.Ref("shop/web:1.0@" + digestOf(t, p.Demo.Addr, "shop/web:1.0"))
 	pinnedTo(patchOp{Op: "replace", Path: "/spec/containers/0/image", Value: want})(t, decodeReview(t, raw))
 }
 
@@ -425,10 +426,10 @@ func TestPinNeverMakesAnImageExempt(t *testing.T) {
 	t.Parallel()
 	p := newPipeline(t)
 	c := NewChecker(CheckerOptions{
-		Resolver: newResolver(t, p.reg.Addr), Lineage: p.catalog, Evaluator: p.engine,
+		Resolver: newResolver(t, p.Demo.Addr), Lineage: p.Catalog, Evaluator: p.Engine,
 		ExemptImages: []string{demo.Host + "/shop/admin@*"},
 	})
-	image := p.reg.Ref("shop/admin:1.0")
+	image := p.Demo.Ref("shop/admin:1.0")
 	body := reviewOf(t, "uid-exempt-form", "Pod", "CREATE", podOf("admin", image), nil)
 	r := admit(t, servePinner(t, NewPinner(PinnerOptions{Checker: c})).URL, body)
 	if !r.Allowed || len(r.Patch) != 0 {
@@ -444,12 +445,12 @@ func TestPinNeverMakesAnImageExempt(t *testing.T) {
 func TestPinPastTheEvaluationBoundMakesNoRegistryRequest(t *testing.T) {
 	t.Parallel()
 	p := newPipeline(t)
-	addr, requests := countingRegistry(t, p.reg.Addr)
-	c := NewChecker(CheckerOptions{Resolver: newResolver(t, addr), Lineage: p.catalog, Evaluator: p.engine, MaxEvaluations: 2})
-	pod := podOf("many", p.reg.Ref("shop/web:1.0"))
+	addr, requests := countingRegistry(t, p.Demo.Addr)
+	c := NewChecker(CheckerOptions{Resolver: newResolver(t, addr), Lineage: p.Catalog, Evaluator: p.Engine, MaxEvaluations: 2})
+	pod := podOf("many", p.Demo.Ref("shop/web:1.0"))
 	var ctrs []any
 	for _, n := range []string{"a", "b", "c"} {
-		ctrs = append(ctrs, map[string]any{"name": n, "image": p.reg.Ref("shop/web:1.0")})
+		ctrs = append(ctrs, map[string]any{"name": n, "image": p.Demo.Ref("shop/web:1.0")})
 	}
 	pod["spec"].(map[string]any)["containers"] = ctrs
 	r := admit(t, servePinner(t, NewPinner(PinnerOptions{Checker: c})).URL, reviewOf(t, "uid-many", "Pod", "CREATE", pod, nil))

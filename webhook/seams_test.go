@@ -105,7 +105,7 @@ func TestLabelRemovalIsEvaluatedWhenAPolicyReadsLabels(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checker := NewChecker(CheckerOptions{Resolver: newResolver(t, closedAddr(t)), Lineage: newPipeline(t).catalog, Evaluator: engine})
+	checker := NewChecker(CheckerOptions{Resolver: newResolver(t, closedAddr(t)), Lineage: newPipeline(t).Catalog, Evaluator: engine})
 	srv := serveHandler(t, handlers(checker, nil, nil)[policy.Enforce])
 	labelled, bare := podOf("web", "strata-demo.local/shop/web:1.0"), podOf("web", "strata-demo.local/shop/web:1.0")
 	labelled["metadata"].(map[string]any)["labels"] = map[string]string{"team": "shop"}
@@ -132,22 +132,14 @@ func TestDecideTreatsUnknownActionAsEnforce(t *testing.T) {
 // full, as the API server sends them.
 func reviewOfKind(t *testing.T, uid, group, kind, resource, subresource string, object, oldObject any) []byte {
 	t.Helper()
-	var ar map[string]any
-	if err := json.Unmarshal(reviewOf(t, uid, kind, "CREATE", object, oldObject), &ar); err != nil {
-		t.Fatal(err)
-	}
-	req := ar["request"].(map[string]any)
-	req["kind"] = map[string]string{"group": group, "version": "v1", "kind": kind}
-	req["resource"] = map[string]string{"group": group, "version": "v1", "resource": resource}
-	if subresource != "" {
-		req["subResource"] = subresource
-		req["operation"] = "UPDATE"
-	}
-	raw, err := json.Marshal(ar)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return raw
+	return editReview(t, reviewOf(t, uid, kind, "CREATE", object, oldObject), func(req map[string]any) {
+		req["kind"] = map[string]string{"group": group, "version": "v1", "kind": kind}
+		req["resource"] = map[string]string{"group": group, "version": "v1", "resource": resource}
+		if subresource != "" {
+			req["subResource"] = subresource
+			req["operation"] = "UPDATE"
+		}
+	})
 }
 
 // Kinds were matched by name alone: a custom resource named CronJob or Pod

@@ -89,7 +89,7 @@ func TestMetricsAndDecisionLog(t *testing.T) {
 		t.Fatalf("NewMetrics() = %v", err)
 	}
 	var logs syncBuffer
-	hs := handlers(p.checker, m, slog.New(slog.NewJSONHandler(&logs, nil)))
+	hs := handlers(p.Checker, m, slog.New(slog.NewJSONHandler(&logs, nil)))
 	srv := map[policy.Action]string{}
 	for mode, h := range hs {
 		srv[mode] = serveHandler(t, h).URL
@@ -328,9 +328,9 @@ func TestServe(t *testing.T) {
 	}
 	srv := startServe(t, ServerOptions{
 		CertDir:  certDir,
-		Handlers: asAdmissionHandlers(handlers(p.checker, m, nil)),
+		Handlers: asAdmissionHandlers(handlers(p.Checker, m, nil)),
 		Checks: map[string]func() (string, error){
-			"catalog": func() (string, error) { return fmt.Sprintf("%d images", p.catalog.Len()), nil },
+			"catalog": func() (string, error) { return fmt.Sprintf("%d images", p.Catalog.Len()), nil },
 		},
 		Gatherer: reg,
 	})

@@ -27,7 +27,7 @@ func TestWebhookRefusesTLS12ClientOfferingOnlyCBCSHA1Suites(t *testing.T) {
 	p := newPipeline(t)
 	certDir := t.TempDir()
 	pool := writeCert(t, certDir)
-	srv := startServe(t, ServerOptions{CertDir: certDir, Handlers: asAdmissionHandlers(handlers(p.checker, nil, nil))})
+	srv := startServe(t, ServerOptions{CertDir: certDir, Handlers: asAdmissionHandlers(handlers(p.Checker, nil, nil))})
 
 	for _, suite := range []uint16{
 		tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA, // ECDHE-ECDSA-AES128-SHA
@@ -68,7 +68,7 @@ func TestWebhookWithRSACertRefusesTLS12ClientOfferingOnlyCBCSHA1Suites(t *testin
 		t.Fatal(err)
 	}
 	pool := writeCertFor(t, certDir, key)
-	srv := startServe(t, ServerOptions{CertDir: certDir, Handlers: asAdmissionHandlers(handlers(p.checker, nil, nil))})
+	srv := startServe(t, ServerOptions{CertDir: certDir, Handlers: asAdmissionHandlers(handlers(p.Checker, nil, nil))})
 	for _, suite := range []uint16{
 		tls.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA, // ECDHE-RSA-AES128-SHA
 		tls.TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA,

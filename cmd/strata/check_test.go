@@ -2,10 +2,9 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 )
@@ -94,148 +93,6 @@ func TestCheckWithoutDemo(t *testing.T) {
 	}
 }
 
-func TestCheckJSON(t *testing.T) {
-	t.Parallel()
-	code, out, errOut := runStrata(t, "check", "--demo", "--mode", "enforce", "-o", "json", "-f", examples+"mixed.yaml")
-	if code != 1 {
-		t.Fatalf("exit %d, want 1; stderr %q", code, errOut)
-	}
-	var doc struct {
-		Mode    string `json:"mode"`
-		Objects []struct {
-			File       string `json:"file"`
-			Line       int    `json:"line"`
-			Document   int    `json:"document"`
-			Kind       string `json:"kind"`
-			Namespace  string `json:"namespace"`
-			Name       string `json:"name"`
-			Decision   string `json:"decision"`
-			Violations []struct {
-				Policy    string `json:"policy"`
-				Action    string `json:"action"`
-				Msg       string `json:"msg"`
-				Container string `json:"container"`
-				Platform  string `json:"platform"`
-			} `json:"violations"`
-		} `json:"objects"`
-		Summary struct {
-			Objects, Denied int
-		} `json:"summary"`
-	}
-	if err := json.Unmarshal([]byte(out), &doc); err != nil {
-		t.Fatalf("strata check -o json is not JSON: %v\n%s", err, out)
-	}
-	if doc.Mode != "enforce" || len(doc.Objects) != 1 || doc.Summary.Objects != 1 || doc.Summary.Denied != 1 {
-		t.Fatalf("strata check -o json mixed.yaml = %s, want mode enforce and one object, denied", out)
-	}
-	o := doc.Objects[0]
-	if o.File != examples+"mixed.yaml" || o.Document != 2 || o.Line != lineOf(t, examples+"mixed.yaml", "apiVersion: batch/v1") ||
-		o.Kind != "Job" || o.Namespace != "shop" || o.Name != "nightly-export" || o.Decision != "deny" {
-		t.Errorf("strata check -o json mixed.yaml object = %+v, want the Job, document 2, denied", o)
-	}
-	got := map[string]string{}
-	for _, v := range o.Violations {
-		got[v.Policy+" "+v.Container] = v.Action
-		if v.Msg == "" || v.Platform != "linux/amd64" {
-			t.Errorf("violation %+v: want a message and platform linux/amd64", v)
-		}
-	}
-	want := map[string]string{"run-as-root migrate": "enforce", "base-freshness metrics": "warn"}
-	for k, action := range want {
-		if got[k] != action {
-			t.Errorf("strata check -o json mixed.yaml: %s has action %q, want %q (all: %v)", k, got[k], action, got)
-		}
-	}
-}
-
-func TestCheckSARIF(t *testing.T) {
-	t.Parallel()
-	mixed, root := examples+"mixed.yaml", examples+"root.yaml"
-	code, out, errOut := runStrata(t, "check", "--demo", "--mode", "enforce", "-o", "sarif", "-f", mixed, "-f", root)
-	if code != 1 {
-		t.Fatalf("exit %d, want 1; stderr %q", code, errOut)
-	}
-	var log struct {
-		Version string `json:"version"`
-		Schema  string `json:"$schema"`
-		Runs    []struct {
-			Tool struct {
-				Driver struct {
-					Name  string `json:"name"`
-					Rules []struct {
-						ID               string `json:"id"`
-						ShortDescription struct {
-							Text string `json:"text"`
-						} `json:"shortDescription"`
-					} `json:"rules"`
-				} `json:"driver"`
-			} `json:"tool"`
-			Results []struct {
-				RuleID    string `json:"ruleId"`
-				RuleIndex int    `json:"ruleIndex"`
-				Level     string `json:"level"`
-				Message   struct {
-					Text string `json:"text"`
-				} `json:"message"`
-				Locations []struct {
-					PhysicalLocation struct {
-						ArtifactLocation struct {
-							URI string `json:"uri"`
-						} `json:"artifactLocation"`
-						Region struct {
-							StartLine int `json:"startLine"`
-						} `json:"region"`
-					} `json:"physicalLocation"`
-				} `json:"locations"`
-			} `json:"results"`
-		} `json:"runs"`
-	}
-	if err := json.Unmarshal([]byte(out), &log); err != nil {
-		t.Fatalf("strata check -o sarif is not JSON: %v\n%s", err, out)
-	}
-	if log.Version != "2.1.0" || log.Schema != "https://json.schemastore.org/sarif-2.1.0.json" || len(log.Runs) != 1 || log.Runs[0].Tool.Driver.Name != "strata" {
-		t.Fatalf("strata check -o sarif = %s, want a SARIF 2.1.0 log of one strata run", out)
-	}
-	run := log.Runs[0]
-	var ruleIDs []string
-	for _, r := range run.Tool.Driver.Rules {
-		if r.ShortDescription.Text == "" || slices.Contains(ruleIDs, r.ID) {
-			t.Errorf("rule %+v: want a short description and one rule per policy", r)
-		}
-		ruleIDs = append(ruleIDs, r.ID)
-	}
-	if !slices.Equal(ruleIDs, []string{"base-freshness", "run-as-root"}) {
-		t.Errorf("strata check -o sarif rules = %v, want base-freshness, run-as-root", ruleIDs)
-	}
-	lines := map[string]int{
-		mixed: lineOf(t, mixed, "apiVersion: batch/v1"),
-		root:  lineOf(t, root, "apiVersion: v1"),
-	}
-	levels := map[string]string{}
-	for _, r := range run.Results {
-		if r.RuleIndex < 0 || r.RuleIndex >= len(ruleIDs) || ruleIDs[r.RuleIndex] != r.RuleID {
-			t.Errorf("result %s has ruleIndex %d, which is not its rule", r.RuleID, r.RuleIndex)
-		}
-		if len(r.Locations) != 1 {
-			t.Fatalf("result %+v: want one location", r)
-		}
-		loc := r.Locations[0].PhysicalLocation
-		want, ok := lines[loc.ArtifactLocation.URI]
-		if !ok || loc.Region.StartLine != want {
-			t.Errorf("result %s at %s:%d, want one of %v", r.RuleID, loc.ArtifactLocation.URI, loc.Region.StartLine, lines)
-		}
-		levels[loc.ArtifactLocation.URI+" "+r.RuleID] = r.Level
-	}
-	if lines[mixed] <= 1 {
-		t.Errorf("mixed.yaml's Job starts on line %d, want after its first document", lines[mixed])
-	}
-	for k, want := range map[string]string{mixed + " run-as-root": "error", mixed + " base-freshness": "warning", root + " run-as-root": "error"} {
-		if levels[k] != want {
-			t.Errorf("strata check -o sarif: %s has level %q, want %q", k, levels[k], want)
-		}
-	}
-}
-
 func TestCheckErrors(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -277,65 +134,6 @@ func TestCheckErrors(t *testing.T) {
 	}
 }
 
-func TestSplitDocuments(t *testing.T) {
-	t.Parallel()
-	type doc struct {
-		line  int
-		first string // the document's first line with content
-	}
-	for _, tc := range []struct {
-		name    string
-		in      string
-		want    []doc
-		wantErr string
-	}{
-		{"one", "apiVersion: v1\nkind: Pod\n", []doc{{1, "apiVersion: v1"}}, ""},
-		{"leading separator and comments", "# header\n---\n\n# about a\na: 1\n", []doc{{5, "a: 1"}}, ""},
-		{"comment-only documents are left out", "a: 1\n---\n# nothing\n---\nb: 2\n", []doc{{1, "a: 1"}, {5, "b: 2"}}, ""},
-		{"separator with a comment", "a: 1\n--- # next\nb: 2\n", []doc{{1, "a: 1"}, {3, "b: 2"}}, ""},
-		{"separator with a comment and no space", "a: 1\n---#x: y\nb: 2\n", []doc{{1, "a: 1"}, {3, "b: 2"}}, ""},
-		{"separators one after another", "a: 1\n---\n---\n\nb: 2\n", []doc{{1, "a: 1"}, {5, "b: 2"}}, ""},
-		{"not a separator", "a: |\n  ---\n  b\n", []doc{{1, "a: |"}}, ""},
-		{"content on the separator line", "a: 1\n--- {b: 2}\n", nil, "line 2: invalid Yaml document separator: {b: 2}"},
-		{"a key after the separator", "a: |\n  ---\n---x: 2\n", nil, "line 3: invalid Yaml document separator: x: 2"},
-		{"document end", "a: 1\n...\n---\nb: 2\n", []doc{{1, "a: 1"}, {4, "b: 2"}}, ""},
-		{"CRLF and a byte order mark", "\ufeffa: 1\r\n---\r\nb: 2\r\n", []doc{{1, "a: 1"}, {3, "b: 2"}}, ""},
-		{"UTF-16 LE", "\xff\xfea\x00:\x00 \x001\x00\n\x00-\x00-\x00-\x00\n\x00b\x00:\x00 \x002\x00", []doc{{1, "a: 1"}, {3, "b: 2"}}, ""},
-		{"no newline at the end", "a: 1\n---\nb: 2", []doc{{1, "a: 1"}, {3, "b: 2"}}, ""},
-		{"JSON", "\n{\n  \"kind\": \"Pod\"\n}\n", []doc{{2, "{"}}, ""},
-		{"empty", "", nil, ""},
-	} {
-		docs, err := splitDocuments([]byte(tc.in))
-		if tc.wantErr != "" {
-			if err == nil || err.Error() != tc.wantErr {
-				t.Errorf("%s: splitDocuments(%q) = %v, want the error %q", tc.name, tc.in, err, tc.wantErr)
-			}
-			continue
-		}
-		if err != nil {
-			t.Errorf("%s: splitDocuments(%q): %v", tc.name, tc.in, err)
-			continue
-		}
-		var got []doc
-		for i, d := range docs {
-			if d.index != i+1 {
-				t.Errorf("%s: splitDocuments(%q) document %d has index %d", tc.name, tc.in, i+1, d.index)
-			}
-			var first string
-			for l := range strings.Lines(string(d.text)) {
-				if hasContent([]byte(l)) && !isSeparator([]byte(l)) {
-					first = strings.TrimRight(l, "\r\n")
-					break
-				}
-			}
-			got = append(got, doc{d.line, first})
-		}
-		if !slices.Equal(got, tc.want) {
-			t.Errorf("%s: splitDocuments(%q) = %v, want %v", tc.name, tc.in, got, tc.want)
-		}
-	}
-}
-
 // lineOf returns the number of the first line of file that is line.
 func lineOf(t *testing.T, file, line string) int {
 	t.Helper()
@@ -359,4 +157,21 @@ func writeFile(t *testing.T, dir, name, content string) string {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// strata check exempts the namespaces of exempt.namespaces through the
+// Checker, as the webhook does: the configured list, not only the default.
+func TestCheckExemptsTheConfiguredNamespaces(t *testing.T) {
+	t.Parallel()
+	config := writeFile(t, t.TempDir(), "strata.yaml", "exempt:\n  namespaces: [shop]\n")
+	pod := "apiVersion: v1\nkind: Pod\nmetadata: {name: admin, namespace: %s}\nspec:\n  containers: [{name: admin, image: strata-demo.local/shop/admin:1.0}]\n"
+	code, out, errOut := runStrataStdin(t, fmt.Sprintf(pod, "shop"), "check", "--demo", "--config", config, "--mode", "enforce", "-f", "-")
+	if code != 0 || !strings.Contains(out, "✓ allow Pod shop/admin (stdin): namespace shop is exempt") {
+		t.Errorf("strata check of a root pod in exempt namespace shop = exit %d, stdout:\n%s\nstderr:\n%s\nwant it allowed as exempt", code, out, errOut)
+	}
+	// The configured list replaces the default one.
+	code, out, _ = runStrataStdin(t, fmt.Sprintf(pod, "kube-system"), "check", "--demo", "--config", config, "--mode", "enforce", "-f", "-")
+	if code != 1 || !strings.Contains(out, "✗ deny Pod kube-system/admin") {
+		t.Errorf("strata check of a root pod in kube-system with exempt.namespaces [shop] = exit %d, stdout:\n%s\nwant it denied", code, out)
+	}
 }

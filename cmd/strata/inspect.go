@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 
+	"github.com/strata-project/strata/webhook"
 	"github.com/strata-project/strata/webhook/demo"
 	"github.com/strata-project/strata/webhook/images"
 	"github.com/strata-project/strata/webhook/lineage"
@@ -45,23 +46,18 @@ func runInspect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if *platform != "" {
 		cfg.Platforms = []string{*platform}
 	}
-	if err := cfg.validate(); err != nil {
+	if err := cfg.Validate(); err != nil {
 		return err
 	}
 
 	var refs []string
 	if *useDemo {
-		reg, err := withDemo(ctx, &cfg)
-		if err != nil {
-			return err
-		}
-		defer reg.Close()
 		if fs.NArg() == 0 {
 			for _, img := range demo.Family {
-				refs = append(refs, reg.Ref(img.Repo))
+				refs = append(refs, demo.Host+"/"+img.Repo)
 			}
 		} else {
-			refs = append(refs, reg.Ref(fs.Arg(0)))
+			refs = append(refs, demo.Host+"/"+fs.Arg(0))
 		}
 	} else {
 		refs = append(refs, fs.Arg(0))
@@ -75,13 +71,13 @@ func runInspect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	p, err := buildPipeline(ctx, cfg, nil, logger)
+	p, err := webhook.NewPipeline(ctx, cfg, webhook.PipelineOptions{Demo: *useDemo, Logger: logger})
 	if err != nil {
 		return err
 	}
-	defer p.close()
-	p.loadCatalog(ctx, logger)
-	resolver, catalog := p.resolver, p.catalog
+	defer p.Close()
+	loadCatalog(ctx, p, logger)
+	resolver, catalog := p.Resolver, p.Catalog
 
 	var failed error
 	for i, r := range refs {

@@ -7,28 +7,21 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"time"
 
 	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
-	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/strata-project/strata/webhook"
 	"github.com/strata-project/strata/webhook/devcert"
-	"github.com/strata-project/strata/webhook/images"
+	"github.com/strata-project/strata/webhook/lineage"
 	"github.com/strata-project/strata/webhook/policy"
 )
-
-// The catalog is retried this soon after an image failed to load, rather
-// than a whole refresh interval later.
-const catalogRetry = 30 * time.Second
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
@@ -57,7 +50,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	if err := cfg.validate(); err != nil {
+	if err := cfg.Validate(); err != nil {
 		return err
 	}
 
@@ -81,28 +74,19 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 	}
 
-	var demoReg interface{ Close() error }
-	if *useDemo {
-		reg, err := withDemo(ctx, &cfg)
-		if err != nil {
-			return err
-		}
-		demoReg = reg
-		logger.Info(demoNote(reg))
-	}
 	var creds webhook.Credentials
 	if *readSecrets {
 		if creds, err = pullSecrets(*kubeconfig, logger); err != nil {
 			return err
 		}
 	}
-	p, err := buildPipeline(ctx, cfg, creds, logger)
+	p, err := webhook.NewPipeline(ctx, cfg, webhook.PipelineOptions{Credentials: creds, Demo: *useDemo, Logger: logger})
 	if err != nil {
 		return err
 	}
-	defer p.close()
-	if demoReg != nil {
-		defer demoReg.Close()
+	defer p.Close()
+	if p.Demo != nil {
+		logger.Info(demoNote(p.Demo))
 	}
 
 	// strata's own registry, with the Go runtime and process metrics,
@@ -113,38 +97,22 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	registry.MustRegister(webhook.NewPolicyCollector(p.engine.Policies))
-	for _, m := range p.engine.Policies() {
+	registry.MustRegister(webhook.NewPolicyCollector(p.Engine.Policies))
+	for _, m := range p.Engine.Policies() {
 		if m.Inactive != "" {
 			logger.Warn("policy inactive: it reports nothing", "policy", m.ID, "reason", m.Inactive)
 		}
 	}
-	handlers := map[policy.Action]admission.Handler{}
-	for _, mode := range []policy.Action{policy.Enforce, policy.Warn, policy.Audit} {
-		handlers[mode] = webhook.NewHandler(webhook.HandlerOptions{
-			Checker:          p.checker,
-			Mode:             mode,
-			ExemptNamespaces: cfg.Exempt.Namespaces,
-			Metrics:          metrics,
-			Logger:           logger,
-		})
-	}
-
-	pinner := webhook.NewPinner(webhook.PinnerOptions{
-		Checker:          p.checker,
-		ExemptNamespaces: cfg.Exempt.Namespaces,
-		Logger:           logger,
-	})
-
-	go p.catalog.Run(ctx, cfg.Catalog.Refresh.Duration, catalogRetry)
+	go p.Catalog.Run(ctx, cfg.Catalog.Refresh.Duration, lineage.DefaultRetry)
 	if len(cfg.Policies.Paths) > 0 {
-		go p.engine.Watch(ctx, 2*time.Second)
+		go p.Engine.Watch(ctx, 2*time.Second)
 	}
 	logger.Info("strata is serving", "addr", *addr, "healthAddr", *healthAddr, "paths", []string{"/validate/enforce", "/validate/warn", "/validate/audit", webhook.PinPath})
 	if *useDemo {
-		fmt.Fprintf(stderr, "\nstrata serves the demo on https://localhost%s. Try, from the repository root:\n\n"+
-			"  curl -sk -H 'Content-Type: application/json' --data @examples/admission/root-pod.json https://localhost%s/validate/enforce\n\n",
-			portOf(*addr), portOf(*addr))
+		_, port, _ := net.SplitHostPort(*addr)
+		fmt.Fprintf(stderr, "\nstrata serves the demo on https://localhost:%s. Try, from the repository root:\n\n"+
+			"  curl -sk -H 'Content-Type: application/json' --data @examples/admission/root-pod.json https://localhost:%s/validate/enforce\n\n",
+			port, port)
 	}
 	err = webhook.Serve(ctx, webhook.ServerOptions{
 		Addr:       *addr,
@@ -152,16 +120,16 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		CertDir:    *certDir,
 		ClientCA:   *clientCA,
 		ClientCN:   *clientCN,
-		Handlers:   handlers,
-		Pinner:     pinner,
+		Handlers:   p.Handlers(metrics, logger),
+		Pinner:     p.Pinner(logger),
 		Checks: map[string]func() (string, error){
 			"catalog": func() (string, error) {
-				if !p.catalog.Ready() {
+				if !p.Catalog.Ready() {
 					return "", errors.New("the catalog has not loaded yet")
 				}
-				return fmt.Sprintf("%d images", p.catalog.Len()), nil
+				return fmt.Sprintf("%d images", p.Catalog.Len()), nil
 			},
-			"policies": func() (string, error) { return policyStatus(p.engine.Status(), p.engine.Policies()) },
+			"policies": func() (string, error) { return policyStatus(p.Engine.Status(), p.Engine.Policies()) },
 		},
 		Gatherer: prometheus.Gatherers{registry, crmetrics.Registry},
 		Logger:   logger,
@@ -191,31 +159,6 @@ func devListeners(fs *flag.FlagSet, addr, healthAddr *string) {
 	}
 }
 
-// pullSecrets reads pods' pull secrets through the API server when strata
-// can reach one: --kubeconfig, or the in-cluster service account. Without
-// either, every image is read with strata's own credentials.
-func pullSecrets(kubeconfig string, logger *slog.Logger) (webhook.Credentials, error) {
-	var cfg *rest.Config
-	var err error
-	switch {
-	case kubeconfig != "":
-		cfg, err = clientcmd.BuildConfigFromFlags("", kubeconfig)
-	case os.Getenv("KUBERNETES_SERVICE_HOST") != "":
-		cfg, err = rest.InClusterConfig()
-	default:
-		logger.Info("no Kubernetes API configured: pods' imagePullSecrets are not read; strata's own registry credentials are used")
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("kubernetes client: %w", err)
-	}
-	client, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("kubernetes client: %w", err)
-	}
-	return images.NewPullSecrets(client, images.PullSecretOptions{}), nil
-}
-
 // policyStatus: after a failed reload the last good policies keep serving,
 // so strata stays ready, but says so; so is a policy that is on but can
 // report nothing (approved-base without approvedBases).
@@ -233,13 +176,4 @@ func policyStatus(st policy.Status, policies []policy.Meta) (string, error) {
 		}
 	}
 	return detail, nil
-}
-
-func portOf(addr string) string {
-	for i := len(addr) - 1; i >= 0; i-- {
-		if addr[i] == ':' {
-			return addr[i:]
-		}
-	}
-	return ""
 }

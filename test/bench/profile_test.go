@@ -21,20 +21,13 @@ import (
 	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
-	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
-	"github.com/strata-project/strata/policies"
 	"github.com/strata-project/strata/webhook"
-	"github.com/strata-project/strata/webhook/demo"
 	"github.com/strata-project/strata/webhook/devcert"
-	"github.com/strata-project/strata/webhook/images"
-	"github.com/strata-project/strata/webhook/lineage"
-	"github.com/strata-project/strata/webhook/policy"
 )
 
-// TestProfile serves strata in this process, wired as `strata serve` wires
-// it (cmd/strata/pipeline.go and serve.go, with the defaults of its
-// config.go), drives it with the loadgen binary from another process, and
+// TestProfile serves strata in this process, built as `strata serve` builds
+// it (webhook.NewPipeline from the default configuration), drives it with the loadgen binary from another process, and
 // writes CPU and heap profiles into $BENCH_PROFILE:
 //
 //   - warm: the demo and the warm pod, each pod its own name, then one pod
@@ -66,21 +59,7 @@ func TestProfile(t *testing.T) {
 	t.Run("warm", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(t.Context())
 		defer cancel()
-		reg, err := demo.Start(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer reg.Close()
-		var known []lineage.CatalogImage
-		for _, img := range demo.Family {
-			if img.Role != "app" {
-				known = append(known, lineage.CatalogImage{Ref: reg.Ref(img.Repo), Role: img.Role})
-			}
-		}
-		url := serveInProcess(ctx, t, images.Options{
-			Insecure: []string{reg.Host},
-			Hosts:    map[string]string{reg.Host: reg.Addr},
-		}, known, reg.Ref("base/debian:*"))
+		url := serveInProcess(ctx, t, webhook.DefaultConfig(), true)
 		body := filepath.Join("testdata", "warm-pod.json")
 		runLoadgen(t, loadgen, "-url", url, "-insecure", "-body", body, "-unique-names", "-n", "500")
 		for _, v := range []struct{ name, unique string }{{"unique", "-unique-names=true"}, {"replay", "-unique-names=false"}} {
@@ -97,11 +76,13 @@ func TestProfile(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var known []lineage.CatalogImage
+		scfg := webhook.DefaultConfig()
+		scfg.Registry.Insecure = []string{fx.host}
 		for _, img := range fx.catalog {
-			known = append(known, lineage.CatalogImage{Ref: img.ref, Role: img.role})
+			scfg.Catalog.Images = append(scfg.Catalog.Images, webhook.CatalogImage{Ref: img.ref, Role: img.role})
 		}
-		url := serveInProcess(ctx, t, images.Options{Insecure: []string{fx.host}}, known, fx.host+"/base/os:*")
+		scfg.Policies.Data = map[string]any{"approvedBases": []any{fx.host + "/base/os:*"}}
+		url := serveInProcess(ctx, t, scfg, false)
 		list := filepath.Join(t.TempDir(), "images.txt")
 		if err := os.WriteFile(list, []byte(strings.Join(fx.apps, "\n")), 0o600); err != nil {
 			t.Fatal(err)
@@ -113,49 +94,27 @@ func TestProfile(t *testing.T) {
 	})
 }
 
-// serveInProcess builds the pipeline as cmd/strata does, with its default
-// configuration over ropts, loads the catalog, serves it until ctx ends,
-// and returns the warn path's URL.
-func serveInProcess(ctx context.Context, t *testing.T, ropts images.Options, known []lineage.CatalogImage, approved string) string {
+// serveInProcess builds the pipeline from cfg (and the demo) as strata
+// serve does, loads the catalog, serves it until ctx ends, and returns the
+// warn path's URL.
+func serveInProcess(ctx context.Context, t *testing.T, cfg webhook.Config, withDemo bool) string {
 	t.Helper()
 	// The decision log is encoded, as strata serve's is, and dropped.
 	logger := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	ropts.Platforms = []string{"linux/amd64", "linux/arm64"}
-	ropts.TagTTL = 5 * time.Minute
-	ropts.FetchTimeout = 3 * time.Second
-	ropts.Logger = logger
-	resolver, err := images.NewResolver(ropts)
+	p, err := webhook.NewPipeline(ctx, cfg, webhook.PipelineOptions{Demo: withDemo, Logger: logger})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(resolver.Close)
-	catalog, err := lineage.NewCatalog(resolver, resolver, lineage.Options{Images: known, Logger: logger})
-	if err != nil {
+	t.Cleanup(p.Close)
+	if err := p.LoadCatalog(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := catalog.Refresh(ctx); err != nil {
-		t.Fatal(err)
-	}
-	engine, err := policy.New(ctx, policy.Options{
-		Builtins: policies.FS,
-		Data:     map[string]any{"approvedBases": []any{approved}},
-		Logger:   logger,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	checker := webhook.NewChecker(webhook.CheckerOptions{Resolver: resolver, Lineage: catalog, Evaluator: engine, ResolveBudget: 3 * time.Second})
 	gatherer := prometheus.NewRegistry()
 	metrics, err := webhook.NewMetrics(gatherer)
 	if err != nil {
 		t.Fatal(err)
 	}
-	handlers := map[policy.Action]admission.Handler{}
-	for _, mode := range []policy.Action{policy.Enforce, policy.Warn, policy.Audit} {
-		handlers[mode] = webhook.NewHandler(webhook.HandlerOptions{
-			Checker: checker, Mode: mode, ExemptNamespaces: []string{"kube-system"}, Metrics: metrics, Logger: logger,
-		})
-	}
+	handlers := p.Handlers(metrics, logger)
 	certDir := t.TempDir()
 	if err := devcert.Write(certDir, time.Now()); err != nil {
 		t.Fatal(err)

@@ -97,15 +97,6 @@ func (e *Error) advice() string {
 	}
 }
 
-// Temporary reports failures that may pass by themselves; they are never cached.
-func (e *Error) Temporary() bool {
-	switch e.Kind {
-	case KindRateLimited, KindUnavailable, KindTimeout, KindNetwork:
-		return true
-	}
-	return false
-}
-
 // KindOf returns the Kind of a resolution error, or "" for nil or foreign errors.
 func KindOf(err error) Kind {
 	var e *Error

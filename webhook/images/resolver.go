@@ -17,13 +17,25 @@ import (
 	"golang.org/x/sync/singleflight"
 )
 
+// The defaults of the Options strata's configuration also sets (platforms,
+// registry.tagTTL): config takes them from here, so that they are defined
+// once.
+const (
+	DefaultTagTTL       = 5 * time.Minute
+	DefaultFetchTimeout = 10 * time.Second
+)
+
+// DefaultPlatforms returns the platforms of a multi-platform image that are
+// checked when none are configured: a new slice each time.
+func DefaultPlatforms() []string { return []string{"linux/amd64", "linux/arm64"} }
+
 // Options configure a Resolver. The zero value is a working configuration.
 type Options struct {
 	// Platforms are the platforms of a multi-platform image that are checked,
-	// as "os/arch[/variant]". Default: linux/amd64, linux/arm64.
+	// as "os/arch[/variant]". Default: DefaultPlatforms().
 	Platforms []string
 	// TagTTL is how long a tag → digest resolution is trusted before a HEAD
-	// request re-checks it. Default: 5 minutes.
+	// request re-checks it. Default: DefaultTagTTL.
 	TagTTL time.Duration
 	// StaleTTL is how long past TagTTL a resolution may still be used when the
 	// registry fails to answer (stale-if-error). Default: 1 hour.
@@ -33,7 +45,7 @@ type Options struct {
 	// FetchTimeout bounds a registry fetch shared by concurrent callers. Each
 	// caller still gives up at its own ctx deadline; the fetch goes on until
 	// this timeout so that its answer warms the cache for the next request.
-	// Default: 10s.
+	// Default: DefaultFetchTimeout. strata sets it to registry.timeout.
 	FetchTimeout time.Duration
 	// Allow, when not empty, lists the only registry hosts strata may contact.
 	Allow []string
@@ -159,10 +171,10 @@ func NewResolver(opts Options) (*Resolver, error) {
 
 func withDefaults(o Options) Options {
 	if len(o.Platforms) == 0 {
-		o.Platforms = []string{"linux/amd64", "linux/arm64"}
+		o.Platforms = DefaultPlatforms()
 	}
 	if o.TagTTL <= 0 {
-		o.TagTTL = 5 * time.Minute
+		o.TagTTL = DefaultTagTTL
 	}
 	if o.StaleTTL <= 0 {
 		o.StaleTTL = time.Hour
@@ -171,7 +183,7 @@ func withDefaults(o Options) Options {
 		o.NotFoundTTL = 30 * time.Second
 	}
 	if o.FetchTimeout <= 0 {
-		o.FetchTimeout = 10 * time.Second
+		o.FetchTimeout = DefaultFetchTimeout
 	}
 	if o.MaxRequests <= 0 {
 		o.MaxRequests = 64

@@ -7,7 +7,6 @@ import (
 	"hash/maphash"
 	"log/slog"
 	"maps"
-	"path"
 	"slices"
 	"strings"
 	"sync"
@@ -38,11 +37,12 @@ type Options struct {
 	Concurrency int
 	// FetchTimeout bounds each registry call of a refresh that no shared
 	// fetch bounds already: listing a pattern entry's tags. Give it the
-	// resolver's FetchTimeout (registry.timeout). Default: 10s.
+	// resolver's FetchTimeout (registry.timeout). Default:
+	// images.DefaultFetchTimeout.
 	FetchTimeout time.Duration
 	// ClaimTTL is how long a computed lineage is reused while the catalog
 	// does not change; claimed bases and their tags are read again after
-	// it. Default: 5 minutes (the tag TTL).
+	// it. Default: images.DefaultTagTTL.
 	ClaimTTL time.Duration
 	// Now is the clock for ClaimTTL. Default: time.Now.
 	Now    func() time.Time
@@ -74,7 +74,7 @@ type Catalog struct {
 type catalogEntry struct {
 	ref     images.Reference
 	role    string
-	pattern string // tag pattern, "" for an exact tag or digest
+	pattern *images.Pattern // tag pattern, nil for an exact tag or digest
 }
 
 // NewCatalog checks the configured images and returns an empty catalog;
@@ -91,13 +91,13 @@ func NewCatalog(resolver Resolver, lister TagLister, opts Options) (*Catalog, er
 		opts.Concurrency = 8
 	}
 	if opts.FetchTimeout <= 0 {
-		opts.FetchTimeout = 10 * time.Second
+		opts.FetchTimeout = images.DefaultFetchTimeout
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	if opts.ClaimTTL <= 0 {
-		opts.ClaimTTL = 5 * time.Minute
+		opts.ClaimTTL = images.DefaultTagTTL
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -120,7 +120,7 @@ func NewCatalog(resolver Resolver, lister TagLister, opts Options) (*Catalog, er
 			problems = append(problems, err)
 			continue
 		}
-		if e.pattern != "" && lister == nil {
+		if e.pattern != nil && lister == nil {
 			problems = append(problems, fmt.Errorf("catalog image %q: tag patterns need a registry that can list tags", img.Ref))
 		}
 		c.entries = append(c.entries, e)
@@ -129,21 +129,37 @@ func NewCatalog(resolver Resolver, lister TagLister, opts Options) (*Catalog, er
 	return c, errors.Join(problems...)
 }
 
-// parseEntry splits "repo:pattern*" entries from plain references.
+// CheckImages reports the configured images NewCatalog would refuse, so
+// that a configuration is refused when it loads, before any catalog is
+// built.
+func CheckImages(imgs []CatalogImage) error {
+	var problems []error
+	for _, img := range imgs {
+		if _, err := parseEntry(img); err != nil {
+			problems = append(problems, err)
+		}
+	}
+	return errors.Join(problems...)
+}
+
+// parseEntry splits "repo:pattern*" entries from plain references. Tag
+// patterns are images.Pattern globs, the dialect of every strata pattern.
 func parseEntry(img CatalogImage) (catalogEntry, error) {
 	if img.Role == "" {
 		return catalogEntry{}, fmt.Errorf("catalog image %q: give it a role (os, runtime, framework, ...)", img.Ref)
 	}
-	raw, pattern := img.Ref, ""
-	if strings.ContainsAny(img.Ref, "*?[") {
+	raw := img.Ref
+	var pattern *images.Pattern
+	if strings.ContainsAny(img.Ref, images.PatternChars) {
 		i := strings.LastIndex(img.Ref, ":")
 		if i < 0 || strings.Contains(img.Ref[i:], "/") || strings.Contains(img.Ref, "@") {
 			return catalogEntry{}, fmt.Errorf("catalog image %q: a pattern matches tags only, as in registry.example.com/base/debian:12*", img.Ref)
 		}
-		if _, err := path.Match(img.Ref[i+1:], ""); err != nil {
+		p, err := images.CompilePattern(img.Ref[i+1:])
+		if err != nil {
 			return catalogEntry{}, fmt.Errorf("catalog image %q: bad tag pattern: %w", img.Ref, err)
 		}
-		raw, pattern = img.Ref[:i]+":latest", img.Ref[i+1:]
+		raw, pattern = img.Ref[:i]+":latest", &p
 	}
 	ref, err := images.ParseReference(raw)
 	if err != nil {
@@ -155,6 +171,15 @@ func parseEntry(img CatalogImage) (catalogEntry, error) {
 // Ready reports whether the first load has finished; until then lineage
 // would call every image unknown.
 func (c *Catalog) Ready() bool { return c.loaded.Load() }
+
+// The intervals strata's Run uses unless configured otherwise.
+const (
+	// DefaultRefresh is how often the catalog is read again (catalog.refresh).
+	DefaultRefresh = time.Hour
+	// DefaultRetry is how soon a refresh in which an image failed is tried
+	// again, rather than a whole refresh interval later.
+	DefaultRetry = 30 * time.Second
+)
 
 // Run loads the catalog now and again every refresh interval until ctx
 // ends. After a refresh in which some image failed, it tries again after
@@ -221,7 +246,7 @@ func (c *Catalog) expand(ctx context.Context) ([]images.Reference, map[string]st
 		}
 	}
 	for _, e := range c.entries {
-		if e.pattern == "" {
+		if e.pattern == nil {
 			add(e.ref, e.role)
 			continue
 		}
@@ -231,7 +256,7 @@ func (c *Catalog) expand(ctx context.Context) ([]images.Reference, map[string]st
 			// Keep the tags already known rather than dropping them.
 			for tag := range c.history {
 				if ref, err := images.ParseReference(tag); err == nil && ref.Name() == e.ref.Name() {
-					if ok, _ := path.Match(e.pattern, ref.Tag); ok {
+					if e.pattern.Match(ref.Tag) {
 						add(ref, e.role)
 					}
 				}
@@ -239,7 +264,7 @@ func (c *Catalog) expand(ctx context.Context) ([]images.Reference, map[string]st
 			continue
 		}
 		for _, tag := range tags {
-			if ok, _ := path.Match(e.pattern, tag); ok {
+			if e.pattern.Match(tag) {
 				if ref, err := images.ParseReference(e.ref.Name() + ":" + tag); err == nil {
 					add(ref, e.role)
 				}

@@ -462,3 +462,18 @@ func TestBaseWithTwoManifestsForOnePlatformIsCurrentForBoth(t *testing.T) {
 		}
 	}
 }
+
+// A catalog tag pattern speaks the dialect of approvedBases and
+// exempt.images: {a,b} are alternatives, where path.Match read them as
+// literal characters and the entry named no tag at all.
+func TestCatalogTagPatternSpeaksTheSharedGlobDialect(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, images.Options{})
+	w.push("base/debian:12.7", w.build(empty.Image, 1, "linux/amd64"), nil)
+	w.push("base/debian:12.8", w.build(empty.Image, 1, "linux/amd64"), nil)
+	w.push("base/debian:11", w.build(empty.Image, 1, "linux/amd64"), nil)
+	c := w.catalog(Options{Images: []CatalogImage{{Ref: "base/debian:{12.7,11}", Role: "os"}}})
+	if err := c.Refresh(ctx(t)); err != nil || c.Len() != 2 {
+		t.Errorf("Refresh with base/debian:{12.7,11} = %v, %d images; want nil and the two tags it names", err, c.Len())
+	}
+}

@@ -76,12 +76,12 @@ func fullWith(unmarshal func([]byte, any) error) func([]byte) (*Workload, error)
 			Kind: "Deployment", Name: d.Name, Namespace: d.Namespace,
 			Labels: d.Labels, Annotations: d.Annotations,
 			ServiceAccountName: spec.ServiceAccountName, ImagePullSecrets: secrets,
-			Containers: FromPodSpec(spec),
+			Containers: fromPodSpec(spec),
 		}, nil
 	}
 }
 
-func BenchmarkImagesChanged(b *testing.B) {
+func BenchmarkContainersChanged(b *testing.B) {
 	raw := fixture(b, "deployment-realistic.json")
 	oldW, err := Decode(kindOf("Deployment"), raw)
 	if err != nil {

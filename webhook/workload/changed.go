@@ -1,16 +1,5 @@
 package workload
 
-// ImagesChanged reports whether the multiset of (name, type, image) of the
-// containers differs between two versions of a workload, ignoring order: an
-// update that leaves it alone needs no registry call. A nil workload has no
-// containers.
-//
-// An update can still change what the policies decide without changing an
-// image (runAsUser: 0, spec.os.name); ContainersChanged covers that.
-func ImagesChanged(oldW, newW *Workload) bool {
-	return differ(containersOf(oldW), containersOf(newW), imageKeyOf)
-}
-
 // ContainersChanged reports whether the containers differ in anything the
 // policy input shows of them (name, type, image, OS and the effective
 // security context), ignoring order. An update for which it is false, such as

@@ -109,7 +109,7 @@ func TestDecodeKinds(t *testing.T) {
 }
 
 // TestDecodeMatchesFullTypes checks the minimal structs against the real
-// Kubernetes types: decoding a fixture into them and calling FromPodSpec
+// Kubernetes types: decoding a fixture into them and calling fromPodSpec
 // must give the same containers.
 func TestDecodeMatchesFullTypes(t *testing.T) {
 	t.Parallel()
@@ -138,8 +138,8 @@ func TestDecodeMatchesFullTypes(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Decode(%q, %s) error: %v", tc.kind, tc.file, err)
 			}
-			if want := FromPodSpec(spec); !reflect.DeepEqual(w.Containers, want) {
-				t.Errorf("Decode(%q, %s).Containers =\n%s\nwant FromPodSpec of the full type\n%s", tc.kind, tc.file, showContainers(w.Containers), showContainers(want))
+			if want := fromPodSpec(spec); !reflect.DeepEqual(w.Containers, want) {
+				t.Errorf("Decode(%q, %s).Containers =\n%s\nwant fromPodSpec of the full type\n%s", tc.kind, tc.file, showContainers(w.Containers), showContainers(want))
 			}
 		})
 	}
@@ -302,7 +302,7 @@ func TestDecodeEphemeralContainersUpdate(t *testing.T) {
 	if !reflect.DeepEqual(newW.Containers, want) {
 		t.Errorf("Decode(Pod, object).Containers = %s, want %s", showContainers(newW.Containers), showContainers(want))
 	}
-	if !ImagesChanged(oldW, newW) {
-		t.Errorf("ImagesChanged(old, new) = false, want true: an ephemeral container was added")
+	if !ContainersChanged(oldW, newW) {
+		t.Errorf("ContainersChanged(old, new) = false, want true: an ephemeral container was added")
 	}
 }

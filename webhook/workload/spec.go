@@ -1,7 +1,7 @@
 package workload
 
 // podSpec is the part of a PodSpec that strata reads. Decode fills it
-// straight from JSON and FromPodSpec from a corev1.PodSpec, so that the
+// straight from JSON (and the tests from a corev1.PodSpec), so that the
 // container order and the security context merge are written once.
 type podSpec struct {
 	InitContainers      []container      `json:"initContainers"`

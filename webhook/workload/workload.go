@@ -2,10 +2,6 @@
 // checks, each with the security context the kubelet would apply to it.
 package workload
 
-import (
-	corev1 "k8s.io/api/core/v1"
-)
-
 // The container types, as the policy input names them.
 const (
 	TypeContainer = "container"
@@ -47,69 +43,4 @@ type Workload struct {
 	ServiceAccountName string      `json:"-"`
 	ImagePullSecrets   []string    `json:"-"` // secret names in spec order; an entry without a name is left out
 	Containers         []Container `json:"-"` // init and sidecars, then containers, then ephemeral
-}
-
-// FromPodSpec returns the containers of spec in the order the kubelet starts
-// them: init containers and sidecars in spec order, then containers, then
-// ephemeral containers.
-func FromPodSpec(spec *corev1.PodSpec) []Container {
-	if spec == nil {
-		return nil
-	}
-	p := podSpec{
-		InitContainers:      make([]container, len(spec.InitContainers)),
-		Containers:          make([]container, len(spec.Containers)),
-		EphemeralContainers: make([]container, len(spec.EphemeralContainers)),
-		SecurityContext:     fromPodSecurityContext(spec.SecurityContext),
-	}
-	if spec.OS != nil {
-		p.OS = &podOS{Name: string(spec.OS.Name)}
-	}
-	for i := range spec.InitContainers {
-		c := &spec.InitContainers[i]
-		p.InitContainers[i] = container{Name: c.Name, Image: c.Image, SecurityContext: fromSecurityContext(c.SecurityContext)}
-		if c.RestartPolicy != nil {
-			p.InitContainers[i].RestartPolicy = string(*c.RestartPolicy)
-		}
-	}
-	for i := range spec.Containers {
-		c := &spec.Containers[i]
-		p.Containers[i] = container{Name: c.Name, Image: c.Image, SecurityContext: fromSecurityContext(c.SecurityContext)}
-	}
-	for i := range spec.EphemeralContainers {
-		c := &spec.EphemeralContainers[i]
-		p.EphemeralContainers[i] = container{Name: c.Name, Image: c.Image, SecurityContext: fromSecurityContext(c.SecurityContext)}
-	}
-	return p.containers()
-}
-
-func fromPodSecurityContext(sc *corev1.PodSecurityContext) *securityFields {
-	if sc == nil {
-		return nil
-	}
-	return &securityFields{
-		RunAsUser:      sc.RunAsUser,
-		RunAsGroup:     sc.RunAsGroup,
-		RunAsNonRoot:   sc.RunAsNonRoot,
-		WindowsOptions: fromWindowsOptions(sc.WindowsOptions),
-	}
-}
-
-func fromSecurityContext(sc *corev1.SecurityContext) *securityFields {
-	if sc == nil {
-		return nil
-	}
-	return &securityFields{
-		RunAsUser:      sc.RunAsUser,
-		RunAsGroup:     sc.RunAsGroup,
-		RunAsNonRoot:   sc.RunAsNonRoot,
-		WindowsOptions: fromWindowsOptions(sc.WindowsOptions),
-	}
-}
-
-func fromWindowsOptions(w *corev1.WindowsSecurityContextOptions) *windowsOptions {
-	if w == nil {
-		return nil
-	}
-	return &windowsOptions{RunAsUserName: w.RunAsUserName}
 }

@@ -31,23 +31,23 @@ func TestFromPodSpecTypesAndOrder(t *testing.T) {
 		{Name: "helper", Type: TypeContainer, Image: "h", OS: "windows"},
 		{Name: "debug", Type: TypeEphemeral, Image: "busybox", OS: "windows"},
 	}
-	if got := FromPodSpec(spec); !reflect.DeepEqual(got, want) {
-		t.Errorf("FromPodSpec(spec) =\n%s\nwant\n%s", showContainers(got), showContainers(want))
+	if got := fromPodSpec(spec); !reflect.DeepEqual(got, want) {
+		t.Errorf("fromPodSpec(spec) =\n%s\nwant\n%s", showContainers(got), showContainers(want))
 	}
 }
 
 func TestFromPodSpecEmpty(t *testing.T) {
 	t.Parallel()
-	if got := FromPodSpec(nil); got != nil {
-		t.Errorf("FromPodSpec(nil) = %s, want nil", showContainers(got))
+	if got := fromPodSpec(nil); got != nil {
+		t.Errorf("fromPodSpec(nil) = %s, want nil", showContainers(got))
 	}
-	if got := FromPodSpec(&corev1.PodSpec{}); got != nil {
-		t.Errorf("FromPodSpec(empty) = %s, want nil", showContainers(got))
+	if got := fromPodSpec(&corev1.PodSpec{}); got != nil {
+		t.Errorf("fromPodSpec(empty) = %s, want nil", showContainers(got))
 	}
 }
 
 // TestEffectiveSecurityContext runs each case through both entry points,
-// Decode and FromPodSpec, from the same JSON.
+// Decode and fromPodSpec, from the same JSON.
 func TestEffectiveSecurityContext(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
@@ -102,8 +102,8 @@ func TestEffectiveSecurityContext(t *testing.T) {
 			if err := json.Unmarshal([]byte(specJSON), &spec); err != nil {
 				t.Fatal(err)
 			}
-			if got := FromPodSpec(&spec); !reflect.DeepEqual(got, want) {
-				t.Errorf("FromPodSpec(%s) = %s, want %s", specJSON, showContainers(got), showContainers(want))
+			if got := fromPodSpec(&spec); !reflect.DeepEqual(got, want) {
+				t.Errorf("fromPodSpec(%s) = %s, want %s", specJSON, showContainers(got), showContainers(want))
 			}
 		})
 	}
@@ -117,10 +117,10 @@ func TestFromPodSpecCopies(t *testing.T) {
 		SecurityContext: &corev1.PodSecurityContext{RunAsUser: ptr[int64](1000)},
 		Containers:      []corev1.Container{{Name: "a"}, {Name: "b"}},
 	}
-	got := FromPodSpec(spec)
+	got := fromPodSpec(spec)
 	*got[0].SecurityContext.RunAsUser = 0
 	if *spec.SecurityContext.RunAsUser != 1000 || *got[1].SecurityContext.RunAsUser != 1000 {
-		t.Errorf("FromPodSpec(spec)[0].RunAsUser aliases: spec %d, [1] %d after a write to [0], want 1000 and 1000",
+		t.Errorf("fromPodSpec(spec)[0].RunAsUser aliases: spec %d, [1] %d after a write to [0], want 1000 and 1000",
 			*spec.SecurityContext.RunAsUser, *got[1].SecurityContext.RunAsUser)
 	}
 }

@@ -1,14 +1,12 @@
-package main
+package webhook
 
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"time"
 
-	"github.com/gobwas/glob"
 	"sigs.k8s.io/yaml"
 
 	"github.com/strata-project/strata/policies"
@@ -17,8 +15,11 @@ import (
 	"github.com/strata-project/strata/webhook/policy"
 )
 
-// Config is strata.yaml (see DESIGN.md); every field is optional and flags
-// override it. Only this package reads it; the engine packages get Options.
+// Config is strata.yaml (see DESIGN.md); every field is optional and the
+// command line's flags override it. cmd/strata reads the file and the flags;
+// NewPipeline turns a Config into each stage's Options, so that every front
+// end (serve, check, inspect), the benchmarks and the tests build the same
+// pipeline from it.
 type Config struct {
 	Mode      string         `json:"mode,omitempty"`
 	Policies  PoliciesConfig `json:"policies,omitzero"`
@@ -27,8 +28,9 @@ type Config struct {
 	Registry  RegistryConfig `json:"registry,omitzero"`
 	Exempt    ExemptConfig   `json:"exempt,omitzero"`
 
-	// demoHosts maps the demo registry's name to its address; set by --demo.
-	demoHosts map[string]string
+	// hosts maps a registry name to the address that serves it; set for
+	// the demo registry, which goes by demo.Host whatever its port.
+	hosts map[string]string
 }
 
 // PoliciesConfig selects and parameterises the Rego policies.
@@ -61,7 +63,7 @@ type RegistryConfig struct {
 // ExemptConfig lists what is never evaluated.
 type ExemptConfig struct {
 	Namespaces []string `json:"namespaces,omitempty"`
-	// Images are glob patterns (* stops at /) on canonical references.
+	// Images are images.Pattern globs on canonical references.
 	Images []string `json:"images,omitempty"`
 }
 
@@ -85,44 +87,40 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 // MarshalJSON writes the duration as a string.
 func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(d.String()) }
 
-// defaultConfig is what strata uses with no file.
-func defaultConfig() Config {
+// DefaultConfig is what strata uses with no file. Each default is the
+// owning package's: the stages default to the same values when their
+// Options leave them out.
+func DefaultConfig() Config {
 	return Config{
-		Mode:      "warn",
-		Platforms: []string{"linux/amd64", "linux/arm64"},
+		Mode:      string(policy.Warn),
+		Platforms: images.DefaultPlatforms(),
 		Registry: RegistryConfig{
-			Timeout: Duration{3 * time.Second},
-			TagTTL:  Duration{5 * time.Minute},
+			Timeout: Duration{DefaultResolveBudget},
+			TagTTL:  Duration{images.DefaultTagTTL},
 		},
-		Catalog: CatalogConfig{Refresh: Duration{time.Hour}},
+		Catalog: CatalogConfig{Refresh: Duration{lineage.DefaultRefresh}},
 		Exempt:  ExemptConfig{Namespaces: []string{"kube-system"}},
 	}
 }
 
-// loadConfig reads path over the defaults; unknown keys are errors, so a
-// misspelt setting is never silently ignored.
-func loadConfig(path string) (Config, error) {
-	cfg := defaultConfig()
-	if path == "" {
-		return cfg, nil
-	}
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		return cfg, fmt.Errorf("reading config: %w", err)
-	}
+// ParseConfig reads strata.yaml's content over the defaults; unknown keys
+// are errors, so that a misspelt setting is never silently ignored.
+func ParseConfig(raw []byte) (Config, error) {
+	cfg := DefaultConfig()
 	if err := yaml.UnmarshalStrict(raw, &cfg); err != nil {
-		return cfg, fmt.Errorf("config %s: %w", path, err)
+		return cfg, err
 	}
 	return cfg, nil
 }
 
-var modes = []string{"enforce", "warn", "audit"}
+// Modes are the values of mode: what a violation does by default.
+var Modes = []string{string(policy.Enforce), string(policy.Warn), string(policy.Audit)}
 
-// validate checks the configuration once, before anything is built from it.
-func (c Config) validate() error {
+// Validate checks the configuration once, before anything is built from it.
+func (c Config) Validate() error {
 	var problems []string
-	if !slices.Contains(modes, c.Mode) {
-		problems = append(problems, fmt.Sprintf("mode %q: want one of %s", c.Mode, strings.Join(modes, ", ")))
+	if !slices.Contains(Modes, c.Mode) {
+		problems = append(problems, fmt.Sprintf("mode %q: want one of %s", c.Mode, strings.Join(Modes, ", ")))
 	}
 	for id, action := range c.Policies.Actions {
 		if _, err := policy.ParseAction(action); err != nil {
@@ -132,12 +130,17 @@ func (c Config) validate() error {
 	if bases, ok := c.Policies.Data["approvedBases"]; ok {
 		problems = append(problems, checkApprovedBases(bases)...)
 	}
+	for _, p := range c.Exempt.Images {
+		problems = append(problems, checkRefPattern("exempt.images", p)...)
+	}
 	if c.Registry.Timeout.Duration <= 0 {
 		problems = append(problems, "registry.timeout must be positive")
 	}
 	for _, img := range c.Catalog.Images {
 		if img.Ref == "" || img.Role == "" {
 			problems = append(problems, fmt.Sprintf("catalog image %q: needs both ref and role", img.Ref))
+		} else if err := lineage.CheckImages([]lineage.CatalogImage{{Ref: img.Ref, Role: img.Role}}); err != nil {
+			problems = append(problems, err.Error())
 		}
 	}
 	if len(problems) > 0 {
@@ -147,7 +150,8 @@ func (c Config) validate() error {
 }
 
 // checkApprovedBases refuses patterns that would make every evaluation fail
-// (strict builtin errors) or never match (a non-canonical spelling).
+// (strict builtin errors) or never match (a non-canonical spelling or a
+// malformed digest).
 func checkApprovedBases(v any) []string {
 	list, ok := v.([]any)
 	if !ok {
@@ -166,18 +170,23 @@ func checkApprovedBases(v any) []string {
 			}
 			continue
 		}
-		if _, err := glob.Compile(s, '/'); err != nil {
-			problems = append(problems, fmt.Sprintf("policies.data.approvedBases: %q: %v", s, err))
-			continue
-		}
-		// The part before any wildcard must already be canonical, or the
-		// pattern never matches: policies see canonical references only.
-		literal, _, _ := strings.Cut(s, "*")
-		if !strings.Contains(literal, "/") {
-			problems = append(problems, fmt.Sprintf("policies.data.approvedBases: %q must name a registry and repository, e.g. docker.io/library/debian:*", s))
-		}
+		problems = append(problems, checkRefPattern("policies.data.approvedBases", s)...)
 	}
 	return problems
+}
+
+// checkRefPattern refuses a pattern on canonical references (the one
+// dialect, images.Pattern) that does not compile, or that never matches
+// because what comes before its first wildcard is not canonical.
+func checkRefPattern(key, s string) []string {
+	if _, err := images.CompilePattern(s); err != nil {
+		return []string{fmt.Sprintf("%s: %v", key, err)}
+	}
+	literal, _, _ := strings.Cut(s, "*")
+	if !strings.Contains(literal, "/") {
+		return []string{fmt.Sprintf("%s: %q must name a registry and repository, e.g. docker.io/library/debian:*", key, s)}
+	}
+	return nil
 }
 
 // policyOptions turns the configuration into the policy engine's Options.
@@ -199,6 +208,9 @@ func (c Config) catalogOptions() lineage.Options {
 }
 
 // resolverOptions turns the configuration into the image resolver's Options.
+// A fetch shared by concurrent admissions lasts at most registry.timeout,
+// like each admission's own registry work, rather than the resolver's
+// longer default: strata's fetches serve admissions.
 func (c Config) resolverOptions() images.Options {
 	return images.Options{
 		Platforms:    c.Platforms,
@@ -206,6 +218,6 @@ func (c Config) resolverOptions() images.Options {
 		FetchTimeout: c.Registry.Timeout.Duration,
 		Allow:        c.Registry.Allow,
 		Insecure:     c.Registry.Insecure,
-		Hosts:        c.demoHosts,
+		Hosts:        c.hosts,
 	}
 }

@@ -1,0 +1,149 @@
+package main
+
+import (
+	"encoding/json"
+	"slices"
+	"testing"
+)
+
+func TestCheckJSON(t *testing.T) {
+	t.Parallel()
+	code, out, errOut := runStrata(t, "check", "--demo", "--mode", "enforce", "-o", "json", "-f", examples+"mixed.yaml")
+	if code != 1 {
+		t.Fatalf("exit %d, want 1; stderr %q", code, errOut)
+	}
+	var doc struct {
+		Mode    string `json:"mode"`
+		Objects []struct {
+			File       string `json:"file"`
+			Line       int    `json:"line"`
+			Document   int    `json:"document"`
+			Kind       string `json:"kind"`
+			Namespace  string `json:"namespace"`
+			Name       string `json:"name"`
+			Decision   string `json:"decision"`
+			Violations []struct {
+				Policy    string `json:"policy"`
+				Action    string `json:"action"`
+				Msg       string `json:"msg"`
+				Container string `json:"container"`
+				Platform  string `json:"platform"`
+			} `json:"violations"`
+		} `json:"objects"`
+		Summary struct {
+			Objects, Denied int
+		} `json:"summary"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatalf("strata check -o json is not JSON: %v\n%s", err, out)
+	}
+	if doc.Mode != "enforce" || len(doc.Objects) != 1 || doc.Summary.Objects != 1 || doc.Summary.Denied != 1 {
+		t.Fatalf("strata check -o json mixed.yaml = %s, want mode enforce and one object, denied", out)
+	}
+	o := doc.Objects[0]
+	if o.File != examples+"mixed.yaml" || o.Document != 2 || o.Line != lineOf(t, examples+"mixed.yaml", "apiVersion: batch/v1") ||
+		o.Kind != "Job" || o.Namespace != "shop" || o.Name != "nightly-export" || o.Decision != "deny" {
+		t.Errorf("strata check -o json mixed.yaml object = %+v, want the Job, document 2, denied", o)
+	}
+	got := map[string]string{}
+	for _, v := range o.Violations {
+		got[v.Policy+" "+v.Container] = v.Action
+		if v.Msg == "" || v.Platform != "linux/amd64" {
+			t.Errorf("violation %+v: want a message and platform linux/amd64", v)
+		}
+	}
+	want := map[string]string{"run-as-root migrate": "enforce", "base-freshness metrics": "warn"}
+	for k, action := range want {
+		if got[k] != action {
+			t.Errorf("strata check -o json mixed.yaml: %s has action %q, want %q (all: %v)", k, got[k], action, got)
+		}
+	}
+}
+
+func TestCheckSARIF(t *testing.T) {
+	t.Parallel()
+	mixed, root := examples+"mixed.yaml", examples+"root.yaml"
+	code, out, errOut := runStrata(t, "check", "--demo", "--mode", "enforce", "-o", "sarif", "-f", mixed, "-f", root)
+	if code != 1 {
+		t.Fatalf("exit %d, want 1; stderr %q", code, errOut)
+	}
+	var log struct {
+		Version string `json:"version"`
+		Schema  string `json:"$schema"`
+		Runs    []struct {
+			Tool struct {
+				Driver struct {
+					Name  string `json:"name"`
+					Rules []struct {
+						ID               string `json:"id"`
+						ShortDescription struct {
+							Text string `json:"text"`
+						} `json:"shortDescription"`
+					} `json:"rules"`
+				} `json:"driver"`
+			} `json:"tool"`
+			Results []struct {
+				RuleID    string `json:"ruleId"`
+				RuleIndex int    `json:"ruleIndex"`
+				Level     string `json:"level"`
+				Message   struct {
+					Text string `json:"text"`
+				} `json:"message"`
+				Locations []struct {
+					PhysicalLocation struct {
+						ArtifactLocation struct {
+							URI string `json:"uri"`
+						} `json:"artifactLocation"`
+						Region struct {
+							StartLine int `json:"startLine"`
+						} `json:"region"`
+					} `json:"physicalLocation"`
+				} `json:"locations"`
+			} `json:"results"`
+		} `json:"runs"`
+	}
+	if err := json.Unmarshal([]byte(out), &log); err != nil {
+		t.Fatalf("strata check -o sarif is not JSON: %v\n%s", err, out)
+	}
+	if log.Version != "2.1.0" || log.Schema != "https://json.schemastore.org/sarif-2.1.0.json" || len(log.Runs) != 1 || log.Runs[0].Tool.Driver.Name != "strata" {
+		t.Fatalf("strata check -o sarif = %s, want a SARIF 2.1.0 log of one strata run", out)
+	}
+	run := log.Runs[0]
+	var ruleIDs []string
+	for _, r := range run.Tool.Driver.Rules {
+		if r.ShortDescription.Text == "" || slices.Contains(ruleIDs, r.ID) {
+			t.Errorf("rule %+v: want a short description and one rule per policy", r)
+		}
+		ruleIDs = append(ruleIDs, r.ID)
+	}
+	if !slices.Equal(ruleIDs, []string{"base-freshness", "run-as-root"}) {
+		t.Errorf("strata check -o sarif rules = %v, want base-freshness, run-as-root", ruleIDs)
+	}
+	lines := map[string]int{
+		mixed: lineOf(t, mixed, "apiVersion: batch/v1"),
+		root:  lineOf(t, root, "apiVersion: v1"),
+	}
+	levels := map[string]string{}
+	for _, r := range run.Results {
+		if r.RuleIndex < 0 || r.RuleIndex >= len(ruleIDs) || ruleIDs[r.RuleIndex] != r.RuleID {
+			t.Errorf("result %s has ruleIndex %d, which is not its rule", r.RuleID, r.RuleIndex)
+		}
+		if len(r.Locations) != 1 {
+			t.Fatalf("result %+v: want one location", r)
+		}
+		loc := r.Locations[0].PhysicalLocation
+		want, ok := lines[loc.ArtifactLocation.URI]
+		if !ok || loc.Region.StartLine != want {
+			t.Errorf("result %s at %s:%d, want one of %v", r.RuleID, loc.ArtifactLocation.URI, loc.Region.StartLine, lines)
+		}
+		levels[loc.ArtifactLocation.URI+" "+r.RuleID] = r.Level
+	}
+	if lines[mixed] <= 1 {
+		t.Errorf("mixed.yaml's Job starts on line %d, want after its first document", lines[mixed])
+	}
+	for k, want := range map[string]string{mixed + " run-as-root": "error", mixed + " base-freshness": "warning", root + " run-as-root": "error"} {
+		if levels[k] != want {
+			t.Errorf("strata check -o sarif: %s has level %q, want %q", k, levels[k], want)
+		}
+	}
+}

@@ -1,0 +1,172 @@
+package manifest
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+
+	goyaml "go.yaml.in/yaml/v2"
+	"golang.org/x/text/encoding/unicode"
+	"golang.org/x/text/transform"
+	kyaml "k8s.io/apimachinery/pkg/util/yaml"
+)
+
+// decodeFile decodes every document of one file, and counts the objects it
+// read.
+func decodeFile(file string, data []byte) (out []Manifest, read int, err error) {
+	docs, err := splitDocuments(data)
+	if err != nil {
+		return nil, 0, fmt.Errorf("%s: %w", file, err)
+	}
+	for _, doc := range docs {
+		values, err := documentValues(doc.text)
+		if err != nil {
+			return nil, 0, fmt.Errorf("%s: document %d (line %d): %w", file, doc.index, doc.line, err)
+		}
+		for _, value := range values {
+			ws, n, err := decodeDocument(value)
+			if err != nil {
+				return nil, 0, fmt.Errorf("%s: document %d (line %d): %w", file, doc.index, doc.line, err)
+			}
+			read += n
+			for _, w := range ws {
+				out = append(out, Manifest{File: file, Line: doc.line, Document: doc.index, Item: w.item, Workload: w.workload})
+			}
+		}
+	}
+	return out, read, nil
+}
+
+// errManyDocuments refuses a document of kubectl's splitting that YAML
+// still reads as several: kubectl applies the first only, other YAML tools
+// may apply them all, and reading one of them would let another go
+// unchecked.
+var errManyDocuments = errors.New("more than one YAML document without a --- line between them (kubectl reads only the first); start each document with a line of its own holding ---")
+
+// documentValues returns every object of one document as kubectl reads it:
+// text that starts with "{" is a stream of JSON objects, which may go on as
+// YAML ({ConfigMap}{Pod} creates both); YAML is one object. The decoder is
+// kubectl's own, so that no object it applies goes unread here.
+func documentValues(text []byte) ([][]byte, error) {
+	if !bytes.HasPrefix(bytes.TrimSpace(text), []byte("{")) {
+		if err := oneYAMLDocument(text); err != nil {
+			return nil, err
+		}
+		return [][]byte{text}, nil // YAML errors keep their line numbers
+	}
+	if err := oneYAMLDocument(afterJSON(text)); err != nil {
+		return nil, err
+	}
+	d := kyaml.NewYAMLOrJSONDecoder(bytes.NewReader(text), 4096)
+	var out [][]byte
+	for {
+		var value json.RawMessage
+		err := d.Decode(&value)
+		if errors.Is(err, io.EOF) {
+			return out, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, value)
+	}
+}
+
+// afterJSON returns what follows the JSON objects text starts with: the
+// YAML that kubectl's decoder reads once JSON stops.
+func afterJSON(text []byte) []byte {
+	d := json.NewDecoder(bytes.NewReader(text))
+	var end int64
+	for {
+		var value json.RawMessage
+		if d.Decode(&value) != nil {
+			return text[end:]
+		}
+		end = d.InputOffset()
+	}
+}
+
+// oneYAMLDocument refuses text that YAML reads as more than one document,
+// with the parser sigs.k8s.io/yaml decodes it with: after a "..." line, or
+// across lines ended by a lone CR, which YAML counts as line breaks and
+// kubectl's splitter does not. Text that does not parse is left for the
+// decoding to report.
+func oneYAMLDocument(text []byte) error {
+	d := goyaml.NewDecoder(bytes.NewReader(text))
+	var first any
+	if err := d.Decode(&first); err != nil {
+		return nil
+	}
+	var second any
+	if err := d.Decode(&second); !errors.Is(err, io.EOF) {
+		return errManyDocuments
+	}
+	return nil
+}
+
+// document is one YAML document of a file.
+type document struct {
+	text  []byte
+	line  int // of its first line with content
+	index int // from 1
+}
+
+// splitDocuments decodes data as kubectl does (a byte order mark selects
+// UTF-16 LE or BE, or is dropped from UTF-8) and splits it into documents
+// with kubectl's own reader, at every line that starts with "---" and goes
+// on with nothing but spaces or a comment. A line starting with "---" and
+// anything else is an error, as it is to kubectl. Documents with nothing
+// but comments are left out. JSON is YAML, and one document.
+func splitDocuments(data []byte) ([]document, error) {
+	data, _, err := transform.Bytes(unicode.BOMOverride(unicode.UTF8.NewDecoder()), data)
+	if err != nil {
+		return nil, fmt.Errorf("decoding its text: %w", err)
+	}
+	// The reader returns documents, not where they are: they are found
+	// in data's lines, which it reads one at a time and gives back whole.
+	// It keeps the separators it meets while its document is still empty,
+	// and consumes exactly one, the one that ends a document.
+	lines := bytes.SplitAfter(data, []byte("\n"))
+	next := 0 // the first line of data not yet in a document
+	r := kyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
+	var docs []document
+	for pieces := 0; ; pieces++ {
+		text, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			return docs, nil
+		}
+		if pieces > 0 {
+			next++
+		}
+		if err != nil {
+			for next < len(lines) && (!bytes.HasPrefix(lines[next], []byte("---")) || isSeparator(lines[next])) {
+				next++
+			}
+			return nil, fmt.Errorf("line %d: %w", next+1, err)
+		}
+		first := next
+		next += bytes.Count(text, []byte("\n"))
+		for i, line := range lines[first:min(next, len(lines))] {
+			if hasContent(line) && !isSeparator(line) {
+				docs = append(docs, document{text: text, line: first + i + 1, index: len(docs) + 1})
+				break
+			}
+		}
+	}
+}
+
+// isSeparator is kubectl's reader's test of a document separator, used only
+// to number lines.
+func isSeparator(line []byte) bool {
+	rest, ok := bytes.CutPrefix(line, []byte("---"))
+	rest = bytes.TrimSpace(rest)
+	return ok && (len(rest) == 0 || rest[0] == '#')
+}
+
+func hasContent(line []byte) bool {
+	line = bytes.TrimSpace(line)
+	return len(line) > 0 && line[0] != '#'
+}
