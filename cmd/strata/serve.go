@@ -6,9 +6,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -70,7 +72,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if *dev {
 		if err := devcert.Write(*certDir, time.Now()); err != nil {
-			return err
+			return devcertAdvice(*certDir, err)
 		}
 	}
 
@@ -157,6 +159,16 @@ func devListeners(fs *flag.FlagSet, addr, healthAddr *string) {
 	if !given["health-addr"] {
 		*healthAddr = devHealthAddr
 	}
+}
+
+// devcertAdvice: --dev with --cert-dir writes a new pair into the directory,
+// and never over a certificate someone put there.
+func devcertAdvice(dir string, err error) error {
+	var pathErr *fs.PathError
+	if errors.As(err, &pathErr) && errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("--cert-dir %s: %s already exists, and --dev writes a new self-signed certificate there: drop --dev to serve the certificate in %s, or give --dev an empty --cert-dir (or none)", dir, filepath.Base(pathErr.Path), dir)
+	}
+	return err
 }
 
 // policyStatus: after a failed reload the last good policies keep serving,
