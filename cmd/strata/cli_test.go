@@ -142,3 +142,17 @@ func TestHelpIsNotAnError(t *testing.T) {
 		t.Errorf("strata alone = exit %d, stderr %q; want exit 2 and the usage", code, errOut)
 	}
 }
+
+// strata's flags were Go's flag package, which reads -config like
+// --config; scripts written so keep working. -o json stays a shorthand.
+func TestGoStyleSingleDashLongFlagsKeepWorking(t *testing.T) {
+	t.Parallel()
+	code, out, errOut := runStrata(t, "inspect", "-demo", "-o", "json", "-platform=linux/amd64", "shop/web:1.0")
+	if code != 0 || !strings.Contains(out, `"platform": "linux/amd64"`) {
+		t.Errorf("strata inspect -demo -o json -platform=linux/amd64 = exit %d, stderr %q, stdout %q", code, errOut, out)
+	}
+	code, out, errOut = runStrata(t, "check", "-demo", "-mode", "enforce", "-ojson", "-f", examples+"good.yaml")
+	if code != 0 || !strings.Contains(out, `"decision"`) {
+		t.Errorf("strata check -demo -mode enforce -ojson -f good.yaml = exit %d, stderr %q, stdout %q", code, errOut, out)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -35,7 +36,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 // done, 1 check found what the mode denies, 2 anything else.
 func runWithStdin(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	root := newRootCommand(stdin, stdout, stderr)
-	root.SetArgs(args)
+	root.SetArgs(goFlagSpellings(root, args))
 	cmd, err := root.ExecuteContextC(ctx)
 	switch {
 	case err == nil:
@@ -115,4 +116,29 @@ func usageError(cmd *cobra.Command, format string, args ...any) error {
 	cmd.SetOut(cmd.ErrOrStderr())
 	_ = cmd.Usage()
 	return errUsage
+}
+
+// goFlagSpellings rewrites the single-dash long flags of Go's flag package
+// (-config FILE, -demo=true), which strata read before cobra, into pflag's
+// --config: scripts written for them keep working. Only names of the
+// command's long flags are rewritten, so -o json, -ojson and -f - stay
+// shorthands, and nothing after -- is touched.
+func goFlagSpellings(root *cobra.Command, args []string) []string {
+	cmd, _, err := root.Find(args)
+	if err != nil {
+		return args
+	}
+	out := slices.Clone(args)
+	for i, a := range out {
+		if a == "--" {
+			break
+		}
+		if len(a) < 3 || a[0] != '-' || a[1] == '-' {
+			continue
+		}
+		if name, _, _ := strings.Cut(a[1:], "="); cmd.Flags().Lookup(name) != nil {
+			out[i] = "-" + a
+		}
+	}
+	return out
 }
