@@ -5,18 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"net"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
@@ -146,33 +143,6 @@ func newServeCommand(stdout, stderr io.Writer) *cobra.Command {
 		return err
 	}
 	return cmd
-}
-
-// The listeners of --dev: a self-signed certificate and the demo are for
-// the developer's own machine, not for whoever shares its network.
-const (
-	devAddr       = "127.0.0.1:8443"
-	devHealthAddr = "127.0.0.1:8080"
-)
-
-// devListeners binds the listeners whose flags were not given to loopback.
-func devListeners(fs *pflag.FlagSet, addr, healthAddr *string) {
-	if !fs.Changed("addr") {
-		*addr = devAddr
-	}
-	if !fs.Changed("health-addr") {
-		*healthAddr = devHealthAddr
-	}
-}
-
-// devcertAdvice: --dev with --cert-dir writes a new pair into the directory,
-// and never over a certificate someone put there.
-func devcertAdvice(dir string, err error) error {
-	var pathErr *fs.PathError
-	if errors.As(err, &pathErr) && errors.Is(err, fs.ErrExist) {
-		return fmt.Errorf("--cert-dir %s: %s already exists, and --dev writes a new self-signed certificate there: drop --dev to serve the certificate in %s, or give --dev an empty --cert-dir (or none)", dir, filepath.Base(pathErr.Path), dir)
-	}
-	return err
 }
 
 // policyStatus: after a failed reload the last good policies keep serving,
