@@ -18,6 +18,8 @@ import (
 	k8serrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/strata-project/strata/webhook/internal/lru"
 )
 
 // PullSecretOptions configure PullSecrets; the zero value is usable.
@@ -41,7 +43,7 @@ type PullSecretOptions struct {
 type PullSecrets struct {
 	client kubernetes.Interface
 	opts   PullSecretOptions
-	cache  *lru[string, accessEntry]
+	cache  *lru.Cache[string, accessEntry]
 }
 
 type accessEntry struct {
@@ -60,7 +62,7 @@ func NewPullSecrets(client kubernetes.Interface, opts PullSecretOptions) *PullSe
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &PullSecrets{client: client, opts: opts, cache: newLRU[string, accessEntry](4096, 1<<62)}
+	return &PullSecrets{client: client, opts: opts, cache: lru.New[string, accessEntry](4096, 1<<62)}
 }
 
 // Access returns the credentials of a pod in namespace running as
@@ -75,7 +77,7 @@ func (p *PullSecrets) Access(ctx context.Context, namespace, serviceAccount stri
 	secrets = slices.Sorted(slices.Values(secrets))
 	secrets = slices.Compact(secrets)
 	scope := "k8s/" + namespace + "/" + serviceAccount + "/" + strings.Join(secrets, ",")
-	if e, ok := p.cache.get(scope); ok && p.opts.Now().Sub(e.created) < p.opts.TTL {
+	if e, ok := p.cache.Get(scope); ok && p.opts.Now().Sub(e.created) < p.opts.TTL {
 		return e.access, nil
 	}
 	var found []corev1.Secret
@@ -95,7 +97,7 @@ func (p *PullSecrets) Access(ctx context.Context, namespace, serviceAccount stri
 		Keychain: authn.NewMultiKeychain(kc, p.opts.Fallback),
 		Fence:    func(next http.RoundTripper) http.RoundTripper { return &credentialFence{next: next, hosts: hosts} },
 	}
-	p.cache.add(scope, accessEntry{access: access, created: p.opts.Now()}, 1)
+	p.cache.Add(scope, accessEntry{access: access, created: p.opts.Now()}, 1)
 	return access, nil
 }
 
