@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gobwas/glob"
+	"k8s.io/apimachinery/pkg/api/resource"
 	"sigs.k8s.io/yaml"
 
 	"github.com/strata-project/strata/policies"
@@ -25,6 +26,7 @@ type Config struct {
 	Catalog   CatalogConfig  `json:"catalog,omitzero"`
 	Platforms []string       `json:"platforms,omitempty"`
 	Registry  RegistryConfig `json:"registry,omitzero"`
+	Cache     CacheConfig    `json:"cache,omitzero"`
 	Exempt    ExemptConfig   `json:"exempt,omitzero"`
 
 	// demoHosts maps the demo registry's name to its address; set by --demo.
@@ -56,6 +58,31 @@ type RegistryConfig struct {
 	TagTTL   Duration `json:"tagTTL,omitzero"`
 	Allow    []string `json:"allow,omitempty"`
 	Insecure []string `json:"insecure,omitempty"`
+}
+
+// CacheConfig bounds what strata remembers between admissions.
+type CacheConfig struct {
+	// MaxBytes is the one budget of every cache, in bytes or as a quantity
+	// ("64Mi"), split by cacheBudget.
+	MaxBytes resource.Quantity `json:"maxBytes,omitzero"`
+}
+
+// defaultCacheBytes is cache.maxBytes by default: sized for the chart's
+// 256 MiB memory limit. Go's collector lets the heap grow to about twice
+// what is live, so 64 MiB of caches leave room for the catalog, the
+// compiled policies and requests in flight.
+const defaultCacheBytes = 64 << 20
+
+// minCacheBytes is the smallest budget accepted: below it the caches hold
+// too little to serve a cluster's working set.
+const minCacheBytes = 4 << 20
+
+// cacheBudget splits cache.maxBytes: three quarters to the image resolver
+// (facts, tag resolutions, remembered failures, registry sessions), an
+// eighth each to the policy result cache and the lineage cache.
+func (c Config) cacheBudget() (resolver, results, lineages int64) {
+	total := c.Cache.MaxBytes.Value()
+	return total / 8 * 6, total / 8, total / 8
 }
 
 // ExemptConfig lists what is never evaluated.
@@ -95,6 +122,7 @@ func defaultConfig() Config {
 			TagTTL:  Duration{5 * time.Minute},
 		},
 		Catalog: CatalogConfig{Refresh: Duration{time.Hour}},
+		Cache:   CacheConfig{MaxBytes: *resource.NewQuantity(defaultCacheBytes, resource.BinarySI)},
 		Exempt:  ExemptConfig{Namespaces: []string{"kube-system"}},
 	}
 }
@@ -134,6 +162,9 @@ func (c Config) validate() error {
 	}
 	if c.Registry.Timeout.Duration <= 0 {
 		problems = append(problems, "registry.timeout must be positive")
+	}
+	if c.Cache.MaxBytes.Value() < minCacheBytes {
+		problems = append(problems, fmt.Sprintf("cache.maxBytes %s: want at least 4Mi", c.Cache.MaxBytes.String()))
 	}
 	for _, img := range c.Catalog.Images {
 		if img.Ref == "" || img.Role == "" {
@@ -186,12 +217,14 @@ func (c Config) policyOptions() policy.Options {
 	for id, a := range c.Policies.Actions {
 		actions[id] = policy.Action(a)
 	}
-	return policy.Options{Builtins: policies.FS, Paths: c.Policies.Paths, Data: c.Policies.Data, Actions: actions}
+	_, results, _ := c.cacheBudget()
+	return policy.Options{Builtins: policies.FS, Paths: c.Policies.Paths, Data: c.Policies.Data, Actions: actions, ResultCacheBytes: results}
 }
 
 // catalogOptions turns the configuration into the lineage catalog's Options.
 func (c Config) catalogOptions() lineage.Options {
-	opts := lineage.Options{ClaimTTL: c.Registry.TagTTL.Duration, FetchTimeout: c.Registry.Timeout.Duration}
+	_, _, lineages := c.cacheBudget()
+	opts := lineage.Options{ClaimTTL: c.Registry.TagTTL.Duration, FetchTimeout: c.Registry.Timeout.Duration, CacheBytes: lineages}
 	for _, img := range c.Catalog.Images {
 		opts.Images = append(opts.Images, lineage.CatalogImage{Ref: img.Ref, Role: img.Role})
 	}
@@ -200,7 +233,9 @@ func (c Config) catalogOptions() lineage.Options {
 
 // resolverOptions turns the configuration into the image resolver's Options.
 func (c Config) resolverOptions() images.Options {
+	resolver, _, _ := c.cacheBudget()
 	return images.Options{
+		CacheBytes:   resolver,
 		Platforms:    c.Platforms,
 		TagTTL:       c.Registry.TagTTL.Duration,
 		FetchTimeout: c.Registry.Timeout.Duration,
