@@ -24,6 +24,8 @@ import (
 	"github.com/strata-project/strata/webhook/workload"
 )
 
+// heapInUse is the live heap after two collections: what the process keeps
+// (webhook/internal/memtest's, which cmd cannot import).
 func heapInUse() int64 {
 	var m runtime.MemStats
 	runtime.GC()

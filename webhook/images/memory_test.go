@@ -2,20 +2,12 @@ package images
 
 import (
 	"fmt"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
-)
 
-// heapInUse is the live heap after two collections: what the process keeps.
-func heapInUse() int64 {
-	var m runtime.MemStats
-	runtime.GC()
-	runtime.GC()
-	runtime.ReadMemStats(&m)
-	return int64(m.HeapAlloc)
-}
+	"github.com/strata-project/strata/webhook/internal/memtest"
+)
 
 // pings counts the GET /v2/ requests the registry has seen and forgets
 // every request recorded so far, so that the log itself is not retained.
@@ -54,7 +46,7 @@ func TestFloodOfFailingTagsCannotHoldMemoryPastTheCacheBudget(t *testing.T) {
 		t.Fatalf("Resolve(%q) = %v, want kind %v", missing, err, KindNotFound)
 	}
 	reg.pings()
-	before := heapInUse()
+	before := memtest.HeapInUse()
 	tags := 10000
 	if testing.Short() {
 		tags = 3000
@@ -66,7 +58,7 @@ func TestFloodOfFailingTagsCannotHoldMemoryPastTheCacheBudget(t *testing.T) {
 		}
 	}
 	reg.pings()
-	after := heapInUse()
+	after := memtest.HeapInUse()
 	if grew := after - before; grew > memoryTestBudget+retainedSlack {
 		t.Errorf("%d unique failing tags left the heap %d KiB larger, want at most the %d KiB budget + %d KiB", tags, grew>>10, memoryTestBudget>>10, retainedSlack>>10)
 	}
@@ -100,7 +92,7 @@ func TestThousandsOfRepositoriesCostOnePingAndABoundedHeap(t *testing.T) {
 		t.Fatal(err)
 	}
 	reg.pings()
-	before := heapInUse()
+	before := memtest.HeapInUse()
 	repos := 5000
 	if testing.Short() {
 		repos = 2000
@@ -114,7 +106,7 @@ func TestThousandsOfRepositoriesCostOnePingAndABoundedHeap(t *testing.T) {
 	if got := reg.pings(); got > 0 {
 		t.Errorf("%d new repositories on a registry already pinged sent %d pings (GET /v2/), want none", repos, got)
 	}
-	after := heapInUse()
+	after := memtest.HeapInUse()
 	if grew := after - before; grew > memoryTestBudget+retainedSlack {
 		t.Errorf("%d unique repositories left the heap %d KiB larger, want at most the %d KiB budget + %d KiB", repos, grew>>10, memoryTestBudget>>10, retainedSlack>>10)
 	}

@@ -7,15 +7,9 @@ import (
 	"testing"
 
 	"github.com/strata-project/strata/webhook/images"
-)
 
-func heapInUse() int64 {
-	var m runtime.MemStats
-	runtime.GC()
-	runtime.GC()
-	runtime.ReadMemStats(&m)
-	return int64(m.HeapAlloc)
-}
+	"github.com/strata-project/strata/webhook/internal/memtest"
+)
 
 // A lineage's claims carry the base names images' annotations give, which
 // tenants write: the lineage cache kept 4,096 lineages whatever they held,
@@ -26,13 +20,13 @@ func TestLargeClaimsCannotHoldTheLineageCachePastItsBudget(t *testing.T) {
 	c := w.catalog(Options{})
 	ix := c.current.Load()
 	const lineages, size = 1000, 1 << 20
-	before := heapInUse()
+	before := memtest.HeapInUse()
 	for n := range lineages {
 		name := fmt.Sprintf("registry.example.com/base-%d:", n) + strings.Repeat("x", size)
 		key := lineageKey{digest: images.Digest{byte(n), byte(n >> 8)}, platform: "linux/amd64"}
 		c.remember(ix, key, Lineage{Claims: []Claim{{Name: name, Source: "annotation", Status: ClaimMismatch, Reason: "layers differ"}}})
 	}
-	after := heapInUse()
+	after := memtest.HeapInUse()
 	runtime.KeepAlive(c)
 	const budget, slack = DefaultCacheBytes, 4 << 20
 	if grew := after - before; grew > budget+slack {

@@ -10,15 +10,9 @@ import (
 
 	"github.com/strata-project/strata/policies"
 	"github.com/strata-project/strata/webhook/images"
-)
 
-func heapInUse() int64 {
-	var m runtime.MemStats
-	runtime.GC()
-	runtime.GC()
-	runtime.ReadMemStats(&m)
-	return int64(m.HeapAlloc)
-}
+	"github.com/strata-project/strata/webhook/internal/memtest"
+)
 
 // cached is what the serving set's result cache holds for input.
 func cached(e *Engine, input ast.Value) ([]Violation, bool) {
@@ -52,13 +46,13 @@ func TestLargeConfigLabelsCannotHoldTheResultCachePastItsBudget(t *testing.T) {
 		images = 200
 	}
 	e.Evaluate(t.Context(), "web", "", largeConfigInput(-1, 16))
-	before := heapInUse()
+	before := memtest.HeapInUse()
 	for n := range images {
 		if vs := e.Evaluate(t.Context(), "web", "", largeConfigInput(n, size)); len(vs) == 0 {
 			t.Fatalf("Evaluate(image %d) = no violation, want at least run-as-root's", n)
 		}
 	}
-	after := heapInUse()
+	after := memtest.HeapInUse()
 	runtime.KeepAlive(e)
 	const budget, slack = DefaultResultCacheBytes, 4 << 20
 	if grew := after - before; grew > budget+slack {
