@@ -77,12 +77,13 @@ const defaultCacheBytes = 64 << 20
 // too little to serve a cluster's working set.
 const minCacheBytes = 4 << 20
 
-// cacheBudget splits cache.maxBytes: three quarters to the image resolver
-// (facts, tag resolutions, remembered failures, registry sessions), an
-// eighth each to the policy result cache and the lineage cache.
-func (c Config) cacheBudget() (resolver, results, lineages int64) {
+// cacheBudget splits cache.maxBytes: 11/16 to the image resolver (facts,
+// tag resolutions, remembered failures, registry sessions), 1/16 to the
+// pods' pull-secret credentials, 1/8 each to the policy result cache and
+// the lineage cache.
+func (c Config) cacheBudget() (resolver, secrets, results, lineages int64) {
 	total := c.Cache.MaxBytes.Value()
-	return total / 8 * 6, total / 8, total / 8
+	return total / 16 * 11, total / 16, total / 8, total / 8
 }
 
 // ExemptConfig lists what is never evaluated.
@@ -217,13 +218,13 @@ func (c Config) policyOptions() policy.Options {
 	for id, a := range c.Policies.Actions {
 		actions[id] = policy.Action(a)
 	}
-	_, results, _ := c.cacheBudget()
+	_, _, results, _ := c.cacheBudget()
 	return policy.Options{Builtins: policies.FS, Paths: c.Policies.Paths, Data: c.Policies.Data, Actions: actions, ResultCacheBytes: results}
 }
 
 // catalogOptions turns the configuration into the lineage catalog's Options.
 func (c Config) catalogOptions() lineage.Options {
-	_, _, lineages := c.cacheBudget()
+	_, _, _, lineages := c.cacheBudget()
 	opts := lineage.Options{ClaimTTL: c.Registry.TagTTL.Duration, FetchTimeout: c.Registry.Timeout.Duration, CacheBytes: lineages}
 	for _, img := range c.Catalog.Images {
 		opts.Images = append(opts.Images, lineage.CatalogImage{Ref: img.Ref, Role: img.Role})
@@ -233,7 +234,7 @@ func (c Config) catalogOptions() lineage.Options {
 
 // resolverOptions turns the configuration into the image resolver's Options.
 func (c Config) resolverOptions() images.Options {
-	resolver, _, _ := c.cacheBudget()
+	resolver, _, _, _ := c.cacheBudget()
 	return images.Options{
 		CacheBytes:   resolver,
 		Platforms:    c.Platforms,

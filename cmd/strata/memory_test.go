@@ -155,9 +155,9 @@ func TestCacheMaxBytesIsOneBudgetSplitBetweenTheCaches(t *testing.T) {
 		t.Errorf("default cache.maxBytes = %d, want 64 MiB", got)
 	}
 	cfg.Cache.MaxBytes = resource.MustParse("32Mi")
-	resolver, results, lineages := cfg.cacheBudget()
-	if resolver+results+lineages > 32<<20 || resolver != 24<<20 || results != 4<<20 || lineages != 4<<20 {
-		t.Errorf("cacheBudget() of 32Mi = %d, %d, %d, want 24 MiB, 4 MiB, 4 MiB", resolver, results, lineages)
+	resolver, secrets, results, lineages := cfg.cacheBudget()
+	if resolver+secrets+results+lineages > 32<<20 || resolver != 22<<20 || secrets != 2<<20 || results != 4<<20 || lineages != 4<<20 {
+		t.Errorf("cacheBudget() of 32Mi = %d, %d, %d, %d, want 22 MiB, 2 MiB, 4 MiB, 4 MiB", resolver, secrets, results, lineages)
 	}
 	if got := cfg.resolverOptions().CacheBytes; got != resolver {
 		t.Errorf("resolverOptions().CacheBytes = %d, want %d", got, resolver)

@@ -92,7 +92,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	var creds webhook.Credentials
 	if *readSecrets {
-		if creds, err = pullSecrets(*kubeconfig, logger); err != nil {
+		_, secretBytes, _, _ := cfg.cacheBudget()
+		if creds, err = pullSecrets(*kubeconfig, secretBytes, logger); err != nil {
 			return err
 		}
 	}
@@ -186,8 +187,9 @@ func devListeners(fs *flag.FlagSet, addr, healthAddr *string) {
 
 // pullSecrets reads pods' pull secrets through the API server when strata
 // can reach one: --kubeconfig, or the in-cluster service account. Without
-// either, every image is read with strata's own credentials.
-func pullSecrets(kubeconfig string, logger *slog.Logger) (webhook.Credentials, error) {
+// either, every image is read with strata's own credentials. The
+// credentials read are cached within cacheBytes.
+func pullSecrets(kubeconfig string, cacheBytes int64, logger *slog.Logger) (webhook.Credentials, error) {
 	var cfg *rest.Config
 	var err error
 	switch {
@@ -206,7 +208,7 @@ func pullSecrets(kubeconfig string, logger *slog.Logger) (webhook.Credentials, e
 	if err != nil {
 		return nil, fmt.Errorf("kubernetes client: %w", err)
 	}
-	return images.NewPullSecrets(client, images.PullSecretOptions{}), nil
+	return images.NewPullSecrets(client, images.PullSecretOptions{CacheBytes: cacheBytes}), nil
 }
 
 // policyStatus: after a failed reload the last good policies keep serving,

@@ -55,7 +55,7 @@ type Options struct {
 	// everything the resolver remembers: image facts, index children, tag
 	// resolutions and remembered failures, tag hints, parsed references and
 	// registry sessions, each within its share (cacheShares). Eviction is
-	// least recently used, one entry at a time. Default: 48 MiB.
+	// least recently used, one entry at a time. Default: DefaultCacheBytes.
 	CacheBytes int64
 	// Keychain supplies credentials when a call gives none. Default:
 	// authn.DefaultKeychain (the docker config.json of strata's own user).
