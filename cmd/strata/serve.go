@@ -76,7 +76,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 	var creds webhook.Credentials
 	if *readSecrets {
-		if creds, err = pullSecrets(*kubeconfig, logger); err != nil {
+		if creds, err = pullSecrets(*kubeconfig, cfg.PullSecretCacheBytes(), logger); err != nil {
 			return err
 		}
 	}
