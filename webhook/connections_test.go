@@ -364,3 +364,51 @@ func TestSlowBodyToAnUnknownPathIsCutOff(t *testing.T) {
 		t.Errorf("a client trickling a body to an unknown path still held its connection after 20s")
 	}
 }
+
+// A connection whose headers are read but whose body trickles would hold a
+// slot the gate never displaces, for the whole request deadline, and a
+// flood of them locked the API server out: a connection serves a request
+// only once its body has arrived.
+func TestTricklingBodiesCannotLockOutTheAPIServer(t *testing.T) {
+	t.Parallel()
+	p := newPipeline(t)
+	certDir := t.TempDir()
+	pool := writeCert(t, certDir)
+	const maxConns, attackers = 8, 40
+	srv := startServe(t, ServerOptions{
+		CertDir:  certDir,
+		Handlers: asAdmissionHandlers(handlers(p.checker, nil, nil)),
+		Webhook:  ConnLimits{MaxConns: maxConns},
+	})
+	var conns []net.Conn
+	for range attackers {
+		c, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", srv.addr, &tls.Config{RootCAs: pool})
+		if err != nil {
+			continue // refused: the cap holds
+		}
+		t.Cleanup(func() { c.Close() })
+		fmt.Fprintf(c, "POST /validate/audit?timeout=30s HTTP/1.1\r\nHost: strata\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{")
+		go trickle(t.Context(), c, bytes.Repeat([]byte{' '}, 1000), 200*time.Millisecond)
+		conns = append(conns, c)
+	}
+
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	t.Cleanup(client.CloseIdleConnections)
+	review := reviewOf(t, "after-the-bodies", "Pod", "CREATE", podOf("admin", "strata-demo.local/shop/admin:1.0"), nil)
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, "https://"+srv.addr+Paths[policy.Audit]+"?timeout=5s", bytes.NewReader(review))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatalf("POST after %d connections trickling their bodies = %v, want 200", attackers, err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("POST after %d connections trickling their bodies = %s, want 200", attackers, resp.Status)
+	}
+	if held := countOpen(conns, time.Second); held > maxConns {
+		t.Errorf("%d of %d connections trickling their bodies still held, want at most MaxConns = %d", held, attackers, maxConns)
+	}
+}

@@ -2,7 +2,9 @@ package webhook
 
 import (
 	"container/list"
+	"context"
 	"crypto/tls"
+	"io"
 	"net"
 	"net/http"
 	"sync"
@@ -10,16 +12,16 @@ import (
 
 // connGate keeps at most max connections of one listener open. A
 // connection accepted at the cap displaces the connection that has waited
-// longest without a request in progress (in its TLS handshake, sending its
-// headers, or idle between requests); when every open connection is serving
-// a request, the new one is closed instead. Either way the cost of a
-// connection beyond the cap is one accept and one close: no goroutine, no
-// TLS state, no buffer.
+// longest without a request to serve (in its TLS handshake, sending its
+// headers or its body, or idle between requests); when every open
+// connection is serving a request, the new one is closed instead. Either
+// way the cost of a connection beyond the cap is one accept and one close:
+// no goroutine, no TLS state, no buffer.
 //
 // Displacing waiting connections rather than refusing newcomers is what
 // keeps a flood of slow clients from locking the API server out: a client
 // that sends its request at once is never the longest waiting, and a
-// request, once its headers are read, is never displaced. Leaving excess
+// request, once its body has arrived, is never displaced. Leaving excess
 // connections in the kernel's accept backlog instead (netutil.LimitListener)
 // would queue the API server behind every slow client ahead of it.
 type connGate struct {
@@ -37,9 +39,10 @@ func newConnGate(max int) *connGate {
 	return &connGate{max: max, open: map[net.Conn]*list.Element{}}
 }
 
-// Listener returns ln whose Accept applies the gate. Use the gate's
-// ConnState as the http.Server's, so that it knows which connections are
-// serving requests.
+// Listener returns ln whose Accept applies the gate. The http.Server
+// serving it must use the gate's ConnState and ConnContext, and its handler
+// must be wrapped in the gate's Handler, so that the gate knows which
+// connections are serving requests.
 func (g *connGate) Listener(ln net.Listener) net.Listener { return gatedListener{ln, g} }
 
 type gatedListener struct {
@@ -83,36 +86,94 @@ func (g *connGate) admit(c net.Conn) bool {
 }
 
 // ConnState follows the http.Server's connections: one whose request
-// headers have been read is serving and cannot be displaced; one that
-// finished its request waits again, from now. A connection the gate
-// displaced or never admitted is not counted again.
+// headers have just been read, or that finished a request, waits from now;
+// a closed one is no longer counted. (Handler says when a request is being
+// served.) A connection the gate displaced or never admitted is not counted
+// again.
 func (g *connGate) ConnState(c net.Conn, state http.ConnState) {
-	if tc, ok := c.(*tls.Conn); ok {
-		c = tc.NetConn()
+	switch state {
+	case http.StateActive, http.StateIdle:
+		g.update(c, true)
+	case http.StateClosed, http.StateHijacked:
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		c = tcpConn(c)
+		if e := g.open[c]; e != nil {
+			g.waiting.Remove(e)
+		}
+		delete(g.open, c)
 	}
+}
+
+// update moves an open connection to the back of the waiting list, or
+// takes it out of it once it is serving a request.
+func (g *connGate) update(c net.Conn, waiting bool) {
+	c = tcpConn(c)
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	e, ok := g.open[c]
 	if !ok {
 		return
 	}
-	switch state {
-	case http.StateActive:
-		if e != nil {
-			g.waiting.Remove(e)
-			g.open[c] = nil
-		}
-	case http.StateIdle:
-		if e != nil {
-			g.waiting.Remove(e)
-		}
-		g.open[c] = g.waiting.PushBack(c)
-	case http.StateClosed, http.StateHijacked:
-		if e != nil {
-			g.waiting.Remove(e)
-		}
-		delete(g.open, c)
+	if e != nil {
+		g.waiting.Remove(e)
 	}
+	g.open[c] = nil
+	if waiting {
+		g.open[c] = g.waiting.PushBack(c)
+	}
+}
+
+// connKey is the request context key of the connection a request came on.
+type connKey struct{}
+
+// ConnContext records the connection in its requests' context, for Handler.
+func (g *connGate) ConnContext(ctx context.Context, c net.Conn) context.Context {
+	return context.WithValue(ctx, connKey{}, c)
+}
+
+// Handler marks a request's connection as serving once the request's body
+// has arrived: a request without a body at once, otherwise when next has
+// read its body to the end. A client trickling its body is still waiting,
+// and can be displaced, however long the request's deadline.
+func (g *connGate) Handler(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, ok := r.Context().Value(connKey{}).(net.Conn)
+		switch {
+		case !ok:
+		case r.Body == nil || r.Body == http.NoBody:
+			g.update(c, false)
+		default:
+			// On a copy: net/http decides how to finish the request by the
+			// type of its own Body.
+			r = r.WithContext(r.Context())
+			r.Body = &arrival{ReadCloser: r.Body, arrived: func() { g.update(c, false) }}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// arrival calls arrived once its body has been read to the end.
+type arrival struct {
+	io.ReadCloser
+	arrived func()
+	once    sync.Once
+}
+
+func (a *arrival) Read(p []byte) (int, error) {
+	n, err := a.ReadCloser.Read(p)
+	if err == io.EOF {
+		a.once.Do(a.arrived)
+	}
+	return n, err
+}
+
+// tcpConn is the connection the gate counts: the TCP connection under TLS.
+func tcpConn(c net.Conn) net.Conn {
+	if tc, ok := c.(*tls.Conn); ok {
+		return tc.NetConn()
+	}
+	return c
 }
 
 // reset closes c with a TCP reset rather than a FIN, so that a client that

@@ -171,7 +171,8 @@ func Serve(ctx context.Context, opts ServerOptions) error {
 	errorLog := slog.NewLogLogger(opts.Logger.Handler(), slog.LevelDebug)
 	webhookGate := newConnGate(webhookLimits.MaxConns)
 	webhookSrv := &http.Server{
-		Handler: mux,
+		Handler:     webhookGate.Handler(mux),
+		ConnContext: webhookGate.ConnContext,
 		// Also the TLS handshake's deadline: net/http gives a handshake
 		// the shortest of the read and write timeouts.
 		ReadHeaderTimeout: webhookLimits.HeaderTimeout,
@@ -192,7 +193,8 @@ func Serve(ctx context.Context, opts ServerOptions) error {
 	}
 	healthGate := newConnGate(healthLimits.MaxConns)
 	health := &http.Server{
-		Handler:           healthMux(checks(opts.Checks), opts.Gatherer),
+		Handler:           healthGate.Handler(healthMux(checks(opts.Checks), opts.Gatherer)),
+		ConnContext:       healthGate.ConnContext,
 		ReadHeaderTimeout: healthLimits.HeaderTimeout,
 		// Probes and scrapes send no body and read their answer at once.
 		ReadTimeout:    10 * time.Second,
