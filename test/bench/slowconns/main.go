@@ -50,7 +50,7 @@ func run(ctx context.Context, args []string) error {
 	report := fs.Duration("report", 5*time.Second, "interval between two reports")
 	phase := fs.String("phase", "body", "where the bytes are trickled: handshake, headers or body")
 	plain := fs.Bool("plain", false, "plain HTTP (the health listener) instead of TLS")
-	reconnect := fs.Bool("reconnect", false, "replace every connection the server drops or refuses (a sustained attack)")
+	reconnect := fs.Duration("reconnect", 0, "replace every connection the server drops or refuses after this pause (a sustained attack); 0: never")
 	probe := fs.String("probe", "", "an AdmissionReview file POSTed to /validate/audit at every report, on a new connection, as the API server would (TLS only)")
 	pid := fs.Int("pid", 0, "the server's process id, to report its resident memory")
 	if err := fs.Parse(args); err != nil {
@@ -90,14 +90,14 @@ func run(ctx context.Context, args []string) error {
 				if c != nil {
 					hold(c)
 				}
-				if !*reconnect || ctx.Err() != nil {
+				if *reconnect <= 0 || ctx.Err() != nil {
 					return
 				}
 				// A sustained attack: every dropped connection is replaced.
+				time.Sleep(*reconnect)
 				if c, err = open(ctx, *addr, handshake); err != nil {
 					refused.Add(1)
 					c = nil
-					time.Sleep(100 * time.Millisecond)
 				} else {
 					held.Add(1)
 				}
