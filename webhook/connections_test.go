@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/strata-project/strata/webhook/policy"
@@ -231,10 +232,12 @@ func TestConnectionsBeyondTheCapAreRefusedWhileRequestsAreInFlight(t *testing.T)
 	pool := writeCert(t, certDir)
 	const maxConns, extra = 4, 20
 	h := blockingHandler{started: make(chan struct{}, maxConns), release: make(chan struct{})}
+	reg := prometheus.NewRegistry()
 	srv := startServe(t, ServerOptions{
-		CertDir:  certDir,
-		Handlers: map[policy.Action]admission.Handler{policy.Audit: h},
-		Webhook:  ConnLimits{MaxConns: maxConns},
+		CertDir:    certDir,
+		Handlers:   map[policy.Action]admission.Handler{policy.Audit: h},
+		Webhook:    ConnLimits{MaxConns: maxConns},
+		Registerer: reg,
 	})
 	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 	t.Cleanup(client.CloseIdleConnections)
@@ -273,6 +276,10 @@ func TestConnectionsBeyondTheCapAreRefusedWhileRequestsAreInFlight(t *testing.T)
 	}
 	if held := countOpen(conns, 5*time.Second); held > 0 {
 		t.Errorf("%d of %d connections beyond a full cap of %d requests in flight still held after 5s, want every one closed", held, extra, maxConns)
+	}
+	// What an operator sees: the refusals, counted.
+	if got := gather(t, reg)[`strata_connections_dropped_total{listener="webhook",reason="refused"}`]; got < extra {
+		t.Errorf("strata_connections_dropped_total{listener=webhook,reason=refused} = %v, want at least %d", got, extra)
 	}
 	close(h.release)
 	for range maxConns {

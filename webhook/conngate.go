@@ -8,6 +8,8 @@ import (
 	"net"
 	"net/http"
 	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // connGate keeps at most max connections of one listener open. A
@@ -25,7 +27,9 @@ import (
 // connections in the kernel's accept backlog instead (netutil.LimitListener)
 // would queue the API server behind every slow client ahead of it.
 type connGate struct {
-	max int
+	max      int
+	listener string
+	metrics  *connMetrics
 
 	mu sync.Mutex
 	// open holds every connection counted against max, by its TCP
@@ -35,8 +39,40 @@ type connGate struct {
 	waiting list.List
 }
 
-func newConnGate(max int) *connGate {
-	return &connGate{max: max, open: map[net.Conn]*list.Element{}}
+func newConnGate(max int, listener string, m *connMetrics) *connGate {
+	return &connGate{max: max, listener: listener, metrics: m, open: map[net.Conn]*list.Element{}}
+}
+
+// connMetrics count, by listener, the connections open and those the gates
+// dropped: displaced or refused, what an operator sees when a cap is
+// reached.
+type connMetrics struct {
+	open    *prometheus.GaugeVec
+	dropped *prometheus.CounterVec
+}
+
+// newConnMetrics creates the gates' metrics, registered with reg when it is
+// not nil.
+func newConnMetrics(reg prometheus.Registerer) (*connMetrics, error) {
+	m := &connMetrics{
+		open: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "strata_connections_open",
+			Help: "Connections open, by listener (webhook, health).",
+		}, []string{"listener"}),
+		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "strata_connections_dropped_total",
+			Help: "Connections closed at a listener's cap, by listener and reason: displaced (waiting without a request to serve) or refused (every connection serving).",
+		}, []string{"listener", "reason"}),
+	}
+	if reg == nil {
+		return m, nil
+	}
+	for _, c := range []prometheus.Collector{m.open, m.dropped} {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
 }
 
 // Listener returns ln whose Accept applies the gate. The http.Server
@@ -71,6 +107,7 @@ func (g *connGate) admit(c net.Conn) bool {
 		oldest := g.waiting.Front()
 		if oldest == nil {
 			g.mu.Unlock()
+			g.metrics.dropped.WithLabelValues(g.listener, "refused").Inc()
 			reset(c)
 			return false
 		}
@@ -78,8 +115,10 @@ func (g *connGate) admit(c net.Conn) bool {
 		delete(g.open, displaced)
 	}
 	g.open[c] = g.waiting.PushBack(c)
+	g.metrics.open.WithLabelValues(g.listener).Set(float64(len(g.open)))
 	g.mu.Unlock()
 	if displaced != nil {
+		g.metrics.dropped.WithLabelValues(g.listener, "displaced").Inc()
 		reset(displaced)
 	}
 	return true
@@ -102,6 +141,7 @@ func (g *connGate) ConnState(c net.Conn, state http.ConnState) {
 			g.waiting.Remove(e)
 		}
 		delete(g.open, c)
+		g.metrics.open.WithLabelValues(g.listener).Set(float64(len(g.open)))
 	}
 }
 

@@ -53,6 +53,9 @@ type ServerOptions struct {
 	Checks map[string]func() (detail string, err error)
 	// Gatherer is what /metrics exposes.
 	Gatherer prometheus.Gatherer
+	// Registerer, when set, receives the listeners' connection metrics
+	// (strata_connections_open, strata_connections_dropped_total).
+	Registerer prometheus.Registerer
 	// Margin is kept from the API server's timeout to write the answer.
 	// Default: 250ms.
 	Margin time.Duration
@@ -139,6 +142,10 @@ func Serve(ctx context.Context, opts ServerOptions) error {
 	if err != nil {
 		return err
 	}
+	connMetrics, err := newConnMetrics(opts.Registerer)
+	if err != nil {
+		return err
+	}
 	mux := http.NewServeMux()
 	hooks := ctrlwebhook.NewServer(ctrlwebhook.Options{WebhookMux: mux})
 	for mode, h := range opts.Handlers {
@@ -169,7 +176,7 @@ func Serve(ctx context.Context, opts ServerOptions) error {
 	restrictTLS(tlsConfig)
 	clientAuth(tlsConfig)
 	errorLog := slog.NewLogLogger(opts.Logger.Handler(), slog.LevelDebug)
-	webhookGate := newConnGate(webhookLimits.MaxConns)
+	webhookGate := newConnGate(webhookLimits.MaxConns, "webhook", connMetrics)
 	webhookSrv := &http.Server{
 		Handler:     webhookGate.Handler(mux),
 		ConnContext: webhookGate.ConnContext,
@@ -191,7 +198,7 @@ func Serve(ctx context.Context, opts ServerOptions) error {
 		// rather than being cancelled with ctx.
 		BaseContext: func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
-	healthGate := newConnGate(healthLimits.MaxConns)
+	healthGate := newConnGate(healthLimits.MaxConns, "health", connMetrics)
 	health := &http.Server{
 		Handler:           healthGate.Handler(healthMux(checks(opts.Checks), opts.Gatherer)),
 		ConnContext:       healthGate.ConnContext,

@@ -163,8 +163,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			},
 			"policies": func() (string, error) { return policyStatus(p.engine.Status(), p.engine.Policies()) },
 		},
-		Gatherer: prometheus.Gatherers{registry, crmetrics.Registry},
-		Logger:   logger,
+		Gatherer:   prometheus.Gatherers{registry, crmetrics.Registry},
+		Registerer: registry,
+		Logger:     logger,
 	})
 	if errors.Is(err, context.Canceled) {
 		return nil
