@@ -65,8 +65,9 @@ func (k *kubeFlags) namespace() (string, error) {
 
 // pullSecrets reads pods' pull secrets through the API server when strata
 // can reach one (kubeFlags.given). Without one, every image is read with
-// strata's own credentials.
-func pullSecrets(k *kubeFlags, logger *slog.Logger) (webhook.Credentials, error) {
+// strata's own credentials. The credentials read are cached within
+// cacheBytes.
+func pullSecrets(k *kubeFlags, cacheBytes int64, logger *slog.Logger) (webhook.Credentials, error) {
 	if !k.given() {
 		logger.Info("no Kubernetes API configured: pods' imagePullSecrets are not read; strata's own registry credentials are used")
 		return nil, nil
@@ -79,5 +80,5 @@ func pullSecrets(k *kubeFlags, logger *slog.Logger) (webhook.Credentials, error)
 	if err != nil {
 		return nil, fmt.Errorf("kubernetes client: %w", err)
 	}
-	return images.NewPullSecrets(client, images.PullSecretOptions{}), nil
+	return images.NewPullSecrets(client, images.PullSecretOptions{CacheBytes: cacheBytes}), nil
 }

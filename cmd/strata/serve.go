@@ -41,6 +41,8 @@ func newServeCommand(stdout, stderr io.Writer) *cobra.Command {
 	kube := newKubeFlags()
 	kube.addConnection(fs)
 	readSecrets := fs.Bool("pull-secrets", true, "read pods' imagePullSecrets through the Kubernetes API (needs get on secrets and serviceaccounts)")
+	maxConns := fs.Int("max-connections", webhook.DefaultWebhookLimits().MaxConns, "connections the webhook listener keeps open at once; beyond, a new one displaces the longest waiting without a request in progress, or is closed when every one is serving a request")
+	healthMaxConns := fs.Int("health-max-connections", webhook.DefaultHealthLimits().MaxConns, "connections the health listener keeps open at once, as --max-connections")
 	dev := fs.Bool("dev", false, "generate a self-signed certificate for localhost at start (development only); never over one already in --cert-dir")
 	useDemo := fs.Bool("demo", false, "serve the built-in demo: an in-process registry of sample images, its catalog and approved base")
 
@@ -48,6 +50,9 @@ func newServeCommand(stdout, stderr io.Writer) *cobra.Command {
 		ctx := cmd.Context()
 		if *dev {
 			devListeners(fs, addr, healthAddr)
+		}
+		if *maxConns < 1 || *healthMaxConns < 1 {
+			return fmt.Errorf("--max-connections and --health-max-connections must be at least 1")
 		}
 		cfg, err := loadConfig(*configPath)
 		if err != nil {
@@ -79,7 +84,7 @@ func newServeCommand(stdout, stderr io.Writer) *cobra.Command {
 
 		var creds webhook.Credentials
 		if *readSecrets {
-			if creds, err = pullSecrets(kube, logger); err != nil {
+			if creds, err = pullSecrets(kube, cfg.PullSecretCacheBytes(), logger); err != nil {
 				return err
 			}
 		}
@@ -123,6 +128,8 @@ func newServeCommand(stdout, stderr io.Writer) *cobra.Command {
 			CertDir:    *certDir,
 			ClientCA:   *clientCA,
 			ClientCN:   *clientCN,
+			Webhook:    webhook.ConnLimits{MaxConns: *maxConns},
+			Health:     webhook.ConnLimits{MaxConns: *healthMaxConns},
 			Handlers:   p.Handlers(metrics, logger),
 			Pinner:     p.Pinner(logger),
 			Checks: map[string]func() (string, error){
@@ -134,8 +141,9 @@ func newServeCommand(stdout, stderr io.Writer) *cobra.Command {
 				},
 				"policies": func() (string, error) { return policyStatus(p.Engine.Status(), p.Engine.Policies()) },
 			},
-			Gatherer: prometheus.Gatherers{registry, crmetrics.Registry},
-			Logger:   logger,
+			Gatherer:   prometheus.Gatherers{registry, crmetrics.Registry},
+			Registerer: registry,
+			Logger:     logger,
 		})
 		if errors.Is(err, context.Canceled) {
 			return nil
