@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -10,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/strata-project/strata/webhook"
@@ -31,53 +31,65 @@ func (e violationsFound) Error() string {
 // resolves its own images concurrently, and the resolver shares fetches.
 const checkConcurrency = 4
 
-func runCheck(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("check", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+func newCheckCommand(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "check -f FILE|DIR|-",
+		Short: "evaluate the policies on manifests, as the webhook would",
+		Long:  "Evaluates the policies on the pod-bearing objects of manifests, as the webhook\nwould admit them. Exit code: 0 allowed (warnings allowed), 1 denied by the mode,\n2 an error.",
+	}
+	fs := cmd.Flags()
 	var paths pathList
-	fs.Var(&paths, "f", "manifests: a file, a directory (its *.yaml, *.yml, *.json, recursively) or - for stdin; repeatable or comma-separated")
+	fs.VarP(&paths, "filename", "f", "manifests: a file, a directory (its *.yaml, *.yml, *.json, recursively) or - for stdin; repeatable or comma-separated")
 	configPath := fs.String("config", "", "strata.yaml to read")
 	mode := fs.String("mode", "", "enforce, warn or audit: what a violation does; enforced ones fail the check (default: the config's mode, else warn)")
-	output := fs.String("o", "text", "output format: text, json or sarif")
+	output := outputFlag(cmd, checkOutputs)
 	insecure := fs.Bool("insecure", false, "reach the manifests' registries over plain HTTP (local registries only)")
 	limits := manifest.Limits{FileBytes: manifest.DefaultFileBytes, TotalBytes: manifest.DefaultTotalBytes}
 	fs.Int64Var(&limits.FileBytes, "max-file-bytes", limits.FileBytes, "the most bytes one manifest file (or standard input) may hold; a larger one is an error")
 	fs.Int64Var(&limits.TotalBytes, "max-total-bytes", limits.TotalBytes, "the most bytes all manifest files together may hold; more is an error")
 	useDemo := fs.Bool("demo", false, "start the built-in demo registry, which serves the images named "+demo.Host+"/...")
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: strata check -f FILE|DIR|- [flags]\n\nEvaluates the policies on the pod-bearing objects of manifests, as the webhook\nwould admit them. Exit code: 0 allowed (warnings allowed), 1 denied by the mode,\n2 an error.\n\nFlags:\n")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		return errUsage
-	}
-	if !slices.Contains([]string{"text", "json", "sarif"}, *output) {
-		fmt.Fprintf(stderr, "-o %q: want text, json or sarif\n", *output)
-		return errUsage
-	}
-	if *mode != "" && !slices.Contains(webhook.Modes, *mode) {
-		fmt.Fprintf(stderr, "--mode %q: want %s\n", *mode, strings.Join(webhook.Modes, ", "))
-		return errUsage
-	}
-	if limits.FileBytes <= 0 || limits.TotalBytes <= 0 {
-		fmt.Fprintf(stderr, "--max-file-bytes %d, --max-total-bytes %d: want byte counts above 0\n", limits.FileBytes, limits.TotalBytes)
-		return errUsage
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "unexpected argument %q: name manifests with -f\n", fs.Arg(0))
-		return errUsage
-	}
-	if len(paths) == 0 {
-		fs.Usage()
-		return errUsage
-	}
+	_ = cmd.RegisterFlagCompletionFunc("mode", cobra.FixedCompletions(webhook.Modes, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.MarkFlagFilename("filename", "yaml", "yml", "json")
 
-	cfg, err := loadConfig(*configPath)
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		if err := output.check(cmd); err != nil {
+			return err
+		}
+		if *mode != "" && !slices.Contains(webhook.Modes, *mode) {
+			return usageError(cmd, "--mode %q: want %s", *mode, strings.Join(webhook.Modes, ", "))
+		}
+		if limits.FileBytes <= 0 || limits.TotalBytes <= 0 {
+			return usageError(cmd, "--max-file-bytes %d, --max-total-bytes %d: want byte counts above 0", limits.FileBytes, limits.TotalBytes)
+		}
+		if len(args) > 0 {
+			return usageError(cmd, "unexpected argument %q: name manifests with -f", args[0])
+		}
+		if len(paths) == 0 {
+			return usageError(cmd, "")
+		}
+		return runCheck(cmd.Context(), checkFlags{paths, *configPath, *mode, output.value, *insecure, limits, *useDemo}, stdin, stdout, stderr)
+	}
+	return cmd
+}
+
+// checkFlags are check's flags, validated.
+type checkFlags struct {
+	paths      []string
+	configPath string
+	mode       string
+	output     string
+	insecure   bool
+	limits     manifest.Limits
+	useDemo    bool
+}
+
+func runCheck(ctx context.Context, f checkFlags, stdin io.Reader, stdout, stderr io.Writer) error {
+	cfg, err := loadConfig(f.configPath)
 	if err != nil {
 		return err
 	}
-	if *mode != "" {
-		cfg.Mode = *mode
+	if f.mode != "" {
+		cfg.Mode = f.mode
 	}
 	if err := cfg.Validate(); err != nil {
 		return err
@@ -85,16 +97,16 @@ func runCheck(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 
 	// Every manifest is read before any registry is contacted, so that a
 	// typo fails fast and alone.
-	manifests, read, err := manifest.Read(paths, stdin, limits)
+	manifests, read, err := manifest.Read(f.paths, stdin, f.limits)
 	if err != nil {
 		return readAdvice(err)
 	}
-	if *insecure {
+	if f.insecure {
 		cfg.Registry.Insecure = append(cfg.Registry.Insecure, registries(manifests)...)
 	}
 
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	p, err := webhook.NewPipeline(ctx, cfg, webhook.PipelineOptions{Demo: *useDemo, Logger: logger})
+	p, err := webhook.NewPipeline(ctx, cfg, webhook.PipelineOptions{Demo: f.useDemo, Logger: logger})
 	if err != nil {
 		return err
 	}
@@ -110,7 +122,7 @@ func runCheck(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	if err := ctx.Err(); err != nil {
 		return err // interrupted: the resolution failures it caused are not findings
 	}
-	switch *output {
+	switch f.output {
 	case "json":
 		err = report.WriteCheckJSON(stdout, rep)
 	case "sarif":

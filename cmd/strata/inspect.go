@@ -3,10 +3,11 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
+
+	"github.com/spf13/cobra"
 
 	"github.com/strata-project/strata/webhook"
 	"github.com/strata-project/strata/webhook/demo"
@@ -15,54 +16,61 @@ import (
 	"github.com/strata-project/strata/webhook/report"
 )
 
-func runInspect(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("inspect", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+func newInspectCommand(stdout, stderr io.Writer) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:     "inspect IMAGE",
+		Short:   "show the facts strata reads for an image",
+		Example: "  strata inspect ghcr.io/org/app:1.2 --platform linux/arm64\n  strata inspect --demo [IMAGE]",
+	}
+	fs := cmd.Flags()
 	configPath := fs.String("config", "", "strata.yaml to read (registry settings, platforms)")
 	platform := fs.String("platform", "", "check only this platform (os/arch[/variant]) instead of the configured ones")
-	output := fs.String("o", "text", "output format: text or json")
+	output := outputFlag(cmd, inspectOutputs)
 	insecure := fs.Bool("insecure", false, "reach the image's registry over plain HTTP (local registries only)")
 	useDemo := fs.Bool("demo", false, "start the built-in demo registry; without IMAGE, inspect every demo image")
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: strata inspect IMAGE [flags]\n       strata inspect --demo [IMAGE]\n\nFlags:\n")
-		fs.PrintDefaults()
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		if err := output.check(cmd); err != nil {
+			return err
+		}
+		if len(args) > 1 || (len(args) == 0 && !*useDemo) {
+			return usageError(cmd, "")
+		}
+		return runInspect(cmd.Context(), args, inspectFlags{*configPath, *platform, output.value, *insecure, *useDemo}, stdout, stderr)
 	}
-	if err := fs.Parse(args); err != nil {
-		return errUsage
-	}
-	if *output != "text" && *output != "json" {
-		fmt.Fprintf(stderr, "-o %q: want text or json\n", *output)
-		return errUsage
-	}
-	if fs.NArg() > 1 || (fs.NArg() == 0 && !*useDemo) {
-		fs.Usage()
-		return errUsage
-	}
+	return cmd
+}
 
-	cfg, err := loadConfig(*configPath)
+// inspectFlags are inspect's flags, validated.
+type inspectFlags struct {
+	configPath, platform, output string
+	insecure, useDemo            bool
+}
+
+func runInspect(ctx context.Context, args []string, f inspectFlags, stdout, stderr io.Writer) error {
+	cfg, err := loadConfig(f.configPath)
 	if err != nil {
 		return err
 	}
-	if *platform != "" {
-		cfg.Platforms = []string{*platform}
+	if f.platform != "" {
+		cfg.Platforms = []string{f.platform}
 	}
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
 
 	var refs []string
-	if *useDemo {
-		if fs.NArg() == 0 {
+	if f.useDemo {
+		if len(args) == 0 {
 			for _, img := range demo.Family {
 				refs = append(refs, demo.Host+"/"+img.Repo)
 			}
 		} else {
-			refs = append(refs, demo.Host+"/"+fs.Arg(0))
+			refs = append(refs, demo.Host+"/"+args[0])
 		}
 	} else {
-		refs = append(refs, fs.Arg(0))
+		refs = append(refs, args[0])
 	}
-	if *insecure {
+	if f.insecure {
 		for _, r := range refs {
 			if ref, err := images.ParseReference(r); err == nil {
 				cfg.Registry.Insecure = append(cfg.Registry.Insecure, ref.Registry)
@@ -71,7 +79,7 @@ func runInspect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	p, err := webhook.NewPipeline(ctx, cfg, webhook.PipelineOptions{Demo: *useDemo, Logger: logger})
+	p, err := webhook.NewPipeline(ctx, cfg, webhook.PipelineOptions{Demo: f.useDemo, Logger: logger})
 	if err != nil {
 		return err
 	}
@@ -92,10 +100,10 @@ func runInspect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			return catalog.Lineage(rctx, f, images.Access{})
 		})
 		cancel()
-		if i > 0 && *output == "text" {
+		if i > 0 && f.output == "text" {
 			fmt.Fprintln(stdout)
 		}
-		if *output == "json" {
+		if f.output == "json" {
 			err = report.WriteInspectionJSON(stdout, ins)
 		} else {
 			err = report.WriteInspectionText(stdout, ins)

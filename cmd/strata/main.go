@@ -9,20 +9,12 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
+
+	"github.com/spf13/cobra"
 )
-
-const usage = `strata keeps container images honest about what they are built on.
-
-Usage:
-  strata serve [flags]           run the admission webhook (--dev --demo: locally, no cluster)
-  strata inspect IMAGE [flags]   show the facts strata reads for an image
-  strata inspect --demo          show the facts of every image of the built-in demo
-  strata check -f PATH [flags]   evaluate the policies on manifests, as the webhook would
-
-Run 'strata COMMAND -h' for a command's flags.
-`
 
 // errUsage marks a mistake in the command line: exit code 2, usage printed.
 var errUsage = errors.New("usage")
@@ -40,27 +32,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return runWithStdin(ctx, args, strings.NewReader(""), stdout, stderr)
 }
 
-// runWithStdin is run reading stdin for `strata check -f -`.
+// runWithStdin is run reading stdin for `strata check -f -`. Exit codes: 0
+// done, 1 check found what the mode denies, 2 anything else.
 func runWithStdin(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
-		return 2
-	}
-	var err error
-	switch args[0] {
-	case "serve":
-		err = runServe(ctx, args[1:], stdout, stderr)
-	case "inspect":
-		err = runInspect(ctx, args[1:], stdout, stderr)
-	case "check":
-		err = runCheck(ctx, args[1:], stdin, stdout, stderr)
-	case "-h", "--help", "help":
-		fmt.Fprint(stdout, usage)
-		return 0
-	default:
-		fmt.Fprintf(stderr, "strata: unknown command %q\n\n%s", args[0], usage)
-		return 2
-	}
+	root := newRootCommand(stdin, stdout, stderr)
+	root.SetArgs(goFlagSpellings(root, args))
+	cmd, err := root.ExecuteContextC(ctx)
 	switch {
 	case err == nil:
 		return 0
@@ -68,8 +45,100 @@ func runWithStdin(ctx context.Context, args []string, stdin io.Reader, stdout, s
 		return 2
 	case errors.As(err, new(violationsFound)):
 		return 1
+	case cmd == root:
+		fmt.Fprintf(stderr, "strata: %v\nRun 'strata --help' for the commands.\n", err)
+		return 2
 	default:
-		fmt.Fprintf(stderr, "strata %s: %v\n", args[0], err)
+		fmt.Fprintf(stderr, "strata %s: %v\n", cmd.Name(), err)
 		return 2
 	}
+}
+
+// newRootCommand builds the command tree; each command's flags are defined
+// beside its run function.
+func newRootCommand(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "strata",
+		Short: "strata keeps container images honest about what they are built on.",
+		Long: `strata keeps container images honest about what they are built on.
+
+  strata serve [flags]           run the admission webhook (--dev --demo: locally, no cluster)
+  strata inspect IMAGE [flags]   show the facts strata reads for an image
+  strata inspect --demo          show the facts of every image of the built-in demo
+  strata check -f PATH [flags]   evaluate the policies on manifests, as the webhook would
+  strata version [-o json]       the module version and VCS revision strata was built from
+  strata completion SHELL        a completion script for bash, zsh, fish or powershell`,
+		// strata alone is a usage mistake, as it was before cobra: exit 2.
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cmd.SetOut(stderr)
+			_ = cmd.Help()
+			return errUsage
+		},
+		SilenceErrors: true,
+		SilenceUsage:  true,
+	}
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	// A flag mistake prints the error and the command's usage, and exits 2.
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		fmt.Fprintf(stderr, "strata %s: %v\n", cmd.Name(), err)
+		cmd.SetOut(stderr)
+		_ = cmd.Usage()
+		return errUsage
+	})
+	root.SetUsageTemplate(usageTemplate)
+	root.AddCommand(newServeCommand(stdout, stderr), newInspectCommand(stdout, stderr),
+		newCheckCommand(stdin, stdout, stderr), newVersionCommand(stdout, stderr))
+	return root
+}
+
+// usageTemplate is cobra's, with the synopsis on the Usage line as strata
+// has always printed it ("Usage: strata check -f FILE|DIR|- [flags]").
+const usageTemplate = `Usage: {{if .HasAvailableSubCommands}}{{.CommandPath}} COMMAND [flags]{{else}}{{.UseLine}}{{end}}{{if .HasExample}}
+
+{{.Example}}{{end}}{{if .HasAvailableSubCommands}}
+
+Commands:{{range .Commands}}{{if (or .IsAvailableCommand (eq .Name "help"))}}
+  {{rpad .Name .NamePadding }} {{.Short}}{{end}}{{end}}{{end}}{{if .HasAvailableLocalFlags}}
+
+Flags:
+{{.LocalFlags.FlagUsages | trimTrailingWhitespaces}}{{end}}{{if .HasAvailableSubCommands}}
+
+Run '{{.CommandPath}} COMMAND --help' for a command's flags.{{end}}
+`
+
+// usageError prints what is wrong and the command's usage: exit 2.
+func usageError(cmd *cobra.Command, format string, args ...any) error {
+	if format != "" {
+		fmt.Fprintf(cmd.ErrOrStderr(), format+"\n", args...)
+	}
+	cmd.SetOut(cmd.ErrOrStderr())
+	_ = cmd.Usage()
+	return errUsage
+}
+
+// goFlagSpellings rewrites the single-dash long flags of Go's flag package
+// (-config FILE, -demo=true), which strata read before cobra, into pflag's
+// --config: scripts written for them keep working. Only names of the
+// command's long flags are rewritten, so -o json, -ojson and -f - stay
+// shorthands, and nothing after -- is touched.
+func goFlagSpellings(root *cobra.Command, args []string) []string {
+	cmd, _, err := root.Find(args)
+	if err != nil {
+		return args
+	}
+	out := slices.Clone(args)
+	for i, a := range out {
+		if a == "--" {
+			break
+		}
+		if len(a) < 3 || a[0] != '-' || a[1] == '-' {
+			continue
+		}
+		if name, _, _ := strings.Cut(a[1:], "="); cmd.Flags().Lookup(name) != nil {
+			out[i] = "-" + a
+		}
+	}
+	return out
 }

@@ -28,6 +28,9 @@ type pathList []string
 
 func (p *pathList) String() string { return strings.Join(*p, ",") }
 
+// Type names the value in --help, as pflag asks.
+func (p *pathList) Type() string { return "paths" }
+
 func (p *pathList) Set(v string) error {
 	for s := range strings.SplitSeq(v, ",") {
 		if s == "" {

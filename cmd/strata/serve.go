@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -14,6 +13,7 @@ import (
 	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/spf13/cobra"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
@@ -23,148 +23,134 @@ import (
 	"github.com/strata-project/strata/webhook/policy"
 )
 
-func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+func newServeCommand(stdout, stderr io.Writer) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "run the admission webhook",
+		Long:  "Runs the admission webhook. The webhook paths are /validate/enforce, /validate/warn and\n/validate/audit; /mutate/pin pins pods' images to the digests strata resolved.",
+		Args:  cobra.NoArgs,
+	}
+	// serve's flags, all here.
+	fs := cmd.Flags()
 	configPath := fs.String("config", "", "strata.yaml to read")
 	addr := fs.String("addr", ":8443", "the TLS webhook listener (with --dev: "+devAddr+")")
 	healthAddr := fs.String("health-addr", ":8080", "plain HTTP listener for /healthz, /readyz and /metrics (with --dev: "+devHealthAddr+")")
 	certDir := fs.String("cert-dir", "", "directory holding tls.crt and tls.key (reloaded when they change)")
 	clientCA := fs.String("client-ca", "", "PEM file of the CA that signs the API server's webhook client certificate: when set, the webhook listener answers only callers presenting a certificate it signed (mutual TLS)")
 	clientCN := fs.String("client-cn", "", "with --client-ca, the only client certificate common name accepted (e.g. kube-apiserver)")
-	kubeconfig := fs.String("kubeconfig", "", "kubeconfig for reading pods' pull secrets (default: in-cluster, when running in a pod)")
+	kube := newKubeFlags()
+	kube.addConnection(fs)
 	readSecrets := fs.Bool("pull-secrets", true, "read pods' imagePullSecrets through the Kubernetes API (needs get on secrets and serviceaccounts)")
 	maxConns := fs.Int("max-connections", webhook.DefaultWebhookLimits().MaxConns, "connections the webhook listener keeps open at once; beyond, a new one displaces the longest waiting without a request in progress, or is closed when every one is serving a request")
 	healthMaxConns := fs.Int("health-max-connections", webhook.DefaultHealthLimits().MaxConns, "connections the health listener keeps open at once, as --max-connections")
-	dev := fs.Bool("dev", false, "generate a self-signed certificate for localhost at start (development only)")
+	dev := fs.Bool("dev", false, "generate a self-signed certificate for localhost at start (development only); never over one already in --cert-dir")
 	useDemo := fs.Bool("demo", false, "serve the built-in demo: an in-process registry of sample images, its catalog and approved base")
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: strata serve [flags]\n\nThe webhook paths are /validate/enforce, /validate/warn and /validate/audit;\n/mutate/pin pins pods' images to the digests strata resolved.\n\nFlags:\n")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
-		return errUsage
-	}
-	if *dev {
-		devListeners(fs, addr, healthAddr)
-	}
-	if *maxConns < 1 || *healthMaxConns < 1 {
-		return fmt.Errorf("--max-connections and --health-max-connections must be at least 1")
-	}
-	cfg, err := loadConfig(*configPath)
-	if err != nil {
-		return err
-	}
-	if err := cfg.Validate(); err != nil {
-		return err
-	}
 
-	logger := slog.New(slog.NewJSONHandler(stdout, nil))
-	ctrllog.SetLogger(logr.FromSlogHandler(logger.Handler()))
-
-	if *certDir == "" {
-		if !*dev {
-			return fmt.Errorf("give --cert-dir with tls.crt and tls.key, or --dev for a self-signed certificate")
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		ctx := cmd.Context()
+		if *dev {
+			devListeners(fs, addr, healthAddr)
 		}
-		dir, err := os.MkdirTemp("", "strata-dev-cert-")
+		if *maxConns < 1 || *healthMaxConns < 1 {
+			return fmt.Errorf("--max-connections and --health-max-connections must be at least 1")
+		}
+		cfg, err := loadConfig(*configPath)
 		if err != nil {
 			return err
 		}
-		defer os.RemoveAll(dir)
-		*certDir = dir
-	}
-	if *dev {
-		if err := devcert.Write(*certDir, time.Now()); err != nil {
+		if err := cfg.Validate(); err != nil {
 			return err
 		}
-	}
 
-	var creds webhook.Credentials
-	if *readSecrets {
-		if creds, err = pullSecrets(*kubeconfig, cfg.PullSecretCacheBytes(), logger); err != nil {
+		logger := slog.New(slog.NewJSONHandler(stdout, nil))
+		ctrllog.SetLogger(logr.FromSlogHandler(logger.Handler()))
+
+		if *certDir == "" {
+			if !*dev {
+				return fmt.Errorf("give --cert-dir with tls.crt and tls.key, or --dev for a self-signed certificate")
+			}
+			dir, err := os.MkdirTemp("", "strata-dev-cert-")
+			if err != nil {
+				return err
+			}
+			defer os.RemoveAll(dir)
+			*certDir = dir
+		}
+		if *dev {
+			if err := devcert.Write(*certDir, time.Now()); err != nil {
+				return devcertAdvice(*certDir, err)
+			}
+		}
+
+		var creds webhook.Credentials
+		if *readSecrets {
+			if creds, err = pullSecrets(kube, cfg.PullSecretCacheBytes(), logger); err != nil {
+				return err
+			}
+		}
+		p, err := webhook.NewPipeline(ctx, cfg, webhook.PipelineOptions{Credentials: creds, Demo: *useDemo, Logger: logger})
+		if err != nil {
 			return err
 		}
-	}
-	p, err := webhook.NewPipeline(ctx, cfg, webhook.PipelineOptions{Credentials: creds, Demo: *useDemo, Logger: logger})
-	if err != nil {
-		return err
-	}
-	defer p.Close()
-	if p.Demo != nil {
-		logger.Info(demoNote(p.Demo))
-	}
-
-	// strata's own registry, with the Go runtime and process metrics,
-	// exposed beside controller-runtime's webhook request metrics.
-	registry := prometheus.NewRegistry()
-	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	metrics, err := webhook.NewMetrics(registry)
-	if err != nil {
-		return err
-	}
-	registry.MustRegister(webhook.NewPolicyCollector(p.Engine.Policies))
-	for _, m := range p.Engine.Policies() {
-		if m.Inactive != "" {
-			logger.Warn("policy inactive: it reports nothing", "policy", m.ID, "reason", m.Inactive)
+		defer p.Close()
+		if p.Demo != nil {
+			logger.Info(demoNote(p.Demo))
 		}
-	}
-	go p.Catalog.Run(ctx, cfg.Catalog.Refresh.Duration, lineage.DefaultRetry)
-	if len(cfg.Policies.Paths) > 0 {
-		go p.Engine.Watch(ctx, 2*time.Second)
-	}
-	logger.Info("strata is serving", "addr", *addr, "healthAddr", *healthAddr, "paths", []string{"/validate/enforce", "/validate/warn", "/validate/audit", webhook.PinPath})
-	if *useDemo {
-		_, port, _ := net.SplitHostPort(*addr)
-		fmt.Fprintf(stderr, "\nstrata serves the demo on https://localhost:%s. Try, from the repository root:\n\n"+
-			"  curl -sk -H 'Content-Type: application/json' --data @examples/admission/root-pod.json https://localhost:%s/validate/enforce\n\n",
-			port, port)
-	}
-	err = webhook.Serve(ctx, webhook.ServerOptions{
-		Addr:       *addr,
-		HealthAddr: *healthAddr,
-		CertDir:    *certDir,
-		ClientCA:   *clientCA,
-		ClientCN:   *clientCN,
-		Webhook:    webhook.ConnLimits{MaxConns: *maxConns},
-		Health:     webhook.ConnLimits{MaxConns: *healthMaxConns},
-		Handlers:   p.Handlers(metrics, logger),
-		Pinner:     p.Pinner(logger),
-		Checks: map[string]func() (string, error){
-			"catalog": func() (string, error) {
-				if !p.Catalog.Ready() {
-					return "", errors.New("the catalog has not loaded yet")
-				}
-				return fmt.Sprintf("%d images", p.Catalog.Len()), nil
+
+		// strata's own registry, with the Go runtime and process metrics,
+		// exposed beside controller-runtime's webhook request metrics.
+		registry := prometheus.NewRegistry()
+		registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		metrics, err := webhook.NewMetrics(registry)
+		if err != nil {
+			return err
+		}
+		registry.MustRegister(webhook.NewPolicyCollector(p.Engine.Policies))
+		for _, m := range p.Engine.Policies() {
+			if m.Inactive != "" {
+				logger.Warn("policy inactive: it reports nothing", "policy", m.ID, "reason", m.Inactive)
+			}
+		}
+		go p.Catalog.Run(ctx, cfg.Catalog.Refresh.Duration, lineage.DefaultRetry)
+		if len(cfg.Policies.Paths) > 0 {
+			go p.Engine.Watch(ctx, 2*time.Second)
+		}
+		logger.Info("strata is serving", "addr", *addr, "healthAddr", *healthAddr, "paths", []string{"/validate/enforce", "/validate/warn", "/validate/audit", webhook.PinPath})
+		if *useDemo {
+			_, port, _ := net.SplitHostPort(*addr)
+			fmt.Fprintf(stderr, "\nstrata serves the demo on https://localhost:%s. Try, from the repository root:\n\n"+
+				"  curl -sk -H 'Content-Type: application/json' --data @examples/admission/root-pod.json https://localhost:%s/validate/enforce\n\n",
+				port, port)
+		}
+		err = webhook.Serve(ctx, webhook.ServerOptions{
+			Addr:       *addr,
+			HealthAddr: *healthAddr,
+			CertDir:    *certDir,
+			ClientCA:   *clientCA,
+			ClientCN:   *clientCN,
+			Webhook:    webhook.ConnLimits{MaxConns: *maxConns},
+			Health:     webhook.ConnLimits{MaxConns: *healthMaxConns},
+			Handlers:   p.Handlers(metrics, logger),
+			Pinner:     p.Pinner(logger),
+			Checks: map[string]func() (string, error){
+				"catalog": func() (string, error) {
+					if !p.Catalog.Ready() {
+						return "", errors.New("the catalog has not loaded yet")
+					}
+					return fmt.Sprintf("%d images", p.Catalog.Len()), nil
+				},
+				"policies": func() (string, error) { return policyStatus(p.Engine.Status(), p.Engine.Policies()) },
 			},
-			"policies": func() (string, error) { return policyStatus(p.Engine.Status(), p.Engine.Policies()) },
-		},
-		Gatherer:   prometheus.Gatherers{registry, crmetrics.Registry},
-		Registerer: registry,
-		Logger:     logger,
-	})
-	if errors.Is(err, context.Canceled) {
-		return nil
+			Gatherer:   prometheus.Gatherers{registry, crmetrics.Registry},
+			Registerer: registry,
+			Logger:     logger,
+		})
+		if errors.Is(err, context.Canceled) {
+			return nil
+		}
+		return err
 	}
-	return err
-}
-
-// The listeners of --dev: a self-signed certificate and the demo are for
-// the developer's own machine, not for whoever shares its network.
-const (
-	devAddr       = "127.0.0.1:8443"
-	devHealthAddr = "127.0.0.1:8080"
-)
-
-// devListeners binds the listeners whose flags were not given to loopback.
-func devListeners(fs *flag.FlagSet, addr, healthAddr *string) {
-	given := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
-	if !given["addr"] {
-		*addr = devAddr
-	}
-	if !given["health-addr"] {
-		*healthAddr = devHealthAddr
-	}
+	return cmd
 }
 
 // policyStatus: after a failed reload the last good policies keep serving,

@@ -18,7 +18,8 @@ import (
 )
 
 // Write writes tls.crt and tls.key (ECDSA P-256, for localhost, 127.0.0.1
-// and ::1, valid for a week from now) into dir.
+// and ::1, valid for a week from now) into dir. Either file already in dir
+// is an error wrapping fs.ErrExist, and dir is left as it was.
 func Write(dir string, now time.Time) error {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -48,8 +49,29 @@ func Write(dir string, now time.Time) error {
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(dir, "tls.crt"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+	crt := filepath.Join(dir, "tls.crt")
+	if err := writeNew(crt, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})); err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(dir, "tls.key"), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600)
+	if err := writeNew(filepath.Join(dir, "tls.key"), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER})); err != nil {
+		// The certificate just written is ours and useless without its key.
+		_ = os.Remove(crt)
+		return err
+	}
+	return nil
+}
+
+// writeNew creates path and writes data, refusing a path that exists in any
+// form (a file, a symlink, dangling or not): a development certificate never
+// replaces one the operator put there. The error wraps fs.ErrExist.
+func writeNew(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
