@@ -3,6 +3,7 @@ package policy
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/strata-project/strata/policies"
@@ -112,5 +113,29 @@ func BenchmarkReload(b *testing.B) {
 		if err := e.Reload(b.Context()); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestBuiltinPoliciesShareResultsAcrossPodNames is what test/bench/README.md
+// says of the warm "each pod its own name" case: the built-in policies read
+// the container, the image and the lineage, not the workload's name, so two
+// replicas named apart by generateName share one cached result.
+func TestBuiltinPoliciesShareResultsAcrossPodNames(t *testing.T) {
+	t.Parallel()
+	e := builtinEngine(t)
+	if got, want := e.current.Load().results.keys, []string{"container", "image", "lineage"}; !slices.Equal(got, want) {
+		t.Errorf("the built-in policies' result-cache keys = %v, want %v (update test/bench/README.md if this changed)", got, want)
+	}
+	named := func(name string) *Subject {
+		s := *podSubjects()[0]
+		w := *s.Workload
+		w.Name = name
+		s.Workload = &w
+		return &s
+	}
+	a, b := named("web-7d4b9c-abcde"), named("web-7d4b9c-xyz12")
+	e.Evaluate(t.Context(), a.Container.Name, a.Platform(), a.Input())
+	if _, hit := e.current.Load().results.get(b.Input()); !hit {
+		t.Error("a replica differing only in its name missed the built-in policies' result cache")
 	}
 }
