@@ -16,7 +16,7 @@ import (
 	"github.com/strata-project/strata/webhook/policy"
 )
 
-// Config is strata.yaml (see DESIGN.md); every field is optional and the
+// Config is strata.yaml (README.md, "Configuration"); every field is optional and the
 // command line's flags override it. cmd/strata reads the file and the flags;
 // NewPipeline turns a Config into each stage's Options, so that every front
 // end (serve, check, inspect), the benchmarks and the tests build the same

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -22,6 +23,21 @@ func freeAddr(t *testing.T) string {
 	}
 	defer ln.Close()
 	return ln.Addr().String()
+}
+
+// goodPodReview is the whole answer to examples/admission/good-pod.json on
+// /validate/enforce: its uid, allowed, and nothing else.
+const goodPodReview = `{"kind": "AdmissionReview", "apiVersion": "admission.k8s.io/v1",
+	"response": {"uid": "0b7f1a2e-0001-4000-8000-000000000001", "allowed": true, "status": {"metadata": {}, "code": 200}}}`
+
+// sameJSON reports whether got and want hold the same JSON value.
+func sameJSON(t *testing.T, got, want []byte) bool {
+	t.Helper()
+	var g, w any
+	if err := json.Unmarshal(want, &w); err != nil {
+		t.Fatalf("the wanted JSON %s: %v", want, err)
+	}
+	return json.Unmarshal(got, &g) == nil && reflect.DeepEqual(g, w)
 }
 
 // TestServeDemo runs what `make run` runs, `strata serve --dev --demo`, and
@@ -74,14 +90,17 @@ func TestServeDemo(t *testing.T) {
 		file, path string
 		allowed    bool
 		want       string
+		// whole, when set, is the entire answer: for the compliant pod,
+		// no warning, message or annotation may ride along with allowed.
+		whole string
 	}{
-		{"good-pod.json", "/validate/enforce", true, ""},
-		{"root-pod.json", "/validate/enforce", false, "[run-as-root]"},
-		{"root-pod.json", "/validate/warn", true, "[run-as-root]"},
-		{"deep-pod.json", "/validate/enforce", false, "[lineage-depth]"},
-		{"unknown-base-pod.json", "/validate/enforce", false, "[approved-base]"},
-		{"stale-base-pod.json", "/validate/enforce", true, "[base-freshness]"},
-		{"root-pod.json", "/validate/audit", true, ""},
+		{"good-pod.json", "/validate/enforce", true, "", goodPodReview},
+		{"root-pod.json", "/validate/enforce", false, "[run-as-root]", ""},
+		{"root-pod.json", "/validate/warn", true, "[run-as-root]", ""},
+		{"deep-pod.json", "/validate/enforce", false, "[lineage-depth]", ""},
+		{"unknown-base-pod.json", "/validate/enforce", false, "[approved-base]", ""},
+		{"stale-base-pod.json", "/validate/enforce", true, "[base-freshness]", ""},
+		{"root-pod.json", "/validate/audit", true, "", ""},
 	} {
 		body, err := os.ReadFile("../../examples/admission/" + tc.file)
 		if err != nil {
@@ -90,6 +109,14 @@ func TestServeDemo(t *testing.T) {
 		resp, err := client.Post("https://"+addr+tc.path+"?timeout=10s", "application/json", bytes.NewReader(body))
 		if err != nil {
 			t.Fatalf("POST %s to %s: %v", tc.file, tc.path, err)
+		}
+		raw, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatalf("POST %s to %s: %v", tc.file, tc.path, err)
+		}
+		if tc.whole != "" && !sameJSON(t, raw, []byte(tc.whole)) {
+			t.Errorf("POST %s to %s = %s, want exactly %s", tc.file, tc.path, raw, tc.whole)
 		}
 		var review struct {
 			Response struct {
@@ -101,9 +128,7 @@ func TestServeDemo(t *testing.T) {
 				AuditAnnotations map[string]string `json:"auditAnnotations"`
 			} `json:"response"`
 		}
-		err = json.NewDecoder(resp.Body).Decode(&review)
-		resp.Body.Close()
-		if err != nil {
+		if err := json.Unmarshal(raw, &review); err != nil {
 			t.Fatalf("POST %s to %s: %v", tc.file, tc.path, err)
 		}
 		r := review.Response

@@ -281,11 +281,30 @@ func TestRegistryDown(t *testing.T) {
 	})
 }
 
-// TestRegistryBack runs after TestRegistryDown: a failure to reach the
-// registry is temporary and not cached.
+// TestRegistryBack: a failure to reach the registry is temporary and not
+// cached. The test stops and restarts the registry itself, with a tag no
+// other test resolves, so it proves this in any order and run alone.
 func TestRegistryBack(t *testing.T) {
 	showLogsOnFailure(t)
-	out, err := apply(t, nsEnforce, podYAML("cold-enforce", s.images.coldEnforce))
+	s.pub.Stop()
+	running := false
+	t.Cleanup(func() {
+		if running {
+			return
+		}
+		if err := s.pub.startAndWait(context.Background()); err != nil {
+			t.Errorf("restarting the public registry: %v", err)
+		}
+	})
+	out, err := apply(t, nsEnforce, podYAML("cold-back", s.images.coldBack))
+	mustDeny(t, "apply with the registry down", out, err)
+	mustContain(t, "apply with the registry down", out, "[image-resolution]", "cannot reach "+s.pub.addr)
+
+	if err := s.pub.startAndWait(t.Context()); err != nil {
+		t.Fatalf("restarting the public registry: %v", err)
+	}
+	running = true
+	out, err = apply(t, nsEnforce, podYAML("cold-back", s.images.coldBack))
 	mustAllow(t, "apply once the registry is back", out, err)
 }
 

@@ -125,6 +125,7 @@ type family struct {
 	os, runtime, framework    string // the catalog
 	good, root, deep, unknown string // applications on the public registry
 	coldEnforce, coldAudit    string // tags of good never resolved before the registry stops
+	coldBack                  string // a tag of good only TestRegistryBack resolves
 	private                   string // an application on the private registry
 }
 
@@ -151,6 +152,7 @@ func seed(ctx context.Context, pub, priv *registry) (family, error) {
 		{pub, "apps/good:1", good},
 		{pub, "apps/good:cold-enforce", good},
 		{pub, "apps/good:cold-audit", good},
+		{pub, "apps/good:cold-back", good},
 		{pub, "apps/root:1", b.image(runtime, "", "root app")},
 		{pub, "apps/deep:1", b.image(framework, "1000", "deep app")},
 		{pub, "apps/unknown:1", b.image(b.image(empty.Image, "", "hand-rolled root filesystem"), "1000", "unknown app")},
@@ -168,7 +170,8 @@ func seed(ctx context.Context, pub, priv *registry) (family, error) {
 		os: pub.ref("base/os:1"), runtime: pub.ref("base/runtime:1"), framework: pub.ref("base/framework:1"),
 		good: pub.ref("apps/good:1"), root: pub.ref("apps/root:1"), deep: pub.ref("apps/deep:1"), unknown: pub.ref("apps/unknown:1"),
 		coldEnforce: pub.ref("apps/good:cold-enforce"), coldAudit: pub.ref("apps/good:cold-audit"),
-		private: priv.ref("private/app:1"),
+		coldBack: pub.ref("apps/good:cold-back"),
+		private:  priv.ref("private/app:1"),
 	}, nil
 }
 
