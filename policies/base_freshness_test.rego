@@ -85,3 +85,25 @@ test_stale_message_names_the_tag_that_moved if {
 		"platform": "linux/arm64",
 	}} with input as with_chain([debian, dated])
 }
+
+# Decisions on inputs the Go pipeline built from the demo registry's images
+# (policies/testdata/inputs.json, written by TestPolicyInputsGolden).
+inputs := data.testdata.inputs
+
+test_pipeline_image_on_current_bases_is_allowed if {
+	count(base_freshness.violation) == 0 with input as inputs.compliant
+}
+
+# billing was built before debian:12 was patched: both its bases moved.
+test_pipeline_each_moved_base_is_a_violation if {
+	chain := inputs.stale_base.lineage.chain
+	{v.msg | some v in base_freshness.violation} == {
+		sprintf(`container "app": image "strata-demo.local/shop/billing:1.0" is built on strata-demo.local/base/debian:12.7 at %s, but strata-demo.local/base/debian:12 now points to %s; rebuild on the current base`, [chain[0].digest, chain[0].currentDigest]),
+		sprintf(`container "app": image "strata-demo.local/shop/billing:1.0" is built on strata-demo.local/base/temurin:21.0.4 at %s, but strata-demo.local/base/temurin:21 now points to %s; rebuild on the current base`, [chain[1].digest, chain[1].currentDigest]),
+	} with input as inputs.stale_base
+}
+
+test_pipeline_unresolved_images_are_silent if {
+	count(base_freshness.violation) == 0 with input as inputs.not_found
+	count(base_freshness.violation) == 0 with input as inputs.pod_os_mismatch
+}

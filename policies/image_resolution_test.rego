@@ -80,3 +80,25 @@ test_stale_resolution_without_a_reason_is_reported if {
 test_fresh_resolution_is_not_reported if {
 	count(image_resolution.violation) == 0 with input as object.union(base, {"image": object.union(base.image, {"stale": false})})
 }
+
+# Decisions on inputs the Go pipeline built from the demo registry's images
+# (policies/testdata/inputs.json, written by TestPolicyInputsGolden).
+inputs := data.testdata.inputs
+
+test_pipeline_resolved_image_is_allowed if {
+	count(image_resolution.violation) == 0 with input as inputs.compliant
+}
+
+test_pipeline_missing_image_is_a_violation if {
+	image_resolution.violation == {{
+		"msg": sprintf(`container "app": cannot check image "strata-demo.local/shop/missing:1.0": %s`, [inputs.not_found.image.error.message]),
+		"container": "app",
+		"platform": "",
+	}} with input as inputs.not_found
+	inputs.not_found.image.error.kind == "not-found"
+}
+
+test_pipeline_image_without_a_manifest_for_the_pod_os_is_a_violation if {
+	{v.msg | some v in image_resolution.violation} == {sprintf(`container "app": cannot check image "strata-demo.local/shop/web:1.0": %s`, [inputs.pod_os_mismatch.image.error.message])} with input as inputs.pod_os_mismatch
+	inputs.pod_os_mismatch.image.error.kind == "pod-os"
+}

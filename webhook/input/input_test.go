@@ -2,6 +2,7 @@ package input
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -82,6 +83,27 @@ func TestInputMatchesSchema(t *testing.T) {
 		}
 		if err := schema.Validate(input); err != nil {
 			t.Errorf("%s: Value() does not match input.schema.json: %v\n%s", name, err, s.Value())
+		}
+	}
+	// The inputs the pipeline built for the Rego tests (TestPolicyInputsGolden).
+	raw, err = os.ReadFile(filepath.Join("..", "..", "policies", "testdata", "inputs.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var golden struct{ Inputs map[string]json.RawMessage }
+	if err := json.Unmarshal(raw, &golden); err != nil {
+		t.Fatal(err)
+	}
+	if len(golden.Inputs) == 0 {
+		t.Fatal("policies/testdata/inputs.json holds no input")
+	}
+	for name, in := range golden.Inputs {
+		input, err := jsonschema.UnmarshalJSON(bytes.NewReader(in))
+		if err != nil {
+			t.Fatalf("policies/testdata/inputs.json: %s: %v", name, err)
+		}
+		if err := schema.Validate(input); err != nil {
+			t.Errorf("policies/testdata/inputs.json: %s does not match input.schema.json: %v", name, err)
 		}
 	}
 }
