@@ -2,7 +2,9 @@ package strata.policies.base_freshness_test
 
 import data.strata.policies.base_freshness
 
-base := {
+# base is an input the Go pipeline built (TestPolicyInputsGolden), with the
+# values these tests name: every key Go emits is there, as Go types it.
+base := object.union(data.testdata.inputs.compliant, {
 	"apiVersion": "strata.dev/v1",
 	"request": {"operation": "CREATE", "dryRun": false, "namespace": "shop", "user": "alice@example.com"},
 	"workload": {"kind": "Deployment", "name": "web", "namespace": "shop", "labels": {}, "annotations": {}},
@@ -17,7 +19,7 @@ base := {
 		"config": {"user": {"raw": "65532", "uid": 65532, "gid": null}},
 	},
 	"lineage": {"chain": [debian, temurin], "depth": 3, "complete": true},
-}
+})
 
 debian := {"refs": ["registry.example.com/base/debian:12"], "digest": "sha256:d1", "role": "os", "layers": 1, "current": true}
 

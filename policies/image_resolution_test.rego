@@ -2,7 +2,9 @@ package strata.policies.image_resolution_test
 
 import data.strata.policies.image_resolution
 
-base := {
+# base is an input the Go pipeline built (TestPolicyInputsGolden), with the
+# values these tests name: every key Go emits is there, as Go types it.
+base := object.union(data.testdata.inputs.compliant, {
 	"apiVersion": "strata.dev/v1",
 	"request": {"operation": "CREATE", "dryRun": false, "namespace": "shop", "user": "alice@example.com"},
 	"workload": {"kind": "Deployment", "name": "web", "namespace": "shop", "labels": {}, "annotations": {}},
@@ -17,7 +19,7 @@ base := {
 		"config": {"user": {"raw": "", "uid": 0, "gid": null}},
 	},
 	"lineage": {"chain": [], "depth": 1, "complete": false},
-}
+})
 
 failed(error) := object.union(object.remove(base, ["image", "lineage"]), {
 	"image": {"ref": "docker.io/library/web:1.2", "error": error},

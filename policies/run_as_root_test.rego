@@ -2,7 +2,9 @@ package strata.policies.run_as_root_test
 
 import data.strata.policies.run_as_root
 
-base := {
+# base is an input the Go pipeline built (TestPolicyInputsGolden), with the
+# values these tests name: every key Go emits is there, as Go types it.
+base := object.union(data.testdata.inputs.compliant, {
 	"apiVersion": "strata.dev/v1",
 	"request": {"operation": "CREATE", "dryRun": false, "namespace": "shop", "user": "alice@example.com"},
 	"workload": {"kind": "Deployment", "name": "web", "namespace": "shop", "labels": {}, "annotations": {}},
@@ -23,7 +25,7 @@ base := {
 		"config": {"user": {"raw": "65532", "uid": 65532, "gid": null}},
 	},
 	"lineage": {"chain": [], "depth": 1, "complete": false},
-}
+})
 
 # with_patch builds an input from base; nested objects merge.
 with_patch(patch) := object.union(base, patch)
