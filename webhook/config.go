@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/resource"
 	"sigs.k8s.io/yaml"
 
 	"github.com/strata-project/strata/policies"
@@ -26,6 +27,7 @@ type Config struct {
 	Catalog   CatalogConfig  `json:"catalog,omitzero"`
 	Platforms []string       `json:"platforms,omitempty"`
 	Registry  RegistryConfig `json:"registry,omitzero"`
+	Cache     CacheConfig    `json:"cache,omitzero"`
 	Exempt    ExemptConfig   `json:"exempt,omitzero"`
 
 	// hosts maps a registry name to the address that serves it; set for
@@ -58,6 +60,39 @@ type RegistryConfig struct {
 	TagTTL   Duration `json:"tagTTL,omitzero"`
 	Allow    []string `json:"allow,omitempty"`
 	Insecure []string `json:"insecure,omitempty"`
+}
+
+// CacheConfig bounds what strata remembers between admissions.
+type CacheConfig struct {
+	// MaxBytes is the one budget of every cache, in bytes or as a quantity
+	// ("64Mi"), split by cacheBudget.
+	MaxBytes resource.Quantity `json:"maxBytes,omitzero"`
+}
+
+// DefaultCacheBytes is cache.maxBytes by default: sized for the chart's
+// 256 MiB memory limit. Go's collector lets the heap grow to about twice
+// what is live, so 64 MiB of caches leave room for the catalog, the
+// compiled policies and requests in flight.
+const DefaultCacheBytes = 64 << 20
+
+// minCacheBytes is the smallest budget accepted: below it the caches hold
+// too little to serve a cluster's working set.
+const minCacheBytes = 4 << 20
+
+// cacheBudget splits cache.maxBytes: 11/16 to the image resolver (facts,
+// tag resolutions, remembered failures, registry sessions), 1/16 to the
+// pods' pull-secret credentials, 1/8 each to the policy result cache and
+// the lineage cache.
+func (c Config) cacheBudget() (resolver, secrets, results, lineages int64) {
+	total := c.Cache.MaxBytes.Value()
+	return total / 16 * 11, total / 16, total / 8, total / 8
+}
+
+// PullSecretCacheBytes is the share of cache.maxBytes that pods' pull-secret
+// credentials may hold; the front end that reads secrets sizes its cache so.
+func (c Config) PullSecretCacheBytes() int64 {
+	_, secrets, _, _ := c.cacheBudget()
+	return secrets
 }
 
 // ExemptConfig lists what is never evaluated.
@@ -99,6 +134,7 @@ func DefaultConfig() Config {
 			TagTTL:  Duration{images.DefaultTagTTL},
 		},
 		Catalog: CatalogConfig{Refresh: Duration{lineage.DefaultRefresh}},
+		Cache:   CacheConfig{MaxBytes: *resource.NewQuantity(DefaultCacheBytes, resource.BinarySI)},
 		Exempt:  ExemptConfig{Namespaces: []string{"kube-system"}},
 	}
 }
@@ -135,6 +171,9 @@ func (c Config) Validate() error {
 	}
 	if c.Registry.Timeout.Duration <= 0 {
 		problems = append(problems, "registry.timeout must be positive")
+	}
+	if c.Cache.MaxBytes.Value() < minCacheBytes {
+		problems = append(problems, fmt.Sprintf("cache.maxBytes %s: want at least 4Mi", c.Cache.MaxBytes.String()))
 	}
 	for _, img := range c.Catalog.Images {
 		if img.Ref == "" || img.Role == "" {
@@ -195,12 +234,14 @@ func (c Config) policyOptions() policy.Options {
 	for id, a := range c.Policies.Actions {
 		actions[id] = policy.Action(a)
 	}
-	return policy.Options{Builtins: policies.FS, Paths: c.Policies.Paths, Data: c.Policies.Data, Actions: actions}
+	_, _, results, _ := c.cacheBudget()
+	return policy.Options{Builtins: policies.FS, Paths: c.Policies.Paths, Data: c.Policies.Data, Actions: actions, ResultCacheBytes: results}
 }
 
 // catalogOptions turns the configuration into the lineage catalog's Options.
 func (c Config) catalogOptions() lineage.Options {
-	opts := lineage.Options{ClaimTTL: c.Registry.TagTTL.Duration, FetchTimeout: c.Registry.Timeout.Duration}
+	_, _, _, lineages := c.cacheBudget()
+	opts := lineage.Options{ClaimTTL: c.Registry.TagTTL.Duration, FetchTimeout: c.Registry.Timeout.Duration, CacheBytes: lineages}
 	for _, img := range c.Catalog.Images {
 		opts.Images = append(opts.Images, lineage.CatalogImage{Ref: img.Ref, Role: img.Role})
 	}
@@ -212,7 +253,9 @@ func (c Config) catalogOptions() lineage.Options {
 // like each admission's own registry work, rather than the resolver's
 // longer default: strata's fetches serve admissions.
 func (c Config) resolverOptions() images.Options {
+	resolver, _, _, _ := c.cacheBudget()
 	return images.Options{
+		CacheBytes:   resolver,
 		Platforms:    c.Platforms,
 		TagTTL:       c.Registry.TagTTL.Duration,
 		FetchTimeout: c.Registry.Timeout.Duration,

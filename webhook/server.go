@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -19,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/sync/errgroup"
+	"sigs.k8s.io/controller-runtime/pkg/certwatcher"
 	ctrlwebhook "sigs.k8s.io/controller-runtime/pkg/webhook"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
@@ -54,85 +56,236 @@ type ServerOptions struct {
 	Checks map[string]func() (detail string, err error)
 	// Gatherer is what /metrics exposes.
 	Gatherer prometheus.Gatherer
+	// Registerer, when set, receives the listeners' connection metrics
+	// (strata_connections_open, strata_connections_dropped_total).
+	Registerer prometheus.Registerer
 	// Margin is kept from the API server's timeout to write the answer.
 	// Default: 250ms.
 	Margin time.Duration
+	// Webhook bounds the connections of the webhook listener; zero fields
+	// take DefaultWebhookLimits' values.
+	Webhook ConnLimits
+	// Health bounds the connections of the health listener; zero fields
+	// take DefaultHealthLimits' values.
+	Health ConnLimits
 	Logger *slog.Logger
 }
 
+// ConnLimits bound what the clients of one listener can hold.
+type ConnLimits struct {
+	// MaxConns is how many connections the listener keeps open at once.
+	MaxConns int
+	// HeaderTimeout is how long a connection has to complete its TLS
+	// handshake and then to send a request's headers.
+	HeaderTimeout time.Duration
+	// IdleTimeout closes a keep-alive connection that sends no new request.
+	IdleTimeout time.Duration
+}
+
+// DefaultWebhookLimits are the webhook listener's limits where
+// ServerOptions.Webhook leaves a field zero.
+//
+//   - MaxConns: 1,000 connections, whether the API server's (which opens
+//     one per admission request in flight and keeps them alive) or anyone
+//     else's; 1,000 held TLS connections measured 77–84 MiB of resident
+//     memory (docs/serving.md), inside the chart's 256 Mi limit.
+//   - HeaderTimeout: 10 s for the TLS handshake, then 10 s for a request's
+//     headers: the API server's own client gives a handshake 10 s, and sends
+//     its headers at once.
+//   - IdleTimeout: 2 minutes, longer than the 90 s after which the API
+//     server's client closes an idle connection itself, so that the API
+//     server never sends a request on a connection strata is closing; idle
+//     connections are the first displaced at the cap in any case.
+func DefaultWebhookLimits() ConnLimits {
+	return ConnLimits{MaxConns: 1000, HeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+}
+
+// DefaultHealthLimits are the health listener's limits where
+// ServerOptions.Health leaves a field zero: probes and scrapes, a handful at
+// a time, send their request at once and come back every few seconds.
+func DefaultHealthLimits() ConnLimits {
+	return ConnLimits{MaxConns: 64, HeaderTimeout: 5 * time.Second, IdleTimeout: time.Minute}
+}
+
+// or fills l's zero fields from d.
+func (l ConnLimits) or(d ConnLimits) ConnLimits {
+	if l.MaxConns <= 0 {
+		l.MaxConns = d.MaxConns
+	}
+	if l.HeaderTimeout <= 0 {
+		l.HeaderTimeout = d.HeaderTimeout
+	}
+	if l.IdleTimeout <= 0 {
+		l.IdleTimeout = d.IdleTimeout
+	}
+	return l
+}
+
 // Serve runs the webhook and health servers until ctx ends, then shuts both
-// down gracefully. The webhook server is controller-runtime's: it decodes
-// AdmissionReview v1, limits bodies to 7 MiB (413 beyond), recovers from
-// panics, and reloads the certificate when the files change.
+// down gracefully, letting requests in flight finish within their deadline.
+// The webhook paths are controller-runtime's admission.Webhook, registered
+// through its webhook server for the request metrics: it decodes
+// AdmissionReview v1, limits bodies to 7 MiB (413 beyond) and recovers from
+// panics. strata serves them itself, over its own listener, to bound
+// connections (Webhook); controller-runtime's certificate watcher reloads
+// the certificate when the files change.
 func Serve(ctx context.Context, opts ServerOptions) error {
 	if opts.Margin <= 0 {
 		opts.Margin = 250 * time.Millisecond
 	}
-	host, portStr, err := net.SplitHostPort(opts.Addr)
-	if err != nil {
-		return fmt.Errorf("--addr %q: %w", opts.Addr, err)
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
 	}
-	port, err := strconv.Atoi(portStr)
-	if err != nil {
-		return fmt.Errorf("--addr %q: %w", opts.Addr, err)
+	webhookLimits := opts.Webhook.or(DefaultWebhookLimits())
+	healthLimits := opts.Health.or(DefaultHealthLimits())
+	if err := checkAddr("--addr", opts.Addr); err != nil {
+		return err
 	}
 	clientAuth, err := clientAuthTLS(opts.ClientCA, opts.ClientCN)
 	if err != nil {
 		return err
 	}
-	srv := ctrlwebhook.NewServer(ctrlwebhook.Options{
-		Host:     host,
-		Port:     port,
-		CertDir:  opts.CertDir,
-		CertName: "tls.crt",
-		KeyName:  "tls.key",
-		TLSOpts:  []func(*tls.Config){restrictTLS, clientAuth},
-	})
+	connMetrics, err := newConnMetrics(opts.Registerer)
+	if err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	hooks := ctrlwebhook.NewServer(ctrlwebhook.Options{WebhookMux: mux})
 	for mode, h := range opts.Handlers {
 		path, ok := Paths[mode]
 		if !ok {
 			return fmt.Errorf("mode %q has no webhook path", mode)
 		}
-		srv.Register(path, WithDeadline(&admission.Webhook{Handler: h}, opts.Margin))
+		hooks.Register(path, WithDeadline(&admission.Webhook{Handler: h}, opts.Margin))
 	}
 	if opts.Pinner != nil {
-		srv.Register(PinPath, WithDeadline(&admission.Webhook{Handler: opts.Pinner}, opts.Margin))
+		hooks.Register(PinPath, WithDeadline(&admission.Webhook{Handler: opts.Pinner}, opts.Margin))
 	}
-	started := srv.StartedChecker()
-	checks := map[string]func() (string, error){"webhook": func() (string, error) { return "", started(nil) }}
-	for name, c := range opts.Checks {
-		checks[name] = c
-	}
+	mux.HandleFunc("/", notFound)
 
-	health := &http.Server{
-		Addr:              opts.HealthAddr,
-		Handler:           healthMux(checks, opts.Gatherer),
-		ReadHeaderTimeout: 5 * time.Second,
-		// Probes and scrapes send no body and come back every few seconds:
-		// nothing needs a connection held longer.
-		ReadTimeout:    10 * time.Second,
-		IdleTimeout:    60 * time.Second,
-		MaxHeaderBytes: 64 << 10,
-	}
-	ln, err := net.Listen("tcp", opts.HealthAddr)
+	webhookLn, err := net.Listen("tcp", opts.Addr)
 	if err != nil {
+		return fmt.Errorf("--addr: %w", err)
+	}
+	healthLn, err := net.Listen("tcp", opts.HealthAddr)
+	if err != nil {
+		webhookLn.Close()
 		return fmt.Errorf("--health-addr: %w", err)
 	}
+	certs, err := certwatcher.New(filepath.Join(opts.CertDir, "tls.crt"), filepath.Join(opts.CertDir, "tls.key"))
+	if err != nil {
+		webhookLn.Close()
+		healthLn.Close()
+		return fmt.Errorf("--cert-dir: %w", err)
+	}
+	tlsConfig := &tls.Config{GetCertificate: certs.GetCertificate}
+	restrictTLS(tlsConfig)
+	clientAuth(tlsConfig)
+	errorLog := slog.NewLogLogger(opts.Logger.Handler(), slog.LevelDebug)
+	webhookGate := newConnGate(webhookLimits.MaxConns, "webhook", connMetrics)
+	webhookSrv := &http.Server{
+		Handler:     webhookGate.Handler(mux),
+		ConnContext: webhookGate.ConnContext,
+		// Also the TLS handshake's deadline: net/http gives a handshake
+		// the shortest of the read and write timeouts.
+		ReadHeaderTimeout: webhookLimits.HeaderTimeout,
+		// WithDeadline sets each admission request's own read deadline;
+		// this is the bound of any other request's body.
+		ReadTimeout: maxWebhookTimeout,
+		// An answer that a client does not read would otherwise hold a
+		// connection serving a request, which the gate never displaces.
+		WriteTimeout:   maxWebhookTimeout + 10*time.Second,
+		IdleTimeout:    webhookLimits.IdleTimeout,
+		MaxHeaderBytes: 64 << 10,
+		ConnState:      webhookGate.ConnState,
+		Protocols:      http1Only(),
+		ErrorLog:       errorLog,
+		// Requests in flight at shutdown finish within their own deadline
+		// rather than being cancelled with ctx.
+		BaseContext: func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	healthGate := newConnGate(healthLimits.MaxConns, "health", connMetrics)
+	health := &http.Server{
+		Handler:           healthGate.Handler(healthMux(checks(opts.Checks), opts.Gatherer)),
+		ConnContext:       healthGate.ConnContext,
+		ReadHeaderTimeout: healthLimits.HeaderTimeout,
+		// Probes and scrapes send no body and read their answer at once.
+		ReadTimeout:    10 * time.Second,
+		WriteTimeout:   10 * time.Second,
+		IdleTimeout:    healthLimits.IdleTimeout,
+		MaxHeaderBytes: 64 << 10,
+		ConnState:      healthGate.ConnState,
+		Protocols:      http1Only(),
+		ErrorLog:       errorLog,
+	}
+
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return srv.Start(gctx) })
 	g.Go(func() error {
-		if err := health.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			return err
+		// As controller-runtime does: without the watch, the certificate
+		// read at start keeps serving.
+		if err := certs.Start(gctx); err != nil {
+			opts.Logger.Error("watching the serving certificate: it will not be reloaded", "err", err)
 		}
 		return nil
 	})
+	serve := func(srv *http.Server, ln net.Listener) func() error {
+		return func() error {
+			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
+			return nil
+		}
+	}
+	g.Go(serve(webhookSrv, tls.NewListener(webhookGate.Listener(webhookLn), tlsConfig)))
+	g.Go(serve(health, healthGate.Listener(healthLn)))
 	g.Go(func() error {
 		<-gctx.Done()
-		shutdown, cancel := context.WithTimeout(context.WithoutCancel(gctx), 5*time.Second)
+		shutdown, cancel := context.WithTimeout(context.WithoutCancel(gctx), maxWebhookTimeout)
 		defer cancel()
-		return health.Shutdown(shutdown)
+		return errors.Join(webhookSrv.Shutdown(shutdown), health.Shutdown(shutdown))
 	})
 	return g.Wait()
+}
+
+// checkAddr refuses an address without a numeric port, which net.Listen
+// would take as a service name.
+func checkAddr(flag, addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err == nil {
+		_, err = strconv.Atoi(port)
+	}
+	if err != nil {
+		return fmt.Errorf("%s %q: %w", flag, addr, err)
+	}
+	return nil
+}
+
+// checks adds to the caller's readiness checks that the webhook listener is
+// serving: Serve has bound it before the health listener answers at all.
+func checks(given map[string]func() (string, error)) map[string]func() (string, error) {
+	all := map[string]func() (string, error){"webhook": func() (string, error) { return "", nil }}
+	maps.Copy(all, given)
+	return all
+}
+
+// http1Only turns HTTP/2 off: on the webhook port its streams multiply
+// handlers past any per-connection bound, and it carries the rapid reset
+// class of attacks (CVE-2023-44487); the API server speaks HTTP/1.1 to
+// webhooks as readily. The health port never needed it.
+func http1Only() *http.Protocols {
+	var p http.Protocols
+	p.SetHTTP1(true)
+	return &p
+}
+
+// notFound answers a path strata does not serve and closes the connection
+// without reading the request's body: net/http would otherwise read up to
+// 256 KiB of it after the answer, to keep the connection alive, however
+// slowly it came.
+func notFound(w http.ResponseWriter, r *http.Request) {
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now())
+	w.Header().Set("Connection", "close")
+	http.NotFound(w, r)
 }
 
 // tls12CipherSuites are the only suites the webhook listener accepts with
@@ -151,10 +304,7 @@ var tls12CipherSuites = []uint16{
 }
 
 // restrictTLS sets the webhook listener's floor: TLS 1.2 with AEAD suites,
-// and HTTP/1.1 only. controller-runtime offers h2 by default; its streams
-// multiply handlers past any per-connection bound, and it carries the rapid
-// reset class of attacks (CVE-2023-44487). The API server speaks HTTP/1.1 to
-// webhooks as readily.
+// and HTTP/1.1 only (http1Only).
 func restrictTLS(c *tls.Config) {
 	c.MinVersion = tls.VersionTLS12
 	c.CipherSuites = tls12CipherSuites

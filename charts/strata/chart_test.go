@@ -552,7 +552,7 @@ func TestDeployment(t *testing.T) {
 		sc.SeccompProfile == nil || sc.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault {
 		t.Errorf("container securityContext = %+v", sc)
 	}
-	wantArgs := []string{"serve", "--config=/etc/strata/strata.yaml", "--cert-dir=/etc/strata/tls", "--addr=:8443", "--health-addr=:8080", "--pull-secrets=false"}
+	wantArgs := []string{"serve", "--config=/etc/strata/strata.yaml", "--cert-dir=/etc/strata/tls", "--addr=:8443", "--health-addr=:8080", "--pull-secrets=false", "--max-connections=1000", "--health-max-connections=64"}
 	if !slices.Equal(c.Args, wantArgs) {
 		t.Errorf("args = %q, want %q", c.Args, wantArgs)
 	}
@@ -638,6 +638,8 @@ func TestValuesRejected(t *testing.T) {
 		{"unknown nested key", []string{"--set", "webhook.failurePolicy.default=Fail"}, schemaError},
 		{"mode block", []string{"--set", "mode=block"}, schemaError},
 		{"timeout 30", []string{"--set", "webhook.timeoutSeconds=30"}, schemaError},
+		{"no connection", []string{"--set", "connections.webhook=0"}, schemaError},
+		{"connections not a number", []string{"--set-string", "connections.health=64\n            - --dev"}, schemaError},
 		{"failurePolicy", []string{"--set", "webhook.failurePolicy.audit=Deny"}, schemaError},
 		{"policy action", []string{"--set", "policies.actions.run-as-root=deny"}, schemaError},
 		{"namespace name", []string{"--set", "namespaces.enforce={Team_A}"}, schemaError},
@@ -940,6 +942,18 @@ func TestNotes(t *testing.T) {
 			if !strings.Contains(notes, want) {
 				t.Errorf("helm install %v: NOTES lack %q:\n%s", tc.args, want, notes)
 			}
+		}
+	}
+}
+
+// TestConnectionLimitsWiredToServe: the connections values reach strata
+// serve's flags.
+func TestConnectionLimitsWiredToServe(t *testing.T) {
+	t.Parallel()
+	args := render(t, "--set", "connections.webhook=250", "--set", "connections.health=16").deployment().Spec.Template.Spec.Containers[0].Args
+	for _, want := range []string{"--max-connections=250", "--health-max-connections=16"} {
+		if !slices.Contains(args, want) {
+			t.Errorf("args = %q, want %s", args, want)
 		}
 	}
 }

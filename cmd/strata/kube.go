@@ -15,8 +15,9 @@ import (
 
 // pullSecrets reads pods' pull secrets through the API server when strata
 // can reach one: --kubeconfig, or the in-cluster service account. Without
-// either, every image is read with strata's own credentials.
-func pullSecrets(kubeconfig string, logger *slog.Logger) (webhook.Credentials, error) {
+// either, every image is read with strata's own credentials. The
+// credentials read are cached within cacheBytes.
+func pullSecrets(kubeconfig string, cacheBytes int64, logger *slog.Logger) (webhook.Credentials, error) {
 	var cfg *rest.Config
 	var err error
 	switch {
@@ -35,5 +36,5 @@ func pullSecrets(kubeconfig string, logger *slog.Logger) (webhook.Credentials, e
 	if err != nil {
 		return nil, fmt.Errorf("kubernetes client: %w", err)
 	}
-	return images.NewPullSecrets(client, images.PullSecretOptions{}), nil
+	return images.NewPullSecrets(client, images.PullSecretOptions{CacheBytes: cacheBytes}), nil
 }

@@ -34,6 +34,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	clientCN := fs.String("client-cn", "", "with --client-ca, the only client certificate common name accepted (e.g. kube-apiserver)")
 	kubeconfig := fs.String("kubeconfig", "", "kubeconfig for reading pods' pull secrets (default: in-cluster, when running in a pod)")
 	readSecrets := fs.Bool("pull-secrets", true, "read pods' imagePullSecrets through the Kubernetes API (needs get on secrets and serviceaccounts)")
+	maxConns := fs.Int("max-connections", webhook.DefaultWebhookLimits().MaxConns, "connections the webhook listener keeps open at once; beyond, a new one displaces the longest waiting without a request in progress, or is closed when every one is serving a request")
+	healthMaxConns := fs.Int("health-max-connections", webhook.DefaultHealthLimits().MaxConns, "connections the health listener keeps open at once, as --max-connections")
 	dev := fs.Bool("dev", false, "generate a self-signed certificate for localhost at start (development only)")
 	useDemo := fs.Bool("demo", false, "serve the built-in demo: an in-process registry of sample images, its catalog and approved base")
 	fs.Usage = func() {
@@ -45,6 +47,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if *dev {
 		devListeners(fs, addr, healthAddr)
+	}
+	if *maxConns < 1 || *healthMaxConns < 1 {
+		return fmt.Errorf("--max-connections and --health-max-connections must be at least 1")
 	}
 	cfg, err := loadConfig(*configPath)
 	if err != nil {
@@ -76,7 +81,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 	var creds webhook.Credentials
 	if *readSecrets {
-		if creds, err = pullSecrets(*kubeconfig, logger); err != nil {
+		if creds, err = pullSecrets(*kubeconfig, cfg.PullSecretCacheBytes(), logger); err != nil {
 			return err
 		}
 	}
@@ -120,6 +125,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		CertDir:    *certDir,
 		ClientCA:   *clientCA,
 		ClientCN:   *clientCN,
+		Webhook:    webhook.ConnLimits{MaxConns: *maxConns},
+		Health:     webhook.ConnLimits{MaxConns: *healthMaxConns},
 		Handlers:   p.Handlers(metrics, logger),
 		Pinner:     p.Pinner(logger),
 		Checks: map[string]func() (string, error){
@@ -131,8 +138,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			},
 			"policies": func() (string, error) { return policyStatus(p.Engine.Status(), p.Engine.Policies()) },
 		},
-		Gatherer: prometheus.Gatherers{registry, crmetrics.Registry},
-		Logger:   logger,
+		Gatherer:   prometheus.Gatherers{registry, crmetrics.Registry},
+		Registerer: registry,
+		Logger:     logger,
 	})
 	if errors.Is(err, context.Canceled) {
 		return nil

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
@@ -227,6 +228,37 @@ type errRefused struct{ msg string }
 
 func (e *errRefused) Error() string { return e.msg }
 
+// maxRememberedMessage bounds the message of a remembered failure: a
+// reference is at most a few hundred bytes, and so is what names it.
+const maxRememberedMessage = 512
+
+// errRemembered is a failure kept in the cache for NotFoundTTL: its kind,
+// status and message (redacted, bounded), never the original error, which
+// holds go-containerregistry's *http.Request (URL, headers, context) and
+// would keep thousands of bytes per distinct failing reference.
+type errRemembered struct {
+	kind   Kind
+	status int
+	msg    string
+}
+
+func (e *errRemembered) Error() string { return e.msg }
+
+// newRemembered is the small copy of err that the cache keeps.
+func newRemembered(err error) *errRemembered {
+	out := &errRemembered{kind: kindOf(err, new(time.Duration))}
+	var terr *transport.Error
+	if errors.As(err, &terr) {
+		out.status = terr.StatusCode
+	}
+	msg := redact(err.Error())
+	if len(msg) > maxRememberedMessage {
+		msg = strings.ToValidUTF8(msg[:maxRememberedMessage], "") + "…"
+	}
+	out.msg = strings.Clone(msg)
+	return out
+}
+
 // classify wraps any failure met while resolving ref into an *Error.
 func classify(ctx context.Context, image string, ref Reference, err error) *Error {
 	var existing *Error
@@ -245,22 +277,25 @@ func classify(ctx context.Context, image string, ref Reference, err error) *Erro
 
 func kindOf(err error, retryAfter *time.Duration) Kind {
 	var (
-		terr      *transport.Error
-		rateLimit *errRateLimited
-		tooLarge  *errTooLarge
-		content   *errContent
-		unsupp    *errUnsupported
-		inconsist *errInconsistent
-		tooBig    *errTooComplex
-		refused   *errRefused
-		dnsErr    *net.DNSError
-		opErr     *net.OpError
-		certErr   *tls.CertificateVerificationError
-		unknownCA x509.UnknownAuthorityError
-		hostErr   x509.HostnameError
-		recErr    tls.RecordHeaderError
+		terr       *transport.Error
+		remembered *errRemembered
+		rateLimit  *errRateLimited
+		tooLarge   *errTooLarge
+		content    *errContent
+		unsupp     *errUnsupported
+		inconsist  *errInconsistent
+		tooBig     *errTooComplex
+		refused    *errRefused
+		dnsErr     *net.DNSError
+		opErr      *net.OpError
+		certErr    *tls.CertificateVerificationError
+		unknownCA  x509.UnknownAuthorityError
+		hostErr    x509.HostnameError
+		recErr     tls.RecordHeaderError
 	)
 	switch {
+	case errors.As(err, &remembered):
+		return remembered.kind
 	case errors.As(err, &rateLimit):
 		*retryAfter = rateLimit.retryAfter
 		return KindRateLimited

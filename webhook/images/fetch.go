@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"time"
+	"unsafe"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
@@ -46,7 +47,7 @@ type resolved struct {
 func (r *Resolver) resolveRef(ctx context.Context, ref Reference, access Access) (resolved, error) {
 	key := refKey{scope: access.Scope, ref: ref.String()}
 	now := r.opts.Now()
-	prev, cached := r.refs.get(key)
+	prev, cached := r.refs.Get(key)
 	if cached {
 		age := now.Sub(prev.checked)
 		switch {
@@ -65,7 +66,7 @@ func (r *Resolver) resolveRef(ctx context.Context, ref Reference, access Access)
 }
 
 func (r *Resolver) fetchRef(ctx context.Context, key refKey, ref Reference, access Access, prev *refEntry) (resolved, error) {
-	p, err := r.puller(access)
+	p, err := r.puller(access, ref)
 	if err != nil {
 		return resolved{}, err
 	}
@@ -84,7 +85,7 @@ func (r *Resolver) fetchRef(ctx context.Context, key refKey, ref Reference, acce
 				}
 				return out, nil
 			}
-			r.forgetPuller(access, err)
+			r.forgetPuller(access, ref, err)
 			return resolved{}, r.remember(key, err)
 		}
 		d, err := digestFromHash(desc.Digest)
@@ -102,7 +103,7 @@ func (r *Resolver) fetchRef(ctx context.Context, key refKey, ref Reference, acce
 	}
 	desc, err := p.Get(ctx, ref.nameRef())
 	if err != nil {
-		r.forgetPuller(access, err)
+		r.forgetPuller(access, ref, err)
 		return resolved{}, r.remember(key, fmt.Errorf("manifest %s: %w", ref, err))
 	}
 	d, err := digestFromHash(desc.Digest)
@@ -123,20 +124,34 @@ func (r *Resolver) fetchRef(ctx context.Context, key refKey, ref Reference, acce
 // is then validated from the cache, without a second request.
 func (r *Resolver) bind(key refKey, ref Reference, d Digest, mediaType string) {
 	now := r.opts.Now()
-	r.refs.add(key, &refEntry{digest: d, mediaType: mediaType, checked: now}, 1)
-	r.hints.add(key.ref, d, 1)
+	r.rememberRef(key, &refEntry{digest: d, mediaType: mediaType, checked: now})
 	if !ref.ByDigest() {
-		r.refs.add(refKey{scope: key.scope, ref: ref.WithDigest(d).String()}, &refEntry{digest: d, mediaType: mediaType, checked: now}, 1)
+		r.rememberRef(refKey{scope: key.scope, ref: ref.WithDigest(d).String()}, &refEntry{digest: d, mediaType: mediaType, checked: now})
 	}
 }
 
 // remember caches a "not found" briefly and passes every error on; transient
-// failures are never cached.
+// failures are never cached. What is cached is a small copy of the error
+// (errRemembered), never go-containerregistry's, which holds the request.
 func (r *Resolver) remember(key refKey, err error) error {
 	if isNotFound(err) {
-		r.refs.add(key, &refEntry{notFound: err, checked: r.opts.Now()}, 1)
+		r.refs.Add(key, &refEntry{notFound: newRemembered(err), checked: r.opts.Now()}, key.cost())
 	}
 	return err
+}
+
+// rememberRef caches a resolution and the hint that key.ref was last seen
+// at e.digest.
+func (r *Resolver) rememberRef(key refKey, e *refEntry) {
+	r.refs.Add(key, e, key.cost()+int64(len(e.mediaType)))
+	r.hints.Add(key.ref, e.digest, int64(len(key.ref))+int64(unsafe.Sizeof(Digest{})))
+}
+
+// cost estimates what a cache entry keyed by k holds besides the key's
+// strings: the entry, and a remembered error whose message is at most
+// maxRememberedMessage bytes.
+func (k refKey) cost() int64 {
+	return int64(len(k.scope)+len(k.ref)) + int64(unsafe.Sizeof(refEntry{})) + maxRememberedMessage + 64
 }
 
 // mayHoldContent reports whether ref probably names content strata holds:
@@ -145,15 +160,15 @@ func (r *Resolver) mayHoldContent(ref Reference) bool {
 	if ref.ByDigest() {
 		return r.contentKnown(ref.Digest)
 	}
-	d, ok := r.hints.get(ref.String())
+	d, ok := r.hints.Get(ref.String())
 	return ok && r.contentKnown(d)
 }
 
 func (r *Resolver) contentKnown(d Digest) bool {
-	if _, ok := r.facts.get(d); ok {
+	if _, ok := r.facts.Get(d); ok {
 		return true
 	}
-	_, ok := r.indexes.get(d)
+	_, ok := r.indexes.Get(d)
 	return ok
 }
 
@@ -202,10 +217,10 @@ func (r *Resolver) platformFacts(ctx context.Context, pinned Reference, top reso
 // by reading it (unless raw already holds it) and, for an image, its config:
 // once for all concurrent callers.
 func (r *Resolver) contentOf(ctx context.Context, pinned Reference, mediaType string, raw []byte, access Access) (content, error) {
-	if f, ok := r.facts.get(pinned.Digest); ok {
+	if f, ok := r.facts.Get(pinned.Digest); ok {
 		return content{facts: f}, nil
 	}
-	if children, ok := r.indexes.get(pinned.Digest); ok {
+	if children, ok := r.indexes.Get(pinned.Digest); ok {
 		return content{children: children}, nil
 	}
 	return await(ctx, r, "content\x00"+pinned.Digest.String(), func(ctx context.Context) (content, error) {
@@ -221,14 +236,14 @@ func (r *Resolver) contentOf(ctx context.Context, pinned Reference, mediaType st
 			if err != nil {
 				return content{}, err
 			}
-			r.indexes.add(pinned.Digest, children, int64(len(children))*64)
+			r.indexes.Add(pinned.Digest, children, childrenCost(children))
 			return content{children: children}, nil
 		case kindImage:
 			f, err := r.buildFacts(ctx, pinned, mediaType, raw, access)
 			if err != nil {
 				return content{}, err
 			}
-			r.facts.add(pinned.Digest, f, f.cost())
+			r.facts.Add(pinned.Digest, f, f.cost())
 			return content{facts: f}, nil
 		case kindSchema1:
 			return content{}, &errUnsupported{msg: "the image is a Docker schema 1 manifest, which is deprecated and carries no verifiable config"}
@@ -241,13 +256,13 @@ func (r *Resolver) contentOf(ctx context.Context, pinned Reference, mediaType st
 // fetchManifest GETs a manifest by digest; go-containerregistry verifies
 // that the content matches the digest.
 func (r *Resolver) fetchManifest(ctx context.Context, pinned Reference, access Access) (string, []byte, error) {
-	p, err := r.puller(access)
+	p, err := r.puller(access, pinned)
 	if err != nil {
 		return "", nil, err
 	}
 	desc, err := p.Get(ctx, pinned.nameRef())
 	if err != nil {
-		r.forgetPuller(access, err)
+		r.forgetPuller(access, pinned, err)
 		return "", nil, fmt.Errorf("manifest %s: %w", pinned, err)
 	}
 	return string(desc.MediaType), desc.Manifest, nil
@@ -317,7 +332,7 @@ func (r *Resolver) buildFacts(ctx context.Context, pinned Reference, mediaType s
 
 // fetchConfig reads and verifies the config blob: the only blob strata reads.
 func (r *Resolver) fetchConfig(ctx context.Context, pinned Reference, d Digest, access Access) (*v1.ConfigFile, error) {
-	p, err := r.puller(access)
+	p, err := r.puller(access, pinned)
 	if err != nil {
 		return nil, err
 	}
@@ -327,7 +342,7 @@ func (r *Resolver) fetchConfig(ctx context.Context, pinned Reference, d Digest, 
 	}
 	rc, err := layer.Compressed()
 	if err != nil {
-		r.forgetPuller(access, err)
+		r.forgetPuller(access, pinned, err)
 		return nil, fmt.Errorf("config blob %s: %w", d, err)
 	}
 	defer rc.Close()

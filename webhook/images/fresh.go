@@ -30,7 +30,7 @@ func (r *Resolver) ResolveFresh(ctx context.Context, image string, access Access
 // cannot stretch the window in which a failing registry is answered from
 // it (TagTTL + StaleTTL after the last successful check).
 func (r *Resolver) expireTag(key refKey) {
-	e, ok := r.refs.get(key)
+	e, ok := r.refs.Get(key)
 	if !ok || e.notFound != nil {
 		return
 	}
@@ -40,5 +40,5 @@ func (r *Resolver) expireTag(key refKey) {
 	}
 	aged := *e
 	aged.checked = expired
-	r.refs.add(key, &aged, 1)
+	r.refs.Add(key, &aged, key.cost()+int64(len(aged.mediaType)))
 }

@@ -18,6 +18,8 @@ import (
 	k8serrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/strata-project/strata/webhook/internal/lru"
 )
 
 // PullSecretOptions configure PullSecrets; the zero value is usable.
@@ -30,7 +32,21 @@ type PullSecretOptions struct {
 	TTL time.Duration
 	// Now is the clock for TTL. Default: time.Now.
 	Now func() time.Time
+	// CacheBytes bounds the credentials kept for all scopes, by the bytes
+	// they are estimated to hold: tenants write both the secrets and the
+	// lists that make scopes. Default: DefaultPullSecretCacheBytes.
+	CacheBytes int64
 }
+
+// DefaultPullSecretCacheBytes is the pull-secret cache's share of the
+// default cache budget (cache.maxBytes): thousands of scopes of ordinary
+// (kilobyte) secrets.
+const DefaultPullSecretCacheBytes = 4 << 20
+
+// secretRetention is how many bytes of credentials a scope keeps per byte
+// of secret data read, measured (TestLargePullSecretsCannotHoldTheCredentialsCachePastItsBudget:
+// about 3.5): the parsed docker config keeps the encoded and decoded auth.
+const secretRetention = 4
 
 // PullSecrets builds the credentials of a pod the way the kubelet does: its
 // imagePullSecrets plus its service account's, read from the pod's own
@@ -41,7 +57,7 @@ type PullSecretOptions struct {
 type PullSecrets struct {
 	client kubernetes.Interface
 	opts   PullSecretOptions
-	cache  *lru[string, accessEntry]
+	cache  *lru.Cache[string, accessEntry]
 }
 
 type accessEntry struct {
@@ -60,7 +76,10 @@ func NewPullSecrets(client kubernetes.Interface, opts PullSecretOptions) *PullSe
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &PullSecrets{client: client, opts: opts, cache: newLRU[string, accessEntry](4096, 1<<62)}
+	if opts.CacheBytes <= 0 {
+		opts.CacheBytes = DefaultPullSecretCacheBytes
+	}
+	return &PullSecrets{client: client, opts: opts, cache: lru.New[string, accessEntry](0, opts.CacheBytes)}
 }
 
 // Access returns the credentials of a pod in namespace running as
@@ -75,7 +94,7 @@ func (p *PullSecrets) Access(ctx context.Context, namespace, serviceAccount stri
 	secrets = slices.Sorted(slices.Values(secrets))
 	secrets = slices.Compact(secrets)
 	scope := "k8s/" + namespace + "/" + serviceAccount + "/" + strings.Join(secrets, ",")
-	if e, ok := p.cache.get(scope); ok && p.opts.Now().Sub(e.created) < p.opts.TTL {
+	if e, ok := p.cache.Get(scope); ok && p.opts.Now().Sub(e.created) < p.opts.TTL {
 		return e.access, nil
 	}
 	var found []corev1.Secret
@@ -95,7 +114,13 @@ func (p *PullSecrets) Access(ctx context.Context, namespace, serviceAccount stri
 		Keychain: authn.NewMultiKeychain(kc, p.opts.Fallback),
 		Fence:    func(next http.RoundTripper) http.RoundTripper { return &credentialFence{next: next, hosts: hosts} },
 	}
-	p.cache.add(scope, accessEntry{access: access, created: p.opts.Now()}, 1)
+	cost := int64(len(scope)) + 1<<10
+	for _, secret := range found {
+		for _, v := range secret.Data {
+			cost += secretRetention * int64(len(v))
+		}
+	}
+	p.cache.Add(scope, accessEntry{access: access, created: p.opts.Now()}, cost)
 	return access, nil
 }
 

@@ -15,6 +15,8 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"golang.org/x/sync/singleflight"
+
+	"github.com/strata-project/strata/webhook/internal/lru"
 )
 
 // The defaults of the Options strata's configuration also sets (platforms,
@@ -61,9 +63,12 @@ type Options struct {
 	// MaxBodyBytes caps every registry response body (manifests, configs,
 	// tokens). Default: 4 MiB.
 	MaxBodyBytes int64
-	// CacheEntries and CacheBytes bound the facts cache. Defaults: 20,000 and 64 MiB.
-	CacheEntries int
-	CacheBytes   int64
+	// CacheBytes bounds, by the bytes its entries are estimated to hold,
+	// everything the resolver remembers: image facts, index children, tag
+	// resolutions and remembered failures, tag hints, parsed references and
+	// registry sessions, each within its share (cacheShares). Eviction is
+	// least recently used, one entry at a time. Default: DefaultCacheBytes.
+	CacheBytes int64
 	// Keychain supplies credentials when a call gives none. Default:
 	// authn.DefaultKeychain (the docker config.json of strata's own user).
 	Keychain authn.Keychain
@@ -109,12 +114,13 @@ type Resolver struct {
 	transport http.RoundTripper
 	backoff   remote.Backoff
 
-	refs    *lru[refKey, *refEntry]
-	hints   *lru[string, Digest] // reference → last digest seen in any scope
-	parsed  *lru[string, Reference]
-	indexes *lru[Digest, []child]
-	facts   *lru[Digest, *Facts]
-	pullers *lru[string, *pullerEntry]
+	refs     *lru.Cache[refKey, *refEntry]
+	hints    *lru.Cache[string, Digest] // reference → last digest seen in any scope
+	parsed   *lru.Cache[string, Reference]
+	indexes  *lru.Cache[Digest, []child]
+	facts    *lru.Cache[Digest, *Facts]
+	sessions *lru.Cache[sessionKey, *session]
+	pings    *lru.Cache[pingKey, *pingAnswer]
 
 	pullerMu sync.Mutex
 	flight   singleflight.Group
@@ -158,14 +164,15 @@ func NewResolver(opts Options) (*Resolver, error) {
 		},
 		// go-containerregistry's default retry sleeps 1s then 3s and cannot be
 		// interrupted; these fit inside an admission budget.
-		backoff: remote.Backoff{Duration: 50 * time.Millisecond, Factor: 2, Jitter: 0.2, Steps: 3},
-		refs:    newLRU[refKey, *refEntry](opts.CacheEntries, opts.CacheBytes),
-		hints:   newLRU[string, Digest](opts.CacheEntries, opts.CacheBytes),
-		parsed:  newLRU[string, Reference](opts.CacheEntries, opts.CacheBytes),
-		indexes: newLRU[Digest, []child](opts.CacheEntries, opts.CacheBytes),
-		facts:   newLRU[Digest, *Facts](opts.CacheEntries, opts.CacheBytes),
-		pullers: newLRU[string, *pullerEntry](1024, 1<<62),
-		done:    make(chan struct{}),
+		backoff:  remote.Backoff{Duration: 50 * time.Millisecond, Factor: 2, Jitter: 0.2, Steps: 3},
+		refs:     lru.New[refKey, *refEntry](0, share(opts.CacheBytes, cacheShares.refs)),
+		hints:    lru.New[string, Digest](0, share(opts.CacheBytes, cacheShares.hints)),
+		parsed:   lru.New[string, Reference](0, share(opts.CacheBytes, cacheShares.parsed)),
+		indexes:  lru.New[Digest, []child](0, share(opts.CacheBytes, cacheShares.indexes)),
+		facts:    lru.New[Digest, *Facts](0, share(opts.CacheBytes, cacheShares.facts)),
+		sessions: lru.New[sessionKey, *session](0, share(opts.CacheBytes, cacheShares.sessions)),
+		pings:    lru.New[pingKey, *pingAnswer](0, share(opts.CacheBytes, cacheShares.pings)),
+		done:     make(chan struct{}),
 	}, nil
 }
 
@@ -194,11 +201,8 @@ func withDefaults(o Options) Options {
 	if o.MaxBodyBytes <= 0 {
 		o.MaxBodyBytes = 4 << 20
 	}
-	if o.CacheEntries <= 0 {
-		o.CacheEntries = 20000
-	}
 	if o.CacheBytes <= 0 {
-		o.CacheBytes = 64 << 20
+		o.CacheBytes = DefaultCacheBytes
 	}
 	if o.Keychain == nil {
 		o.Keychain = authn.DefaultKeychain
@@ -266,7 +270,7 @@ func (r *Resolver) Resolve(ctx context.Context, image string, access Access) (*I
 // when its registry is insecure; references are parsed once, since every
 // admission names the same few images again.
 func (r *Resolver) parse(image string) (Reference, error) {
-	if ref, ok := r.parsed.get(image); ok {
+	if ref, ok := r.parsed.Get(image); ok {
 		return ref, nil
 	}
 	ref, err := ParseReference(image)
@@ -276,7 +280,7 @@ func (r *Resolver) parse(image string) (Reference, error) {
 	if r.insecure[ref.Registry] {
 		ref = ref.plainHTTP()
 	}
-	r.parsed.add(image, ref, int64(len(image)))
+	r.parsed.Add(image, ref, int64(len(image)))
 	return ref, nil
 }
 
@@ -311,21 +315,21 @@ func (r *Resolver) resolveImage(ctx context.Context, ref Reference, access Acces
 
 // cachedImage answers from fresh cache entries alone.
 func (r *Resolver) cachedImage(ref Reference, access Access) (resolved, []*Facts, bool) {
-	e, ok := r.refs.get(refKey{scope: access.Scope, ref: ref.String()})
+	e, ok := r.refs.Get(refKey{scope: access.Scope, ref: ref.String()})
 	if !ok || e.notFound != nil || r.opts.Now().Sub(e.checked) >= r.opts.TagTTL {
 		return resolved{}, nil, false
 	}
 	top := resolved{digest: e.digest, mediaType: e.mediaType}
-	if f, ok := r.facts.get(e.digest); ok {
+	if f, ok := r.facts.Get(e.digest); ok {
 		return top, []*Facts{f}, true
 	}
-	children, ok := r.indexes.get(e.digest)
+	children, ok := r.indexes.Get(e.digest)
 	if !ok {
 		return resolved{}, nil, false
 	}
 	out := make([]*Facts, len(children))
 	for i, c := range children {
-		if out[i], ok = r.facts.get(c.digest); !ok {
+		if out[i], ok = r.facts.Get(c.digest); !ok {
 			return resolved{}, nil, false
 		}
 	}
@@ -373,34 +377,56 @@ func await[T any](ctx context.Context, r *Resolver, key string, fn func(ctx cont
 	}
 }
 
-// pullerTTL is how long a scope's registry sessions live. It is longer than
-// the tag TTL on purpose: a re-check after the tag TTL should cost one HEAD,
-// not a new ping and token as well.
+// pullerTTL is how long a registry session lives. It is longer than the
+// tag TTL on purpose: a re-check after the tag TTL should cost one HEAD,
+// not a new token as well.
 const pullerTTL = time.Hour
 
-// puller returns the go-containerregistry puller of a scope. A puller keeps
-// one authenticated transport per repository, so bearer tokens are reused
+// sessionKey identifies a registry session: one repository read with one
+// scope's credentials (a bearer token is for one repository).
+type sessionKey struct {
+	scope      string
+	repository string // registry/repository
+}
+
+// session is a go-containerregistry puller used for one repository only,
+// so that its authenticated transport can be evicted with it; the ping it
+// needs is answered by the scope's pingAnswer for the host.
+type session struct {
+	puller  *remote.Puller
+	created time.Time
+}
+
+// sessionCost is what a session is estimated to hold: the puller, its
+// options and transports, one reader and fetcher (about 1.5 KiB measured
+// against an anonymous registry, 5,000 repositories), and room for a bearer
+// token (registries' JWTs run to 1–2 KiB).
+const sessionCost = 4 << 10
+
+// puller returns the session of ref's repository in access's scope. A
+// session keeps one authenticated transport, so bearer tokens are reused
 // until they expire instead of being fetched for every request. It is
 // replaced after pullerTTL, or at once when the registry refuses it
 // (forgetPuller), so that rotated pull secrets take effect.
-func (r *Resolver) puller(access Access) (*remote.Puller, error) {
-	// One puller per scope: two would each ping and fetch a token.
+func (r *Resolver) puller(access Access, ref Reference) (*remote.Puller, error) {
+	key := sessionKey{scope: access.Scope, repository: ref.nameRef().Context().Name()}
+	// One session per repository and scope: two would each fetch a token.
 	r.pullerMu.Lock()
 	defer r.pullerMu.Unlock()
-	if e, ok := r.pullers.get(access.Scope); ok && r.opts.Now().Sub(e.created) < pullerTTL {
-		return e.puller, nil
+	if s, ok := r.sessions.Get(key); ok && r.opts.Now().Sub(s.created) < pullerTTL {
+		return s.puller, nil
 	}
 	kc := access.Keychain
 	if kc == nil {
 		kc = r.opts.Keychain
 	}
-	transport := r.transport
+	var transport http.RoundTripper = r.transport
 	if access.Fence != nil {
 		transport = access.Fence(transport)
 	}
 	p, err := remote.NewPuller(
 		remote.WithAuthFromKeychain(kc),
-		remote.WithTransport(transport),
+		remote.WithTransport(&pingReuse{next: transport, scope: access.Scope, answers: r.pings, now: r.opts.Now}),
 		remote.WithRetryBackoff(r.backoff),
 		// 429 is left out: a rate limit's Retry-After never fits in an admission budget.
 		remote.WithRetryStatusCodes(http.StatusRequestTimeout, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout),
@@ -409,21 +435,21 @@ func (r *Resolver) puller(access Access) (*remote.Puller, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating registry client: %w", err)
 	}
-	r.pullers.add(access.Scope, &pullerEntry{puller: p, created: r.opts.Now()}, 1)
+	r.sessions.Add(key, &session{puller: p, created: r.opts.Now()}, sessionCost+int64(len(key.scope)+len(key.repository)))
 	return p, nil
 }
 
-// forgetPuller drops a scope's registry sessions after a registry refused
-// them, so that the next request reads the credentials again.
-func (r *Resolver) forgetPuller(access Access, err error) {
-	if kindOf(err, new(time.Duration)) == KindUnauthorized {
-		r.pullers.remove(access.Scope)
+// forgetPuller drops the session of ref's repository, and the ping answer
+// of its registry, after the registry refused them, so that the next
+// request reads the credentials and the challenge again.
+func (r *Resolver) forgetPuller(access Access, ref Reference, err error) {
+	if kindOf(err, new(time.Duration)) != KindUnauthorized {
+		return
 	}
-}
-
-type pullerEntry struct {
-	puller  *remote.Puller
-	created time.Time
+	r.sessions.Remove(sessionKey{scope: access.Scope, repository: ref.nameRef().Context().Name()})
+	for _, scheme := range []string{"https", "http"} {
+		r.pings.Remove(pingKey{scope: access.Scope, origin: scheme + "://" + ref.nameRef().Context().RegistryStr()})
+	}
 }
 
 func isNotFound(err error) bool { return kindOf(err, new(time.Duration)) == KindNotFound }
@@ -450,7 +476,7 @@ func (r *Resolver) Tags(ctx context.Context, repository string, access Access) (
 	if r.insecure[ref.Registry] {
 		ref = ref.plainHTTP()
 	}
-	p, err := r.puller(access)
+	p, err := r.puller(access, ref)
 	if err != nil {
 		return nil, err
 	}

@@ -3,12 +3,14 @@ package lineage
 import (
 	"slices"
 	"time"
+	"unsafe"
 
 	"github.com/strata-project/strata/webhook/images"
 )
 
-// lineageCacheSize bounds the lineages remembered.
-const lineageCacheSize = 4096
+// DefaultCacheBytes is the lineage cache's share of the default cache
+// budget (cache.maxBytes): at about 1 KiB a lineage, some 8,000 of them.
+const DefaultCacheBytes = 8 << 20
 
 // lineageKey identifies a computed lineage: claims are read with the
 // caller's credentials, so the scope is part of it.
@@ -28,9 +30,7 @@ type lineageEntry struct {
 // ClaimTTL: base claims and the tags they name can move, the catalog swaps
 // its index when it learns anything.
 func (c *Catalog) cached(ix *index, key lineageKey) (Lineage, bool) {
-	c.cacheMu.Lock()
-	e, ok := c.lineages[key]
-	c.cacheMu.Unlock()
+	e, ok := c.lineages.Get(key)
 	if !ok || e.ix != ix || c.opts.Now().After(e.expires) {
 		return Lineage{}, false
 	}
@@ -43,12 +43,33 @@ func (c *Catalog) remember(ix *index, key lineageKey, l Lineage) {
 	if slices.ContainsFunc(l.Claims, func(cl Claim) bool { return cl.Status == ClaimUnreachable }) {
 		return
 	}
-	c.cacheMu.Lock()
-	defer c.cacheMu.Unlock()
-	if len(c.lineages) >= lineageCacheSize {
-		clear(c.lineages) // the working set refills within a few admissions
+	l = cloneLineage(l)
+	c.lineages.Add(key, lineageEntry{ix: ix, lineage: l, expires: c.opts.Now().Add(c.opts.ClaimTTL)}, int64(len(key.platform)+len(key.scope))+lineageCost(l))
+}
+
+// lineageCost estimates the bytes l holds: its entries and claims with
+// their strings, which claims fill with names tenants write.
+func lineageCost(l Lineage) int64 {
+	n := int64(unsafe.Sizeof(lineageEntry{}))
+	entry := func(e Entry) {
+		n += int64(unsafe.Sizeof(e)) + int64(len(e.ClaimedName)+len(e.Role)+len(e.MovedTag))
+		for _, s := range e.Refs {
+			n += 16 + int64(len(s))
+		}
+		for _, s := range e.Evidence {
+			n += 16 + int64(len(s))
+		}
 	}
-	c.lineages[key] = lineageEntry{ix: ix, lineage: cloneLineage(l), expires: c.opts.Now().Add(c.opts.ClaimTTL)}
+	for _, e := range l.Chain {
+		entry(e)
+	}
+	if l.Self != nil {
+		entry(*l.Self)
+	}
+	for _, cl := range l.Claims {
+		n += int64(unsafe.Sizeof(cl)) + int64(len(cl.Name)+len(cl.Digest)+len(cl.Source)+len(cl.Status)+len(cl.Reason))
+	}
+	return n
 }
 
 // cloneLineage copies the slices a caller might change.

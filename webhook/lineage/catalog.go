@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/strata-project/strata/webhook/images"
+	"github.com/strata-project/strata/webhook/internal/lru"
 )
 
 // CatalogImage is one configured known image: a tag, a digest, or a pattern
@@ -44,6 +45,10 @@ type Options struct {
 	// does not change; claimed bases and their tags are read again after
 	// it. Default: images.DefaultTagTTL.
 	ClaimTTL time.Duration
+	// CacheBytes bounds the computed lineages remembered, by the bytes they
+	// are estimated to hold (claims carry names tenants write). Default:
+	// DefaultCacheBytes.
+	CacheBytes int64
 	// Now is the clock for ClaimTTL. Default: time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -67,8 +72,7 @@ type Catalog struct {
 	current atomic.Pointer[index]
 	loaded  atomic.Bool
 
-	cacheMu  sync.Mutex
-	lineages map[lineageKey]lineageEntry
+	lineages *lru.Cache[lineageKey, lineageEntry]
 }
 
 type catalogEntry struct {
@@ -102,8 +106,11 @@ func NewCatalog(resolver Resolver, lister TagLister, opts Options) (*Catalog, er
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.CacheBytes <= 0 {
+		opts.CacheBytes = DefaultCacheBytes
+	}
 	c := &Catalog{
-		lineages: map[lineageKey]lineageEntry{},
+		lineages: lru.New[lineageKey, lineageEntry](0, opts.CacheBytes),
 		resolver: resolver,
 		lister:   lister,
 		opts:     opts,

@@ -1,39 +1,39 @@
 package policy
 
 import (
+	"bufio"
+	"crypto/sha256"
+	"encoding/binary"
 	"maps"
 	"slices"
-	"sync"
+	"unsafe"
 
 	"github.com/open-policy-agent/opa/v1/ast"
+
+	"github.com/strata-project/strata/webhook/internal/lru"
 )
 
-// resultCacheSize bounds the inputs remembered per policy set: enough for
-// the templates a cluster admits repeatedly, at a few KiB each.
-const resultCacheSize = 1024
+// DefaultResultCacheBytes is the result cache's share of the default cache
+// budget (cache.maxBytes): at about 500 bytes an entry, some 16,000 inputs.
+const DefaultResultCacheBytes = 8 << 20
 
 // resultCache remembers the violations of recent inputs. Policies are pure
-// functions of input and data, so an equal input has equal violations. The
-// key is OPA's value hash, which is not collision-resistant, and tenants
-// write most of the input: a hit counts only when the stored input is equal
-// to the new one, value for value.
+// functions of input and data, so an equal input has equal violations.
+// Tenants write most of the input, and an image config can carry megabytes
+// of labels: the cache keeps a SHA-256 of the input, never the input, so
+// an entry costs its violations and not what the input weighs, and a hit
+// needs a collision of SHA-256, not of a fast hash. Eviction is least
+// recently used, within a byte budget.
 type resultCache struct {
-	mu      sync.Mutex
-	max     int
-	entries map[int]resultEntry
+	entries *lru.Cache[[sha256.Size]byte, []Violation]
 	// keys are the top-level input keys the policies read; nil means all.
 	// Two pods of one ReplicaSet differ only in their names, which no
 	// built-in policy reads: keyed on what is read, they share a result.
 	keys []string
 }
 
-type resultEntry struct {
-	input      ast.Value
-	violations []Violation
-}
-
-func newResultCache(max int, keys []string) *resultCache {
-	return &resultCache{max: max, entries: make(map[int]resultEntry, max), keys: keys}
+func newResultCache(maxBytes int64, keys []string) *resultCache {
+	return &resultCache{entries: lru.New[[sha256.Size]byte, []Violation](0, maxBytes), keys: keys}
 }
 
 // relevant is the part of input the policies read.
@@ -51,37 +51,86 @@ func (c *resultCache) relevant(input ast.Value) ast.Value {
 	return out
 }
 
-// get finds input's violations; a nil cache holds nothing.
-func (c *resultCache) get(input ast.Value) ([]Violation, bool) {
+// key is the SHA-256 of the part of input the policies read.
+func (c *resultCache) key(input ast.Value) [sha256.Size]byte {
+	h := sha256.New()
+	w := bufio.NewWriterSize(h, 4096)
+	writeCanonical(w, c.relevant(input))
+	_ = w.Flush() // a hash never fails to write
+	var sum [sha256.Size]byte
+	h.Sum(sum[:0])
+	return sum
+}
+
+// get finds the violations of the input whose key is k; a nil cache holds
+// nothing.
+func (c *resultCache) get(k [sha256.Size]byte) ([]Violation, bool) {
 	if c == nil {
 		return nil, false
 	}
-	input = c.relevant(input)
-	h := input.Hash()
-	c.mu.Lock()
-	e, ok := c.entries[h]
-	c.mu.Unlock()
-	if !ok || ast.Compare(e.input, input) != 0 {
-		return nil, false
-	}
-	return e.violations, true
+	return c.entries.Get(k)
 }
 
-// put remembers input's violations; a nil cache remembers nothing.
-func (c *resultCache) put(input ast.Value, vs []Violation) {
+// put remembers the violations of the input whose key is k; a nil cache
+// remembers nothing.
+func (c *resultCache) put(k [sha256.Size]byte, vs []Violation) {
 	if c == nil {
 		return
 	}
-	input = c.relevant(input)
-	h := input.Hash()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if len(c.entries) >= c.max {
-		// Dropping everything keeps the bound without bookkeeping on the
-		// hot path; the working set refills within a few admissions.
-		clear(c.entries)
+	cost := int64(sha256.Size) + int64(cap(vs))*int64(unsafe.Sizeof(Violation{}))
+	for _, v := range vs {
+		cost += int64(len(v.Policy) + len(v.Action) + len(v.Msg) + len(v.Container) + len(v.Platform))
 	}
-	c.entries[h] = resultEntry{input: input, violations: vs}
+	c.entries.Add(k, vs, cost)
+}
+
+// writeCanonical writes v so that two values write the same bytes only when
+// they are equal: every value starts with its type, every string and
+// collection with its length, and objects and sets in sorted order (OPA's
+// Foreach). Numbers are written as they are spelt, so 1 and 1.0 differ:
+// that costs a miss, never a wrong hit.
+func writeCanonical(w *bufio.Writer, v ast.Value) {
+	var n [binary.MaxVarintLen64]byte
+	length := func(l int) { _, _ = w.Write(n[:binary.PutUvarint(n[:], uint64(l))]) }
+	text := func(tag byte, s string) {
+		_ = w.WriteByte(tag)
+		length(len(s))
+		_, _ = w.WriteString(s)
+	}
+	switch x := v.(type) {
+	case ast.Null:
+		_ = w.WriteByte('n')
+	case ast.Boolean:
+		if x {
+			_ = w.WriteByte('t')
+		} else {
+			_ = w.WriteByte('f')
+		}
+	case ast.Number:
+		text('d', string(x))
+	case ast.String:
+		text('s', string(x))
+	case *ast.Array:
+		_ = w.WriteByte('a')
+		length(x.Len())
+		for i := range x.Len() {
+			writeCanonical(w, x.Elem(i).Value)
+		}
+	case ast.Object:
+		_ = w.WriteByte('o')
+		length(x.Len())
+		x.Foreach(func(k, v *ast.Term) {
+			writeCanonical(w, k.Value)
+			writeCanonical(w, v.Value)
+		})
+	case ast.Set:
+		_ = w.WriteByte('S')
+		length(x.Len())
+		x.Foreach(func(e *ast.Term) { writeCanonical(w, e.Value) })
+	default:
+		// Not in an input Go builds; its text is OPA's canonical form.
+		text('x', v.String())
+	}
 }
 
 // inputKeys returns the top-level input keys the modules refer to, sorted;

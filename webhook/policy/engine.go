@@ -44,7 +44,11 @@ type Options struct {
 	// Defaults: 8 MiB and 32 MiB.
 	MaxFileBytes  int64
 	MaxTotalBytes int64
-	Logger        *slog.Logger
+	// ResultCacheBytes bounds the cache of evaluation results, by the
+	// bytes its entries are estimated to hold (a digest of the input and
+	// the violations). Default: DefaultResultCacheBytes.
+	ResultCacheBytes int64
+	Logger           *slog.Logger
 }
 
 // Violation is one finding of one policy.
@@ -109,6 +113,9 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 	}
 	if opts.MaxTotalBytes <= 0 {
 		opts.MaxTotalBytes = DefaultMaxTotalBytes
+	}
+	if opts.ResultCacheBytes <= 0 {
+		opts.ResultCacheBytes = DefaultResultCacheBytes
 	}
 	e := &Engine{opts: opts, caps: restrictedCapabilities()}
 	if err := e.Reload(ctx); err != nil {
@@ -202,7 +209,7 @@ func (e *Engine) compile(ctx context.Context) (*compiled, [32]byte, error) {
 	if calls := nondeterministicCalls(src.modules, e.caps); len(calls) > 0 {
 		e.opts.Logger.Info("policy results are not cached: the policies call non-deterministic built-ins", "builtins", calls)
 	} else {
-		c.results = newResultCache(resultCacheSize, keys)
+		c.results = newResultCache(e.opts.ResultCacheBytes, keys)
 	}
 	return c, src.fingerprint, nil
 }
@@ -260,12 +267,17 @@ func (e *Engine) Policies() []Meta {
 // a broken policy cannot silently allow.
 func (e *Engine) Evaluate(ctx context.Context, container, platform string, input ast.Value) []Violation {
 	c := e.current.Load()
-	if vs, ok := c.results.get(input); ok {
+	if c.results == nil {
+		vs, _ := e.evaluate(ctx, c, container, platform, input)
+		return vs
+	}
+	key := c.results.key(input)
+	if vs, ok := c.results.get(key); ok {
 		return withContainer(vs, container, platform)
 	}
 	vs, cacheable := e.evaluate(ctx, c, container, platform, input)
 	if cacheable {
-		c.results.put(input, vs)
+		c.results.put(key, vs)
 	}
 	return vs
 }

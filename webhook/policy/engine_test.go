@@ -324,7 +324,7 @@ func TestInputKeys(t *testing.T) {
 	a := mustInput(t, `{"container": {"name": "web"}, "workload": {"name": "web-abc"}, "image": {"platform": "linux/amd64", "config": {"user": {"uid": 0}}}}`)
 	b := mustInput(t, `{"container": {"name": "web"}, "workload": {"name": "web-xyz"}, "image": {"platform": "linux/amd64", "config": {"user": {"uid": 0}}}}`)
 	e.Evaluate(t.Context(), "web", "linux/amd64", a)
-	if _, hit := e.current.Load().results.get(b); !hit {
+	if _, hit := cached(e, b); !hit {
 		t.Error("a pod differing only in its name missed the result cache")
 	}
 	dir := t.TempDir()

@@ -73,7 +73,7 @@ violation contains {"msg": id(input.container.name), "container": "", "platform"
 			e := newEngine(t, Options{Paths: []string{dir}})
 			in := mustInput(t, rootInput)
 			e.Evaluate(t.Context(), "web", "", in)
-			if _, hit := e.current.Load().results.get(in); hit {
+			if _, hit := cached(e, in); hit {
 				t.Errorf("after Evaluate with a policy calling %s, the result cache holds the input, want never cached", name)
 			}
 		})
@@ -82,7 +82,7 @@ violation contains {"msg": id(input.container.name), "container": "", "platform"
 	e := newEngine(t, Options{Builtins: fstest.MapFS{"no_root.rego": {Data: []byte(rootPolicy)}}})
 	in := mustInput(t, rootInput)
 	e.Evaluate(t.Context(), "web", "", in)
-	if _, hit := e.current.Load().results.get(in); !hit {
+	if _, hit := cached(e, in); !hit {
 		t.Error("a pure policy's result was not cached")
 	}
 }

@@ -1,0 +1,132 @@
+package images
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/strata-project/strata/webhook/internal/memtest"
+)
+
+// pings counts the GET /v2/ requests the registry has seen and forgets
+// every request recorded so far, so that the log itself is not retained.
+func (r *testRegistry) pings() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for _, q := range r.requests {
+		if q == "GET /v2/" {
+			n++
+		}
+	}
+	r.requests = nil
+	return n
+}
+
+// memoryTestBudget is the resolver's CacheBytes in the memory tests: small,
+// so that what an attacker sends exceeds it many times over.
+const memoryTestBudget = 1 << 20
+
+// retainedSlack is what a resolver may keep beyond its caches' budget:
+// connection pools, the registry's request log, the allocator's free spans.
+const retainedSlack = 2 << 20
+
+// Each "not found" was remembered at a cost of 1 but held
+// go-containerregistry's error with its *http.Request (its URL, headers and
+// context): 40,000 unique failing tags held 293 MB. A remembered failure is
+// now a small typed error costed by its size, so the flood stays within
+// the cache budget, and the remembered answer still says what failed.
+func TestFloodOfFailingTagsCannotHoldMemoryPastTheCacheBudget(t *testing.T) {
+	reg := newTestRegistry(t)
+	r := newTestResolver(t, reg, Options{CacheBytes: memoryTestBudget, NotFoundTTL: time.Hour})
+	ctx := testContext(t, 5*time.Minute)
+	missing := reg.ref("flood/app:missing")
+	if _, err := r.Resolve(ctx, missing, Access{}); KindOf(err) != KindNotFound {
+		t.Fatalf("Resolve(%q) = %v, want kind %v", missing, err, KindNotFound)
+	}
+	reg.pings()
+	before := memtest.HeapInUse()
+	tags := 10000
+	if testing.Short() {
+		tags = 3000
+	}
+	for i := range tags {
+		image := reg.ref(fmt.Sprintf("flood/app:missing-%d", i))
+		if _, err := r.Resolve(ctx, image, Access{}); KindOf(err) != KindNotFound {
+			t.Fatalf("Resolve(%q) = %v, want kind %v", image, err, KindNotFound)
+		}
+	}
+	reg.pings()
+	after := memtest.HeapInUse()
+	if grew := after - before; grew > memoryTestBudget+retainedSlack {
+		t.Errorf("%d unique failing tags left the heap %d KiB larger, want at most the %d KiB budget + %d KiB", tags, grew>>10, memoryTestBudget>>10, retainedSlack>>10)
+	}
+	t.Logf("%d unique failing tags: heap %d KiB before, %d KiB after (%d bytes per tag)", tags, before>>10, after>>10, (after-before)/int64(tags))
+
+	// The most recent failure is answered from the cache, as it was seen.
+	last := reg.ref(fmt.Sprintf("flood/app:missing-%d", tags-1))
+	_, err := r.Resolve(ctx, last, Access{})
+	wantKind(t, last, err, KindNotFound, "flood/app")
+	if got := reg.takeRequests(); len(got) != 0 {
+		t.Errorf("Resolve(%q) again within NotFoundTTL sent %q, want the remembered answer", last, got)
+	}
+	for _, want := range []string{"404", "manifests/missing-"} {
+		if err != nil && !strings.Contains(err.Error(), want) {
+			t.Errorf("Resolve(%q) from the cache = %q, want it to mention %q", last, err, want)
+		}
+	}
+}
+
+// Every new repository made a new go-containerregistry reader in the scope's
+// puller, kept for an hour, and paid a /v2/ ping: 60,000 unique
+// repositories climbed past 420 MB and sent 200,323 requests. The ping is
+// now asked once per registry host and scope, and the per-repository
+// sessions are an LRU within the byte budget.
+func TestThousandsOfRepositoriesCostOnePingAndABoundedHeap(t *testing.T) {
+	reg := newTestRegistry(t)
+	reg.push(t, "real/app:1", testImage(t, 1, "1000", "linux/amd64"))
+	r := newTestResolver(t, reg, Options{CacheBytes: memoryTestBudget})
+	ctx := testContext(t, 5*time.Minute)
+	if _, err := r.Resolve(ctx, reg.ref("real/app:1"), Access{}); err != nil {
+		t.Fatal(err)
+	}
+	reg.pings()
+	before := memtest.HeapInUse()
+	repos := 5000
+	if testing.Short() {
+		repos = 2000
+	}
+	for i := range repos {
+		image := reg.ref(fmt.Sprintf("tenant/repo-%d:1", i))
+		if _, err := r.Resolve(ctx, image, Access{}); KindOf(err) != KindNotFound {
+			t.Fatalf("Resolve(%q) = %v, want kind %v", image, err, KindNotFound)
+		}
+	}
+	if got := reg.pings(); got > 0 {
+		t.Errorf("%d new repositories on a registry already pinged sent %d pings (GET /v2/), want none", repos, got)
+	}
+	after := memtest.HeapInUse()
+	if grew := after - before; grew > memoryTestBudget+retainedSlack {
+		t.Errorf("%d unique repositories left the heap %d KiB larger, want at most the %d KiB budget + %d KiB", repos, grew>>10, memoryTestBudget>>10, retainedSlack>>10)
+	}
+	t.Logf("%d unique repositories: heap %d KiB before, %d KiB after (%d bytes per repository)", repos, before>>10, after>>10, (after-before)/int64(repos))
+
+	// The image resolved first still resolves, with its session rebuilt if
+	// it was evicted, and without a new ping.
+	if _, err := r.Resolve(ctx, reg.ref("real/app@"+mustDigest(t, r, reg.ref("real/app:1"))), Access{}); err != nil {
+		t.Errorf("Resolve(real/app by digest) after the flood = %v", err)
+	}
+	if got := reg.pings(); got > 0 {
+		t.Errorf("a repository whose session was evicted sent %d pings, want none", got)
+	}
+}
+
+func mustDigest(t *testing.T, r *Resolver, image string) string {
+	t.Helper()
+	img, err := r.Resolve(testContext(t, time.Minute), image, Access{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img.Digest.String()
+}

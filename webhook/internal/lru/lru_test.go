@@ -1,0 +1,47 @@
+package lru
+
+import "testing"
+
+func TestEvictsLeastRecentlyUsedByBytes(t *testing.T) {
+	c := New[string, int](0, 3*(EntryOverhead+100))
+	for _, k := range []string{"a", "b", "c"} {
+		c.Add(k, 1, 100)
+	}
+	c.Get("a") // b is now the least recently used
+	c.Add("d", 1, 100)
+	if _, ok := c.Get("b"); ok {
+		t.Error("Get(b) after adding d to a full cache = found, want b evicted as the least recently used")
+	}
+	for _, k := range []string{"a", "c", "d"} {
+		if _, ok := c.Get(k); !ok {
+			t.Errorf("Get(%s) = missing, want it kept: one eviction makes room", k)
+		}
+	}
+	if got, want := c.Bytes(), int64(3*(EntryOverhead+100)); got != want {
+		t.Errorf("Bytes() = %d, want %d", got, want)
+	}
+}
+
+func TestEntryLargerThanTheCacheIsNotStored(t *testing.T) {
+	c := New[string, int](0, 1000)
+	c.Add("small", 1, 10)
+	c.Add("small", 2, 5000) // a new value too large replaces nothing but the old one
+	c.Add("huge", 1, 5000)
+	if c.Len() != 0 {
+		t.Errorf("Len() after adding entries larger than the cache = %d, want 0", c.Len())
+	}
+	c.Add("small", 3, 10)
+	if v, ok := c.Get("small"); !ok || v != 3 {
+		t.Errorf("Get(small) = %d, %v, want 3, true", v, ok)
+	}
+}
+
+func TestMaxEntries(t *testing.T) {
+	c := New[int, int](2, 1<<30)
+	for i := range 5 {
+		c.Add(i, i, 0)
+	}
+	if c.Len() != 2 {
+		t.Errorf("Len() = %d, want the 2-entry bound", c.Len())
+	}
+}
