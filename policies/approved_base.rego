@@ -16,6 +16,8 @@
 #   requires: [approvedBases]
 package strata.policies.approved_base
 
+import data.strata.lib
+
 default approved_bases := []
 
 approved_bases := data.strata.config.approvedBases
@@ -24,12 +26,8 @@ violation contains v if {
 	not input.image.error
 	count(approved_bases) > 0
 	not approved
-	v := {"msg": message, "container": input.container.name, "platform": object.get(input.image, "platform", "")}
+	v := lib.finding(message)
 }
-
-subject := sprintf("container %q", [input.container.name]) if {
-	object.get(input.container, "type", "container") == "container"
-} else := sprintf("%s container %q", [input.container.type, input.container.name])
 
 approved if {
 	some pattern in approved_bases
@@ -71,12 +69,12 @@ patterns := concat(", ", approved_bases)
 
 message := sprintf(
 	"%s: the base of image %q is unknown; add its base to catalog.images, or build on an approved base (%s)",
-	[subject, input.image.ref, patterns],
+	[lib.subject, input.image.ref, patterns],
 ) if {
 	not known_lineage
 } else := sprintf(
 	"%s: lineage %s contains no approved base; build on an approved base (%s)",
-	[subject, lineage_text, patterns],
+	[lib.subject, lineage_text, patterns],
 )
 
 lineage_text := concat(" → ", array.concat([name(entry) | some entry in input.lineage.chain], [input.image.ref]))

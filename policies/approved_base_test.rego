@@ -2,7 +2,9 @@ package strata.policies.approved_base_test
 
 import data.strata.policies.approved_base
 
-base := {
+# base is an input the Go pipeline built (TestPolicyInputsGolden), with the
+# values these tests name: every key Go emits is there, as Go types it.
+base := object.union(data.testdata.inputs.compliant, {
 	"apiVersion": "strata.dev/v1",
 	"request": {"operation": "CREATE", "dryRun": false, "namespace": "shop", "user": "alice@example.com"},
 	"workload": {"kind": "Deployment", "name": "web", "namespace": "shop", "labels": {}, "annotations": {}},
@@ -17,7 +19,7 @@ base := {
 		"config": {"user": {"raw": "65532", "uid": 65532, "gid": null}},
 	},
 	"lineage": {"chain": [debian, temurin], "depth": 3, "complete": true},
-}
+})
 
 debian := {"refs": ["docker.io/library/debian:12", "docker.io/library/debian:bookworm"], "digest": "sha256:d1", "role": "os", "layers": 1, "evidence": ["layers"], "current": true}
 
@@ -130,4 +132,39 @@ test_claimed_name_is_never_approved if {
 test_claimed_base_is_approved_by_its_digest if {
 	claimed := {"refs": [], "claimedName": "registry.example.com/base/temurin:21", "digest": "sha256:x1", "role": "", "layers": 4, "evidence": ["annotation"], "current": true}
 	count(msgs(with_chain([claimed]), ["sha256:x1"])) == 0
+}
+
+# Decisions on inputs the Go pipeline built from the demo registry's images
+# (policies/testdata/inputs.json, written by TestPolicyInputsGolden).
+inputs := data.testdata.inputs
+
+demo_bases := ["strata-demo.local/base/debian:*"]
+
+test_pipeline_image_on_an_approved_base_is_allowed if {
+	count(msgs(inputs.compliant, demo_bases)) == 0
+	count(msgs(inputs.too_deep, demo_bases)) == 0
+}
+
+# billing is built on the build of debian:12 before its patch: the catalog
+# names that digest by the dated tag it saw point to it, which matches.
+test_pipeline_image_on_an_old_build_of_an_approved_base_is_allowed if {
+	count(msgs(inputs.stale_base, demo_bases)) == 0
+}
+
+test_pipeline_unknown_base_is_a_violation if {
+	approved_base.violation == {{
+		"msg": `container "app": the base of image "strata-demo.local/shop/legacy:1.0" is unknown; add its base to catalog.images, or build on an approved base (strata-demo.local/base/debian:*)`,
+		"container": "app",
+		"platform": "linux/amd64",
+	}} with input as inputs.unknown_base
+		with data.strata.config as {"approvedBases": demo_bases}
+}
+
+test_pipeline_unapproved_chain_is_a_violation if {
+	msgs(inputs.compliant, ["strata-demo.local/golden/*"]) == {`container "app": lineage strata-demo.local/base/debian:12 → strata-demo.local/base/temurin:21 → strata-demo.local/shop/web:1.0 contains no approved base; build on an approved base (strata-demo.local/golden/*)`}
+}
+
+test_pipeline_unresolved_images_are_silent if {
+	count(msgs(inputs.not_found, demo_bases)) == 0
+	count(msgs(inputs.pod_os_mismatch, demo_bases)) == 0
 }

@@ -10,25 +10,23 @@
 #   action: warn
 package strata.policies.base_freshness
 
+import data.strata.lib
+
 violation contains v if {
 	not input.image.error
 	some entry in input.lineage.chain
 	entry.current == false
-	v := {"msg": message(entry), "container": input.container.name, "platform": object.get(input.image, "platform", "")}
+	v := lib.finding(message(entry))
 }
-
-subject := sprintf("container %q", [input.container.name]) if {
-	object.get(input.container, "type", "container") == "container"
-} else := sprintf("%s container %q", [input.container.type, input.container.name])
 
 message(entry) := sprintf(
 	"%s: image %q is built on %s, but %s now points to %s; rebuild on the current base",
-	[subject, input.image.ref, built_on(entry), moved_tag(entry), entry.currentDigest],
+	[lib.subject, input.image.ref, built_on(entry), moved_tag(entry), entry.currentDigest],
 ) if {
 	entry.currentDigest
 } else := sprintf(
 	"%s: image %q is built on %s, which has been rebuilt since; rebuild on the current base",
-	[subject, input.image.ref, built_on(entry)],
+	[lib.subject, input.image.ref, built_on(entry)],
 )
 
 built_on(entry) := sprintf("%s at %s", [entry.refs[0], entry.digest]) if {

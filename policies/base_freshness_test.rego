@@ -2,7 +2,9 @@ package strata.policies.base_freshness_test
 
 import data.strata.policies.base_freshness
 
-base := {
+# base is an input the Go pipeline built (TestPolicyInputsGolden), with the
+# values these tests name: every key Go emits is there, as Go types it.
+base := object.union(data.testdata.inputs.compliant, {
 	"apiVersion": "strata.dev/v1",
 	"request": {"operation": "CREATE", "dryRun": false, "namespace": "shop", "user": "alice@example.com"},
 	"workload": {"kind": "Deployment", "name": "web", "namespace": "shop", "labels": {}, "annotations": {}},
@@ -17,7 +19,7 @@ base := {
 		"config": {"user": {"raw": "65532", "uid": 65532, "gid": null}},
 	},
 	"lineage": {"chain": [debian, temurin], "depth": 3, "complete": true},
-}
+})
 
 debian := {"refs": ["registry.example.com/base/debian:12"], "digest": "sha256:d1", "role": "os", "layers": 1, "current": true}
 
@@ -84,4 +86,26 @@ test_stale_message_names_the_tag_that_moved if {
 		"container": "web",
 		"platform": "linux/arm64",
 	}} with input as with_chain([debian, dated])
+}
+
+# Decisions on inputs the Go pipeline built from the demo registry's images
+# (policies/testdata/inputs.json, written by TestPolicyInputsGolden).
+inputs := data.testdata.inputs
+
+test_pipeline_image_on_current_bases_is_allowed if {
+	count(base_freshness.violation) == 0 with input as inputs.compliant
+}
+
+# billing was built before debian:12 was patched: both its bases moved.
+test_pipeline_each_moved_base_is_a_violation if {
+	chain := inputs.stale_base.lineage.chain
+	{v.msg | some v in base_freshness.violation} == {
+		sprintf(`container "app": image "strata-demo.local/shop/billing:1.0" is built on strata-demo.local/base/debian:12.7 at %s, but strata-demo.local/base/debian:12 now points to %s; rebuild on the current base`, [chain[0].digest, chain[0].currentDigest]),
+		sprintf(`container "app": image "strata-demo.local/shop/billing:1.0" is built on strata-demo.local/base/temurin:21.0.4 at %s, but strata-demo.local/base/temurin:21 now points to %s; rebuild on the current base`, [chain[1].digest, chain[1].currentDigest]),
+	} with input as inputs.stale_base
+}
+
+test_pipeline_unresolved_images_are_silent if {
+	count(base_freshness.violation) == 0 with input as inputs.not_found
+	count(base_freshness.violation) == 0 with input as inputs.pod_os_mismatch
 }

@@ -11,26 +11,24 @@
 #   action: enforce
 package strata.policies.image_resolution
 
+import data.strata.lib
+
 violation contains v if {
 	input.image.error
-	msg := sprintf("%s: cannot check image %q: %s", [subject, input.container.image, reason])
-	v := {"msg": msg, "container": input.container.name, "platform": object.get(input.image, "platform", "")}
+	msg := sprintf("%s: cannot check image %q: %s", [lib.subject, input.container.image, reason])
+	v := lib.finding(msg)
 }
 
 violation contains v if {
 	not input.image.error
 	input.image.stale
-	msg := sprintf("%s: image %q may have moved: %s", [subject, input.container.image, stale_reason])
-	v := {"msg": msg, "container": input.container.name, "platform": object.get(input.image, "platform", "")}
+	msg := sprintf("%s: image %q may have moved: %s", [lib.subject, input.container.image, stale_reason])
+	v := lib.finding(msg)
 }
 
 stale_reason := input.image.staleReason if {
 	input.image.staleReason
 } else := "the registry failed the re-check of the tag and a stale resolution was used"
-
-subject := sprintf("container %q", [input.container.name]) if {
-	object.get(input.container, "type", "container") == "container"
-} else := sprintf("%s container %q", [input.container.type, input.container.name])
 
 reason := input.image.error.message if {
 	input.image.error.message

@@ -2,7 +2,9 @@ package strata.policies.image_resolution_test
 
 import data.strata.policies.image_resolution
 
-base := {
+# base is an input the Go pipeline built (TestPolicyInputsGolden), with the
+# values these tests name: every key Go emits is there, as Go types it.
+base := object.union(data.testdata.inputs.compliant, {
 	"apiVersion": "strata.dev/v1",
 	"request": {"operation": "CREATE", "dryRun": false, "namespace": "shop", "user": "alice@example.com"},
 	"workload": {"kind": "Deployment", "name": "web", "namespace": "shop", "labels": {}, "annotations": {}},
@@ -17,7 +19,7 @@ base := {
 		"config": {"user": {"raw": "", "uid": 0, "gid": null}},
 	},
 	"lineage": {"chain": [], "depth": 1, "complete": false},
-}
+})
 
 failed(error) := object.union(object.remove(base, ["image", "lineage"]), {
 	"image": {"ref": "docker.io/library/web:1.2", "error": error},
@@ -79,4 +81,26 @@ test_stale_resolution_without_a_reason_is_reported if {
 
 test_fresh_resolution_is_not_reported if {
 	count(image_resolution.violation) == 0 with input as object.union(base, {"image": object.union(base.image, {"stale": false})})
+}
+
+# Decisions on inputs the Go pipeline built from the demo registry's images
+# (policies/testdata/inputs.json, written by TestPolicyInputsGolden).
+inputs := data.testdata.inputs
+
+test_pipeline_resolved_image_is_allowed if {
+	count(image_resolution.violation) == 0 with input as inputs.compliant
+}
+
+test_pipeline_missing_image_is_a_violation if {
+	image_resolution.violation == {{
+		"msg": sprintf(`container "app": cannot check image "strata-demo.local/shop/missing:1.0": %s`, [inputs.not_found.image.error.message]),
+		"container": "app",
+		"platform": "",
+	}} with input as inputs.not_found
+	inputs.not_found.image.error.kind == "not-found"
+}
+
+test_pipeline_image_without_a_manifest_for_the_pod_os_is_a_violation if {
+	{v.msg | some v in image_resolution.violation} == {sprintf(`container "app": cannot check image "strata-demo.local/shop/web:1.0": %s`, [inputs.pod_os_mismatch.image.error.message])} with input as inputs.pod_os_mismatch
+	inputs.pod_os_mismatch.image.error.kind == "pod-os"
 }

@@ -10,6 +10,8 @@
 #   action: enforce
 package strata.policies.lineage_depth
 
+import data.strata.lib
+
 default max_depth := 3
 
 max_depth := data.strata.config.maxDepth
@@ -21,18 +23,14 @@ max_layers := data.strata.config.maxLayers
 violation contains v if {
 	not input.image.error
 	some msg in messages
-	v := {"msg": msg, "container": input.container.name, "platform": object.get(input.image, "platform", "")}
+	v := lib.finding(msg)
 }
-
-subject := sprintf("container %q", [input.container.name]) if {
-	object.get(input.container, "type", "container") == "container"
-} else := sprintf("%s container %q", [input.container.type, input.container.name])
 
 messages contains msg if {
 	input.lineage.depth > max_depth
 	msg := sprintf(
 		"%s: lineage %s is %v levels > %v: build on a shallower base",
-		[subject, lineage_text, input.lineage.depth, max_depth],
+		[lib.subject, lineage_text, input.lineage.depth, max_depth],
 	)
 }
 
@@ -40,7 +38,7 @@ messages contains msg if {
 	input.image.layers > max_layers
 	msg := sprintf(
 		"%s: image %q has %v layers > %v: squash or use multi-stage builds",
-		[subject, input.image.ref, input.image.layers, max_layers],
+		[lib.subject, input.image.ref, input.image.layers, max_layers],
 	)
 }
 

@@ -2,7 +2,9 @@ package strata.policies.lineage_depth_test
 
 import data.strata.policies.lineage_depth
 
-base := {
+# base is an input the Go pipeline built (TestPolicyInputsGolden), with the
+# values these tests name: every key Go emits is there, as Go types it.
+base := object.union(data.testdata.inputs.compliant, {
 	"apiVersion": "strata.dev/v1",
 	"request": {"operation": "CREATE", "dryRun": false, "namespace": "shop", "user": "alice@example.com"},
 	"workload": {"kind": "Deployment", "name": "web", "namespace": "shop", "labels": {}, "annotations": {}},
@@ -17,7 +19,7 @@ base := {
 		"config": {"user": {"raw": "65532", "uid": 65532, "gid": null}},
 	},
 	"lineage": {"chain": [debian, temurin], "depth": 3, "complete": true},
-}
+})
 
 debian := {"refs": ["registry.example.com/base/debian:12"], "digest": "sha256:d1", "role": "os", "layers": 1, "current": true}
 
@@ -84,4 +86,28 @@ test_resolution_error_is_silent if {
 		"lineage": {},
 	})
 	count(msgs(inp, {"maxDepth": 0, "maxLayers": 0})) == 0
+}
+
+# Decisions on inputs the Go pipeline built from the demo registry's images
+# (policies/testdata/inputs.json, written by TestPolicyInputsGolden).
+inputs := data.testdata.inputs
+
+test_pipeline_three_levels_are_allowed if {
+	count(msgs(inputs.compliant, {})) == 0
+}
+
+test_pipeline_four_levels_are_a_violation if {
+	lineage_depth.violation == {{
+		"msg": `container "app": lineage strata-demo.local/base/debian:12 → strata-demo.local/base/temurin:21 → strata-demo.local/base/spring:3 → strata-demo.local/shop/report:1.0 is 4 levels > 3: build on a shallower base`,
+		"container": "app",
+		"platform": "linux/amd64",
+	}} with input as inputs.too_deep
+}
+
+test_pipeline_layers_past_max_layers_are_a_violation if {
+	msgs(inputs.compliant, {"maxLayers": 5}) == {`container "app": image "strata-demo.local/shop/web:1.0" has 6 layers > 5: squash or use multi-stage builds`}
+}
+
+test_pipeline_unresolved_images_are_silent if {
+	count(msgs(inputs.not_found, {"maxDepth": 0, "maxLayers": 0})) == 0
 }

@@ -12,15 +12,13 @@
 #   action: enforce
 package strata.policies.run_as_root
 
+import data.strata.lib
+
 violation contains v if {
 	not input.image.error
 	some msg in messages
-	v := {"msg": msg, "container": input.container.name, "platform": object.get(input.image, "platform", "")}
+	v := lib.finding(msg)
 }
-
-subject := sprintf("container %q", [input.container.name]) if {
-	object.get(input.container, "type", "container") == "container"
-} else := sprintf("%s container %q", [input.container.type, input.container.name])
 
 # Only the pod decides (spec.os.name, which the kubelet enforces): an image's
 # config saying windows must not switch the Linux rules off on a Linux node.
@@ -49,48 +47,48 @@ messages contains msg if {
 	not windows
 	input.container.securityContext.runAsUser == 0
 	non_root_required
-	msg := sprintf("kubelet would refuse to start %s: runAsNonRoot is true but runAsUser is 0; set a non-zero runAsUser", [subject])
+	msg := sprintf("kubelet would refuse to start %s: runAsNonRoot is true but runAsUser is 0; set a non-zero runAsUser", [lib.subject])
 }
 
 messages contains msg if {
 	not windows
 	input.container.securityContext.runAsUser == 0
 	not non_root_required
-	msg := sprintf("%s runs as uid 0: runAsUser is 0; set a non-zero runAsUser", [subject])
+	msg := sprintf("%s runs as uid 0: runAsUser is 0; set a non-zero runAsUser", [lib.subject])
 }
 
 messages contains msg if {
 	image_user_decides
 	image_user.invalid
-	msg := sprintf("%s: image USER %q is invalid (%s); set runAsUser to a non-zero uid", [subject, raw_user, image_user.invalid])
+	msg := sprintf("%s: image USER %q is invalid (%s); set runAsUser to a non-zero uid", [lib.subject, raw_user, image_user.invalid])
 }
 
 messages contains msg if {
 	image_user_decides
 	image_user.uid == 0
 	non_root_required
-	msg := sprintf("kubelet would refuse to start %s: runAsNonRoot is true but image user %q is uid 0; set runAsUser to a non-zero uid", [subject, raw_user])
+	msg := sprintf("kubelet would refuse to start %s: runAsNonRoot is true but image user %q is uid 0; set runAsUser to a non-zero uid", [lib.subject, raw_user])
 }
 
 messages contains msg if {
 	image_user_decides
 	image_user.uid == 0
 	not non_root_required
-	msg := sprintf("%s runs as root: image user %q is uid 0; set runAsUser or build the image with a non-root USER", [subject, raw_user])
+	msg := sprintf("%s runs as root: image user %q is uid 0; set runAsUser or build the image with a non-root USER", [lib.subject, raw_user])
 }
 
 messages contains msg if {
 	image_user_decides
 	named_user
 	non_root_required
-	msg := sprintf("kubelet would refuse to start %s: runAsNonRoot is true but image user %q is not numeric; set runAsUser to a non-zero uid", [subject, raw_user])
+	msg := sprintf("kubelet would refuse to start %s: runAsNonRoot is true but image user %q is not numeric; set runAsUser to a non-zero uid", [lib.subject, raw_user])
 }
 
 messages contains msg if {
 	image_user_decides
 	named_user
 	not non_root_required
-	msg := sprintf("%s: cannot verify that image user %q is not root; set runAsUser to a non-zero uid", [subject, raw_user])
+	msg := sprintf("%s: cannot verify that image user %q is not root; set runAsUser to a non-zero uid", [lib.subject, raw_user])
 }
 
 # A name whose uid only the image's /etc/passwd knows (an invalid USER has no
@@ -110,5 +108,5 @@ windows_user := input.container.securityContext.windowsRunAsUserName if {
 messages contains msg if {
 	windows
 	lower(windows_user) == "containeradministrator"
-	msg := sprintf("%s runs as %s, the Windows administrator; set securityContext.windowsOptions.runAsUserName to ContainerUser", [subject, windows_user])
+	msg := sprintf("%s runs as %s, the Windows administrator; set securityContext.windowsOptions.runAsUserName to ContainerUser", [lib.subject, windows_user])
 }

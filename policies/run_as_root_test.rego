@@ -2,7 +2,9 @@ package strata.policies.run_as_root_test
 
 import data.strata.policies.run_as_root
 
-base := {
+# base is an input the Go pipeline built (TestPolicyInputsGolden), with the
+# values these tests name: every key Go emits is there, as Go types it.
+base := object.union(data.testdata.inputs.compliant, {
 	"apiVersion": "strata.dev/v1",
 	"request": {"operation": "CREATE", "dryRun": false, "namespace": "shop", "user": "alice@example.com"},
 	"workload": {"kind": "Deployment", "name": "web", "namespace": "shop", "labels": {}, "annotations": {}},
@@ -23,7 +25,7 @@ base := {
 		"config": {"user": {"raw": "65532", "uid": 65532, "gid": null}},
 	},
 	"lineage": {"chain": [], "depth": 1, "complete": false},
-}
+})
 
 # with_patch builds an input from base; nested objects merge.
 with_patch(patch) := object.union(base, patch)
@@ -193,4 +195,42 @@ test_resolution_error_is_silent if {
 
 test_message_never_depends_on_raw_user if {
 	msgs(with_user({"uid": 0})) == {`container "web" runs as root: image user "" is uid 0; set runAsUser or build the image with a non-root USER`}
+}
+
+# Decisions on inputs the Go pipeline built from the demo registry's images
+# (policies/testdata/inputs.json, written by TestPolicyInputsGolden).
+inputs := data.testdata.inputs
+
+test_pipeline_non_root_image_is_allowed if {
+	count(msgs(inputs.compliant)) == 0
+}
+
+test_pipeline_root_image_is_a_violation if {
+	run_as_root.violation == {{
+		"msg": `container "app" runs as root: image user "" is uid 0; set runAsUser or build the image with a non-root USER`,
+		"container": "app",
+		"platform": "linux/amd64",
+	}} with input as inputs.root_image
+}
+
+test_pipeline_pod_run_as_user_overrides_root_image if {
+	count(msgs(inputs.root_image_run_as_user)) == 0
+}
+
+test_pipeline_run_as_non_root_with_root_image_is_refused if {
+	msgs(inputs.root_image_run_as_non_root) == {`kubelet would refuse to start container "app": runAsNonRoot is true but image user "" is uid 0; set runAsUser to a non-zero uid`}
+}
+
+test_pipeline_run_as_user_zero_is_a_violation if {
+	msgs(inputs.run_as_user_zero) == {`container "app" runs as uid 0: runAsUser is 0; set a non-zero runAsUser`}
+}
+
+test_pipeline_root_init_and_sidecar_containers_are_violations if {
+	msgs(inputs.root_init_container) == {`init container "app" runs as root: image user "" is uid 0; set runAsUser or build the image with a non-root USER`}
+	msgs(inputs.root_sidecar) == {`sidecar container "app" runs as root: image user "" is uid 0; set runAsUser or build the image with a non-root USER`}
+}
+
+test_pipeline_unresolved_images_are_silent if {
+	count(msgs(inputs.not_found)) == 0
+	count(msgs(inputs.pod_os_mismatch)) == 0
 }

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/strata-project/strata/webhook/images"
+	"github.com/strata-project/strata/webhook/input"
 	"github.com/strata-project/strata/webhook/lineage"
 	"github.com/strata-project/strata/webhook/policy"
 	"github.com/strata-project/strata/webhook/workload"
@@ -167,21 +168,21 @@ func (c *Checker) Check(ctx context.Context, req policy.Request, w *workload.Wor
 			return append(out, c.pastDeadline(ctx, req, w, checked[n:], err)...)
 		}
 		i := index[ctr.Image]
-		s := policy.Subject{Request: req, Workload: w, Container: ctr, Image: resolved[i], Err: errs[i]}
+		s := input.Subject{Request: req, Workload: w, Container: ctr, Image: resolved[i], Err: errs[i]}
 		if s.Err != nil || s.Image == nil {
-			out = append(out, c.opts.Evaluator.Evaluate(ctx, ctr.Name, "", s.Input())...)
+			out = append(out, c.opts.Evaluator.Evaluate(ctx, ctr.Name, "", s.Value())...)
 			continue
 		}
 		facts := forPodOS(s.Image.Platforms, ctr.OS)
 		if len(facts) == 0 {
 			s.Err = &images.Error{Kind: images.KindPodOS, Image: ctr.Image, Err: fmt.Errorf("the pod says spec.os.name %s; the manifests checked are for %s", ctr.OS, platformsOf(s.Image))}
-			out = append(out, c.opts.Evaluator.Evaluate(ctx, ctr.Name, "", s.Input())...)
+			out = append(out, c.opts.Evaluator.Evaluate(ctx, ctr.Name, "", s.Value())...)
 			continue
 		}
 		for _, f := range facts {
 			s.Facts = f
 			s.Lineage = c.opts.Lineage.Lineage(rctx, f, access)
-			out = append(out, c.opts.Evaluator.Evaluate(ctx, ctr.Name, f.Platform, s.Input())...)
+			out = append(out, c.opts.Evaluator.Evaluate(ctx, ctr.Name, f.Platform, s.Value())...)
 		}
 	}
 	return out
@@ -199,8 +200,8 @@ func (c *Checker) pastDeadline(ctx context.Context, req policy.Request, w *workl
 	c.opts.Logger.Warn("workload not fully checked: the request's deadline ended during evaluation",
 		slog.String("kind", w.Kind), slog.String("namespace", w.Namespace), slog.String("name", w.Name),
 		slog.Int("containersLeft", len(left)))
-	s := policy.Subject{Request: req, Workload: w, Container: first, Err: err}
-	return c.opts.Evaluator.Evaluate(context.WithoutCancel(ctx), first.Name, "", s.Input())
+	s := input.Subject{Request: req, Workload: w, Container: first, Err: err}
+	return c.opts.Evaluator.Evaluate(context.WithoutCancel(ctx), first.Name, "", s.Value())
 }
 
 // forPodOS keeps the manifests a node of the pod's OS could run: a pod that
@@ -291,8 +292,8 @@ func (c *Checker) overBound(ctx context.Context, req policy.Request, w *workload
 	c.opts.Logger.Warn("workload not checked: past the bound on evaluations per request",
 		slog.String("kind", w.Kind), slog.String("namespace", w.Namespace), slog.String("name", w.Name),
 		slog.Int("containers", len(checked)), slog.Int("evaluations", evaluations), slog.Int("maxEvaluations", c.opts.MaxEvaluations))
-	s := policy.Subject{Request: req, Workload: w, Container: first, Err: err}
-	return c.opts.Evaluator.Evaluate(ctx, first.Name, "", s.Input())
+	s := input.Subject{Request: req, Workload: w, Container: first, Err: err}
+	return c.opts.Evaluator.Evaluate(ctx, first.Name, "", s.Value())
 }
 
 // logFailures logs one line per kind of failure and registry, with how many

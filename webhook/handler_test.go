@@ -22,7 +22,7 @@ import (
 	"github.com/strata-project/strata/webhook/policy"
 )
 
-var update = flag.Bool("update", false, "rewrite testdata/*.response.json from the responses")
+var update = flag.Bool("update", false, "rewrite the golden files: testdata/*.response.json from the responses, ../policies/testdata/inputs.json from the policy inputs")
 
 // goldenCase is one testdata/<name>.request.json, posted to the mode its
 // name ends with.

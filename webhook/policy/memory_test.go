@@ -9,8 +9,6 @@ import (
 	"github.com/open-policy-agent/opa/v1/ast"
 
 	"github.com/strata-project/strata/policies"
-	"github.com/strata-project/strata/webhook/images"
-
 	"github.com/strata-project/strata/webhook/internal/memtest"
 )
 
@@ -24,15 +22,27 @@ func cached(e *Engine, input ast.Value) ([]Violation, bool) {
 }
 
 // largeConfigInput is the input of one container whose image config carries
-// a label of about size bytes, distinct for each n.
+// a label of about size bytes, distinct for each n. It has the shape
+// webhook/input builds (the engine cannot import it): a root image, so that
+// run-as-root has a violation to cache.
 func largeConfigInput(n, size int) ast.Value {
-	s := *subjects()["resolved"]
-	f := *s.Facts
-	f.Digest = images.Digest{byte(n), byte(n >> 8), byte(n >> 16), 0xff}
-	f.Ref = fmt.Sprintf("registry.example.com/app-%d@%s", n, f.Digest)
-	f.Config.Labels = map[string]string{"org.example.blob": fmt.Sprintf("%08d", n) + strings.Repeat("x", size)}
-	s.Facts = &f
-	return s.Input()
+	digest := fmt.Sprintf("sha256:%064x", uint32(n))
+	return ast.MustInterfaceToValue(map[string]any{
+		"apiVersion": "strata.dev/v1",
+		"request":    map[string]any{"operation": "CREATE", "dryRun": false, "namespace": "shop", "user": "alice"},
+		"workload":   map[string]any{"kind": "Deployment", "name": "web", "namespace": "shop", "labels": map[string]any{}, "annotations": map[string]any{}},
+		"container":  map[string]any{"name": "web", "type": "container", "image": "registry.example.com/shop/web:1.2", "os": "", "securityContext": map[string]any{}},
+		"image": map[string]any{
+			"ref": "registry.example.com/shop/web:1.2", "digest": digest,
+			"platformRef": fmt.Sprintf("registry.example.com/app-%d@%s", n, digest), "platformDigest": digest,
+			"platform": "linux/amd64", "layers": 6, "stale": false,
+			"config": map[string]any{
+				"user":   map[string]any{"raw": "0:0", "uid": 0, "gid": 0},
+				"labels": map[string]any{"org.example.blob": fmt.Sprintf("%08d", n) + strings.Repeat("x", size)},
+			},
+		},
+		"lineage": map[string]any{"chain": []any{}, "depth": 1, "complete": false, "claims": []any{}},
+	})
 }
 
 // The result cache held every input it had seen, up to 1,024 of them: 1,000

@@ -7,7 +7,9 @@ import (
 	"testing"
 
 	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/storage/inmem"
 	"github.com/open-policy-agent/opa/v1/tester"
+	"github.com/open-policy-agent/opa/v1/util"
 
 	"github.com/strata-project/strata/policies"
 )
@@ -19,10 +21,11 @@ func TestRego(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
 		fsys     fs.FS
+		testdata fs.FS // JSON documents read as data.testdata, as opa test loads them
 		minTests int
 	}{
-		{"builtin", policies.FS, 40},
-		{"examples", os.DirFS("../../examples/policies"), 3},
+		{"builtin", policies.FS, os.DirFS("../../policies/testdata"), 40},
+		{"examples", os.DirFS("../../examples/policies"), nil, 3},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			modules := map[string]*ast.Module{}
@@ -45,7 +48,11 @@ func TestRego(t *testing.T) {
 				t.Fatal(err)
 			}
 			compiler := ast.NewCompiler().WithCapabilities(restrictedCapabilities())
-			results, err := tester.NewRunner().SetCompiler(compiler).SetModules(modules).RunTests(t.Context(), nil)
+			runner := tester.NewRunner().SetCompiler(compiler).SetModules(modules)
+			if tc.testdata != nil {
+				runner = runner.SetStore(inmem.NewFromObject(map[string]any{"testdata": readTestdata(t, tc.testdata)}))
+			}
+			results, err := runner.RunTests(t.Context(), nil)
 			if err != nil {
 				t.Fatalf("compiling the %s policies and their tests: %v", tc.name, err)
 			}
@@ -68,4 +75,35 @@ func TestRego(t *testing.T) {
 			}
 		})
 	}
+}
+
+// readTestdata merges the JSON objects at the top of fsys, as opa test
+// merges the documents of one directory.
+func readTestdata(t *testing.T, fsys fs.FS) map[string]any {
+	t.Helper()
+	names, err := fs.Glob(fsys, "*.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(names) == 0 {
+		t.Fatal("no JSON document in the Rego tests' testdata")
+	}
+	out := map[string]any{}
+	for _, name := range names {
+		raw, err := fs.ReadFile(fsys, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc map[string]any
+		if err := util.UnmarshalJSON(raw, &doc); err != nil {
+			t.Fatalf("testdata/%s: %v", name, err)
+		}
+		for k, v := range doc {
+			if _, dup := out[k]; dup {
+				t.Fatalf("testdata/%s: %q is defined twice", name, k)
+			}
+			out[k] = v
+		}
+	}
+	return out
 }

@@ -9,7 +9,7 @@ import (
 	"github.com/open-policy-agent/opa/v1/ast"
 
 	"github.com/strata-project/strata/webhook/images"
-	"github.com/strata-project/strata/webhook/policy"
+	"github.com/strata-project/strata/webhook/input"
 	"github.com/strata-project/strata/webhook/workload"
 )
 
@@ -34,12 +34,12 @@ func TestInspectionJSONLineageIsThePolicyInputLineage(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := ins.Platforms[0]
-	s := policy.Subject{
+	s := input.Subject{
 		Container: workload.Container{Name: "web", Image: ins.Written},
 		Image:     &images.Image{Written: ins.Written, Ref: ins.Ref, Digest: ins.Digest, Platforms: []*images.Facts{p.Image}},
 		Facts:     p.Image, Lineage: p.Lineage,
 	}
-	in, err := ast.JSON(s.Input())
+	in, err := ast.JSON(s.Value())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,10 @@
-package policy
+package input
 
 import (
 	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +15,7 @@ import (
 	"github.com/strata-project/strata/policies"
 	"github.com/strata-project/strata/webhook/images"
 	"github.com/strata-project/strata/webhook/lineage"
+	"github.com/strata-project/strata/webhook/policy"
 	"github.com/strata-project/strata/webhook/workload"
 )
 
@@ -46,7 +50,7 @@ func subjects() map[string]*Subject {
 		Depth:  3,
 		Claims: []lineage.Claim{{By: app, Name: "registry.example.com/base/debian:12", Source: "annotation", Status: "mismatch", Reason: "layers differ"}},
 	}
-	req := Request{Operation: "CREATE", Namespace: "shop", User: "alice"}
+	req := policy.Request{Operation: "CREATE", Namespace: "shop", User: "alice"}
 	return map[string]*Subject{
 		"resolved":   {Request: req, Workload: w, Container: c, Image: img, Facts: facts, Lineage: l},
 		"named user": {Request: req, Workload: w, Container: workload.Container{Name: "web", Type: "container", Image: "nginx"}, Image: img, Facts: &named, Lineage: lineage.Lineage{Depth: 1}},
@@ -73,12 +77,33 @@ func TestInputMatchesSchema(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, s := range subjects() {
-		input, err := jsonschema.UnmarshalJSON(strings.NewReader(s.Input().String()))
+		input, err := jsonschema.UnmarshalJSON(strings.NewReader(s.Value().String()))
 		if err != nil {
-			t.Fatalf("%s: Input() is not JSON: %v", name, err)
+			t.Fatalf("%s: Value() is not JSON: %v", name, err)
 		}
 		if err := schema.Validate(input); err != nil {
-			t.Errorf("%s: Input() does not match input.schema.json: %v\n%s", name, err, s.Input())
+			t.Errorf("%s: Value() does not match input.schema.json: %v\n%s", name, err, s.Value())
+		}
+	}
+	// The inputs the pipeline built for the Rego tests (TestPolicyInputsGolden).
+	raw, err = os.ReadFile(filepath.Join("..", "..", "policies", "testdata", "inputs.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var golden struct{ Inputs map[string]json.RawMessage }
+	if err := json.Unmarshal(raw, &golden); err != nil {
+		t.Fatal(err)
+	}
+	if len(golden.Inputs) == 0 {
+		t.Fatal("policies/testdata/inputs.json holds no input")
+	}
+	for name, in := range golden.Inputs {
+		input, err := jsonschema.UnmarshalJSON(bytes.NewReader(in))
+		if err != nil {
+			t.Fatalf("policies/testdata/inputs.json: %s: %v", name, err)
+		}
+		if err := schema.Validate(input); err != nil {
+			t.Errorf("policies/testdata/inputs.json: %s does not match input.schema.json: %v", name, err)
 		}
 	}
 }
@@ -108,7 +133,7 @@ func TestInputValues(t *testing.T) {
 		{"unresolved", "input.image.ref", `"registry.example.com/shop/web:1.2"`},
 		{"unresolved", "input.lineage.depth", "1"},
 	} {
-		got := evalPath(t, s[tc.subject].Input(), tc.path)
+		got := evalPath(t, s[tc.subject].Value(), tc.path)
 		if got != tc.want {
 			t.Errorf("%s: %s = %s, want %s", tc.subject, tc.path, got, tc.want)
 		}
@@ -119,8 +144,11 @@ func TestInputValues(t *testing.T) {
 func evalPath(t *testing.T, input ast.Value, expr string) string {
 	t.Helper()
 	dir := t.TempDir()
-	writeFiles(t, dir, map[string]string{"probe.rego": "package strata.policies.probe\n\nviolation contains {\"msg\": json.marshal(" + expr + "), \"container\": \"\", \"platform\": \"\"} if true\n"})
-	e, err := New(t.Context(), Options{Paths: []string{dir}})
+	probe := "package strata.policies.probe\n\nviolation contains {\"msg\": json.marshal(" + expr + "), \"container\": \"\", \"platform\": \"\"} if true\n"
+	if err := os.WriteFile(filepath.Join(dir, "probe.rego"), []byte(probe), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e, err := policy.New(t.Context(), policy.Options{Paths: []string{dir}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +162,7 @@ func evalPath(t *testing.T, input ast.Value, expr string) string {
 func TestUnresolvedSubjectWithoutError(t *testing.T) {
 	t.Parallel()
 	s := &Subject{Container: workload.Container{Name: "web", Image: "nginx"}}
-	if got := evalPath(t, s.Input(), "input.image.error.kind"); got != `"unknown"` {
+	if got := evalPath(t, s.Value(), "input.image.error.kind"); got != `"unknown"` {
 		t.Errorf("a subject with neither facts nor error: image.error.kind = %s, want unknown: it must never look resolved", got)
 	}
 	if s.Platform() != "" {

@@ -1,4 +1,9 @@
-package policy
+// Package input builds the policy input (docs/policy-input.md) from what the
+// pipeline's stages learnt: the request, the workload and container, the
+// image facts and the lineage. It stands between them and the engine, so
+// that the engine (webhook/policy) depends on no image, lineage or workload
+// type and evaluates any input value it is given.
+package input
 
 import (
 	"errors"
@@ -8,28 +13,17 @@ import (
 
 	"github.com/strata-project/strata/webhook/images"
 	"github.com/strata-project/strata/webhook/lineage"
+	"github.com/strata-project/strata/webhook/policy"
 	"github.com/strata-project/strata/webhook/workload"
 )
 
 // APIVersion is the version of the policy input contract.
 const APIVersion = "strata.dev/v1"
 
-// Request is what the admission request says about itself.
-type Request struct {
-	Operation string
-	DryRun    bool
-	Namespace string
-	User      string
-	// Mode is the mode the request is decided in. It is not policy input:
-	// the pipeline reads it where the mode changes which facts are acceptable
-	// (enforce never rests on a tag resolution past its TTL).
-	Mode Action
-}
-
 // Subject is one container of one workload, and what was learnt of its
 // image on one platform: either Facts (and Lineage), or Err.
 type Subject struct {
-	Request   Request
+	Request   policy.Request
 	Workload  *workload.Workload
 	Container workload.Container
 	Image     *images.Image
@@ -47,10 +41,10 @@ func (s *Subject) Platform() string {
 	return s.Facts.Platform
 }
 
-// Input builds the policy input (see docs/policy-input.md) as an OPA value,
+// Value builds the policy input (see docs/policy-input.md) as an OPA value,
 // directly rather than through JSON, because it is built for every
 // container and platform of every admission.
-func (s *Subject) Input() ast.Value {
+func (s *Subject) Value() policy.Value {
 	return ast.NewObject(
 		item("apiVersion", ast.String(APIVersion)),
 		item("request", ast.NewObject(
@@ -255,6 +249,3 @@ func stringArray(s []string) ast.Value {
 	}
 	return ast.NewArray(terms...)
 }
-
-// Value is a policy input, as Evaluate takes it.
-type Value = ast.Value

@@ -1,0 +1,111 @@
+package input
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+
+	"github.com/strata-project/strata/policies"
+	"github.com/strata-project/strata/webhook/policy"
+)
+
+// podSubjects is a pod of three containers, each image on two platforms.
+func podSubjects() []*Subject {
+	base := subjects()["resolved"]
+	var out []*Subject
+	for _, name := range []string{"web", "sidecar", "migrate"} {
+		for _, platform := range []string{"linux/amd64", "linux/arm64"} {
+			s := *base
+			f := *base.Facts
+			f.Platform = platform
+			s.Facts = &f
+			s.Container.Name = name
+			out = append(out, &s)
+		}
+	}
+	return out
+}
+
+// BenchmarkEvaluatePod evaluates every built-in policy for a pod of three
+// containers on two platforms: the input is built and evaluated six times.
+// Each round writes the image under a new tag, which the policies read, so
+// none of the six is answered by the result cache (TestBenchmarkPodMissesCache):
+// this is the cost of a template strata has not seen before.
+func BenchmarkEvaluatePod(b *testing.B) {
+	e := builtinEngine(b)
+	pod := podSubjects()
+	if n := len(e.Evaluate(b.Context(), "web", "linux/amd64", pod[0].Value())); n == 0 {
+		b.Fatal("the benchmark pod violates nothing; it should exercise the policies")
+	}
+	b.ReportAllocs()
+	round := 0
+	for b.Loop() {
+		round++
+		for _, s := range inRound(pod, round) {
+			e.Evaluate(b.Context(), s.Container.Name, s.Platform(), s.Value())
+		}
+	}
+}
+
+// BenchmarkEvaluatePodCached evaluates the same pod again and again: after
+// the first round every evaluation is a result-cache hit, the cost of a
+// template strata has seen before.
+func BenchmarkEvaluatePodCached(b *testing.B) {
+	e := builtinEngine(b)
+	pod := podSubjects()
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, s := range pod {
+			e.Evaluate(b.Context(), s.Container.Name, s.Platform(), s.Value())
+		}
+	}
+}
+
+// inRound writes pod's images as ...:round, a tag no earlier round used.
+func inRound(pod []*Subject, round int) []*Subject {
+	for _, s := range pod {
+		s.Container.Image = fmt.Sprintf("registry.example.com/shop/web:%d", round)
+	}
+	return pod
+}
+
+// TestBenchmarkPodMissesCache holds BenchmarkEvaluatePod to what it says.
+// The built-in policies' results are keyed on the input's container, image
+// and lineage (webhook/policy's TestBuiltinPoliciesShareResultsAcrossPodNames
+// pins those keys), so a round whose container values were never seen
+// before cannot be answered from the cache.
+func TestBenchmarkPodMissesCache(t *testing.T) {
+	t.Parallel()
+	pod := podSubjects()
+	seen := map[string]int{}
+	for round := 1; round <= 3; round++ {
+		for _, s := range inRound(pod, round) {
+			container := s.Value().(ast.Object).Get(ast.StringTerm("container")).String()
+			if earlier, ok := seen[container]; ok && earlier != round {
+				t.Fatalf("round %d: the input of %s on %s repeats round %d's container, so it would be a result-cache hit", round, s.Container.Name, s.Platform(), earlier)
+			}
+			seen[container] = round
+		}
+	}
+}
+
+// BenchmarkInput is the cost of building one input.
+func BenchmarkInput(b *testing.B) {
+	s := podSubjects()[0]
+	b.ReportAllocs()
+	for b.Loop() {
+		s.Value()
+	}
+}
+
+func builtinEngine(b *testing.B) *policy.Engine {
+	b.Helper()
+	e, err := policy.New(b.Context(), policy.Options{Builtins: policies.FS, Data: map[string]any{
+		"approvedBases": []any{"registry.example.com/base/*"},
+	}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return e
+}
