@@ -90,8 +90,11 @@ func parseLabels(s string) map[string]string {
 }
 
 // since is h minus an earlier reading of the same histogram: what happened
-// in between. A nil before means nothing had been observed.
+// in between. A nil h or before means nothing had been observed.
 func (h *histogram) since(before *histogram) *histogram {
+	if h == nil {
+		return &histogram{}
+	}
 	d := &histogram{bounds: h.bounds, counts: slices.Clone(h.counts), sum: h.sum, count: h.count}
 	if before == nil {
 		return d
