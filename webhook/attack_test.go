@@ -3,9 +3,6 @@ package webhook
 import (
 	"context"
 	"fmt"
-	"io"
-	"log"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -13,14 +10,13 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/strata-project/strata/webhook/images"
+	"github.com/strata-project/strata/webhook/internal/imagetest"
 	"github.com/strata-project/strata/webhook/policy"
 	"github.com/strata-project/strata/webhook/workload"
 )
@@ -32,26 +28,14 @@ import (
 // server's deadline, the registry work having been fast.
 func TestHugeConfigTimesManyContainersIsAnsweredBeforeTheDeadline(t *testing.T) {
 	p := newPipeline(t)
-	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
-	t.Cleanup(srv.Close)
-	host := strings.TrimPrefix(srv.URL, "http://")
-
-	img, err := random.Image(64, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf, err := img.ConfigFile()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf = cf.DeepCopy()
-	cf.OS, cf.Architecture, cf.Config.User = "linux", "amd64", "1000"
-	for i := range 250_000 {
-		cf.Config.Env = append(cf.Config.Env, fmt.Sprintf("E%d=x", i))
-	}
-	if img, err = mutate.ConfigFile(img, cf); err != nil {
-		t.Fatal(err)
-	}
+	host := imagetest.Registry(t)
+	const envEntries = 250_000
+	img := imagetest.Image(t, 1, func(cf *v1.ConfigFile) {
+		cf.OS, cf.Architecture, cf.Config.User = "linux", "amd64", "1000"
+		for i := range envEntries {
+			cf.Config.Env = append(cf.Config.Env, fmt.Sprintf("E%d=x", i))
+		}
+	})
 	ref, err := name.ParseReference(host + "/big/env:1")
 	if err != nil {
 		t.Fatal(err)
@@ -79,7 +63,7 @@ func TestHugeConfigTimesManyContainersIsAnsweredBeforeTheDeadline(t *testing.T) 
 	vs := checker.Check(ctx, policy.Request{Operation: "CREATE", Namespace: "shop", Mode: policy.Enforce}, w)
 	took := time.Since(start)
 	if took > deadline+time.Second {
-		t.Errorf("Check of %d containers of one image with a %d-entry Env took %v, past the request's %v deadline (%d violations)", len(w.Containers), len(cf.Config.Env), took, deadline, len(vs))
+		t.Errorf("Check of %d containers of one image with a %d-entry Env took %v, past the request's %v deadline (%d violations)", len(w.Containers), envEntries, took, deadline, len(vs))
 	}
 	// What was not evaluated is a violation that denies in enforce, never
 	// nothing.
@@ -97,28 +81,15 @@ func TestHugeConfigTimesManyContainersIsAnsweredBeforeTheDeadline(t *testing.T) 
 // while its Windows image runs as the Windows administrator.
 func TestWindowsPodIsCheckedOnTheWindowsEntryNotTheLinuxOnes(t *testing.T) {
 	p := newPipeline(t)
-	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
-	t.Cleanup(srv.Close)
-	host := strings.TrimPrefix(srv.URL, "http://")
+	host := imagetest.Registry(t)
 	image := func(platform, user string) v1.Image {
-		img, err := random.Image(64, 1)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cf, err := img.ConfigFile()
-		if err != nil {
-			t.Fatal(err)
-		}
-		cf = cf.DeepCopy()
 		pl, err := v1.ParsePlatform(platform)
 		if err != nil {
 			t.Fatal(err)
 		}
-		cf.OS, cf.Architecture, cf.Config.User = pl.OS, pl.Architecture, user
-		if img, err = mutate.ConfigFile(img, cf); err != nil {
-			t.Fatal(err)
-		}
-		return img
+		return imagetest.Image(t, 1, func(cf *v1.ConfigFile) {
+			cf.OS, cf.Architecture, cf.Config.User = pl.OS, pl.Architecture, user
+		})
 	}
 	idx := mutate.AppendManifests(empty.Index,
 		mutate.IndexAddendum{Add: image("linux/amd64", "1000"), Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "amd64"}}},

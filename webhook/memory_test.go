@@ -2,9 +2,6 @@ package webhook
 
 import (
 	"fmt"
-	"io"
-	"log"
-	"net/http/httptest"
 	"os"
 	"runtime"
 	"strings"
@@ -13,13 +10,12 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"k8s.io/apimachinery/pkg/api/resource"
 
+	"github.com/strata-project/strata/webhook/internal/imagetest"
 	"github.com/strata-project/strata/webhook/internal/memtest"
 	"github.com/strata-project/strata/webhook/policy"
 	"github.com/strata-project/strata/webhook/workload"
@@ -30,24 +26,14 @@ import (
 // once) and differ by an annotation, each a distinct digest to strata.
 func largeConfigImages(t *testing.T, host string, n, labelBytes int) []string {
 	t.Helper()
-	img, err := random.Image(256, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf, err := img.ConfigFile()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf = cf.DeepCopy()
-	cf.OS, cf.Architecture = "linux", "amd64"
-	cf.Config.User = "1000"
-	cf.Config.Labels = map[string]string{}
-	for i := 0; i*1024 < labelBytes; i++ {
-		cf.Config.Labels[fmt.Sprintf("org.example.blob.%04d", i)] = strings.Repeat("x", 1000)
-	}
-	if img, err = mutate.ConfigFile(img, cf); err != nil {
-		t.Fatal(err)
-	}
+	img := imagetest.Image(t, 1, func(cf *v1.ConfigFile) {
+		cf.OS, cf.Architecture = "linux", "amd64"
+		cf.Config.User = "1000"
+		cf.Config.Labels = map[string]string{}
+		for i := 0; i*1024 < labelBytes; i++ {
+			cf.Config.Labels[fmt.Sprintf("org.example.blob.%04d", i)] = strings.Repeat("x", 1000)
+		}
+	})
 	refs := make([]string, n)
 	for i := range n {
 		ref := fmt.Sprintf("%s/large/app-%d:1", host, i)
@@ -83,9 +69,7 @@ func TestFloodOfFailingReferencesAndLargeConfigsStaysWithinTheCacheBudget(t *tes
 	} else if testing.Short() {
 		failing, large = 500, 10
 	}
-	reg := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
-	t.Cleanup(reg.Close)
-	host := strings.TrimPrefix(reg.URL, "http://")
+	host := imagetest.Registry(t)
 	refs := largeConfigImages(t, host, large, labelBytes)
 
 	cfg := DefaultConfig()

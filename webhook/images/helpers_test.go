@@ -17,9 +17,10 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/strata-project/strata/webhook/internal/imagetest"
 )
 
 // testRegistry is go-containerregistry's in-process registry behind a
@@ -110,29 +111,20 @@ func (r *testRegistry) pushIndex(t testing.TB, repoTag string, idx v1.ImageIndex
 // config's USER and platform set.
 func testImage(t testing.TB, layers int, user, platform string) v1.Image {
 	t.Helper()
-	img, err := random.Image(256, int64(layers))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf, err := img.ConfigFile()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf = cf.DeepCopy()
-	cf.Config.User = user
-	cf.OS, cf.Architecture, cf.Variant = "", "", ""
+	var p *v1.Platform
 	if platform != "" {
-		p, err := v1.ParsePlatform(platform)
-		if err != nil {
+		var err error
+		if p, err = v1.ParsePlatform(platform); err != nil {
 			t.Fatal(err)
 		}
-		cf.OS, cf.Architecture, cf.Variant = p.OS, p.Architecture, p.Variant
 	}
-	img, err = mutate.ConfigFile(img, cf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return img
+	return imagetest.Image(t, layers, func(cf *v1.ConfigFile) {
+		cf.Config.User = user
+		cf.OS, cf.Architecture, cf.Variant = "", "", ""
+		if p != nil {
+			cf.OS, cf.Architecture, cf.Variant = p.OS, p.Architecture, p.Variant
+		}
+	})
 }
 
 // testIndex builds an index of the images, each under its config's platform.
