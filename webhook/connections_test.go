@@ -140,15 +140,8 @@ func dialRaw(t *testing.T, addr string) net.Conn {
 // the API server, arriving after the flood, is still answered.
 func TestTricklingConnectionsCannotExceedTheCapNorStarveTheAPIServer(t *testing.T) {
 	t.Parallel()
-	p := newPipeline(t)
-	certDir := t.TempDir()
-	pool := writeCert(t, certDir)
 	const maxConns, attackers = 8, 40
-	srv := startServe(t, ServerOptions{
-		CertDir:  certDir,
-		Handlers: asAdmissionHandlers(handlers(p.Checker, nil, nil)),
-		Webhook:  ConnLimits{MaxConns: maxConns},
-	})
+	srv, pool, _ := serveDemo(t, ServerOptions{Webhook: ConnLimits{MaxConns: maxConns}})
 	var conns []net.Conn
 	for range attackers {
 		c := dialRaw(t, srv.addr)
@@ -176,14 +169,7 @@ func TestTricklingConnectionsCannotExceedTheCapNorStarveTheAPIServer(t *testing.
 // ReadHeaderTimeout) per attempt: both must be done within HeaderTimeout.
 func TestSlowHandshakeOrHeadersAreDroppedAtTheHeaderDeadline(t *testing.T) {
 	t.Parallel()
-	p := newPipeline(t)
-	certDir := t.TempDir()
-	pool := writeCert(t, certDir)
-	srv := startServe(t, ServerOptions{
-		CertDir:  certDir,
-		Handlers: asAdmissionHandlers(handlers(p.Checker, nil, nil)),
-		Webhook:  ConnLimits{HeaderTimeout: time.Second},
-	})
+	srv, pool, _ := serveDemo(t, ServerOptions{Webhook: ConnLimits{HeaderTimeout: time.Second}})
 	for _, tc := range []struct {
 		name      string
 		handshake bool
@@ -378,15 +364,8 @@ func TestSlowBodyToAnUnknownPathIsCutOff(t *testing.T) {
 // only once its body has arrived.
 func TestTricklingBodiesCannotLockOutTheAPIServer(t *testing.T) {
 	t.Parallel()
-	p := newPipeline(t)
-	certDir := t.TempDir()
-	pool := writeCert(t, certDir)
 	const maxConns, attackers = 8, 40
-	srv := startServe(t, ServerOptions{
-		CertDir:  certDir,
-		Handlers: asAdmissionHandlers(handlers(p.Checker, nil, nil)),
-		Webhook:  ConnLimits{MaxConns: maxConns},
-	})
+	srv, pool, _ := serveDemo(t, ServerOptions{Webhook: ConnLimits{MaxConns: maxConns}})
 	var conns []net.Conn
 	for range attackers {
 		c, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", srv.addr, &tls.Config{RootCAs: pool})

@@ -399,14 +399,7 @@ func TestPinLogLineNamesTheDigest(t *testing.T) {
 // strata serve answers PinPath beside the validating paths, over TLS.
 func TestServePinPath(t *testing.T) {
 	t.Parallel()
-	p := newPipeline(t)
-	certDir := t.TempDir()
-	pool := writeCert(t, certDir)
-	srv := startServe(t, ServerOptions{
-		CertDir:  certDir,
-		Handlers: asAdmissionHandlers(handlers(p.Checker, nil, nil)),
-		Pinner:   NewPinner(PinnerOptions{Checker: p.Checker}),
-	})
+	srv, pool, p := serveDemo(t, ServerOptions{})
 	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 	t.Cleanup(client.CloseIdleConnections)
 	review := reviewOf(t, "serve-pin", "Pod", "CREATE", podOf("web", p.Demo.Ref("shop/web:1.0")), nil)

@@ -267,6 +267,19 @@ type running struct {
 	done             chan error
 }
 
+// serveDemo serves the demo pipeline's handlers, and its pinner, with opts
+// (its CertDir, Handlers and Pinner filled in); it returns the server, the
+// pool that trusts its certificate, and the pipeline.
+func serveDemo(t *testing.T, opts ServerOptions) (*running, *x509.CertPool, *Pipeline) {
+	t.Helper()
+	p := newPipeline(t)
+	opts.CertDir = t.TempDir()
+	pool := writeCert(t, opts.CertDir)
+	opts.Handlers = asAdmissionHandlers(handlers(p.Checker, nil, nil))
+	opts.Pinner = p.Pinner(nil)
+	return startServe(t, opts), pool, p
+}
+
 // startServe runs Serve on free loopback ports until it is ready, trying new
 // ports if another process took the ones it picked.
 func startServe(t *testing.T, opts ServerOptions) *running {
