@@ -1,9 +1,12 @@
 package webhook
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
@@ -229,6 +232,14 @@ func (h *Handler) record(req admission.Request, w *workload.Workload, d *Decisio
 // would otherwise hold a connection and a handler for as long as it likes.
 // Callers other than the API server choose ?timeout= too, so it is capped at
 // the API server's own maximum webhook timeout.
+//
+// The answer must be taken by the time the API server gives up (the
+// deadline plus the margin): a caller that never reads it would otherwise
+// hold its connection, counted as serving, and the answer's bytes for the
+// server's whole write timeout. The answer echoes the review's uid, so a uid
+// longer than the API server ever sends (a 36-character UUID) is refused
+// before it is decoded: otherwise one request makes an answer as large as
+// itself.
 func WithDeadline(next http.Handler, margin time.Duration) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		limit := 10 * time.Second
@@ -240,11 +251,53 @@ func WithDeadline(next http.Handler, margin time.Duration) http.Handler {
 			limit = margin
 		}
 		deadline := time.Now().Add(limit)
-		_ = http.NewResponseController(w).SetReadDeadline(deadline)
+		rc := http.NewResponseController(w)
+		_ = rc.SetReadDeadline(deadline)
+		_ = rc.SetWriteDeadline(deadline.Add(margin))
+		body, err := io.ReadAll(io.LimitReader(r.Body, maxReviewBytes+1))
+		if err != nil {
+			http.Error(w, "reading the review: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		if uidTooLong(body) {
+			http.Error(w, fmt.Sprintf("the review's uid is longer than %d bytes; the API server sends a 36-character UUID", maxUIDBytes), http.StatusBadRequest)
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
 		ctx, cancel := context.WithDeadline(r.Context(), deadline)
 		defer cancel()
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
+}
+
+// maxReviewBytes is controller-runtime's own limit on a review's body: more
+// is passed on for it to refuse as it does.
+const maxReviewBytes = 7 << 20
+
+// maxUIDBytes bounds a review's uid; the API server's are 36 bytes.
+const maxUIDBytes = 128
+
+// uncheckedReviewBytes is the size below which a review's uid is not
+// checked: most pods' reviews are a few KiB.
+const uncheckedReviewBytes = 16 << 10
+
+// uidTooLong reports whether body is a review whose request.uid is longer
+// than maxUIDBytes. A body that is not such a review is left for
+// controller-runtime to judge. A body under uncheckedReviewBytes is not
+// decoded twice: its uid, and so its answer, is small whatever it says.
+func uidTooLong(body []byte) bool {
+	if len(body) < uncheckedReviewBytes {
+		return false
+	}
+	var review struct {
+		Request *struct {
+			UID string `json:"uid"`
+		} `json:"request"`
+	}
+	if json.Unmarshal(body, &review) != nil || review.Request == nil {
+		return false
+	}
+	return len(review.Request.UID) > maxUIDBytes
 }
 
 // maxWebhookTimeout is the longest timeoutSeconds the API server accepts for

@@ -1,0 +1,118 @@
+package webhook
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+
+	"github.com/strata-project/strata/webhook/internal/memtest"
+	"github.com/strata-project/strata/webhook/policy"
+)
+
+type allowAll struct{}
+
+func (allowAll) Handle(context.Context, admission.Request) admission.Response {
+	return admission.Allowed("")
+}
+
+// A caller of the webhook port sent one complete, cheap review with
+// ?timeout=1s whose uid (echoed in the answer) was larger than the socket
+// buffers, and never read the answer. The handler blocked writing it; the
+// connection counted as serving (its body had arrived) and was never
+// displaced, for the 40 s write timeout rather than the request's 1 s
+// deadline, and the API server was refused meanwhile.
+func TestUnreadAnswerCannotHoldASlotPastTheRequestDeadline(t *testing.T) {
+	certDir := t.TempDir()
+	pool := writeCert(t, certDir)
+	srv := startServe(t, ServerOptions{
+		CertDir:    certDir,
+		Handlers:   map[policy.Action]admission.Handler{policy.Audit: allowAll{}},
+		Webhook:    ConnLimits{MaxConns: 1},
+		Registerer: prometheus.NewRegistry(),
+	})
+	review := reviewOf(t, strings.Repeat("u", 6<<20), "Pod", "CREATE", podOf("a", "strata-demo.local/shop/web:1.0"), nil)
+	d := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+		return rc.Control(func(fd uintptr) { _ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
+	}}
+	raw, err := d.Dial("tcp", srv.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { raw.Close() })
+	c := tls.Client(raw, &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"})
+	if err := c.HandshakeContext(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(c, "POST %s?timeout=1s HTTP/1.1\r\nHost: strata\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", Paths[policy.Audit], len(review))
+	if _, err := c.Write(review); err != nil {
+		t.Fatal(err)
+	}
+	// Never read the answer. Wait past the request's deadline.
+	time.Sleep(3 * time.Second)
+
+	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	t.Cleanup(client.CloseIdleConnections)
+	ok := podOf("b", "strata-demo.local/shop/web:1.0")
+	for i := range 3 {
+		resp, err := client.Post("https://"+srv.addr+Paths[policy.Audit]+"?timeout=5s", "application/json", bytes.NewReader(reviewOf(t, fmt.Sprint("legit-", i), "Pod", "CREATE", ok, nil)))
+		if err == nil {
+			resp.Body.Close()
+			_ = c.SetReadDeadline(time.Now().Add(2 * time.Second))
+			buf := make([]byte, 200)
+			n, err := c.Read(buf)
+			t.Logf("legit answered %s; attacker reads %q %v", resp.Status, buf[:n], err)
+			return
+		}
+		t.Logf("API server's request %d, %v after the attacker's 1 s request: %v", i, 3*time.Second+time.Duration(i)*time.Second, err)
+		time.Sleep(time.Second)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(2 * time.Second))
+	buf := make([]byte, 200)
+	n, err := c.Read(buf)
+	t.Logf("attacker reads %q %v", buf[:n], err)
+	t.Errorf("the API server was refused for %v after an attacker's complete 1 s request whose answer it never read: the slot is held past the request's deadline", 6*time.Second)
+}
+
+// The same, ten times: the blocked answers kept 114 MiB on the heap.
+func TestUnreadAnswersCannotKeepTheirBytesOnTheHeap(t *testing.T) {
+	certDir := t.TempDir()
+	pool := writeCert(t, certDir)
+	srv := startServe(t, ServerOptions{
+		CertDir:    certDir,
+		Handlers:   map[policy.Action]admission.Handler{policy.Audit: allowAll{}},
+		Registerer: prometheus.NewRegistry(),
+	})
+	review := reviewOf(t, strings.Repeat("u", 6<<20), "Pod", "CREATE", podOf("a", "strata-demo.local/shop/web:1.0"), nil)
+	before := memtest.HeapInUse()
+	for range 10 {
+		d := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+			return rc.Control(func(fd uintptr) { _ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
+		}}
+		raw, err := d.Dial("tcp", srv.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { raw.Close() })
+		c := tls.Client(raw, &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"})
+		fmt.Fprintf(c, "POST %s?timeout=1s HTTP/1.1\r\nHost: strata\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", Paths[policy.Audit], len(review))
+		if _, err := c.Write(review); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(3 * time.Second)
+	grew := memtest.HeapInUse() - before
+	t.Logf("10 complete 1s requests, answers unread, 3 s later: heap +%d MiB", grew>>20)
+	if grew > 64<<20 {
+		t.Errorf("heap +%d MiB held past the requests' 1 s deadline by 10 connections", grew>>20)
+	}
+}
