@@ -5,9 +5,11 @@ package images
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -280,7 +282,8 @@ func (r *Resolver) parse(image string) (Reference, error) {
 	if r.insecure[ref.Registry] {
 		ref = ref.plainHTTP()
 	}
-	r.parsed.Add(image, ref, int64(len(image)))
+	// The key, and the reference's own canonical spelling of it.
+	r.parsed.Add(image, ref, 2*int64(len(image))+64)
 	return ref, nil
 }
 
@@ -397,10 +400,12 @@ type session struct {
 	created time.Time
 }
 
-// sessionCost is what a session is estimated to hold: the puller, its
-// options and transports, one reader and fetcher (about 1.5 KiB measured
-// against an anonymous registry, 5,000 repositories), and room for a bearer
-// token (registries' JWTs run to 1–2 KiB).
+// sessionCost is what a session is estimated to hold before its registry
+// sends anything: the puller, its options and transports, one reader and
+// fetcher (about 1.5 KiB measured against an anonymous registry, 5,000
+// repositories), and room for a bearer token (registries' JWTs run to
+// 1–2 KiB). What the registry then sends that the session keeps (its
+// token, its challenge) is added as it arrives (sessionMeter).
 const sessionCost = 4 << 10
 
 // puller returns the session of ref's repository in access's scope. A
@@ -424,9 +429,17 @@ func (r *Resolver) puller(access Access, ref Reference) (*remote.Puller, error) 
 	if access.Fence != nil {
 		transport = access.Fence(transport)
 	}
+	s := &session{created: r.opts.Now()}
+	base := sessionCost + int64(len(key.scope)+len(key.repository))
+	meter := &sessionMeter{
+		next: &pingReuse{next: transport, scope: access.Scope, answers: r.pings, now: r.opts.Now},
+		resize: func(received int64) {
+			r.sessions.Resize(key, base+2*received, func(v *session) bool { return v == s })
+		},
+	}
 	p, err := remote.NewPuller(
 		remote.WithAuthFromKeychain(kc),
-		remote.WithTransport(&pingReuse{next: transport, scope: access.Scope, answers: r.pings, now: r.opts.Now}),
+		remote.WithTransport(meter),
 		remote.WithRetryBackoff(r.backoff),
 		// 429 is left out: a rate limit's Retry-After never fits in an admission budget.
 		remote.WithRetryStatusCodes(http.StatusRequestTimeout, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout),
@@ -435,7 +448,8 @@ func (r *Resolver) puller(access Access, ref Reference) (*remote.Puller, error) 
 	if err != nil {
 		return nil, fmt.Errorf("creating registry client: %w", err)
 	}
-	r.sessions.Add(key, &session{puller: p, created: r.opts.Now()}, sessionCost+int64(len(key.scope)+len(key.repository)))
+	s.puller = p
+	r.sessions.Add(key, s, base)
 	return p, nil
 }
 
@@ -485,4 +499,68 @@ func (r *Resolver) Tags(ctx context.Context, repository string, access Access) (
 		return nil, classify(ctx, repository, ref, err)
 	}
 	return tags, nil
+}
+
+// sessionMeter costs a session by what its registry sent that the session
+// keeps: a registry chooses the size of its bearer token and of its
+// challenge, and a session's transport holds both for as long as it lives.
+// The largest of each seen so far counts, not their sum: a refreshed token
+// replaces the old one.
+type sessionMeter struct {
+	next   http.RoundTripper
+	resize func(received int64)
+
+	mu               sync.Mutex
+	token, challenge int64
+}
+
+func (m *sessionMeter) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := m.next.RoundTrip(req)
+	if err != nil {
+		return resp, err
+	}
+	var challenge int64
+	for _, v := range resp.Header.Values("WWW-Authenticate") {
+		challenge += int64(len(v))
+	}
+	m.observe(&m.challenge, challenge)
+	// Anything outside the registry API is a token service's answer: the
+	// session keeps the token it carries.
+	if !strings.HasPrefix(req.URL.Path, "/v2/") && resp.Body != nil {
+		resp.Body = &meteredBody{ReadCloser: resp.Body, closed: func(n int64) { m.observe(&m.token, n) }}
+	}
+	return resp, nil
+}
+
+// observe raises *largest to n and resizes the session if n is a new high.
+func (m *sessionMeter) observe(largest *int64, n int64) {
+	m.mu.Lock()
+	if n <= *largest {
+		m.mu.Unlock()
+		return
+	}
+	*largest = n
+	received := m.token + m.challenge
+	m.mu.Unlock()
+	m.resize(received)
+}
+
+// meteredBody counts the bytes read from a body and reports them once,
+// when it is closed.
+type meteredBody struct {
+	io.ReadCloser
+	n      int64
+	closed func(int64)
+	once   sync.Once
+}
+
+func (b *meteredBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	b.n += int64(n)
+	return n, err
+}
+
+func (b *meteredBody) Close() error {
+	b.once.Do(func() { b.closed(b.n) })
+	return b.ReadCloser.Close()
 }

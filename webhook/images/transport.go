@@ -107,6 +107,9 @@ func newBaseTransport(hosts map[string]string) *http.Transport {
 		MaxIdleConnsPerHost:   16,
 		IdleConnTimeout:       90 * time.Second,
 		ExpectContinueTimeout: time.Second,
+		// A registry chooses its headers' size, and a challenge is kept by the
+		// session it starts: Go's default would read 10 MiB of them.
+		MaxResponseHeaderBytes: 64 << 10,
 	}
 }
 

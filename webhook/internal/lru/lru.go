@@ -79,6 +79,30 @@ func (c *Cache[K, V]) Add(k K, v V, cost int64) {
 	}
 }
 
+// Resize changes k's cost to cost bytes (EntryOverhead is added) while k
+// still holds a value for which same is true, and evicts as Add does; it
+// does not mark k as used. For values that come to hold more than they did
+// when they were added.
+func (c *Cache[K, V]) Resize(k K, cost int64, same func(V) bool) {
+	cost += EntryOverhead
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	el, ok := c.items[k]
+	if !ok || !same(el.Value.(*entry[K, V]).val) {
+		return
+	}
+	if cost > c.maxBytes {
+		c.removeElement(el)
+		return
+	}
+	e := el.Value.(*entry[K, V])
+	c.bytes += cost - e.cost
+	e.cost = cost
+	for c.order.Len() > 1 && c.bytes > c.maxBytes {
+		c.removeElement(c.order.Back())
+	}
+}
+
 // Remove forgets k.
 func (c *Cache[K, V]) Remove(k K) {
 	c.mu.Lock()

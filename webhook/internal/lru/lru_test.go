@@ -45,3 +45,29 @@ func TestMaxEntries(t *testing.T) {
 		t.Errorf("Len() = %d, want the 2-entry bound", c.Len())
 	}
 }
+
+func TestResizeGrowsAnEntryAndEvictsOthers(t *testing.T) {
+	c := New[string, int](0, 3*(EntryOverhead+100))
+	for _, k := range []string{"a", "b", "c"} {
+		c.Add(k, 1, 100)
+	}
+	c.Resize("c", 100, func(v int) bool { return v == 2 }) // c holds 1: not the value meant
+	if got, want := c.Bytes(), int64(3*(EntryOverhead+100)); got != want {
+		t.Errorf("Bytes() after resizing a replaced value = %d, want %d (unchanged)", got, want)
+	}
+	c.Resize("c", 200, func(v int) bool { return v == 1 })
+	if _, ok := c.Get("a"); ok {
+		t.Error("Get(a) after c grew past the bound = found, want the least recently used evicted")
+	}
+	if _, ok := c.Get("c"); !ok {
+		t.Error("Get(c) after it grew = missing, want it kept")
+	}
+	c.Resize("c", 1<<20, func(int) bool { return true })
+	if _, ok := c.Get("c"); ok {
+		t.Error("Get(c) after it grew past the whole cache = found, want it removed")
+	}
+	c.Resize("gone", 10, func(int) bool { return true })
+	if _, ok := c.Get("gone"); ok {
+		t.Error("Resize of a missing key stored it, want nothing added")
+	}
+}
