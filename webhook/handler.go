@@ -263,7 +263,11 @@ func WithDeadline(next http.Handler, margin time.Duration) http.Handler {
 			http.Error(w, fmt.Sprintf("the review's uid is longer than %d bytes; the API server sends a 36-character UUID", maxUIDBytes), http.StatusBadRequest)
 			return
 		}
-		r.Body = io.NopCloser(bytes.NewReader(body))
+		// controller-runtime tells an empty body by http.NoBody.
+		r.Body = http.NoBody
+		if len(body) > 0 {
+			r.Body = io.NopCloser(bytes.NewReader(body))
+		}
 		ctx, cancel := context.WithDeadline(r.Context(), deadline)
 		defer cancel()
 		next.ServeHTTP(w, r.WithContext(ctx))
