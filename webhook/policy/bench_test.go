@@ -53,3 +53,29 @@ func TestBuiltinPoliciesShareResultsAcrossPodNames(t *testing.T) {
 		t.Error("a replica differing only in its name missed the built-in policies' result cache")
 	}
 }
+
+// The key of an input is the key of the object of the keys the policies
+// read, written without building that object: the shortcut must be the
+// same bytes, or a key the policies do not read could split or join
+// results.
+func TestResultKeyIsTheKeyOfTheObjectOfTheReadKeys(t *testing.T) {
+	t.Parallel()
+	in := largeConfigInput(7, 16).(ast.Object)
+	keys := []string{"container", "image", "lineage"}
+	read := ast.NewObject()
+	for _, k := range keys {
+		read.Insert(ast.StringTerm(k), in.Get(ast.StringTerm(k)))
+	}
+	if got, want := newResultCache(1<<20, keys).key(in), newResultCache(1<<20, nil).key(read); got != want {
+		t.Errorf("key(input) reading %v = %x, want the key of their object %x", keys, got, want)
+	}
+	other := in.Copy()
+	other.Insert(ast.StringTerm("workload"), ast.StringTerm("another"))
+	if newResultCache(1<<20, keys).key(in) != newResultCache(1<<20, keys).key(other) {
+		t.Error("inputs differing only in a key the policies do not read have different keys")
+	}
+	other.Insert(ast.StringTerm("image"), ast.StringTerm("another"))
+	if newResultCache(1<<20, keys).key(in) == newResultCache(1<<20, keys).key(other) {
+		t.Error("inputs differing in a key the policies read have the same key")
+	}
+}

@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"crypto/sha256"
 	"encoding/binary"
+	"hash"
 	"maps"
 	"slices"
+	"sync"
 	"unsafe"
 
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -36,31 +38,57 @@ func newResultCache(maxBytes int64, keys []string) *resultCache {
 	return &resultCache{entries: lru.New[[sha256.Size]byte, []Violation](0, maxBytes), keys: keys}
 }
 
-// relevant is the part of input the policies read.
-func (c *resultCache) relevant(input ast.Value) ast.Value {
-	obj, ok := input.(ast.Object)
-	if !ok || c.keys == nil {
-		return input
-	}
-	out := ast.NewObjectWithCapacity(len(c.keys))
-	for _, k := range c.keys {
-		if v := obj.Get(ast.StringTerm(k)); v != nil {
-			out.Insert(ast.StringTerm(k), v)
-		}
-	}
-	return out
-}
-
 // key is the SHA-256 of the part of input the policies read.
 func (c *resultCache) key(input ast.Value) [sha256.Size]byte {
-	h := sha256.New()
-	w := bufio.NewWriterSize(h, 4096)
-	writeCanonical(w, c.relevant(input))
-	_ = w.Flush() // a hash never fails to write
+	k := keyers.Get().(*keyer)
+	defer keyers.Put(k)
+	k.h.Reset()
+	k.w.Reset(k.h)
+	obj, ok := input.(ast.Object)
+	if !ok || c.keys == nil {
+		writeCanonical(k.w, input)
+	} else {
+		// The object of the keys the policies read, as writeCanonical
+		// would write it, without building it: the keys input has, in
+		// c.keys's sorted order, which is the order of an object's keys.
+		var present [16]*ast.Term
+		terms := present[:0]
+		for _, key := range c.keys {
+			terms = append(terms, obj.Get(ast.StringTerm(key)))
+		}
+		n := 0
+		for _, t := range terms {
+			if t != nil {
+				n++
+			}
+		}
+		var l [binary.MaxVarintLen64]byte
+		_ = k.w.WriteByte('o')
+		_, _ = k.w.Write(l[:binary.PutUvarint(l[:], uint64(n))])
+		for i, t := range terms {
+			if t != nil {
+				writeCanonical(k.w, ast.String(c.keys[i]))
+				writeCanonical(k.w, t.Value)
+			}
+		}
+	}
+	_ = k.w.Flush() // a hash never fails to write
 	var sum [sha256.Size]byte
-	h.Sum(sum[:0])
+	k.h.Sum(sum[:0])
 	return sum
 }
+
+// keyer is a hash and its buffer, reused across keys: a key is computed
+// for every evaluation, and each would otherwise allocate both.
+type keyer struct {
+	h hash.Hash
+	w *bufio.Writer
+}
+
+var keyers = sync.Pool{New: func() any {
+	h := sha256.New()
+	return &keyer{h: h, w: bufio.NewWriterSize(h, 4096)}
+}}
 
 // get finds the violations of the input whose key is k; a nil cache holds
 // nothing.
