@@ -254,19 +254,24 @@ func WithDeadline(next http.Handler, margin time.Duration) http.Handler {
 		rc := http.NewResponseController(w)
 		_ = rc.SetReadDeadline(deadline)
 		_ = rc.SetWriteDeadline(deadline.Add(margin))
-		body, err := io.ReadAll(io.LimitReader(r.Body, maxReviewBytes+1))
-		if err != nil {
-			http.Error(w, "reading the review: "+err.Error(), http.StatusBadRequest)
-			return
-		}
-		if uidTooLong(body) {
-			http.Error(w, fmt.Sprintf("the review's uid is longer than %d bytes; the API server sends a 36-character UUID", maxUIDBytes), http.StatusBadRequest)
-			return
-		}
-		// controller-runtime tells an empty body by http.NoBody.
-		r.Body = http.NoBody
-		if len(body) > 0 {
-			r.Body = io.NopCloser(bytes.NewReader(body))
+		// A body that says it is small cannot hold a long uid: it goes to
+		// controller-runtime unread, without a second copy. (The server
+		// refuses a body longer than its Content-Length.)
+		if r.ContentLength < 0 || r.ContentLength >= uncheckedReviewBytes {
+			body, err := io.ReadAll(io.LimitReader(r.Body, maxReviewBytes+1))
+			if err != nil {
+				http.Error(w, "reading the review: "+err.Error(), http.StatusBadRequest)
+				return
+			}
+			if uidTooLong(body) {
+				http.Error(w, fmt.Sprintf("the review's uid is longer than %d bytes; the API server sends a 36-character UUID", maxUIDBytes), http.StatusBadRequest)
+				return
+			}
+			// controller-runtime tells an empty body by http.NoBody.
+			r.Body = http.NoBody
+			if len(body) > 0 {
+				r.Body = io.NopCloser(bytes.NewReader(body))
+			}
 		}
 		ctx, cancel := context.WithDeadline(r.Context(), deadline)
 		defer cancel()
