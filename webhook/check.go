@@ -132,12 +132,54 @@ func NewChecker(opts CheckerOptions) *Checker {
 // A request in an exempt namespace is not evaluated: Check returns no
 // violation, and callers that report exemptions ask NamespaceExempt first.
 func (c *Checker) Check(ctx context.Context, req policy.Request, w *workload.Workload) []policy.Violation {
+	return c.check(ctx, req, w, nil)
+}
+
+// Examined is what one check learned of one container: the image it
+// resolved, the facts and lineage of each platform evaluated, or the error
+// that was evaluated in their place. The inventory, audit and graph are
+// built from it, so that they see exactly what the policies saw.
+type Examined struct {
+	Container workload.Container
+	// Image is nil when the image was not resolved; Err then says why.
+	Image     *images.Image
+	Err       error
+	Platforms []ExaminedPlatform
+}
+
+// ExaminedPlatform is one evaluated platform of a container's image.
+type ExaminedPlatform struct {
+	Facts   *images.Facts
+	Lineage lineage.Lineage
+}
+
+// Examination is a check's violations and what it learned on the way.
+// Containers lists the checked containers in the workload's order; an
+// exempt image's container is not in it, and a workload in an exempt
+// namespace has none.
+type Examination struct {
+	Violations []policy.Violation
+	Containers []Examined
+}
+
+// Examine is Check, also returning what the check learned of each
+// container: the same evaluation, for front ends that report more than the
+// verdict (audit, graph). A workload past MaxEvaluations or the deadline
+// names the containers it did not evaluate with that cause as Err.
+func (c *Checker) Examine(ctx context.Context, req policy.Request, w *workload.Workload) Examination {
+	var ex Examination
+	ex.Violations = c.check(ctx, req, w, func(e Examined) { ex.Containers = append(ex.Containers, e) })
+	return ex
+}
+
+// check is Check; seen, when set, is told of each checked container.
+func (c *Checker) check(ctx context.Context, req policy.Request, w *workload.Workload, seen func(Examined)) []policy.Violation {
 	if c.NamespaceExempt(req.Namespace) {
 		return nil
 	}
 	checked := c.checkedContainers(w)
 	if n := len(checked) * c.platforms; n > c.opts.MaxEvaluations {
-		return c.overBound(ctx, req, w, checked, n)
+		return c.overBound(ctx, req, w, checked, n, seen)
 	}
 	rctx, cancel := c.resolveContext(ctx)
 	defer cancel()
@@ -159,30 +201,49 @@ func (c *Checker) Check(ctx context.Context, req policy.Request, w *workload.Wor
 		}
 	}
 	if n := c.evaluations(checked, index, resolved, errs); n > c.opts.MaxEvaluations {
-		return c.overBound(ctx, req, w, checked, n)
+		return c.overBound(ctx, req, w, checked, n, seen)
 	}
 
 	var out []policy.Violation
 	for n, ctr := range checked {
 		if err := ctx.Err(); err != nil {
-			return append(out, c.pastDeadline(ctx, req, w, checked[n:], err)...)
+			vs := c.pastDeadline(ctx, req, w, checked[n:], err)
+			if seen != nil {
+				for _, left := range checked[n:] {
+					seen(Examined{Container: left, Err: images.BudgetEnded(left.Image, err)})
+				}
+			}
+			return append(out, vs...)
 		}
 		i := index[ctr.Image]
 		s := input.Subject{Request: req, Workload: w, Container: ctr, Image: resolved[i], Err: errs[i]}
 		if s.Err != nil || s.Image == nil {
 			out = append(out, c.opts.Evaluator.Evaluate(ctx, ctr.Name, "", s.Value())...)
+			if seen != nil {
+				seen(Examined{Container: ctr, Image: s.Image, Err: s.Err})
+			}
 			continue
 		}
 		facts := forPodOS(s.Image.Platforms, ctr.OS)
 		if len(facts) == 0 {
 			s.Err = &images.Error{Kind: images.KindPodOS, Image: ctr.Image, Err: fmt.Errorf("the pod says spec.os.name %s; the manifests checked are for %s", ctr.OS, platformsOf(s.Image))}
 			out = append(out, c.opts.Evaluator.Evaluate(ctx, ctr.Name, "", s.Value())...)
+			if seen != nil {
+				seen(Examined{Container: ctr, Image: s.Image, Err: s.Err})
+			}
 			continue
 		}
+		e := Examined{Container: ctr, Image: s.Image}
 		for _, f := range facts {
 			s.Facts = f
 			s.Lineage = c.opts.Lineage.Lineage(rctx, f, access)
 			out = append(out, c.opts.Evaluator.Evaluate(ctx, ctr.Name, f.Platform, s.Value())...)
+			if seen != nil {
+				e.Platforms = append(e.Platforms, ExaminedPlatform{Facts: f, Lineage: s.Lineage})
+			}
+		}
+		if seen != nil {
+			seen(e)
 		}
 	}
 	return out
@@ -284,11 +345,16 @@ func (c *Checker) evaluations(checked []workload.Container, index map[string]int
 
 // overBound is the one violation of a workload past MaxEvaluations,
 // reported on its first container.
-func (c *Checker) overBound(ctx context.Context, req policy.Request, w *workload.Workload, checked []workload.Container, evaluations int) []policy.Violation {
+func (c *Checker) overBound(ctx context.Context, req policy.Request, w *workload.Workload, checked []workload.Container, evaluations int, seen func(Examined)) []policy.Violation {
 	first := checked[0]
 	err := &images.Error{Kind: images.KindLimit, Image: first.Image, Err: fmt.Errorf(
 		"the workload has %d containers to check: %d evaluations (containers × platforms), past the bound of %d per request",
 		len(checked), evaluations, c.opts.MaxEvaluations)}
+	if seen != nil {
+		for _, ctr := range checked {
+			seen(Examined{Container: ctr, Err: err})
+		}
+	}
 	c.opts.Logger.Warn("workload not checked: past the bound on evaluations per request",
 		slog.String("kind", w.Kind), slog.String("namespace", w.Namespace), slog.String("name", w.Name),
 		slog.Int("containers", len(checked)), slog.Int("evaluations", evaluations), slog.Int("maxEvaluations", c.opts.MaxEvaluations))
