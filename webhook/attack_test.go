@@ -8,14 +8,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
-	"github.com/strata-project/strata/webhook/images"
 	"github.com/strata-project/strata/webhook/internal/imagetest"
 	"github.com/strata-project/strata/webhook/policy"
 	"github.com/strata-project/strata/webhook/workload"
@@ -44,12 +42,7 @@ func TestHugeConfigTimesManyContainersIsAnsweredBeforeTheDeadline(t *testing.T) 
 		t.Fatal(err)
 	}
 
-	resolver, err := images.NewResolver(images.Options{Insecure: []string{host}, Keychain: authn.NewMultiKeychain()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(resolver.Close)
-	checker := NewChecker(CheckerOptions{Resolver: resolver, Lineage: p.Catalog, Evaluator: p.Engine})
+	checker := p.checkerOn(t, host)
 
 	// 1000 containers × 1 platform: at the bound, not past it.
 	w := &workload.Workload{Kind: "Pod", Name: "wide", Namespace: "shop"}
@@ -102,12 +95,7 @@ func TestWindowsPodIsCheckedOnTheWindowsEntryNotTheLinuxOnes(t *testing.T) {
 	if err := remote.WriteIndex(ref, idx); err != nil {
 		t.Fatal(err)
 	}
-	resolver, err := images.NewResolver(images.Options{Insecure: []string{host}, Keychain: authn.NewMultiKeychain()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(resolver.Close)
-	checker := NewChecker(CheckerOptions{Resolver: resolver, Lineage: p.Catalog, Evaluator: p.Engine})
+	checker := p.checkerOn(t, host)
 	w := &workload.Workload{Kind: "Pod", Name: "win", Namespace: "shop", Containers: []workload.Container{
 		{Name: "app", Type: "container", Image: host + "/win/app:1", OS: "windows"},
 	}}
@@ -118,12 +106,7 @@ func TestWindowsPodIsCheckedOnTheWindowsEntryNotTheLinuxOnes(t *testing.T) {
 
 	// With windows/amd64 configured, the windows pod is judged by the
 	// windows entry, and a linux pod of the same image by its linux one only.
-	withWindows, err := images.NewResolver(images.Options{Insecure: []string{host}, Keychain: authn.NewMultiKeychain(), Platforms: []string{"linux/amd64", "windows/amd64"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(withWindows.Close)
-	checker = NewChecker(CheckerOptions{Resolver: withWindows, Lineage: p.Catalog, Evaluator: p.Engine})
+	checker = p.checkerOn(t, host, "linux/amd64", "windows/amd64")
 	vs = checker.Check(testCtx(t), policy.Request{Operation: "CREATE", Namespace: "shop", Mode: policy.Enforce}, w)
 	if !slices.ContainsFunc(vs, func(v policy.Violation) bool { return v.Policy == "run-as-root" && v.Platform == "windows/amd64" }) {
 		t.Errorf("Check of the windows pod with windows/amd64 configured = %v, want a run-as-root violation on windows/amd64", vs)

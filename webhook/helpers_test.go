@@ -84,6 +84,19 @@ func (p *Pipeline) checkerVia(t testing.TB, addr string) *Checker {
 	return NewChecker(opts)
 }
 
+// checkerOn is p's policies and catalog over a resolver that reaches the
+// test registry at host over plain HTTP, checking platforms (default: the
+// resolver's).
+func (p *Pipeline) checkerOn(t testing.TB, host string, platforms ...string) *Checker {
+	t.Helper()
+	r, err := images.NewResolver(images.Options{Insecure: []string{host}, Keychain: authn.NewMultiKeychain(), Platforms: platforms})
+	if err != nil {
+		t.Fatalf("images.NewResolver() = %v", err)
+	}
+	t.Cleanup(r.Close)
+	return NewChecker(CheckerOptions{Resolver: r, Lineage: p.Catalog, Evaluator: p.Engine})
+}
+
 // handlers returns a Handler per mode over c, as cmd/strata builds them.
 // asAdmissionHandlers is what Serve takes.
 func asAdmissionHandlers(hs map[policy.Action]*Handler) map[policy.Action]admission.Handler {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"slices"
 	"strings"
 	"time"
@@ -105,13 +104,11 @@ func runCheck(ctx context.Context, f checkFlags, stdin io.Reader, stdout, stderr
 		cfg.Registry.Insecure = append(cfg.Registry.Insecure, registries(manifests)...)
 	}
 
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	p, err := webhook.NewPipeline(ctx, cfg, webhook.PipelineOptions{Demo: f.useDemo, Logger: logger})
+	p, err := onePipeline(ctx, cfg, webhook.PipelineOptions{Demo: f.useDemo}, stderr)
 	if err != nil {
 		return err
 	}
 	defer p.Close()
-	loadCatalog(ctx, p, logger)
 
 	rep := &report.Check{
 		Mode:     policy.Action(cfg.Mode),

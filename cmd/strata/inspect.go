@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 
 	"github.com/spf13/cobra"
 
@@ -78,13 +77,11 @@ func runInspect(ctx context.Context, args []string, f inspectFlags, stdout, stde
 		}
 	}
 
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	p, err := webhook.NewPipeline(ctx, cfg, webhook.PipelineOptions{Demo: f.useDemo, Logger: logger})
+	p, err := onePipeline(ctx, cfg, webhook.PipelineOptions{Demo: f.useDemo}, stderr)
 	if err != nil {
 		return err
 	}
 	defer p.Close()
-	loadCatalog(ctx, p, logger)
 	resolver, catalog := p.Resolver, p.Catalog
 
 	var failed error

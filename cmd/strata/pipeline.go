@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 
@@ -33,6 +34,21 @@ func loadCatalog(ctx context.Context, p *webhook.Pipeline, logger *slog.Logger) 
 	if err := p.LoadCatalog(ctx); err != nil {
 		logger.Warn("some catalog images could not be loaded", "error", err)
 	}
+}
+
+// onePipeline builds the pipeline of a command that runs once (check,
+// inspect, audit, graph) with its catalog loaded; warnings go to stderr.
+// Close it when done.
+func onePipeline(ctx context.Context, cfg webhook.Config, opts webhook.PipelineOptions, stderr io.Writer) (*webhook.Pipeline, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	p, err := webhook.NewPipeline(ctx, cfg, opts)
+	if err != nil {
+		return nil, err
+	}
+	loadCatalog(ctx, p, opts.Logger)
+	return p, nil
 }
 
 // demoNote explains what --demo set up.
