@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"net"
 	"net/http"
@@ -41,22 +42,7 @@ func TestUnreadAnswerCannotHoldASlotPastTheRequestDeadline(t *testing.T) {
 		Registerer: prometheus.NewRegistry(),
 	})
 	review := reviewOf(t, strings.Repeat("u", 6<<20), "Pod", "CREATE", podOf("a", "strata-demo.local/shop/web:1.0"), nil)
-	d := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
-		return rc.Control(func(fd uintptr) { _ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
-	}}
-	raw, err := d.Dial("tcp", srv.addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { raw.Close() })
-	c := tls.Client(raw, &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"})
-	if err := c.HandshakeContext(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	fmt.Fprintf(c, "POST %s?timeout=1s HTTP/1.1\r\nHost: strata\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", Paths[policy.Audit], len(review))
-	if _, err := c.Write(review); err != nil {
-		t.Fatal(err)
-	}
+	c := postUnread(t, srv.addr, pool, review)
 	// Never read the answer. Wait past the request's deadline.
 	time.Sleep(3 * time.Second)
 
@@ -95,19 +81,7 @@ func TestUnreadAnswersCannotKeepTheirBytesOnTheHeap(t *testing.T) {
 	review := reviewOf(t, strings.Repeat("u", 6<<20), "Pod", "CREATE", podOf("a", "strata-demo.local/shop/web:1.0"), nil)
 	before := memtest.HeapInUse()
 	for range 10 {
-		d := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
-			return rc.Control(func(fd uintptr) { _ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
-		}}
-		raw, err := d.Dial("tcp", srv.addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { raw.Close() })
-		c := tls.Client(raw, &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"})
-		fmt.Fprintf(c, "POST %s?timeout=1s HTTP/1.1\r\nHost: strata\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", Paths[policy.Audit], len(review))
-		if _, err := c.Write(review); err != nil {
-			t.Fatal(err)
-		}
+		postUnread(t, srv.addr, pool, review)
 	}
 	time.Sleep(3 * time.Second)
 	grew := memtest.HeapInUse() - before
@@ -115,4 +89,29 @@ func TestUnreadAnswersCannotKeepTheirBytesOnTheHeap(t *testing.T) {
 	if grew > 64<<20 {
 		t.Errorf("heap +%d MiB held past the requests' 1 s deadline by 10 connections", grew>>20)
 	}
+}
+
+// postUnread posts review to the audit path, with a 1 s timeout, over a
+// connection whose receive window is 4 KiB, and returns the connection
+// without reading the answer: an attacker's request whose answer the
+// server cannot finish writing.
+func postUnread(t *testing.T, addr string, pool *x509.CertPool, review []byte) *tls.Conn {
+	t.Helper()
+	d := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+		return rc.Control(func(fd uintptr) { _ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
+	}}
+	raw, err := d.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { raw.Close() })
+	c := tls.Client(raw, &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"})
+	if err := c.HandshakeContext(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(c, "POST %s?timeout=1s HTTP/1.1\r\nHost: strata\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", Paths[policy.Audit], len(review))
+	if _, err := c.Write(review); err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
