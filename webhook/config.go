@@ -160,6 +160,9 @@ func (c Config) Validate() error {
 	}
 	for id, action := range c.Policies.Actions {
 		if _, err := policy.ParseAction(action); err != nil {
+			if action == "false" || action == "true" {
+				err = fmt.Errorf("%w; YAML reads an unquoted off, no, on or yes as a boolean: quote the action, as in \"off\"", err)
+			}
 			problems = append(problems, fmt.Sprintf("policies.actions.%s: %v", id, err))
 		}
 	}

@@ -43,7 +43,7 @@ func runWithStdin(ctx context.Context, args []string, stdin io.Reader, stdout, s
 		return 0
 	case errors.Is(err, errUsage):
 		return 2
-	case errors.As(err, new(violationsFound)):
+	case errors.As(err, new(violationsFound)), errors.As(err, new(configInvalid)):
 		return 1
 	case cmd == root:
 		fmt.Fprintf(stderr, "strata: %v\nRun 'strata --help' for the commands.\n", err)
@@ -66,6 +66,7 @@ func newRootCommand(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
   strata inspect IMAGE [flags]   show the facts strata reads for an image
   strata inspect --demo          show the facts of every image of the built-in demo
   strata check -f PATH [flags]   evaluate the policies on manifests, as the webhook would
+  strata config validate [-f F]  say what is wrong in strata.yaml, by key and line
   strata version [-o json]       the module version and VCS revision strata was built from
   strata completion SHELL        a completion script for bash, zsh, fish or powershell`,
 		// strata alone is a usage mistake, as it was before cobra: exit 2.
@@ -89,7 +90,7 @@ func newRootCommand(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	})
 	root.SetUsageTemplate(usageTemplate)
 	root.AddCommand(newServeCommand(stdout, stderr), newInspectCommand(stdout, stderr),
-		newCheckCommand(stdin, stdout, stderr), newVersionCommand(stdout, stderr))
+		newCheckCommand(stdin, stdout, stderr), newConfigCommand(stdout, stderr), newVersionCommand(stdout, stderr))
 	return root
 }
 

@@ -111,6 +111,7 @@ func newServeCommand(stdout, stderr io.Writer) *cobra.Command {
 				logger.Warn("policy inactive: it reports nothing", "policy", m.ID, "reason", m.Inactive)
 			}
 		}
+		logConfigWarnings(*configPath, p, logger)
 		go p.Catalog.Run(ctx, cfg.Catalog.Refresh.Duration, lineage.DefaultRetry)
 		if len(cfg.Policies.Paths) > 0 {
 			go p.Engine.Watch(ctx, 2*time.Second)

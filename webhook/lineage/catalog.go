@@ -68,6 +68,9 @@ type Catalog struct {
 	history map[string][]resolution // tag → its resolutions, newest first
 	roles   map[string]string       // tag → role
 	pinned  map[string]bool         // digest references of the catalog
+	// unmatched are the tag patterns whose repository listed tags at the
+	// last refresh, none of them matching.
+	unmatched []string
 
 	current atomic.Pointer[index]
 	loaded  atomic.Bool
@@ -79,6 +82,7 @@ type catalogEntry struct {
 	ref     images.Reference
 	role    string
 	pattern *images.Pattern // tag pattern, nil for an exact tag or digest
+	raw     string          // as configured
 }
 
 // NewCatalog checks the configured images and returns an empty catalog;
@@ -172,7 +176,7 @@ func parseEntry(img CatalogImage) (catalogEntry, error) {
 	if err != nil {
 		return catalogEntry{}, fmt.Errorf("catalog image %q: %w", img.Ref, err)
 	}
-	return catalogEntry{ref: ref, role: img.Role, pattern: pattern}, nil
+	return catalogEntry{ref: ref, role: img.Role, pattern: pattern, raw: img.Ref}, nil
 }
 
 // Ready reports whether the first load has finished; until then lineage
@@ -246,6 +250,7 @@ func (c *Catalog) expand(ctx context.Context) ([]images.Reference, map[string]st
 	var refs []images.Reference
 	role := map[string]string{}
 	var errs []error
+	var unmatched []string
 	add := func(ref images.Reference, r string) {
 		if _, dup := role[ref.String()]; !dup {
 			refs = append(refs, ref)
@@ -270,15 +275,31 @@ func (c *Catalog) expand(ctx context.Context) ([]images.Reference, map[string]st
 			}
 			continue
 		}
+		matched := false
 		for _, tag := range tags {
 			if e.pattern.Match(tag) {
 				if ref, err := images.ParseReference(e.ref.Name() + ":" + tag); err == nil {
 					add(ref, e.role)
+					matched = true
 				}
 			}
 		}
+		if !matched {
+			unmatched = append(unmatched, fmt.Sprintf("catalog image %s: the pattern matches none of the %d tags of %s", e.raw, len(tags), e.ref.Name()))
+		}
 	}
+	c.unmatched = unmatched
 	return refs, role, errs
+}
+
+// Unmatched says which tag patterns matched none of their repository's
+// tags at the last refresh: a typo in a pattern is a catalog that silently
+// knows nothing. The refresh itself succeeded; listing again sooner would
+// not help.
+func (c *Catalog) Unmatched() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.unmatched)
 }
 
 // listTags lists a repository's tags within FetchTimeout: a refresh runs

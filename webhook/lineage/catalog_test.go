@@ -477,3 +477,25 @@ func TestCatalogTagPatternSpeaksTheSharedGlobDialect(t *testing.T) {
 		t.Errorf("Refresh with base/debian:{12.7,11} = %v, %d images; want nil and the two tags it names", err, c.Len())
 	}
 }
+
+// A tag pattern with a typo matched nothing, and the catalog loaded "ok"
+// knowing nothing of that base: Unmatched names it; a pattern that
+// matches, and an exact tag, are not named.
+func TestCatalogNamesPatternsThatMatchNoTag(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, images.Options{})
+	w.push("base/debian:12.7", w.build(empty.Image, 1, "linux/amd64"), nil)
+	w.push("base/debian:11", w.build(empty.Image, 1, "linux/amd64"), nil)
+	c := w.catalog(Options{Images: []CatalogImage{
+		{Ref: "base/debian:12*", Role: "os"},
+		{Ref: "base/debian:13*", Role: "os"},
+		{Ref: "base/debian:11", Role: "os"},
+	}})
+	if err := c.Refresh(ctx(t)); err != nil {
+		t.Fatalf("Refresh() = %v", err)
+	}
+	got := c.Unmatched()
+	if len(got) != 1 || !strings.Contains(got[0], "base/debian:13*") || !strings.Contains(got[0], "none of the 2 tags") {
+		t.Errorf("Unmatched() = %q, want only base/debian:13*, matching none of the 2 tags", got)
+	}
+}

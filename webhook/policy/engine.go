@@ -90,6 +90,12 @@ type compiled struct {
 	// containerOnly is true when the policies read nothing of the input but
 	// the container, its image and its lineage.
 	containerOnly bool
+	// dataKeys are the data.strata.config keys the policies read; anyKey
+	// is set when one reads the whole object, so any key may matter.
+	dataKeys []string
+	anyKey   bool
+	// notes say what of the user's modules would otherwise pass in silence.
+	notes []string
 }
 
 // Status says how the last (re)load went, for logs, metrics and readiness.
@@ -205,7 +211,8 @@ func (e *Engine) compile(ctx context.Context) (*compiled, [32]byte, error) {
 	}
 	refs, whole := inputRefs(src.modules)
 	keys := inputKeys(refs, whole)
-	c := &compiled{query: pq, policies: metas, containerOnly: readsOnlyContainerFacts(refs, whole)}
+	c := &compiled{query: pq, policies: metas, containerOnly: readsOnlyContainerFacts(refs, whole), notes: moduleNotes(src.modules)}
+	c.dataKeys, c.anyKey = dataKeys(src.modules)
 	if calls := nondeterministicCalls(src.modules, e.caps); len(calls) > 0 {
 		e.opts.Logger.Info("policy results are not cached: the policies call non-deterministic built-ins", "builtins", calls)
 	} else {
@@ -241,6 +248,21 @@ func applyActions(metas map[string]Meta, actions map[string]Action) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// DataKeys lists the data.strata.config keys the serving policies read,
+// sorted; any is true when a policy reads the object whole, so that no key
+// of policies.data can be called unread.
+func (e *Engine) DataKeys() (keys []string, any bool) {
+	c := e.current.Load()
+	return c.dataKeys, c.anyKey
+}
+
+// Notes lists what of the user's policy files strata accepts but would
+// otherwise say nothing about: a package it never evaluates, a policy
+// without METADATA.
+func (e *Engine) Notes() []string {
+	return e.current.Load().notes
 }
 
 // Policies lists the loaded policies, sorted by id.
