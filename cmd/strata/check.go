@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -39,7 +40,8 @@ func newCheckCommand(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	fs := cmd.Flags()
 	var paths pathList
 	fs.VarP(&paths, "filename", "f", "manifests: a file, a directory (its *.yaml, *.yml, *.json, recursively) or - for stdin; repeatable or comma-separated")
-	configPath := fs.String("config", "", "strata.yaml to read")
+	configPath := fs.String("config", "", "strata.yaml to read (default: ./strata.yaml when there is one)")
+	namespace := fs.StringP("namespace", "n", manifest.DefaultNamespace, "the namespace of objects that name none, as kubectl apply -n would give them")
 	mode := fs.String("mode", "", "enforce, warn or audit: what a violation does; enforced ones fail the check (default: the config's mode, else warn)")
 	output := outputFlag(cmd, checkOutputs)
 	insecure := fs.Bool("insecure", false, "reach the manifests' registries over plain HTTP (local registries only)")
@@ -66,7 +68,7 @@ func newCheckCommand(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 		if len(paths) == 0 {
 			return usageError(cmd, "")
 		}
-		return runCheck(cmd.Context(), checkFlags{paths, *configPath, *mode, output.value, *insecure, limits, *useDemo}, stdin, stdout, stderr)
+		return runCheck(cmd.Context(), checkFlags{paths, *configPath, *namespace, *mode, output.value, *insecure, limits, *useDemo}, stdin, stdout, stderr)
 	}
 	return cmd
 }
@@ -75,6 +77,7 @@ func newCheckCommand(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 type checkFlags struct {
 	paths      []string
 	configPath string
+	namespace  string
 	mode       string
 	output     string
 	insecure   bool
@@ -83,6 +86,12 @@ type checkFlags struct {
 }
 
 func runCheck(ctx context.Context, f checkFlags, stdin io.Reader, stdout, stderr io.Writer) error {
+	if f.configPath == "" {
+		if _, err := os.Stat(defaultConfigFile); err == nil {
+			f.configPath = defaultConfigFile
+			fmt.Fprintf(stderr, "strata check: reading ./%s (--config chooses another)\n", defaultConfigFile)
+		}
+	}
 	cfg, err := loadConfig(f.configPath)
 	if err != nil {
 		return err
@@ -99,6 +108,11 @@ func runCheck(ctx context.Context, f checkFlags, stdin io.Reader, stdout, stderr
 	manifests, read, err := manifest.Read(f.paths, stdin, f.limits)
 	if err != nil {
 		return readAdvice(err)
+	}
+	for _, m := range manifests {
+		if m.Defaulted {
+			m.Workload.Namespace = f.namespace
+		}
 	}
 	if f.insecure {
 		cfg.Registry.Insecure = append(cfg.Registry.Insecure, registries(manifests)...)

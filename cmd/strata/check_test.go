@@ -175,3 +175,20 @@ func TestCheckExemptsTheConfiguredNamespaces(t *testing.T) {
 		t.Errorf("strata check of a root pod in kube-system with exempt.namespaces [shop] = exit %d, stdout:\n%s\nwant it denied", code, out)
 	}
 }
+
+// check reads ./strata.yaml when --config is not given, and says so; -n
+// gives objects that name no namespace one, and leaves the others alone.
+func TestCheckReadsLocalConfigAndNamespaceFlag(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "strata.yaml", "exempt:\n  namespaces: [shop]\n")
+	t.Chdir(dir)
+	pods := "apiVersion: v1\nkind: Pod\nmetadata: {name: bare}\nspec:\n  containers: [{name: admin, image: strata-demo.local/shop/admin:1.0}]\n" +
+		"---\napiVersion: v1\nkind: Pod\nmetadata: {name: placed, namespace: team}\nspec:\n  containers: [{name: admin, image: strata-demo.local/shop/admin:1.0}]\n"
+	code, out, errOut := runStrataStdin(t, pods, "check", "--demo", "--mode", "enforce", "-n", "shop", "-f", "-")
+	if !strings.Contains(errOut, "reading ./strata.yaml") {
+		t.Errorf("strata check beside a strata.yaml: stderr %q, want it to say it reads ./strata.yaml", errOut)
+	}
+	if code != 1 || !strings.Contains(out, "✓ allow Pod shop/bare (stdin): namespace shop is exempt") || !strings.Contains(out, "✗ deny Pod team/placed") {
+		t.Errorf("strata check -n shop = exit %d, stdout:\n%s\nwant shop/bare exempt by ./strata.yaml and team/placed denied", code, out)
+	}
+}

@@ -186,9 +186,9 @@ func readHeader(raw []byte) (header, error) {
 	return h, nil
 }
 
-// decodeObject decodes a pod-bearing object as the webhook would, with the
-// namespace kubectl would apply it to; it returns nil for an object
-// without a pod.
+// decodeObject decodes a pod-bearing object as the webhook would; it
+// returns nil for an object without a pod. The namespace is left as the
+// object says: Manifest.Defaulted tells the reader's default from it.
 func decodeObject(h header, raw []byte) (*workload.Workload, error) {
 	w, err := workload.Decode(schema.FromAPIVersionAndKind(h.APIVersion, h.Kind).GroupKind(), raw)
 	if errors.Is(err, workload.ErrNoPodTemplate) {
@@ -196,9 +196,6 @@ func decodeObject(h header, raw []byte) (*workload.Workload, error) {
 	}
 	if err != nil {
 		return nil, err
-	}
-	if w.Namespace == "" {
-		w.Namespace = "default"
 	}
 	if w.Name == "" {
 		w.Name = h.Metadata.GenerateName

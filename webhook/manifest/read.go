@@ -24,7 +24,15 @@ type Manifest struct {
 	Document int    // from 1, among the file's non-empty documents
 	Item     int    // from 1 in a List, else 0
 	Workload *workload.Workload
+	// Defaulted is set when the object names no namespace: Workload's is
+	// then DefaultNamespace, as kubectl's would be without -n, and a
+	// reader that knows better (check -n) may set another.
+	Defaulted bool
 }
+
+// DefaultNamespace is the namespace of an object that names none, as
+// kubectl applies it without -n.
+const DefaultNamespace = "default"
 
 // StdinName is how standard input is named in Manifest.File and errors.
 const StdinName = "stdin"

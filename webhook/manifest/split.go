@@ -33,7 +33,11 @@ func decodeFile(file string, data []byte) (out []Manifest, read int, err error) 
 			}
 			read += n
 			for _, w := range ws {
-				out = append(out, Manifest{File: file, Line: doc.line, Document: doc.index, Item: w.item, Workload: w.workload})
+				m := Manifest{File: file, Line: doc.line, Document: doc.index, Item: w.item, Workload: w.workload}
+				if w.workload.Namespace == "" {
+					w.workload.Namespace, m.Defaulted = DefaultNamespace, true
+				}
+				out = append(out, m)
 			}
 		}
 	}
