@@ -258,3 +258,33 @@ func TestClaimOfAConfigOnlyRebuildDoesNotRenameTheCatalogImage(t *testing.T) {
 		t.Errorf("Lineage(app on a config-only rebuild).Chain[0] = digest %s refs %v role %q, want the catalog's %s, [base/debian:12], os", e.Digest, e.Refs, e.Role, debianDigest)
 	}
 }
+
+// With a tag-pattern catalog, a base is named by its floating tag (ubi:9)
+// and its dated one (ubi:9.4-20260901). When ubi:9 moves to a patched
+// build, the dated tag has not moved: the stale entry must name ubi:9 as the
+// tag that moved, never the dated one (issue 18 item 4).
+func TestStaleBaseNamesTheTagThatMovedWithPatternCatalogs(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, images.Options{})
+	old := w.build(empty.Image, 1, "linux/amd64")
+	w.push("base/ubi:9.4-20260901", old, nil)
+	d := w.push("base/ubi:9", old, nil)
+	w.push("shop/app:1", w.build(old, 1, "linux/amd64"), w.claim("base/ubi:9", d))
+	c := w.catalog(Options{Images: []CatalogImage{{Ref: "base/ubi:9*", Role: "os"}}})
+	if err := c.Refresh(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	patched := w.push("base/ubi:9", w.build(empty.Image, 1, "linux/amd64"), nil)
+	w.push("base/ubi:9.5-20261101", w.build(empty.Image, 1, "linux/amd64"), nil)
+	if err := c.Refresh(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	l := c.Lineage(ctx(t), w.facts("shop/app:1"), images.Access{})
+	if len(l.Chain) != 1 {
+		t.Fatalf("chain = %+v, want the one base", l.Chain)
+	}
+	e := l.Chain[0]
+	if e.Current || e.MovedTag != w.ref("base/ubi:9") || e.CurrentDigest != patched {
+		t.Errorf("base entry: current %t, moved tag %q, now %s; want not current, %s moved to %s (refs %v)", e.Current, e.MovedTag, e.CurrentDigest, w.ref("base/ubi:9"), patched, e.Refs)
+	}
+}
