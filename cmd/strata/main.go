@@ -43,13 +43,13 @@ func runWithStdin(ctx context.Context, args []string, stdin io.Reader, stdout, s
 		return 0
 	case errors.Is(err, errUsage):
 		return 2
-	case errors.As(err, new(violationsFound)), errors.As(err, new(configInvalid)):
+	case errors.As(err, new(violationsFound)), errors.As(err, new(configInvalid)), errors.As(err, new(testsFailed)):
 		return 1
 	case cmd == root:
 		fmt.Fprintf(stderr, "strata: %v\nRun 'strata --help' for the commands.\n", err)
 		return 2
 	default:
-		fmt.Fprintf(stderr, "strata %s: %v\n", cmd.Name(), err)
+		fmt.Fprintf(stderr, "%s: %v\n", cmd.CommandPath(), err)
 		return 2
 	}
 }
@@ -67,6 +67,8 @@ func newRootCommand(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
   strata inspect --demo          show the facts of every image of the built-in demo
   strata check -f PATH [flags]   evaluate the policies on manifests, as the webhook would
   strata config validate [-f F]  say what is wrong in strata.yaml, by key and line
+  strata policy test [DIR]...    run your policies' Rego tests with strata's engine
+  strata policy schema           the JSON schema of the policy input
   strata version [-o json]       the module version and VCS revision strata was built from
   strata completion SHELL        a completion script for bash, zsh, fish or powershell`,
 		// strata alone is a usage mistake, as it was before cobra: exit 2.
@@ -90,7 +92,7 @@ func newRootCommand(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	})
 	root.SetUsageTemplate(usageTemplate)
 	root.AddCommand(newServeCommand(stdout, stderr), newInspectCommand(stdout, stderr),
-		newCheckCommand(stdin, stdout, stderr), newConfigCommand(stdout, stderr), newVersionCommand(stdout, stderr))
+		newCheckCommand(stdin, stdout, stderr), newConfigCommand(stdout, stderr), newPolicyCommand(stdout, stderr), newVersionCommand(stdout, stderr))
 	return root
 }
 

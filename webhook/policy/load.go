@@ -183,6 +183,11 @@ func (u files) readFile(p string) ([]byte, error) {
 // followed; the files keep their names under root, so that messages and
 // policy sources name the configured path whatever it points to today.
 func listFiles(root string) ([]string, error) {
+	return listFilesOf(root, func(p string) bool { return isPolicyFile(p) || isDataFile(p) })
+}
+
+// listFilesOf is listFiles of the files keep keeps.
+func listFilesOf(root string, keep func(string) bool) ([]string, error) {
 	info, err := os.Stat(root)
 	if err != nil {
 		return nil, fmt.Errorf("policy path: %w", err)
@@ -204,7 +209,7 @@ func listFiles(root string) ([]string, error) {
 		if d.IsDir() && p != resolved && strings.HasPrefix(d.Name(), "..") {
 			return filepath.SkipDir
 		}
-		if !d.IsDir() && (isPolicyFile(p) || isDataFile(p)) {
+		if !d.IsDir() && keep(p) {
 			rel, err := filepath.Rel(resolved, p)
 			if err != nil {
 				return err

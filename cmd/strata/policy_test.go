@@ -1,0 +1,58 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+// policy test runs a user's Rego tests with strata's engine: the example
+// policy's pass; a failing test fails the command (exit 1, named); a test
+// of a policy calling http.send does not compile, as strata serve would not
+// load it; the built-in library is there to import.
+func TestPolicyTest(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "mine.rego", `# METADATA
+# title: mine
+package strata.policies.mine
+
+import data.strata.lib
+
+violation contains lib.finding("no latest") if endswith(input.container.image, ":latest")
+`)
+	writeFile(t, dir, "mine_test.rego", `package strata.policies.mine_test
+
+import data.strata.policies.mine
+
+test_latest_is_a_violation if count(mine.violation) == 1 with input as {"container": {"name": "a", "type": "container", "image": "x:latest"}, "image": {}}
+test_wrongly_expects_nothing if count(mine.violation) == 0 with input as {"container": {"name": "a", "type": "container", "image": "x:latest"}, "image": {}}
+`)
+	net := t.TempDir()
+	writeFile(t, net, "net.rego", "package strata.policies.net\n\nviolation contains \"x\" if http.send({\"method\": \"GET\", \"url\": \"http://example.com\"})\n")
+	writeFile(t, net, "net_test.rego", "package strata.policies.net_test\n\ntest_x if true\n")
+	for _, tc := range []struct {
+		args     []string
+		wantCode int
+		want     []string
+	}{
+		{[]string{"../../examples/policies", "-v", "--coverage"}, 0, []string{"test_tag_from_pinned_registry_is_a_violation: PASS", "coverage ../../examples/policies/pinned_digest.rego: 100.0%", "PASS: 9/9"}},
+		{[]string{dir}, 1, []string{"mine_test.rego:6: data.strata.policies.mine_test.test_wrongly_expects_nothing: FAIL", "FAIL: 1/2"}},
+		{[]string{net}, 2, []string{"http.send"}},
+	} {
+		var stdout, stderr bytes.Buffer
+		code := run(t.Context(), append([]string{"policy", "test"}, tc.args...), &stdout, &stderr)
+		if code != tc.wantCode {
+			t.Errorf("policy test %v = exit %d, want %d; stdout:\n%s\nstderr:\n%s", tc.args, code, tc.wantCode, stdout.String(), stderr.String())
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(stdout.String()+stderr.String(), w) {
+				t.Errorf("policy test %v printed:\n%s%s\nwant %q", tc.args, stdout.String(), stderr.String(), w)
+			}
+		}
+	}
+	var stdout, stderr bytes.Buffer
+	if code := run(t.Context(), []string{"policy", "schema"}, &stdout, &stderr); code != 0 || !json.Valid(stdout.Bytes()) || !strings.Contains(stdout.String(), "strata.dev/v1") {
+		t.Errorf("policy schema = exit %d, %d bytes (valid JSON %t), want the input schema", code, stdout.Len(), json.Valid(stdout.Bytes()))
+	}
+}
