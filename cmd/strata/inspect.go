@@ -27,22 +27,26 @@ func newInspectCommand(stdout, stderr io.Writer) *cobra.Command {
 	output := outputFlag(cmd, inspectOutputs)
 	insecure := fs.Bool("insecure", false, "reach the image's registry over plain HTTP (local registries only)")
 	useDemo := fs.Bool("demo", false, "start the built-in demo registry; without IMAGE, inspect every demo image")
+	pod := fs.String("pod", "", "with -o input: the manifest of the pod (or workload) whose containers' policy input is printed, instead of a one-container Pod running IMAGE")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		if err := output.check(cmd); err != nil {
 			return err
 		}
-		if len(args) > 1 || (len(args) == 0 && !*useDemo) {
+		if len(args) > 1 || (len(args) == 0 && !*useDemo && *pod == "") || (output.value == "input" && len(args) == 0 && *pod == "") {
 			return usageError(cmd, "")
 		}
-		return runInspect(cmd.Context(), args, inspectFlags{*configPath, *platform, output.value, *insecure, *useDemo}, stdout, stderr)
+		if *pod != "" && output.value != "input" {
+			return usageError(cmd, "--pod is for -o input")
+		}
+		return runInspect(cmd.Context(), args, inspectFlags{*configPath, *platform, output.value, *pod, *insecure, *useDemo}, stdout, stderr)
 	}
 	return cmd
 }
 
 // inspectFlags are inspect's flags, validated.
 type inspectFlags struct {
-	configPath, platform, output string
-	insecure, useDemo            bool
+	configPath, platform, output, pod string
+	insecure, useDemo                 bool
 }
 
 func runInspect(ctx context.Context, args []string, f inspectFlags, stdout, stderr io.Writer) error {
@@ -66,7 +70,7 @@ func runInspect(ctx context.Context, args []string, f inspectFlags, stdout, stde
 		} else {
 			refs = append(refs, demo.Host+"/"+args[0])
 		}
-	} else {
+	} else if len(args) > 0 {
 		refs = append(refs, args[0])
 	}
 	if f.insecure {
@@ -82,6 +86,13 @@ func runInspect(ctx context.Context, args []string, f inspectFlags, stdout, stde
 		return err
 	}
 	defer p.Close()
+	if f.output == "input" {
+		var image string
+		if len(refs) == 1 && len(args) == 1 {
+			image = refs[0]
+		}
+		return writePolicyInputs(ctx, p, image, f.pod, stdout)
+	}
 	resolver, catalog := p.Resolver, p.Catalog
 
 	var failed error

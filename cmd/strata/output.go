@@ -10,7 +10,7 @@ import (
 // The values of -o, per command; the first is the default.
 var (
 	checkOutputs   = []string{"text", "json", "sarif"}
-	inspectOutputs = []string{"text", "json"}
+	inspectOutputs = []string{"text", "json", "input"}
 	versionOutputs = []string{"text", "json"}
 )
 

@@ -56,3 +56,51 @@ test_wrongly_expects_nothing if count(mine.violation) == 0 with input as {"conta
 		t.Errorf("policy schema = exit %d, %d bytes (valid JSON %t), want the input schema", code, stdout.Len(), json.Valid(stdout.Bytes()))
 	}
 }
+
+// inspect -o input prints the policy input the Checker builds, one per
+// container × platform: for --pod, the pod's containers with their
+// effective securityContext; for IMAGE alone, a one-container Pod.
+func TestInspectPrintsThePolicyInput(t *testing.T) {
+	pod := writeFile(t, t.TempDir(), "pod.yaml", `apiVersion: v1
+kind: Pod
+metadata: {name: web, namespace: shop}
+spec:
+  securityContext: {runAsNonRoot: true}
+  initContainers: [{name: init, image: strata-demo.local/shop/web:1.0}]
+  containers: [{name: app, image: strata-demo.local/shop/admin:1.0, securityContext: {runAsUser: 1000}}]
+`)
+	type input struct {
+		APIVersion string `json:"apiVersion"`
+		Workload   struct{ Name, Namespace string }
+		Container  struct {
+			Name            string
+			SecurityContext map[string]any
+		}
+		Image struct{ Ref, Digest, Platform string }
+	}
+	for _, tc := range []struct {
+		args  []string
+		names []string
+	}{
+		{[]string{"--pod", pod}, []string{"init", "app"}},
+		{[]string{"shop/web:1.0"}, []string{"app"}},
+	} {
+		var stdout, stderr bytes.Buffer
+		code := run(t.Context(), append([]string{"inspect", "--demo", "-o", "input"}, tc.args...), &stdout, &stderr)
+		var got []input
+		if err := json.Unmarshal(stdout.Bytes(), &got); code != 0 || err != nil {
+			t.Fatalf("inspect -o input %v = exit %d, %v; stderr:\n%s", tc.args, code, err, stderr.String())
+		}
+		if len(got) != len(tc.names) {
+			t.Fatalf("inspect -o input %v printed %d inputs, want %d", tc.args, len(got), len(tc.names))
+		}
+		for i, in := range got {
+			if in.APIVersion != "strata.dev/v1" || in.Container.Name != tc.names[i] || !strings.HasPrefix(in.Image.Digest, "sha256:") || in.Image.Platform != "linux/amd64" {
+				t.Errorf("input %d = %+v, want container %s with a resolved linux/amd64 image", i, in, tc.names[i])
+			}
+		}
+		if tc.names[0] == "init" && (got[1].Container.SecurityContext["runAsUser"] != float64(1000) || got[1].Container.SecurityContext["runAsNonRoot"] != true || got[0].Workload.Namespace != "shop") {
+			t.Errorf("app's input = %+v, want the effective securityContext (runAsUser 1000 over the pod's runAsNonRoot) in namespace shop", got[1])
+		}
+	}
+}
