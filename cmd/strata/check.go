@@ -5,12 +5,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/strata-project/strata/webhook"
 	"github.com/strata-project/strata/webhook/demo"
@@ -105,7 +104,7 @@ func runCheck(ctx context.Context, f checkFlags, stdin io.Reader, stdout, stderr
 
 	// Every manifest is read before any registry is contacted, so that a
 	// typo fails fast and alone.
-	manifests, read, err := manifest.Read(f.paths, stdin, f.limits)
+	manifests, read, skipped, err := manifest.ReadEach(f.paths, stdin, f.limits)
 	if err != nil {
 		return readAdvice(err)
 	}
@@ -129,6 +128,10 @@ func runCheck(ctx context.Context, f checkFlags, stdin io.Reader, stdout, stderr
 		Objects:  checkManifests(ctx, p.Checker, p.Config, manifests),
 		Read:     read,
 		Policies: p.Engine.Policies(),
+		Version:  versionOf(debug.ReadBuildInfo()).Version,
+	}
+	for _, e := range skipped {
+		rep.Errors = append(rep.Errors, report.FileError{File: e.File, Error: e.Error()})
 	}
 	if err := ctx.Err(); err != nil {
 		return err // interrupted: the resolution failures it caused are not findings
@@ -144,43 +147,11 @@ func runCheck(ctx context.Context, f checkFlags, stdin io.Reader, stdout, stderr
 	if err != nil {
 		return err
 	}
+	if len(skipped) > 0 {
+		return fmt.Errorf("%d file(s) could not be decoded; the others were checked", len(skipped))
+	}
 	if n := rep.Summary().Denied; n > 0 {
 		return violationsFound{denied: n}
 	}
 	return nil
-}
-
-// checkManifests evaluates each object exactly as the webhook's handler
-// does: the Checker's exempt namespaces are not evaluated, and the mode
-// decides.
-func checkManifests(ctx context.Context, checker *webhook.Checker, cfg webhook.Config, manifests []manifest.Manifest) []report.CheckedObject {
-	mode := policy.Action(cfg.Mode)
-	out := make([]report.CheckedObject, len(manifests))
-	var g errgroup.Group
-	g.SetLimit(checkConcurrency)
-	for i, m := range manifests {
-		w := m.Workload
-		o := report.CheckedObject{
-			File: m.File, Line: m.Line, Document: m.Document, Item: m.Item,
-			Kind: w.Kind, Namespace: w.Namespace, Name: w.Name,
-		}
-		if checker.NamespaceExempt(w.Namespace) {
-			o.Exempt, o.Decision = true, report.Allow
-			out[i] = o
-			continue
-		}
-		g.Go(func() error {
-			// The webhook's deadline is the API server's; here it is the
-			// registry budget and time to evaluate.
-			wctx, cancel := context.WithTimeout(ctx, cfg.Registry.Timeout.Duration+2*time.Second)
-			defer cancel()
-			vs := checker.Check(wctx, policy.Request{Operation: "CHECK", Namespace: w.Namespace, Mode: mode}, w)
-			d := webhook.Decide(mode, vs)
-			o.Violations, o.Decision = d.Violations, report.DecisionOf(d.Allowed, d.Violations)
-			out[i] = o
-			return nil
-		})
-	}
-	_ = g.Wait()
-	return out
 }

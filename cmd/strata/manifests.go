@@ -1,13 +1,20 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
+	"golang.org/x/sync/errgroup"
+
+	"github.com/strata-project/strata/webhook"
 	"github.com/strata-project/strata/webhook/images"
 	"github.com/strata-project/strata/webhook/manifest"
+	"github.com/strata-project/strata/webhook/policy"
+	"github.com/strata-project/strata/webhook/report"
 )
 
 // registries lists the registry hosts of every image in the manifests.
@@ -56,4 +63,52 @@ func readAdvice(err error) error {
 		return fmt.Errorf("-f -: %w", err)
 	}
 	return err
+}
+
+// checkManifests evaluates each object exactly as the webhook's handler
+// does: the Checker's exempt namespaces are not evaluated, and the mode
+// decides.
+func checkManifests(ctx context.Context, checker *webhook.Checker, cfg webhook.Config, manifests []manifest.Manifest) []report.CheckedObject {
+	mode := policy.Action(cfg.Mode)
+	out := make([]report.CheckedObject, len(manifests))
+	var g errgroup.Group
+	g.SetLimit(checkConcurrency)
+	for i, m := range manifests {
+		w := m.Workload
+		o := report.CheckedObject{
+			File: m.File, Line: m.Line, Document: m.Document, Item: m.Item,
+			Kind: w.Kind, Namespace: w.Namespace, Name: w.Name, Source: m.Source,
+			ImageLines: map[string]int{},
+		}
+		for _, c := range w.Containers {
+			if l, ok := m.ImageLines[manifest.ImageKey(c.Name, c.Image)]; ok {
+				o.ImageLines[c.Name] = l
+			}
+		}
+		if checker.NamespaceExempt(w.Namespace) {
+			o.Exempt, o.Decision = true, report.Allow
+			out[i] = o
+			continue
+		}
+		g.Go(func() error {
+			// The webhook's deadline is the API server's; here it is the
+			// registry budget and time to evaluate.
+			wctx, cancel := context.WithTimeout(ctx, cfg.Registry.Timeout.Duration+2*time.Second)
+			defer cancel()
+			ex := checker.Examine(wctx, policy.Request{Operation: "CHECK", Namespace: w.Namespace, Mode: mode}, w)
+			for _, e := range ex.Containers {
+				c := report.CheckedContainer{Name: e.Container.Name, Image: e.Container.Image}
+				if e.Image != nil && e.Err == nil {
+					c.Digest = e.Image.Digest.String()
+				}
+				o.Containers = append(o.Containers, c)
+			}
+			d := webhook.Decide(mode, ex.Violations)
+			o.Violations, o.Decision = d.Violations, report.DecisionOf(d.Allowed, d.Violations)
+			out[i] = o
+			return nil
+		})
+	}
+	_ = g.Wait()
+	return out
 }

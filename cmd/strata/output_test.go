@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -83,10 +84,11 @@ func TestCheckSARIF(t *testing.T) {
 				} `json:"driver"`
 			} `json:"tool"`
 			Results []struct {
-				RuleID    string `json:"ruleId"`
-				RuleIndex int    `json:"ruleIndex"`
-				Level     string `json:"level"`
-				Message   struct {
+				RuleID              string            `json:"ruleId"`
+				RuleIndex           int               `json:"ruleIndex"`
+				Level               string            `json:"level"`
+				PartialFingerprints map[string]string `json:"partialFingerprints"`
+				Message             struct {
 					Text string `json:"text"`
 				} `json:"message"`
 				Locations []struct {
@@ -119,10 +121,13 @@ func TestCheckSARIF(t *testing.T) {
 	if !slices.Equal(ruleIDs, []string{"base-freshness", "run-as-root"}) {
 		t.Errorf("strata check -o sarif rules = %v, want base-freshness, run-as-root", ruleIDs)
 	}
-	lines := map[string]int{
-		mixed: lineOf(t, mixed, "apiVersion: batch/v1"),
-		root:  lineOf(t, root, "apiVersion: v1"),
+	// A finding points at the line of its container's image, not at the
+	// object's first line.
+	lines := map[string][]int{
+		mixed: {lineOf(t, mixed, "image: strata-demo.local/shop/admin:1.0"), lineOf(t, mixed, "image: strata-demo.local/shop/billing:1.0")},
+		root:  {lineOf(t, root, "image: strata-demo.local/shop/admin:1.0")},
 	}
+	fingerprints := map[string]bool{}
 	levels := map[string]string{}
 	for _, r := range run.Results {
 		if r.RuleIndex < 0 || r.RuleIndex >= len(ruleIDs) || ruleIDs[r.RuleIndex] != r.RuleID {
@@ -133,17 +138,83 @@ func TestCheckSARIF(t *testing.T) {
 		}
 		loc := r.Locations[0].PhysicalLocation
 		want, ok := lines[loc.ArtifactLocation.URI]
-		if !ok || loc.Region.StartLine != want {
+		if fp := r.PartialFingerprints["strataFinding/v1"]; fp == "" || fingerprints[fp] {
+			t.Errorf("result %s at %s:%d: partialFingerprints %v, want one of its own", r.RuleID, loc.ArtifactLocation.URI, loc.Region.StartLine, r.PartialFingerprints)
+		} else {
+			fingerprints[fp] = true
+		}
+		if !ok || !slices.Contains(want, loc.Region.StartLine) {
 			t.Errorf("result %s at %s:%d, want one of %v", r.RuleID, loc.ArtifactLocation.URI, loc.Region.StartLine, lines)
 		}
 		levels[loc.ArtifactLocation.URI+" "+r.RuleID] = r.Level
-	}
-	if lines[mixed] <= 1 {
-		t.Errorf("mixed.yaml's Job starts on line %d, want after its first document", lines[mixed])
 	}
 	for k, want := range map[string]string{mixed + " run-as-root": "error", mixed + " base-freshness": "warning", root + " run-as-root": "error"} {
 		if levels[k] != want {
 			t.Errorf("strata check -o sarif: %s has level %q, want %q", k, levels[k], want)
 		}
+	}
+}
+
+// One file that cannot be decoded no longer hides the findings of the
+// others: they are checked and reported, the broken file is an error
+// result (a SARIF tool notification, the run not successful), and the exit
+// code is 2 once the report is written.
+func TestCheckKeepsGoingPastABrokenFile(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	broken := writeFile(t, dir, "a-broken.yaml", "apiVersion: v1\nkind: Pod\nmetadata: {name: x\n")
+	root := examples + "root.yaml"
+	code, out, errOut := runStrata(t, "check", "--demo", "--mode", "enforce", "-o", "sarif", "-f", broken, "-f", root)
+	if code != 2 || !strings.Contains(errOut, "1 file(s) could not be decoded") {
+		t.Errorf("exit %d, stderr %q; want 2 and the count of broken files", code, errOut)
+	}
+	var log struct {
+		Runs []struct {
+			Invocations []struct {
+				ExecutionSuccessful        bool `json:"executionSuccessful"`
+				ToolExecutionNotifications []struct {
+					Level   string `json:"level"`
+					Message struct{ Text string }
+				} `json:"toolExecutionNotifications"`
+			} `json:"invocations"`
+			Results []struct {
+				RuleID string `json:"ruleId"`
+			} `json:"results"`
+		} `json:"runs"`
+	}
+	if err := json.Unmarshal([]byte(out), &log); err != nil || len(log.Runs) != 1 || len(log.Runs[0].Invocations) != 1 {
+		t.Fatalf("SARIF of a run with a broken file: %v\n%s", err, out)
+	}
+	inv := log.Runs[0].Invocations[0]
+	if inv.ExecutionSuccessful || len(inv.ToolExecutionNotifications) != 1 || inv.ToolExecutionNotifications[0].Level != "error" || !strings.Contains(inv.ToolExecutionNotifications[0].Message.Text, "a-broken.yaml") {
+		t.Errorf("invocation = %+v, want unsuccessful with one error naming a-broken.yaml", inv)
+	}
+	if len(log.Runs[0].Results) == 0 || log.Runs[0].Results[0].RuleID != "run-as-root" {
+		t.Errorf("results = %+v, want root.yaml's run-as-root finding still reported", log.Runs[0].Results)
+	}
+}
+
+// JSON names each checked container's image and the digest it resolved
+// to; a document of `helm template` on standard input is reported under
+// the template its "# Source:" comment names.
+func TestCheckJSONNamesDigestsAndHelmSources(t *testing.T) {
+	t.Parallel()
+	rendered := "---\n# Source: shop/templates/web.yaml\napiVersion: v1\nkind: Pod\nmetadata: {name: web}\nspec:\n  containers: [{name: web, image: strata-demo.local/shop/web:1.0}, {name: gone, image: strata-demo.local/shop/none:1.0}]\n"
+	code, out, errOut := runStrataStdin(t, rendered, "check", "--demo", "-o", "json", "-f", "-")
+	var rep struct {
+		Objects []struct {
+			File, Source string
+			Containers   []struct{ Name, Image, Digest string }
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || len(rep.Objects) != 1 {
+		t.Fatalf("exit %d, %v; stdout:\n%s\nstderr:\n%s", code, err, out, errOut)
+	}
+	o := rep.Objects[0]
+	if o.File != "stdin" || o.Source != "shop/templates/web.yaml" {
+		t.Errorf("object from %q source %q, want stdin from shop/templates/web.yaml", o.File, o.Source)
+	}
+	if len(o.Containers) != 2 || !strings.HasPrefix(o.Containers[0].Digest, "sha256:") || o.Containers[0].Image != "strata-demo.local/shop/web:1.0" || o.Containers[1].Digest != "" {
+		t.Errorf("containers = %+v, want web with its digest and gone with none", o.Containers)
 	}
 }

@@ -24,6 +24,12 @@ type Manifest struct {
 	Document int    // from 1, among the file's non-empty documents
 	Item     int    // from 1 in a List, else 0
 	Workload *workload.Workload
+	// ImageLines maps ImageKey(container, image) to the line of the
+	// container's image in File, when the document could be read for it.
+	ImageLines map[string]int
+	// Source is, for standard input, the template helm rendered the
+	// document from (its "# Source:" comment); "" otherwise.
+	Source string
 	// Defaulted is set when the object names no namespace: Workload's is
 	// then DefaultNamespace, as kubectl's would be without -n, and a
 	// reader that knows better (check -n) may set another.
@@ -100,6 +106,28 @@ type reader struct {
 // and how many objects it read, those without a pod included. Any file that
 // cannot be read or decoded is an error.
 func Read(paths []string, stdin io.Reader, limits Limits) (out []Manifest, read int, err error) {
+	out, read, skipped, err := ReadEach(paths, stdin, limits)
+	if err == nil && len(skipped) > 0 {
+		return nil, 0, skipped[0]
+	}
+	return out, read, err
+}
+
+// FileError is a file ReadEach read but could not decode; the message
+// names the file (and the document and line).
+type FileError struct {
+	File string
+	Err  error
+}
+
+func (e *FileError) Error() string { return e.Err.Error() }
+func (e *FileError) Unwrap() error { return e.Err }
+
+// ReadEach is Read reading on past a file it cannot decode, so that one
+// broken manifest does not hide the findings of the others: each such file
+// is in skipped. A path that cannot be read, or a read past the Limits,
+// still ends the reading with err.
+func ReadEach(paths []string, stdin io.Reader, limits Limits) (out []Manifest, read int, skipped []*FileError, err error) {
 	if limits.FileBytes <= 0 {
 		limits.FileBytes = DefaultFileBytes
 	}
@@ -107,41 +135,41 @@ func Read(paths []string, stdin io.Reader, limits Limits) (out []Manifest, read 
 		limits.TotalBytes = DefaultTotalBytes
 	}
 	r := &reader{limits: limits}
+	decode := func(name string, data []byte) {
+		ms, n, err := decodeFile(name, data)
+		if err != nil {
+			skipped = append(skipped, &FileError{File: name, Err: err})
+			return
+		}
+		out, read = append(out, ms...), read+n
+	}
 	readStdin := false
 	for _, path := range paths {
 		if path == Stdin {
 			if readStdin {
-				return nil, 0, ErrStdinTwice
+				return nil, 0, nil, ErrStdinTwice
 			}
 			readStdin = true
 			data, err := r.readCapped(StdinName, stdin)
 			if err != nil {
-				return nil, 0, err
+				return nil, 0, nil, err
 			}
-			ms, n, err := decodeFile(StdinName, data)
-			if err != nil {
-				return nil, 0, err
-			}
-			out, read = append(out, ms...), read+n
+			decode(StdinName, data)
 			continue
 		}
 		files, err := filesOf(path)
 		if err != nil {
-			return nil, 0, err
+			return nil, 0, nil, err
 		}
 		for _, file := range files {
 			data, err := r.readFile(file)
 			if err != nil {
-				return nil, 0, err
+				return nil, 0, nil, err
 			}
-			ms, n, err := decodeFile(file, data)
-			if err != nil {
-				return nil, 0, err
-			}
-			out, read = append(out, ms...), read+n
+			decode(file, data)
 		}
 	}
-	return out, read, nil
+	return out, read, skipped, nil
 }
 
 // readFile reads a regular file, following symlinks to one. Anything else

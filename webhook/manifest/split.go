@@ -9,6 +9,7 @@ import (
 	"io"
 
 	goyaml "go.yaml.in/yaml/v2"
+	yaml3 "go.yaml.in/yaml/v3"
 	"golang.org/x/text/encoding/unicode"
 	"golang.org/x/text/transform"
 	kyaml "k8s.io/apimachinery/pkg/util/yaml"
@@ -32,8 +33,13 @@ func decodeFile(file string, data []byte) (out []Manifest, read int, err error) 
 				return nil, 0, fmt.Errorf("%s: document %d (line %d): %w", file, doc.index, doc.line, err)
 			}
 			read += n
+			var lines map[string]int
+			if len(values) == 1 {
+				lines = imageLines(value, doc.start)
+			}
+			source := helmSource(file, doc.text)
 			for _, w := range ws {
-				m := Manifest{File: file, Line: doc.line, Document: doc.index, Item: w.item, Workload: w.workload}
+				m := Manifest{File: file, Line: doc.line, Document: doc.index, Item: w.item, Workload: w.workload, ImageLines: lines, Source: source}
 				if w.workload.Namespace == "" {
 					w.workload.Namespace, m.Defaulted = DefaultNamespace, true
 				}
@@ -114,6 +120,7 @@ func oneYAMLDocument(text []byte) error {
 // document is one YAML document of a file.
 type document struct {
 	text  []byte
+	start int // the file's line of text's first line
 	line  int // of its first line with content
 	index int // from 1
 }
@@ -155,7 +162,7 @@ func splitDocuments(data []byte) ([]document, error) {
 		next += bytes.Count(text, []byte("\n"))
 		for i, line := range lines[first:min(next, len(lines))] {
 			if hasContent(line) && !isSeparator(line) {
-				docs = append(docs, document{text: text, line: first + i + 1, index: len(docs) + 1})
+				docs = append(docs, document{text: text, start: first + 1, line: first + i + 1, index: len(docs) + 1})
 				break
 			}
 		}
@@ -173,4 +180,69 @@ func isSeparator(line []byte) bool {
 func hasContent(line []byte) bool {
 	line = bytes.TrimSpace(line)
 	return len(line) > 0 && line[0] != '#'
+}
+
+// imageLines maps each container of a document (ImageKey of its name and
+// image) to the file line of its image, found in text starting at the
+// file's line start: a finding about a container's image points at that
+// line, not at the object's first. A document YAML cannot read has none.
+func imageLines(text []byte, start int) map[string]int {
+	var root yaml3.Node
+	if err := yaml3.Unmarshal(text, &root); err != nil {
+		return nil
+	}
+	out := map[string]int{}
+	var walk func(n *yaml3.Node)
+	walk = func(n *yaml3.Node) {
+		if n.Kind == yaml3.MappingNode {
+			var name string
+			var image *yaml3.Node
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				switch k, v := n.Content[i].Value, n.Content[i+1]; {
+				case k == "name" && v.Kind == yaml3.ScalarNode:
+					name = v.Value
+				case k == "image" && v.Kind == yaml3.ScalarNode:
+					image = v
+				}
+			}
+			if key := ImageKey(name, imageValue(image)); image != nil && name != "" {
+				if _, dup := out[key]; !dup {
+					out[key] = start + image.Line - 1
+				}
+			}
+		}
+		for _, c := range n.Content {
+			walk(c)
+		}
+	}
+	walk(&root)
+	return out
+}
+
+func imageValue(n *yaml3.Node) string {
+	if n == nil {
+		return ""
+	}
+	return n.Value
+}
+
+// ImageKey is the key of Manifest.ImageLines for a container.
+func ImageKey(container, image string) string { return container + "\x00" + image }
+
+// helmSource is the template a document of standard input was rendered
+// from, by the "# Source: chart/templates/x.yaml" comment helm template
+// writes above each document; "" for a file, or without the comment.
+func helmSource(file string, text []byte) string {
+	if file != StdinName {
+		return ""
+	}
+	for _, line := range bytes.Split(text, []byte("\n")) {
+		if rest, ok := bytes.CutPrefix(bytes.TrimSpace(line), []byte("# Source: ")); ok {
+			return string(bytes.TrimSpace(rest))
+		}
+		if hasContent(line) && !isSeparator(line) {
+			break
+		}
+	}
+	return ""
 }

@@ -1,6 +1,8 @@
 package report
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -23,6 +25,25 @@ type Check struct {
 	Read int `json:"-"`
 	// Policies describe the loaded policies; SARIF names its rules from them.
 	Policies []policy.Meta `json:"-"`
+	// Errors are the files that could not be decoded: the others were
+	// checked all the same.
+	Errors []FileError `json:"errors"`
+	// Version is strata's, for SARIF's tool.driver.version.
+	Version string `json:"-"`
+}
+
+// FileError is a manifest file that could not be decoded.
+type FileError struct {
+	File  string `json:"file"`
+	Error string `json:"error"`
+}
+
+// CheckedContainer is one checked container's image and the digest it
+// resolved to ("" when it did not).
+type CheckedContainer struct {
+	Name   string `json:"name"`
+	Image  string `json:"image"`
+	Digest string `json:"digest,omitempty"`
 }
 
 // Decision is the outcome for one object, as the webhook would answer.
@@ -67,6 +88,14 @@ type CheckedObject struct {
 	Exempt bool `json:"exempt,omitempty"`
 	// Violations carry their effective action.
 	Violations []policy.Violation `json:"violations"`
+	// Source is, for standard input, the helm template the object was
+	// rendered from.
+	Source string `json:"source,omitempty"`
+	// Containers are the checked containers: their images and digests.
+	Containers []CheckedContainer `json:"containers"`
+	// ImageLines maps a container's name to the line of its image in File:
+	// where SARIF places a finding about that container.
+	ImageLines map[string]int `json:"-"`
 }
 
 // Summary counts the objects by decision.
@@ -116,10 +145,16 @@ func WriteCheckText(w io.Writer, c *Check) error {
 			b.WriteString("\n")
 		}
 	}
+	for _, e := range c.Errors {
+		fmt.Fprintf(&b, "✗ error %s\n", Clean(e.Error))
+	}
 	s := c.Summary()
 	fmt.Fprintf(&b, "%d object%s: %d allowed, %d with warnings, %d denied", s.Objects, plural(s.Objects), s.Allowed, s.Warned, s.Denied)
 	if s.Read > s.Objects {
 		fmt.Fprintf(&b, " (%d objects read; the others carry no pod)", s.Read)
+	}
+	if len(c.Errors) > 0 {
+		fmt.Fprintf(&b, "; %d file%s could not be read", len(c.Errors), plural(len(c.Errors)))
 	}
 	b.WriteString("\n")
 	// A policy that can report nothing is said to be so, so that its
@@ -171,15 +206,23 @@ func WriteCheckJSON(w io.Writer, c *Check) error {
 		if o.Violations == nil {
 			o.Violations = []policy.Violation{}
 		}
+		if o.Containers == nil {
+			o.Containers = []CheckedContainer{}
+		}
 		objects[i] = o
+	}
+	errs := c.Errors
+	if errs == nil {
+		errs = []FileError{}
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(struct {
 		Mode    policy.Action   `json:"mode"`
 		Objects []CheckedObject `json:"objects"`
+		Errors  []FileError     `json:"errors"`
 		Summary Summary         `json:"summary"`
-	}{c.Mode, objects, c.Summary()})
+	}{c.Mode, objects, errs, c.Summary()})
 }
 
 // SARIF 2.1.0, the subset GitHub code scanning reads: one run, a rule per
@@ -198,8 +241,22 @@ type sarifLog struct {
 }
 
 type sarifRun struct {
-	Tool    sarifTool     `json:"tool"`
-	Results []sarifResult `json:"results"`
+	Tool        sarifTool         `json:"tool"`
+	Invocations []sarifInvocation `json:"invocations"`
+	Results     []sarifResult     `json:"results"`
+}
+
+// sarifInvocation says whether the run read every file; the files it could
+// not decode are its notifications.
+type sarifInvocation struct {
+	ExecutionSuccessful        bool                `json:"executionSuccessful"`
+	ToolExecutionNotifications []sarifNotification `json:"toolExecutionNotifications,omitempty"`
+}
+
+type sarifNotification struct {
+	Level     string          `json:"level"`
+	Message   sarifMessage    `json:"message"`
+	Locations []sarifLocation `json:"locations"`
 }
 
 type sarifTool struct {
@@ -208,14 +265,24 @@ type sarifTool struct {
 
 type sarifDriver struct {
 	Name           string      `json:"name"`
+	Version        string      `json:"version,omitempty"`
 	InformationURI string      `json:"informationUri"`
 	Rules          []sarifRule `json:"rules"`
 }
 
 type sarifRule struct {
-	ID               string        `json:"id"`
-	ShortDescription sarifMessage  `json:"shortDescription"`
-	FullDescription  *sarifMessage `json:"fullDescription,omitempty"`
+	ID               string         `json:"id"`
+	ShortDescription sarifMessage   `json:"shortDescription"`
+	FullDescription  *sarifMessage  `json:"fullDescription,omitempty"`
+	HelpURI          string         `json:"helpUri,omitempty"`
+	Properties       sarifRuleProps `json:"properties"`
+}
+
+// sarifRuleProps carry what GitHub code scanning ranks alerts by.
+type sarifRuleProps struct {
+	// SecuritySeverity is a CVSS-like score as a string, 0.0 to 10.0.
+	SecuritySeverity string   `json:"security-severity"`
+	Tags             []string `json:"tags"`
 }
 
 type sarifMessage struct {
@@ -228,6 +295,9 @@ type sarifResult struct {
 	Level     string          `json:"level"`
 	Message   sarifMessage    `json:"message"`
 	Locations []sarifLocation `json:"locations"`
+	// PartialFingerprints identify a finding across commits that move its
+	// lines: by policy, object, container, platform and message.
+	PartialFingerprints map[string]string `json:"partialFingerprints"`
 }
 
 type sarifLocation struct {
@@ -236,7 +306,9 @@ type sarifLocation struct {
 
 type sarifPhysicalLocation struct {
 	ArtifactLocation sarifArtifactLocation `json:"artifactLocation"`
-	Region           sarifRegion           `json:"region"`
+	// Region is nil for a helm template found through its "# Source:"
+	// comment: the line in the rendered stream is not a line of the file.
+	Region *sarifRegion `json:"region,omitempty"`
 }
 
 type sarifArtifactLocation struct {
@@ -264,30 +336,36 @@ func WriteCheckSARIF(w io.Writer, c *Check) error {
 	}
 	results := []sarifResult{}
 	for _, o := range c.Objects {
-		loc := sarifLocation{PhysicalLocation: sarifPhysicalLocation{
-			ArtifactLocation: sarifArtifactLocation{URI: artifactURI(o.File)},
-			Region:           sarifRegion{StartLine: max(o.Line, 1)},
-		}}
 		for _, v := range o.Violations {
 			msg := fmt.Sprintf("%s %s: %s", o.Kind, objectName(o), v.Msg)
 			if v.Platform != "" {
 				msg += " (" + v.Platform + ")"
 			}
 			results = append(results, sarifResult{
-				RuleID:    v.Policy,
-				RuleIndex: slices.Index(ids, v.Policy),
-				Level:     sarifLevel(v.Action),
-				Message:   sarifMessage{Text: plainSARIF(msg)},
-				Locations: []sarifLocation{loc},
+				RuleID:              v.Policy,
+				RuleIndex:           slices.Index(ids, v.Policy),
+				Level:               sarifLevel(v.Action),
+				Message:             sarifMessage{Text: plainSARIF(msg)},
+				Locations:           []sarifLocation{objectLocation(o, v.Container)},
+				PartialFingerprints: map[string]string{"strataFinding/v1": fingerprint(v.Policy, o.Kind, o.Namespace, o.Name, v.Container, v.Platform, v.Msg)},
 			})
 		}
+	}
+	inv := sarifInvocation{ExecutionSuccessful: len(c.Errors) == 0}
+	for _, e := range c.Errors {
+		inv.ToolExecutionNotifications = append(inv.ToolExecutionNotifications, sarifNotification{
+			Level:     "error",
+			Message:   sarifMessage{Text: plainSARIF(e.Error)},
+			Locations: []sarifLocation{{PhysicalLocation: sarifPhysicalLocation{ArtifactLocation: sarifArtifactLocation{URI: artifactURI(e.File)}}}},
+		})
 	}
 	log := sarifLog{
 		Version: sarifVersion,
 		Schema:  sarifSchema,
 		Runs: []sarifRun{{
-			Tool:    sarifTool{Driver: sarifDriver{Name: "strata", InformationURI: strataURI, Rules: rules}},
-			Results: results,
+			Tool:        sarifTool{Driver: sarifDriver{Name: "strata", Version: c.Version, InformationURI: strataURI, Rules: rules}},
+			Invocations: []sarifInvocation{inv},
+			Results:     results,
 		}},
 	}
 	enc := json.NewEncoder(w)
@@ -295,13 +373,66 @@ func WriteCheckSARIF(w io.Writer, c *Check) error {
 	return enc.Encode(log)
 }
 
+// objectLocation is where a finding about container of o is shown: the
+// line of its image when known, else the start of o's document; a helm
+// template (from "# Source:") has no line of its own.
+func objectLocation(o CheckedObject, container string) sarifLocation {
+	if o.Source != "" {
+		return sarifLocation{PhysicalLocation: sarifPhysicalLocation{ArtifactLocation: sarifArtifactLocation{URI: artifactURI(o.Source)}}}
+	}
+	line := max(o.Line, 1)
+	if l, ok := o.ImageLines[container]; ok {
+		line = l
+	}
+	return sarifLocation{PhysicalLocation: sarifPhysicalLocation{
+		ArtifactLocation: sarifArtifactLocation{URI: artifactURI(o.File)},
+		Region:           &sarifRegion{StartLine: line},
+	}}
+}
+
+// fingerprint is a stable hash of what identifies a finding.
+func fingerprint(parts ...string) string {
+	h := sha256.Sum256([]byte(strings.Join(parts, "\x00")))
+	return hex.EncodeToString(h[:16])
+}
+
+// securitySeverity ranks the built-in policies for code scanning (GitHub
+// reads 9.0+ as critical, 7.0+ high, 4.0+ medium, below low): root is high,
+// an unapproved or unknown base and an image that could not be checked are
+// medium, a stale base medium-low, depth low. A user's policy is ranked by
+// its action.
+var securitySeverity = map[string]string{
+	"run-as-root":      "7.5",
+	"approved-base":    "6.0",
+	"image-resolution": "5.0",
+	"invalid-object":   "5.0",
+	policy.PolicyError: "5.0",
+	"base-freshness":   "4.5",
+	"lineage-depth":    "3.0",
+}
+
+// builtinDocs is where a built-in policy's Rego, with its description, is
+// published.
+const builtinDocs = strataURI + "/blob/main/policies/"
+
 // rule describes a policy from its metadata; a violation of a policy
 // without metadata (policy-error) still gets a rule, named by its id.
 func (c *Check) rule(id string) sarifRule {
-	r := sarifRule{ID: id, ShortDescription: sarifMessage{Text: plainSARIF(id)}}
+	r := sarifRule{ID: id, ShortDescription: sarifMessage{Text: plainSARIF(id)}, Properties: sarifRuleProps{SecuritySeverity: "5.0", Tags: []string{"security", "container-image"}}}
+	if sev, ok := securitySeverity[id]; ok {
+		r.Properties.SecuritySeverity = sev
+	}
 	for _, m := range c.Policies {
 		if m.ID != id {
 			continue
+		}
+		if file, ok := strings.CutPrefix(m.Source, "builtin/"); ok {
+			r.HelpURI = builtinDocs + file
+		} else if _, known := securitySeverity[id]; !known {
+			r.Properties.SecuritySeverity = map[policy.Action]string{policy.Enforce: "7.0", policy.Warn: "4.0"}[m.Action]
+			if r.Properties.SecuritySeverity == "" {
+				r.Properties.SecuritySeverity = "2.0"
+			}
 		}
 		if m.Title != "" {
 			r.ShortDescription.Text = plainSARIF(m.Title)
