@@ -18,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/strata-project/strata/test/cluster"
 	"github.com/strata-project/strata/webhook/inventory"
@@ -393,5 +394,23 @@ func TestListClusterNamespaceAndSelector(t *testing.T) {
 
 	if _, err := inventory.ListCluster(t.Context(), s.client, inventory.ListOptions{Selector: "tier in (front"}); err == nil || !strings.Contains(err.Error(), "tier in (front") {
 		t.Errorf("ListCluster(-l %q) = %v, want an error naming the selector", "tier in (front", err)
+	}
+}
+
+// An identity that may not list a kind gets an error naming the resource,
+// the scope and the permission to grant, not a partial list.
+func TestListClusterWithoutPermissionNamesWhatToGrant(t *testing.T) {
+	createListFixture(t)
+	user, err := s.apiserver.Env.AddUser(envtest.User{Name: "list-nobody"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := kubernetes.NewForConfig(user.Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs, err := inventory.ListCluster(t.Context(), c, inventory.ListOptions{Namespace: listNamespaces[0]})
+	if err == nil || !strings.Contains(err.Error(), "grant list on cronjobs.batch") || !strings.Contains(err.Error(), listNamespaces[0]) {
+		t.Fatalf("ListCluster(no permissions) = %d objects, %v; want an error naming cronjobs.batch, the namespace and what to grant", len(objs), err)
 	}
 }

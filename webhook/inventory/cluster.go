@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
@@ -226,6 +227,10 @@ func (l *clusterLister) listKind(ctx context.Context, k *kind) error {
 			l.listed += n
 			return nil
 		}
+		if apierrors.IsForbidden(err) {
+			return fmt.Errorf("listing %s%s: %w (grant list on %s to the identity strata runs as)",
+				plural(k), inNamespace(l.opts.Namespace), err, plural(k))
+		}
 		if !apierrors.IsResourceExpired(err) && !apierrors.IsGone(err) {
 			return fmt.Errorf("listing %s%s: %w", plural(k), inNamespace(l.opts.Namespace), err)
 		}
@@ -240,7 +245,7 @@ func (l *clusterLister) listKind(ctx context.Context, k *kind) error {
 // counted (a pod) or only remembered for the objects it owns; any other is
 // decoded, as a workload of its own or, for a pod, for its controller's group.
 func (l *clusterLister) read(k *kind, o metav1.Object, groups map[types.UID]*ownerGroup, counts map[types.UID]int) (*found, error) {
-	f := &found{kind: k, uid: o.GetUID(), namespace: o.GetNamespace(), name: o.GetName(), controller: metav1.GetControllerOfNoCopy(o)}
+	f := &found{kind: k, uid: o.GetUID(), namespace: o.GetNamespace(), name: o.GetName(), controller: metav1.GetControllerOf(o)}
 	isPod := k.gk.Kind == "Pod" && k.gk.Group == ""
 	if isPod && terminated(o) {
 		// A finished pod neither runs nor counts; a bare one is still
@@ -368,11 +373,13 @@ func terminated(o metav1.Object) bool {
 	return ok && (p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed)
 }
 
+// plural is the kind's resource as kubectl names it: pods, deployments.apps.
 func plural(k *kind) string {
+	r := strings.ToLower(k.gk.Kind) + "s"
 	if k.gk.Group == "" {
-		return k.gk.Kind + "s"
+		return r
 	}
-	return k.gk.Kind + "s." + k.gk.Group
+	return r + "." + k.gk.Group
 }
 
 func inNamespace(ns string) string {
