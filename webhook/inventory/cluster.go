@@ -1,10 +1,24 @@
 package inventory
 
 import (
+	"cmp"
 	"context"
-	"errors"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
 
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/strata-project/strata/webhook/workload"
 )
 
 // ListOptions say which of a cluster's workloads ListCluster reads.
@@ -19,11 +33,358 @@ type ListOptions struct {
 	Listed func(n int)
 }
 
+// DefaultChunkSize is the page size of a list call, kubectl's.
+const DefaultChunkSize = 500
+
+// maxListRestarts bounds how often one list starts again after its continue
+// token expired: a cluster that changes faster than it can be read gets an
+// error, not an endless loop.
+const maxListRestarts = 3
+
 // ListCluster lists a cluster's pod-bearing workloads, each running pod
 // counted under its top-level owner, each owner once.
 //
-// (Being built on branch list: this placeholder fails so that nothing
-// mistakes it for an empty cluster.)
+// Every Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob,
+// ReplicationController and Pod is listed, in pages of ChunkSize; a list
+// whose continue token expired (410 Gone) starts again from its first page
+// and what its earlier pages gave is dropped, so nothing is counted twice.
+//
+// Ownership follows the controller ownerReference (controller: true) up
+// through the listed objects: a Deployment's ReplicaSets and their pods are
+// one workload, the Deployment, as a CronJob's Jobs and pods are the CronJob.
+// An object whose controller is not listed (there is none, or it is a kind
+// strata does not list, or it is gone) is a workload itself, except a pod:
+// the pods of one unlisted controller (a custom resource's, say) are one
+// workload named after that controller (its ownerReference's apiVersion,
+// kind, name and UID), decoded from its newest pod, so that a custom
+// controller's replicas are evaluated once. A mirror pod, whose controller is
+// its Node, is a workload itself.
+//
+// The selector is matched against each workload's own labels (for a custom
+// controller's pods, its newest pod's), not sent to the server: a
+// Deployment selected by its labels still counts pods labelled otherwise.
+// Pods count only while they have not terminated (phase Succeeded or
+// Failed). Objects are returned sorted by namespace, kind and name.
 func ListCluster(ctx context.Context, client kubernetes.Interface, opts ListOptions) ([]Object, error) {
-	return nil, errors.New("listing a cluster is not built yet")
+	if opts.ChunkSize <= 0 {
+		opts.ChunkSize = DefaultChunkSize
+	}
+	sel, err := labels.Parse(opts.Selector)
+	if err != nil {
+		return nil, fmt.Errorf("label selector %q: %w", opts.Selector, err)
+	}
+	l := &clusterLister{client: client, opts: opts, found: map[types.UID]*found{}}
+	// Owners are listed before what they own, so that an owned object is
+	// known to be owned when its page is read and is never decoded.
+	for _, k := range listedKinds {
+		if err := l.listKind(ctx, k); err != nil {
+			return nil, err
+		}
+	}
+	return l.objects(sel), nil
+}
+
+// found is what ListCluster keeps of one listed object: its identity, its
+// controller and, only when it may be a workload, its decoded Workload.
+type found struct {
+	kind       *kind
+	uid        types.UID
+	namespace  string
+	name       string
+	controller *metav1.OwnerReference
+	workload   *workload.Workload
+	pods       int
+}
+
+// ownerGroup is the pods of one controller strata does not list.
+type ownerGroup struct {
+	ref      metav1.OwnerReference
+	newest   *workload.Workload
+	created  metav1.Time
+	pods     int
+	fromName string // the pod the workload was decoded from, to break ties
+}
+
+type clusterLister struct {
+	client kubernetes.Interface
+	opts   ListOptions
+	listed int
+	found  map[types.UID]*found
+	order  []*found // objects that may be workloads, in list order
+	groups map[types.UID]*ownerGroup
+}
+
+// page is one list call's items, typed objects that json.Marshal writes as
+// the API server does.
+type page struct {
+	items []metav1.Object
+	next  string
+}
+
+// kind is one listed resource.
+type kind struct {
+	gk         schema.GroupKind
+	apiVersion string
+	list       func(ctx context.Context, c kubernetes.Interface, ns string, o metav1.ListOptions) (page, error)
+}
+
+var listedKinds = []*kind{
+	{gk: schema.GroupKind{Group: "batch", Kind: "CronJob"}, apiVersion: "batch/v1",
+		list: func(ctx context.Context, c kubernetes.Interface, ns string, o metav1.ListOptions) (page, error) {
+			l, err := c.BatchV1().CronJobs(ns).List(ctx, o)
+			return pageOf(l, err, func(l *batchv1.CronJobList) []batchv1.CronJob { return l.Items })
+		}},
+	{gk: schema.GroupKind{Group: "apps", Kind: "Deployment"}, apiVersion: "apps/v1",
+		list: func(ctx context.Context, c kubernetes.Interface, ns string, o metav1.ListOptions) (page, error) {
+			l, err := c.AppsV1().Deployments(ns).List(ctx, o)
+			return pageOf(l, err, func(l *appsv1.DeploymentList) []appsv1.Deployment { return l.Items })
+		}},
+	{gk: schema.GroupKind{Group: "apps", Kind: "StatefulSet"}, apiVersion: "apps/v1",
+		list: func(ctx context.Context, c kubernetes.Interface, ns string, o metav1.ListOptions) (page, error) {
+			l, err := c.AppsV1().StatefulSets(ns).List(ctx, o)
+			return pageOf(l, err, func(l *appsv1.StatefulSetList) []appsv1.StatefulSet { return l.Items })
+		}},
+	{gk: schema.GroupKind{Group: "apps", Kind: "DaemonSet"}, apiVersion: "apps/v1",
+		list: func(ctx context.Context, c kubernetes.Interface, ns string, o metav1.ListOptions) (page, error) {
+			l, err := c.AppsV1().DaemonSets(ns).List(ctx, o)
+			return pageOf(l, err, func(l *appsv1.DaemonSetList) []appsv1.DaemonSet { return l.Items })
+		}},
+	{gk: schema.GroupKind{Group: "", Kind: "ReplicationController"}, apiVersion: "v1",
+		list: func(ctx context.Context, c kubernetes.Interface, ns string, o metav1.ListOptions) (page, error) {
+			l, err := c.CoreV1().ReplicationControllers(ns).List(ctx, o)
+			return pageOf(l, err, func(l *corev1.ReplicationControllerList) []corev1.ReplicationController { return l.Items })
+		}},
+	{gk: schema.GroupKind{Group: "apps", Kind: "ReplicaSet"}, apiVersion: "apps/v1",
+		list: func(ctx context.Context, c kubernetes.Interface, ns string, o metav1.ListOptions) (page, error) {
+			l, err := c.AppsV1().ReplicaSets(ns).List(ctx, o)
+			return pageOf(l, err, func(l *appsv1.ReplicaSetList) []appsv1.ReplicaSet { return l.Items })
+		}},
+	{gk: schema.GroupKind{Group: "batch", Kind: "Job"}, apiVersion: "batch/v1",
+		list: func(ctx context.Context, c kubernetes.Interface, ns string, o metav1.ListOptions) (page, error) {
+			l, err := c.BatchV1().Jobs(ns).List(ctx, o)
+			return pageOf(l, err, func(l *batchv1.JobList) []batchv1.Job { return l.Items })
+		}},
+	{gk: schema.GroupKind{Group: "", Kind: "Pod"}, apiVersion: "v1",
+		list: func(ctx context.Context, c kubernetes.Interface, ns string, o metav1.ListOptions) (page, error) {
+			l, err := c.CoreV1().Pods(ns).List(ctx, o)
+			return pageOf(l, err, func(l *corev1.PodList) []corev1.Pod { return l.Items })
+		}},
+}
+
+// pageOf takes a typed list's items as objects without copying them.
+func pageOf[L metav1.ListInterface, T any, PT interface {
+	*T
+	metav1.Object
+}](l L, err error, items func(L) []T) (page, error) {
+	if err != nil {
+		return page{}, err
+	}
+	its := items(l)
+	p := page{items: make([]metav1.Object, len(its)), next: l.GetContinue()}
+	for i := range its {
+		p.items[i] = PT(&its[i])
+	}
+	return p, nil
+}
+
+// listKind reads every page of one kind. The objects a page yields are kept
+// aside until the last page, so that a restart drops them.
+func (l *clusterLister) listKind(ctx context.Context, k *kind) error {
+	for restarts := 0; ; restarts++ {
+		var (
+			kept   []*found
+			groups = map[types.UID]*ownerGroup{}
+			counts = map[types.UID]int{}
+			n      int
+			err    error
+		)
+		cont := ""
+		for {
+			var p page
+			p, err = k.list(ctx, l.client, l.opts.Namespace, metav1.ListOptions{Limit: l.opts.ChunkSize, Continue: cont})
+			if err != nil {
+				break
+			}
+			for _, o := range p.items {
+				f, err := l.read(k, o, groups, counts)
+				if err != nil {
+					return err
+				}
+				if f != nil {
+					kept = append(kept, f)
+				}
+			}
+			n += len(p.items)
+			if l.opts.Listed != nil {
+				l.opts.Listed(l.listed + n)
+			}
+			if cont = p.next; cont == "" {
+				break
+			}
+		}
+		if err == nil {
+			l.commit(kept, groups, counts)
+			l.listed += n
+			return nil
+		}
+		if apierrors.IsForbidden(err) {
+			return fmt.Errorf("listing %s%s: %w (grant list on %s to the identity strata runs as)",
+				plural(k), inNamespace(l.opts.Namespace), err, plural(k))
+		}
+		if !apierrors.IsResourceExpired(err) && !apierrors.IsGone(err) {
+			return fmt.Errorf("listing %s%s: %w", plural(k), inNamespace(l.opts.Namespace), err)
+		}
+		if restarts == maxListRestarts {
+			return fmt.Errorf("listing %s%s: the list changed faster than it could be read (its continue token expired %d times): run again, or with a larger chunk size: %w",
+				plural(k), inNamespace(l.opts.Namespace), restarts+1, err)
+		}
+	}
+}
+
+// read looks at one listed object. An object whose controller is known is
+// counted (a pod) or only remembered for the objects it owns; any other is
+// decoded, as a workload of its own or, for a pod, for its controller's group.
+func (l *clusterLister) read(k *kind, o metav1.Object, groups map[types.UID]*ownerGroup, counts map[types.UID]int) (*found, error) {
+	f := &found{kind: k, uid: o.GetUID(), namespace: o.GetNamespace(), name: o.GetName(), controller: metav1.GetControllerOf(o)}
+	isPod := k.gk.Kind == "Pod" && k.gk.Group == ""
+	if isPod && terminated(o) {
+		// A finished pod neither runs nor counts; a bare one is still
+		// listed, it is an object of the cluster.
+		if f.controller != nil {
+			return nil, nil
+		}
+	} else if isPod && f.controller != nil {
+		counts[f.controller.UID]++
+	}
+	if f.controller != nil && l.found[f.controller.UID] != nil {
+		if isPod {
+			return nil, nil
+		}
+		return f, nil
+	}
+	w, err := decode(k, o)
+	if err != nil {
+		return nil, err
+	}
+	if isPod && f.controller != nil && !(f.controller.Kind == "Node" && f.controller.APIVersion == "v1") {
+		g := groups[f.controller.UID]
+		if g == nil {
+			g = &ownerGroup{ref: *f.controller}
+			groups[f.controller.UID] = g
+		}
+		if created := o.GetCreationTimestamp(); g.newest == nil || g.created.Before(&created) || (g.created.Equal(&created) && o.GetName() > g.fromName) {
+			g.newest, g.created, g.fromName = w, created, o.GetName()
+		}
+		return nil, nil
+	}
+	f.workload = w
+	if isPod && !terminated(o) {
+		f.pods = 1
+	}
+	return f, nil
+}
+
+// commit adds what one complete list found.
+func (l *clusterLister) commit(kept []*found, groups map[types.UID]*ownerGroup, counts map[types.UID]int) {
+	for _, f := range kept {
+		l.found[f.uid] = f
+		if f.workload != nil {
+			l.order = append(l.order, f)
+		}
+	}
+	for uid, n := range counts {
+		if top := l.top(uid); top != nil {
+			top.pods += n
+		} else if g := groups[uid]; g != nil {
+			g.pods += n
+		}
+	}
+	if len(groups) > 0 && l.groups == nil {
+		l.groups = map[types.UID]*ownerGroup{}
+	}
+	for uid, g := range groups {
+		l.groups[uid] = g
+	}
+}
+
+// top is the top-level owner of the listed object uid: the last listed
+// object up its chain of controllers. It is nil when uid is not listed.
+func (l *clusterLister) top(uid types.UID) *found {
+	f := l.found[uid]
+	// A chain longer than the objects listed has a cycle, which the garbage
+	// collector allows to exist; it ends where it was noticed.
+	for range len(l.found) {
+		if f == nil || f.controller == nil {
+			return f
+		}
+		up := l.found[f.controller.UID]
+		if up == nil {
+			return f
+		}
+		f = up
+	}
+	return f
+}
+
+// objects are the workloads that match sel, sorted.
+func (l *clusterLister) objects(sel labels.Selector) []Object {
+	var out []Object
+	for _, f := range l.order {
+		if f.controller != nil && l.found[f.controller.UID] != nil {
+			continue // owned by an object listed after it
+		}
+		if !sel.Matches(labels.Set(f.workload.Labels)) {
+			continue
+		}
+		out = append(out, Object{Workload: f.workload, APIVersion: f.kind.apiVersion, UID: string(f.uid), Pods: f.pods})
+	}
+	for uid, g := range l.groups {
+		if !sel.Matches(labels.Set(g.newest.Labels)) {
+			continue
+		}
+		w := *g.newest
+		w.Kind, w.Name = g.ref.Kind, g.ref.Name
+		out = append(out, Object{Workload: &w, APIVersion: g.ref.APIVersion, UID: string(uid), Pods: g.pods})
+	}
+	slices.SortFunc(out, func(a, b Object) int {
+		return cmp.Or(cmp.Compare(a.Workload.Namespace, b.Workload.Namespace), cmp.Compare(a.Workload.Kind, b.Workload.Kind),
+			cmp.Compare(a.Workload.Name, b.Workload.Name), cmp.Compare(a.UID, b.UID))
+	})
+	return out
+}
+
+// decode gives the Workload the webhook would see for o: it decodes the JSON
+// the API server would send, with the same function.
+func decode(k *kind, o metav1.Object) (*workload.Workload, error) {
+	raw, err := json.Marshal(o)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s %s/%s: %w", k.gk.Kind, o.GetNamespace(), o.GetName(), err)
+	}
+	w, err := workload.Decode(k.gk, raw)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s %s/%s: %w", k.gk.Kind, o.GetNamespace(), o.GetName(), err)
+	}
+	return w, nil
+}
+
+// terminated reports whether o is a pod that has finished.
+func terminated(o metav1.Object) bool {
+	p, ok := o.(*corev1.Pod)
+	return ok && (p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed)
+}
+
+// plural is the kind's resource as kubectl names it: pods, deployments.apps.
+func plural(k *kind) string {
+	r := strings.ToLower(k.gk.Kind) + "s"
+	if k.gk.Group == "" {
+		return r
+	}
+	return r + "." + k.gk.Group
+}
+
+func inNamespace(ns string) string {
+	if ns == "" {
+		return " in every namespace"
+	}
+	return " in namespace " + ns
 }
