@@ -136,7 +136,7 @@ func (w *Writer) write(ctx context.Context, inv *inventory.Inventory, scope Scop
 	if _, ok := apis[w.opts.API]; !ok {
 		return sum, fmt.Errorf("report API %q: want %s or %s", w.opts.API, ReportAPIWGPolicy, ReportAPIOpenReports)
 	}
-	if err := writable(inv); err != nil {
+	if err := writable(inv, scope); err != nil {
 		return sum, err
 	}
 	have, err := w.list(ctx, scope, calls)
@@ -228,20 +228,30 @@ func firstErrors(errs []error, n int) []error {
 
 // writable refuses an inventory a report cannot point at: a report is
 // owned by its workload, by UID, so only objects read from a cluster have
-// one.
-func writable(inv *inventory.Inventory) error {
-	var missing []string
+// one. It refuses a workload outside the scope too: the reports listed are
+// the scope's, so one outside it could be neither skipped when unchanged
+// nor told apart from a new one.
+func writable(inv *inventory.Inventory, scope Scope) error {
+	var missing, outside []string
 	for _, wl := range inv.Workloads {
-		if wl.Exempt || (wl.UID != "" && wl.APIVersion != "") {
-			continue
+		name := fmt.Sprintf("%s %s/%s", wl.Kind, wl.Namespace, wl.Name)
+		switch {
+		case wl.Exempt:
+		case wl.UID == "" || wl.APIVersion == "":
+			missing = append(missing, name)
+		case scope.Namespace != "" && wl.Namespace != scope.Namespace:
+			outside = append(outside, name)
 		}
-		missing = append(missing, fmt.Sprintf("%s %s/%s", wl.Kind, wl.Namespace, wl.Name))
 	}
-	if len(missing) == 0 {
-		return nil
+	if len(missing) > 0 {
+		return fmt.Errorf("reports are written only for workloads read from a cluster (an owner needs a UID and an apiVersion); these have none: %s",
+			strings.Join(firstStrings(missing, 5), ", "))
 	}
-	return fmt.Errorf("reports are written only for workloads read from a cluster (an owner needs a UID and an apiVersion); these have none: %s",
-		strings.Join(firstStrings(missing, 5), ", "))
+	if len(outside) > 0 {
+		return fmt.Errorf("the run's scope is namespace %s, but the inventory has workloads outside it: %s; list the same namespace the reports are written for",
+			scope.Namespace, strings.Join(firstStrings(outside, 5), ", "))
+	}
+	return nil
 }
 
 func firstStrings(s []string, n int) []string {
