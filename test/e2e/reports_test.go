@@ -221,9 +221,13 @@ func TestReportsAreAcceptedUpdatedAndPrunedInBothAPIs(t *testing.T) {
 		}
 	}
 
-	writers := map[audit.ReportAPI]*audit.Writer{}
-	for api := range reportResources {
-		writers[api] = audit.NewWriter(dyn, audit.WriterOptions{API: api, Policies: p.Engine.Policies()})
+	// One writer lists existing reports by metadata (as the audit command
+	// builds it), the other with the dynamic client's full lists.
+	writers := map[audit.ReportAPI]*audit.Writer{
+		audit.ReportAPIOpenReports: audit.NewWriter(dyn, audit.WriterOptions{API: audit.ReportAPIOpenReports, Policies: p.Engine.Policies()}),
+	}
+	if writers[audit.ReportAPIWGPolicy], err = audit.NewWriterForConfig(countingConfig(&calls), audit.WriterOptions{API: audit.ReportAPIWGPolicy, Policies: p.Engine.Policies()}); err != nil {
+		t.Fatal(err)
 	}
 	workloadsN := 4
 

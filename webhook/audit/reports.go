@@ -17,6 +17,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/metadata"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/util/flowcontrol"
 
 	"golang.org/x/sync/errgroup"
@@ -54,6 +56,11 @@ type WriterOptions struct {
 	// ChunkSize is the page size of the list of existing reports.
 	// Default: 500.
 	ChunkSize int64
+	// Metadata, when set, lists the existing reports by their metadata
+	// only: the API server sends names and annotations, not every result,
+	// which is most of a second run's bytes. NewWriterForConfig sets it.
+	// Default: the dynamic client's full lists.
+	Metadata metadata.Interface
 	// Policies are the policies evaluated (policy.Engine.Policies): a
 	// policy with no violation on a container is reported as a pass.
 	Policies []policy.Meta
@@ -107,6 +114,21 @@ func NewWriter(client dynamic.Interface, opts WriterOptions) *Writer {
 		client: client, opts: opts, kinds: apis[opts.API],
 		limiter: flowcontrol.NewTokenBucketRateLimiter(float32(opts.QPS), opts.Burst),
 	}
+}
+
+// NewWriterForConfig returns a Writer with both the dynamic client it
+// writes with and the metadata client it lists with.
+func NewWriterForConfig(cfg *rest.Config, opts WriterOptions) (*Writer, error) {
+	client, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("a client for the report API: %w", err)
+	}
+	if opts.Metadata == nil {
+		if opts.Metadata, err = metadata.NewForConfig(cfg); err != nil {
+			return nil, fmt.Errorf("a metadata client for the report API: %w", err)
+		}
+	}
+	return NewWriter(client, opts), nil
 }
 
 // existing is what the list of strata's reports found of one report.
@@ -265,20 +287,75 @@ func firstStrings(s []string, n int) []string {
 // for a run over every namespace, cluster-scoped.
 func (w *Writer) list(ctx context.Context, scope Scope, calls *atomic.Int64) (map[reportRef]existing, error) {
 	have := map[reportRef]existing{}
-	if err := w.listResource(ctx, w.client.Resource(w.kinds.namespaced).Namespace(scope.Namespace), w.kinds.namespaced, have, calls); err != nil {
-		return nil, err
-	}
-	if scope.Namespace == "" {
-		if err := w.listResource(ctx, w.client.Resource(w.kinds.cluster), w.kinds.cluster, have, calls); err != nil {
+	for _, r := range []struct {
+		gvr       schema.GroupVersionResource
+		namespace string
+		run       bool
+	}{
+		{w.kinds.namespaced, scope.Namespace, true},
+		{w.kinds.cluster, "", scope.Namespace == ""},
+	} {
+		if !r.run {
+			continue
+		}
+		if err := w.listResource(ctx, r.gvr, w.lister(r.gvr, r.namespace), have, calls); err != nil {
 			return nil, err
 		}
 	}
 	return have, nil
 }
 
+// listPage is one page of a list: the objects' metadata and the continue
+// token.
+type listPage func(ctx context.Context, opts metav1.ListOptions) ([]metav1.Object, string, error)
+
+// lister lists by metadata when the Writer has a metadata client, in full
+// otherwise. A namespaced resource in namespace "" lists every namespace.
+func (w *Writer) lister(gvr schema.GroupVersionResource, namespace string) listPage {
+	if w.opts.Metadata != nil {
+		res := metadata.ResourceInterface(w.opts.Metadata.Resource(gvr))
+		if gvr == w.kinds.namespaced {
+			res = w.opts.Metadata.Resource(gvr).Namespace(namespace)
+		}
+		return pages(res.List, func(l *metav1.PartialObjectMetadataList) ([]metav1.Object, string) {
+			return objectsOf(l.Items), l.Continue
+		})
+	}
+	res := dynamic.ResourceInterface(w.client.Resource(gvr))
+	if gvr == w.kinds.namespaced {
+		res = w.client.Resource(gvr).Namespace(namespace)
+	}
+	return pages(res.List, func(l *unstructured.UnstructuredList) ([]metav1.Object, string) {
+		return objectsOf(l.Items), l.GetContinue()
+	})
+}
+
+// pages adapts a client's List to a listPage.
+func pages[L any](list func(context.Context, metav1.ListOptions) (*L, error), read func(*L) ([]metav1.Object, string)) listPage {
+	return func(ctx context.Context, opts metav1.ListOptions) ([]metav1.Object, string, error) {
+		l, err := list(ctx, opts)
+		if err != nil {
+			return nil, "", err
+		}
+		items, next := read(l)
+		return items, next, nil
+	}
+}
+
+func objectsOf[E any, P interface {
+	*E
+	metav1.Object
+}](items []E) []metav1.Object {
+	out := make([]metav1.Object, len(items))
+	for i := range items {
+		out[i] = P(&items[i])
+	}
+	return out
+}
+
 // listResource pages through one resource; a continue token that expired
 // (410 Gone) restarts the list, as a reader of a changing list must.
-func (w *Writer) listResource(ctx context.Context, res dynamic.ResourceInterface, gvr schema.GroupVersionResource, have map[reportRef]existing, calls *atomic.Int64) error {
+func (w *Writer) listResource(ctx context.Context, gvr schema.GroupVersionResource, list listPage, have map[reportRef]existing, calls *atomic.Int64) error {
 	opts := metav1.ListOptions{LabelSelector: LabelManagedBy + "=" + ReportSource, Limit: w.opts.ChunkSize}
 	page := map[reportRef]existing{}
 	for restarts := 0; ; {
@@ -286,7 +363,7 @@ func (w *Writer) listResource(ctx context.Context, res dynamic.ResourceInterface
 			return err
 		}
 		calls.Add(1)
-		list, err := res.List(ctx, opts)
+		items, next, err := list(ctx, opts)
 		switch {
 		case apierrors.IsResourceExpired(err) && restarts < 3:
 			restarts++
@@ -298,13 +375,13 @@ func (w *Writer) listResource(ctx context.Context, res dynamic.ResourceInterface
 		case err != nil:
 			return fmt.Errorf("listing strata's %s: %w", gvr.GroupResource(), err)
 		}
-		for _, item := range list.Items {
+		for _, item := range items {
 			if !strings.HasPrefix(item.GetName(), reportNamePrefix) {
 				continue // labelled by someone else's hand: not strata's to delete
 			}
 			page[reportRef{item.GetNamespace(), item.GetName()}] = existing{hash: item.GetAnnotations()[AnnotationReportHash]}
 		}
-		if opts.Continue = list.GetContinue(); opts.Continue == "" {
+		if opts.Continue = next; opts.Continue == "" {
 			break
 		}
 	}
