@@ -29,6 +29,12 @@ const (
 	// AnnotationReportHash is the hash of a report's content without its
 	// timestamps: a run whose report hashes the same skips the write.
 	AnnotationReportHash = "strata.dev/report-hash"
+	// AnnotationPassesOmitted counts the passes left out of a report too
+	// large for the API server; its summary still counts them.
+	AnnotationPassesOmitted = "strata.dev/passes-omitted"
+	// maxReportBytes keeps a report, timestamps added, under the 1.5 MiB
+	// an API server object can be.
+	maxReportBytes = 1 << 20
 	// reportFormat is part of the hash, so that a strata whose reports
 	// say something new rewrites the unchanged ones once.
 	reportFormat = "strata-report/1"
@@ -170,9 +176,26 @@ func (b *reportBuilder) report(w *inventory.Workload) (*unstructured.Unstructure
 	if err != nil {
 		return nil, "", fmt.Errorf("encoding the report of %s %s/%s: %w", w.Kind, w.Namespace, w.Name, err)
 	}
+	annotations := map[string]any{}
+	if len(content) > maxReportBytes {
+		// The API server stores an object of at most 1.5 MiB: what passes
+		// goes first, still counted in the summary, so that what fails is
+		// written.
+		kept := slices.DeleteFunc(results, func(r any) bool { return r.(map[string]any)["result"] == ResultPass })
+		annotations[AnnotationPassesOmitted] = strconv.Itoa(len(results) - len(kept))
+		results, obj["results"] = kept, kept
+		if content, err = json.Marshal(obj); err != nil {
+			return nil, "", fmt.Errorf("encoding the report of %s %s/%s: %w", w.Kind, w.Namespace, w.Name, err)
+		}
+		if len(content) > maxReportBytes {
+			return nil, "", fmt.Errorf("the report of %s %s/%s would be %d bytes without its passes, over the %d an API server object can hold: split its containers over several workloads, or see its results with strata audit",
+				w.Kind, w.Namespace, w.Name, len(content), maxReportBytes)
+		}
+	}
 	sum := sha256.Sum256(append([]byte(reportFormat+"\n"), content...))
 	hash := hex.EncodeToString(sum[:])
-	meta["annotations"] = map[string]any{AnnotationReportHash: hash}
+	annotations[AnnotationReportHash] = hash
+	meta["annotations"] = annotations
 	stamp := map[string]any{"seconds": b.now.Unix(), "nanos": int64(b.now.Nanosecond())}
 	for _, r := range results {
 		r.(map[string]any)["timestamp"] = stamp

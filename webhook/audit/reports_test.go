@@ -2,6 +2,7 @@ package audit
 
 import (
 	"bytes"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -358,5 +359,34 @@ violation contains v if {
 		if r["result"] == ResultPass {
 			t.Errorf("%s = pass, want skip: the policies were not evaluated (%v)", k, r["message"])
 		}
+	}
+}
+
+// A workload of hundreds of containers would make a report larger than the
+// API server stores: its passes are left out (still counted in the summary
+// and named in an annotation), so that what fails is still written.
+func TestReportOfHundredsOfContainersKeepsItsFailuresUnderTheObjectLimit(t *testing.T) {
+	p := reportsPipeline(t)
+	imgs := []string{"shop/admin:1.0"}
+	for range 299 {
+		imgs = append(imgs, "shop/web:1.0")
+	}
+	inv, err := inventory.Build(t.Context(), []inventory.Object{reportsObject("Deployment", "shop", "wide", imgs...)}, inventory.Options{Checker: p.Checker, Mode: policy.Enforce})
+	if err != nil {
+		t.Fatalf("Build() = %v", err)
+	}
+	reports, _ := builtReports(t, ReportAPIWGPolicy, p, inv, time.Now())
+	r := reports["wide"]
+	size, err := json.Marshal(r.Object)
+	if err != nil {
+		t.Fatal(err)
+	}
+	summary := r.Object["summary"].(map[string]any)
+	results := r.Object["results"].([]any)
+	if len(size) > 1536*1024 || summary["pass"].(int64) < 1000 || r.GetAnnotations()[AnnotationPassesOmitted] != fmt.Sprint(summary["pass"]) {
+		t.Fatalf("report of 300 containers: %d bytes, summary %v, annotations %v; want under 1.5 MiB with every pass counted and named omitted", len(size), summary, r.GetAnnotations())
+	}
+	if len(results) != int(summary["fail"].(int64)+summary["warn"].(int64)+summary["error"].(int64)+summary["skip"].(int64)) || summary["fail"].(int64) != 1 {
+		t.Errorf("report of 300 containers: %d results, summary %v; want the results that are not passes, the root one among them", len(results), summary)
 	}
 }
