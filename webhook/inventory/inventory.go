@@ -85,6 +85,9 @@ type Container struct {
 	Digest    images.Digest `json:"digest,omitzero"`
 	Error     string        `json:"error,omitempty"`
 	ErrorKind images.Kind   `json:"errorKind,omitempty"`
+	// Platforms are the platforms its image was evaluated on for this
+	// container: fewer than its Image's when the pod names its OS.
+	Platforms []string `json:"platforms,omitempty"`
 }
 
 // Image is one resolved image digest and the platforms evaluated.
@@ -210,6 +213,9 @@ func (inv *Inventory) collect(examined [][]webhook.Examined) {
 					img.Refs = append(img.Refs, e.Image.Ref)
 				}
 				img.addPlatforms(e.Platforms, bases)
+				for _, p := range e.Platforms {
+					c.Platforms = append(c.Platforms, p.Facts.Platform)
+				}
 			}
 			inv.Workloads[i].Containers = append(inv.Workloads[i].Containers, c)
 		}
