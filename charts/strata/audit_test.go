@@ -360,8 +360,7 @@ func TestAuditPodPassesStrataPolicies(t *testing.T) {
 	r.one("Service", &svc)
 	var pdb policyv1.PodDisruptionBudget
 	r.one("PodDisruptionBudget", &pdb)
-	var np networkingv1.NetworkPolicy
-	r.one("NetworkPolicy", &np)
+	np := byName[networkingv1.NetworkPolicy](r, "NetworkPolicy")[fullname]
 	selectors := map[string]*metav1.LabelSelector{
 		"Service":             {MatchLabels: svc.Spec.Selector},
 		"PodDisruptionBudget": pdb.Spec.Selector,
@@ -540,5 +539,65 @@ func TestNotesTellHowToRunTheAudit(t *testing.T) {
 	}
 	if _, notes, _ := strings.Cut(out, "NOTES:"); strings.Contains(notes, "strata audit runs") {
 		t.Errorf("audit disabled, NOTES speak of it:\n%s", notes)
+	}
+}
+
+// TestAuditPodNetworkFollowsTheWebhooks: with networkPolicy.enabled the
+// audit pods accept no connection at all (they serve nothing), and once
+// registryCIDRs restricts the webhook's egress, theirs is restricted the
+// same way, with the API server always reachable (the audit lists workloads
+// and writes reports through it).
+func TestAuditPodNetworkFollowsTheWebhooks(t *testing.T) {
+	t.Parallel()
+	auditPolicy := func(r rendered) (networkingv1.NetworkPolicy, bool) {
+		for name, np := range byName[networkingv1.NetworkPolicy](r, "NetworkPolicy") {
+			if name == auditName {
+				return np, true
+			}
+		}
+		return networkingv1.NetworkPolicy{}, false
+	}
+	r := render(t, "--set", "audit.enabled=true")
+	np, ok := auditPolicy(r)
+	if !ok {
+		t.Fatalf("no NetworkPolicy %s with networkPolicy.enabled", auditName)
+	}
+	sel, err := metav1.LabelSelectorAsSelector(&np.Spec.PodSelector)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pod := r.cronJob().Spec.JobTemplate.Spec.Template
+	if !sel.Matches(labels.Set(pod.Labels)) || sel.Matches(labels.Set(r.deployment().Spec.Template.Labels)) {
+		t.Errorf("podSelector %v: want the audit pods %v and not the webhook's", sel, pod.Labels)
+	}
+	if !slices.Equal(np.Spec.PolicyTypes, []networkingv1.PolicyType{networkingv1.PolicyTypeIngress}) || len(np.Spec.Ingress) != 0 {
+		t.Errorf("policyTypes %v, ingress %+v: want every connection to the audit pods refused, egress open as the webhook's", np.Spec.PolicyTypes, np.Spec.Ingress)
+	}
+
+	r = render(t, "--set", "audit.enabled=true", "--set", "networkPolicy.registryCIDRs={10.0.0.0/8}", "--set", "networkPolicy.apiServerCIDRs={10.96.0.1/32}")
+	np, _ = auditPolicy(r)
+	if !slices.Equal(np.Spec.PolicyTypes, []networkingv1.PolicyType{networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress}) || len(np.Spec.Ingress) != 0 {
+		t.Errorf("policyTypes %v, ingress %+v: want no ingress and restricted egress", np.Spec.PolicyTypes, np.Spec.Ingress)
+	}
+	egress := networkPolicyEgress(np)
+	want := map[int32][]string{53: {"*", "*"}, 443: {"10.0.0.0/8", "10.96.0.1/32"}, 6443: {"10.96.0.1/32"}}
+	if len(egress) != len(want) {
+		t.Errorf("egress = %v, want %v", egress, want)
+	}
+	for port, cidrs := range want {
+		if !slices.Equal(egress[port], cidrs) {
+			t.Errorf("egress to port %d: %v, want %v (DNS, the registries, the API server even without pullSecrets)", port, egress[port], cidrs)
+		}
+	}
+
+	if _, err := renderErr(t, "--set", "audit.enabled=true", "--set", "networkPolicy.registryCIDRs={10.0.0.0/8}"); err == nil ||
+		!strings.Contains(err.Error(), "networkPolicy.apiServerCIDRs") {
+		t.Errorf("audit with restricted egress and no apiServerCIDRs: err = %v, want a refusal naming networkPolicy.apiServerCIDRs", err)
+	}
+	if _, ok := auditPolicy(render(t, "--set", "audit.enabled=true", "--set", "networkPolicy.enabled=false")); ok {
+		t.Errorf("networkPolicy.enabled=false: the audit NetworkPolicy is rendered")
+	}
+	if _, ok := auditPolicy(render(t)); ok {
+		t.Errorf("audit.enabled=false: the audit NetworkPolicy is rendered")
 	}
 }

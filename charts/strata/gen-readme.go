@@ -67,7 +67,9 @@ helm upgrade strata charts/strata -n strata-system --reuse-values --set mode=enf
   replicasets, statefulsets, daemonsets, jobs and cronjobs, and get/list/create/update/patch/delete the
   reports of ` + "`audit.reportAPI`" + ` (plus the webhook's pull-secret access when ` + "`pullSecrets.enabled`" + `). Its
   pods are locked down like the webhook's and carry their own labels, so no webhook Service,
-  PodDisruptionBudget or NetworkPolicy selects them.
+  PodDisruptionBudget or NetworkPolicy selects them; their own NetworkPolicy admits no connection
+  and, once ` + "`networkPolicy.registryCIDRs`" + ` restricts egress, lets them reach DNS, the registries and
+  ` + "`networkPolicy.apiServerCIDRs`" + ` only.
 
 ## Values
 

@@ -71,7 +71,7 @@ func auditManifest(t *testing.T, args ...string) string {
 	image := s.images.root
 	i := strings.LastIndex(image, ":")
 	show := []string{"templates/configmap.yaml", "templates/audit-serviceaccount.yaml", "templates/audit-clusterrole.yaml",
-		"templates/audit-clusterrolebinding.yaml", "templates/audit-cronjob.yaml"}
+		"templates/audit-clusterrolebinding.yaml", "templates/audit-cronjob.yaml", "templates/audit-networkpolicy.yaml"}
 	if slices.Contains(args, "pullSecrets.enabled=true") {
 		show = append(show, "templates/clusterrole.yaml", "templates/clusterrolebinding.yaml")
 	}
@@ -88,7 +88,7 @@ func TestChartAuditCronJobAndRBACAppliedServerSide(t *testing.T) {
 	needHelm(t)
 	t.Cleanup(func() {
 		ctx := context.Background()
-		for _, obj := range []string{"cronjob/" + auditName, "serviceaccount/" + auditName, "configmap/" + auditRelease + "-strata"} {
+		for _, obj := range []string{"cronjob/" + auditName, "serviceaccount/" + auditName, "networkpolicy/" + auditName, "configmap/" + auditRelease + "-strata"} {
 			if out, err := s.kubectlRun(ctx, "", "delete", "-n", nsEnforce, "--ignore-not-found", obj); err != nil {
 				t.Errorf("cleanup: kubectl delete %s: %v\n%s", obj, err, out)
 			}
@@ -133,7 +133,8 @@ func TestChartAuditCronJobAndRBACAppliedServerSide(t *testing.T) {
 	}{
 		{"wgpolicyk8s", []string{"--set", "audit.timeZone=Europe/Paris"},
 			slices.Concat(workloads, wgpolicy), slices.Concat(openreports, pullSecrets, never)},
-		{"openreports with pull secrets", []string{"--set", "audit.reportAPI=openreports", "--set", "pullSecrets.enabled=true"},
+		{"openreports with pull secrets and restricted egress", []string{"--set", "audit.reportAPI=openreports", "--set", "pullSecrets.enabled=true",
+			"--set", "networkPolicy.registryCIDRs={10.0.0.0/8}", "--set", "networkPolicy.apiServerCIDRs={10.96.0.1/32}"},
 			slices.Concat(workloads, openreports, pullSecrets), slices.Concat(wgpolicy, never)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -146,7 +147,8 @@ func TestChartAuditCronJobAndRBACAppliedServerSide(t *testing.T) {
 				"cronjob.batch/"+auditName+" serverside-applied",
 				"serviceaccount/"+auditName+" serverside-applied",
 				"clusterrole.rbac.authorization.k8s.io/"+auditName+" serverside-applied",
-				"clusterrolebinding.rbac.authorization.k8s.io/"+auditName+" serverside-applied")
+				"clusterrolebinding.rbac.authorization.k8s.io/"+auditName+" serverside-applied",
+				"networkpolicy.networking.k8s.io/"+auditName+" serverside-applied")
 			if d, ok := loggedDecision(t, "enforce", nsEnforce, auditName); !ok || d.Decision != "allowed" {
 				t.Errorf("the suite's strata decision on CronJob %s = %+v (found %v), want allowed in enforce", auditName, d, ok)
 			}

@@ -172,9 +172,13 @@ The audit pods' labels. Their name is not the webhook's: the Service, the
 PodDisruptionBudget, the NetworkPolicy and the Deployment select
 strata.selectorLabels, and must never take an audit pod for a webhook pod.
 */}}
-{{- define "strata.auditLabels" -}}
+{{- define "strata.auditSelectorLabels" -}}
 app.kubernetes.io/name: {{ printf "%s-audit" .Chart.Name }}
 app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{- define "strata.auditLabels" -}}
+{{ include "strata.auditSelectorLabels" . }}
 app.kubernetes.io/component: audit
 app.kubernetes.io/part-of: {{ .Chart.Name }}
 app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
@@ -248,4 +252,42 @@ resources:
   valueFrom:
     resourceFieldRef:
       resource: limits.memory
+{{- end -}}
+
+{{/*
+The egress rules of a strata pod once networkPolicy.registryCIDRs restricts
+it (argument: dict "np" .Values.networkPolicy "apiServer" bool): DNS, the
+registries and, when the pod uses the API and apiServerCIDRs names it, the
+API server.
+*/}}
+{{- define "strata.egress" -}}
+{{- $np := .np -}}
+egress:
+  - ports:
+      - port: 53
+        protocol: UDP
+      - port: 53
+        protocol: TCP
+  - to:
+      {{- range $np.registryCIDRs }}
+      - ipBlock:
+          cidr: {{ . | quote }}
+      {{- end }}
+    ports:
+      {{- range $np.registryPorts }}
+      - port: {{ . }}
+        protocol: TCP
+      {{- end }}
+  {{- if and .apiServer $np.apiServerCIDRs }}
+  - to:
+      {{- range $np.apiServerCIDRs }}
+      - ipBlock:
+          cidr: {{ . | quote }}
+      {{- end }}
+    ports:
+      {{- range $np.apiServerPorts }}
+      - port: {{ . }}
+        protocol: TCP
+      {{- end }}
+  {{- end }}
 {{- end -}}
