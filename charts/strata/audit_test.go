@@ -502,6 +502,9 @@ func TestAuditValuesRejected(t *testing.T) {
 		{"extra argument across lines", []string{"--set-string", "audit.extraArgs[0]=--mode=warn\n--x"}},
 		{"unknown audit key", []string{"--set", "audit.watch=true"}},
 		{"audit memory", []string{"--set", "audit.resources.limits.memory=lots"}},
+		{"audit resource kind", []string{"--set", "audit.resources.requests.gpu=1"}},
+		{"audit toleration operator", []string{"--set", "audit.tolerations[0].operator=Bad"}},
+		{"audit node label not a string", []string{"--set", "audit.nodeSelector.pool=1"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
