@@ -683,6 +683,23 @@ func networkPolicyIngress(np networkingv1.NetworkPolicy) map[int32][]string {
 	return ingress
 }
 
+// networkPolicyEgress maps each egress port to the CIDRs it reaches ("*" for
+// a rule without destinations).
+func networkPolicyEgress(np networkingv1.NetworkPolicy) map[int32][]string {
+	egress := map[int32][]string{}
+	for _, rule := range np.Spec.Egress {
+		for _, p := range rule.Ports {
+			for _, peer := range rule.To {
+				egress[p.Port.IntVal] = append(egress[p.Port.IntVal], peer.IPBlock.CIDR)
+			}
+			if len(rule.To) == 0 {
+				egress[p.Port.IntVal] = append(egress[p.Port.IntVal], "*")
+			}
+		}
+	}
+	return egress
+}
+
 // TestWebhookPortOpenToEveryPodByDefaultIsClosed: the chart's NetworkPolicy
 // is on by default, admitting the webhook port only from the control plane's
 // CIDRs (which a value narrows) and the metrics port only from metricsFrom.
@@ -711,17 +728,7 @@ func TestWebhookPortOpenToEveryPodByDefaultIsClosed(t *testing.T) {
 	if !slices.Equal(ingress[8080], []string{"*"}) {
 		t.Errorf("ingress to 8080 from %v, want metricsFrom's namespace selector", ingress[8080])
 	}
-	egress := map[int32][]string{}
-	for _, rule := range np.Spec.Egress {
-		for _, p := range rule.Ports {
-			for _, peer := range rule.To {
-				egress[p.Port.IntVal] = append(egress[p.Port.IntVal], peer.IPBlock.CIDR)
-			}
-			if len(rule.To) == 0 {
-				egress[p.Port.IntVal] = append(egress[p.Port.IntVal], "*")
-			}
-		}
-	}
+	egress := networkPolicyEgress(np)
 	if !slices.Contains(egress[53], "*") || !slices.Contains(egress[443], "0.0.0.0/0") || !slices.Contains(egress[6443], "10.96.0.1/32") {
 		t.Errorf("egress = %v, want DNS, the registries on 443 and the API server", egress)
 	}

@@ -61,6 +61,15 @@ helm upgrade strata charts/strata -n strata-system --reuse-values --set mode=enf
 - strata's pods run as uid 65532, non-root, read-only, without capabilities, with the
   RuntimeDefault seccomp profile: they pass strata's own policies and the restricted Pod
   Security profile. With ` + "`pullSecrets.enabled=false`" + ` (the default) they have no API access at all.
+- ` + "`audit.enabled`" + ` adds a CronJob running ` + "`strata audit -A --write-reports`" + ` (same image, same
+  ` + "`strata.yaml`" + ` and policies as the webhook; ` + "`concurrencyPolicy: Forbid`" + `, ` + "`activeDeadlineSeconds`" + `) under
+  its own ServiceAccount, whose ClusterRole may only ` + "`list`" + ` pods, replicationcontrollers, deployments,
+  replicasets, statefulsets, daemonsets, jobs and cronjobs, and get/list/create/update/patch/delete the
+  reports of ` + "`audit.reportAPI`" + ` (plus the webhook's pull-secret access when ` + "`pullSecrets.enabled`" + `). Its
+  pods are locked down like the webhook's and carry their own labels, so no webhook Service,
+  PodDisruptionBudget or NetworkPolicy selects them; their own NetworkPolicy admits no connection
+  and, once ` + "`networkPolicy.registryCIDRs`" + ` restricts egress, lets them reach DNS, the registries and
+  ` + "`networkPolicy.apiServerCIDRs`" + ` only.
 
 ## Values
 

@@ -162,6 +162,7 @@ func chartStringValues(t *testing.T) []stringValue {
 		"name": "my-tls", "caBundle": base64.StdEncoding.EncodeToString([]byte("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")),
 	}}}
 	clientAuth := valuesAt("webhook.clientAuth", map[string]any{"enabled": true, "caBundle": string(ca)})
+	audit := valuesAt("audit.enabled", true)
 	return []stringValue{
 		{path: "priorityClassName"},
 		{path: "image.repository"},
@@ -199,6 +200,12 @@ func chartStringValues(t *testing.T) []stringValue {
 		{path: "pullSecrets.namespaces", wrap: list, enable: valuesAt("pullSecrets.enabled", true)},
 		{path: "resources.limits.cpu"},
 		{path: "resources.limits.memory"},
+		{path: "audit.schedule", enable: audit},
+		{path: "audit.timeZone", enable: audit},
+		{path: "audit.reportAPI", enable: audit},
+		{path: "audit.extraArgs", wrap: list, enable: audit},
+		{path: "audit.resources.limits.cpu", enable: audit},
+		{path: "audit.resources.limits.memory", enable: audit},
 	}
 }
 

@@ -157,3 +157,137 @@ the existing Secret (lookup), so the caBundle never changes under running pods.
 {{- .Values.certificates.secret.caBundle -}}
 {{- end -}}
 {{- end -}}
+
+{{/*
+The audit CronJob's name, and its ServiceAccount's and ClusterRole's: a
+CronJob's name may have 52 characters (its Jobs' names add 11), so the
+fullname is cut to leave room for "-audit".
+*/}}
+{{- define "strata.auditName" -}}
+{{- printf "%s-audit" (include "strata.fullname" . | trunc 46 | trimSuffix "-") -}}
+{{- end -}}
+
+{{/*
+The audit pods' labels. Their name is not the webhook's: the Service, the
+PodDisruptionBudget, the NetworkPolicy and the Deployment select
+strata.selectorLabels, and must never take an audit pod for a webhook pod.
+*/}}
+{{- define "strata.auditSelectorLabels" -}}
+app.kubernetes.io/name: {{ printf "%s-audit" .Chart.Name }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{- define "strata.auditLabels" -}}
+{{ include "strata.auditSelectorLabels" . }}
+app.kubernetes.io/component: audit
+app.kubernetes.io/part-of: {{ .Chart.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
+{{- end -}}
+
+{{/*
+imagePullSecrets of every strata pod (argument: the non-empty list): each a
+name, or {name: ...} as in a pod spec.
+*/}}
+{{- define "strata.imagePullSecrets" -}}
+imagePullSecrets:
+  {{- range . }}
+  {{- $name := . }}
+  {{- if kindIs "map" . }}{{ $name = .name }}{{ end }}
+  - name: {{ $name | quote }}
+  {{- end }}
+{{- end -}}
+
+{{/*
+The pod securityContext of every strata pod: a fixed non-root uid, and the
+RuntimeDefault seccomp profile, as the restricted Pod Security profile asks.
+*/}}
+{{- define "strata.podSecurityContext" -}}
+securityContext:
+  runAsNonRoot: true
+  runAsUser: 65532
+  runAsGroup: 65532
+  seccompProfile:
+    type: RuntimeDefault
+{{- end -}}
+
+{{/*
+The container securityContext of every strata container: non-root,
+read-only, without capabilities or privilege escalation. strata's pods pass
+strata's own run-as-root policy whatever the image's USER.
+*/}}
+{{- define "strata.containerSecurityContext" -}}
+securityContext:
+  runAsNonRoot: true
+  runAsUser: 65532
+  runAsGroup: 65532
+  readOnlyRootFilesystem: true
+  allowPrivilegeEscalation: false
+  capabilities:
+    drop: ["ALL"]
+  seccompProfile:
+    type: RuntimeDefault
+{{- end -}}
+
+{{/*
+A container's resources (argument: a resources value); an empty limit is
+left out. GOMEMLIMIT (strata.memoryLimitEnv) follows the memory limit.
+*/}}
+{{- define "strata.resources" -}}
+resources:
+  requests:
+    {{- toYaml .requests | nindent 4 }}
+  limits:
+    {{- range $k, $v := .limits }}
+    {{- if $v }}
+    {{ $k }}: {{ $v | quote }}
+    {{- end }}
+    {{- end }}
+{{- end -}}
+
+{{/* Go's soft memory limit is the container's: it collects before the kernel kills. */}}
+{{- define "strata.memoryLimitEnv" -}}
+- name: GOMEMLIMIT
+  valueFrom:
+    resourceFieldRef:
+      resource: limits.memory
+{{- end -}}
+
+{{/*
+The egress rules of a strata pod once networkPolicy.registryCIDRs restricts
+it (argument: dict "np" .Values.networkPolicy "apiServer" bool): DNS, the
+registries and, when the pod uses the API and apiServerCIDRs names it, the
+API server.
+*/}}
+{{- define "strata.egress" -}}
+{{- $np := .np -}}
+egress:
+  - ports:
+      - port: 53
+        protocol: UDP
+      - port: 53
+        protocol: TCP
+  - to:
+      {{- range $np.registryCIDRs }}
+      - ipBlock:
+          cidr: {{ . | quote }}
+      {{- end }}
+    ports:
+      {{- range $np.registryPorts }}
+      - port: {{ . }}
+        protocol: TCP
+      {{- end }}
+  {{- if and .apiServer $np.apiServerCIDRs }}
+  - to:
+      {{- range $np.apiServerCIDRs }}
+      - ipBlock:
+          cidr: {{ . | quote }}
+      {{- end }}
+    ports:
+      {{- range $np.apiServerPorts }}
+      - port: {{ . }}
+        protocol: TCP
+      {{- end }}
+  {{- end }}
+{{- end -}}
