@@ -173,7 +173,11 @@ func runAudit(ctx context.Context, kube *kubeFlags, f auditFlags, list clusterLi
 		return fmt.Errorf("listing workloads in %s: %w: check that strata may list pods and their owners (deployments, replicasets, statefulsets, daemonsets, jobs, cronjobs) there", namespaceName(namespace), err)
 	}
 	progress.Evaluating(len(objs), distinctImages(objs, p.Checker))
-	inv, err := inventory.Build(ctx, objs, inventory.Options{Checker: p.Checker, Mode: policy.Action(cfg.Mode), Evaluated: progress.Evaluated})
+	inv, err := inventory.Build(ctx, objs, inventory.Options{
+		Checker: p.Checker, Mode: policy.Action(cfg.Mode), Evaluated: progress.Evaluated,
+		// The registry budget, and time to evaluate after it, as check gives.
+		Timeout: cfg.Registry.Timeout.Duration + 2*time.Second,
+	})
 	if err != nil || ctx.Err() != nil {
 		return errInterrupted
 	}

@@ -5,11 +5,20 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/google/go-containerregistry/pkg/crane"
+	"github.com/google/go-containerregistry/pkg/registry"
+	"github.com/google/go-containerregistry/pkg/v1/random"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/strata-project/strata/webhook/audit"
@@ -29,6 +38,8 @@ type fakeCluster struct {
 	asked  []inventory.ListOptions
 	err    error
 	during func() // called while listing
+	// objects, when set, are listed instead of the examples.
+	objects []inventory.Object
 }
 
 func (f *fakeCluster) list(t *testing.T) clusterLister {
@@ -41,6 +52,9 @@ func (f *fakeCluster) list(t *testing.T) clusterLister {
 		}
 		if f.err != nil {
 			return nil, f.err
+		}
+		if f.objects != nil {
+			return f.objects, nil
 		}
 		ms, _, err := manifest.Read([]string{examples}, nil, manifest.Limits{})
 		if err != nil {
@@ -227,5 +241,70 @@ func TestAuditUsageErrors(t *testing.T) {
 		if code != tc.code || out != "" || !strings.Contains(errOut, tc.want) {
 			t.Errorf("strata audit %q = exit %d, stdout %q, stderr %q; want exit %d and %q", tc.args, code, out, errOut, tc.code, tc.want)
 		}
+	}
+}
+
+// slowRegistry is go-containerregistry's registry answering every manifest
+// request after delay, once slow is set: a registry a real one cannot be
+// made to imitate on demand.
+func slowRegistry(t *testing.T, delay time.Duration) (host string, slow *atomic.Bool) {
+	t.Helper()
+	slow = new(atomic.Bool)
+	reg := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if slow.Load() && strings.Contains(r.URL.Path, "/manifests/") {
+			select {
+			case <-time.After(delay):
+			case <-r.Context().Done():
+				return
+			}
+		}
+		reg.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return strings.TrimPrefix(srv.URL, "http://"), slow
+}
+
+// An audit is not on the admission path: a registry slower than the
+// webhook's 3 s budget (and the 5 s a workload's evaluation gets by
+// default) still has the audit's 10 s before its image counts as
+// unresolved.
+func TestAuditGivesASlowRegistryTheAuditBudget(t *testing.T) {
+	t.Parallel()
+	host, slow := slowRegistry(t, 6*time.Second)
+	ref := host + "/team/slow:1.0"
+	img, err := random.Image(64, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := crane.Push(img, ref, crane.Insecure); err != nil {
+		t.Fatalf("push %s: %v", ref, err)
+	}
+	slow.Store(true)
+	config := writeFile(t, t.TempDir(), "strata.yaml", "registry:\n  insecure: ["+host+"]\n")
+	f := &fakeCluster{objects: []inventory.Object{{APIVersion: "apps/v1", UID: "uid-slow", Workload: &workload.Workload{
+		Kind: "Deployment", Namespace: "team", Name: "slow",
+		Containers: []workload.Container{{Name: "main", Type: workload.TypeContainer, Image: ref}},
+	}}}}
+	code, out, errOut := runAuditOn(t.Context(), t, f, "-A", "--config", config, "-o", "json")
+	var p audit.Preview
+	if code != 0 || json.Unmarshal([]byte(out), &p) != nil || len(p.Workloads) != 1 {
+		t.Fatalf("strata audit = exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	for _, v := range p.Workloads[0].Violations {
+		if v.Policy == "image-resolution" {
+			t.Errorf("an image whose registry answers in 6 s: %s; want it resolved within the audit's budget", v.Msg)
+		}
+	}
+
+	// --timeout is the budget: shorter, the same registry is too slow, and
+	// the image is a violation (denied in enforce), never skipped.
+	code, out, errOut = runAuditOn(t.Context(), t, f, "-A", "--config", config, "-o", "json", "--timeout", "1s")
+	p = audit.Preview{}
+	if code != 0 || json.Unmarshal([]byte(out), &p) != nil || len(p.Workloads) != 1 {
+		t.Fatalf("strata audit --timeout 1s = exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	if w := p.Workloads[0]; w.Outcome != audit.OutcomeDeny || w.First == nil || w.First.Policy != "image-resolution" || !strings.Contains(w.First.Msg, "within the resolution budget") {
+		t.Errorf("strata audit --timeout 1s: %+v; want the slow image denied as unresolved within the budget", w)
 	}
 }
