@@ -100,9 +100,14 @@ func TestAuditAgainstAnAPIServer(t *testing.T) {
 	if n := len(p.Workloads); n != 2 {
 		t.Errorf("strata audit -n audit-ops found %d workloads, want 2", n)
 	}
-	p = runAudit(ctx, t, "-n", "audit-shop", "-l", "app=web", "-o", "json")
+	// -l is on the workloads' own labels, as kubectl get -l is: the
+	// Deployment's, not its pods'.
+	if out, err := s.kubectlRun(ctx, "", "label", "-n", "audit-shop", "deployment/web", "tier=frontend"); err != nil {
+		t.Fatalf("kubectl label: %v\n%s", err, out)
+	}
+	p = runAudit(ctx, t, "-n", "audit-shop", "-l", "tier=frontend", "-o", "json")
 	if len(p.Workloads) != 1 || p.Workloads[0].Name != "web" || p.Workloads[0].Pods != 3 {
-		t.Errorf("strata audit -n audit-shop -l app=web = %+v, want the web Deployment alone, with its 3 pods", p.Workloads)
+		t.Errorf("strata audit -n audit-shop -l tier=frontend = %+v, want the web Deployment alone, with its 3 pods", p.Workloads)
 	}
 }
 
