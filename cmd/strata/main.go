@@ -14,6 +14,8 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/strata-project/strata/webhook/inventory"
 )
 
 // errUsage marks a mistake in the command line: exit code 2, usage printed.
@@ -33,9 +35,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 // runWithStdin is run reading stdin for `strata check -f -`. Exit codes: 0
-// done, 1 check found what the mode denies, 2 anything else.
+// done, 1 check (or audit --exit-code) found what the mode denies, 2
+// anything else.
 func runWithStdin(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	root := newRootCommand(stdin, stdout, stderr)
+	return execute(ctx, newRootCommand(stdin, stdout, stderr), args, stderr)
+}
+
+// execute runs the command tree root on args and returns the exit code.
+func execute(ctx context.Context, root *cobra.Command, args []string, stderr io.Writer) int {
 	root.SetArgs(goFlagSpellings(root, args))
 	cmd, err := root.ExecuteContextC(ctx)
 	switch {
@@ -66,6 +73,7 @@ func newRootCommand(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
   strata inspect IMAGE [flags]   show the facts strata reads for an image
   strata inspect --demo          show the facts of every image of the built-in demo
   strata check -f PATH [flags]   evaluate the policies on manifests, as the webhook would
+  strata audit [-A] [flags]      evaluate what runs in a cluster: what enforcing would deny
   strata config validate [-f F]  say what is wrong in strata.yaml, by key and line
   strata policy test [DIR]...    run your policies' Rego tests with strata's engine
   strata policy schema           the JSON schema of the policy input
@@ -92,7 +100,8 @@ func newRootCommand(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	})
 	root.SetUsageTemplate(usageTemplate)
 	root.AddCommand(newServeCommand(stdout, stderr), newInspectCommand(stdout, stderr),
-		newCheckCommand(stdin, stdout, stderr), newConfigCommand(stdout, stderr), newPolicyCommand(stdout, stderr), newVersionCommand(stdout, stderr))
+		newCheckCommand(stdin, stdout, stderr), newAuditCommand(stdout, stderr, inventory.ListCluster),
+		newConfigCommand(stdout, stderr), newPolicyCommand(stdout, stderr), newVersionCommand(stdout, stderr))
 	return root
 }
 
