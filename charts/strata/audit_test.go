@@ -147,7 +147,7 @@ func TestAuditCronJobRunsStrataAuditWithTheWebhooksConfiguration(t *testing.T) {
 		t.Fatalf("%d containers, want 1", len(pod.Containers))
 	}
 	c := pod.Containers[0]
-	wantArgs := []string{"audit", "-A", "--write-reports", "--report-api=wgpolicyk8s", "--qps=20", "--config=/etc/strata/strata.yaml"}
+	wantArgs := []string{"audit", "-A", "--write-reports", "--report-api=wgpolicyk8s", "--qps=50", "--config=/etc/strata/strata.yaml"}
 	if !slices.Equal(c.Args, wantArgs) {
 		t.Errorf("args = %q, want %q", c.Args, wantArgs)
 	}
