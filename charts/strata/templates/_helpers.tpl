@@ -68,13 +68,26 @@ API server gives up and applies the failurePolicy instead.
 {{- end -}}
 
 {{/*
+The namespaces listed for one mode (argument: dict "root" $ "mode" "warn"), as a
+JSON list: what `helm --set 'namespaces.warn={}'` gives ([""]) and =null (null)
+both mean none, as the NOTES' audit → enforce commands use them.
+*/}}
+{{- define "strata.namespacesOf" -}}
+{{- $out := list -}}
+{{- range (index (.root.Values.namespaces | default dict) .mode | default list) -}}
+{{- if . }}{{ $out = append $out . }}{{ end -}}
+{{- end -}}
+{{- toJson $out -}}
+{{- end -}}
+
+{{/*
 Checks no schema can express: a namespace has one mode, and the namespaces
 strata never checks cannot be given one.
 */}}
 {{- define "strata.validate" -}}
 {{- $seen := dict -}}
 {{- range $mode := list "enforce" "warn" "audit" -}}
-{{- range index $.Values.namespaces $mode -}}
+{{- range include "strata.namespacesOf" (dict "root" $ "mode" $mode) | fromJsonArray -}}
 {{- if hasKey $seen . -}}
 {{- fail (printf "namespace %q is listed under namespaces.%s and namespaces.%s: give it one mode" . (get $seen .) $mode) -}}
 {{- end -}}
@@ -101,14 +114,14 @@ matchExpressions:
 {{- $others := list -}}
 {{- range $m := list "enforce" "warn" "audit" -}}
 {{- if ne $m $root.Values.mode -}}
-{{- $others = concat $others (index $root.Values.namespaces $m) -}}
+{{- $others = concat $others (include "strata.namespacesOf" (dict "root" $root "mode" $m) | fromJsonArray) -}}
 {{- end -}}
 {{- end }}
   - key: kubernetes.io/metadata.name
     operator: NotIn
     values: {{ concat $exempt $others | uniq | toJson }}
 {{- else }}
-{{- with index $root.Values.namespaces .mode }}
+{{- with include "strata.namespacesOf" (dict "root" $root "mode" .mode) | fromJsonArray }}
   - key: kubernetes.io/metadata.name
     operator: In
     values: {{ toJson . }}

@@ -1,0 +1,97 @@
+package strata_test
+
+import (
+	"os"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// setArgs returns the --set, --set-string and -f arguments of a helm
+// command line as helm would receive them, the shell's single quotes
+// removed.
+func setArgs(line string) []string {
+	var words []string
+	var cur strings.Builder
+	quoted, inWord := false, false
+	for _, r := range line {
+		switch {
+		case r == '\'':
+			quoted, inWord = !quoted, true
+		case r == ' ' && !quoted:
+			if inWord {
+				words = append(words, cur.String())
+				cur.Reset()
+				inWord = false
+			}
+		default:
+			cur.WriteRune(r)
+			inWord = true
+		}
+	}
+	if inWord {
+		words = append(words, cur.String())
+	}
+	var out []string
+	for i := 0; i+1 < len(words); i++ {
+		if slices.Contains([]string{"--set", "--set-string"}, words[i]) {
+			out = append(out, words[i], words[i+1])
+		}
+	}
+	return out
+}
+
+// The audit → enforce path the chart README and NOTES.txt document is run
+// as written, each step over the values of the steps before
+// (--reuse-values): `--set 'namespaces.warn={}'`, which helm v4 turns into
+// [""], was refused by the schema, and =null crashed the template.
+func TestDocumentedUpgradeCommandsRender(t *testing.T) {
+	t.Parallel()
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	notes, err := helm(t, "install", release, ".", "--namespace", namespace, "--dry-run=client")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, notes, _ = strings.Cut(notes, "NOTES:")
+	for _, doc := range []struct{ name, text string }{{"README.md", string(readme)}, {"NOTES.txt", notes}} {
+		var steps [][]string
+		for line := range strings.SplitSeq(doc.text, "\n") {
+			if strings.Contains(line, "--reuse-values") || strings.Contains(line, "make it the default:") {
+				if args := setArgs(line); len(args) > 0 {
+					steps = append(steps, args)
+				}
+			}
+		}
+		if len(steps) < 3 {
+			t.Fatalf("%s: found %d upgrade steps, want the three of audit → warn → enforce → default", doc.name, len(steps))
+		}
+		var values []string
+		modeSteps := 0
+		for _, step := range steps {
+			values = append(values, step...)
+			vwc := render(t, values...).webhookConfig()
+			if !strings.Contains(strings.Join(step, " "), "namespaces.") {
+				continue // a step about something else (approvedBases): it renders
+			}
+			got := modesOf(t, vwc, "team-a")
+			want := []string{"warn", "enforce", "enforce"}[min(modeSteps, 2)]
+			if len(got) != 1 || got[0] != want {
+				t.Errorf("%s step %v: team-a is in %v, want %s", doc.name, step, got, want)
+			}
+			modeSteps++
+		}
+		if modeSteps != 3 {
+			t.Errorf("%s: %d steps set namespaces, want 3 (warn, enforce, enforce by default)", doc.name, modeSteps)
+		}
+	}
+	// The other spellings of "none" an adopter tries.
+	for _, none := range []string{"namespaces.warn=null", "namespaces.warn={}"} {
+		vwc := render(t, "--set", "namespaces.warn={team-a}", "--set", none).webhookConfig()
+		if got := modesOf(t, vwc, "team-a"); len(got) != 1 || got[0] != "audit" {
+			t.Errorf("--set %s after team-a in warn: team-a is in %v, want audit (the default)", none, got)
+		}
+	}
+}
