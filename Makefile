@@ -58,7 +58,7 @@ bench-load: ## load-test strata serve against the no-op floor, warm and cold (un
 bench-apiserver: $(TOOLS_BIN)/kube-apiserver $(TOOLS_BIN)/etcd ## dry-run creates through a real kube-apiserver: no webhook, the no-op, strata enforce, audit, and enforce with the pin (test/bench/README.md)
 	GO=$(GO) $(GO) test -tags loadtest -run 'TestAPIServer$$' -count=1 -v -timeout 15m ./test/bench
 
-bench-audit: $(TOOLS_BIN)/kube-apiserver $(TOOLS_BIN)/etcd ## strata audit's steps on 10,000 pods under 2,000 workloads in a real kube-apiserver, 1,000 images (test/bench/README.md)
+bench-audit: $(TOOLS_BIN)/kube-apiserver $(TOOLS_BIN)/etcd $(TOOLS_BIN)/kubectl ## strata audit's steps on 10,000 pods under 2,000 workloads in a real kube-apiserver, 1,000 images (test/bench/README.md)
 	GO=$(GO) $(GO) test -tags loadtest -run 'TestAudit$$' -count=1 -v -timeout 30m ./test/bench
 
 # The whole input schema file is given to opa check, so it types input in every

@@ -13,7 +13,6 @@ import (
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
-	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/strata-project/strata/webhook"
@@ -62,8 +61,8 @@ denied in the mode; 2 an error, or interrupted (nothing is reported then).`,
 	output := outputFlag(cmd, auditOutputs)
 	fs.BoolVar(&f.writeReports, "write-reports", false, "write one policy report per workload (needs create, update, patch and delete on the reports)")
 	fs.StringVar(&f.reportAPI, "report-api", auditReportAPIs[0], "the reports' API: wgpolicyk8s (wgpolicyk8s.io/v1alpha2, what Kyverno writes) or openreports (openreports.io/v1alpha1)")
-	// 50 writes a cold run's 2,000 reports in 40 s: within the minute a
-	// 10,000-pod audit is given (issue 11), as the Writer's own default.
+	// The Writer's own default: test/bench/RESULTS.md has what a 2,000-
+	// report first run costs at it.
 	fs.Float64Var(&f.qps, "qps", 50, "report API calls (lists, applies, deletes) per second, at most")
 	fs.DurationVar(&f.timeout, "timeout", defaultAuditTimeout, "registry budget per workload; images unresolved after it are image-resolution violations; unless given, the config's registry.timeout when that is longer")
 	fs.BoolVar(&f.pullSecrets, "pull-secrets", true, "read pods' imagePullSecrets through the Kubernetes API (needs get on secrets and serviceaccounts)")
@@ -146,12 +145,6 @@ func runAudit(ctx context.Context, kube *kubeFlags, f auditFlags, list clusterLi
 	if err != nil {
 		return fmt.Errorf("kubernetes client: %w", err)
 	}
-	var reports dynamic.Interface
-	if f.writeReports {
-		if reports, err = dynamic.NewForConfig(restCfg); err != nil {
-			return fmt.Errorf("kubernetes client: %w", err)
-		}
-	}
 
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	opts := webhook.PipelineOptions{Demo: f.useDemo, Logger: logger}
@@ -194,8 +187,13 @@ func runAudit(ctx context.Context, kube *kubeFlags, f auditFlags, list clusterLi
 	if err != nil {
 		return err
 	}
-	if reports != nil {
-		writer := audit.NewWriter(reports, audit.WriterOptions{API: audit.ReportAPI(f.reportAPI), QPS: f.qps, Policies: p.Engine.Policies()})
+	if f.writeReports {
+		// Existing reports are listed by their metadata only: an unchanged
+		// cluster's second run reads pages of names and hashes, not reports.
+		writer, err := audit.NewWriterForConfig(restCfg, audit.WriterOptions{API: audit.ReportAPI(f.reportAPI), QPS: f.qps, Policies: p.Engine.Policies()})
+		if err != nil {
+			return err
+		}
 		if err := writeReports(ctx, writer, inv, audit.Scope{Namespace: namespace, Selector: f.selector}, stderr); err != nil {
 			return err
 		}

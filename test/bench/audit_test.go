@@ -180,6 +180,15 @@ func TestAudit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The report CRDs, as the e2e suite installs them: --write-reports
+	// needs the API it writes to.
+	crds := filepath.Join(repo, "webhook", "audit", "testdata", "crds")
+	for _, args := range [][]string{{"apply", "--server-side", "-f", crds}, {"wait", "--for=condition=Established", "--timeout=60s", "-f", crds}} {
+		cmd := exec.CommandContext(ctx, filepath.Join(toolsBin, "kubectl"), append([]string{"--kubeconfig", api.Kubeconfig}, args...)...)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("kubectl %v: %v\n%s", args, err, out)
+		}
+	}
 	start = time.Now()
 	objects, err := createAuditCluster(ctx, api.Config, cfg, fx.apps)
 	if err != nil {

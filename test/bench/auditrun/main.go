@@ -24,7 +24,6 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
-	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -155,14 +154,12 @@ func run(ctx context.Context, kubeconfig, configFile string, mode policy.Action,
 }
 
 // writeReports is the step `--write-reports` adds: the audit Writer, with
-// the options strata audit gives it. Until the Writer is built it fails,
-// and the benchmark reports the step as not measured.
+// the options strata audit gives it.
 func writeReports(ctx context.Context, rc *rest.Config, p *webhook.Pipeline, inv *inventory.Inventory) (int, error) {
-	dyn, err := dynamic.NewForConfig(rc)
+	w, err := audit.NewWriterForConfig(rc, audit.WriterOptions{API: audit.ReportAPIWGPolicy, Policies: p.Engine.Policies()})
 	if err != nil {
 		return 0, err
 	}
-	w := audit.NewWriter(dyn, audit.WriterOptions{API: audit.ReportAPIWGPolicy, Policies: p.Engine.Policies()})
 	sum, err := w.Write(ctx, inv, audit.Scope{})
 	return sum.Created + sum.Updated + sum.Unchanged, err
 }
