@@ -1,9 +1,21 @@
 package webhook
 
 import (
+	"encoding/pem"
+	"io"
+	"log"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/strata-project/strata/webhook/images"
 	"github.com/strata-project/strata/webhook/lineage"
@@ -84,5 +96,56 @@ func TestMalformedPatternsAreRefusedAtLoad(t *testing.T) {
 	}
 	if err != nil && strings.Contains(err.Error(), "ok/*") {
 		t.Errorf("Validate() = %v, refusing a good pattern", err)
+	}
+}
+
+// registry.caFile adds a private CA to the system's: the pipeline's
+// resolver verifies a registry behind it; a file that is missing or holds
+// no certificate is refused at start, not discovered at the first image.
+func TestRegistryCAFileIsTrustedBesideTheSystemRoots(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewTLSServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	t.Cleanup(srv.Close)
+	host := strings.TrimPrefix(srv.URL, "https://")
+	img, err := random.Image(64, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := name.ParseReference(host + "/app/web:1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(ref, img, remote.WithTransport(srv.Client().Transport)); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	caFile := filepath.Join(dir, "ca.crt")
+	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	notPEM := filepath.Join(dir, "not.pem")
+	if err := os.WriteFile(notPEM, []byte("hello"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for file, wantErr := range map[string]string{caFile: "", notPEM: "holds no PEM certificate", filepath.Join(dir, "missing.crt"): "registry.caFile"} {
+		cfg := DefaultConfig()
+		cfg.Registry.CAFile = file
+		p, err := NewPipeline(t.Context(), cfg, PipelineOptions{Keychain: authn.NewMultiKeychain()})
+		if wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), wantErr) {
+				t.Errorf("NewPipeline with registry.caFile %s = %v, want an error holding %q", file, err, wantErr)
+			}
+			if p != nil {
+				p.Close()
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("NewPipeline() = %v", err)
+		}
+		t.Cleanup(p.Close)
+		if _, err := p.Resolver.Resolve(t.Context(), host+"/app/web:1", images.Access{}); err != nil {
+			t.Errorf("Resolve behind the CA of registry.caFile = %v, want the image", err)
+		}
 	}
 }

@@ -69,6 +69,9 @@ func NewPipeline(ctx context.Context, cfg Config, opts PipelineOptions) (_ *Pipe
 
 	ropts := cfg.resolverOptions()
 	ropts.Keychain, ropts.Logger = opts.Keychain, opts.Logger
+	if ropts.RootCAs, err = cfg.rootCAs(); err != nil {
+		return nil, err
+	}
 	if p.Resolver, err = images.NewResolver(ropts); err != nil {
 		return nil, err
 	}

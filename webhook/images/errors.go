@@ -82,6 +82,9 @@ func (e *Error) advice() string {
 	case KindTimeout:
 		return fmt.Sprintf("%s did not answer for %s within the resolution budget: try again, or raise registry.timeout", e.Registry, e.Repository)
 	case KindNetwork:
+		if untrustedCertificate(e.Err) {
+			return fmt.Sprintf("%s's TLS certificate for %s is not signed by a trusted authority: if the registry uses its own CA, trust it with registry.caFile (the chart's registry.caBundle)", e.Registry, e.Repository)
+		}
 		return fmt.Sprintf("cannot reach %s for %s: check the registry host, DNS and TLS", e.Registry, e.Repository)
 	case KindUnsupported:
 		return fmt.Sprintf("image %q cannot be checked: rebuild or push it as an OCI or Docker schema 2 image", e.Image)
@@ -96,6 +99,15 @@ func (e *Error) advice() string {
 	default:
 		return fmt.Sprintf("%s returned invalid content for %q: do not trust this image until the registry serves it correctly", e.Registry, e.Image)
 	}
+}
+
+// untrustedCertificate reports a TLS certificate signed by an authority
+// strata does not trust: a private CA, where the fix is to trust it, not to
+// reach the registry without TLS.
+func untrustedCertificate(err error) bool {
+	var unknownCA x509.UnknownAuthorityError
+	var remembered *errRemembered
+	return errors.As(err, &unknownCA) || errors.As(err, &remembered) && remembered.untrustedCA
 }
 
 // KindOf returns the Kind of a resolution error, or "" for nil or foreign errors.
@@ -240,13 +252,15 @@ type errRemembered struct {
 	kind   Kind
 	status int
 	msg    string
+	// untrustedCA keeps what the advice needs of a TLS verification failure.
+	untrustedCA bool
 }
 
 func (e *errRemembered) Error() string { return e.msg }
 
 // newRemembered is the small copy of err that the cache keeps.
 func newRemembered(err error) *errRemembered {
-	out := &errRemembered{kind: kindOf(err, new(time.Duration))}
+	out := &errRemembered{kind: kindOf(err, new(time.Duration)), untrustedCA: untrustedCertificate(err)}
 	var terr *transport.Error
 	if errors.As(err, &terr) {
 		out.status = terr.StatusCode

@@ -4,6 +4,7 @@ package images
 
 import (
 	"context"
+	"crypto/x509"
 	"fmt"
 	"io"
 	"log/slog"
@@ -81,6 +82,10 @@ type Options struct {
 	// /etc/hosts would (the demo registry is strata-demo.local). Only used
 	// by the default Transport.
 	Hosts map[string]string
+	// RootCAs are the certificate authorities registries' TLS certificates
+	// are verified against. Default: the system's. Only used by the
+	// default Transport.
+	RootCAs *x509.CertPool
 	// MaxIndexEntries bounds the index entries read for one image, over the
 	// index and every index nested in it; an image with more is an error
 	// that names the bound. Default: 256.
@@ -211,6 +216,7 @@ func withDefaults(o Options) Options {
 	}
 	if o.Transport == nil {
 		t := newBaseTransport(o.Hosts)
+		t.TLSClientConfig.RootCAs = o.RootCAs
 		// A registry that accepts the connection and says nothing must not
 		// hold a request longer than a whole fetch may last, even where the
 		// caller gave no deadline (a tag listing, a catalog refresh).
