@@ -304,3 +304,73 @@ egress:
       {{- end }}
   {{- end }}
 {{- end -}}
+
+{{/*
+strata's own registry access, shared by the webhook and the audit: the env
+(DOCKER_CONFIG for registry.credentialsSecret, then extraEnv), the mounts
+and the volumes of registry.credentialsSecret and registry.caBundle, then
+extraVolumeMounts and extraVolumes.
+*/}}
+{{- define "strata.registryEnv" -}}
+{{- if .Values.registry.credentialsSecret }}
+- name: DOCKER_CONFIG
+  value: /etc/strata/docker
+{{- end }}
+{{- with .Values.extraEnv }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{- define "strata.registryMounts" -}}
+{{- if .Values.registry.credentialsSecret }}
+- name: registry-credentials
+  mountPath: /etc/strata/docker
+  readOnly: true
+{{- end }}
+{{- if include "strata.caBundleSource" . }}
+- name: registry-ca
+  mountPath: /etc/strata/registry-ca
+  readOnly: true
+{{- end }}
+{{- with .Values.extraVolumeMounts }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{- define "strata.registryVolumes" -}}
+{{- with .Values.registry.credentialsSecret }}
+- name: registry-credentials
+  secret:
+    secretName: {{ . | quote }}
+    items:
+      - key: .dockerconfigjson
+        path: config.json
+{{- end }}
+{{- with .Values.registry.caBundle }}
+{{- if .configMap }}
+- name: registry-ca
+  configMap:
+    name: {{ .configMap | quote }}
+    items:
+      - key: {{ .key | quote }}
+        path: ca.crt
+{{- else if .secret }}
+- name: registry-ca
+  secret:
+    secretName: {{ .secret | quote }}
+    items:
+      - key: {{ .key | quote }}
+        path: ca.crt
+{{- end }}
+{{- end }}
+{{- with .Values.extraVolumes }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{/*
+"1" when registry.caBundle names a ConfigMap or a Secret, else "".
+*/}}
+{{- define "strata.caBundleSource" -}}
+{{- with .Values.registry.caBundle }}{{ if or .configMap .secret }}1{{ end }}{{ end -}}
+{{- end -}}
