@@ -66,6 +66,10 @@ type Node struct {
 	Denied     bool `json:"denied,omitempty"`
 	// Policies are the ids of the policies violated, sorted.
 	Policies []string `json:"policies,omitempty"`
+	// Platforms are an image's evaluated platforms, and for a base the
+	// platforms of the images whose chains reach it: a base node is one
+	// platform manifest, so a multi-platform base is a node per platform.
+	Platforms []string `json:"platforms,omitempty"`
 }
 
 // Edge is "built on" (from an image or base to its parent base) or "runs"

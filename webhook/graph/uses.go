@@ -1,0 +1,179 @@
+package graph
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/name"
+
+	"github.com/strata-project/strata/webhook/images"
+	"github.com/strata-project/strata/webhook/inventory"
+)
+
+// Ref is a base asked about: a tag (every digest it has pointed to that
+// something here is built on), or a digest, bare or as repo@digest.
+type Ref struct {
+	// Tag is the canonical tag reference, when a tag was asked about.
+	Tag string
+	// Digest is set when a digest was asked about.
+	Digest string
+}
+
+// ParseRef reads a base reference as --base and --uses take it. Names are
+// compared canonically (debian:12 is index.docker.io/library/debian:12),
+// never as text prefixes: debian:12.7, debian-slim:12 and
+// other.registry/debian:12 are other bases.
+func ParseRef(ref string) (Ref, error) {
+	if strings.HasPrefix(ref, "sha256:") {
+		// Parsed as a reference, it would be Docker Hub's sha256 repository.
+		d, err := images.ParseDigest(ref)
+		if err != nil {
+			return Ref{}, fmt.Errorf("base %q: %w; want sha256: and 64 hex digits", ref, err)
+		}
+		return Ref{Digest: d.String()}, nil
+	}
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		return Ref{}, fmt.Errorf("base %q: %w; want a tag (registry/repository:tag), a digest (sha256:...) or repository@sha256:...", ref, err)
+	}
+	if d, ok := r.(name.Digest); ok {
+		return Ref{Digest: d.DigestStr()}, nil
+	}
+	return Ref{Tag: r.Name()}, nil
+}
+
+// String is the reference as the rebuild list names it.
+func (r Ref) String() string { return cmp.Or(r.Tag, r.Digest) }
+
+// match says whether base is the asked base and, if so, whether it is the
+// current digest of the asked tag.
+func (r Ref) match(base inventory.Base) (current, ok bool) {
+	if r.Digest != "" {
+		return base.Current, base.Digest.String() == r.Digest
+	}
+	if canonical(base.MovedTag) == r.Tag {
+		return false, true
+	}
+	// Another of its tags may have moved (the digest the dated
+	// debian:12.7 names is no longer debian:12): it is still current
+	// under the tag asked about.
+	return true, slices.ContainsFunc(base.Refs, func(ref string) bool { return canonical(ref) == r.Tag })
+}
+
+// canonical is a tag reference's full name, or "" when it is not one.
+func canonical(ref string) string {
+	if ref == "" {
+		return ""
+	}
+	t, err := name.NewTag(ref)
+	if err != nil {
+		return ""
+	}
+	return t.Name()
+}
+
+// Uses lists every image built on the base ref names (at any depth of any
+// platform's chain) and who runs it: a tag's outdated digests first, then
+// by base, base digest and image.
+func Uses(inv *inventory.Inventory, ref Ref) []Use {
+	out := []Use{}
+	for _, base := range inv.Bases {
+		current, ok := ref.match(base)
+		if !ok {
+			continue
+		}
+		name := ref.String()
+		if ref.Tag == "" {
+			name = cmp.Or(base.MovedTag, firstRef(base.Refs), base.Digest.String())
+		}
+		out = append(out, usesOf(inv, base, name, current)...)
+	}
+	sortUses(out)
+	return out
+}
+
+// Rebuild is the rebuild list of every base that is not the current digest
+// of its tag.
+func Rebuild(inv *inventory.Inventory) []Use {
+	out := []Use{}
+	for _, base := range inv.Bases {
+		if !base.Current {
+			out = append(out, usesOf(inv, base, cmp.Or(base.MovedTag, firstRef(base.Refs), base.Digest.String()), false)...)
+		}
+	}
+	sortUses(out)
+	return out
+}
+
+func firstRef(refs []string) string {
+	if len(refs) == 0 {
+		return ""
+	}
+	return refs[0]
+}
+
+// usesOf lists the images whose chains hold base, each once.
+func usesOf(inv *inventory.Inventory, base inventory.Base, name string, current bool) []Use {
+	var out []Use
+	for _, img := range inv.Images {
+		if !builtOn(img, base.Digest) {
+			continue
+		}
+		u := Use{
+			Base: name, BaseDigest: base.Digest.String(), Current: current,
+			Image: img.Ref, ImageDigest: img.Digest.String(), Workloads: runners(inv, img.Digest),
+		}
+		if !current {
+			u.CurrentDigest = zeroless(base.CurrentDigest)
+		}
+		out = append(out, u)
+	}
+	return out
+}
+
+func builtOn(img inventory.Image, base images.Digest) bool {
+	for _, p := range img.Platforms {
+		for _, e := range p.Lineage.Chain {
+			if e.Digest == base {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// runners are the workloads with a container on the image, sorted.
+func runners(inv *inventory.Inventory, img images.Digest) []string {
+	out := []string{}
+	for _, w := range inv.Workloads {
+		if slices.ContainsFunc(w.Containers, func(c inventory.Container) bool { return c.Digest == img }) {
+			out = appendNew(out, workloadName(w))
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// sortUses puts outdated digests first, then sorts by base, digest and image.
+func sortUses(us []Use) {
+	slices.SortFunc(us, func(a, b Use) int {
+		return cmp.Or(
+			compareBool(a.Current, b.Current),
+			cmp.Compare(a.Base, b.Base), cmp.Compare(a.BaseDigest, b.BaseDigest),
+			cmp.Compare(a.Image, b.Image), cmp.Compare(a.ImageDigest, b.ImageDigest),
+		)
+	})
+}
+
+// compareBool orders false before true.
+func compareBool(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case !a:
+		return -1
+	}
+	return 1
+}

@@ -1,0 +1,121 @@
+package graph
+
+import (
+	"bytes"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/strata-project/strata/webhook/graph/graphtest"
+)
+
+// usedImages are the images of a rebuild list, without the host, and the
+// workloads of each.
+func usedImages(us []Use) map[string][]string {
+	out := map[string][]string{}
+	for _, u := range us {
+		out[strings.TrimPrefix(u.Image, graphtest.Host+"/")] = u.Workloads
+	}
+	return out
+}
+
+func keys(m map[string][]string) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// --uses debian:12 must list what is built on both of the digests the tag
+// has pointed to, the old one first, and nothing built on debian:12.7's
+// look-alikes: debian-slim:12 (another repository) and the mirror's
+// debian:12 (another registry); --uses debian:12.7 must not take in what
+// is built on today's debian:12.
+func TestUsesListsBothDigestsOfAMovedTagAndNothingOnALookAlike(t *testing.T) {
+	t.Parallel()
+	inv := family(t)
+	oldDigest := ""
+	for _, b := range inv.Bases {
+		if !b.Current {
+			oldDigest = b.Digest.String()
+		}
+	}
+	for _, tc := range []struct {
+		ref  string
+		want []string
+	}{
+		{graphtest.Debian, []string{"shop/admin:1.0", "shop/billing:1.0", "shop/cart:1.0", "shop/ledger:1.0", "shop/search:2.0", "shop/web:1.0"}},
+		{graphtest.DebianDated, []string{"shop/billing:1.0", "shop/ledger:1.0"}},
+		{oldDigest, []string{"shop/billing:1.0", "shop/ledger:1.0"}},
+		{graphtest.Host + "/base/debian@" + oldDigest, []string{"shop/billing:1.0", "shop/ledger:1.0"}},
+		{graphtest.DebianSlim, []string{"ops/logs:1.0", "ops/metrics:1.0"}},
+		{graphtest.MirrorDebian, []string{"ops/backup:1.0"}},
+		{graphtest.Temurin, []string{"shop/admin:1.0", "shop/cart:1.0", "shop/web:1.0"}},
+		{graphtest.Host + "/base/debian:1", nil},
+		{graphtest.Host + "/base/debian", nil}, // :latest, which no base is
+		{"debian:12", nil},                      // Docker Hub's, not the family's
+	} {
+		ref, err := ParseRef(tc.ref)
+		if err != nil {
+			t.Fatalf("ParseRef(%q) = %v", tc.ref, err)
+		}
+		us := Uses(inv, ref)
+		if got := keys(usedImages(us)); !slices.Equal(got, tc.want) {
+			t.Errorf("Uses(%s) images = %v, want %v", tc.ref, got, tc.want)
+		}
+	}
+
+	ref, _ := ParseRef(graphtest.Debian)
+	us := Uses(inv, ref)
+	for i, u := range us {
+		outdated := u.BaseDigest == oldDigest
+		if u.Current == outdated || (i < 2) != outdated {
+			t.Errorf("Uses(debian:12)[%d] = %+v: want the two on the old digest first, not current, the rest current", i, u)
+		}
+		if outdated && u.CurrentDigest == "" {
+			t.Errorf("Uses(debian:12)[%d] = %+v, want the digest the tag points to now", i, u)
+		}
+	}
+	if got := usedImages(us)["shop/web:1.0"]; !slices.Equal(got, []string{"ops/Deployment/web-canary", "shop/Deployment/storefront", "shop/Deployment/web"}) {
+		t.Errorf("Uses(debian:12) web's workloads = %v, want all three, with their namespaces", got)
+	}
+	dated, _ := ParseRef(graphtest.DebianDated)
+	for _, u := range Uses(inv, dated) {
+		if !u.Current {
+			t.Errorf("Uses(debian:12.7) = %+v, want current: debian:12.7 still names that digest", u)
+		}
+	}
+
+	var text, js bytes.Buffer
+	if err := WriteUsesText(&text, ref.String(), us); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteUsesJSON(&js, us); err != nil {
+		t.Fatal(err)
+	}
+	rebuild := 0
+	for _, line := range strings.Split(text.String(), "\n") {
+		if strings.HasPrefix(line, "rebuild ") {
+			rebuild++
+			if !strings.Contains(line, oldDigest) || !strings.Contains(line, "shop/") {
+				t.Errorf("rebuild line %q: want the old digest and the workloads", line)
+			}
+		}
+	}
+	if rebuild != 2 {
+		t.Errorf("WriteUsesText(debian:12) has %d rebuild lines, want 2 (billing, ledger):\n%s", rebuild, text.String())
+	}
+	golden(t, "family.uses.txt", text.Bytes())
+	golden(t, "family.uses.json", js.Bytes())
+}
+
+func TestParseRefRefusesWhatIsNotAReference(t *testing.T) {
+	t.Parallel()
+	for _, ref := range []string{"", "Debian:12", "debian:12 ", "sha256:abc", "debian@sha256:zz"} {
+		if _, err := ParseRef(ref); err == nil {
+			t.Errorf("ParseRef(%q) = nil error, want one", ref)
+		}
+	}
+}
