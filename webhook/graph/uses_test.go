@@ -55,7 +55,7 @@ func TestUsesListsBothDigestsOfAMovedTagAndNothingOnALookAlike(t *testing.T) {
 		{graphtest.Temurin, []string{"shop/admin:1.0", "shop/cart:1.0", "shop/web:1.0"}},
 		{graphtest.Host + "/base/debian:1", nil},
 		{graphtest.Host + "/base/debian", nil}, // :latest, which no base is
-		{"debian:12", nil},                      // Docker Hub's, not the family's
+		{"debian:12", nil},                     // Docker Hub's, not the family's
 	} {
 		ref, err := ParseRef(tc.ref)
 		if err != nil {
