@@ -19,8 +19,10 @@ const (
 
 // WriteDOT writes g as a Graphviz digraph: bases at the top (boxes),
 // images (ellipses), workloads at the bottom (folders), a rank per level,
-// and a legend. Every name from the cluster or a registry is written inside
-// an escaped DOT string.
+// and a legend. Nodes are n0, n1... in the graph's order, each with its
+// graph ID as the id attribute (the SVG element's id): a name from the
+// cluster or a registry is only ever inside an escaped DOT string, and two
+// names that escape alike are still two nodes.
 func WriteDOT(w io.Writer, g *Graph) error {
 	bw := bufio.NewWriter(w)
 	fmt.Fprintln(bw, "digraph strata {")
@@ -29,12 +31,14 @@ func WriteDOT(w io.Writer, g *Graph) error {
 	fmt.Fprintln(bw, `  edge [fontname="Helvetica", fontsize=10];`)
 	fmt.Fprintln(bw, "  subgraph cluster_legend {")
 	fmt.Fprintln(bw, `    label="legend"; style=dashed;`)
-	for _, l := range legend() {
-		fmt.Fprintf(bw, "    %s [%s];\n", dotString("legend:"+l.ID), dotAttrs(l))
+	for i, l := range legend() {
+		fmt.Fprintf(bw, "    legend%d [%s];\n", i, dotAttrs(l))
 	}
 	fmt.Fprintln(bw, "  }")
+	ids := make(map[string]string, len(g.Nodes))
 	level, first := -1, true
-	for _, n := range g.Nodes {
+	for i, n := range g.Nodes {
+		ids[n.ID] = fmt.Sprintf("n%d", i)
 		if n.Level != level {
 			if !first {
 				fmt.Fprintln(bw, "  }")
@@ -42,13 +46,17 @@ func WriteDOT(w io.Writer, g *Graph) error {
 			level, first = n.Level, false
 			fmt.Fprintf(bw, "  { rank=same; // level %d\n", level)
 		}
-		fmt.Fprintf(bw, "    %s [%s];\n", dotString(n.ID), dotAttrs(n))
+		fmt.Fprintf(bw, "    %s [id=%s, %s];\n", ids[n.ID], dotString(n.ID), dotAttrs(n))
 	}
 	if !first {
 		fmt.Fprintln(bw, "  }")
 	}
 	for _, e := range g.Edges {
-		fmt.Fprintf(bw, "  %s -> %s [label=%s];\n", dotString(e.From), dotString(e.To), dotString(edgeLabel(e.Kind)))
+		from, ok1 := ids[e.From]
+		to, ok2 := ids[e.To]
+		if ok1 && ok2 {
+			fmt.Fprintf(bw, "  %s -> %s [label=%s];\n", from, to, dotString(edgeLabel(e.Kind)))
+		}
 	}
 	fmt.Fprintln(bw, "}")
 	return bw.Flush()
@@ -74,21 +82,21 @@ func dotAttrs(n Node) string {
 	if n.Stale {
 		fill, style = colourStale, "filled,dashed"
 	}
-	a := fmt.Sprintf("shape=%s, style=%s, fillcolor=%s, label=%s", shape, dotString(style), dotString(fill), dotString(nodeText(n)))
+	a := fmt.Sprintf("shape=%s, style=%s, fillcolor=%s, label=%s", shape, dotString(style), dotString(fill), dotString(strings.Join(nodeLines(n), "\n")))
 	if n.Violations > 0 || n.Denied {
 		a += fmt.Sprintf(", color=%s, penwidth=2, peripheries=2", dotString(colourViolation))
 	}
 	return a
 }
 
-// nodeText is a node's label and its marks, one per line.
-func nodeText(n Node) string {
+// nodeLines are a node's label, a base's role and the node's marks, a
+// line each.
+func nodeLines(n Node) []string {
 	lines := []string{n.Label}
 	if n.Kind == KindBase && n.Role != "" {
 		lines = append(lines, n.Role)
 	}
-	lines = append(lines, marks(n)...)
-	return strings.Join(lines, "\n")
+	return append(lines, marks(n)...)
 }
 
 // marks say in words what the colours show.

@@ -57,7 +57,7 @@ func writeMermaidNode(w io.Writer, id string, n Node, classes map[string][]strin
 	case KindImage:
 		open, closing = "([", "])"
 	}
-	lines := strings.Split(nodeText(n), "\n")
+	lines := nodeLines(n)
 	for i, l := range lines {
 		lines[i] = mermaidText(l)
 	}
