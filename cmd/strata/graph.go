@@ -1,0 +1,217 @@
+package main
+
+import (
+	"context"
+	_ "embed"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/strata-project/strata/webhook"
+	"github.com/strata-project/strata/webhook/demo"
+	"github.com/strata-project/strata/webhook/graph"
+	"github.com/strata-project/strata/webhook/inventory"
+	"github.com/strata-project/strata/webhook/manifest"
+	"github.com/strata-project/strata/webhook/policy"
+)
+
+// The values of graph's -o: the graph's formats, and the rebuild list's
+// (--uses). The first of each is the default.
+var (
+	graphOutputs = []string{"dot", "mermaid", "json"}
+	usesOutputs  = []string{"text", "json"}
+)
+
+// graphDemoManifests are the workloads --demo draws when no -f is given.
+//
+//go:embed graphdemo.yaml
+var graphDemoManifests string
+
+func newGraphCommand(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "graph [-f FILE|DIR|- | --demo | --kubeconfig ...] [flags]",
+		Short: "draw which workloads run which images, built on which bases; list what to rebuild",
+		Long: `Draws bases, the images built on them and the workloads that run those images,
+from manifests (-f), the demo (--demo) or a cluster (--kubeconfig, --context, -n/-A,
+-l), each workload evaluated as the webhook would. -o dot, mermaid or json.
+
+--uses REF answers the day a base is patched: every image built on the base REF (a
+tag: every digest it has pointed to that something here is built on; a digest; or
+repository@digest) and who runs it, outdated digests first, then one line per
+application to rebuild. -o text or json.`,
+	}
+	fs := cmd.Flags()
+	var paths pathList
+	fs.VarP(&paths, "filename", "f", "manifests: a file, a directory (its *.yaml, *.yml, *.json, recursively) or - for stdin; repeatable or comma-separated")
+	useDemo := fs.Bool("demo", false, "start the built-in demo registry ("+demo.Host+"); without -f, draw the demo's own workloads")
+	kube := newKubeFlags()
+	kube.addConnection(fs)
+	kube.addNamespaces(fs)
+	selector := fs.StringP("selector", "l", "", "a label selector on the cluster's workloads (kubectl's -l)")
+	configPath := fs.String("config", "", "strata.yaml to read")
+	mode := fs.String("mode", string(policy.Enforce), "enforce, warn or audit: the mode violations are decided in (which deny)")
+	output := fs.StringP("output", "o", "", "output format: "+strings.Join(graphOutputs, ", ")+" (default dot); with --uses: "+strings.Join(usesOutputs, ", ")+" (default text)")
+	base := fs.String("base", "", "draw only the subgraph above this base (a tag, a digest or repository@digest)")
+	violations := fs.Bool("violations", false, "draw only what has violations, and the bases it is built on")
+	uses := fs.String("uses", "", "list every image and workload built on this base (a tag, a digest or repository@digest) instead of drawing")
+	insecure := fs.Bool("insecure", false, "reach the manifests' registries over plain HTTP (local registries only)")
+	_ = cmd.RegisterFlagCompletionFunc("mode", cobra.FixedCompletions(webhook.Modes, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(append(slices.Clone(graphOutputs), usesOutputs...), cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.MarkFlagFilename("filename", "yaml", "yml", "json")
+
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		if len(args) > 0 {
+			return usageError(cmd, "unexpected argument %q: name manifests with -f, a base with --base or --uses", args[0])
+		}
+		if !slices.Contains(webhook.Modes, *mode) {
+			return usageError(cmd, "--mode %q: want %s", *mode, strings.Join(webhook.Modes, ", "))
+		}
+		f := graphFlags{paths: paths, useDemo: *useDemo, kube: kube, selector: *selector, configPath: *configPath,
+			mode: policy.Action(*mode), output: *output, violations: *violations, insecure: *insecure}
+		allowed := graphOutputs
+		if *uses != "" {
+			allowed = usesOutputs
+			if *base != "" || *violations {
+				return usageError(cmd, "--uses lists what is built on one base: it takes no --base or --violations")
+			}
+		}
+		if f.output == "" {
+			f.output = allowed[0]
+		}
+		if !slices.Contains(allowed, f.output) {
+			return usageError(cmd, "-o %q: want %s", f.output, strings.Join(allowed, " or "))
+		}
+		var err error
+		if *base != "" {
+			if f.base, err = graph.ParseRef(*base); err != nil {
+				return usageError(cmd, "--base: %v", err)
+			}
+		}
+		if *uses != "" {
+			if f.uses, err = graph.ParseRef(*uses); err != nil {
+				return usageError(cmd, "--uses: %v", err)
+			}
+		}
+		if (len(paths) > 0 || *useDemo) && (kube.loading.ExplicitPath != "" || kube.overrides.CurrentContext != "") {
+			return usageError(cmd, "-f and --demo draw manifests, --kubeconfig and --context a cluster: give one source")
+		}
+		if (len(paths) > 0 || *useDemo) && *selector != "" {
+			return usageError(cmd, "-l selects a cluster's workloads; with -f, name the manifests to draw")
+		}
+		return runGraph(cmd.Context(), f, stdin, stdout, stderr)
+	}
+	return cmd
+}
+
+// graphFlags are graph's flags, validated.
+type graphFlags struct {
+	paths      []string
+	useDemo    bool
+	kube       *kubeFlags
+	selector   string
+	configPath string
+	mode       policy.Action
+	output     string
+	base       graph.Ref
+	violations bool
+	uses       graph.Ref
+	insecure   bool
+}
+
+func runGraph(ctx context.Context, f graphFlags, stdin io.Reader, stdout, stderr io.Writer) error {
+	cfg, err := loadConfig(f.configPath)
+	if err != nil {
+		return err
+	}
+	cfg.Mode = string(f.mode)
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	// Manifests are read before any registry is contacted, so that a typo
+	// fails fast and alone.
+	var manifests []manifest.Manifest
+	switch {
+	case len(f.paths) > 0:
+		if manifests, _, err = manifest.Read(f.paths, stdin, manifest.Limits{}); err != nil {
+			return readAdvice(err)
+		}
+	case f.useDemo:
+		if manifests, _, err = manifest.Read([]string{manifest.Stdin}, strings.NewReader(graphDemoManifests), manifest.Limits{}); err != nil {
+			return fmt.Errorf("reading the demo's workloads: %w", err)
+		}
+	}
+	if f.insecure {
+		cfg.Registry.Insecure = append(cfg.Registry.Insecure, registries(manifests)...)
+	}
+
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	p, err := webhook.NewPipeline(ctx, cfg, webhook.PipelineOptions{Demo: f.useDemo, Logger: logger})
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+
+	namespace := ""
+	var objs []inventory.Object
+	if len(f.paths) > 0 || f.useDemo {
+		objs = inventory.FromManifests(manifests)
+		if !f.kube.allNamespaces {
+			namespace = f.kube.overrides.Context.Namespace // -n filters manifests too; none is all
+		}
+	} else if objs, namespace, err = listCluster(ctx, f.kube, f.selector); err != nil {
+		return err
+	}
+	loadCatalog(ctx, p, logger)
+
+	inv, err := inventory.Build(ctx, objs, inventory.Options{
+		Checker: p.Checker, Mode: f.mode, Operation: "GRAPH",
+		Timeout: p.Config.Registry.Timeout.Duration + 2*time.Second,
+	})
+	if err != nil {
+		return err
+	}
+	if f.uses != (graph.Ref{}) {
+		us := graph.Uses(inv, f.uses)
+		if f.output == "json" {
+			return graph.WriteUsesJSON(stdout, us)
+		}
+		return graph.WriteUsesText(stdout, f.uses.String(), us)
+	}
+	g := graph.FromInventory(inv, graph.Options{Base: f.base.String(), Namespace: namespace, Violations: f.violations})
+	switch f.output {
+	case "mermaid":
+		return graph.WriteMermaid(stdout, g)
+	case "json":
+		return graph.WriteJSON(stdout, g)
+	default:
+		return graph.WriteDOT(stdout, g)
+	}
+}
+
+// listCluster lists the cluster's workloads the flags select, and the
+// namespace read ("" for all).
+func listCluster(ctx context.Context, k *kubeFlags, selector string) ([]inventory.Object, string, error) {
+	namespace, err := k.namespace()
+	if err != nil {
+		return nil, "", fmt.Errorf("the kubeconfig's namespace: %w", err)
+	}
+	cfg, err := k.clientConfig().ClientConfig()
+	if err != nil {
+		return nil, "", fmt.Errorf("kubernetes client: %w; give manifests with -f, or the demo with --demo, to draw without a cluster", err)
+	}
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, "", fmt.Errorf("kubernetes client: %w", err)
+	}
+	objs, err := inventory.ListCluster(ctx, client, inventory.ListOptions{Namespace: namespace, Selector: selector})
+	if err != nil {
+		return nil, "", fmt.Errorf("listing the cluster's workloads: %w", err)
+	}
+	return objs, namespace, nil
+}
