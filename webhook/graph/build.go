@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/strata-project/strata/webhook/images"
 	"github.com/strata-project/strata/webhook/inventory"
@@ -76,6 +77,12 @@ func workloadID(w string) string { return "workload:" + w }
 // workloadName is "<namespace>/<kind>/<name>", as Use and node IDs write it.
 func workloadName(w inventory.Workload) string {
 	return w.Namespace + "/" + w.Kind + "/" + w.Name
+}
+
+// kindOf is the kind an ID names.
+func kindOf(id string) Kind {
+	k, _, _ := strings.Cut(id, ":")
+	return Kind(k)
 }
 
 func kindOrder(k Kind) int {
@@ -342,8 +349,9 @@ func (b *builder) successorOfKept(id string, under map[string]bool) bool {
 }
 
 // levels places each kept node: roots 0, a node built on bases one below
-// the deepest of them, a workload one below the deepest image it runs (1
-// when it runs none that resolved). A moved tag's current digest with
+// the deepest of them, a workload one below the deepest image it runs; an
+// image is at least at 1 and a workload at 2, whether or not what they are
+// built on or run is known. A moved tag's current digest with
 // nothing drawn under it sits beside its stale predecessor.
 func (b *builder) levels(g *Graph) {
 	parents := map[string][]string{}
@@ -362,14 +370,17 @@ func (b *builder) levels(g *Graph) {
 				l = max(l, visit(p, depth+1)+1)
 			}
 		}
+		if kindOf(id) == KindImage {
+			l = max(l, 1) // built on something, known or not: not a root
+		}
 		level[id] = l
 		return l
 	}
 	for i := range g.Nodes {
 		n := &g.Nodes[i]
 		n.Level = visit(n.ID, 0)
-		if n.Kind == KindWorkload && len(parents[n.ID]) == 0 {
-			n.Level = 1
+		if n.Kind == KindWorkload {
+			n.Level = max(n.Level, 2) // one that runs no resolved image
 		}
 	}
 	for i := range g.Nodes {

@@ -52,7 +52,8 @@ type Node struct {
 	Role string `json:"role,omitempty"`
 	// Level places the node in the layered layout: 0 for the roots, then
 	// one more than the deepest base it is built on; workloads one below
-	// their deepest image.
+	// their deepest image. An image is at least at 1 and a workload at 2,
+	// so that one on an unknown base is not drawn among the roots.
 	Level     int    `json:"level"`
 	Namespace string `json:"namespace,omitempty"`
 	// Stale marks a base whose tag now points elsewhere (CurrentDigest),
