@@ -170,8 +170,11 @@ func (b *builder) images() {
 			if p.Platform != "" && !slices.Contains(n.Platforms, p.Platform) {
 				n.Platforms = append(n.Platforms, p.Platform)
 			}
-			if p.Lineage.Self != nil && p.Lineage.Self.Role != "" {
-				n.Role = p.Lineage.Self.Role
+			if self := p.Lineage.Self; self != nil {
+				n.Role = cmp.Or(self.Role, n.Role)
+				// A workload running a base whose tag moved runs an
+				// outdated image too.
+				n.Stale = n.Stale || !self.Current
 			}
 			chain := p.Lineage.Chain
 			from := n.ID

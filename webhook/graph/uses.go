@@ -79,7 +79,7 @@ func canonical(ref string) string {
 // by base, base digest and image.
 func Uses(inv *inventory.Inventory, ref Ref) []Use {
 	out := []Use{}
-	for _, base := range inv.Bases {
+	for _, base := range candidates(inv) {
 		current, ok := ref.match(base)
 		if !ok {
 			continue
@@ -98,7 +98,7 @@ func Uses(inv *inventory.Inventory, ref Ref) []Use {
 // of its tag.
 func Rebuild(inv *inventory.Inventory) []Use {
 	out := []Use{}
-	for _, base := range inv.Bases {
+	for _, base := range candidates(inv) {
 		if !base.Current {
 			out = append(out, usesOf(inv, base, cmp.Or(base.MovedTag, firstRef(base.Refs), base.Digest.String()), false)...)
 		}
@@ -114,7 +114,32 @@ func firstRef(refs []string) string {
 	return refs[0]
 }
 
-// usesOf lists the images whose chains hold base, each once.
+// candidates are the bases a rebuild list may name: every base of a chain,
+// and every image that is itself a catalog image (a workload may run a
+// base directly, and must be redeployed when its tag moves).
+func candidates(inv *inventory.Inventory) []inventory.Base {
+	out := slices.Clone(inv.Bases)
+	for _, img := range inv.Images {
+		for _, p := range img.Platforms {
+			self := p.Lineage.Self
+			if self == nil || slices.ContainsFunc(out, func(b inventory.Base) bool { return b.Digest == self.Digest }) {
+				continue
+			}
+			refs := slices.Clone(self.Refs)
+			if self.ClaimedName != "" && !slices.Contains(refs, self.ClaimedName) {
+				refs = append(refs, self.ClaimedName)
+			}
+			out = append(out, inventory.Base{
+				Refs: refs, Digest: self.Digest, Role: self.Role,
+				Current: self.Current, MovedTag: self.MovedTag, CurrentDigest: self.CurrentDigest,
+			})
+		}
+	}
+	return out
+}
+
+// usesOf lists the images whose chains hold base, or that are base, each
+// once.
 func usesOf(inv *inventory.Inventory, base inventory.Base, name string, current bool) []Use {
 	var out []Use
 	for _, img := range inv.Images {
@@ -135,6 +160,9 @@ func usesOf(inv *inventory.Inventory, base inventory.Base, name string, current 
 
 func builtOn(img inventory.Image, base images.Digest) bool {
 	for _, p := range img.Platforms {
+		if p.Digest == base || (p.Lineage.Self != nil && p.Lineage.Self.Digest == base) {
+			return true
+		}
 		for _, e := range p.Lineage.Chain {
 			if e.Digest == base {
 				return true

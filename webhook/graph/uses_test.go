@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/strata-project/strata/webhook/graph/graphtest"
+	"github.com/strata-project/strata/webhook/inventory"
+	"github.com/strata-project/strata/webhook/lineage"
 )
 
 // usedImages are the images of a rebuild list, without the host, and the
@@ -117,5 +119,34 @@ func TestParseRefRefusesWhatIsNotAReference(t *testing.T) {
 		if _, err := ParseRef(ref); err == nil {
 			t.Errorf("ParseRef(%q) = nil error, want one", ref)
 		}
+	}
+}
+
+// A workload may run a base itself (a job on debian:12 pinned to the old
+// build): it is on the outdated digest as much as what is built on it, and
+// the rebuild list names it.
+func TestUsesListsAWorkloadRunningTheOutdatedBaseItself(t *testing.T) {
+	t.Parallel()
+	const debian = "example.test/base/debian:12"
+	old, now := digestOf("debian old"), digestOf("debian now")
+	inv := &inventory.Inventory{
+		Images: []inventory.Image{{Ref: debian + "@" + old.String(), Digest: old, Platforms: []inventory.Platform{{
+			Platform: "linux/amd64", Digest: old,
+			Lineage: lineage.Lineage{Self: &lineage.Entry{Refs: []string{"example.test/base/debian:12.7"}, Digest: old, Role: "os", MovedTag: debian, CurrentDigest: now}},
+		}}}},
+		Workloads: []inventory.Workload{{Kind: "Job", Namespace: "ops", Name: "cleanup", Allowed: true,
+			Containers: []inventory.Container{{Name: "cleanup", Image: debian + "@" + old.String(), Digest: old}}}},
+	}
+	ref, _ := ParseRef(debian)
+	us := Uses(inv, ref)
+	if len(us) != 1 || us[0].Current || us[0].BaseDigest != old.String() || us[0].CurrentDigest != now.String() || !slices.Equal(us[0].Workloads, []string{"ops/Job/cleanup"}) {
+		t.Errorf("Uses(%s) = %+v, want the image itself, outdated, run by ops/Job/cleanup", debian, us)
+	}
+	if rb := Rebuild(inv); len(rb) != 1 || rb[0].ImageDigest != old.String() {
+		t.Errorf("Rebuild() = %+v, want the outdated base run directly", rb)
+	}
+	g := FromInventory(inv, Options{})
+	if i := slices.IndexFunc(g.Nodes, func(n Node) bool { return n.Kind == KindImage }); i < 0 || !g.Nodes[i].Stale || g.Nodes[i].Role != "os" {
+		t.Errorf("FromInventory() nodes = %+v, want the image stale, of role os", g.Nodes)
 	}
 }
