@@ -17,12 +17,9 @@ import (
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/authn"
-	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/strata-project/strata/policies"
 	"github.com/strata-project/strata/webhook"
@@ -237,28 +234,15 @@ func (s *seeder) push(ref string, img v1.Image, annotations map[string]string) s
 	if s.err != nil {
 		return ""
 	}
-	if annotations != nil {
-		img = mutate.Annotations(img, annotations).(v1.Image)
-	}
 	host, repo, _ := strings.Cut(ref, "/")
 	addr, ok := s.addrs[host]
 	if !ok {
 		s.err = errors.New("no registry serves " + ref)
 		return ""
 	}
-	r, err := name.ParseReference(addr+"/"+repo, name.Insecure)
+	d, err := demo.Push(s.ctx, addr+"/"+repo, img, annotations)
 	if err != nil {
-		s.err = err
-		return ""
+		s.err = fmt.Errorf("%s: %w", ref, err)
 	}
-	if err := remote.Write(r, img, remote.WithContext(s.ctx)); err != nil {
-		s.err = fmt.Errorf("pushing %s: %w", ref, err)
-		return ""
-	}
-	d, err := img.Digest()
-	if err != nil {
-		s.err = err
-		return ""
-	}
-	return d.String()
+	return d
 }
