@@ -5,7 +5,7 @@ import (
 	_ "embed"
 	"fmt"
 	"io"
-	"log/slog"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -54,7 +54,7 @@ application to rebuild. -o text or json.`,
 	kube.addConnection(fs)
 	kube.addNamespaces(fs)
 	selector := fs.StringP("selector", "l", "", "a label selector on the cluster's workloads (kubectl's -l)")
-	configPath := fs.String("config", "", "strata.yaml to read")
+	configPath := fs.String("config", "", "strata.yaml to read (default: ./strata.yaml when there is one)")
 	mode := fs.String("mode", string(policy.Enforce), "enforce, warn or audit: the mode violations are decided in (which deny)")
 	output := fs.StringP("output", "o", "", "output format: "+strings.Join(graphOutputs, ", ")+" (default dot); with --uses: "+strings.Join(usesOutputs, ", ")+" (default text)")
 	base := fs.String("base", "", "draw only the subgraph above this base (a tag, a digest or repository@digest)")
@@ -125,6 +125,12 @@ type graphFlags struct {
 }
 
 func runGraph(ctx context.Context, f graphFlags, stdin io.Reader, stdout, stderr io.Writer) error {
+	if f.configPath == "" {
+		if _, err := os.Stat(defaultConfigFile); err == nil {
+			f.configPath = defaultConfigFile
+			fmt.Fprintf(stderr, "strata graph: reading ./%s (--config chooses another)\n", defaultConfigFile)
+		}
+	}
 	cfg, err := loadConfig(f.configPath)
 	if err != nil {
 		return err
@@ -146,28 +152,33 @@ func runGraph(ctx context.Context, f graphFlags, stdin io.Reader, stdout, stderr
 			return fmt.Errorf("reading the demo's workloads: %w", err)
 		}
 	}
+	// With manifests, -n is kubectl apply's: the namespace of the objects
+	// that name none; and only that namespace is drawn. Without it, every
+	// namespace is.
+	namespace := ""
+	if !f.kube.allNamespaces {
+		namespace = f.kube.overrides.Context.Namespace
+	}
+	for _, m := range manifests {
+		if m.Defaulted && namespace != "" {
+			m.Workload.Namespace = namespace
+		}
+	}
 	if f.insecure {
 		cfg.Registry.Insecure = append(cfg.Registry.Insecure, registries(manifests)...)
 	}
 
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	p, err := webhook.NewPipeline(ctx, cfg, webhook.PipelineOptions{Demo: f.useDemo, Logger: logger})
+	var objs []inventory.Object
+	if len(f.paths) > 0 || f.useDemo {
+		objs = inventory.FromManifests(manifests)
+	} else if objs, namespace, err = listCluster(ctx, f.kube, f.selector); err != nil {
+		return err
+	}
+	p, err := onePipeline(ctx, cfg, webhook.PipelineOptions{Demo: f.useDemo}, stderr)
 	if err != nil {
 		return err
 	}
 	defer p.Close()
-
-	namespace := ""
-	var objs []inventory.Object
-	if len(f.paths) > 0 || f.useDemo {
-		objs = inventory.FromManifests(manifests)
-		if !f.kube.allNamespaces {
-			namespace = f.kube.overrides.Context.Namespace // -n filters manifests too; none is all
-		}
-	} else if objs, namespace, err = listCluster(ctx, f.kube, f.selector); err != nil {
-		return err
-	}
-	loadCatalog(ctx, p, logger)
 
 	inv, err := inventory.Build(ctx, objs, inventory.Options{
 		Checker: p.Checker, Mode: f.mode, Operation: "GRAPH",

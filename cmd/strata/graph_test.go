@@ -154,3 +154,27 @@ users: [{name: u, user: {token: not-a-secret}}]
 		}
 	}
 }
+
+// With manifests, -n is kubectl apply's: objects that name no namespace
+// are in it (and only it is drawn); without -n they are in default.
+func TestGraphNamespaceIsTheOneOfObjectsThatNameNone(t *testing.T) {
+	t.Parallel()
+	const pod = "apiVersion: v1\nkind: Pod\nmetadata: {name: admin}\nspec:\n  containers: [{name: admin, image: strata-demo.local/shop/admin:1.0}]\n"
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-n", "team"}, "team/Pod/admin"},
+		{nil, "default/Pod/admin"},
+	} {
+		args := append([]string{"graph", "--demo", "-f", "-", "-o", "json"}, tc.args...)
+		code, out, errOut := runStrataStdin(t, pod, args...)
+		var g graph.Graph
+		if err := json.Unmarshal([]byte(out), &g); code != 0 || err != nil {
+			t.Fatalf("strata %s = exit %d, %v, stderr %q", strings.Join(args, " "), code, err, errOut)
+		}
+		if got := nodeLabels(&g, graph.KindWorkload); !slices.Equal(got, []string{tc.want}) {
+			t.Errorf("strata %s workloads = %v, want %s", strings.Join(args, " "), got, tc.want)
+		}
+	}
+}
