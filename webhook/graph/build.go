@@ -2,7 +2,6 @@ package graph
 
 import (
 	"cmp"
-	"fmt"
 	"slices"
 	"strings"
 
@@ -398,6 +397,3 @@ func (b *builder) levels(g *Graph) {
 		}
 	}
 }
-
-// String names a node in error messages.
-func (n Node) String() string { return fmt.Sprintf("%s %s", n.Kind, n.Label) }

@@ -79,6 +79,7 @@ func canonical(ref string) string {
 // by base, base digest and image.
 func Uses(inv *inventory.Inventory, ref Ref) []Use {
 	out := []Use{}
+	runBy := runners(inv)
 	for _, base := range candidates(inv) {
 		current, ok := ref.match(base)
 		if !ok {
@@ -88,7 +89,7 @@ func Uses(inv *inventory.Inventory, ref Ref) []Use {
 		if ref.Tag == "" {
 			name = cmp.Or(base.MovedTag, firstRef(base.Refs), base.Digest.String())
 		}
-		out = append(out, usesOf(inv, base, name, current)...)
+		out = append(out, usesOf(inv, runBy, base, name, current)...)
 	}
 	sortUses(out)
 	return out
@@ -98,9 +99,10 @@ func Uses(inv *inventory.Inventory, ref Ref) []Use {
 // of its tag.
 func Rebuild(inv *inventory.Inventory) []Use {
 	out := []Use{}
+	runBy := runners(inv)
 	for _, base := range candidates(inv) {
 		if !base.Current {
-			out = append(out, usesOf(inv, base, cmp.Or(base.MovedTag, firstRef(base.Refs), base.Digest.String()), false)...)
+			out = append(out, usesOf(inv, runBy, base, cmp.Or(base.MovedTag, firstRef(base.Refs), base.Digest.String()), false)...)
 		}
 	}
 	sortUses(out)
@@ -140,7 +142,7 @@ func candidates(inv *inventory.Inventory) []inventory.Base {
 
 // usesOf lists the images whose chains hold base, or that are base, each
 // once.
-func usesOf(inv *inventory.Inventory, base inventory.Base, name string, current bool) []Use {
+func usesOf(inv *inventory.Inventory, runBy map[images.Digest][]string, base inventory.Base, name string, current bool) []Use {
 	var out []Use
 	for _, img := range inv.Images {
 		if !builtOn(img, base.Digest) {
@@ -148,7 +150,7 @@ func usesOf(inv *inventory.Inventory, base inventory.Base, name string, current 
 		}
 		u := Use{
 			Base: name, BaseDigest: base.Digest.String(), Current: current,
-			Image: img.Ref, ImageDigest: img.Digest.String(), Workloads: runners(inv, img.Digest),
+			Image: img.Ref, ImageDigest: img.Digest.String(), Workloads: append([]string{}, runBy[img.Digest]...),
 		}
 		if !current {
 			u.CurrentDigest = zeroless(base.CurrentDigest)
@@ -172,15 +174,20 @@ func builtOn(img inventory.Image, base images.Digest) bool {
 	return false
 }
 
-// runners are the workloads with a container on the image, sorted.
-func runners(inv *inventory.Inventory, img images.Digest) []string {
-	out := []string{}
+// runners maps each image to the workloads with a container on it, sorted.
+func runners(inv *inventory.Inventory) map[images.Digest][]string {
+	out := map[images.Digest][]string{}
 	for _, w := range inv.Workloads {
-		if slices.ContainsFunc(w.Containers, func(c inventory.Container) bool { return c.Digest == img }) {
-			out = appendNew(out, workloadName(w))
+		name := workloadName(w)
+		for _, c := range w.Containers {
+			if !c.Digest.IsZero() && !slices.Contains(out[c.Digest], name) {
+				out[c.Digest] = append(out[c.Digest], name)
+			}
 		}
 	}
-	slices.Sort(out)
+	for _, ws := range out {
+		slices.Sort(ws)
+	}
 	return out
 }
 
