@@ -80,6 +80,17 @@ func TestUsesListsBothDigestsOfAMovedTagAndNothingOnALookAlike(t *testing.T) {
 			t.Errorf("Uses(debian:12)[%d] = %+v, want the digest the tag points to now", i, u)
 		}
 	}
+	var workloads []string
+	for _, u := range us {
+		workloads = appendNew(workloads, u.Workloads...)
+	}
+	slices.Sort(workloads)
+	if want := []string{
+		"ops/Deployment/web-canary", "shop/CronJob/billing", "shop/Deployment/admin", "shop/Deployment/search",
+		"shop/Deployment/storefront", "shop/Deployment/web", "shop/StatefulSet/ledger",
+	}; !slices.Equal(workloads, want) {
+		t.Errorf("Uses(debian:12) workloads = %v, want exactly %v", workloads, want)
+	}
 	if got := usedImages(us)["shop/web:1.0"]; !slices.Equal(got, []string{"ops/Deployment/web-canary", "shop/Deployment/storefront", "shop/Deployment/web"}) {
 		t.Errorf("Uses(debian:12) web's workloads = %v, want all three, with their namespaces", got)
 	}
