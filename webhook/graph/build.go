@@ -174,6 +174,8 @@ func (b *builder) images() {
 				// A workload running a base whose tag moved runs an
 				// outdated image too.
 				n.Stale = n.Stale || !self.Current
+				// --base on this base keeps a workload that runs it.
+				b.above[baseID(self.Digest.String())] = appendNew(b.above[baseID(self.Digest.String())], n.ID)
 			}
 			chain := p.Lineage.Chain
 			from := n.ID
@@ -267,7 +269,7 @@ func (b *builder) filter(opts Options) map[string]bool {
 	if opts.Base != "" {
 		m, err := ParseRef(opts.Base)
 		above := map[string]bool{}
-		for _, base := range b.inv.Bases {
+		for _, base := range candidates(b.inv) {
 			if _, ok := m.match(base); ok && err == nil {
 				id := baseID(base.Digest.String())
 				above[id] = true

@@ -160,4 +160,7 @@ func TestUsesListsAWorkloadRunningTheOutdatedBaseItself(t *testing.T) {
 	if i := slices.IndexFunc(g.Nodes, func(n Node) bool { return n.Kind == KindImage }); i < 0 || !g.Nodes[i].Stale || g.Nodes[i].Role != "os" {
 		t.Errorf("FromInventory() nodes = %+v, want the image stale, of role os", g.Nodes)
 	}
+	if g := FromInventory(inv, Options{Base: debian}); len(g.Nodes) != 2 || len(g.Edges) != 1 {
+		t.Errorf("FromInventory(--base %s) = %+v, want the image and the workload that runs it", debian, g)
+	}
 }
