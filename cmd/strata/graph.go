@@ -205,16 +205,19 @@ func runGraph(ctx context.Context, f graphFlags, stdin io.Reader, stdout, stderr
 	}
 }
 
+// noClusterAdvice follows an error reaching the cluster: what else to draw.
+const noClusterAdvice = "name the cluster with --kubeconfig or --context, or draw manifests with -f, or the demo with --demo"
+
 // listCluster lists the cluster's workloads the flags select, and the
 // namespace read ("" for all).
 func listCluster(ctx context.Context, k *kubeFlags, selector string) ([]inventory.Object, string, error) {
 	namespace, err := k.namespace()
 	if err != nil {
-		return nil, "", fmt.Errorf("the kubeconfig's namespace: %w", err)
+		return nil, "", fmt.Errorf("reading the kubeconfig: %w; %s", err, noClusterAdvice)
 	}
 	cfg, err := k.clientConfig().ClientConfig()
 	if err != nil {
-		return nil, "", fmt.Errorf("kubernetes client: %w; give manifests with -f, or the demo with --demo, to draw without a cluster", err)
+		return nil, "", fmt.Errorf("kubernetes client: %w; %s", err, noClusterAdvice)
 	}
 	client, err := kubernetes.NewForConfig(cfg)
 	if err != nil {

@@ -144,6 +144,7 @@ users: [{name: u, user: {token: not-a-secret}}]
 		{[]string{"-f", examples, "--kubeconfig", kubeconfig}, 2, "give one source"},
 		{[]string{"--demo", "-l", "app=web"}, 2, "-l selects a cluster's workloads"},
 		{[]string{"extra"}, 2, `unexpected argument "extra"`},
+		{[]string{"--kubeconfig", filepath.Join(dir, "none")}, 2, "or draw manifests with -f, or the demo with --demo"},
 		// The cluster path: the API server does not answer (or, until the
 		// listing lands, listing is not built); either way it is said.
 		{[]string{"--kubeconfig", kubeconfig}, 2, "listing the cluster's workloads"},
