@@ -16,6 +16,7 @@ import (
 	"github.com/strata-project/strata/webhook"
 	"github.com/strata-project/strata/webhook/demo"
 	"github.com/strata-project/strata/webhook/graph"
+	"github.com/strata-project/strata/webhook/images"
 	"github.com/strata-project/strata/webhook/inventory"
 	"github.com/strata-project/strata/webhook/manifest"
 	"github.com/strata-project/strata/webhook/policy"
@@ -33,7 +34,7 @@ var (
 //go:embed graphdemo.yaml
 var graphDemoManifests string
 
-func newGraphCommand(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
+func newGraphCommand(stdin io.Reader, stdout, stderr io.Writer, list clusterLister) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "graph [-f FILE|DIR|- | --demo | --kubeconfig ...] [flags]",
 		Short: "draw which workloads run which images, built on which bases; list what to rebuild",
@@ -49,7 +50,7 @@ application to rebuild. -o text or json.`,
 	fs := cmd.Flags()
 	var paths pathList
 	fs.VarP(&paths, "filename", "f", "manifests: a file, a directory (its *.yaml, *.yml, *.json, recursively) or - for stdin; repeatable or comma-separated")
-	useDemo := fs.Bool("demo", false, "start the built-in demo registry ("+demo.Host+"); without -f, draw the demo's own workloads")
+	useDemo := fs.Bool("demo", false, "start the built-in demo registry ("+demo.Host+"), which serves the images the workloads name; alone (no -f, --kubeconfig or --context), draw the demo's own workloads")
 	kube := newKubeFlags()
 	kube.addConnection(fs)
 	kube.addNamespaces(fs)
@@ -61,6 +62,7 @@ application to rebuild. -o text or json.`,
 	violations := fs.Bool("violations", false, "draw only what has violations, and the bases it is built on")
 	uses := fs.String("uses", "", "list every image and workload built on this base (a tag, a digest or repository@digest) instead of drawing")
 	insecure := fs.Bool("insecure", false, "reach the manifests' registries over plain HTTP (local registries only)")
+	pullSecrets := fs.Bool("pull-secrets", true, "with a cluster, read pods' imagePullSecrets through the Kubernetes API, as strata audit does (needs get on secrets and serviceaccounts)")
 	_ = cmd.RegisterFlagCompletionFunc("mode", cobra.FixedCompletions(webhook.Modes, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(append(slices.Clone(graphOutputs), usesOutputs...), cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.MarkFlagFilename("filename", "yaml", "yml", "json")
@@ -73,7 +75,7 @@ application to rebuild. -o text or json.`,
 			return usageError(cmd, "--mode %q: want %s", *mode, strings.Join(webhook.Modes, ", "))
 		}
 		f := graphFlags{paths: paths, useDemo: *useDemo, kube: kube, selector: *selector, configPath: *configPath,
-			mode: policy.Action(*mode), output: *output, violations: *violations, insecure: *insecure}
+			mode: policy.Action(*mode), output: *output, violations: *violations, insecure: *insecure, pullSecrets: *pullSecrets}
 		allowed := graphOutputs
 		if *uses != "" {
 			allowed = usesOutputs
@@ -98,13 +100,15 @@ application to rebuild. -o text or json.`,
 				return usageError(cmd, "--uses: %v", err)
 			}
 		}
-		if (len(paths) > 0 || *useDemo) && (kube.loading.ExplicitPath != "" || kube.overrides.CurrentContext != "") {
-			return usageError(cmd, "-f and --demo draw manifests, --kubeconfig and --context a cluster: give one source")
+		clusterNamed := kube.loading.ExplicitPath != "" || kube.overrides.CurrentContext != ""
+		switch {
+		case len(paths) > 0 && clusterNamed:
+			return usageError(cmd, "-f draws manifests, --kubeconfig and --context a cluster: give one source")
+		case *selector != "" && (len(paths) > 0 || *useDemo && !clusterNamed):
+			return usageError(cmd, "-l selects a cluster's workloads; with -f or --demo, name the manifests to draw")
 		}
-		if (len(paths) > 0 || *useDemo) && *selector != "" {
-			return usageError(cmd, "-l selects a cluster's workloads; with -f, name the manifests to draw")
-		}
-		return runGraph(cmd.Context(), f, stdin, stdout, stderr)
+		f.fromCluster = len(paths) == 0 && (clusterNamed || !*useDemo)
+		return runGraph(cmd.Context(), f, list, stdin, stdout, stderr)
 	}
 	return cmd
 }
@@ -122,9 +126,12 @@ type graphFlags struct {
 	violations bool
 	uses       graph.Ref
 	insecure   bool
+	// fromCluster: no -f, and a cluster named or no --demo.
+	fromCluster bool
+	pullSecrets bool
 }
 
-func runGraph(ctx context.Context, f graphFlags, stdin io.Reader, stdout, stderr io.Writer) error {
+func runGraph(ctx context.Context, f graphFlags, list clusterLister, stdin io.Reader, stdout, stderr io.Writer) error {
 	if f.configPath == "" {
 		if _, err := os.Stat(defaultConfigFile); err == nil {
 			f.configPath = defaultConfigFile
@@ -139,42 +146,33 @@ func runGraph(ctx context.Context, f graphFlags, stdin io.Reader, stdout, stderr
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	// Manifests are read before any registry is contacted, so that a typo
-	// fails fast and alone.
-	var manifests []manifest.Manifest
-	switch {
-	case len(f.paths) > 0:
-		if manifests, _, err = manifest.Read(f.paths, stdin, manifest.Limits{}); err != nil {
-			return readAdvice(err)
+	// The workloads are read before any registry is contacted, so that a
+	// typo or an unreachable cluster fails fast and alone.
+	var (
+		objs      []inventory.Object
+		namespace string
+		popts     = webhook.PipelineOptions{Demo: f.useDemo}
+	)
+	if f.fromCluster {
+		var client kubernetes.Interface
+		if client, namespace, err = clusterClient(f.kube); err != nil {
+			return err
 		}
-	case f.useDemo:
-		if manifests, _, err = manifest.Read([]string{manifest.Stdin}, strings.NewReader(graphDemoManifests), manifest.Limits{}); err != nil {
-			return fmt.Errorf("reading the demo's workloads: %w", err)
+		if objs, err = list(ctx, client, inventory.ListOptions{Namespace: namespace, Selector: f.selector}); err != nil {
+			return fmt.Errorf("listing the workloads of %s: %w: check that strata may list pods and their owners (deployments, replicasets, statefulsets, daemonsets, jobs, cronjobs) there", namespaceName(namespace), err)
+		}
+		if f.pullSecrets {
+			popts.Credentials = images.NewPullSecrets(client, images.PullSecretOptions{CacheBytes: cfg.PullSecretCacheBytes()})
+		}
+	} else {
+		if objs, namespace, err = readGraphManifests(f, stdin); err != nil {
+			return err
+		}
+		if f.insecure {
+			cfg.Registry.Insecure = append(cfg.Registry.Insecure, registriesOf(objs)...)
 		}
 	}
-	// With manifests, -n is kubectl apply's: the namespace of the objects
-	// that name none; and only that namespace is drawn. Without it, every
-	// namespace is.
-	namespace := ""
-	if !f.kube.allNamespaces {
-		namespace = f.kube.overrides.Context.Namespace
-	}
-	for _, m := range manifests {
-		if m.Defaulted && namespace != "" {
-			m.Workload.Namespace = namespace
-		}
-	}
-	if f.insecure {
-		cfg.Registry.Insecure = append(cfg.Registry.Insecure, registries(manifests)...)
-	}
-
-	var objs []inventory.Object
-	if len(f.paths) > 0 || f.useDemo {
-		objs = inventory.FromManifests(manifests)
-	} else if objs, namespace, err = listCluster(ctx, f.kube, f.selector); err != nil {
-		return err
-	}
-	p, err := onePipeline(ctx, cfg, webhook.PipelineOptions{Demo: f.useDemo}, stderr)
+	p, err := onePipeline(ctx, cfg, popts, stderr)
 	if err != nil {
 		return err
 	}
@@ -208,9 +206,45 @@ func runGraph(ctx context.Context, f graphFlags, stdin io.Reader, stdout, stderr
 // noClusterAdvice follows an error reaching the cluster: what else to draw.
 const noClusterAdvice = "name the cluster with --kubeconfig or --context, or draw manifests with -f, or the demo with --demo"
 
-// listCluster lists the cluster's workloads the flags select, and the
-// namespace read ("" for all).
-func listCluster(ctx context.Context, k *kubeFlags, selector string) ([]inventory.Object, string, error) {
+// readGraphManifests reads -f's manifests, or the demo's own workloads,
+// and the namespace to draw ("" for all). -n is kubectl apply's: the
+// namespace of the objects that name none; and only it is drawn.
+func readGraphManifests(f graphFlags, stdin io.Reader) ([]inventory.Object, string, error) {
+	var manifests []manifest.Manifest
+	var err error
+	if len(f.paths) > 0 {
+		if manifests, _, err = manifest.Read(f.paths, stdin, manifest.Limits{}); err != nil {
+			return nil, "", readAdvice(err)
+		}
+	} else if manifests, _, err = manifest.Read([]string{manifest.Stdin}, strings.NewReader(graphDemoManifests), manifest.Limits{}); err != nil {
+		return nil, "", fmt.Errorf("reading the demo's workloads: %w", err)
+	}
+	namespace := ""
+	if !f.kube.allNamespaces {
+		namespace = f.kube.overrides.Context.Namespace
+	}
+	for _, m := range manifests {
+		if m.Defaulted && namespace != "" {
+			m.Workload.Namespace = namespace
+		}
+	}
+	return inventory.FromManifests(manifests), namespace, nil
+}
+
+// registriesOf lists the registry hosts of the objects' images.
+func registriesOf(objs []inventory.Object) []string {
+	ms := make([]manifest.Manifest, len(objs))
+	for i, o := range objs {
+		ms[i].Workload = o.Workload
+	}
+	return registries(ms)
+}
+
+// clusterClient is the client of the cluster the flags name, and the
+// namespace to read ("" for all). Listing pages through every
+// pod-bearing kind: client-go's default 5 requests per second would make
+// it the slowest part of the graph, so it gets audit's 50.
+func clusterClient(k *kubeFlags) (kubernetes.Interface, string, error) {
 	namespace, err := k.namespace()
 	if err != nil {
 		return nil, "", fmt.Errorf("reading the kubeconfig: %w; %s", err, noClusterAdvice)
@@ -219,13 +253,10 @@ func listCluster(ctx context.Context, k *kubeFlags, selector string) ([]inventor
 	if err != nil {
 		return nil, "", fmt.Errorf("kubernetes client: %w; %s", err, noClusterAdvice)
 	}
+	cfg.QPS, cfg.Burst = 50, 100
 	client, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return nil, "", fmt.Errorf("kubernetes client: %w", err)
 	}
-	objs, err := inventory.ListCluster(ctx, client, inventory.ListOptions{Namespace: namespace, Selector: selector})
-	if err != nil {
-		return nil, "", fmt.Errorf("listing the cluster's workloads: %w", err)
-	}
-	return objs, namespace, nil
+	return client, namespace, nil
 }

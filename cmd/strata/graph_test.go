@@ -1,7 +1,10 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -143,11 +146,12 @@ users: [{name: u, user: {token: not-a-secret}}]
 		{[]string{"--demo", "--mode", "strict"}, 2, `--mode "strict"`},
 		{[]string{"-f", examples, "--kubeconfig", kubeconfig}, 2, "give one source"},
 		{[]string{"--demo", "-l", "app=web"}, 2, "-l selects a cluster's workloads"},
+		{[]string{"-f", examples, "-l", "app=web"}, 2, "-l selects a cluster's workloads"},
 		{[]string{"extra"}, 2, `unexpected argument "extra"`},
 		{[]string{"--kubeconfig", filepath.Join(dir, "none")}, 2, "or draw manifests with -f, or the demo with --demo"},
-		// The cluster path: the API server does not answer (or, until the
-		// listing lands, listing is not built); either way it is said.
-		{[]string{"--kubeconfig", kubeconfig}, 2, "listing the cluster's workloads"},
+		// The cluster path with the real listing: the API server does not
+		// answer.
+		{[]string{"--kubeconfig", kubeconfig, "--pull-secrets=false"}, 2, "listing the workloads of namespace shop: "},
 	} {
 		code, out, errOut := runStrata(t, append([]string{"graph"}, tc.args...)...)
 		if code != tc.code || !strings.Contains(errOut, tc.want) || out != "" {
@@ -177,5 +181,63 @@ func TestGraphNamespaceIsTheOneOfObjectsThatNameNone(t *testing.T) {
 		if got := nodeLabels(&g, graph.KindWorkload); !slices.Equal(got, []string{tc.want}) {
 			t.Errorf("strata %s workloads = %v, want %s", strings.Join(args, " "), got, tc.want)
 		}
+	}
+}
+
+// runGraphOn runs strata graph with the fake cluster's listing.
+func runGraphOn(ctx context.Context, t *testing.T, f *fakeCluster, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	root := newRootCommand(strings.NewReader(""), &out, &errOut)
+	for _, c := range root.Commands() {
+		if c.Name() == "graph" {
+			root.RemoveCommand(c)
+		}
+	}
+	root.AddCommand(newGraphCommand(strings.NewReader(""), &out, &errOut, f.list(t)))
+	args = append([]string{"graph", "--demo", "--pull-secrets=false", "--kubeconfig", kubeconfigNowhere(t)}, args...)
+	code = execute(ctx, root, args, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+// From a cluster: the listing is asked for the kubeconfig's namespace, or
+// -n's, or every one with -A, with -l's selector; what it lists is drawn
+// (exempt namespaces left out), and a listing error says what to check.
+func TestGraphDrawsWhatTheClusterListing(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		args            []string
+		namespace       string
+		drawn, notDrawn string
+	}{
+		// The fake lists every namespace whatever it is asked: only the one
+		// asked for is drawn.
+		{nil, "team", "team/Deployment/root", "shop/Deployment/web"}, // the kubeconfig context's
+		{[]string{"-n", "shop", "-l", "app=web"}, "shop", "shop/Deployment/web", "team/Deployment/root"},
+		{[]string{"-A"}, "", "team/Deployment/root", "kube-system/Deployment/agent"},
+	} {
+		f := &fakeCluster{}
+		code, out, errOut := runGraphOn(t.Context(), t, f, append(tc.args, "-o", "json")...)
+		var g graph.Graph
+		if err := json.Unmarshal([]byte(out), &g); code != 0 || err != nil {
+			t.Fatalf("strata graph %v = exit %d, %v, stderr %q", tc.args, code, err, errOut)
+		}
+		wantSelector := ""
+		if slices.Contains(tc.args, "-l") {
+			wantSelector = "app=web"
+		}
+		if len(f.asked) != 1 || f.asked[0].Namespace != tc.namespace || f.asked[0].Selector != wantSelector {
+			t.Errorf("strata graph %v listed with %+v, want namespace %q, selector %q", tc.args, f.asked, tc.namespace, wantSelector)
+		}
+		workloads := nodeLabels(&g, graph.KindWorkload)
+		if !slices.Contains(workloads, tc.drawn) || slices.Contains(workloads, tc.notDrawn) || slices.Contains(workloads, "kube-system/Deployment/agent") {
+			t.Errorf("strata graph %v workloads = %v, want %s, not %s, nothing of the exempt kube-system", tc.args, workloads, tc.drawn, tc.notDrawn)
+		}
+	}
+
+	f := &fakeCluster{err: errors.New("forbidden")}
+	code, out, errOut := runGraphOn(t.Context(), t, f, "-A")
+	if code != 2 || out != "" || !strings.Contains(errOut, "listing the workloads of every namespace: forbidden: check that strata may list pods") {
+		t.Errorf("strata graph -A with a failing listing = exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
 }

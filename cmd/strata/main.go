@@ -102,7 +102,7 @@ func newRootCommand(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	root.SetUsageTemplate(usageTemplate)
 	root.AddCommand(newServeCommand(stdout, stderr), newInspectCommand(stdout, stderr),
 		newCheckCommand(stdin, stdout, stderr), newAuditCommand(stdout, stderr, inventory.ListCluster),
-		newGraphCommand(stdin, stdout, stderr), newConfigCommand(stdout, stderr), newPolicyCommand(stdout, stderr), newVersionCommand(stdout, stderr))
+		newGraphCommand(stdin, stdout, stderr, inventory.ListCluster), newConfigCommand(stdout, stderr), newPolicyCommand(stdout, stderr), newVersionCommand(stdout, stderr))
 	return root
 }
 
