@@ -5,7 +5,6 @@ import (
 	_ "embed"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -132,13 +131,7 @@ type graphFlags struct {
 }
 
 func runGraph(ctx context.Context, f graphFlags, list clusterLister, stdin io.Reader, stdout, stderr io.Writer) error {
-	if f.configPath == "" {
-		if _, err := os.Stat(defaultConfigFile); err == nil {
-			f.configPath = defaultConfigFile
-			fmt.Fprintf(stderr, "strata graph: reading ./%s (--config chooses another)\n", defaultConfigFile)
-		}
-	}
-	cfg, err := loadConfig(f.configPath)
+	cfg, err := loadConfig(configOrDefault(f.configPath, "graph", stderr))
 	if err != nil {
 		return err
 	}

@@ -241,3 +241,22 @@ func TestGraphDrawsWhatTheClusterListing(t *testing.T) {
 		t.Errorf("strata graph -A with a failing listing = exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
 }
+
+// graph reads ./strata.yaml when --config is not given, and says so: its
+// exemptions decide what is drawn as they decide what the webhook checks.
+func TestGraphReadsLocalConfig(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "strata.yaml", "exempt:\n  namespaces: [shop]\n")
+	t.Chdir(dir)
+	code, out, errOut := runStrata(t, "graph", "--demo", "-o", "json")
+	var g graph.Graph
+	if err := json.Unmarshal([]byte(out), &g); code != 0 || err != nil {
+		t.Fatalf("strata graph --demo beside a strata.yaml = exit %d, %v, stderr %q", code, err, errOut)
+	}
+	if !strings.Contains(errOut, "strata graph: reading ./strata.yaml") {
+		t.Errorf("stderr %q, want it to say it reads ./strata.yaml", errOut)
+	}
+	if got := nodeLabels(&g, graph.KindWorkload); !slices.Equal(got, []string{"team/Deployment/storefront", "team/StatefulSet/legacy"}) {
+		t.Errorf("workloads = %v, want team's alone: shop is exempt by ./strata.yaml", got)
+	}
+}
