@@ -37,7 +37,7 @@ run: ## serve the webhook on the built-in demo (no cluster, no internet); Ctrl-C
 	$(GO) run ./cmd/strata inspect --demo
 	$(GO) run ./cmd/strata serve --dev --demo
 
-test: lint unit e2e ## every test: lint; unit tests (race detector, fuzz seeds, the chart with the real helm); end to end
+test: lint unit e2e browser ## every test: lint; unit tests (race detector, fuzz seeds, the chart with the real helm); end to end; the graph page in chromium
 
 # The chart's render tests run the real helm, built by `make tools`.
 unit: $(TOOLS_BIN)/helm
@@ -118,3 +118,17 @@ chart-lint: $(TOOLS_BIN)/helm ## lint the Helm chart and run its render tests
 	$(TOOLS_BIN)/helm lint --strict charts/strata
 	@for f in charts/strata/ci/*-values.yaml; do echo "helm lint --strict -f $$f"; $(TOOLS_BIN)/helm lint --quiet --strict charts/strata -f $$f || exit 1; done
 	$(GO) test -count=1 ./charts/...
+
+# The graph page (strata graph -o html, strata serve --graph) in a real
+# browser: Debian's chromium, headless, driven from Go by chromedp
+# (test/browser). Screenshots and the pages tested are kept in
+# test-artifacts/. The tests fail, never skip, when chromium is missing.
+.PHONY: browser browser-deps
+BROWSER_ARTIFACTS ?= $(abspath test-artifacts)
+
+browser-deps: ## install what the browser tests need: Debian's chromium
+	command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium; }
+
+browser: build browser-deps ## the graph page in headless chromium: drawn, clicked, searched, offline; over HTTP from strata serve --graph
+	mkdir -p $(BROWSER_ARTIFACTS)
+	STRATA_BIN=$(abspath $(BIN))/strata $(GO) test -tags browser -count=1 -timeout 15m -v -artifacts -outputdir $(BROWSER_ARTIFACTS) ./test/browser/...
