@@ -193,7 +193,7 @@
     if (n.digest) s.appendChild(h("code", n.digest));
     if (n.stale) s.appendChild(h("p", n.currentDigest ? "STALE: its tag now points to " + n.currentDigest : "STALE: built on an outdated base"));
     s.appendChild(h("p", imgs.length + " image(s) and base(s) built on it, " + workloads.length + " workload(s) run them."));
-    s.appendChild(list("workloads", workloads.map(function (w) { return (w.namespace ? w.namespace + "/" : "") + w.label; }).sort()));
+    s.appendChild(list("workloads", workloads.map(function (w) { return w.id.replace(/^workload:/, ""); }).sort()));
     s.appendChild(list("built on it", imgs.map(function (m) { return m.label; }).sort()));
     var rows = rebuild.filter(function (u) { return set.has("image:" + u.imageDigest); });
     if (rows.length) { s.appendChild(h("h2", "to rebuild")); s.appendChild(rebuildTable(rows, "selection-rebuild")); }
