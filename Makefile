@@ -33,9 +33,14 @@ K8S_LDFLAGS  := -s -w $(foreach p,k8s.io/component-base/version k8s.io/client-go
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
 
-run: ## serve the webhook on the built-in demo (no cluster, no internet); Ctrl-C stops it
+# The demo's graph is written to a temporary directory first, its path
+# printed, so that the picture is one click away; serve then draws what it
+# reviews at /graph.
+run: ## serve the webhook on the built-in demo (no cluster, no internet), after writing the demo's graph.html; Ctrl-C stops it
 	$(GO) run ./cmd/strata inspect --demo
-	$(GO) run ./cmd/strata serve --dev --demo
+	@tmp=$$(mktemp -d) && $(GO) run ./cmd/strata graph --demo -o html > $$tmp/graph.html && \
+		echo && echo "The demo's graph (bases, images, workloads; open it in a browser): file://$$tmp/graph.html" && echo
+	$(GO) run ./cmd/strata serve --dev --demo --graph
 
 test: lint unit e2e browser ## every test: lint; unit tests (race detector, fuzz seeds, the chart with the real helm); end to end; the graph page in chromium
 

@@ -24,7 +24,7 @@ import (
 // The values of graph's -o: the graph's formats, and the rebuild list's
 // (--uses). The first of each is the default.
 var (
-	graphOutputs = []string{"dot", "mermaid", "json"}
+	graphOutputs = []string{"dot", "mermaid", "json", "html"}
 	usesOutputs  = []string{"text", "json"}
 )
 
@@ -39,7 +39,8 @@ func newGraphCommand(stdin io.Reader, stdout, stderr io.Writer, list clusterList
 		Short: "draw which workloads run which images, built on which bases; list what to rebuild",
 		Long: `Draws bases, the images built on them and the workloads that run those images,
 from manifests (-f), the demo (--demo) or a cluster (--kubeconfig, --context, -n/-A,
--l), each workload evaluated as the webhook would. -o dot, mermaid or json.
+-l), each workload evaluated as the webhook would. -o dot, mermaid, json or html (one
+self-contained page that opens from disk: pan, zoom, search, click a base).
 
 --uses REF answers the day a base is patched: every image built on the base REF (a
 tag: every digest it has pointed to that something here is built on; a digest; or
@@ -191,6 +192,8 @@ func runGraph(ctx context.Context, f graphFlags, list clusterLister, stdin io.Re
 		return graph.WriteMermaid(stdout, g)
 	case "json":
 		return graph.WriteJSON(stdout, g)
+	case "html":
+		return graph.WriteHTML(stdout, g)
 	default:
 		return graph.WriteDOT(stdout, g)
 	}

@@ -134,6 +134,10 @@ func newServeCommand(stdout, stderr io.Writer) *cobra.Command {
 			fmt.Fprintf(stderr, "\nstrata serves the demo on https://localhost:%s. Try, from the repository root:\n\n"+
 				"  curl -sk -H 'Content-Type: application/json' --data @examples/admission/root-pod.json https://localhost:%s/validate/enforce\n\n",
 				port, port)
+			if *serveGraph {
+				_, hport, _ := net.SplitHostPort(*healthAddr)
+				fmt.Fprintf(stderr, "The graph of what it has reviewed: http://localhost:%s/graph\n\n", hport)
+			}
 		}
 		err = webhook.Serve(ctx, webhook.ServerOptions{
 			Addr:       *addr,

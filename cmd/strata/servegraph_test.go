@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -152,5 +153,29 @@ func TestServeWithoutGraphHasNoGraphRoute(t *testing.T) {
 		if resp, _ := get(t, http.MethodGet, "http://"+healthAddr+path); resp.StatusCode != http.StatusNotFound {
 			t.Errorf("GET %s without --graph = %s, want 404", path, resp.Status)
 		}
+	}
+}
+
+// strata graph --demo -o html is the page of exactly the graph -o json
+// writes: its data element holds the same nodes, edges and rebuild list.
+func TestGraphDemoHTMLIsThePageOfTheJSONGraph(t *testing.T) {
+	t.Parallel()
+	want := graphJSON(t, "--demo", "-o", "json")
+	code, out, errOut := runStrata(t, "graph", "--demo", "-o", "html")
+	if code != 0 || errOut != "" {
+		t.Fatalf("strata graph --demo -o html = exit %d, stderr %q", code, errOut)
+	}
+	const open = `<script type="application/json" id="graph-data">`
+	start := strings.Index(out, open)
+	end := strings.Index(out[max(start, 0):], "</script>")
+	if !strings.HasPrefix(out, "<!DOCTYPE html>") || start < 0 || end < 0 {
+		t.Fatalf("strata graph --demo -o html wrote no page with a data element: %.200q", out)
+	}
+	var got graph.Graph
+	if err := json.Unmarshal([]byte(out[start+len(open):start+end]), &got); err != nil {
+		t.Fatalf("the page's data element: %v", err)
+	}
+	if !reflect.DeepEqual(&got, want) {
+		t.Errorf("the page's graph = %+v,\nwant -o json's %+v", got, *want)
 	}
 }
