@@ -39,9 +39,24 @@ type browser struct {
 }
 
 // newBrowser starts a headless chromium for the test, with a generous bound
-// on everything the test asks of it, so that nothing hangs.
+// on everything the test asks of it, so that nothing hangs. A chromium that
+// dies while starting (seen once in a loaded container: "chrome failed to
+// start" with no cause) is started again, twice at most.
 func newBrowser(t *testing.T) *browser {
 	t.Helper()
+	var err error
+	for range 3 {
+		var b *browser
+		if b, err = startBrowser(t); err == nil {
+			return b
+		}
+		t.Logf("starting chromium: %v", err)
+	}
+	t.Fatalf("starting chromium (%s) three times: %v", chromiumPath(t), err)
+	return nil
+}
+
+func startBrowser(t *testing.T) (*browser, error) {
 	opts := append(slices.Clone(chromedp.DefaultExecAllocatorOptions[:]),
 		chromedp.ExecPath(chromiumPath(t)),
 		chromedp.NoSandbox, // tests run as root in CI containers
@@ -50,11 +65,9 @@ func newBrowser(t *testing.T) *browser {
 		chromedp.UserDataDir(t.TempDir()),
 	)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	t.Cleanup(cancel)
 	ctx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	t.Cleanup(cancelAlloc)
 	ctx, cancelTab := chromedp.NewContext(ctx)
-	t.Cleanup(cancelTab)
+	stop := func() { cancelTab(); cancelAlloc(); cancel() }
 	b := &browser{ctx: ctx}
 	// Listen starts the browser and its tab, whose network domain chromedp
 	// enables: every request the page makes is seen from here on.
@@ -66,9 +79,11 @@ func newBrowser(t *testing.T) *browser {
 		}
 	})
 	if err != nil {
-		t.Fatalf("starting chromium (%s): %v", chromiumPath(t), err)
+		stop()
+		return nil, err
 	}
-	return b
+	t.Cleanup(stop)
+	return b, nil
 }
 
 // open loads url and waits until the page says its layout is done; it
