@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"crypto/tls"
 	"encoding/json"
 	"io"
@@ -16,41 +15,6 @@ import (
 
 	"github.com/strata-project/strata/webhook/graph"
 )
-
-// serveDemo runs `strata serve --dev --demo` with more flags until the test
-// ends, and returns its webhook and health addresses once it is ready.
-func serveDemo(t *testing.T, flags ...string) (addr, healthAddr string) {
-	t.Helper()
-	addr, healthAddr = freeAddr(t), freeAddr(t)
-	ctx, cancel := context.WithCancel(t.Context())
-	var stdout, stderr bytes.Buffer
-	done := make(chan int)
-	go func() {
-		args := append([]string{"serve", "--dev", "--demo", "--addr", addr, "--health-addr", healthAddr}, flags...)
-		done <- run(ctx, args, &stdout, &stderr)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case code := <-done:
-			if code != 0 {
-				t.Errorf("strata serve exited %d after shutdown, want 0; stderr:\n%s", code, stderr.String())
-			}
-		case <-time.After(10 * time.Second):
-			t.Error("strata serve did not shut down within 10s")
-		}
-	})
-	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if resp, err := http.Get("http://" + healthAddr + "/readyz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return addr, healthAddr
-			}
-		}
-	}
-	t.Fatalf("strata serve was not ready within 20s; stderr:\n%s", stderr.String())
-	return "", ""
-}
 
 // review posts an example AdmissionReview to a webhook path.
 func review(t *testing.T, addr, path, file string) {
@@ -93,7 +57,8 @@ func get(t *testing.T, method, url string) (*http.Response, []byte) {
 // on, including the old digest of the demo's moved debian tag, which the
 // billing image is still built on.
 func TestServeGraphDrawsTheReviewedWorkloads(t *testing.T) {
-	addr, healthAddr := serveDemo(t, "--graph")
+	s := startServe(t, "--dev", "--demo", "--graph")
+	addr, healthAddr := s.addr, s.healthAddr
 	for _, f := range []string{"good-pod.json", "stale-base-pod.json", "deep-pod.json", "root-pod.json"} {
 		review(t, addr, "/validate/enforce", f)
 	}
@@ -147,7 +112,8 @@ func TestServeGraphDrawsTheReviewedWorkloads(t *testing.T) {
 // Without --graph the health listener has no graph: nothing records what
 // the reviews saw.
 func TestServeWithoutGraphHasNoGraphRoute(t *testing.T) {
-	addr, healthAddr := serveDemo(t)
+	s := startServe(t, "--dev", "--demo")
+	addr, healthAddr := s.addr, s.healthAddr
 	review(t, addr, "/validate/enforce", "good-pod.json")
 	for _, path := range []string{"/graph", "/graph.json"} {
 		if resp, _ := get(t, http.MethodGet, "http://"+healthAddr+path); resp.StatusCode != http.StatusNotFound {
