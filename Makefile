@@ -33,11 +33,16 @@ K8S_LDFLAGS  := -s -w $(foreach p,k8s.io/component-base/version k8s.io/client-go
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
 
-run: ## serve the webhook on the built-in demo (no cluster, no internet); Ctrl-C stops it
+# The demo's graph is written to a temporary directory first, its path
+# printed, so that the picture is one click away; serve then draws what it
+# reviews at /graph.
+run: ## serve the webhook on the built-in demo (no cluster, no internet), after writing the demo's graph.html; Ctrl-C stops it
 	$(GO) run ./cmd/strata inspect --demo
-	$(GO) run ./cmd/strata serve --dev --demo
+	@tmp=$$(mktemp -d) && $(GO) run ./cmd/strata graph --demo -o html > $$tmp/graph.html && \
+		echo && echo "The demo's graph (bases, images, workloads; open it in a browser): file://$$tmp/graph.html" && echo
+	$(GO) run ./cmd/strata serve --dev --demo --graph
 
-test: lint unit e2e ## every test: lint; unit tests (race detector, fuzz seeds, the chart with the real helm); end to end
+test: lint unit e2e browser ## every test: lint; unit tests (race detector, fuzz seeds, the chart with the real helm); end to end; the graph page in chromium
 
 # The chart's render tests run the real helm, built by `make tools`.
 unit: $(TOOLS_BIN)/helm
@@ -118,3 +123,17 @@ chart-lint: $(TOOLS_BIN)/helm ## lint the Helm chart and run its render tests
 	$(TOOLS_BIN)/helm lint --strict charts/strata
 	@for f in charts/strata/ci/*-values.yaml; do echo "helm lint --strict -f $$f"; $(TOOLS_BIN)/helm lint --quiet --strict charts/strata -f $$f || exit 1; done
 	$(GO) test -count=1 ./charts/...
+
+# The graph page (strata graph -o html, strata serve --graph) in a real
+# browser: Debian's chromium, headless, driven from Go by chromedp
+# (test/browser). Screenshots and the pages tested are kept in
+# test-artifacts/. The tests fail, never skip, when chromium is missing.
+.PHONY: browser browser-deps
+BROWSER_ARTIFACTS ?= $(abspath test-artifacts)
+
+browser-deps: ## install what the browser tests need: Debian's chromium
+	command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium; }
+
+browser: build browser-deps ## the graph page in headless chromium: drawn, clicked, searched, offline; over HTTP from strata serve --graph
+	mkdir -p $(BROWSER_ARTIFACTS)
+	STRATA_BIN=$(abspath $(BIN))/strata $(GO) test -tags browser -count=1 -timeout 15m -v -artifacts -outputdir $(BROWSER_ARTIFACTS) ./test/browser/...

@@ -28,6 +28,16 @@ type HandlerOptions struct {
 	Mode    policy.Action
 	Metrics *Metrics
 	Logger  *slog.Logger
+	// Recorder, when set, receives what each evaluated review saw (the
+	// handler calls Checker.Examine instead of Check): strata serve --graph
+	// draws it. Unset, the hot path is Check alone.
+	Recorder Recorder
+}
+
+// Recorder keeps what reviews saw; *inventory.Recorder is one. Record must
+// not block: it is called on the admission path.
+type Recorder interface {
+	Record(mode policy.Action, w *workload.Workload, ex Examination)
 }
 
 // Handler answers AdmissionReviews for one mode. It is a controller-runtime
@@ -152,10 +162,21 @@ func (h *Handler) handle(ctx context.Context, req admission.Request) (admission.
 		}
 	}
 	dryRun := req.DryRun != nil && *req.DryRun
-	vs := h.opts.Checker.Check(ctx, policy.Request{
+	preq := policy.Request{
 		Operation: string(req.Operation), DryRun: dryRun, Namespace: req.Namespace, User: req.UserInfo.Username,
 		Mode: h.opts.Mode,
-	}, w)
+	}
+	var vs []policy.Violation
+	if h.opts.Recorder != nil {
+		ex := h.opts.Checker.Examine(ctx, preq, w)
+		vs = ex.Violations
+		// A dry run creates nothing that will run.
+		if !dryRun {
+			h.opts.Recorder.Record(h.opts.Mode, w, ex)
+		}
+	} else {
+		vs = h.opts.Checker.Check(ctx, preq, w)
+	}
 	d := Decide(h.opts.Mode, vs)
 	return respond(d), w, &d
 }

@@ -27,6 +27,9 @@ type PipelineOptions struct {
 	Demo bool
 	// Logger receives the stages' lines. Default: discard.
 	Logger *slog.Logger
+	// Recorder, when set, receives what the admission handlers' reviews saw
+	// (strata serve --graph).
+	Recorder Recorder
 }
 
 // Pipeline is every stage built from one Config: what strata serve, check
@@ -41,6 +44,8 @@ type Pipeline struct {
 	Checker  *Checker
 	// Demo is the demo registry when PipelineOptions.Demo asked for it.
 	Demo *demo.Registry
+	// Recorder is PipelineOptions.Recorder, given to the handlers.
+	Recorder Recorder
 }
 
 // NewPipeline validates cfg and builds the stages from it. The catalog is
@@ -53,7 +58,7 @@ func NewPipeline(ctx context.Context, cfg Config, opts PipelineOptions) (_ *Pipe
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	p := &Pipeline{}
+	p := &Pipeline{Recorder: opts.Recorder}
 	defer func() {
 		if err != nil {
 			p.Close()
@@ -108,7 +113,7 @@ func (p *Pipeline) LoadCatalog(ctx context.Context) error {
 func (p *Pipeline) Handlers(metrics *Metrics, logger *slog.Logger) map[policy.Action]admission.Handler {
 	out := make(map[policy.Action]admission.Handler, len(Paths))
 	for mode := range Paths {
-		out[mode] = NewHandler(HandlerOptions{Checker: p.Checker, Mode: mode, Metrics: metrics, Logger: logger})
+		out[mode] = NewHandler(HandlerOptions{Checker: p.Checker, Mode: mode, Metrics: metrics, Logger: logger, Recorder: p.Recorder})
 	}
 	return out
 }

@@ -56,6 +56,9 @@ type ServerOptions struct {
 	Checks map[string]func() (detail string, err error)
 	// Gatherer is what /metrics exposes.
 	Gatherer prometheus.Gatherer
+	// HealthRoutes are more read-only pages the health listener serves, by
+	// path (strata serve --graph: /graph and /graph.json).
+	HealthRoutes map[string]http.Handler
 	// Registerer, when set, receives the listeners' connection metrics
 	// (strata_connections_open, strata_connections_dropped_total).
 	Registerer prometheus.Registerer
@@ -205,8 +208,12 @@ func Serve(ctx context.Context, opts ServerOptions) error {
 		BaseContext: func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
 	healthGate := newConnGate(healthLimits.MaxConns, "health", connMetrics)
+	hmux := healthMux(checks(opts.Checks), opts.Gatherer)
+	for path, h := range opts.HealthRoutes {
+		hmux.Handle(path, h)
+	}
 	health := &http.Server{
-		Handler:           healthGate.Handler(healthMux(checks(opts.Checks), opts.Gatherer)),
+		Handler:           healthGate.Handler(hmux),
 		ConnContext:       healthGate.ConnContext,
 		ReadHeaderTimeout: healthLimits.HeaderTimeout,
 		// Probes and scrapes send no body and read their answer at once.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -85,13 +84,7 @@ type checkFlags struct {
 }
 
 func runCheck(ctx context.Context, f checkFlags, stdin io.Reader, stdout, stderr io.Writer) error {
-	if f.configPath == "" {
-		if _, err := os.Stat(defaultConfigFile); err == nil {
-			f.configPath = defaultConfigFile
-			fmt.Fprintf(stderr, "strata check: reading ./%s (--config chooses another)\n", defaultConfigFile)
-		}
-	}
-	cfg, err := loadConfig(f.configPath)
+	cfg, err := loadConfig(configOrDefault(f.configPath, "check", stderr))
 	if err != nil {
 		return err
 	}

@@ -14,8 +14,8 @@ import (
 
 // served is a running `strata serve`, stopped when the test ends.
 type served struct {
-	healthAddr     string
-	stdout, stderr *bytes.Buffer
+	addr, healthAddr string
+	stdout, stderr   *bytes.Buffer
 }
 
 // startServe runs strata serve with args (and its own listeners) until the
@@ -24,7 +24,7 @@ func startServe(t *testing.T, args ...string) *served {
 	t.Helper()
 	addr, healthAddr := freeAddr(t), freeAddr(t)
 	ctx, cancel := context.WithCancel(t.Context())
-	s := &served{healthAddr: healthAddr, stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{}}
+	s := &served{addr: addr, healthAddr: healthAddr, stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{}}
 	done := make(chan int)
 	go func() {
 		done <- run(ctx, append([]string{"serve", "--addr", addr, "--health-addr", healthAddr}, args...), s.stdout, s.stderr)

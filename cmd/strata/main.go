@@ -74,6 +74,7 @@ func newRootCommand(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
   strata inspect --demo          show the facts of every image of the built-in demo
   strata check -f PATH [flags]   evaluate the policies on manifests, as the webhook would
   strata audit [-A] [flags]      evaluate what runs in a cluster: what enforcing would deny
+  strata graph [flags]           draw bases → images → workloads; --uses REF: what to rebuild
   strata config validate [-f F]  say what is wrong in strata.yaml, by key and line
   strata policy test [DIR]...    run your policies' Rego tests with strata's engine
   strata policy schema           the JSON schema of the policy input
@@ -101,7 +102,7 @@ func newRootCommand(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	root.SetUsageTemplate(usageTemplate)
 	root.AddCommand(newServeCommand(stdout, stderr), newInspectCommand(stdout, stderr),
 		newCheckCommand(stdin, stdout, stderr), newAuditCommand(stdout, stderr, inventory.ListCluster),
-		newConfigCommand(stdout, stderr), newPolicyCommand(stdout, stderr), newVersionCommand(stdout, stderr))
+		newGraphCommand(stdin, stdout, stderr, inventory.ListCluster), newConfigCommand(stdout, stderr), newPolicyCommand(stdout, stderr), newVersionCommand(stdout, stderr))
 	return root
 }
 

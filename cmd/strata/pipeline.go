@@ -28,6 +28,20 @@ func loadConfig(path string) (webhook.Config, error) {
 	return cfg, nil
 }
 
+// configOrDefault is --config, or ./strata.yaml when --config is not
+// given and there is one; reading the default is said on stderr, so that a
+// forgotten file never decides silently.
+func configOrDefault(path, command string, stderr io.Writer) string {
+	if path != "" {
+		return path
+	}
+	if _, err := os.Stat(defaultConfigFile); err != nil {
+		return ""
+	}
+	fmt.Fprintf(stderr, "strata %s: reading ./%s (--config chooses another)\n", command, defaultConfigFile)
+	return defaultConfigFile
+}
+
 // loadCatalog loads the catalog once for a command that runs once; images
 // that failed are a warning, not fatal: the others still give lineage.
 func loadCatalog(ctx context.Context, p *webhook.Pipeline, logger *slog.Logger) {

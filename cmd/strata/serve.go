@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"time"
 
@@ -19,6 +20,8 @@ import (
 
 	"github.com/strata-project/strata/webhook"
 	"github.com/strata-project/strata/webhook/devcert"
+	"github.com/strata-project/strata/webhook/graph"
+	"github.com/strata-project/strata/webhook/inventory"
 	"github.com/strata-project/strata/webhook/lineage"
 	"github.com/strata-project/strata/webhook/policy"
 )
@@ -45,6 +48,7 @@ func newServeCommand(stdout, stderr io.Writer) *cobra.Command {
 	healthMaxConns := fs.Int("health-max-connections", webhook.DefaultHealthLimits().MaxConns, "connections the health listener keeps open at once, as --max-connections")
 	dev := fs.Bool("dev", false, "generate a self-signed certificate for localhost at start (development only); never over one already in --cert-dir")
 	useDemo := fs.Bool("demo", false, "serve the built-in demo: an in-process registry of sample images, its catalog and approved base")
+	serveGraph := fs.Bool("graph", false, "serve the graph of what strata has seen (the last 5,000 workloads it reviewed, their images and bases) on the health listener, read-only: /graph (a page) and /graph.json")
 
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		ctx := cmd.Context()
@@ -88,7 +92,15 @@ func newServeCommand(stdout, stderr io.Writer) *cobra.Command {
 				return err
 			}
 		}
-		p, err := webhook.NewPipeline(ctx, cfg, webhook.PipelineOptions{Credentials: creds, Demo: *useDemo, Logger: logger})
+		popts := webhook.PipelineOptions{Credentials: creds, Demo: *useDemo, Logger: logger}
+		var healthRoutes map[string]http.Handler
+		if *serveGraph {
+			seen := inventory.NewRecorder(inventory.RecorderOptions{})
+			popts.Recorder = seen
+			drawn := func() *graph.Graph { return graph.FromInventory(seen.Inventory(), graph.Options{}) }
+			healthRoutes = map[string]http.Handler{"/graph": graph.HTMLHandler(drawn), "/graph.json": graph.JSONHandler(drawn)}
+		}
+		p, err := webhook.NewPipeline(ctx, cfg, popts)
 		if err != nil {
 			return err
 		}
@@ -122,6 +134,10 @@ func newServeCommand(stdout, stderr io.Writer) *cobra.Command {
 			fmt.Fprintf(stderr, "\nstrata serves the demo on https://localhost:%s. Try, from the repository root:\n\n"+
 				"  curl -sk -H 'Content-Type: application/json' --data @examples/admission/root-pod.json https://localhost:%s/validate/enforce\n\n",
 				port, port)
+			if *serveGraph {
+				_, hport, _ := net.SplitHostPort(*healthAddr)
+				fmt.Fprintf(stderr, "The graph of what it has reviewed: http://localhost:%s/graph\n\n", hport)
+			}
 		}
 		err = webhook.Serve(ctx, webhook.ServerOptions{
 			Addr:       *addr,
@@ -142,9 +158,10 @@ func newServeCommand(stdout, stderr io.Writer) *cobra.Command {
 				},
 				"policies": func() (string, error) { return policyStatus(p.Engine.Status(), p.Engine.Policies()) },
 			},
-			Gatherer:   prometheus.Gatherers{registry, crmetrics.Registry},
-			Registerer: registry,
-			Logger:     logger,
+			Gatherer:     prometheus.Gatherers{registry, crmetrics.Registry},
+			Registerer:   registry,
+			HealthRoutes: healthRoutes,
+			Logger:       logger,
 		})
 		if errors.Is(err, context.Canceled) {
 			return nil

@@ -190,24 +190,30 @@ func (b *builder) push(repoTag string, img v1.Image, annotations map[string]stri
 	if b.err != nil {
 		return ""
 	}
+	d, err := Push(b.ctx, b.reg.Addr+"/"+repoTag, img, annotations)
+	b.err = err
+	return d
+}
+
+// Push writes img, with annotations when there are any, to ref on a
+// plain-HTTP registry (an in-process one) and returns its digest. The
+// end-to-end suite and graph's test family push with it too.
+func Push(ctx context.Context, ref string, img v1.Image, annotations map[string]string) (string, error) {
 	if annotations != nil {
 		img = mutate.Annotations(img, annotations).(v1.Image)
 	}
-	ref, err := name.ParseReference(b.reg.Addr+"/"+repoTag, name.Insecure)
+	r, err := name.ParseReference(ref, name.Insecure)
 	if err != nil {
-		b.err = err
-		return ""
+		return "", err
 	}
-	if err := remote.Write(ref, img, remote.WithContext(b.ctx)); err != nil {
-		b.err = fmt.Errorf("pushing %s: %w", repoTag, err)
-		return ""
+	if err := remote.Write(r, img, remote.WithContext(ctx)); err != nil {
+		return "", fmt.Errorf("pushing %s: %w", ref, err)
 	}
 	d, err := img.Digest()
 	if err != nil {
-		b.err = err
-		return ""
+		return "", err
 	}
-	return d.String()
+	return d.String(), nil
 }
 
 // demoTime is the build time of every demo image, fixed for stable digests.

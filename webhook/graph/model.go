@@ -52,7 +52,8 @@ type Node struct {
 	Role string `json:"role,omitempty"`
 	// Level places the node in the layered layout: 0 for the roots, then
 	// one more than the deepest base it is built on; workloads one below
-	// their deepest image.
+	// their deepest image. An image is at least at 1 and a workload at 2,
+	// so that one on an unknown base is not drawn among the roots.
 	Level     int    `json:"level"`
 	Namespace string `json:"namespace,omitempty"`
 	// Stale marks a base whose tag now points elsewhere (CurrentDigest),
@@ -66,6 +67,10 @@ type Node struct {
 	Denied     bool `json:"denied,omitempty"`
 	// Policies are the ids of the policies violated, sorted.
 	Policies []string `json:"policies,omitempty"`
+	// Platforms are an image's evaluated platforms, and for a base the
+	// platforms of the images whose chains reach it: a base node is one
+	// platform manifest, so a multi-platform base is a node per platform.
+	Platforms []string `json:"platforms,omitempty"`
 }
 
 // Edge is "built on" (from an image or base to its parent base) or "runs"
