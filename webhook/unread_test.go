@@ -42,7 +42,10 @@ func TestUnreadAnswerCannotHoldASlotPastTheRequestDeadline(t *testing.T) {
 		Registerer: prometheus.NewRegistry(),
 	})
 	review := reviewOf(t, strings.Repeat("u", 6<<20), "Pod", "CREATE", podOf("a", "strata-demo.local/shop/web:1.0"), nil)
-	c := postUnread(t, srv.addr, pool, review)
+	c, err := postUnread(t, srv.addr, pool, review)
+	if err != nil {
+		t.Fatal(err)
+	}
 	// Never read the answer. Wait past the request's deadline.
 	time.Sleep(3 * time.Second)
 
@@ -81,7 +84,13 @@ func TestUnreadAnswersCannotKeepTheirBytesOnTheHeap(t *testing.T) {
 	review := reviewOf(t, strings.Repeat("u", 6<<20), "Pod", "CREATE", podOf("a", "strata-demo.local/shop/web:1.0"), nil)
 	before := memtest.HeapInUse()
 	for range 10 {
-		postUnread(t, srv.addr, pool, review)
+		// A server that gave up on a request while it was still being
+		// written (its deadline is 1 s; a loaded machine writes 6 MiB
+		// slower) resets the connection: its bytes are then freed too,
+		// which is what this test measures.
+		if _, err := postUnread(t, srv.addr, pool, review); err != nil {
+			t.Logf("the request was cut short: %v", err)
+		}
 	}
 	time.Sleep(3 * time.Second)
 	grew := memtest.HeapInUse() - before
@@ -95,7 +104,7 @@ func TestUnreadAnswersCannotKeepTheirBytesOnTheHeap(t *testing.T) {
 // connection whose receive window is 4 KiB, and returns the connection
 // without reading the answer: an attacker's request whose answer the
 // server cannot finish writing.
-func postUnread(t *testing.T, addr string, pool *x509.CertPool, review []byte) *tls.Conn {
+func postUnread(t *testing.T, addr string, pool *x509.CertPool, review []byte) (*tls.Conn, error) {
 	t.Helper()
 	d := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
 		return rc.Control(func(fd uintptr) { _ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
@@ -110,8 +119,6 @@ func postUnread(t *testing.T, addr string, pool *x509.CertPool, review []byte) *
 		t.Fatal(err)
 	}
 	fmt.Fprintf(c, "POST %s?timeout=1s HTTP/1.1\r\nHost: strata\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", Paths[policy.Audit], len(review))
-	if _, err := c.Write(review); err != nil {
-		t.Fatal(err)
-	}
-	return c
+	_, err = c.Write(review)
+	return c, err
 }
