@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/authn"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -29,6 +28,7 @@ import (
 	"github.com/strata-project/strata/webhook/audit"
 	"github.com/strata-project/strata/webhook/demo"
 	"github.com/strata-project/strata/webhook/inventory"
+	"github.com/strata-project/strata/webhook/pipelinetest"
 	"github.com/strata-project/strata/webhook/policy"
 	"github.com/strata-project/strata/webhook/workload"
 )
@@ -79,21 +79,6 @@ func countingConfig(calls *atomic.Int64) *rest.Config {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
-
-// reportsPipeline is the demo's pipeline: its in-process registry, catalog
-// and the built-in policies. The workloads created below name its images.
-func reportsPipeline(t *testing.T) *webhook.Pipeline {
-	t.Helper()
-	p, err := webhook.NewPipeline(t.Context(), webhook.DefaultConfig(), webhook.PipelineOptions{Demo: true, Keychain: authn.NewMultiKeychain()})
-	if err != nil {
-		t.Fatalf("NewPipeline() = %v", err)
-	}
-	t.Cleanup(p.Close)
-	if err := p.LoadCatalog(t.Context()); err != nil {
-		t.Fatalf("LoadCatalog() = %v", err)
-	}
-	return p
-}
 
 func reportPodSpec(image string, runAsUser *int64) corev1.PodSpec {
 	return corev1.PodSpec{Containers: []corev1.Container{{
@@ -176,7 +161,7 @@ func TestReportsAreAcceptedUpdatedAndPrunedInBothAPIs(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	p := reportsPipeline(t)
+	p := pipelinetest.Demo(t)
 	var rw reportWorkloads
 	var err error
 	apps, core := s.client.AppsV1(), s.client.CoreV1()
@@ -325,7 +310,7 @@ func TestReportWritesRespectTheQPS(t *testing.T) {
 	if err := cluster.CreateNamespace(ctx, s.client, nsReportsQPS); err != nil {
 		t.Fatal(err)
 	}
-	p := reportsPipeline(t)
+	p := pipelinetest.Demo(t)
 	var objs []inventory.Object
 	for i := range 12 {
 		pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: nsReportsQPS, Name: fmt.Sprintf("pod-%d", i)}, Spec: reportPodSpec("shop/web:1.0", nil)}

@@ -9,30 +9,14 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/google/go-containerregistry/pkg/authn"
-
-	"github.com/strata-project/strata/webhook"
 	"github.com/strata-project/strata/webhook/demo"
 	"github.com/strata-project/strata/webhook/inventory"
+	"github.com/strata-project/strata/webhook/pipelinetest"
 	"github.com/strata-project/strata/webhook/policy"
 	"github.com/strata-project/strata/webhook/workload"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files testdata/preview.*")
-
-// demoPipeline is the demo's pipeline with its catalog loaded.
-func demoPipeline(t *testing.T) *webhook.Pipeline {
-	t.Helper()
-	p, err := webhook.NewPipeline(t.Context(), webhook.DefaultConfig(), webhook.PipelineOptions{Demo: true, Keychain: authn.NewMultiKeychain()})
-	if err != nil {
-		t.Fatalf("NewPipeline() = %v", err)
-	}
-	t.Cleanup(p.Close)
-	if err := p.LoadCatalog(t.Context()); err != nil {
-		t.Fatalf("LoadCatalog() = %v", err)
-	}
-	return p
-}
 
 // object is a workload of kind in ns running the demo's images, one
 // container per image, with pods running under it.
@@ -65,7 +49,7 @@ func demoCluster() []inventory.Object {
 
 func buildDemo(t *testing.T, mode policy.Action) *inventory.Inventory {
 	t.Helper()
-	p := demoPipeline(t)
+	p := pipelinetest.Demo(t)
 	inv, err := inventory.Build(t.Context(), demoCluster(), inventory.Options{Checker: p.Checker, Mode: mode})
 	if err != nil {
 		t.Fatalf("Build() = %v", err)

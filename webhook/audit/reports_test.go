@@ -18,26 +18,12 @@ import (
 	"github.com/strata-project/strata/webhook"
 	"github.com/strata-project/strata/webhook/demo"
 	"github.com/strata-project/strata/webhook/inventory"
+	"github.com/strata-project/strata/webhook/pipelinetest"
 	"github.com/strata-project/strata/webhook/policy"
 	"github.com/strata-project/strata/webhook/workload"
 )
 
 var updateReports = flag.Bool("update-reports", false, "rewrite testdata/reports.*.golden.yaml from the reports built")
-
-// reportsPipeline is the demo's pipeline: its registry, catalog and the
-// built-in policies, so that the reports are built from real evaluations.
-func reportsPipeline(t *testing.T) *webhook.Pipeline {
-	t.Helper()
-	p, err := webhook.NewPipeline(t.Context(), webhook.DefaultConfig(), webhook.PipelineOptions{Demo: true, Keychain: authn.NewMultiKeychain()})
-	if err != nil {
-		t.Fatalf("NewPipeline() = %v", err)
-	}
-	t.Cleanup(p.Close)
-	if err := p.LoadCatalog(t.Context()); err != nil {
-		t.Fatalf("LoadCatalog() = %v", err)
-	}
-	return p
-}
 
 func reportsObject(kind, ns, name string, imgs ...string) inventory.Object {
 	w := &workload.Workload{Kind: kind, Namespace: ns, Name: name}
@@ -106,7 +92,7 @@ func resultsOf(t *testing.T, r *unstructured.Unstructured) map[string]map[string
 // mapping; the summary counts them. The checks are written apart from the
 // golden file, so rewriting it cannot bless a wrong report.
 func TestReportHasOneResultPerPolicyContainerAndPlatform(t *testing.T) {
-	p := reportsPipeline(t)
+	p := pipelinetest.Demo(t)
 	inv := reportsInventory(t, p, policy.Enforce)
 	now := time.Date(2026, 11, 30, 8, 0, 0, 0, time.UTC)
 	policies := 0
@@ -180,7 +166,7 @@ func TestReportHasOneResultPerPolicyContainerAndPlatform(t *testing.T) {
 // reports for its Audit policies), with the severity of the policy's own
 // action, so that a dry run shows what enforcing would deny.
 func TestReportOfAnAuditRunStillFailsWhatEnforcingWouldDeny(t *testing.T) {
-	p := reportsPipeline(t)
+	p := pipelinetest.Demo(t)
 	inv := reportsInventory(t, p, policy.Audit)
 	reports, _ := builtReports(t, ReportAPIWGPolicy, p, inv, time.Now())
 	if r := only(t, resultsOf(t, reports["admin"]), "run-as-root c0@"); r["result"] != ResultFail || r["severity"] != "high" {
@@ -194,7 +180,7 @@ func TestReportOfAnAuditRunStillFailsWhatEnforcingWouldDeny(t *testing.T) {
 // The hash that lets a second run skip a write leaves the timestamps out
 // (an unchanged cluster writes nothing) and changes with any result.
 func TestReportHashIgnoresTimeAndFollowsResults(t *testing.T) {
-	p := reportsPipeline(t)
+	p := pipelinetest.Demo(t)
 	inv := reportsInventory(t, p, policy.Enforce)
 	_, first := builtReports(t, ReportAPIWGPolicy, p, inv, time.Unix(1, 0))
 	_, later := builtReports(t, ReportAPIWGPolicy, p, inv, time.Unix(7200, 5))
@@ -366,7 +352,7 @@ violation contains v if {
 // API server stores: its passes are left out (still counted in the summary
 // and named in an annotation), so that what fails is still written.
 func TestReportOfHundredsOfContainersKeepsItsFailuresUnderTheObjectLimit(t *testing.T) {
-	p := reportsPipeline(t)
+	p := pipelinetest.Demo(t)
 	imgs := []string{"shop/admin:1.0"}
 	for range 299 {
 		imgs = append(imgs, "shop/web:1.0")

@@ -4,27 +4,12 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/google/go-containerregistry/pkg/authn"
-
-	"github.com/strata-project/strata/webhook"
 	"github.com/strata-project/strata/webhook/demo"
 	"github.com/strata-project/strata/webhook/images"
+	"github.com/strata-project/strata/webhook/pipelinetest"
 	"github.com/strata-project/strata/webhook/policy"
 	"github.com/strata-project/strata/webhook/workload"
 )
-
-func demoPipeline(t *testing.T) *webhook.Pipeline {
-	t.Helper()
-	p, err := webhook.NewPipeline(t.Context(), webhook.DefaultConfig(), webhook.PipelineOptions{Demo: true, Keychain: authn.NewMultiKeychain()})
-	if err != nil {
-		t.Fatalf("NewPipeline() = %v", err)
-	}
-	t.Cleanup(p.Close)
-	if err := p.LoadCatalog(t.Context()); err != nil {
-		t.Fatalf("LoadCatalog() = %v", err)
-	}
-	return p
-}
 
 func deployment(ns, name string, imgs ...string) Object {
 	w := &workload.Workload{Kind: "Deployment", Namespace: ns, Name: name}
@@ -40,7 +25,7 @@ func deployment(ns, name string, imgs ...string) Object {
 // image is on; an exempt namespace is listed, not evaluated.
 func TestBuildDeduplicatesImagesAndKeepsBothDigestsOfAMovedTag(t *testing.T) {
 	t.Parallel()
-	p := demoPipeline(t)
+	p := pipelinetest.Demo(t)
 	objs := []Object{
 		deployment("shop", "web", "shop/web:1.0"),
 		deployment("team", "web", "shop/web:1.0", "shop/billing:1.0"),

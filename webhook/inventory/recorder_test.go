@@ -16,6 +16,7 @@ import (
 	"github.com/strata-project/strata/webhook"
 	"github.com/strata-project/strata/webhook/demo"
 	"github.com/strata-project/strata/webhook/images"
+	"github.com/strata-project/strata/webhook/pipelinetest"
 	"github.com/strata-project/strata/webhook/policy"
 	"github.com/strata-project/strata/webhook/workload"
 )
@@ -53,7 +54,7 @@ func names(inv *Inventory) []string {
 // its bound, and its inventory holds the images the reviews resolved.
 func TestRecorderKeepsTheLastReviewedWorkloadsBounded(t *testing.T) {
 	t.Parallel()
-	p := demoPipeline(t)
+	p := pipelinetest.Demo(t)
 	rec := NewRecorder(RecorderOptions{MaxWorkloads: 2})
 	h := webhook.NewHandler(webhook.HandlerOptions{Checker: p.Checker, Mode: policy.Enforce, Recorder: rec})
 	for _, r := range []admission.Request{
