@@ -3,17 +3,13 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/strata-project/strata/webhook"
 	"github.com/strata-project/strata/webhook/audit"
@@ -32,9 +28,6 @@ var (
 // is not on the admission path, so a slow registry gets more time than the
 // webhook's 3 s before its images count as unresolved.
 const defaultAuditTimeout = 10 * time.Second
-
-// clusterLister lists a cluster's workloads: inventory.ListCluster.
-type clusterLister func(context.Context, kubernetes.Interface, inventory.ListOptions) ([]inventory.Object, error)
 
 func newAuditCommand(stdout, stderr io.Writer, list clusterLister) *cobra.Command {
 	cmd := &cobra.Command{
@@ -128,22 +121,10 @@ func runAudit(ctx context.Context, kube *kubeFlags, f auditFlags, list clusterLi
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	namespace, err := kube.namespace()
+	// Writing is bounded by --qps on its own; listing may go faster.
+	restCfg, client, namespace, err := kube.listingClient(max(listingQPS, float32(2*f.qps)), "name the cluster with --kubeconfig or --context")
 	if err != nil {
-		return fmt.Errorf("kubernetes client: %w", err)
-	}
-	restCfg, err := kube.clientConfig().ClientConfig()
-	if err != nil {
-		return fmt.Errorf("kubernetes client: %w: name the cluster with --kubeconfig or --context", err)
-	}
-	// Listing pages through every kind at once and writing is bounded by
-	// --qps on its own: client-go's default 5 requests per second would
-	// make a large cluster's listing the slowest part of the audit.
-	restCfg.QPS = max(50, float32(2*f.qps))
-	restCfg.Burst = int(2 * restCfg.QPS)
-	client, err := kubernetes.NewForConfig(restCfg)
-	if err != nil {
-		return fmt.Errorf("kubernetes client: %w", err)
+		return err
 	}
 
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
@@ -165,7 +146,7 @@ func runAudit(ctx context.Context, kube *kubeFlags, f auditFlags, list clusterLi
 		return errInterrupted
 	}
 	if err != nil {
-		return fmt.Errorf("listing workloads in %s: %w: check that strata may list pods and their owners (deployments, replicasets, statefulsets, daemonsets, jobs, cronjobs) there", namespaceName(namespace), err)
+		return listFailed(namespace, err)
 	}
 	progress.Evaluating(len(objs), distinctImages(objs, p.Checker))
 	inv, err := inventory.Build(ctx, objs, inventory.Options{
@@ -202,47 +183,4 @@ func runAudit(ctx context.Context, kube *kubeFlags, f auditFlags, list clusterLi
 		return violationsFound{denied: preview.Summary.Denied}
 	}
 	return nil
-}
-
-// writeReports writes the inventory's reports and says on stderr what
-// changed, so that -o json on stdout stays one document.
-func writeReports(ctx context.Context, w *audit.Writer, inv *inventory.Inventory, scope audit.Scope, stderr io.Writer) error {
-	sum, err := w.Write(ctx, inv, scope)
-	if err != nil {
-		if ctx.Err() != nil {
-			return fmt.Errorf("interrupted while writing reports (%d created, %d updated, %d deleted so far): run the audit again to finish them", sum.Created, sum.Updated, sum.Deleted)
-		}
-		return fmt.Errorf("writing reports: %w", err)
-	}
-	fmt.Fprintf(stderr, "reports: %d created, %d updated, %d unchanged, %d deleted\n", sum.Created, sum.Updated, sum.Unchanged, sum.Deleted)
-	return nil
-}
-
-// distinctImages counts the images named by the workloads to evaluate:
-// each is resolved once per run, so it is the progress's images to resolve.
-func distinctImages(objs []inventory.Object, checker *webhook.Checker) int {
-	seen := map[string]bool{}
-	for _, o := range objs {
-		if checker.NamespaceExempt(o.Workload.Namespace) {
-			continue
-		}
-		for _, c := range o.Workload.Containers {
-			seen[c.Image] = true
-		}
-	}
-	return len(seen)
-}
-
-// isTerminal says whether w is a terminal, for the progress bar.
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
-}
-
-// namespaceName names what -n or -A chose, for errors.
-func namespaceName(ns string) string {
-	if ns == "" {
-		return "every namespace"
-	}
-	return "namespace " + ns
 }

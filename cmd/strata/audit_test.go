@@ -205,7 +205,7 @@ func TestAuditListingFailureNamesWhatToGrant(t *testing.T) {
 	t.Parallel()
 	f := &fakeCluster{err: errors.New(`pods is forbidden: User "x" cannot list resource "pods"`)}
 	code, out, errOut := runAuditOn(t.Context(), t, f, "-n", "shop")
-	if code != 2 || out != "" || !strings.Contains(errOut, "strata audit: listing workloads in namespace shop: pods is forbidden") || !strings.Contains(errOut, "may list pods and their owners") {
+	if code != 2 || out != "" || !strings.Contains(errOut, "strata audit: listing the workloads of namespace shop: pods is forbidden") || !strings.Contains(errOut, "may list pods and their owners") {
 		t.Errorf("strata audit with a forbidden listing = exit %d, stdout %q, stderr %q; want exit 2 naming the namespace and the permission", code, out, errOut)
 	}
 }
@@ -235,7 +235,7 @@ func TestAuditUsageErrors(t *testing.T) {
 		{[]string{"--timeout", "0s"}, 2, "--timeout 0s"},
 		{[]string{"-o", "sarif"}, 2, `-o "sarif": want text or json`},
 		{[]string{"deployments"}, 2, `unexpected argument "deployments"`},
-		{[]string{"--kubeconfig", missing}, 2, "kubernetes client"},
+		{[]string{"--kubeconfig", missing}, 2, "reading the kubeconfig"},
 	} {
 		code, out, errOut := runAuditOn(t.Context(), t, &fakeCluster{}, tc.args...)
 		if code != tc.code || out != "" || !strings.Contains(errOut, tc.want) {

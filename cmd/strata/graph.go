@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	_ "embed"
-	"fmt"
 	"io"
 	"slices"
 	"strings"
@@ -17,7 +15,6 @@ import (
 	"github.com/strata-project/strata/webhook/graph"
 	"github.com/strata-project/strata/webhook/images"
 	"github.com/strata-project/strata/webhook/inventory"
-	"github.com/strata-project/strata/webhook/manifest"
 	"github.com/strata-project/strata/webhook/policy"
 )
 
@@ -27,11 +24,6 @@ var (
 	graphOutputs = []string{"dot", "mermaid", "json", "html"}
 	usesOutputs  = []string{"text", "json"}
 )
-
-// graphDemoManifests are the workloads --demo draws when no -f is given.
-//
-//go:embed graphdemo.yaml
-var graphDemoManifests string
 
 func newGraphCommand(stdin io.Reader, stdout, stderr io.Writer, list clusterLister) *cobra.Command {
 	cmd := &cobra.Command{
@@ -149,11 +141,11 @@ func runGraph(ctx context.Context, f graphFlags, list clusterLister, stdin io.Re
 	)
 	if f.fromCluster {
 		var client kubernetes.Interface
-		if client, namespace, err = clusterClient(f.kube); err != nil {
+		if _, client, namespace, err = f.kube.listingClient(listingQPS, noClusterAdvice); err != nil {
 			return err
 		}
 		if objs, err = list(ctx, client, inventory.ListOptions{Namespace: namespace, Selector: f.selector}); err != nil {
-			return fmt.Errorf("listing the workloads of %s: %w: check that strata may list pods and their owners (deployments, replicasets, statefulsets, daemonsets, jobs, cronjobs) there", namespaceName(namespace), err)
+			return listFailed(namespace, err)
 		}
 		if f.pullSecrets {
 			popts.Credentials = images.NewPullSecrets(client, images.PullSecretOptions{CacheBytes: cfg.PullSecretCacheBytes()})
@@ -197,62 +189,4 @@ func runGraph(ctx context.Context, f graphFlags, list clusterLister, stdin io.Re
 	default:
 		return graph.WriteDOT(stdout, g)
 	}
-}
-
-// noClusterAdvice follows an error reaching the cluster: what else to draw.
-const noClusterAdvice = "name the cluster with --kubeconfig or --context, or draw manifests with -f, or the demo with --demo"
-
-// readGraphManifests reads -f's manifests, or the demo's own workloads,
-// and the namespace to draw ("" for all). -n is kubectl apply's: the
-// namespace of the objects that name none; and only it is drawn.
-func readGraphManifests(f graphFlags, stdin io.Reader) ([]inventory.Object, string, error) {
-	var manifests []manifest.Manifest
-	var err error
-	if len(f.paths) > 0 {
-		if manifests, _, err = manifest.Read(f.paths, stdin, manifest.Limits{}); err != nil {
-			return nil, "", readAdvice(err)
-		}
-	} else if manifests, _, err = manifest.Read([]string{manifest.Stdin}, strings.NewReader(graphDemoManifests), manifest.Limits{}); err != nil {
-		return nil, "", fmt.Errorf("reading the demo's workloads: %w", err)
-	}
-	namespace := ""
-	if !f.kube.allNamespaces {
-		namespace = f.kube.overrides.Context.Namespace
-	}
-	for _, m := range manifests {
-		if m.Defaulted && namespace != "" {
-			m.Workload.Namespace = namespace
-		}
-	}
-	return inventory.FromManifests(manifests), namespace, nil
-}
-
-// registriesOf lists the registry hosts of the objects' images.
-func registriesOf(objs []inventory.Object) []string {
-	ms := make([]manifest.Manifest, len(objs))
-	for i, o := range objs {
-		ms[i].Workload = o.Workload
-	}
-	return registries(ms)
-}
-
-// clusterClient is the client of the cluster the flags name, and the
-// namespace to read ("" for all). Listing pages through every
-// pod-bearing kind: client-go's default 5 requests per second would make
-// it the slowest part of the graph, so it gets audit's 50.
-func clusterClient(k *kubeFlags) (kubernetes.Interface, string, error) {
-	namespace, err := k.namespace()
-	if err != nil {
-		return nil, "", fmt.Errorf("reading the kubeconfig: %w; %s", err, noClusterAdvice)
-	}
-	cfg, err := k.clientConfig().ClientConfig()
-	if err != nil {
-		return nil, "", fmt.Errorf("kubernetes client: %w; %s", err, noClusterAdvice)
-	}
-	cfg.QPS, cfg.Burst = 50, 100
-	client, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		return nil, "", fmt.Errorf("kubernetes client: %w", err)
-	}
-	return client, namespace, nil
 }

@@ -1,16 +1,19 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"os"
 
 	"github.com/spf13/pflag"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/strata-project/strata/webhook"
 	"github.com/strata-project/strata/webhook/images"
+	"github.com/strata-project/strata/webhook/inventory"
 )
 
 // kubeFlags are kubectl's flags for reaching a cluster, with kubectl's
@@ -81,4 +84,45 @@ func pullSecrets(k *kubeFlags, cacheBytes int64, logger *slog.Logger) (webhook.C
 		return nil, fmt.Errorf("kubernetes client: %w", err)
 	}
 	return images.NewPullSecrets(client, images.PullSecretOptions{CacheBytes: cacheBytes}), nil
+}
+
+// clusterLister lists a cluster's workloads: inventory.ListCluster.
+type clusterLister func(context.Context, kubernetes.Interface, inventory.ListOptions) ([]inventory.Object, error)
+
+// listingQPS is the request rate audit and graph list a cluster at:
+// listing pages through every pod-bearing kind, and client-go's default 5
+// requests per second would make it the slowest part of either.
+const listingQPS = 50
+
+// listingClient is the client of the cluster the flags name, at qps, its
+// configuration (for other clients of the same cluster) and the namespace
+// to read ("" for all). advice follows an error reaching the cluster.
+func (k *kubeFlags) listingClient(qps float32, advice string) (*rest.Config, kubernetes.Interface, string, error) {
+	namespace, err := k.namespace()
+	if err != nil {
+		return nil, nil, "", fmt.Errorf("reading the kubeconfig: %w; %s", err, advice)
+	}
+	cfg, err := k.clientConfig().ClientConfig()
+	if err != nil {
+		return nil, nil, "", fmt.Errorf("kubernetes client: %w; %s", err, advice)
+	}
+	cfg.QPS, cfg.Burst = qps, int(2*qps)
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, nil, "", fmt.Errorf("kubernetes client: %w", err)
+	}
+	return cfg, client, namespace, nil
+}
+
+// listFailed is a listing's error with what to check.
+func listFailed(namespace string, err error) error {
+	return fmt.Errorf("listing the workloads of %s: %w: check that strata may list pods and their owners (deployments, replicasets, statefulsets, daemonsets, jobs, cronjobs) there", namespaceName(namespace), err)
+}
+
+// namespaceName names what -n or -A chose, for errors.
+func namespaceName(ns string) string {
+	if ns == "" {
+		return "every namespace"
+	}
+	return "namespace " + ns
 }

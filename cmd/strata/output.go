@@ -1,10 +1,13 @@
 package main
 
 import (
+	"io"
+	"os"
 	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 )
 
 // The values of -o, per command; the first is the default.
@@ -35,4 +38,10 @@ func (o *output) check(cmd *cobra.Command) error {
 	}
 	last := len(o.allowed) - 1
 	return usageError(cmd, "-o %q: want %s or %s", o.value, strings.Join(o.allowed[:last], ", "), o.allowed[last])
+}
+
+// isTerminal says whether w is a terminal, for the progress bar.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
 }
