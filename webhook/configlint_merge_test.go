@@ -49,3 +49,18 @@ policies:
 		t.Errorf("merged mistakes: got %q, want %q", got, want)
 	}
 }
+
+// A mapping merged into itself, directly or through a list, is read once:
+// config validate answers instead of overflowing its stack.
+func TestConfigMergingAMappingIntoItselfDoesNotCrashValidate(t *testing.T) {
+	for _, raw := range []string{
+		"registry: &x\n  <<: *x\n",
+		"registry: &x\n  allow: [a]\n  <<: [*x, *x]\n",
+		"exempt: &e {images: [a], <<: *e, nope: 1}\n",
+	} {
+		problems := LintConfig([]byte(raw), nil)
+		if raw[0] == 'e' && (len(problems) != 1 || problems[0].Path != "exempt.nope") {
+			t.Errorf("%q: %v, want exempt.nope named once", raw, problems)
+		}
+	}
+}
