@@ -25,6 +25,7 @@ import (
 
 	"github.com/strata-project/strata/webhook/inventory"
 	"github.com/strata-project/strata/webhook/policy"
+	"github.com/strata-project/strata/webhook/report"
 )
 
 // ReportAPI is the API group reports are written in.
@@ -173,7 +174,7 @@ func (w *Writer) write(ctx context.Context, inv *inventory.Inventory, scope Scop
 	)
 	fail := func(err error) {
 		mu.Lock()
-		errs = append(errs, err)
+		errs = append(errs, shownError{err})
 		mu.Unlock()
 	}
 	count := func(f func()) {
@@ -239,6 +240,27 @@ func (w *Writer) write(ctx context.Context, inv *inventory.Inventory, scope Scop
 	return sum, nil
 }
 
+// shownError is a write error as it may be printed: a workload's kind and
+// name can come from a tenant's ownerReference, which the API server takes
+// as free text (escapes, a megabyte), and the API server's own errors echo
+// them; cleaned and cut short, they cannot redraw the terminal of whoever
+// runs the audit.
+type shownError struct{ err error }
+
+// maxShownError bounds one error's text: enough for a Kubernetes name
+// (253 bytes) several times over.
+const maxShownError = 1024
+
+func (e shownError) Error() string {
+	msg := report.Clean(e.err.Error())
+	if len(msg) > maxShownError {
+		msg = strings.ToValidUTF8(msg[:maxShownError], "") + "…"
+	}
+	return msg
+}
+
+func (e shownError) Unwrap() error { return e.err }
+
 // firstErrors keeps an error list readable: a cluster that refuses every
 // write says so ten times, not two thousand.
 func firstErrors(errs []error, n int) []error {
@@ -256,7 +278,7 @@ func firstErrors(errs []error, n int) []error {
 func writable(inv *inventory.Inventory, scope Scope) error {
 	var missing, outside []string
 	for _, wl := range inv.Workloads {
-		name := fmt.Sprintf("%s %s/%s", wl.Kind, wl.Namespace, wl.Name)
+		name := shownError{fmt.Errorf("%s %s/%s", wl.Kind, wl.Namespace, wl.Name)}.Error()
 		switch {
 		case wl.Exempt:
 		case wl.UID == "" || wl.APIVersion == "":
