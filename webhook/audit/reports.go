@@ -5,6 +5,7 @@ package audit
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -135,6 +136,31 @@ func NewWriterForConfig(cfg *rest.Config, opts WriterOptions) (*Writer, error) {
 // existing is what the list of strata's reports found of one report.
 type existing struct {
 	hash string
+	// edited is set when another field manager wrote its content: its hash
+	// annotation, which anyone who can edit the report can keep, no longer
+	// says what it holds.
+	edited bool
+}
+
+// editedByOthers reports whether a field manager other than strata owns a
+// field of the report outside its metadata (kubectl edit of its results,
+// say): a metadata-only change (a label added) leaves the results strata's.
+func editedByOthers(fields []metav1.ManagedFieldsEntry) bool {
+	for _, f := range fields {
+		if f.Manager == FieldManager || f.FieldsV1 == nil {
+			continue
+		}
+		var owned map[string]json.RawMessage
+		if json.Unmarshal(f.FieldsV1.Raw, &owned) != nil {
+			return true
+		}
+		for k := range owned {
+			if k != "f:metadata" {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // reportRef names one report: cluster-scoped when namespace is "".
@@ -198,7 +224,7 @@ func (w *Writer) write(ctx context.Context, inv *inventory.Inventory, scope Scop
 			continue
 		}
 		old, found := have[ref]
-		if found && old.hash == hash {
+		if found && old.hash == hash && !old.edited {
 			sum.Unchanged++
 			continue
 		}
@@ -401,7 +427,9 @@ func (w *Writer) listResource(ctx context.Context, gvr schema.GroupVersionResour
 			if !strings.HasPrefix(item.GetName(), reportNamePrefix) {
 				continue // labelled by someone else's hand: not strata's to delete
 			}
-			page[reportRef{item.GetNamespace(), item.GetName()}] = existing{hash: item.GetAnnotations()[AnnotationReportHash]}
+			page[reportRef{item.GetNamespace(), item.GetName()}] = existing{
+				hash: item.GetAnnotations()[AnnotationReportHash], edited: editedByOthers(item.GetManagedFields()),
+			}
 		}
 		if opts.Continue = next; opts.Continue == "" {
 			break
