@@ -75,8 +75,8 @@ func (l *linter) walk(path string, n *yaml.Node, t reflect.Type) {
 			return
 		}
 		fields := jsonFields(t)
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k, v := n.Content[i], n.Content[i+1]
+		for _, kv := range pairs(n) {
+			k, v := kv[0], kv[1]
 			key := join(path, k.Value)
 			f, ok := fieldNamed(fields, k.Value)
 			if !ok {
@@ -105,8 +105,8 @@ func (l *linter) walk(path string, n *yaml.Node, t reflect.Type) {
 			}
 			return
 		}
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k, v := n.Content[i], n.Content[i+1]
+		for _, kv := range pairs(n) {
+			k, v := kv[0], kv[1]
 			key := join(path, k.Value)
 			if path == "policies.actions" {
 				l.action(key, v)
@@ -116,6 +116,46 @@ func (l *linter) walk(path string, n *yaml.Node, t reflect.Type) {
 			}
 		}
 	}
+}
+
+// pairs are a mapping's keys and values, those of a merge key (<<: *a, or
+// <<: [*a, *b]) in the mapping's place, as serve's parser reads them: a
+// merge is neither an unknown key nor a way to slip one past the linter.
+// A mapping merged into itself (a: &x {<<: *x}) is read once.
+func pairs(n *yaml.Node) [][2]*yaml.Node {
+	return mergedPairs(n, map[*yaml.Node]bool{})
+}
+
+func mergedPairs(n *yaml.Node, seen map[*yaml.Node]bool) [][2]*yaml.Node {
+	if seen[n] {
+		return nil
+	}
+	seen[n] = true
+	var out [][2]*yaml.Node
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if k.Tag != "!!merge" {
+			out = append(out, [2]*yaml.Node{k, v})
+			continue
+		}
+		merged := []*yaml.Node{v}
+		if resolved(v).Kind == yaml.SequenceNode {
+			merged = resolved(v).Content
+		}
+		for _, m := range merged {
+			if m = resolved(m); m.Kind == yaml.MappingNode {
+				out = append(out, mergedPairs(m, seen)...)
+			}
+		}
+	}
+	return out
+}
+
+func resolved(n *yaml.Node) *yaml.Node {
+	if n.Kind == yaml.AliasNode {
+		return n.Alias
+	}
+	return n
 }
 
 // action names the unquoted YAML 1.1 booleans: `lineage-depth: off` is

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/strata-project/strata/webhook/inventory"
+	"github.com/strata-project/strata/webhook/report"
 )
 
 // errUsage marks a mistake in the command line: exit code 2, usage printed.
@@ -53,12 +54,29 @@ func execute(ctx context.Context, root *cobra.Command, args []string, stderr io.
 	case errors.As(err, new(violationsFound)), errors.As(err, new(configInvalid)), errors.As(err, new(testsFailed)):
 		return 1
 	case cmd == root:
-		fmt.Fprintf(stderr, "strata: %v\nRun 'strata --help' for the commands.\n", err)
+		fmt.Fprintf(stderr, "strata: %s\nRun 'strata --help' for the commands.\n", shownError(err))
 		return 2
 	default:
-		fmt.Fprintf(stderr, "%s: %v\n", cmd.CommandPath(), err)
+		fmt.Fprintf(stderr, "%s: %s\n", cmd.CommandPath(), shownError(err))
 		return 2
 	}
+}
+
+// shownError is err as printed: its text carries names from manifests,
+// files and clusters (a file name may hold escapes and newlines), so each
+// error is cleaned (report.Clean: a newline in it is shown as \n) and only
+// errors.Join's own separators start a new line. No name can then redraw
+// the terminal or start a line a CI log reads as a command (::error::);
+// a CI runner trims leading spaces, so indenting would not do.
+func shownError(err error) string {
+	if joined, ok := err.(interface{ Unwrap() []error }); ok {
+		lines := make([]string, 0, len(joined.Unwrap()))
+		for _, e := range joined.Unwrap() {
+			lines = append(lines, shownError(e))
+		}
+		return strings.Join(lines, "\n")
+	}
+	return report.Clean(err.Error())
 }
 
 // newRootCommand builds the command tree; each command's flags are defined

@@ -5,6 +5,7 @@ package audit
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -25,6 +26,7 @@ import (
 
 	"github.com/strata-project/strata/webhook/inventory"
 	"github.com/strata-project/strata/webhook/policy"
+	"github.com/strata-project/strata/webhook/report"
 )
 
 // ReportAPI is the API group reports are written in.
@@ -134,6 +136,31 @@ func NewWriterForConfig(cfg *rest.Config, opts WriterOptions) (*Writer, error) {
 // existing is what the list of strata's reports found of one report.
 type existing struct {
 	hash string
+	// edited is set when another field manager wrote its content: its hash
+	// annotation, which anyone who can edit the report can keep, no longer
+	// says what it holds.
+	edited bool
+}
+
+// editedByOthers reports whether a field manager other than strata owns a
+// field of the report outside its metadata (kubectl edit of its results,
+// say): a metadata-only change (a label added) leaves the results strata's.
+func editedByOthers(fields []metav1.ManagedFieldsEntry) bool {
+	for _, f := range fields {
+		if f.Manager == FieldManager || f.FieldsV1 == nil {
+			continue
+		}
+		var owned map[string]json.RawMessage
+		if json.Unmarshal(f.FieldsV1.Raw, &owned) != nil {
+			return true
+		}
+		for k := range owned {
+			if k != "f:metadata" {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // reportRef names one report: cluster-scoped when namespace is "".
@@ -173,7 +200,7 @@ func (w *Writer) write(ctx context.Context, inv *inventory.Inventory, scope Scop
 	)
 	fail := func(err error) {
 		mu.Lock()
-		errs = append(errs, err)
+		errs = append(errs, shownError{err})
 		mu.Unlock()
 	}
 	count := func(f func()) {
@@ -197,7 +224,7 @@ func (w *Writer) write(ctx context.Context, inv *inventory.Inventory, scope Scop
 			continue
 		}
 		old, found := have[ref]
-		if found && old.hash == hash {
+		if found && old.hash == hash && !old.edited {
 			sum.Unchanged++
 			continue
 		}
@@ -239,6 +266,27 @@ func (w *Writer) write(ctx context.Context, inv *inventory.Inventory, scope Scop
 	return sum, nil
 }
 
+// shownError is a write error as it may be printed: a workload's kind and
+// name can come from a tenant's ownerReference, which the API server takes
+// as free text (escapes, a megabyte), and the API server's own errors echo
+// them; cleaned and cut short, they cannot redraw the terminal of whoever
+// runs the audit.
+type shownError struct{ err error }
+
+// maxShownError bounds one error's text: enough for a Kubernetes name
+// (253 bytes) several times over.
+const maxShownError = 1024
+
+func (e shownError) Error() string {
+	msg := report.Clean(e.err.Error())
+	if len(msg) > maxShownError {
+		msg = strings.ToValidUTF8(msg[:maxShownError], "") + "…"
+	}
+	return msg
+}
+
+func (e shownError) Unwrap() error { return e.err }
+
 // firstErrors keeps an error list readable: a cluster that refuses every
 // write says so ten times, not two thousand.
 func firstErrors(errs []error, n int) []error {
@@ -256,7 +304,7 @@ func firstErrors(errs []error, n int) []error {
 func writable(inv *inventory.Inventory, scope Scope) error {
 	var missing, outside []string
 	for _, wl := range inv.Workloads {
-		name := fmt.Sprintf("%s %s/%s", wl.Kind, wl.Namespace, wl.Name)
+		name := shownError{fmt.Errorf("%s %s/%s", wl.Kind, wl.Namespace, wl.Name)}.Error()
 		switch {
 		case wl.Exempt:
 		case wl.UID == "" || wl.APIVersion == "":
@@ -379,7 +427,9 @@ func (w *Writer) listResource(ctx context.Context, gvr schema.GroupVersionResour
 			if !strings.HasPrefix(item.GetName(), reportNamePrefix) {
 				continue // labelled by someone else's hand: not strata's to delete
 			}
-			page[reportRef{item.GetNamespace(), item.GetName()}] = existing{hash: item.GetAnnotations()[AnnotationReportHash]}
+			page[reportRef{item.GetNamespace(), item.GetName()}] = existing{
+				hash: item.GetAnnotations()[AnnotationReportHash], edited: editedByOthers(item.GetManagedFields()),
+			}
 		}
 		if opts.Continue = next; opts.Continue == "" {
 			break

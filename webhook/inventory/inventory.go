@@ -127,7 +127,11 @@ type Options struct {
 	Checker *webhook.Checker
 	// Mode decides the violations: enforce, warn or audit.
 	Mode policy.Action
-	// Operation is the request's operation the policies see. Default: "AUDIT".
+	// Operation is the request's operation the policies see. Default:
+	// "CREATE", what the webhook sees when the workload is next admitted (a
+	// rollout, a restore), so that a policy deciding on the operation, which
+	// the input schema documents as CREATE, UPDATE or CHECK, decides here as
+	// the webhook would.
 	Operation string
 	// Concurrency bounds the workloads evaluated at once; each resolves its
 	// own images concurrently too, and the resolver shares fetches of the
@@ -151,7 +155,7 @@ func Build(ctx context.Context, objs []Object, opts Options) (*Inventory, error)
 		opts.Timeout = webhook.DefaultResolveBudget + 2*time.Second
 	}
 	if opts.Operation == "" {
-		opts.Operation = "AUDIT"
+		opts.Operation = "CREATE"
 	}
 	inv := &Inventory{Mode: opts.Mode, Workloads: make([]Workload, len(objs))}
 	examined := make([][]webhook.Examined, len(objs))

@@ -186,29 +186,34 @@ func hasContent(line []byte) bool {
 // image) to the file line of its image, found in text starting at the
 // file's line start: a finding about a container's image points at that
 // line, not at the object's first. A document YAML cannot read has none.
+// A key found at more than one place (the items of a List running the same
+// container, or a mapping outside the containers naming the same name and
+// image) is left out: the finding then points at the object's document,
+// never at another object's or a decoy's line.
 func imageLines(text []byte, start int) map[string]int {
 	var root yaml3.Node
 	if err := yaml3.Unmarshal(text, &root); err != nil {
 		return nil
 	}
 	out := map[string]int{}
+	ambiguous := map[string]bool{}
 	var walk func(n *yaml3.Node)
 	walk = func(n *yaml3.Node) {
 		if n.Kind == yaml3.MappingNode {
-			var name string
-			var image *yaml3.Node
+			var name, image *yaml3.Node
 			for i := 0; i+1 < len(n.Content); i += 2 {
-				switch k, v := n.Content[i].Value, n.Content[i+1]; {
-				case k == "name" && v.Kind == yaml3.ScalarNode:
-					name = v.Value
-				case k == "image" && v.Kind == yaml3.ScalarNode:
+				switch k, v := n.Content[i].Value, n.Content[i+1]; k {
+				case "name":
+					name = v
+				case "image":
 					image = v
 				}
 			}
-			if key := ImageKey(name, imageValue(image)); image != nil && name != "" {
-				if _, dup := out[key]; !dup {
-					out[key] = start + image.Line - 1
+			if key, ok := imageKeyOf(name, image); ok {
+				if _, dup := out[key]; dup {
+					ambiguous[key] = true
 				}
+				out[key] = start + image.Line - 1
 			}
 		}
 		for _, c := range n.Content {
@@ -216,14 +221,31 @@ func imageLines(text []byte, start int) map[string]int {
 		}
 	}
 	walk(&root)
+	for key := range ambiguous {
+		delete(out, key)
+	}
 	return out
 }
 
-func imageValue(n *yaml3.Node) string {
-	if n == nil {
-		return ""
+// imageKeyOf is the ImageKey of a mapping's name and image values, an
+// alias (image: *img) read as the scalar it points to, as the decoder
+// reads it.
+func imageKeyOf(name, image *yaml3.Node) (string, bool) {
+	n, i := scalarValue(name), scalarValue(image)
+	if n == nil || i == nil || n.Value == "" {
+		return "", false
 	}
-	return n.Value
+	return ImageKey(n.Value, i.Value), true
+}
+
+func scalarValue(n *yaml3.Node) *yaml3.Node {
+	if n != nil && n.Kind == yaml3.AliasNode {
+		n = n.Alias
+	}
+	if n == nil || n.Kind != yaml3.ScalarNode {
+		return nil
+	}
+	return n
 }
 
 // ImageKey is the key of Manifest.ImageLines for a container.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
-	"os"
 	"slices"
 	"strings"
 
@@ -69,15 +68,22 @@ func RunTests(ctx context.Context, opts TestOptions) (*TestReport, error) {
 		}
 	}
 	var userFiles []string
+	// The files are read with serve's checks and caps: what is not a
+	// regular file (a FIFO would block) or is too large is refused unread.
+	reader := files{maxFile: DefaultMaxFileBytes, maxTotal: DefaultMaxTotalBytes}
+	var total int64
 	for _, root := range opts.Paths {
 		list, err := listFilesOf(root, func(p string) bool { return strings.HasSuffix(p, ".rego") || isDataFile(p) })
 		if err != nil {
 			return nil, err
 		}
 		for _, p := range list {
-			raw, err := os.ReadFile(p)
+			raw, err := reader.readFile(p)
 			if err != nil {
 				return nil, err
+			}
+			if total += int64(len(raw)); total > reader.maxTotal {
+				return nil, fmt.Errorf("policy files: %s brings the total past the limit of %d bytes, as strata serve refuses it", p, reader.maxTotal)
 			}
 			switch {
 			case strings.HasSuffix(p, ".rego"):
