@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -134,8 +135,16 @@ func buildListFixture(t *testing.T) (*listFixture, error) {
 				return nil, err
 			}
 		}
-		f.want[ns] = append(f.want[ns], listed{kind: "Widget", name: "w1", apiVersion: "example.com/v1", pods: 2})
+		// Its pods run two templates: the newest pod's is the Widget, the
+		// older one's is evaluated too, as a workload of its own.
+		f.want[ns] = append(f.want[ns], listed{kind: "Widget", name: "w1", apiVersion: "example.com/v1", pods: 1})
 		f.uids[ns+"/Widget/w1"] = string(widgetUID(ns))
+		old, err := c.CoreV1().Pods(ns).Get(ctx, "w1-old-0", metav1.GetOptions{})
+		if err != nil {
+			return nil, err
+		}
+		f.want[ns] = append(f.want[ns], listed{kind: "Pod", name: old.Name, apiVersion: "v1", pods: 1})
+		f.uids[ns+"/Pod/"+old.Name] = string(old.UID)
 		// Mirror pods of two static pods: the kubelet makes their Node
 		// their controller, and each is a workload of its own.
 		node := metav1.OwnerReference{APIVersion: "v1", Kind: "Node", Name: "node-1", UID: "0a0b0c0d-node-1", Controller: &yes}
@@ -300,7 +309,9 @@ func TestListClusterWorkloadIsWhatTheWebhookDecodes(t *testing.T) {
 			t.Errorf("ListCluster() %s/%s workload = %+v, want what the webhook decodes: %+v", o.Workload.Kind, o.Workload.Name, o.Workload, want)
 		}
 	}
-	if want := len(paths) + 3; len(objs) != want {
+	// Every kind once, the Widget, its older template's pod and the two
+	// mirror pods.
+	if want := len(paths) + 4; len(objs) != want {
 		t.Errorf("ListCluster(-n %s) = %d workloads, want %d", ns, len(objs), want)
 	}
 }
@@ -412,5 +423,49 @@ func TestListClusterWithoutPermissionNamesWhatToGrant(t *testing.T) {
 	objs, err := inventory.ListCluster(t.Context(), c, inventory.ListOptions{Namespace: listNamespaces[0]})
 	if err == nil || !strings.Contains(err.Error(), "grant list on cronjobs.batch") || !strings.Contains(err.Error(), listNamespaces[0]) {
 		t.Fatalf("ListCluster(no permissions) = %d objects, %v; want an error naming cronjobs.batch, the namespace and what to grant", len(objs), err)
+	}
+}
+
+// What runs is the pod, not its owner's template: a pod whose image was set
+// on the pod itself (kubectl set image pod/...), as a StatefulSet or
+// DaemonSet with OnDelete keeps its pods on an old template, is evaluated as
+// a workload of its own, and no longer counted under its owner; a pod that
+// strata's pin rewrote to tag@digest still counts under it.
+func TestListClusterEvaluatesPodsThatDriftedFromTheirOwner(t *testing.T) {
+	ctx := t.Context()
+	ns := "list-drift"
+	if err := cluster.CreateNamespace(ctx, s.client, ns); err != nil {
+		t.Fatal(err)
+	}
+	good := "registry.invalid/list/good:1"
+	if _, err := cluster.CreateWorkload(ctx, s.client, cluster.Workload{Kind: "Deployment", Namespace: ns, Name: "web", Images: []string{good}, Pods: 3}); err != nil {
+		t.Fatal(err)
+	}
+	pods, err := s.client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=web"})
+	if err != nil || len(pods.Items) != 3 {
+		t.Fatalf("the Deployment's pods: %v, %v", pods, err)
+	}
+	drifted, pinned := pods.Items[0], pods.Items[1]
+	drifted.Spec.Containers[0].Image = "registry.invalid/list/evil:1"
+	pinned.Spec.Containers[0].Image = good + "@sha256:" + strings.Repeat("ab", 32)
+	for _, p := range []*corev1.Pod{&drifted, &pinned} {
+		if _, err := s.client.CoreV1().Pods(ns).Update(ctx, p, metav1.UpdateOptions{}); err != nil {
+			t.Fatalf("setting the image of pod %s: %v", p.Name, err)
+		}
+	}
+	objs, err := inventory.ListCluster(ctx, s.client, inventory.ListOptions{Namespace: ns})
+	if err != nil {
+		t.Fatalf("ListCluster() = %v", err)
+	}
+	var got []string
+	for _, o := range objs {
+		got = append(got, fmt.Sprintf("%s/%s pods %d: %s", o.Workload.Kind, o.Workload.Name, o.Pods, o.Workload.Containers[0].Image))
+	}
+	want := []string{
+		"Deployment/web pods 2: " + good,
+		"Pod/" + drifted.Name + " pods 1: registry.invalid/list/evil:1",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("ListCluster() = %q, want %q", got, want)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 
@@ -54,12 +55,20 @@ const maxListRestarts = 3
 // one workload, the Deployment, as a CronJob's Jobs and pods are the CronJob.
 // An object whose controller is not listed (there is none, or it is a kind
 // strata does not list, or it is gone) is a workload itself, except a pod:
-// the pods of one unlisted controller (a custom resource's, say) are one
-// workload named after that controller (its ownerReference's apiVersion,
-// kind, name and UID), decoded from its newest pod, so that a custom
-// controller's replicas are evaluated once. A mirror pod, whose controller is
-// its Node, is a workload itself.
+// the pods of one unlisted controller (a custom resource's, say) are named
+// after that controller (its ownerReference's apiVersion, kind, name and
+// UID) and decoded from its newest pod, so that a custom controller's
+// replicas are evaluated once. A mirror pod, whose controller is its Node,
+// is a workload itself.
 //
+// What runs is judged, not only what a template says: every running pod is
+// decoded, and one that does not run its top-level owner's containers (an
+// image set on the pod, an OnDelete StatefulSet's old pods, an ephemeral
+// debug container, an injected sidecar) is not counted under the owner but
+// evaluated with the pods of the same owner and containers, as a workload
+// named after the newest of them; so are an unlisted controller's pods that
+// run other containers than its newest. A pod whose image strata's pin
+// rewrote to tag@digest still runs its template's tag.
 // The selector is matched against each workload's own labels (for a custom
 // controller's pods, its newest pod's), not sent to the server: a
 // Deployment selected by its labels still counts pods labelled otherwise.
@@ -96,13 +105,29 @@ type found struct {
 	pods       int
 }
 
-// ownerGroup is the pods of one controller strata does not list.
+// ownerGroup is the running pods that share one controller and one set of
+// containers (their images, types, OS and security contexts), when they are
+// not what a listed owner's template says: the pods of a controller strata
+// does not list, and pods that drifted from their listed owner (an image set
+// on the pod, an OnDelete StatefulSet's old pods, a debug container, an
+// injected sidecar). Each is evaluated once, so that what runs is judged,
+// not only what the template says.
 type ownerGroup struct {
-	ref      metav1.OwnerReference
+	ref metav1.OwnerReference
+	// drifted is set for pods of a listed owner: they are a workload named
+	// after their newest pod, not after the owner, which is one already.
+	drifted  bool
 	newest   *workload.Workload
 	created  metav1.Time
 	pods     int
-	fromName string // the pod the workload was decoded from, to break ties
+	fromName string    // the pod the workload was decoded from, to break ties
+	fromUID  types.UID // and its UID
+}
+
+// groupKey is an ownerGroup's: the controller and the containers.
+type groupKey struct {
+	owner      types.UID
+	containers string
 }
 
 type clusterLister struct {
@@ -111,7 +136,7 @@ type clusterLister struct {
 	listed int
 	found  map[types.UID]*found
 	order  []*found // objects that may be workloads, in list order
-	groups map[types.UID]*ownerGroup
+	groups map[groupKey]*ownerGroup
 }
 
 // page is one list call's items, typed objects that json.Marshal writes as
@@ -193,7 +218,7 @@ func (l *clusterLister) listKind(ctx context.Context, k *kind) error {
 	for restarts := 0; ; restarts++ {
 		var (
 			kept   []*found
-			groups = map[types.UID]*ownerGroup{}
+			groups = map[groupKey]*ownerGroup{}
 			counts = map[types.UID]int{}
 			n      int
 			err    error
@@ -242,40 +267,37 @@ func (l *clusterLister) listKind(ctx context.Context, k *kind) error {
 }
 
 // read looks at one listed object. An object whose controller is known is
-// counted (a pod) or only remembered for the objects it owns; any other is
-// decoded, as a workload of its own or, for a pod, for its controller's group.
-func (l *clusterLister) read(k *kind, o metav1.Object, groups map[types.UID]*ownerGroup, counts map[types.UID]int) (*found, error) {
+// only remembered for the objects it owns, and a running pod of it counted
+// under it when it runs what the top owner's template says; any other is
+// decoded, as a workload of its own or, for a pod, for its group.
+func (l *clusterLister) read(k *kind, o metav1.Object, groups map[groupKey]*ownerGroup, counts map[types.UID]int) (*found, error) {
 	f := &found{kind: k, uid: o.GetUID(), namespace: o.GetNamespace(), name: o.GetName(), controller: metav1.GetControllerOf(o)}
 	isPod := k.gk.Kind == "Pod" && k.gk.Group == ""
-	if isPod && terminated(o) {
+	if isPod && terminated(o) && f.controller != nil {
 		// A finished pod neither runs nor counts; a bare one is still
 		// listed, it is an object of the cluster.
-		if f.controller != nil {
-			return nil, nil
-		}
-	} else if isPod && f.controller != nil {
-		counts[f.controller.UID]++
+		return nil, nil
 	}
-	if f.controller != nil && l.found[f.controller.UID] != nil {
-		if isPod {
-			return nil, nil
-		}
+	if f.controller != nil && l.found[f.controller.UID] != nil && !isPod {
 		return f, nil
 	}
 	w, err := decode(k, o)
 	if err != nil {
 		return nil, err
 	}
-	if isPod && f.controller != nil && !(f.controller.Kind == "Node" && f.controller.APIVersion == "v1") {
-		g := groups[f.controller.UID]
-		if g == nil {
-			g = &ownerGroup{ref: *f.controller}
-			groups[f.controller.UID] = g
+	if isPod && f.controller != nil {
+		if top := l.top(f.controller.UID); top != nil {
+			if top.workload != nil && runsTemplate(w, top.workload) {
+				counts[f.controller.UID]++
+				return nil, nil
+			}
+			addToGroup(groups, groupKey{top.uid, containersKey(w)}, ownerGroup{drifted: true}, w, o)
+			return nil, nil
 		}
-		if created := o.GetCreationTimestamp(); g.newest == nil || g.created.Before(&created) || (g.created.Equal(&created) && o.GetName() > g.fromName) {
-			g.newest, g.created, g.fromName = w, created, o.GetName()
+		if !(f.controller.Kind == "Node" && f.controller.APIVersion == "v1") {
+			addToGroup(groups, groupKey{f.controller.UID, containersKey(w)}, ownerGroup{ref: *f.controller}, w, o)
+			return nil, nil
 		}
-		return nil, nil
 	}
 	f.workload = w
 	if isPod && !terminated(o) {
@@ -284,8 +306,42 @@ func (l *clusterLister) read(k *kind, o metav1.Object, groups map[types.UID]*own
 	return f, nil
 }
 
+// addToGroup counts pod o (decoded as w) in its group, created as g when
+// new, keeping the newest pod's workload.
+func addToGroup(groups map[groupKey]*ownerGroup, key groupKey, g ownerGroup, w *workload.Workload, o metav1.Object) {
+	have := groups[key]
+	if have == nil {
+		have = &g
+		groups[key] = have
+	}
+	have.pods++
+	if created := o.GetCreationTimestamp(); have.newest == nil || have.created.Before(&created) || (have.created.Equal(&created) && o.GetName() > have.fromName) {
+		have.newest, have.created, have.fromName, have.fromUID = w, created, o.GetName(), o.GetUID()
+	}
+}
+
+// runsTemplate reports whether pod runs the containers of its owner's
+// template: the same names, types, OS and security contexts, and each
+// image as the template writes it, or pinned to a digest strata's pin
+// added to it (name:tag@sha256:...).
+func runsTemplate(pod, tmpl *workload.Workload) bool {
+	return slices.EqualFunc(pod.Containers, tmpl.Containers, func(p, t workload.Container) bool {
+		image := p.Image
+		if base, _, pinned := strings.Cut(p.Image, "@"); pinned && !strings.Contains(t.Image, "@") && base == t.Image {
+			image = t.Image
+		}
+		return p.Name == t.Name && p.Type == t.Type && p.OS == t.OS && image == t.Image && reflect.DeepEqual(p.SecurityContext, t.SecurityContext)
+	})
+}
+
+// containersKey identifies a pod's containers for grouping its replicas.
+func containersKey(w *workload.Workload) string {
+	raw, _ := json.Marshal(w.Containers)
+	return string(raw)
+}
+
 // commit adds what one complete list found.
-func (l *clusterLister) commit(kept []*found, groups map[types.UID]*ownerGroup, counts map[types.UID]int) {
+func (l *clusterLister) commit(kept []*found, groups map[groupKey]*ownerGroup, counts map[types.UID]int) {
 	for _, f := range kept {
 		l.found[f.uid] = f
 		if f.workload != nil {
@@ -295,15 +351,13 @@ func (l *clusterLister) commit(kept []*found, groups map[types.UID]*ownerGroup, 
 	for uid, n := range counts {
 		if top := l.top(uid); top != nil {
 			top.pods += n
-		} else if g := groups[uid]; g != nil {
-			g.pods += n
 		}
 	}
 	if len(groups) > 0 && l.groups == nil {
-		l.groups = map[types.UID]*ownerGroup{}
+		l.groups = map[groupKey]*ownerGroup{}
 	}
-	for uid, g := range groups {
-		l.groups[uid] = g
+	for key, g := range groups {
+		l.groups[key] = g
 	}
 }
 
@@ -338,13 +392,26 @@ func (l *clusterLister) objects(sel labels.Selector) []Object {
 		}
 		out = append(out, Object{Workload: f.workload, APIVersion: f.kind.apiVersion, UID: string(f.uid), Pods: f.pods})
 	}
-	for uid, g := range l.groups {
+	// The pods of an unlisted controller are named after it, by the group
+	// of its newest pod; its other groups, and pods that drifted from a
+	// listed owner, after their newest pod.
+	newestOf := map[types.UID]*ownerGroup{}
+	for key, g := range l.groups {
+		if n := newestOf[key.owner]; !g.drifted && (n == nil || n.created.Before(&g.created) || (n.created.Equal(&g.created) && g.fromName > n.fromName)) {
+			newestOf[key.owner] = g
+		}
+	}
+	for key, g := range l.groups {
 		if !sel.Matches(labels.Set(g.newest.Labels)) {
 			continue
 		}
 		w := *g.newest
-		w.Kind, w.Name = g.ref.Kind, g.ref.Name
-		out = append(out, Object{Workload: &w, APIVersion: g.ref.APIVersion, UID: string(uid), Pods: g.pods})
+		if !g.drifted && newestOf[key.owner] == g {
+			w.Kind, w.Name = g.ref.Kind, g.ref.Name
+			out = append(out, Object{Workload: &w, APIVersion: g.ref.APIVersion, UID: string(key.owner), Pods: g.pods})
+			continue
+		}
+		out = append(out, Object{Workload: &w, APIVersion: "v1", UID: string(g.fromUID), Pods: g.pods})
 	}
 	slices.SortFunc(out, func(a, b Object) int {
 		return cmp.Or(cmp.Compare(a.Workload.Namespace, b.Workload.Namespace), cmp.Compare(a.Workload.Kind, b.Workload.Kind),
