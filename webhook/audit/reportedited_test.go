@@ -13,6 +13,7 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
 
+	"github.com/strata-project/strata/webhook/pipelinetest"
 	"github.com/strata-project/strata/webhook/policy"
 )
 
@@ -21,7 +22,7 @@ import (
 // skipped as unchanged: strata would otherwise leave the forged pass in
 // place on every run. The API server's managedFields name who wrote what.
 func TestReportEditedByAnotherManagerWithItsHashKeptIsRewritten(t *testing.T) {
-	p := reportsPipeline(t)
+	p := pipelinetest.Demo(t)
 	inv := reportsInventory(t, p, policy.Enforce)
 	_, hashes := builtReports(t, ReportAPIWGPolicy, p, inv, time.Now())
 	var (
