@@ -10,6 +10,8 @@ import (
 	"encoding/base64"
 	"encoding/pem"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -870,8 +872,17 @@ func TestStrataAcceptsConfig(t *testing.T) {
 			raw, _ := r.strataConfig()
 			config := filepath.Join(dir, "strata.yaml")
 			manifest := filepath.Join(dir, "manifest.yaml")
-			if err := os.WriteFile(config, []byte(strings.ReplaceAll(raw, "/etc/strata/policies", policies)), 0o644); err != nil {
+			// The registry CA the chart mounts (registry.caBundle), as a file.
+			ca := filepath.Join(dir, "ca.crt")
+			if err := os.WriteFile(ca, testCAPEM(t), 0o644); err != nil {
 				t.Fatal(err)
+			}
+			local := strings.NewReplacer("/etc/strata/policies", policies, "/etc/strata/registry-ca/ca.crt", ca).Replace(raw)
+			if err := os.WriteFile(config, []byte(local), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if out, err := exec.Command(bin, "config", "validate", "--offline", "-f", config).CombinedOutput(); err != nil {
+				t.Errorf("strata config validate (rendered from %s): %v\n%s\n%s", values, err, out, raw)
 			}
 			if err := os.WriteFile(manifest, []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: nothing-to-check}\n"), 0o644); err != nil {
 				t.Fatal(err)
@@ -961,6 +972,33 @@ func TestConnectionLimitsWiredToServe(t *testing.T) {
 	for _, want := range []string{"--max-connections=250", "--health-max-connections=16"} {
 		if !slices.Contains(args, want) {
 			t.Errorf("args = %q, want %s", args, want)
+		}
+	}
+}
+
+// testCAPEM is a CA certificate in PEM, as a registry.caBundle holds.
+func testCAPEM(t *testing.T) []byte {
+	t.Helper()
+	srv := httptest.NewTLSServer(http.NotFoundHandler())
+	defer srv.Close()
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
+}
+
+// NOTES say what an install with an empty catalog checks, and how to name
+// bases; with a catalog they say nothing of it.
+func TestNotesSayWhatAnEmptyCatalogLeavesUnchecked(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		args []string
+		want bool
+	}{{nil, true}, {[]string{"-f", "ci/catalog-values.yaml"}, false}} {
+		out, err := helm(t, append([]string{"install", release, ".", "--namespace", namespace, "--dry-run=client"}, tc.args...)...)
+		if err != nil {
+			t.Fatalf("helm install --dry-run %v: %v", tc.args, err)
+		}
+		_, notes, _ := strings.Cut(out, "NOTES:")
+		if got := strings.Contains(notes, "The catalog is EMPTY (catalog.images)") && strings.Contains(notes, "--set 'catalog.images[0].ref="); got != tc.want {
+			t.Errorf("helm install %v: NOTES say the catalog is empty: %t, want %t\n%s", tc.args, got, tc.want, notes)
 		}
 	}
 }
