@@ -190,6 +190,11 @@ func (c *Checker) check(ctx context.Context, req policy.Request, w *workload.Wor
 	if accessErr == nil {
 		c.resolve(rctx, refs, access, resolved, errs)
 		c.logFailures(errs)
+		if c.opts.Credentials == nil {
+			for i, err := range errs {
+				errs[i] = images.OwnCredentialsOnly(err)
+			}
+		}
 	}
 	index := make(map[string]int, len(refs))
 	for i, ref := range refs {

@@ -49,6 +49,23 @@ type Error struct {
 	// RetryAfter is the registry's Retry-After, for KindRateLimited.
 	RetryAfter time.Duration
 	Err        error
+	// ownCredentialsOnly is set when the caller reads images with its own
+	// credentials only, so that a pod's imagePullSecret would not be read.
+	ownCredentialsOnly bool
+}
+
+// OwnCredentialsOnly returns err with advice for a caller that reads every
+// image with strata's own credentials (the command line, a webhook that
+// does not read pull secrets): to such a caller, "add an imagePullSecret"
+// is advice that cannot help. Other errors are returned as they are.
+func OwnCredentialsOnly(err error) error {
+	var e *Error
+	if !errors.As(err, &e) || e.Kind != KindUnauthorized {
+		return err
+	}
+	c := *e
+	c.ownCredentialsOnly = true
+	return &c
 }
 
 func (e *Error) Unwrap() error { return e.Err }
@@ -69,6 +86,9 @@ func (e *Error) advice() string {
 	case KindNotAllowed:
 		return fmt.Sprintf("image %q is on registry %s, which strata is not configured to reach: use an image from an allowed registry or add %s to registry.allow", e.Image, e.Registry, e.Registry)
 	case KindUnauthorized:
+		if e.ownCredentialsOnly {
+			return fmt.Sprintf("%s denied access to %s: give strata credentials that can pull it (docker login, or DOCKER_CONFIG; in a cluster, the chart's registry.credentialsSecret, or pullSecrets.enabled to read the pods' imagePullSecrets)", e.Registry, e.Repository)
+		}
 		return fmt.Sprintf("%s denied access to %s: add an imagePullSecret that can pull it", e.Registry, e.Repository)
 	case KindNotFound:
 		return fmt.Sprintf("%s has no image %q: check the repository, tag or digest", e.Registry, e.Image)

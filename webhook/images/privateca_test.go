@@ -60,3 +60,24 @@ func TestRegistryBehindAPrivateCA(t *testing.T) {
 		t.Errorf("Resolve with the CA in RootCAs = %v, %v; want the image", got, err)
 	}
 }
+
+// "add an imagePullSecret" is advice only where pods' pull secrets are
+// read: to the command line, or a webhook that reads none, a refusal says
+// how to give strata its own credentials.
+func TestUnauthorizedAdviceFitsWhereStrataRuns(t *testing.T) {
+	err := &Error{Kind: KindUnauthorized, Registry: "registry.example.com", Repository: "private/app", Image: "registry.example.com/private/app:1"}
+	if got := err.Error(); !strings.Contains(got, "add an imagePullSecret") {
+		t.Errorf("Error() = %q, want the imagePullSecret advice where pods' secrets are read", got)
+	}
+	got := OwnCredentialsOnly(err).Error()
+	if strings.Contains(got, "add an imagePullSecret") || !strings.Contains(got, "docker login, or DOCKER_CONFIG") || !strings.Contains(got, "registry.credentialsSecret") {
+		t.Errorf("OwnCredentialsOnly(err).Error() = %q, want strata's own credentials as the advice", got)
+	}
+	if err.ownCredentialsOnly {
+		t.Error("OwnCredentialsOnly changed the error it was given, which the cache shares")
+	}
+	other := &Error{Kind: KindNotFound, Registry: "r", Image: "r/x:1"}
+	if OwnCredentialsOnly(other) != error(other) {
+		t.Error("OwnCredentialsOnly changed a not-found error")
+	}
+}
