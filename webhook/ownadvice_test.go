@@ -52,7 +52,9 @@ func TestRefusalAdviceFitsWhereStrataReadsCredentials(t *testing.T) {
 	} {
 		c := NewChecker(CheckerOptions{Resolver: resolver, Lineage: p.Catalog, Evaluator: p.Engine, Credentials: tc.creds})
 		vs := c.Check(t.Context(), policy.Request{Operation: "CREATE", Namespace: "shop", Mode: policy.Enforce}, w)
-		if !slices.ContainsFunc(vs, func(v policy.Violation) bool { return v.Policy == "image-resolution" && strings.Contains(v.Msg, tc.want) }) {
+		if !slices.ContainsFunc(vs, func(v policy.Violation) bool {
+			return v.Policy == "image-resolution" && strings.Contains(v.Msg, tc.want)
+		}) {
 			t.Errorf("%s: violations %v, want image-resolution advising %q", tc.name, vs, tc.want)
 		}
 	}
