@@ -100,18 +100,22 @@ func runConfigValidate(ctx context.Context, file string, f validateFlags, stdout
 
 // logConfigWarnings logs, at serve's start, the warnings config validate
 // would print that need no registry: strata runs with them, but probably
-// not as meant.
-func logConfigWarnings(path string, p *webhook.Pipeline, logger *slog.Logger) {
+// not as meant. It returns how many it logged.
+func logConfigWarnings(path string, p *webhook.Pipeline, logger *slog.Logger) int {
+	n := 0
 	if path != "" {
 		if raw, err := os.ReadFile(path); err == nil {
 			for _, prob := range webhook.LintConfig(raw, p.Engine) {
 				logger.Warn("configuration: "+prob.Problem, "key", prob.Path, "line", prob.Line)
+				n++
 			}
 		}
 	}
-	for _, n := range p.Engine.Notes() {
-		logger.Warn("policy files: " + n)
+	for _, note := range p.Engine.Notes() {
+		logger.Warn("policy files: " + note)
+		n++
 	}
+	return n
 }
 
 // validation prints what config validate finds, and counts it.

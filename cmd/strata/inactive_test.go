@@ -85,3 +85,25 @@ func TestServeWithoutApprovedBasesReportsApprovedBaseInactive(t *testing.T) {
 		t.Errorf("the start log does not say approved-base is inactive:\n%s", log)
 	}
 }
+
+// A misspelt policies.data key left approved-base with nothing to approve,
+// in silence: serve now names it at start, counts it in /readyz and in
+// strata_config_warnings, and stays ready.
+func TestServeNamesConfigWarningsAtStart(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	config := filepath.Join(dir, "strata.yaml")
+	if err := os.WriteFile(config, []byte("policies:\n  data:\n    approvedBase: [\"registry.example.com/base/*\"]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := startServe(t, "--dev", "--config", config)
+	if _, readyz := s.get(t, "/readyz?verbose"); !strings.Contains(readyz, "configuration") || !strings.Contains(readyz, "1 warnings at start") {
+		t.Errorf("/readyz?verbose = %q, want the configuration check to count 1 warning", readyz)
+	}
+	if _, metrics := s.get(t, "/metrics"); !strings.Contains(metrics, "strata_config_warnings 1") {
+		t.Errorf("/metrics lacks strata_config_warnings 1")
+	}
+	if log := s.stdout.String(); !strings.Contains(log, "no loaded policy reads data.strata.config.approvedBase; did you mean approvedBases?") || !strings.Contains(log, `"line":3`) {
+		t.Errorf("the start log does not name the misspelt key and its line:\n%s", log)
+	}
+}

@@ -123,7 +123,9 @@ func newServeCommand(stdout, stderr io.Writer) *cobra.Command {
 				logger.Warn("policy inactive: it reports nothing", "policy", m.ID, "reason", m.Inactive)
 			}
 		}
-		logConfigWarnings(*configPath, p, logger)
+		configWarnings := logConfigWarnings(*configPath, p, logger)
+		registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "strata_config_warnings",
+			Help: "Warnings strata config validate would print for the configuration strata started with (policy files included)."}, func() float64 { return float64(configWarnings) }))
 		go p.Catalog.Run(ctx, cfg.Catalog.Refresh.Duration, lineage.DefaultRetry)
 		if len(cfg.Policies.Paths) > 0 {
 			go p.Engine.Watch(ctx, 2*time.Second)
@@ -157,6 +159,10 @@ func newServeCommand(stdout, stderr io.Writer) *cobra.Command {
 					return fmt.Sprintf("%d images", p.Catalog.Len()), nil
 				},
 				"policies": func() (string, error) { return policyStatus(p.Engine.Status(), p.Engine.Policies()) },
+				// Warnings do not make strata unready; they are said here.
+				"configuration": func() (string, error) {
+					return fmt.Sprintf("%d warnings at start (logged; strata config validate names them)", configWarnings), nil
+				},
 			},
 			Gatherer:     prometheus.Gatherers{registry, crmetrics.Registry},
 			Registerer:   registry,
