@@ -2,9 +2,6 @@ package webhook
 
 import (
 	"encoding/pem"
-	"io"
-	"log"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -12,12 +9,9 @@ import (
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/authn"
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
-	"github.com/google/go-containerregistry/pkg/v1/random"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/strata-project/strata/webhook/images"
+	"github.com/strata-project/strata/webhook/internal/imagetest"
 	"github.com/strata-project/strata/webhook/lineage"
 	"github.com/strata-project/strata/webhook/policy"
 )
@@ -104,23 +98,10 @@ func TestMalformedPatternsAreRefusedAtLoad(t *testing.T) {
 // no certificate is refused at start, not discovered at the first image.
 func TestRegistryCAFileIsTrustedBesideTheSystemRoots(t *testing.T) {
 	t.Parallel()
-	srv := httptest.NewTLSServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
-	t.Cleanup(srv.Close)
-	host := strings.TrimPrefix(srv.URL, "https://")
-	img, err := random.Image(64, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ref, err := name.ParseReference(host + "/app/web:1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.Write(ref, img, remote.WithTransport(srv.Client().Transport)); err != nil {
-		t.Fatal(err)
-	}
+	image, cert := imagetest.TLSRegistry(t, "app/web:1")
 	dir := t.TempDir()
 	caFile := filepath.Join(dir, "ca.crt")
-	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600); err != nil {
+	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw}), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	notPEM := filepath.Join(dir, "not.pem")
@@ -144,7 +125,7 @@ func TestRegistryCAFileIsTrustedBesideTheSystemRoots(t *testing.T) {
 			t.Fatalf("NewPipeline() = %v", err)
 		}
 		t.Cleanup(p.Close)
-		if _, err := p.Resolver.Resolve(t.Context(), host+"/app/web:1", images.Access{}); err != nil {
+		if _, err := p.Resolver.Resolve(t.Context(), image, images.Access{}); err != nil {
 			t.Errorf("Resolve behind the CA of registry.caFile = %v, want the image", err)
 		}
 	}

@@ -108,16 +108,7 @@ func TestAPIServer(t *testing.T) {
 	cfg := readAPISettings(t)
 	ctx := t.Context()
 	dir := t.TempDir()
-	repo, err := filepath.Abs(root)
-	if err != nil {
-		t.Fatal(err)
-	}
-	toolsBin := filepath.Join(repo, "test", "tools", "bin")
-	for _, b := range []string{"kube-apiserver", "etcd"} {
-		if _, err := os.Stat(filepath.Join(toolsBin, b)); err != nil {
-			t.Fatalf("%s not found in %s: run make tools", b, toolsBin)
-		}
-	}
+	_, toolsBin := toolsOf(t, "kube-apiserver", "etcd")
 	strataBin := build(t, dir, "./cmd/strata")
 	noopBin := build(t, dir, "./test/bench/noop")
 	t.Logf("machine: %d CPUs; load average before: %s", runtime.NumCPU(), loadavg())

@@ -146,16 +146,7 @@ func TestAudit(t *testing.T) {
 	cfg := readAuditSettings(t)
 	ctx := t.Context()
 	dir := t.TempDir()
-	repo, err := filepath.Abs(root)
-	if err != nil {
-		t.Fatal(err)
-	}
-	toolsBin := filepath.Join(repo, "test", "tools", "bin")
-	for _, b := range []string{"kube-apiserver", "etcd"} {
-		if _, err := os.Stat(filepath.Join(toolsBin, b)); err != nil {
-			t.Fatalf("%s not found in %s: run make tools", b, toolsBin)
-		}
-	}
+	repo, toolsBin := toolsOf(t, "kube-apiserver", "etcd", "kubectl")
 	auditrun := build(t, dir, "./test/bench/auditrun")
 	t.Logf("machine: %d CPUs; load average before: %s", runtime.NumCPU(), loadavg())
 

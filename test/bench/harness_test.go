@@ -283,3 +283,21 @@ func table(rows []row) string {
 	}
 	return b.String()
 }
+
+// toolsOf is the repository's absolute path and test/tools/bin in it, where
+// `make tools` built the binaries the benchmark needs; it fails the test,
+// saying what to run, when one is missing.
+func toolsOf(t *testing.T, binaries ...string) (repo, toolsBin string) {
+	t.Helper()
+	repo, err := filepath.Abs(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	toolsBin = filepath.Join(repo, "test", "tools", "bin")
+	for _, b := range binaries {
+		if _, err := os.Stat(filepath.Join(toolsBin, b)); err != nil {
+			t.Fatalf("%s not found in %s: run make tools", b, toolsBin)
+		}
+	}
+	return repo, toolsBin
+}

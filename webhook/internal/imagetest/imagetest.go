@@ -4,16 +4,19 @@
 package imagetest
 
 import (
+	"crypto/x509"
 	"io"
 	"log"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
 // Registry starts an in-process registry for the test's lifetime, its log
@@ -46,4 +49,23 @@ func Image(tb testing.TB, layers int, edit func(*v1.ConfigFile)) v1.Image {
 		tb.Fatal(err)
 	}
 	return img
+}
+
+// TLSRegistry starts an in-process registry behind TLS with a certificate of
+// its own CA, for the test's lifetime, and pushes a random image as repoTag:
+// a registry a client reaches only when it trusts that CA. It returns the
+// image's reference and the certificate to trust.
+func TLSRegistry(tb testing.TB, repoTag string) (string, *x509.Certificate) {
+	tb.Helper()
+	srv := httptest.NewTLSServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	tb.Cleanup(srv.Close)
+	image := strings.TrimPrefix(srv.URL, "https://") + "/" + repoTag
+	ref, err := name.ParseReference(image)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := remote.Write(ref, Image(tb, 1, nil), remote.WithTransport(srv.Client().Transport)); err != nil {
+		tb.Fatal(err)
+	}
+	return image, srv.Certificate()
 }
