@@ -7,7 +7,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"net"
+	"github.com/strata-project/strata/test/cluster"
 	"net/http"
 	"os"
 	"os/exec"
@@ -45,12 +45,11 @@ func build(t *testing.T, dir, pkg string) string {
 // to listen on.
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := cluster.FreeAddr()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	return addr
 }
 
 // server is a webhook server running as a subprocess: strata or the floor.

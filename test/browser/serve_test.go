@@ -7,8 +7,8 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"fmt"
+	"github.com/strata-project/strata/test/cluster"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -42,12 +42,11 @@ func strataBin(t *testing.T) string {
 
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := cluster.FreeAddr()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	return addr
 }
 
 // serveGraph starts `strata serve --dev --demo --graph` and returns its

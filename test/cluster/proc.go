@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -82,14 +83,31 @@ func (p *Proc) Stop() {
 	}
 }
 
-// FreeAddr returns a loopback address nothing listens on.
+var (
+	handedOutMu sync.Mutex
+	handedOut   = map[string]bool{}
+)
+
+// FreeAddr returns a loopback address nothing listens on and that no earlier
+// call returned: the kernel may hand the same ephemeral port to two listens in
+// a row once the first is closed, and two components given one port fail with
+// "address already in use" (a CI run did).
 func FreeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
+	handedOutMu.Lock()
+	defer handedOutMu.Unlock()
+	for range 100 {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return "", err
+		}
+		addr := ln.Addr().String()
+		ln.Close()
+		if !handedOut[addr] {
+			handedOut[addr] = true
+			return addr, nil
+		}
 	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
+	return "", fmt.Errorf("no loopback port left that was not already handed out")
 }
 
 // WaitHTTP polls url until ok accepts the status or the process exits.
