@@ -88,10 +88,14 @@ func TestDocumentedUpgradeCommandsRender(t *testing.T) {
 		}
 	}
 	// The other spellings of "none" an adopter tries.
-	for _, none := range []string{"namespaces.warn=null", "namespaces.warn={}"} {
+	for _, none := range []string{"namespaces.warn=null", "namespaces.warn={}", "namespaces.warn=[]", "namespaces.warn="} {
 		vwc := render(t, "--set", "namespaces.warn={team-a}", "--set", none).webhookConfig()
 		if got := modesOf(t, vwc, "team-a"); len(got) != 1 || got[0] != "audit" {
 			t.Errorf("--set %s after team-a in warn: team-a is in %v, want audit (the default)", none, got)
 		}
+	}
+	// A bare string is one namespace without braces, not "none": refused, not read as empty.
+	if _, err := helm(t, "template", release, ".", "--namespace", namespace, "--set", "namespaces.warn=team-a"); err == nil || !strings.Contains(err.Error(), "/namespaces/warn") {
+		t.Errorf("--set namespaces.warn=team-a: want a schema error at /namespaces/warn, got %v", err)
 	}
 }

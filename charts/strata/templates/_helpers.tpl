@@ -69,12 +69,15 @@ API server gives up and applies the failurePolicy instead.
 
 {{/*
 The namespaces listed for one mode (argument: dict "root" $ "mode" "warn"), as a
-JSON list: what `helm --set 'namespaces.warn={}'` gives ([""]) and =null (null)
-both mean none, as the NOTES' audit → enforce commands use them.
+JSON list: what `helm --set 'namespaces.warn={}'` gives ([""]), =null (null), =[]
+("[]") and = ("") all mean none; the NOTES' audit → enforce commands use {}.
+The schema allows no other string.
 */}}
 {{- define "strata.namespacesOf" -}}
 {{- $out := list -}}
-{{- range (index (.root.Values.namespaces | default dict) .mode | default list) -}}
+{{- $listed := index (.root.Values.namespaces | default dict) .mode | default list -}}
+{{- if kindIs "string" $listed }}{{ $listed = list }}{{ end -}}
+{{- range $listed -}}
 {{- if . }}{{ $out = append $out . }}{{ end -}}
 {{- end -}}
 {{- toJson $out -}}
