@@ -333,7 +333,11 @@ func (e *Engine) evaluate(ctx context.Context, c *compiled, container, platform 
 		if !ok {
 			return []Violation{e.policyError(container, platform, fmt.Errorf("policy %s yielded %v, not a {msg, container, platform} object", meta.ID, r.Bindings["v"]))}, false
 		}
-		msg, _ := v["msg"].(string)
+		msg, ok := v["msg"].(string)
+		if !ok {
+			// Dropping it would allow; an empty reason would deny without one.
+			msg = fmt.Sprintf("policy %s found a violation but gave it no msg (a string): fix the policy's violation rule to say what is wrong", meta.ID)
+		}
 		out = append(out, Violation{Policy: meta.ID, Action: meta.Action, Msg: msg, Container: container, Platform: platform})
 	}
 	return out, true

@@ -71,8 +71,55 @@ func moduleNotes(modules map[string]*ast.Module) []string {
 			notes = append(notes, fmt.Sprintf("%s: package %s has no # METADATA block: its id is taken from the package name and its action is enforce; add title, description and custom.action",
 				name, strings.TrimPrefix(pkg, "data.")))
 		}
+		notes = append(notes, violationShapeNotes(name, m)...)
 	}
 	return notes
+}
+
+// violationShapeNotes names the violation rules whose value can be seen,
+// without evaluating, to lack the msg the decision shows: an object
+// without a "msg" key, or a scalar. A value built by a call
+// (lib.finding(msg)) is not judged here; Evaluate names it if it lacks one.
+func violationShapeNotes(file string, m *ast.Module) []string {
+	var notes []string
+	pkg := strings.TrimPrefix(m.Package.Path.String(), "data.")
+	for _, r := range m.Rules {
+		if r.Head.Name.String() != "violation" && r.Head.Ref().String() != "violation" || r.Head.Key == nil {
+			continue
+		}
+		value := r.Head.Key.Value
+		if v, ok := value.(ast.Var); ok {
+			value = boundIn(r.Body, v)
+		}
+		var problem string
+		switch value := value.(type) {
+		case ast.Object:
+			if value.Get(ast.InternedTerm("msg")) == nil {
+				problem = `a violation without "msg": its deny or warning would give no reason; add "msg": "<what is wrong and what to do>"`
+			}
+		case ast.String, ast.Number, ast.Boolean, ast.Null, *ast.Array, ast.Set:
+			problem = `a violation that is not an object: every evaluation of it is a policy-error; yield {"msg": "..."}`
+		}
+		if problem != "" {
+			notes = append(notes, fmt.Sprintf("%s:%d: policy %s: %s", file, r.Location.Row, pkg, problem))
+		}
+	}
+	return notes
+}
+
+// boundIn returns the value assigned to v by `v := x` or `v = x` in body,
+// or nil when the body does not bind it that plainly.
+func boundIn(body ast.Body, v ast.Var) ast.Value {
+	for _, e := range body {
+		if !e.IsAssignment() && !e.IsEquality() {
+			continue
+		}
+		lhs, rhs := e.Operand(0), e.Operand(1)
+		if lhs != nil && rhs != nil && lhs.Value.Compare(v) == 0 {
+			return rhs.Value
+		}
+	}
+	return nil
 }
 
 // importedByAny reports whether another module imports path or reads it by

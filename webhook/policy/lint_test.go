@@ -70,3 +70,42 @@ func newUserEngine(t *testing.T, files map[string]string) *Engine {
 	}
 	return e
 }
+
+// A violation without msg denied (or warned) with an empty reason, and
+// nothing said so before a pod met it; config validate names it now, and a
+// violation that still lacks one at evaluation says which policy to fix
+// instead of being dropped, which would be an allow.
+func TestViolationsWithoutMsgAreNamed(t *testing.T) {
+	e := newUserEngine(t, map[string]string{
+		"nomsg.rego":  "# METADATA\n# title: nomsg\npackage strata.policies.nomsg\n\nviolation contains {\"message\": \"x\", \"container\": \"c\"} if input.container.name == \"web\"\n",
+		"bound.rego":  "# METADATA\n# title: bound\npackage strata.policies.bound\n\nviolation contains v if {\n\tinput.container.name == \"web\"\n\tv := {\"reason\": \"y\"}\n}\n",
+		"string.rego": "# METADATA\n# title: string\npackage strata.policies.str\n\nviolation contains \"root\" if input.container.name == \"nobody\"\n",
+		"good.rego":   "# METADATA\n# title: good\npackage strata.policies.good\n\nviolation contains v if {\n\tinput.container.name == \"nobody\"\n\tv := {\"msg\": \"fine\"}\n}\n",
+	})
+	notes := strings.Join(e.Notes(), "\n")
+	for _, want := range []string{
+		"nomsg.rego:5: policy strata.policies.nomsg: a violation without \"msg\"",
+		"bound.rego:5: policy strata.policies.bound: a violation without \"msg\"",
+		"string.rego:5: policy strata.policies.str: a violation that is not an object",
+	} {
+		if !strings.Contains(notes, want) {
+			t.Errorf("Notes() = %q, want it to hold %q", notes, want)
+		}
+	}
+	if strings.Contains(notes, "good.rego") {
+		t.Errorf("Notes() = %q, want nothing about good.rego", notes)
+	}
+	vs := e.Evaluate(t.Context(), "web", "", mustInput(t, `{"container": {"name": "web"}, "image": {}}`))
+	var nomsg *Violation
+	for i := range vs {
+		if vs[i].Policy == "nomsg" {
+			nomsg = &vs[i]
+		}
+	}
+	if nomsg == nil {
+		t.Fatalf("Evaluate() = %+v, want the nomsg policy's violation kept", vs)
+	}
+	if !strings.Contains(nomsg.Msg, "nomsg") || !strings.Contains(nomsg.Msg, "msg") {
+		t.Errorf("violation without msg reads %q, want it to name the policy and the missing msg", nomsg.Msg)
+	}
+}
