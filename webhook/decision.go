@@ -34,6 +34,30 @@ type Decision struct {
 	// Violations carry their effective action: the milder of the mode's and
 	// the policy's.
 	Violations []policy.Violation
+	// Images are the checked containers' images and the digests they
+	// resolved to, for the decision log: what was judged, not only its name.
+	Images []JudgedImage
+}
+
+// JudgedImage is one checked container's image as the decision log names
+// it. Digest is empty when the image was not resolved.
+type JudgedImage struct {
+	Container string `json:"container"`
+	Image     string `json:"image"`
+	Digest    string `json:"digest,omitempty"`
+}
+
+// judgedImages lists what an examination resolved, in container order.
+func judgedImages(ex Examination) []JudgedImage {
+	out := make([]JudgedImage, 0, len(ex.Containers))
+	for _, e := range ex.Containers {
+		j := JudgedImage{Container: e.Container.Name, Image: e.Container.Image}
+		if e.Image != nil {
+			j.Digest = e.Image.Digest.String()
+		}
+		out = append(out, j)
+	}
+	return out
 }
 
 // Decide applies the mode to the violations: each acts with the milder of

@@ -166,18 +166,13 @@ func (h *Handler) handle(ctx context.Context, req admission.Request) (admission.
 		Operation: string(req.Operation), DryRun: dryRun, Namespace: req.Namespace, User: req.UserInfo.Username,
 		Mode: h.opts.Mode,
 	}
-	var vs []policy.Violation
-	if h.opts.Recorder != nil {
-		ex := h.opts.Checker.Examine(ctx, preq, w)
-		vs = ex.Violations
-		// A dry run creates nothing that will run.
-		if !dryRun {
-			h.opts.Recorder.Record(h.opts.Mode, w, ex)
-		}
-	} else {
-		vs = h.opts.Checker.Check(ctx, preq, w)
+	ex := h.opts.Checker.Examine(ctx, preq, w)
+	// A dry run creates nothing that will run.
+	if h.opts.Recorder != nil && !dryRun {
+		h.opts.Recorder.Record(h.opts.Mode, w, ex)
 	}
-	d := Decide(h.opts.Mode, vs)
+	d := Decide(h.opts.Mode, ex.Violations)
+	d.Images = judgedImages(ex)
 	return respond(d), w, &d
 }
 
@@ -227,6 +222,13 @@ func (h *Handler) record(req admission.Request, w *workload.Workload, d *Decisio
 		slog.String("decision", decision),
 		slog.Any("policies", lb.policies(violated)),
 		slog.Duration("duration", took),
+	}
+	if d != nil && len(d.Images) > 0 {
+		kept, omitted := lb.images(d.Images)
+		attrs = append(attrs, slog.Any("images", kept))
+		if omitted > 0 {
+			attrs = append(attrs, slog.Int("imagesOmitted", omitted))
+		}
 	}
 	if d != nil && len(d.Violations) > 0 {
 		kept, omitted := lb.violations(d.Violations)

@@ -9,7 +9,7 @@ import (
 // maxDecisionLogLine bounds the bytes of one decision log line, however
 // many containers a pod has and however long the registries' errors are.
 // It is the sum of the budgets below plus the fixed fields, with room.
-const maxDecisionLogLine = 16 << 10
+const maxDecisionLogLine = 20 << 10
 
 // The budgets, in bytes as a JSON log handler writes them (escapes
 // included). One 40-container pod against a registry with 60 KB error
@@ -21,6 +21,8 @@ const (
 	logViolationsBytes = 8 << 10 // all the violations kept
 	logMessageBytes    = 2 << 10 // the denial message
 	logViolationFixed  = 64      // a violation's keys and punctuation
+	logImagesBytes     = 4 << 10 // the checked images and their digests
+	logImageFixed      = 48      // an image's keys and punctuation
 )
 
 // logBudget cuts the values of one decision log line to their budgets and
@@ -70,6 +72,28 @@ func (b *logBudget) violations(vs []policy.Violation) ([]policy.Violation, int) 
 				b.cut += len(rest.Policy) + len(rest.Msg) + len(rest.Container) + len(rest.Platform)
 			}
 			return kept, len(vs) - i
+		}
+		used += n
+		b.cut += c.cut
+		kept = append(kept, short)
+	}
+	return kept, 0
+}
+
+// images keeps, in order, the judged images that fit logImagesBytes, each
+// name cut to logFieldBytes, and returns how many it dropped.
+func (b *logBudget) images(js []JudgedImage) ([]JudgedImage, int) {
+	kept := make([]JudgedImage, 0, len(js))
+	used := 0
+	for i, j := range js {
+		var c logBudget
+		short := JudgedImage{Container: c.cutTo(j.Container, logFieldBytes), Image: c.cutTo(j.Image, logFieldBytes), Digest: j.Digest}
+		n := logImageFixed + escapedLen(short.Container) + escapedLen(short.Image) + len(short.Digest)
+		if used+n > logImagesBytes {
+			for _, rest := range js[i:] {
+				b.cut += len(rest.Container) + len(rest.Image) + len(rest.Digest)
+			}
+			return kept, len(js) - i
 		}
 		used += n
 		b.cut += c.cut

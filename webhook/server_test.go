@@ -13,6 +13,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"github.com/strata-project/strata/webhook/images"
 	"io"
 	"log/slog"
 	"maps"
@@ -166,6 +167,23 @@ func TestMetricsAndDecisionLog(t *testing.T) {
 	}
 	if !strings.Contains(lines[2], `"decision":"error"`) {
 		t.Errorf("log line of a request without uid = %s, want decision error", lines[2])
+	}
+	// Each line names what it judged: the reference and the digest it
+	// resolved to, so that a log reader knows which image was allowed.
+	for i, image := range map[int]string{0: admin, 1: web, 4: admin, 5: admin} {
+		resolved, err := p.Resolver.Resolve(t.Context(), image, images.Access{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var line struct {
+			Images []struct{ Container, Image, Digest string }
+		}
+		if err := json.Unmarshal([]byte(lines[i]), &line); err != nil {
+			t.Fatal(err)
+		}
+		if len(line.Images) != 1 || line.Images[0].Container != "app" || line.Images[0].Image != image || line.Images[0].Digest != resolved.Digest.String() {
+			t.Errorf("decision log line %d images = %+v, want [{app %s %s}]", i, line.Images, image, resolved.Digest)
+		}
 	}
 }
 
