@@ -10,6 +10,7 @@ import (
 	"encoding/base64"
 	"encoding/pem"
 	"errors"
+	"github.com/strata-project/strata/test/chartdocs"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -160,15 +161,9 @@ func entry(t *testing.T, vwc admissionv1.ValidatingWebhookConfiguration, mode st
 // namespace named ns: the namespaceSelectors evaluated as the API server does.
 func modesOf(t *testing.T, vwc admissionv1.ValidatingWebhookConfiguration, ns string) []string {
 	t.Helper()
-	var got []string
-	for _, mode := range modes {
-		sel, err := metav1.LabelSelectorAsSelector(entry(t, vwc, mode).NamespaceSelector)
-		if err != nil {
-			t.Fatalf("%s entry: namespaceSelector: %v", mode, err)
-		}
-		if sel.Matches(labels.Set{"kubernetes.io/metadata.name": ns}) {
-			got = append(got, mode)
-		}
+	got, err := chartdocs.NamespaceModes(vwc, ns)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return got
 }

@@ -1,45 +1,11 @@
 package strata_test
 
 import (
+	"github.com/strata-project/strata/test/chartdocs"
 	"os"
-	"slices"
 	"strings"
 	"testing"
 )
-
-// setArgs returns the --set, --set-string and -f arguments of a helm
-// command line as helm would receive them, the shell's single quotes
-// removed.
-func setArgs(line string) []string {
-	var words []string
-	var cur strings.Builder
-	quoted, inWord := false, false
-	for _, r := range line {
-		switch {
-		case r == '\'':
-			quoted, inWord = !quoted, true
-		case r == ' ' && !quoted:
-			if inWord {
-				words = append(words, cur.String())
-				cur.Reset()
-				inWord = false
-			}
-		default:
-			cur.WriteRune(r)
-			inWord = true
-		}
-	}
-	if inWord {
-		words = append(words, cur.String())
-	}
-	var out []string
-	for i := 0; i+1 < len(words); i++ {
-		if slices.Contains([]string{"--set", "--set-string"}, words[i]) {
-			out = append(out, words[i], words[i+1])
-		}
-	}
-	return out
-}
 
 // The audit → enforce path the chart README and NOTES.txt document is run
 // as written, each step over the values of the steps before
@@ -57,14 +23,7 @@ func TestDocumentedUpgradeCommandsRender(t *testing.T) {
 	}
 	_, notes, _ = strings.Cut(notes, "NOTES:")
 	for _, doc := range []struct{ name, text string }{{"README.md", string(readme)}, {"NOTES.txt", notes}} {
-		var steps [][]string
-		for line := range strings.SplitSeq(doc.text, "\n") {
-			if strings.Contains(line, "--reuse-values") || strings.Contains(line, "make it the default:") {
-				if args := setArgs(line); len(args) > 0 {
-					steps = append(steps, args)
-				}
-			}
-		}
+		steps := chartdocs.UpgradeSteps(doc.text)
 		if len(steps) < 3 {
 			t.Fatalf("%s: found %d upgrade steps, want the three of audit → warn → enforce → default", doc.name, len(steps))
 		}

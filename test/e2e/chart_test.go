@@ -24,6 +24,7 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"fmt"
+	"github.com/strata-project/strata/test/chartdocs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -209,8 +210,9 @@ func TestChartInstallUpgradeUninstall(t *testing.T) {
 	})
 
 	var caBundle []byte
+	var notes string
 	if !t.Run("install", func(t *testing.T) {
-		helmCmd(t, "install", chartRelease, "charts/strata", "-n", chartNSInstall, "--create-namespace")
+		notes = helmCmd(t, "install", chartRelease, "charts/strata", "-n", chartNSInstall, "--create-namespace")
 		cfg := getChartWebhooks(t)
 		audit := webhookEntry(t, cfg, "audit")
 		if audit.FailurePolicy == nil || *audit.FailurePolicy != admissionregistrationv1.Ignore {
@@ -223,6 +225,45 @@ func TestChartInstallUpgradeUninstall(t *testing.T) {
 			wantSelector(t, webhookEntry(t, cfg, m), doesNotExist(), notIn(chartNSInstall, "kube-system"))
 		}
 		caBundle = checkCABundle(t, cfg)
+	}) {
+		t.FailNow()
+	}
+
+	// The audit → enforce path NOTES.txt (as this install printed it) and
+	// the chart README show, each command run as written over the values
+	// of the ones before, against the API server: team-a moves to warn,
+	// then to enforce, and stays enforced once enforce is the default.
+	if !t.Run("the documented upgrade steps", func(t *testing.T) {
+		readme, err := os.ReadFile(filepath.Join(s.root, "charts/strata/README.md"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, printed, ok := strings.Cut(notes, "NOTES:")
+		if !ok {
+			t.Fatalf("helm install printed no NOTES:\n%s", notes)
+		}
+		for _, doc := range []struct{ name, text string }{{"NOTES.txt", printed}, {"charts/strata/README.md", string(readme)}} {
+			helmCmd(t, "upgrade", chartRelease, "charts/strata", "-n", chartNSInstall, "--reset-values")
+			steps := chartdocs.UpgradeSteps(doc.text)
+			modeSteps := 0
+			for _, step := range steps {
+				helmCmd(t, append([]string{"upgrade", chartRelease, "charts/strata", "-n", chartNSInstall, "--reuse-values"}, step...)...)
+				if !strings.Contains(strings.Join(step, " "), "namespaces.") {
+					continue // the catalog or approvedBases: it upgraded
+				}
+				got, err := chartdocs.NamespaceModes(*getChartWebhooks(t), "team-a")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if want := []string{"warn", "enforce", "enforce"}[min(modeSteps, 2)]; len(got) != 1 || got[0] != want {
+					t.Errorf("%s: after helm upgrade %v, the API server calls %v for team-a, want %s", doc.name, step, got, want)
+				}
+				modeSteps++
+			}
+			if modeSteps != 3 {
+				t.Errorf("%s: %d of its %d upgrade commands set namespaces, want 3 (warn, enforce, enforce by default)", doc.name, modeSteps, len(steps))
+			}
+		}
 	}) {
 		t.FailNow()
 	}
