@@ -38,6 +38,9 @@ helm upgrade strata charts/strata -n strata-system --reuse-values --set 'namespa
 helm upgrade strata charts/strata -n strata-system --reuse-values --set mode=enforce --set 'namespaces.enforce={}'
 ` + "```" + `
 
+To empty a list, ` + "`={}`, `=[]`, `=null` and `=`" + ` (nothing) all work with helm v4 (a bare
+` + "`=team-a`" + ` is refused: write ` + "`={team-a}`" + `).
+
 ## How it is wired
 
 - One ` + "`ValidatingWebhookConfiguration`" + ` with three entries, calling ` + "`/validate/enforce`" + `,
