@@ -41,17 +41,6 @@ func build(t *testing.T, dir, pkg string) string {
 	return out
 }
 
-// freeAddr returns a loopback address nothing listens on, for a subprocess
-// to listen on.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	addr, err := cluster.FreeAddr()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return addr
-}
-
 // server is a webhook server running as a subprocess: strata or the floor.
 type server struct {
 	name   string
@@ -65,7 +54,7 @@ type server struct {
 // until /readyz answers 200.
 func startServer(t *testing.T, name, bin string, args ...string) *server {
 	t.Helper()
-	s := &server{name: name, addr: freeAddr(t), health: freeAddr(t), logs: filepath.Join(t.TempDir(), name+".log")}
+	s := &server{name: name, addr: cluster.MustFreeAddr(t), health: cluster.MustFreeAddr(t), logs: filepath.Join(t.TempDir(), name+".log")}
 	logf, err := os.Create(s.logs)
 	if err != nil {
 		t.Fatal(err)

@@ -5,6 +5,7 @@ package bench
 import (
 	"context"
 	"errors"
+	"github.com/strata-project/strata/test/cluster"
 	"io"
 	"log/slog"
 	"net/http"
@@ -119,7 +120,7 @@ func serveInProcess(ctx context.Context, t *testing.T, cfg webhook.Config, withD
 	if err := devcert.Write(certDir, time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	addr, health := freeAddr(t), freeAddr(t)
+	addr, health := cluster.MustFreeAddr(t), cluster.MustFreeAddr(t)
 	served := make(chan error, 1)
 	go func() {
 		served <- webhook.Serve(ctx, webhook.ServerOptions{

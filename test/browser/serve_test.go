@@ -40,21 +40,12 @@ func strataBin(t *testing.T) string {
 	return bin
 }
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	addr, err := cluster.FreeAddr()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return addr
-}
-
 // serveGraph starts `strata serve --dev --demo --graph` and returns its
 // webhook and health addresses once it is ready; it is stopped when the
 // test ends.
 func serveGraph(t *testing.T) (addr, healthAddr string) {
 	t.Helper()
-	addr, healthAddr = freeAddr(t), freeAddr(t)
+	addr, healthAddr = cluster.MustFreeAddr(t), cluster.MustFreeAddr(t)
 	var logs bytes.Buffer
 	cmd := exec.Command(strataBin(t), "serve", "--dev", "--demo", "--graph", "--addr", addr, "--health-addr", healthAddr)
 	cmd.Stdout, cmd.Stderr = &logs, &logs

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"sync"
 	"syscall"
+	"testing"
 	"time"
 )
 
@@ -108,6 +109,16 @@ func FreeAddr() (string, error) {
 		}
 	}
 	return "", fmt.Errorf("no loopback port left that was not already handed out")
+}
+
+// MustFreeAddr is FreeAddr for a test, which it fails when there is none.
+func MustFreeAddr(t testing.TB) string {
+	t.Helper()
+	addr, err := FreeAddr()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return addr
 }
 
 // WaitHTTP polls url until ok accepts the status or the process exits.
