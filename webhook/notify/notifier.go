@@ -140,6 +140,9 @@ func redact(raw string) string {
 	return (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}).String()
 }
 
+// Target is the URL notifications go to, without its query or userinfo.
+func (n *Notifier) Target() string { return n.target }
+
 // Collectors are the Notifier's metrics.
 func (n *Notifier) Collectors() []prometheus.Collector { return []prometheus.Collector{n.results} }
 
