@@ -3,7 +3,6 @@
 package e2e
 
 import (
-	"bufio"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -55,23 +54,8 @@ type logLine struct {
 }
 
 // notifyLines returns strata's log lines about notifications for base.
-func notifyLines(t *testing.T, log, base string) []logLine {
-	t.Helper()
-	f, err := os.Open(log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var out []logLine
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		var l logLine
-		if json.Unmarshal(sc.Bytes(), &l) == nil && strings.HasPrefix(l.Msg, "base moved") && l.Base == base {
-			out = append(out, l)
-		}
-	}
-	return out
+func notifyLines(log, base string) []logLine {
+	return logLines(log, func(l logLine) bool { return strings.HasPrefix(l.Msg, "base moved") && l.Base == base })
 }
 
 // A catalog base re-pointed in the registry while strata serves produces
@@ -195,7 +179,7 @@ notify:
 		if took := time.Since(start); !resp.Allowed || took > 5*time.Second {
 			t.Fatalf("admission while the receiver is down: allowed %v after %v, want allowed within the 5s webhook timeout", resp.Allowed, took)
 		}
-		lines := notifyLines(t, p.Log, base1)
+		lines := notifyLines(p.Log, base1)
 		if len(lines) > 0 && strings.Contains(lines[len(lines)-1].Msg, "not delivered") {
 			last := lines[len(lines)-1]
 			retries := 0

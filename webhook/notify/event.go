@@ -56,7 +56,8 @@ type Platform struct {
 	NewDigests []images.Digest `json:"newDigests"`
 }
 
-// Image is one image built on an old digest.
+// Image is one image built on an old digest, or that old digest itself
+// (a workload running the base directly).
 type Image struct {
 	// Ref is a canonical reference a workload named it by; Digest what it
 	// resolved to.
@@ -99,7 +100,7 @@ func newEvent(m lineage.Move, inv *inventory.Inventory) Event {
 	for _, img := range inv.Images {
 		var platforms []string
 		for _, p := range img.Platforms {
-			if slices.ContainsFunc(p.Lineage.Chain, func(e lineage.Entry) bool { return old[e.Digest] }) {
+			if slices.ContainsFunc(bases(p.Lineage), func(d images.Digest) bool { return old[d] }) {
 				platforms = append(platforms, p.Platform)
 			}
 		}
@@ -128,4 +129,19 @@ func newEvent(m lineage.Move, inv *inventory.Inventory) Event {
 		ev.Workloads = ev.Workloads[:min(len(ev.Workloads), MaxListed)]
 	}
 	return ev
+}
+
+// bases are the digests an image's platform is built on, and its own
+// digest when it is a catalog image itself: a workload that runs a base
+// directly needs a redeploy when its tag moves, as the rebuild list of
+// strata graph says.
+func bases(l lineage.Lineage) []images.Digest {
+	out := make([]images.Digest, 0, len(l.Chain)+1)
+	for _, e := range l.Chain {
+		out = append(out, e.Digest)
+	}
+	if l.Self != nil {
+		out = append(out, l.Self.Digest)
+	}
+	return out
 }

@@ -13,7 +13,6 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -28,6 +27,7 @@ import (
 	"github.com/strata-project/strata/webhook"
 	"github.com/strata-project/strata/webhook/images"
 	"github.com/strata-project/strata/webhook/internal/imagetest"
+	"github.com/strata-project/strata/webhook/internal/logtest"
 	"github.com/strata-project/strata/webhook/inventory"
 	"github.com/strata-project/strata/webhook/lineage"
 	"github.com/strata-project/strata/webhook/notify"
@@ -172,8 +172,9 @@ func signed(secret, body []byte, header string) bool {
 
 // A base re-pointed in the registry, seen by the next catalog refresh,
 // produces exactly one signed event naming the base, its old and new
-// digests, the image built on the old digest and the workload running it;
-// the stale-images metric counts that image under the base.
+// digests, the image built on the old digest (and the old base itself, run
+// directly) and the workloads running them; the stale-images metric counts
+// those images under the base.
 func TestMovedBaseSendsOneSignedEventListingTheImagesBuiltOnTheOldDigest(t *testing.T) {
 	t.Parallel()
 	rcv := newReceiver(t)
@@ -193,6 +194,7 @@ func TestMovedBaseSendsOneSignedEventListingTheImagesBuiltOnTheOldDigest(t *test
 	w.refresh(t)
 	w.admit(t, "web", "shop/web:1")
 	w.admit(t, "solo", "shop/solo:1")
+	w.admit(t, "raw", "base/os:1") // runs the base itself: a redeploy
 	go n.Run(t.Context())
 
 	newBase := push(t, w.host+"/base/os:1", linuxImage(t))
@@ -207,8 +209,14 @@ func TestMovedBaseSendsOneSignedEventListingTheImagesBuiltOnTheOldDigest(t *test
 	if err := json.Unmarshal(d.body, &ev); err != nil {
 		t.Fatalf("event body %s: %v", d.body, err)
 	}
-	wantImages := []notify.Image{{Ref: w.host + "/shop/web:1", Digest: app, Platforms: []string{"linux/amd64"}}}
-	wantWorkloads := []notify.Workload{{Namespace: "shop", Kind: "Pod", Name: "web", Containers: []string{"app"}}}
+	wantImages := []notify.Image{
+		{Ref: w.host + "/base/os:1", Digest: oldBase, Platforms: []string{"linux/amd64"}},
+		{Ref: w.host + "/shop/web:1", Digest: app, Platforms: []string{"linux/amd64"}},
+	}
+	wantWorkloads := []notify.Workload{
+		{Namespace: "shop", Kind: "Pod", Name: "raw", Containers: []string{"app"}},
+		{Namespace: "shop", Kind: "Pod", Name: "web", Containers: []string{"app"}},
+	}
 	if ev.Base != w.host+"/base/os:1" || ev.OldDigest != oldBase || ev.NewDigest != newBase || ev.Kind != notify.KindMoved ||
 		fmt.Sprint(ev.Images) != fmt.Sprint(wantImages) || fmt.Sprint(ev.Workloads) != fmt.Sprint(wantWorkloads) ||
 		len(ev.Platforms) != 1 || !slices.Equal(ev.Platforms[0].OldDigests, []images.Digest{oldBase}) {
@@ -225,8 +233,8 @@ func TestMovedBaseSendsOneSignedEventListingTheImagesBuiltOnTheOldDigest(t *test
 
 	reg := prometheus.NewPedanticRegistry()
 	reg.MustRegister(notify.NewStaleCollector(w.seen, w.pipeline.Catalog.Stale))
-	if got, want := gathered(t, reg, "strata_stale_images"), fmt.Sprintf("base=%s 1", w.host+"/base/os:1"); got != want {
-		t.Errorf("strata_stale_images = %q, want %q: web:1 on the moved base, nothing for base/other:1 (no image seen on it)", got, want)
+	if got, want := gathered(t, reg, "strata_stale_images"), fmt.Sprintf("base=%s 2", w.host+"/base/os:1"); got != want {
+		t.Errorf("strata_stale_images = %q, want %q: web:1 on the moved base and the old base itself, nothing for base/other:1 (no image seen on it)", got, want)
 	}
 }
 
@@ -259,24 +267,6 @@ func gathered(t *testing.T, reg *prometheus.Registry, family string) string {
 	return strings.Join(lines, "\n")
 }
 
-// syncBuffer is a log destination safe for the notifier's goroutine.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // waitFor polls cond for up to 30s.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
@@ -303,7 +293,7 @@ func TestReceiverDownIsRetriedThenLoggedWithoutTheToken(t *testing.T) {
 			t.Parallel()
 			rcv := newReceiver(t)
 			rcv.status.Store(int64(tc.status))
-			var logs syncBuffer
+			var logs logtest.Buffer
 			reg := prometheus.NewPedanticRegistry()
 			n, err := notify.New(notify.Options{
 				URL: rcv.URL + "/api/v4/projects/9/ref/main/trigger/pipeline?token=glptt-SECRET", Secret: []byte("hmac-SECRET"),

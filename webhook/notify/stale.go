@@ -33,8 +33,8 @@ func (c staleCollector) Collect(ch chan<- prometheus.Metric) {
 	byBase := map[string]map[images.Digest]bool{}
 	for _, img := range c.seen.Inventory().Images {
 		for _, p := range img.Platforms {
-			for _, e := range p.Lineage.Chain {
-				tag, _, stale := c.stale(e.Digest)
+			for _, d := range bases(p.Lineage) {
+				tag, _, stale := c.stale(d)
 				if !stale {
 					continue
 				}
