@@ -32,7 +32,9 @@ func TestNotifyValuesReachStrataYAMLAndTheSecretIsMounted(t *testing.T) {
 	}
 	d := r.deployment()
 	c := d.Spec.Template.Spec.Containers[0]
-	if !slices.ContainsFunc(c.VolumeMounts, func(m corev1.VolumeMount) bool { return m.Name == "notify" && m.ReadOnly && m.MountPath == "/etc/strata/notify" }) {
+	if !slices.ContainsFunc(c.VolumeMounts, func(m corev1.VolumeMount) bool {
+		return m.Name == "notify" && m.ReadOnly && m.MountPath == "/etc/strata/notify"
+	}) {
 		t.Errorf("volume mounts = %+v, want notify read-only at /etc/strata/notify", c.VolumeMounts)
 	}
 	if strings.Contains(strings.Join(c.Args, " "), "token") {
