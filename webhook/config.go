@@ -4,6 +4,7 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"os"
 	"slices"
 	"strings"
@@ -31,6 +32,7 @@ type Config struct {
 	Registry  RegistryConfig `json:"registry,omitzero"`
 	Cache     CacheConfig    `json:"cache,omitzero"`
 	Exempt    ExemptConfig   `json:"exempt,omitzero"`
+	Notify    NotifyConfig   `json:"notify,omitzero"`
 
 	// hosts maps a registry name to the address that serves it; set for
 	// the demo registry, which goes by demo.Host whatever its port.
@@ -107,6 +109,24 @@ type ExemptConfig struct {
 	// Images are images.Pattern globs on canonical references.
 	Images []string `json:"images,omitempty"`
 }
+
+// NotifyConfig says where strata serve POSTs an event when a catalog base
+// moves (docs/notifications.md); `strata serve --notify URL` overrides URL.
+type NotifyConfig struct {
+	// URL is the CI system's webhook; empty: no notifications.
+	URL string `json:"url,omitempty"`
+	// Format is generic (the event itself) or github (a repository_dispatch).
+	Format string `json:"format,omitempty"`
+	// SecretFile holds the HMAC-SHA256 key that signs each body; the
+	// STRATA_NOTIFY_SECRET environment variable is read when it is unset.
+	SecretFile string `json:"secretFile,omitempty"`
+	// TokenFile holds a token sent as "Authorization: Bearer" (GitHub);
+	// STRATA_NOTIFY_TOKEN is read when it is unset.
+	TokenFile string `json:"tokenFile,omitempty"`
+}
+
+// NotifyFormats are the values of notify.format.
+var NotifyFormats = []string{"generic", "github"}
 
 // Duration reads "3s", "5m", "1h" in YAML.
 type Duration struct{ time.Duration }
@@ -190,6 +210,13 @@ func (c Config) Validate() error {
 		} else if err := lineage.CheckImages([]lineage.CatalogImage{{Ref: img.Ref, Role: img.Role}}); err != nil {
 			problems = append(problems, err.Error())
 		}
+	}
+	if u, err := url.Parse(c.Notify.URL); c.Notify.URL != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
+		// The URL itself is not repeated: a trigger URL carries a token.
+		problems = append(problems, "notify.url: want the http(s) URL of the CI system's webhook")
+	}
+	if f := c.Notify.Format; f != "" && !slices.Contains(NotifyFormats, f) {
+		problems = append(problems, fmt.Sprintf("notify.format %q: want one of %s", f, strings.Join(NotifyFormats, ", ")))
 	}
 	if len(problems) > 0 {
 		return fmt.Errorf("invalid configuration:\n  %s", strings.Join(problems, "\n  "))

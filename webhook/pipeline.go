@@ -28,8 +28,11 @@ type PipelineOptions struct {
 	// Logger receives the stages' lines. Default: discard.
 	Logger *slog.Logger
 	// Recorder, when set, receives what the admission handlers' reviews saw
-	// (strata serve --graph).
+	// (strata serve --graph, --notify).
 	Recorder Recorder
+	// CatalogMoved, when set, is told of each catalog tag a refresh sees
+	// move (strata serve --notify); it must not block.
+	CatalogMoved func(lineage.Move)
 }
 
 // Pipeline is every stage built from one Config: what strata serve, check
@@ -81,7 +84,7 @@ func NewPipeline(ctx context.Context, cfg Config, opts PipelineOptions) (_ *Pipe
 		return nil, err
 	}
 	copts := cfg.catalogOptions()
-	copts.Logger = opts.Logger
+	copts.Logger, copts.Moved = opts.Logger, opts.CatalogMoved
 	if p.Catalog, err = lineage.NewCatalog(p.Resolver, p.Resolver, copts); err != nil {
 		return nil, err
 	}

@@ -25,13 +25,13 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
+	"github.com/strata-project/strata/webhook/internal/logtest"
 	"github.com/strata-project/strata/webhook/policy"
 )
 
@@ -64,22 +64,7 @@ func gather(t *testing.T, reg prometheus.Gatherer) map[string]float64 {
 }
 
 // syncBuffer is a log sink the race detector accepts.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf strings.Builder
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+type syncBuffer = logtest.Buffer
 
 func TestMetricsAndDecisionLog(t *testing.T) {
 	t.Parallel()

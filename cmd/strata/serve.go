@@ -23,6 +23,7 @@ import (
 	"github.com/strata-project/strata/webhook/graph"
 	"github.com/strata-project/strata/webhook/inventory"
 	"github.com/strata-project/strata/webhook/lineage"
+	"github.com/strata-project/strata/webhook/notify"
 	"github.com/strata-project/strata/webhook/policy"
 )
 
@@ -48,6 +49,7 @@ func newServeCommand(stdout, stderr io.Writer) *cobra.Command {
 	healthMaxConns := fs.Int("health-max-connections", webhook.DefaultHealthLimits().MaxConns, "connections the health listener keeps open at once, as --max-connections")
 	dev := fs.Bool("dev", false, "generate a self-signed certificate for localhost at start (development only); never over one already in --cert-dir")
 	useDemo := fs.Bool("demo", false, "serve the built-in demo: an in-process registry of sample images, its catalog and approved base")
+	notifyURL := fs.String("notify", "", "POST one JSON event per moved catalog base (its old and new digest, the images and workloads strata has seen on the old one) to this URL, a CI system's webhook (docs/notifications.md); overrides notify.url in --config")
 	serveGraph := fs.Bool("graph", false, "serve the graph of what strata has seen (the last 5,000 workloads it reviewed, their images and bases) on the health listener, read-only: /graph (a page) and /graph.json")
 
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
@@ -94,9 +96,21 @@ func newServeCommand(stdout, stderr io.Writer) *cobra.Command {
 		}
 		popts := webhook.PipelineOptions{Credentials: creds, Demo: *useDemo, Logger: logger}
 		var healthRoutes map[string]http.Handler
-		if *serveGraph {
-			seen := inventory.NewRecorder(inventory.RecorderOptions{})
+		// What strata has seen: the graph draws it, notifications list the
+		// images and workloads on a moved base from it.
+		var seen *inventory.Recorder
+		if *serveGraph || *notifyURL != "" || cfg.Notify.URL != "" {
+			seen = inventory.NewRecorder(inventory.RecorderOptions{})
 			popts.Recorder = seen
+		}
+		notifier, err := newNotifier(cfg.Notify, *notifyURL, seen, logger)
+		if err != nil {
+			return err
+		}
+		if notifier != nil {
+			popts.CatalogMoved = notifier.Moved
+		}
+		if *serveGraph {
 			drawn := func() *graph.Graph { return graph.FromInventory(seen.Inventory(), graph.Options{}) }
 			healthRoutes = map[string]http.Handler{"/graph": graph.HTMLHandler(drawn), "/graph.json": graph.JSONHandler(drawn)}
 		}
@@ -126,6 +140,13 @@ func newServeCommand(stdout, stderr io.Writer) *cobra.Command {
 		configWarnings := logConfigWarnings(*configPath, p, logger)
 		registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "strata_config_warnings",
 			Help: "Warnings strata config validate would print for the configuration strata started with (policy files included)."}, func() float64 { return float64(configWarnings) }))
+		if seen != nil {
+			registry.MustRegister(notify.NewStaleCollector(seen, p.Catalog.Stale))
+		}
+		if notifier != nil {
+			registry.MustRegister(notifier.Collectors()...)
+			go notifier.Run(ctx)
+		}
 		go p.Catalog.Run(ctx, cfg.Catalog.Refresh.Duration, lineage.DefaultRetry)
 		if len(cfg.Policies.Paths) > 0 {
 			go p.Engine.Watch(ctx, 2*time.Second)

@@ -98,8 +98,8 @@ func TestChartRenderings(t *testing.T) {
 	if err := cluster.CreateNamespace(t.Context(), s.client, chartNSRender); err != nil {
 		t.Fatal(err)
 	}
-	// cert-manager's and prometheus-operator's kinds (ci/certmanager-values.yaml),
-	// as CRDs that accept any field.
+	// cert-manager's and prometheus-operator's kinds (ci/certmanager-values.yaml,
+	// ci/notify-values.yaml), as CRDs that accept any field.
 	crds := filepath.Join(s.root, "test", "e2e", "testdata", "crds")
 	out, err := kubectl(t, "", "apply", "--server-side", "-f", crds)
 	mustAllow(t, "kubectl apply the test CRDs", out, err)
@@ -144,6 +144,10 @@ func TestChartRenderings(t *testing.T) {
 					"certificate.cert-manager.io/"+chartFullname+" serverside-applied",
 					"issuer.cert-manager.io/"+chartFullname+"-ca serverside-applied",
 					"servicemonitor.monitoring.coreos.com/"+chartFullname+" serverside-applied")
+			}
+			if strings.HasSuffix(c.file, "notify-values.yaml") {
+				mustContain(t, "server-side dry run with notifications", out,
+					"prometheusrule.monitoring.coreos.com/"+chartFullname+" serverside-applied")
 			}
 		})
 	}

@@ -108,21 +108,24 @@ type decision struct {
 
 // decisions returns the decision log lines that match.
 func (p *strataProc) decisions(match func(decision) bool) []decision {
-	f, err := os.Open(p.Log)
+	return logLines(p.Log, func(d decision) bool { return d.Msg == "admission decision" && match(d) })
+}
+
+// logLines decodes each JSON line of a log file into a T and returns those
+// keep accepts; a missing file has none.
+func logLines[T any](path string, keep func(T) bool) []T {
+	f, err := os.Open(path)
 	if err != nil {
 		return nil
 	}
 	defer f.Close()
-	var out []decision
+	var out []T
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
-		var d decision
-		if json.Unmarshal(sc.Bytes(), &d) != nil || d.Msg != "admission decision" {
-			continue
-		}
-		if match(d) {
-			out = append(out, d)
+		var line T
+		if json.Unmarshal(sc.Bytes(), &line) == nil && keep(line) {
+			out = append(out, line)
 		}
 	}
 	return out

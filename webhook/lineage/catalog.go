@@ -52,6 +52,31 @@ type Options struct {
 	// Now is the clock for ClaimTTL. Default: time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger
+	// Moved, when set, is called once for each catalog tag a refresh sees
+	// pointing elsewhere than at the refresh before, after the new index is
+	// in place: the images built on the old digest need a rebuild. It is
+	// called from the refresh, and must not block.
+	Moved func(Move)
+}
+
+// Move is a catalog tag seen pointing to a new image by a refresh.
+type Move struct {
+	// Tag is the canonical reference of the catalog tag.
+	Tag  string
+	Role string
+	// From and To are what the tag resolved to before and now: an index
+	// or a single manifest.
+	From, To images.Digest
+	// Platforms are the platforms whose image changed; an image built on
+	// one of their From digests is built on an outdated base.
+	Platforms []PlatformMove
+}
+
+// PlatformMove is one platform of a moved tag. A platform may have more
+// than one manifest (an index can list two for one platform).
+type PlatformMove struct {
+	Platform string
+	From, To []images.Digest
 }
 
 // Catalog holds the known images and answers lineage questions against
@@ -65,9 +90,10 @@ type Catalog struct {
 
 	mu      sync.Mutex // serialises refreshes and guards the state below
 	nodes   map[images.Digest]*node
-	history map[string][]resolution // tag → its resolutions, newest first
-	roles   map[string]string       // tag → role
-	pinned  map[string]bool         // digest references of the catalog
+	history map[string][]resolution  // tag → its resolutions, newest first
+	roles   map[string]string        // tag → role
+	tops    map[string]images.Digest // tag → what it resolved to at the last refresh
+	pinned  map[string]bool          // digest references of the catalog
 	// unmatched are the tag patterns whose repository listed tags at the
 	// last refresh, none of them matching.
 	unmatched []string
@@ -122,6 +148,7 @@ func NewCatalog(resolver Resolver, lister TagLister, opts Options) (*Catalog, er
 		nodes:    map[images.Digest]*node{},
 		history:  map[string][]resolution{},
 		roles:    map[string]string{},
+		tops:     map[string]images.Digest{},
 		pinned:   map[string]bool{},
 	}
 	var problems []error
@@ -216,6 +243,17 @@ func (c *Catalog) Run(ctx context.Context, refresh, retry time.Duration) {
 // cannot be resolved or re-checked keeps what was known of it; the error is
 // returned, and the refresh still counts as a load.
 func (c *Catalog) Refresh(ctx context.Context) error {
+	moves, err := c.refresh(ctx)
+	if c.opts.Moved != nil {
+		for _, m := range moves {
+			c.opts.Moved(m)
+		}
+	}
+	return err
+}
+
+// refresh is Refresh under the lock; it returns the tags it saw move.
+func (c *Catalog) refresh(ctx context.Context) ([]Move, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 
@@ -232,17 +270,20 @@ func (c *Catalog) Refresh(ctx context.Context) error {
 	}
 	_ = g.Wait()
 
+	var moves []Move
 	for i, ref := range refs {
 		if resolveErrs[i] != nil {
 			errs = append(errs, fmt.Errorf("catalog image %s: %w", ref, resolveErrs[i]))
 			continue
 		}
-		c.record(ref, role[ref.String()], results[i])
+		if m, moved := c.record(ref, role[ref.String()], results[i]); moved {
+			moves = append(moves, m)
+		}
 	}
 	c.forgetUnreferenced()
 	c.current.Store(c.buildIndex())
 	c.loaded.Store(true)
-	return errors.Join(errs...)
+	return moves, errors.Join(errs...)
 }
 
 // expand turns the configured entries into references, listing tags for patterns.
@@ -312,8 +353,9 @@ func (c *Catalog) listTags(ctx context.Context, repository string) ([]string, er
 	return c.lister.Tags(ctx, repository, images.Access{})
 }
 
-// record adds a resolution of ref to the state.
-func (c *Catalog) record(ref images.Reference, role string, img *images.Image) {
+// record adds a resolution of ref to the state, and reports the move when
+// a tag known before now points elsewhere on some platform.
+func (c *Catalog) record(ref images.Reference, role string, img *images.Image) (Move, bool) {
 	name := ref.String()
 	res := make(resolution, len(img.Platforms))
 	for _, f := range img.Platforms {
@@ -331,17 +373,56 @@ func (c *Catalog) record(ref images.Reference, role string, img *images.Image) {
 	}
 	if ref.ByDigest() {
 		c.pinned[name] = true
-		return
+		return Move{}, false
 	}
 	c.roles[name] = role
+	from := c.tops[name]
+	c.tops[name] = img.Digest
 	h := c.history[name]
-	if len(h) == 0 || !maps.EqualFunc(h[0], res, slices.Equal) {
-		h = slices.Insert(h, 0, res)
-		if len(h) > c.opts.History {
-			h = h[:c.opts.History]
-		}
-		c.history[name] = h
+	if len(h) > 0 && maps.EqualFunc(h[0], res, slices.Equal) {
+		return Move{}, false
 	}
+	var m Move
+	if len(h) > 0 {
+		m = Move{Tag: name, Role: role, From: from, To: img.Digest, Platforms: platformMoves(h[0], res)}
+	}
+	h = slices.Insert(h, 0, res)
+	if len(h) > c.opts.History {
+		h = h[:c.opts.History]
+	}
+	c.history[name] = h
+	return m, len(m.Platforms) > 0
+}
+
+// platformMoves lists the platforms whose images in before are not what
+// the tag points to in now; as isCurrent judges them, a platform the tag
+// no longer has did not move.
+func platformMoves(before, now resolution) []PlatformMove {
+	var out []PlatformMove
+	for platform, old := range before {
+		cur, ok := now[platform]
+		if !ok || slices.Equal(old, cur) {
+			continue
+		}
+		if gone := slices.DeleteFunc(slices.Clone(old), func(d images.Digest) bool { return slices.Contains(cur, d) }); len(gone) > 0 {
+			out = append(out, PlatformMove{Platform: platform, From: gone, To: slices.Clone(cur)})
+		}
+	}
+	slices.SortFunc(out, func(a, b PlatformMove) int { return strings.Compare(a.Platform, b.Platform) })
+	return out
+}
+
+// Stale reports whether d, a catalog image, is one that a tag has since
+// moved away from, with that tag and where it points now: an image built
+// on d is built on an outdated base.
+func (c *Catalog) Stale(d images.Digest) (tag string, now images.Digest, stale bool) {
+	ix := c.current.Load()
+	n, ok := ix.byDigest[d]
+	if !ok {
+		return "", images.Digest{}, false
+	}
+	current, tag, now := ix.isCurrent(n)
+	return tag, now, !current
 }
 
 // forgetUnreferenced drops images no tag has pointed to within its history.

@@ -2,6 +2,7 @@ package lineage
 
 import (
 	"net/http"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -94,5 +95,58 @@ func TestCatalogTagListingAtAHangingRegistryEnds(t *testing.T) {
 	}
 	if !c.Ready() {
 		t.Error("Ready() after a refresh whose listing timed out = false, want true: the load is done, with what could be read")
+	}
+}
+
+// TestCatalogRefreshReportsEachMovedBaseOnce: a refresh that sees a catalog
+// tag point elsewhere reports the move once — the tag, what it pointed to
+// and what it points to now, per platform — so that the images built on the
+// old digest can be rebuilt; the first load, a refresh that sees nothing
+// new and a tag that appears for the first time are no moves.
+func TestCatalogRefreshReportsEachMovedBaseOnce(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, images.Options{})
+	oldAmd := w.build(empty.Image, 1, "linux/amd64")
+	oldArm := w.build(empty.Image, 1, "linux/arm64")
+	oldIndex := w.pushIndex("base/debian:12", oldAmd, oldArm)
+	var moves []Move
+	c := w.catalog(Options{
+		Images: []CatalogImage{{Ref: "base/debian:1*", Role: "os"}},
+		Moved:  func(m Move) { moves = append(moves, m) },
+	})
+	if err := c.Refresh(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	w.push("base/debian:13", w.build(empty.Image, 1, "linux/amd64"), nil)
+	if err := c.Refresh(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	if len(moves) != 0 {
+		t.Fatalf("moves after the first load and a new tag = %+v, want none", moves)
+	}
+	newAmd := w.build(empty.Image, 1, "linux/amd64")
+	newIndex := w.pushIndex("base/debian:12", newAmd, oldArm) // only amd64 rebuilt
+	for range 2 {
+		if err := c.Refresh(ctx(t)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(moves) != 1 {
+		t.Fatalf("moves after re-pointing base/debian:12 and refreshing twice = %+v, want exactly one", moves)
+	}
+	m := moves[0]
+	want := Move{
+		Tag: w.ref("base/debian:12"), Role: "os", From: oldIndex, To: newIndex,
+		Platforms: []PlatformMove{{Platform: "linux/amd64", From: []images.Digest{digestOf(t, oldAmd)}, To: []images.Digest{digestOf(t, newAmd)}}},
+	}
+	if !reflect.DeepEqual(m, want) {
+		t.Errorf("Move = %+v, want %+v", m, want)
+	}
+	tag, now, stale := c.Stale(digestOf(t, oldAmd))
+	if !stale || tag != want.Tag || now != digestOf(t, newAmd) {
+		t.Errorf("Stale(old amd64 digest) = %q, %s, %v; want %s, %s, true", tag, now, stale, want.Tag, digestOf(t, newAmd))
+	}
+	if _, _, stale := c.Stale(digestOf(t, oldArm)); stale {
+		t.Error("Stale(arm64 digest the tag still points to) = true, want false")
 	}
 }

@@ -272,9 +272,10 @@ resources:
 
 {{/*
 The egress rules of a strata pod once networkPolicy.registryCIDRs restricts
-it (argument: dict "np" .Values.networkPolicy "apiServer" bool): DNS, the
-registries and, when the pod uses the API and apiServerCIDRs names it, the
-API server.
+it (argument: dict "np" .Values.networkPolicy "apiServer" bool, and
+"notify" .Values.notify for the webhook's pods): DNS, the registries, when
+the pod uses the API and apiServerCIDRs names it, the API server, and when
+notify.url and notify.cidrs are set, the notification receiver.
 */}}
 {{- define "strata.egress" -}}
 {{- $np := .np -}}
@@ -305,6 +306,20 @@ egress:
       - port: {{ . }}
         protocol: TCP
       {{- end }}
+  {{- end }}
+  {{- with .notify }}
+  {{- if and .url .cidrs }}
+  - to:
+      {{- range .cidrs }}
+      - ipBlock:
+          cidr: {{ . | quote }}
+      {{- end }}
+    ports:
+      {{- range .ports }}
+      - port: {{ . }}
+        protocol: TCP
+      {{- end }}
+  {{- end }}
   {{- end }}
 {{- end -}}
 
