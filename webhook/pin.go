@@ -10,6 +10,7 @@ import (
 	"time"
 
 	admissionv1 "k8s.io/api/admission/v1"
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
@@ -24,6 +25,42 @@ const PinPath = "/mutate/pin"
 // PinnedAnnotation is the audit annotation that lists the images pinned
 // (the API server prefixes it with the webhook's name).
 const PinnedAnnotation = "pinned"
+
+// PinMatchConditions are the match conditions of a pin entry: the API
+// server calls PinPath only when Handle could pin something, since the call
+// itself, not strata's work, is most of what pinning costs. The chart renders
+// these (charts/strata's tests compare them); the e2e and bench-apiserver
+// registrations use them as they are.
+//
+// With failurePolicy Ignore, a condition that fails to evaluate skips the
+// call, so each is written to be true whenever an image could need pinning,
+// whatever the shape of the Pod: every optional list is guarded with has(),
+// and CEL's || is true as soon as one side is, even when another side fails.
+func PinMatchConditions() []admissionregistrationv1.MatchCondition {
+	return []admissionregistrationv1.MatchCondition{
+		{
+			// Handle pins only images an update adds or changes: an update
+			// that changes no image (labels, finalizers, status) is skipped.
+			Name: "pod-update-changes-an-image",
+			Expression: "request.operation != 'UPDATE' || " +
+				"(has(request.subResource) && request.subResource != '') || " +
+				"object.spec.containers.map(c, c.image) != oldObject.spec.containers.map(c, c.image) || " +
+				"(has(object.spec.initContainers) ? object.spec.initContainers.map(c, c.image) : []) != " +
+				"(has(oldObject.spec.initContainers) ? oldObject.spec.initContainers.map(c, c.image) : [])",
+		},
+		{
+			// Handle leaves every image that contains '@' as written: it is
+			// by digest, or not a valid reference (TestImageWithAnAtIsNeverPinned).
+			// A Pod whose images all have one — pinned already, on a
+			// reinvocation after another webhook's change, or from a
+			// template written by digest — has nothing to pin.
+			Name: "some-image-has-no-digest",
+			Expression: "(has(object.spec.containers) && object.spec.containers.exists(c, has(c.image) && !c.image.contains('@'))) || " +
+				"(has(object.spec.initContainers) && object.spec.initContainers.exists(c, has(c.image) && !c.image.contains('@'))) || " +
+				"(has(object.spec.ephemeralContainers) && object.spec.ephemeralContainers.exists(c, has(c.image) && !c.image.contains('@')))",
+		},
+	}
+}
 
 // PinnerOptions configure a Pinner.
 type PinnerOptions struct {
