@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -476,6 +477,33 @@ func FuzzImageWithAnAtIsNeverPinned(f *testing.F) {
 		w := &workload.Workload{Containers: []workload.Container{{Name: "app", Type: workload.TypeContainer, Image: image}}}
 		if got := pn.candidates(w, nil); len(got) != 0 {
 			t.Errorf("candidates(%q) = %+v, want none: PinMatchConditions skips a Pod whose images all contain '@'", image, got)
+		}
+	})
+}
+
+// pinPatch writes the patch without encoding/json; it must say exactly
+// what marshalling the operations would, whatever an image holds.
+func FuzzPinPatchIsTheMarshalledPatch(f *testing.F) {
+	for _, s := range []string{"registry.example.com/shop/web:1.0@sha256:" + strings.Repeat("a", 64), "", `"quoted"\`, "<&>", "tab\there", "é\u2028", "\xff"} {
+		f.Add(s, 3)
+	}
+	f.Fuzz(func(t *testing.T, image string, index int) {
+		if index < 0 {
+			index = -index
+		}
+		at := []pinned{
+			{Pin: Pin{Pinned: image}, slot: slot{"initContainers", index}},
+			{Pin: Pin{Pinned: image + "x"}, slot: slot{"containers", 0}},
+		}
+		want, err := json.Marshal([]patchOp{
+			{Op: "replace", Path: "/spec/initContainers/" + strconv.Itoa(index) + "/image", Value: image},
+			{Op: "replace", Path: "/spec/containers/0/image", Value: image + "x"},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := pinPatch(at); !bytes.Equal(got, want) {
+			t.Errorf("pinPatch(%q) =\n%s\nwant\n%s", image, got, want)
 		}
 	})
 }
