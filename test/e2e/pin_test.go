@@ -105,6 +105,23 @@ func registerPinWebhooks(t *testing.T, addr, ns, name string) {
 	}
 }
 
+// startPinning starts a strata of its own, named name, with config, for
+// namespace ns alone: the webhooks the chart installs for an enforce
+// namespace with pinDigests on, in configurations also named name.
+func startPinning(t *testing.T, name, ns, config string) *strataProc {
+	t.Helper()
+	pinner, err := startStrataAs(t.Context(), s, s.strataBin, name, config)
+	if err != nil {
+		t.Fatalf("starting %s: %v", name, err)
+	}
+	t.Cleanup(pinner.Stop)
+	if err := cluster.CreateNamespace(t.Context(), s.client, ns); err != nil {
+		t.Fatal(err)
+	}
+	registerPinWebhooks(t, pinner.addr, ns, name)
+	return pinner
+}
+
 // retag makes repoTag on the public registry point to the image from is.
 func retag(t *testing.T, from, repoTag string) string {
 	t.Helper()
@@ -167,15 +184,7 @@ func TestPinnedPodKeepsTheDigestStrataEvaluated(t *testing.T) {
 	if !strings.Contains(config, "tagTTL") {
 		t.Fatalf("the suite's strata configuration has no registry.timeout line to add tagTTL after:\n%s", config)
 	}
-	pinner, err := startStrataAs(t.Context(), s, s.strataBin, "strata-pin", config)
-	if err != nil {
-		t.Fatalf("starting strata-pin: %v", err)
-	}
-	t.Cleanup(pinner.Stop)
-	if err := cluster.CreateNamespace(t.Context(), s.client, nsPin); err != nil {
-		t.Fatal(err)
-	}
-	registerPinWebhooks(t, pinner.addr, nsPin, "strata-pin")
+	pinner := startPinning(t, "strata-pin", nsPin, config)
 
 	tag := s.pub.ref("apps/pin:1")
 	good := retag(t, s.images.good, "apps/pin:1") // the digest of s.images.good too

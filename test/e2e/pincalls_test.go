@@ -20,8 +20,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
-
-	"github.com/strata-project/strata/test/cluster"
 )
 
 // nsPinCalls is the enforce namespace of TestPinIsNotCalledForPodsAlreadyByDigest.
@@ -160,15 +158,7 @@ func podImages(p *corev1.Pod) []string {
 // ephemeral container).
 func TestPinIsNotCalledForPodsAlreadyByDigest(t *testing.T) {
 	showLogsOnFailure(t)
-	pinner, err := startStrataAs(t.Context(), s, s.strataBin, "strata-pin-calls", strataConfig(s))
-	if err != nil {
-		t.Fatalf("starting strata-pin-calls: %v", err)
-	}
-	t.Cleanup(pinner.Stop)
-	if err := cluster.CreateNamespace(t.Context(), s.client, nsPinCalls); err != nil {
-		t.Fatal(err)
-	}
-	registerPinWebhooks(t, pinner.addr, nsPinCalls, "strata-pin-calls")
+	pinner := startPinning(t, "strata-pin-calls", nsPinCalls, strataConfig(s))
 	relabelURL, relabelled := serveRelabel(t)
 	registerRelabel(t, relabelURL, nsPinCalls, "strata-pin-calls-relabel")
 
@@ -236,6 +226,7 @@ func TestPinIsNotCalledForPodsAlreadyByDigest(t *testing.T) {
 	pod := created("create pod digests", pinCallsPod("digests", []string{byDigest}, nil), metav1.CreateOptions{}, byDigest)
 	step("create pod digests", 0)
 	pod.Labels["tier"] = "web"
+	var err error
 	if pod, err = pods.Update(t.Context(), pod, metav1.UpdateOptions{}); err != nil {
 		t.Fatalf("a label update of pod digests: %v", err)
 	}

@@ -104,16 +104,8 @@ var (
 // read; every other member is skipped unread. A member of fields may appear
 // only once. null is no object.
 func readObject(d *jsontext.Decoder, fields []string, read func(field int) error) error {
-	tok, err := d.ReadToken()
-	if err != nil {
+	if ok, err := open(d, '{', "an object"); !ok {
 		return err
-	}
-	switch tok.Kind() {
-	case 'n':
-		return nil
-	case '{':
-	default:
-		return fmt.Errorf("%s: want an object, found %s", d.StackPointer(), tok.Kind())
 	}
 	var seen uint64
 	for d.PeekKind() != '}' {
@@ -142,31 +134,38 @@ func readObject(d *jsontext.Decoder, fields []string, read func(field int) error
 			return err
 		}
 	}
-	_, err = d.ReadToken()
+	_, err := d.ReadToken()
 	return err
 }
 
 // readArray reads a JSON array, calling elem for each element, which elem
 // must read. null is no array.
 func readArray(d *jsontext.Decoder, elem func() error) error {
-	tok, err := d.ReadToken()
-	if err != nil {
+	if ok, err := open(d, '[', "an array"); !ok {
 		return err
-	}
-	switch tok.Kind() {
-	case 'n':
-		return nil
-	case '[':
-	default:
-		return fmt.Errorf("%s: want an array, found %s", d.StackPointer(), tok.Kind())
 	}
 	for d.PeekKind() != ']' {
 		if err := elem(); err != nil {
 			return err
 		}
 	}
-	_, err = d.ReadToken()
+	_, err := d.ReadToken()
 	return err
+}
+
+// open reads the token that opens an object or an array (kind '{' or '['):
+// false without an error for null, which is neither.
+func open(d *jsontext.Decoder, kind jsontext.Kind, what string) (bool, error) {
+	tok, err := d.ReadToken()
+	switch {
+	case err != nil:
+		return false, err
+	case tok.Kind() == kind:
+		return true, nil
+	case tok.Kind() == 'n':
+		return false, nil
+	}
+	return false, fmt.Errorf("%s: want %s, found %s", d.StackPointer(), what, tok.Kind())
 }
 
 // readString reads a JSON string into s; null leaves s as it is.
