@@ -50,7 +50,7 @@ func PinMatchConditions() []admissionregistrationv1.MatchCondition {
 		},
 		{
 			// Handle leaves every image that contains '@' as written: it is
-			// by digest, or not a valid reference (TestImageWithAnAtIsNeverPinned).
+			// by digest, or not a valid reference (FuzzImageWithAnAtIsNeverPinned).
 			// A Pod whose images all have one — pinned already, on a
 			// reinvocation after another webhook's change, or from a
 			// template written by digest — has nothing to pin.
