@@ -65,7 +65,7 @@ func registerPinWebhooks(t *testing.T, addr, ns, name string) {
 	mwc := &admissionregistrationv1.MutatingWebhookConfiguration{
 		ObjectMeta: metav1.ObjectMeta{Name: name},
 		Webhooks: []admissionregistrationv1.MutatingWebhook{{
-			Name:               "pin-enforce.strata.dev",
+			Name:               pinWebhookName(name),
 			ClientConfig:       admissionregistrationv1.WebhookClientConfig{URL: &pinURL, CABundle: s.pki.CAPEM},
 			Rules:              []admissionregistrationv1.RuleWithOperations{rule("", "v1", "pods"), ephemeral},
 			FailurePolicy:      &ignore,
@@ -104,6 +104,10 @@ func registerPinWebhooks(t *testing.T, addr, ns, name string) {
 		time.Sleep(250 * time.Millisecond)
 	}
 }
+
+// pinWebhookName is the name of the pin entry registerPinWebhooks registers
+// in configuration name: the API server's metrics label.
+func pinWebhookName(name string) string { return "pin-enforce." + name + ".strata.dev" }
 
 // startPinning starts a strata of its own, named name, with config, for
 // namespace ns alone: the webhooks the chart installs for an enforce

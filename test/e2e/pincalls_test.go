@@ -56,6 +56,28 @@ func pinCalls(t *testing.T, p *strataProc) int {
 	return n
 }
 
+// apiServerCount sums the API server's counter metric over the series
+// whose label name is webhookName.
+func apiServerCount(t *testing.T, metric, webhookName string) int {
+	t.Helper()
+	raw, err := s.client.CoreV1().RESTClient().Get().AbsPath("/metrics").DoRaw(t.Context())
+	if err != nil {
+		t.Fatalf("reading the API server's metrics: %v", err)
+	}
+	n := 0
+	for _, line := range strings.Split(string(raw), "\n") {
+		if !strings.HasPrefix(line, metric+"{") || !strings.Contains(line, `name="`+webhookName+`"`) {
+			continue
+		}
+		v, err := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64)
+		if err != nil {
+			t.Fatalf("the API server's metrics: %q: %v", line, err)
+		}
+		n += int(v)
+	}
+	return n
+}
+
 // serveRelabel serves a mutating webhook that adds a label to every pod it
 // is sent, as sidecar injectors and policy engines change pods after
 // strata's pin: the change makes the API server reinvoke the pin
@@ -258,5 +280,15 @@ func TestPinIsNotCalledForPodsAlreadyByDigest(t *testing.T) {
 	step("update pod digests, an image to a tag", 1)
 	if pod.Spec.Containers[0].Image != pinned {
 		t.Errorf("pod digests' image after an update to %s = %s, want %s", tag, pod.Spec.Containers[0].Image, pinned)
+	}
+
+	// The API server's own account: the conditions skipped calls, and never
+	// failed to evaluate (which would have skipped a call too).
+	entry := pinWebhookName("strata-pin-calls")
+	if n := apiServerCount(t, "apiserver_admission_match_condition_exclusions_total", entry); n == 0 {
+		t.Errorf("the API server counts no call of %s skipped by its match conditions, want some", entry)
+	}
+	if n := apiServerCount(t, "apiserver_admission_match_condition_evaluation_errors_total", entry); n != 0 {
+		t.Errorf("the API server counts %d match condition errors for %s, want none", n, entry)
 	}
 }
