@@ -6,11 +6,12 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 
 	admissionv1 "k8s.io/api/admission/v1"
-	"k8s.io/apimachinery/pkg/runtime/schema"
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/strata-project/strata/webhook/images"
@@ -24,6 +25,42 @@ const PinPath = "/mutate/pin"
 // PinnedAnnotation is the audit annotation that lists the images pinned
 // (the API server prefixes it with the webhook's name).
 const PinnedAnnotation = "pinned"
+
+// PinMatchConditions are the match conditions of a pin entry: the API
+// server calls PinPath only when Handle could pin something, since the call
+// itself, not strata's work, is most of what pinning costs. The chart renders
+// these (charts/strata's tests compare them); the e2e and bench-apiserver
+// registrations use them as they are.
+//
+// With failurePolicy Ignore, a condition that fails to evaluate skips the
+// call, so each is written to be true whenever an image could need pinning,
+// whatever the shape of the Pod: every optional list is guarded with has(),
+// and CEL's || is true as soon as one side is, even when another side fails.
+func PinMatchConditions() []admissionregistrationv1.MatchCondition {
+	return []admissionregistrationv1.MatchCondition{
+		{
+			// Handle pins only images an update adds or changes: an update
+			// that changes no image (labels, finalizers, status) is skipped.
+			Name: "pod-update-changes-an-image",
+			Expression: "request.operation != 'UPDATE' || " +
+				"(has(request.subResource) && request.subResource != '') || " +
+				"object.spec.containers.map(c, c.image) != oldObject.spec.containers.map(c, c.image) || " +
+				"(has(object.spec.initContainers) ? object.spec.initContainers.map(c, c.image) : []) != " +
+				"(has(oldObject.spec.initContainers) ? oldObject.spec.initContainers.map(c, c.image) : [])",
+		},
+		{
+			// Handle leaves every image that contains '@' as written: it is
+			// by digest, or not a valid reference (FuzzImageWithAnAtIsNeverPinned).
+			// A Pod whose images all have one — pinned already, on a
+			// reinvocation after another webhook's change, or from a
+			// template written by digest — has nothing to pin.
+			Name: "some-image-has-no-digest",
+			Expression: "(has(object.spec.containers) && object.spec.containers.exists(c, has(c.image) && !c.image.contains('@'))) || " +
+				"(has(object.spec.initContainers) && object.spec.initContainers.exists(c, has(c.image) && !c.image.contains('@'))) || " +
+				"(has(object.spec.ephemeralContainers) && object.spec.ephemeralContainers.exists(c, has(c.image) && !c.image.contains('@')))",
+		},
+	}
+}
 
 // PinnerOptions configure a Pinner.
 type PinnerOptions struct {
@@ -96,7 +133,13 @@ func (p *Pinner) Handle(ctx context.Context, req admission.Request) (resp admiss
 // pinned is a Pin and where its image stands in the Pod.
 type pinned struct {
 	Pin
-	path string
+	slot
+}
+
+// slot is where a container stands in the Pod: its list and index.
+type slot struct {
+	list  string // "initContainers", "containers" or "ephemeralContainers"
+	index int
 }
 
 // pins returns what to pin in the request's Pod, or nothing and why.
@@ -116,8 +159,9 @@ func (p *Pinner) pins(ctx context.Context, req admission.Request) ([]pinned, str
 	if p.opts.Checker.NamespaceExempt(req.Namespace) {
 		return nil, "namespace " + req.Namespace + " is exempt"
 	}
-	podKind := schema.GroupKind{Kind: "Pod"}
-	w, err := workload.Decode(podKind, req.Object.Raw)
+	// Only what pinning reads is decoded: most of a Pod as the API server
+	// sends it (managedFields, volumes, probes, status) is skipped unread.
+	w, err := workload.DecodePodImages(req.Object.Raw)
 	if err != nil {
 		return nil, "the object is not a valid Pod"
 	}
@@ -132,7 +176,7 @@ func (p *Pinner) pins(ctx context.Context, req admission.Request) ([]pinned, str
 	}
 	var old *workload.Workload
 	if req.Operation == admissionv1.Update {
-		if old, err = workload.Decode(podKind, req.OldObject.Raw); err != nil {
+		if old, err = workload.DecodePodImages(req.OldObject.Raw); err != nil {
 			return nil, "the old object is not a valid Pod"
 		}
 	}
@@ -179,17 +223,19 @@ func (p *Pinner) pins(ctx context.Context, req admission.Request) ([]pinned, str
 // restarts a container whose image field changes), and what was already
 // running was pinned, or judged, when it was added.
 func (p *Pinner) candidates(w, old *workload.Workload) []pinned {
-	before := map[string]string{}
+	type named struct{ list, name string }
+	var before map[named]string
 	if old != nil {
-		for i, path := range containerPaths(old) {
-			before[listOf(path)+"\x00"+old.Containers[i].Name] = old.Containers[i].Image
+		before = make(map[named]string, len(old.Containers))
+		for i, at := range containerSlots(old) {
+			before[named{at.list, old.Containers[i].Name}] = old.Containers[i].Image
 		}
 	}
 	var out []pinned
-	for i, path := range containerPaths(w) {
+	for i, at := range containerSlots(w) {
 		ctr := w.Containers[i]
 		if old != nil {
-			if image, ok := before[listOf(path)+"\x00"+ctr.Name]; ok && image == ctr.Image {
+			if image, ok := before[named{at.list, ctr.Name}]; ok && image == ctr.Image {
 				continue
 			}
 		}
@@ -197,33 +243,30 @@ func (p *Pinner) candidates(w, old *workload.Workload) []pinned {
 		if err != nil || ref.ByDigest() || p.opts.Checker.ImageExempt(ctr.Image) {
 			continue
 		}
-		out = append(out, pinned{Pin: Pin{Container: ctr.Name, Image: ctr.Image}, path: path})
+		out = append(out, pinned{Pin: Pin{Container: ctr.Name, Image: ctr.Image}, slot: at})
 	}
 	return out
 }
 
-// containerPaths returns the JSON pointer of each of w's containers' image,
-// in w.Containers' order (init and sidecars, containers, ephemeral).
-func containerPaths(w *workload.Workload) []string {
-	out := make([]string, len(w.Containers))
-	n := map[string]int{}
+// containerSlots returns where each of w's containers stands, in
+// w.Containers' order (init and sidecars, containers, ephemeral).
+func containerSlots(w *workload.Workload) []slot {
+	out := make([]slot, len(w.Containers))
+	var inits, containers, ephemeral int
 	for i, ctr := range w.Containers {
-		list := "containers"
 		switch ctr.Type {
 		case workload.TypeInit, workload.TypeSidecar:
-			list = "initContainers"
+			out[i] = slot{"initContainers", inits}
+			inits++
 		case workload.TypeEphemeral:
-			list = "ephemeralContainers"
+			out[i] = slot{"ephemeralContainers", ephemeral}
+			ephemeral++
+		default:
+			out[i] = slot{"containers", containers}
+			containers++
 		}
-		out[i] = fmt.Sprintf("/spec/%s/%d/image", list, n[list])
-		n[list]++
 	}
 	return out
-}
-
-// listOf is the container list of an image's JSON pointer.
-func listOf(path string) string {
-	return strings.Split(path, "/")[2]
 }
 
 // pinnedImage is image with the digest strata resolved it to. The tag stays
@@ -275,18 +318,44 @@ func (c *Checker) pinnable(ctx context.Context, w *workload.Workload, refs []str
 // else. It has no "test" operations: the API server applies it to the very
 // object it sent, and a patch that fails to apply fails the request
 // whatever the failurePolicy, which pinning must never do.
+//
+// It is written directly rather than marshalled: the paths are fixed but
+// for an index, and a pinned image is a reference that parsed, whose
+// characters JSON never escapes (appendJSONString escapes anyway).
 func pinPatch(at []pinned) []byte {
-	type op struct {
-		Op    string `json:"op"`
-		Path  string `json:"path"`
-		Value string `json:"value"`
+	n := 2
+	for _, a := range at {
+		n += len(`{"op":"replace","path":"/spec//20/image","value":""},`) + len(a.list) + len(a.Pinned)
 	}
-	ops := make([]op, len(at))
+	b := make([]byte, 0, n)
+	b = append(b, '[')
 	for i, a := range at {
-		ops[i] = op{Op: "replace", Path: a.path, Value: a.Pinned}
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"op":"replace","path":"/spec/`...)
+		b = append(b, a.list...)
+		b = append(b, '/')
+		b = strconv.AppendInt(b, int64(a.index), 10)
+		b = append(b, `/image","value":`...)
+		b = appendJSONString(b, a.Pinned)
+		b = append(b, '}')
 	}
-	raw, _ := json.Marshal(ops)
-	return raw
+	return append(b, ']')
+}
+
+// appendJSONString appends s as a JSON string: as it is between quotes
+// when nothing in it needs escaping, through encoding/json otherwise.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= 0x7f || c == '<' || c == '>' || c == '&' {
+			quoted, _ := json.Marshal(s)
+			return append(b, quoted...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 // pinsAuditJSON keeps as many pins as fit in an audit annotation's budget.

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -32,6 +33,7 @@ import (
 	"github.com/strata-project/strata/webhook/demo"
 	"github.com/strata-project/strata/webhook/images"
 	"github.com/strata-project/strata/webhook/policy"
+	"github.com/strata-project/strata/webhook/workload"
 )
 
 // servePinner serves pn as Serve does.
@@ -450,4 +452,58 @@ func TestPinPastTheEvaluationBoundMakesNoRegistryRequest(t *testing.T) {
 	if !r.Allowed || len(r.Patch) != 0 || requests.Load() != 0 {
 		t.Errorf("pin(3 containers, MaxEvaluations 2) = allowed %v, patch %s, %d registry requests; want allowed, untouched, none", r.Allowed, r.Patch, requests.Load())
 	}
+}
+
+// The chart's some-image-has-no-digest condition (PinMatchConditions)
+// spares the API server the call for a Pod whose images all contain '@'.
+// That is sound only while the Pinner never pins such an image: an image
+// with '@' is by digest, or not a valid reference, and both stay as written.
+func FuzzImageWithAnAtIsNeverPinned(f *testing.F) {
+	for _, seed := range []string{
+		"shop/web@sha256:" + strings.Repeat("a", 64),
+		"shop/web:1.0@sha256:" + strings.Repeat("b", 64),
+		"registry.example.com:5000/shop/web:1.0@sha256:" + strings.Repeat("c", 64),
+		"shop/web@sha256:short", "shop/web:1.0@", "@sha256:" + strings.Repeat("d", 64),
+		"user@registry.example.com/shop/web:1.0", "shop/web:1@0", "shop@web:1.0",
+		"shop/web@sha512:" + strings.Repeat("e", 128),
+	} {
+		f.Add(seed)
+	}
+	pn := NewPinner(PinnerOptions{Checker: NewChecker(CheckerOptions{})})
+	f.Fuzz(func(t *testing.T, image string) {
+		if !strings.Contains(image, "@") {
+			return
+		}
+		w := &workload.Workload{Containers: []workload.Container{{Name: "app", Type: workload.TypeContainer, Image: image}}}
+		if got := pn.candidates(w, nil); len(got) != 0 {
+			t.Errorf("candidates(%q) = %+v, want none: PinMatchConditions skips a Pod whose images all contain '@'", image, got)
+		}
+	})
+}
+
+// pinPatch writes the patch without encoding/json; it must say exactly
+// what marshalling the operations would, whatever an image holds.
+func FuzzPinPatchIsTheMarshalledPatch(f *testing.F) {
+	for _, s := range []string{"registry.example.com/shop/web:1.0@sha256:" + strings.Repeat("a", 64), "", `"quoted"\`, "<&>", "tab\there", "é\u2028", "\xff"} {
+		f.Add(s, 3)
+	}
+	f.Fuzz(func(t *testing.T, image string, index int) {
+		if index < 0 {
+			index = -index
+		}
+		at := []pinned{
+			{Pin: Pin{Pinned: image}, slot: slot{"initContainers", index}},
+			{Pin: Pin{Pinned: image + "x"}, slot: slot{"containers", 0}},
+		}
+		want, err := json.Marshal([]patchOp{
+			{Op: "replace", Path: "/spec/initContainers/" + strconv.Itoa(index) + "/image", Value: image},
+			{Op: "replace", Path: "/spec/containers/0/image", Value: image + "x"},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := pinPatch(at); !bytes.Equal(got, want) {
+			t.Errorf("pinPatch(%q) =\n%s\nwant\n%s", image, got, want)
+		}
+	})
 }

@@ -56,6 +56,8 @@ To empty a list, ` + "`={}`, `=[]`, `=null` and `=`" + ` (nothing) all work with
   calls ` + "`/mutate/pin`" + ` with that mode's namespace selection: each Pod image without a digest becomes
   ` + "`name:tag@sha256:...`" + `, the digest strata evaluated. Pods and ` + "`pods/ephemeralcontainers`" + ` only (workload
   templates keep their tags); ` + "`failurePolicy: Ignore`" + `, ` + "`reinvocationPolicy: IfNeeded`" + `; RBAC is unchanged.
+  Its match conditions skip a Pod update that changes no image, and a Pod whose every image already names
+  a digest (nothing to pin: a reinvocation after the pin, a template written by digest).
 - ` + "`registry.timeout`" + ` (the registry budget of one admission) defaults to one second less than
   ` + "`webhook.timeoutSeconds`" + `, so that strata decides before the API server gives up.
 - Certificates (` + "`certificates.mode`" + `): ` + "`generate`" + ` (a CA and serving certificate made by the chart and

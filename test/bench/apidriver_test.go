@@ -6,8 +6,12 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"strings"
 	"sync"
 	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -18,15 +22,51 @@ import (
 	"k8s.io/client-go/util/flowcontrol"
 
 	"github.com/strata-project/strata/test/bench/load"
+	"github.com/strata-project/strata/webhook/demo"
 )
+
+// The kinds of object the driver creates.
+const (
+	kindPod         = "Pod"
+	kindPodByDigest = "Pod by digest" // the bench pod with every image by digest: what a pinned template gives
+	kindDeployment  = "Deployment"
+)
+
+// demoDigests maps each image of benchPodSpec to the same image by digest,
+// tag@digest, as the demo registry serves it. strata serve --demo builds
+// the same family in its own process, deterministically: the digests are
+// the ones it resolves the tags to.
+func demoDigests(ctx context.Context) (map[string]string, error) {
+	reg, err := demo.Start(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer reg.Close()
+	out := map[string]string{}
+	for _, c := range benchPodSpec().Containers {
+		ref, err := name.ParseReference(strings.Replace(c.Image, demo.Host, reg.Addr, 1), name.Insecure)
+		if err != nil {
+			return nil, err
+		}
+		desc, err := remote.Head(ref, remote.WithContext(ctx))
+		if err != nil {
+			return nil, fmt.Errorf("the digest of %s: %w", c.Image, err)
+		}
+		out[c.Image] = c.Image + "@" + desc.Digest.String()
+	}
+	return out, nil
+}
 
 // dryRunLoad is one run of the client-side load driver: concurrency
 // clients creating objects of one kind in one namespace with server-side
 // dry run, each one request at a time, for a fixed time.
 type dryRunLoad struct {
-	Config      *rest.Config
-	Namespace   string
-	Kind        string // "Pod" or "Deployment"
+	Config    *rest.Config
+	Namespace string
+	Kind      string // kindPod, kindPodByDigest or kindDeployment
+	// ByDigest maps each image of the bench pod to the same image by
+	// digest (tag@digest), for kindPodByDigest.
+	ByDigest    map[string]string
 	Concurrency int
 	Duration    time.Duration
 }
@@ -128,20 +168,29 @@ func (l dryRunLoad) run(ctx context.Context) (dryRunResult, error) {
 // webhook never sees the same object twice.
 func (l dryRunLoad) creator() (func(context.Context, kubernetes.Interface, metav1.CreateOptions) error, error) {
 	switch l.Kind {
-	case "Pod":
+	case kindPod, kindPodByDigest:
 		pod := benchPod(l.Namespace)
+		if l.Kind == kindPodByDigest {
+			for i, c := range pod.Spec.Containers {
+				pinned, ok := l.ByDigest[c.Image]
+				if !ok {
+					return nil, fmt.Errorf("%s: no digest for %s", l.Kind, c.Image)
+				}
+				pod.Spec.Containers[i].Image = pinned
+			}
+		}
 		return func(ctx context.Context, c kubernetes.Interface, o metav1.CreateOptions) error {
 			_, err := c.CoreV1().Pods(l.Namespace).Create(ctx, pod, o)
 			return err
 		}, nil
-	case "Deployment":
+	case kindDeployment:
 		d := benchDeployment(l.Namespace)
 		return func(ctx context.Context, c kubernetes.Interface, o metav1.CreateOptions) error {
 			_, err := c.AppsV1().Deployments(l.Namespace).Create(ctx, d, o)
 			return err
 		}, nil
 	}
-	return nil, fmt.Errorf("kind %q: want Pod or Deployment", l.Kind)
+	return nil, fmt.Errorf("kind %q: want %s, %s or %s", l.Kind, kindPod, kindPodByDigest, kindDeployment)
 }
 
 // benchPodSpec has three containers on the demo registry's images, each

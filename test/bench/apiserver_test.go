@@ -23,6 +23,7 @@ import (
 
 	"github.com/strata-project/strata/test/bench/load"
 	"github.com/strata-project/strata/test/cluster"
+	"github.com/strata-project/strata/webhook"
 )
 
 // apiSettings are the knobs of `make bench-apiserver`.
@@ -35,8 +36,8 @@ type apiSettings struct {
 
 func readAPISettings(t *testing.T) apiSettings {
 	t.Helper()
-	// 20 runs of 8 s, 10 warm-ups of 2 s and the setup.
-	s := apiSettings{duration: 8 * time.Second, warmup: 2 * time.Second, concurrency: []int{4, 16}, kinds: []string{"Pod", "Deployment"}}
+	// 36 runs of 8 s, 18 warm-ups of 2 s and the setup.
+	s := apiSettings{duration: 8 * time.Second, warmup: 2 * time.Second, concurrency: []int{4, 16}, kinds: []string{kindPod, kindPodByDigest, kindDeployment}}
 	if v := os.Getenv("BENCH_API_DURATION"); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil || d <= 0 {
@@ -64,11 +65,27 @@ type apiScenario struct {
 // benchWebhook is one entry of a webhook configuration, selecting one
 // scenario's namespace.
 type benchWebhook struct {
-	name     string // the entry's name: also the API server's metrics label
-	url      string
-	server   *server
-	mutating bool
-	failure  admissionregistrationv1.FailurePolicyType
+	name       string // the entry's name: also the API server's metrics label
+	url        string
+	server     *server
+	mutating   bool
+	failure    admissionregistrationv1.FailurePolicyType
+	conditions []admissionregistrationv1.MatchCondition
+}
+
+// calledFor reports whether the API server calls w for a create of kind:
+// the pin is registered for Pods only (a Deployment's template keeps its
+// tag), and its match conditions skip a Pod whose images all name a digest.
+func (w benchWebhook) calledFor(kind string) bool {
+	switch {
+	case !w.mutating:
+		return true
+	case kind == kindDeployment:
+		return false
+	case kind == kindPodByDigest:
+		return len(w.conditions) == 0
+	}
+	return true
 }
 
 // apiScenarios is the list measured, in this order, for each kind and
@@ -88,11 +105,18 @@ func apiScenarios(noop, strata *server) []apiScenario {
 			{name: "audit.strata.dev", url: strata.webhookURL("/validate/audit"), server: strata, failure: ignore},
 		}},
 		// What the chart installs in an enforce namespace with pinDigests
-		// on: the pin (failurePolicy Ignore, as the chart sets it), then
-		// validation of the pinned pod.
+		// on: the pin (failurePolicy Ignore and the match conditions, as the
+		// chart sets them), then validation of the pinned pod.
 		{name: "strata enforce + pin", namespace: "bench-pin", webhooks: []benchWebhook{
-			{name: "pin-enforce.strata.dev", url: strata.webhookURL("/mutate/pin"), server: strata, mutating: true, failure: ignore},
+			{name: "pin-enforce.strata.dev", url: strata.webhookURL("/mutate/pin"), server: strata, mutating: true, failure: ignore,
+				conditions: webhook.PinMatchConditions()},
 			{name: "enforce.pin.strata.dev", url: strata.webhookURL("/validate/enforce"), server: strata, failure: fail},
+		}},
+		// The same without the match conditions: what each call saves, on
+		// Pods already by digest.
+		{name: "strata enforce + pin, no match conditions", namespace: "bench-pin-always", webhooks: []benchWebhook{
+			{name: "pin-always.strata.dev", url: strata.webhookURL("/mutate/pin"), server: strata, mutating: true, failure: ignore},
+			{name: "enforce.pin-always.strata.dev", url: strata.webhookURL("/validate/enforce"), server: strata, failure: fail},
 		}},
 	}
 }
@@ -144,6 +168,10 @@ func TestAPIServer(t *testing.T) {
 	// without a registry process; no pull secrets are read.
 	strata := startServer(t, "strata", strataBin, "serve", "--demo", "--cert-dir", certDir, "--pull-secrets=false")
 	scenarios := apiScenarios(noop, strata)
+	byDigest, err := demoDigests(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, sc := range scenarios {
 		if err := registerScenario(ctx, api.Client, sc, pki.CAPEM); err != nil {
 			t.Fatal(err)
@@ -158,7 +186,7 @@ func TestAPIServer(t *testing.T) {
 	var rows []apiRow
 	for _, kind := range cfg.kinds {
 		for _, sc := range scenarios {
-			warm := dryRunLoad{Config: api.Config, Namespace: sc.namespace, Kind: kind, Concurrency: cfg.concurrency[0], Duration: cfg.warmup}
+			warm := dryRunLoad{Config: api.Config, Namespace: sc.namespace, Kind: kind, ByDigest: byDigest, Concurrency: cfg.concurrency[0], Duration: cfg.warmup}
 			if _, err := warm.run(ctx); err != nil {
 				t.Fatal(err)
 			}
@@ -168,7 +196,7 @@ func TestAPIServer(t *testing.T) {
 			// the other processes' load drifts over all of them alike.
 			for _, sc := range scenarios {
 				rows = append(rows, measureAPI(ctx, t, api.Client, apiPid, sc, dryRunLoad{
-					Config: api.Config, Namespace: sc.namespace, Kind: kind, Concurrency: c, Duration: cfg.duration,
+					Config: api.Config, Namespace: sc.namespace, Kind: kind, ByDigest: byDigest, Concurrency: c, Duration: cfg.duration,
 				}))
 			}
 		}
@@ -218,7 +246,7 @@ func checkStrataDecisions(t *testing.T, log string, scenarios []apiScenario) {
 // registerScenario creates the webhook configurations of sc, each entry
 // selecting sc's namespace by name: validating entries for Pods and
 // Deployments, mutating ones (the pin) for Pods only, reinvoked if needed,
-// as the chart registers them.
+// with their match conditions, as the chart registers them.
 func registerScenario(ctx context.Context, c kubernetes.Interface, sc apiScenario, caBundle []byte) error {
 	if err := cluster.CreateNamespace(ctx, c, sc.namespace); err != nil {
 		return err
@@ -242,7 +270,7 @@ func registerScenario(ctx context.Context, c kubernetes.Interface, sc apiScenari
 			mutating.Webhooks = append(mutating.Webhooks, admissionregistrationv1.MutatingWebhook{
 				Name: w.name, ClientConfig: client, Rules: rules[:1], FailurePolicy: &failure, SideEffects: &none,
 				TimeoutSeconds: &timeout, AdmissionReviewVersions: []string{"v1"}, NamespaceSelector: selector,
-				ReinvocationPolicy: &reinvoke,
+				ReinvocationPolicy: &reinvoke, MatchConditions: w.conditions,
 			})
 			continue
 		}
@@ -406,9 +434,8 @@ func measureAPI(ctx context.Context, t *testing.T, c kubernetes.Interface, apiPi
 		d := after[w.name].since(before[w.name])
 		r.webhooks = append(r.webhooks, webhookTiming{name: w.name, h: d})
 		called[w.name] = true
-		// The pin is registered for Pods only: a Deployment's template keeps its tag.
 		want := answered
-		if w.mutating && l.Kind != "Pod" {
+		if !w.calledFor(l.Kind) {
 			want = 0
 		}
 		if int(d.count) != want {

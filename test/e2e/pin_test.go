@@ -19,6 +19,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/strata-project/strata/test/cluster"
+	"github.com/strata-project/strata/webhook"
 )
 
 // nsPin is the enforce namespace of the pinning test, served by its own
@@ -32,8 +33,9 @@ const pinTagTTL = time.Second
 
 // registerPinWebhooks installs what the chart installs for an enforce
 // namespace with pinDigests on: a validating entry on /validate/enforce and
-// a mutating entry on /mutate/pin, both for nsPin only.
-func registerPinWebhooks(t *testing.T, addr string) {
+// a mutating entry on /mutate/pin with the chart's match conditions, both
+// for namespace ns only, in configurations named name.
+func registerPinWebhooks(t *testing.T, addr, ns, name string) {
 	t.Helper()
 	ctx := t.Context()
 	none := admissionregistrationv1.SideEffectClassNone
@@ -42,11 +44,11 @@ func registerPinWebhooks(t *testing.T, addr string) {
 	ifNeeded := admissionregistrationv1.IfNeededReinvocationPolicy
 	timeout := int32(5)
 	selector := &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{
-		Key: "kubernetes.io/metadata.name", Operator: metav1.LabelSelectorOpIn, Values: []string{nsPin},
+		Key: "kubernetes.io/metadata.name", Operator: metav1.LabelSelectorOpIn, Values: []string{ns},
 	}}}
 	validateURL, pinURL := "https://"+addr+"/validate/enforce", "https://"+addr+"/mutate/pin"
 	vwc := &admissionregistrationv1.ValidatingWebhookConfiguration{
-		ObjectMeta: metav1.ObjectMeta{Name: "strata-pin"},
+		ObjectMeta: metav1.ObjectMeta{Name: name},
 		Webhooks: []admissionregistrationv1.ValidatingWebhook{{
 			Name:         "enforce.pin.strata.dev",
 			ClientConfig: admissionregistrationv1.WebhookClientConfig{URL: &validateURL, CABundle: s.pki.CAPEM},
@@ -61,26 +63,27 @@ func registerPinWebhooks(t *testing.T, addr string) {
 	ephemeral := rule("", "v1", "pods/ephemeralcontainers")
 	ephemeral.Operations = []admissionregistrationv1.OperationType{admissionregistrationv1.Update}
 	mwc := &admissionregistrationv1.MutatingWebhookConfiguration{
-		ObjectMeta: metav1.ObjectMeta{Name: "strata-pin"},
+		ObjectMeta: metav1.ObjectMeta{Name: name},
 		Webhooks: []admissionregistrationv1.MutatingWebhook{{
-			Name:               "pin-enforce.strata.dev",
+			Name:               pinWebhookName(name),
 			ClientConfig:       admissionregistrationv1.WebhookClientConfig{URL: &pinURL, CABundle: s.pki.CAPEM},
 			Rules:              []admissionregistrationv1.RuleWithOperations{rule("", "v1", "pods"), ephemeral},
 			FailurePolicy:      &ignore,
 			ReinvocationPolicy: &ifNeeded,
 			MatchPolicy:        &equivalent, SideEffects: &none, TimeoutSeconds: &timeout,
 			AdmissionReviewVersions: []string{"v1"}, NamespaceSelector: selector,
+			MatchConditions: webhook.PinMatchConditions(),
 		}},
 	}
 	adm := s.client.AdmissionregistrationV1()
 	if _, err := adm.ValidatingWebhookConfigurations().Create(ctx, vwc, metav1.CreateOptions{}); err != nil {
-		t.Fatalf("registering the validating webhook of %s: %v", nsPin, err)
+		t.Fatalf("registering the validating webhook of %s: %v", ns, err)
 	}
 	t.Cleanup(func() {
 		_ = adm.ValidatingWebhookConfigurations().Delete(context.Background(), vwc.Name, metav1.DeleteOptions{})
 	})
 	if _, err := adm.MutatingWebhookConfigurations().Create(ctx, mwc, metav1.CreateOptions{}); err != nil {
-		t.Fatalf("registering the mutating webhook of %s: %v", nsPin, err)
+		t.Fatalf("registering the mutating webhook of %s: %v", ns, err)
 	}
 	t.Cleanup(func() {
 		_ = adm.MutatingWebhookConfigurations().Delete(context.Background(), mwc.Name, metav1.DeleteOptions{})
@@ -90,16 +93,37 @@ func registerPinWebhooks(t *testing.T, addr string) {
 	// server dry run is both pinned and validated.
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		pinned, _ := apply(t, nsPin, podYAML("pin-probe", s.images.good), "--dry-run=server", "-o", "jsonpath={.spec.containers[0].image}")
-		denied, err := apply(t, nsPin, podYAML("pin-probe", s.images.root), "--dry-run=server")
+		pinned, _ := apply(t, ns, podYAML("pin-probe", s.images.good), "--dry-run=server", "-o", "jsonpath={.spec.containers[0].image}")
+		denied, err := apply(t, ns, podYAML("pin-probe", s.images.root), "--dry-run=server")
 		if strings.Contains(pinned, "@sha256:") && err != nil && strings.Contains(denied, "[run-as-root]") {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the webhooks of %s did not take effect within 60s; last outputs:\n%s\n%s", nsPin, pinned, denied)
+			t.Fatalf("the webhooks of %s did not take effect within 60s; last outputs:\n%s\n%s", ns, pinned, denied)
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
+}
+
+// pinWebhookName is the name of the pin entry registerPinWebhooks registers
+// in configuration name: the API server's metrics label.
+func pinWebhookName(name string) string { return "pin-enforce." + name + ".strata.dev" }
+
+// startPinning starts a strata of its own, named name, with config, for
+// namespace ns alone: the webhooks the chart installs for an enforce
+// namespace with pinDigests on, in configurations also named name.
+func startPinning(t *testing.T, name, ns, config string) *strataProc {
+	t.Helper()
+	pinner, err := startStrataAs(t.Context(), s, s.strataBin, name, config)
+	if err != nil {
+		t.Fatalf("starting %s: %v", name, err)
+	}
+	t.Cleanup(pinner.Stop)
+	if err := cluster.CreateNamespace(t.Context(), s.client, ns); err != nil {
+		t.Fatal(err)
+	}
+	registerPinWebhooks(t, pinner.addr, ns, name)
+	return pinner
 }
 
 // retag makes repoTag on the public registry point to the image from is.
@@ -164,15 +188,7 @@ func TestPinnedPodKeepsTheDigestStrataEvaluated(t *testing.T) {
 	if !strings.Contains(config, "tagTTL") {
 		t.Fatalf("the suite's strata configuration has no registry.timeout line to add tagTTL after:\n%s", config)
 	}
-	pinner, err := startStrataAs(t.Context(), s, s.strataBin, "strata-pin", config)
-	if err != nil {
-		t.Fatalf("starting strata-pin: %v", err)
-	}
-	t.Cleanup(pinner.Stop)
-	if err := cluster.CreateNamespace(t.Context(), s.client, nsPin); err != nil {
-		t.Fatal(err)
-	}
-	registerPinWebhooks(t, pinner.addr)
+	pinner := startPinning(t, "strata-pin", nsPin, config)
 
 	tag := s.pub.ref("apps/pin:1")
 	good := retag(t, s.images.good, "apps/pin:1") // the digest of s.images.good too
