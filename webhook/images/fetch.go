@@ -211,6 +211,9 @@ func (r *Resolver) platformFacts(ctx context.Context, pinned Reference, top reso
 		if err != nil {
 			return nil, fmt.Errorf("platform %s: %w", platformOrNone(ch.listed), err)
 		}
+		if !ch.attestation.IsZero() && cc.facts.Provenance == nil {
+			cc.facts = r.withProvenance(cc.facts, r.provenanceOf(ctx, pinned.WithDigest(ch.attestation), ch.digest, access))
+		}
 		out = append(out, cc.facts)
 	}
 	return out, nil
