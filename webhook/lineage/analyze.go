@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sync"
 
 	"github.com/strata-project/strata/webhook/images"
 )
@@ -128,12 +129,14 @@ func (c *Catalog) followClaims(ctx context.Context, f *images.Facts, access imag
 		var next *images.Facts
 		var found sourcedBase
 		var evidence []string
-		for _, cl := range append(claimsOf(cur), provenanceClaims(cur)...) {
-			if cl.Status != "" {
+		level := append(claimsOf(cur), provenanceClaims(cur)...)
+		verified := c.verifyAll(ctx, cur, level, access)
+		for i, cl := range level {
+			if cl.Status != ClaimVerified {
 				claims = append(claims, cl)
 				continue
 			}
-			base, cb := c.verify(ctx, cur, &cl, access)
+			base, cb := verified[i].facts, verified[i].base
 			if base != nil && visited[base.Digest] {
 				cl.Status, cl.Reason = ClaimMismatch, fmt.Sprintf("%s claims a base that is already in its own chain (a cycle)", cur.Ref)
 				base = nil
@@ -156,6 +159,31 @@ func (c *Catalog) followClaims(ctx context.Context, f *images.Facts, access imag
 		cur = next
 	}
 	return claims, bases
+}
+
+// verifiedBase is what verify found for one claim.
+type verifiedBase struct {
+	facts *images.Facts
+	base  sourcedBase
+}
+
+// verifyAll verifies the claims of one image at once, each reading its
+// candidate in parallel: a provenance lists the base with the builder
+// images, and reading them one after another would cost a round trip each.
+// It sets each claim's status; a claim already decided is left as it is.
+func (c *Catalog) verifyAll(ctx context.Context, claimant *images.Facts, claims []Claim, access images.Access) []verifiedBase {
+	out := make([]verifiedBase, len(claims))
+	var wg sync.WaitGroup
+	for i := range claims {
+		if claims[i].Status != "" {
+			continue
+		}
+		wg.Go(func() {
+			out[i].facts, out[i].base = c.verify(ctx, claimant, &claims[i], access)
+		})
+	}
+	wg.Wait()
+	return out
 }
 
 // evidenceOf is the evidence a verified claim of source gives.

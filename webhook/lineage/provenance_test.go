@@ -196,3 +196,37 @@ func TestDockerOfficialImageBaseAnnotationsAreVerified(t *testing.T) {
 		}
 	}
 }
+
+// TestProvenanceBaseVerificationIsPaidOnce measures what verifying a base
+// found through provenance costs: the first image built on it pays for
+// reading the base (and the images its provenance lists); a second image
+// built on it pays nothing more, the base's facts being cached by digest.
+func TestProvenanceBaseVerificationIsPaidOnce(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, images.Options{Platforms: []string{"linux/amd64"}})
+	golang := w.build(empty.Image, 2, "linux/amd64")
+	golangIndex := w.pushBuild("vendor/golang:1.22", golang, nil)
+	jdk := w.build(empty.Image, 2, "linux/amd64")
+	jdkIndex := w.pushBuild("vendor/jdk:21", jdk, nil)
+	materials := []provenancetest.Material{w.material("vendor/golang:1.22", golangIndex), w.material("vendor/jdk:21", jdkIndex)}
+	w.pushBuild("shop/one:1", w.build(jdk, 1, "linux/amd64"), &provenancetest.Provenance{Materials: materials})
+	w.pushBuild("shop/two:1", w.build(jdk, 1, "linux/amd64"), &provenancetest.Provenance{Materials: materials})
+	c := w.catalog(Options{})
+	requests := func() int64 { return w.gets.Load() + w.heads.Load() + w.blobs.Load() }
+
+	one, two := w.facts("shop/one:1"), w.facts("shop/two:1")
+	before := requests()
+	if l := c.Lineage(ctx(t), one, images.Access{}); len(l.Chain) != 1 || l.Chain[0].Digest != digestOf(t, jdk) {
+		t.Fatalf("Lineage(one).Chain = %+v, want jdk", l.Chain)
+	}
+	first := requests() - before
+	before = requests()
+	if l := c.Lineage(ctx(t), two, images.Access{}); len(l.Chain) != 1 || l.Chain[0].Digest != digestOf(t, jdk) {
+		t.Fatalf("Lineage(two).Chain = %+v, want jdk", l.Chain)
+	}
+	second := requests() - before
+	t.Logf("verifying a provenance base not seen before (and the builder image listed with it): %d requests; the same base for a second image: %d", first, second)
+	if first == 0 || second != 0 {
+		t.Errorf("verification cost %d requests, then %d for a second image on the same base; want some, then 0", first, second)
+	}
+}
