@@ -34,6 +34,9 @@ type Decision struct {
 	// Violations carry their effective action: the milder of the mode's and
 	// the policy's.
 	Violations []policy.Violation
+	// Lineage is, for the decision log, each evaluated platform's chain:
+	// every ancestor, who named it and how it was verified.
+	Lineage []LineageLog
 }
 
 // Decide applies the mode to the violations: each acts with the milder of

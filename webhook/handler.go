@@ -166,18 +166,13 @@ func (h *Handler) handle(ctx context.Context, req admission.Request) (admission.
 		Operation: string(req.Operation), DryRun: dryRun, Namespace: req.Namespace, User: req.UserInfo.Username,
 		Mode: h.opts.Mode,
 	}
-	var vs []policy.Violation
-	if h.opts.Recorder != nil {
-		ex := h.opts.Checker.Examine(ctx, preq, w)
-		vs = ex.Violations
-		// A dry run creates nothing that will run.
-		if !dryRun {
-			h.opts.Recorder.Record(h.opts.Mode, w, ex)
-		}
-	} else {
-		vs = h.opts.Checker.Check(ctx, preq, w)
+	ex := h.opts.Checker.Examine(ctx, preq, w)
+	// A dry run creates nothing that will run.
+	if h.opts.Recorder != nil && !dryRun {
+		h.opts.Recorder.Record(h.opts.Mode, w, ex)
 	}
-	d := Decide(h.opts.Mode, vs)
+	d := Decide(h.opts.Mode, ex.Violations)
+	d.Lineage = lineageOf(ex)
 	return respond(d), w, &d
 }
 
@@ -233,6 +228,13 @@ func (h *Handler) record(req admission.Request, w *workload.Workload, d *Decisio
 		attrs = append(attrs, slog.Any("violations", kept))
 		if omitted > 0 {
 			attrs = append(attrs, slog.Int("violationsOmitted", omitted))
+		}
+	}
+	if d != nil && len(d.Lineage) > 0 {
+		kept, omitted := lb.lineage(d.Lineage)
+		attrs = append(attrs, slog.Any("lineage", kept))
+		if omitted > 0 {
+			attrs = append(attrs, slog.Int("lineageOmitted", omitted))
 		}
 	}
 	if !resp.Allowed && resp.Result != nil {

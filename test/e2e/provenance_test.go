@@ -95,6 +95,18 @@ func TestProvenanceLineageThroughDockerRegistry(t *testing.T) {
 			mustContain(t, "apply "+podName, out, "[lineage-depth]", "is 4 levels > 3", digestOf(t, jdk), digestOf(t, lib))
 			mustNotContain(t, "apply "+podName, out, "[approved-base]")
 			mustNotExist(t, nsEnforce, "Pod", podName)
+
+			// The decision log says where each edge came from.
+			d, ok := loggedDecision(t, "enforce", nsEnforce, podName)
+			if !ok || len(d.Lineage) != 1 || len(d.Lineage[0].Chain) != 3 {
+				t.Fatalf("decision log for %s: %+v, want one platform's chain of 3", podName, d)
+			}
+			want := []string{"[catalog provenance]", "[provenance]", "[provenance]"}
+			for i, e := range d.Lineage[0].Chain {
+				if fmt.Sprint(e.Sources) != want[i] || e.Verified != "layers" {
+					t.Errorf("decision log edge %d = %+v, want sources %s, verified layers", i, e, want[i])
+				}
+			}
 		})
 	}
 }
