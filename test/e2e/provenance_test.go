@@ -5,10 +5,8 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"testing"
 
-	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
@@ -23,11 +21,7 @@ func (r *registry) pushIndex(ctx context.Context, repoTag string, idx v1.ImageIn
 	if err != nil {
 		return "", err
 	}
-	opts := []remote.Option{remote.WithContext(ctx), remote.WithTransport(&http.Transport{TLSClientConfig: r.pki.TLSConfig()})}
-	if r.user != "" {
-		opts = append(opts, remote.WithAuth(&authn.Basic{Username: r.user, Password: r.pass}))
-	}
-	if err := remote.WriteIndex(ref, idx, opts...); err != nil {
+	if err := remote.WriteIndex(ref, idx, r.pushOptions(ctx)...); err != nil {
 		return "", fmt.Errorf("pushing %s: %w", ref, err)
 	}
 	d, err := idx.Digest()
