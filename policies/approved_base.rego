@@ -2,12 +2,13 @@
 # title: Images are built on an approved base
 # description: >-
 #   The image's lineage must contain an approved base: a catalog image, a base
-#   claim verified against the image's layers, or the image itself matching one
+#   claim or build provenance verified against the image's layers, or the image
+#   itself matching one
 #   of data.strata.config.approvedBases. A pattern is a glob on canonical
 #   references (* does not cross /, e.g. registry.example.com/base/*) or a
 #   sha256: digest. An image whose lineage is unknown is a violation. A name a
-#   base claim gives a digest (claimedName) is never matched: only names the
-#   catalog saw point to that digest are. With no approvedBases the policy is
+#   base claim or a provenance gives a digest (claimedName) is never matched:
+#   only names the catalog saw point to that digest are. With no approvedBases the policy is
 #   not configured and yields nothing; strata reports it inactive (start log,
 #   /readyz, strata_policy_inactive).
 # custom:

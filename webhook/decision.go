@@ -34,6 +34,9 @@ type Decision struct {
 	// Violations carry their effective action: the milder of the mode's and
 	// the policy's.
 	Violations []policy.Violation
+	// Lineage is, for the decision log, each evaluated platform's chain:
+	// every ancestor, who named it and how it was verified.
+	Lineage []LineageLog
 	// Images are the checked containers' images and the digests they
 	// resolved to, for the decision log: what was judged, not only its name.
 	Images []JudgedImage

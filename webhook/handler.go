@@ -173,6 +173,7 @@ func (h *Handler) handle(ctx context.Context, req admission.Request) (admission.
 	}
 	d := Decide(h.opts.Mode, ex.Violations)
 	d.Images = judgedImages(ex)
+	d.Lineage = lineageOf(ex)
 	return respond(d), w, &d
 }
 
@@ -235,6 +236,13 @@ func (h *Handler) record(req admission.Request, w *workload.Workload, d *Decisio
 		attrs = append(attrs, slog.Any("violations", kept))
 		if omitted > 0 {
 			attrs = append(attrs, slog.Int("violationsOmitted", omitted))
+		}
+	}
+	if d != nil && len(d.Lineage) > 0 {
+		kept, omitted := lb.lineage(d.Lineage)
+		attrs = append(attrs, slog.Any("lineage", kept))
+		if omitted > 0 {
+			attrs = append(attrs, slog.Int("lineageOmitted", omitted))
 		}
 	}
 	if !resp.Allowed && resp.Result != nil {

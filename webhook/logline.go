@@ -9,7 +9,7 @@ import (
 // maxDecisionLogLine bounds the bytes of one decision log line, however
 // many containers a pod has and however long the registries' errors are.
 // It is the sum of the budgets below plus the fixed fields, with room.
-const maxDecisionLogLine = 20 << 10
+const maxDecisionLogLine = 24 << 10
 
 // The budgets, in bytes as a JSON log handler writes them (escapes
 // included). One 40-container pod against a registry with 60 KB error
@@ -23,7 +23,76 @@ const (
 	logViolationFixed  = 64      // a violation's keys and punctuation
 	logImagesBytes     = 4 << 10 // the checked images and their digests
 	logImageFixed      = 48      // an image's keys and punctuation
+	logLineageBytes    = 2 << 10 // the evaluated platforms' chains
+	logLineageFixed    = 48      // a platform's keys and punctuation
+	logEdgeFixed       = 48      // an edge's keys and punctuation
 )
+
+// LineageLog is one evaluated platform's lineage in the decision log: each
+// ancestor, root first, with who named it (catalog, annotation,
+// provenance) and how it was verified (layers).
+type LineageLog struct {
+	Container string    `json:"container"`
+	Platform  string    `json:"platform"`
+	Chain     []EdgeLog `json:"chain"`
+}
+
+// EdgeLog is one ancestor of a LineageLog.
+type EdgeLog struct {
+	Digest   string   `json:"digest"`
+	Sources  []string `json:"sources"`
+	Verified string   `json:"verified"`
+}
+
+// lineageOf is what the decision log says of the lineages ex evaluated:
+// the platforms whose chain is not empty.
+func lineageOf(ex Examination) []LineageLog {
+	var out []LineageLog
+	for _, c := range ex.Containers {
+		for _, p := range c.Platforms {
+			if len(p.Lineage.Chain) == 0 {
+				continue
+			}
+			l := LineageLog{Container: c.Container.Name, Platform: p.Facts.Platform, Chain: make([]EdgeLog, len(p.Lineage.Chain))}
+			for i, e := range p.Lineage.Chain {
+				l.Chain[i] = EdgeLog{Digest: e.Digest.String(), Sources: e.Sources, Verified: e.Verified}
+			}
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// lineage keeps, in order, the platforms' chains that fit logLineageBytes
+// and returns how many it dropped.
+func (b *logBudget) lineage(ls []LineageLog) ([]LineageLog, int) {
+	kept := make([]LineageLog, 0, len(ls))
+	used := 0
+	for i, l := range ls {
+		var c logBudget
+		short := LineageLog{Container: c.cutTo(l.Container, logFieldBytes), Platform: c.cutTo(l.Platform, logFieldBytes), Chain: l.Chain}
+		n := logLineageFixed + escapedLen(short.Container) + escapedLen(short.Platform)
+		for _, e := range l.Chain {
+			n += logEdgeFixed + len(e.Digest) + len(e.Verified)
+			for _, s := range e.Sources {
+				n += len(s) + 3
+			}
+		}
+		if used+n > logLineageBytes {
+			for _, rest := range ls[i:] {
+				b.cut += len(rest.Container) + len(rest.Platform)
+				for _, e := range rest.Chain {
+					b.cut += len(e.Digest)
+				}
+			}
+			return kept, len(ls) - i
+		}
+		used += n
+		b.cut += c.cut
+		kept = append(kept, short)
+	}
+	return kept, 0
+}
 
 // logBudget cuts the values of one decision log line to their budgets and
 // counts the bytes it cut, so that the line says what it leaves out.

@@ -81,3 +81,66 @@ func TestLogBudgetCountsEscapedBytes(t *testing.T) {
 		t.Errorf("cutTo(é×200, 11) = %q, want a cut on a character boundary", got)
 	}
 }
+
+// The decision log says, for each evaluated platform, what the image is
+// built on: each ancestor's digest, who named it and how it was verified.
+// The demo's web image is on the catalog's debian and temurin, which its
+// base annotations also name.
+func TestDecisionLogLineSaysWhereEachLineageEdgeCameFrom(t *testing.T) {
+	t.Parallel()
+	p := newPipeline(t)
+	var logs syncBuffer
+	h := handlers(p.Checker, nil, slog.New(slog.NewJSONHandler(&logs, nil)))
+	r := admit(t, serveHandler(t, h["enforce"]).URL+"?timeout=10s", reviewOf(t, "lineage-log", "Pod", "CREATE", podOf("web", p.Demo.Ref("shop/web:1.0")), nil))
+	if !r.Allowed {
+		t.Fatalf("shop/web:1.0 was denied: %v", r.Result)
+	}
+	var rec struct {
+		Msg     string       `json:"msg"`
+		Lineage []LineageLog `json:"lineage"`
+	}
+	for _, l := range strings.Split(strings.TrimSuffix(logs.String(), "\n"), "\n") {
+		if strings.Contains(l, `"msg":"admission decision"`) {
+			if err := json.Unmarshal([]byte(l), &rec); err != nil {
+				t.Fatalf("the decision log line is not JSON: %v", err)
+			}
+		}
+	}
+	if len(rec.Lineage) == 0 {
+		t.Fatalf("the decision log line has no lineage:\n%s", logs.String())
+	}
+	for _, l := range rec.Lineage {
+		if l.Container != "app" || l.Platform == "" || len(l.Chain) != 2 {
+			t.Errorf("lineage %+v, want container app, its platform, a chain of 2", l)
+			continue
+		}
+		for _, e := range l.Chain {
+			if !strings.HasPrefix(e.Digest, "sha256:") || fmt.Sprint(e.Sources) != "[catalog annotation]" || e.Verified != "layers" {
+				t.Errorf("edge %+v, want a digest, sources [catalog annotation], verified layers", e)
+			}
+		}
+	}
+}
+
+// A pod of many containers on deep chains cannot make the lineage field
+// outgrow its budget: platforms past it are dropped and counted.
+func TestDecisionLogLineageIsBounded(t *testing.T) {
+	t.Parallel()
+	var ls []LineageLog
+	for i := range 100 {
+		l := LineageLog{Container: fmt.Sprintf("c%d", i), Platform: "linux/amd64"}
+		for range 8 {
+			l.Chain = append(l.Chain, EdgeLog{Digest: "sha256:" + strings.Repeat("a", 64), Sources: []string{"catalog", "annotation", "provenance"}, Verified: "layers"})
+		}
+		ls = append(ls, l)
+	}
+	var lb logBudget
+	kept, omitted := lb.lineage(ls)
+	raw, err := json.Marshal(kept)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(raw) > logLineageBytes || omitted == 0 || len(kept)+omitted != 100 || lb.cut == 0 {
+		t.Errorf("lineage of 100 deep platforms: %d bytes kept (budget %d), %d kept, %d omitted, %d bytes cut; want within budget, the rest counted", len(raw), logLineageBytes, len(kept), omitted, lb.cut)
+	}
+}

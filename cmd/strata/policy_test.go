@@ -36,7 +36,7 @@ test_wrongly_expects_nothing if count(mine.violation) == 0 with input as {"conta
 		wantCode int
 		want     []string
 	}{
-		{[]string{"../../examples/policies", "-v", "--coverage"}, 0, []string{"test_tag_from_pinned_registry_is_a_violation: PASS", "coverage ../../examples/policies/pinned_digest.rego: 100.0%", "PASS: 9/9"}},
+		{[]string{"../../examples/policies", "-v", "--coverage"}, 0, []string{"test_tag_from_pinned_registry_is_a_violation: PASS", "coverage ../../examples/policies/pinned_digest.rego: 100.0%", "PASS: 17/17"}},
 		{[]string{dir}, 1, []string{"mine_test.rego:6: data.strata.policies.mine_test.test_wrongly_expects_nothing: FAIL", "FAIL: 1/2"}},
 		{[]string{net}, 2, []string{"http.send"}},
 	} {

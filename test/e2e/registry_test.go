@@ -106,11 +106,7 @@ func (r *registry) push(ctx context.Context, repoTag string, img v1.Image) (stri
 	if err != nil {
 		return "", err
 	}
-	opts := []remote.Option{remote.WithContext(ctx), remote.WithTransport(&http.Transport{TLSClientConfig: r.pki.TLSConfig()})}
-	if r.user != "" {
-		opts = append(opts, remote.WithAuth(&authn.Basic{Username: r.user, Password: r.pass}))
-	}
-	if err := remote.Write(ref, img, opts...); err != nil {
+	if err := remote.Write(ref, img, r.pushOptions(ctx)...); err != nil {
 		return "", fmt.Errorf("pushing %s: %w", ref, err)
 	}
 	d, err := img.Digest()
@@ -118,6 +114,15 @@ func (r *registry) push(ctx context.Context, repoTag string, img v1.Image) (stri
 		return "", err
 	}
 	return d.String(), nil
+}
+
+// pushOptions trust the registry's CA and carry its password, if any.
+func (r *registry) pushOptions(ctx context.Context) []remote.Option {
+	opts := []remote.Option{remote.WithContext(ctx), remote.WithTransport(&http.Transport{TLSClientConfig: r.pki.TLSConfig()})}
+	if r.user != "" {
+		opts = append(opts, remote.WithAuth(&authn.Basic{Username: r.user, Password: r.pass}))
+	}
+	return opts
 }
 
 // family is the image family the suite runs against, as references.

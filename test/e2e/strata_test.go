@@ -104,6 +104,15 @@ type decision struct {
 	Decision  string   `json:"decision"`
 	Policies  []string `json:"policies"`
 	Message   string   `json:"message"`
+	Lineage   []struct {
+		Container string `json:"container"`
+		Platform  string `json:"platform"`
+		Chain     []struct {
+			Digest   string   `json:"digest"`
+			Sources  []string `json:"sources"`
+			Verified string   `json:"verified"`
+		} `json:"chain"`
+	} `json:"lineage"`
 }
 
 // decisions returns the decision log lines that match.

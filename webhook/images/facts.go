@@ -45,6 +45,9 @@ type Facts struct {
 	// identity of the content, unchanged by a re-push or recompression.
 	DiffIDs []Digest  `json:"diffIDs"`
 	History []History `json:"history,omitempty"`
+	// Provenance is the build provenance the index lists for this manifest,
+	// nil when it lists none: the builder's word, checked by lineage.
+	Provenance *Provenance `json:"provenance,omitempty"`
 }
 
 // Config holds what the image config says about how the image runs.
@@ -81,6 +84,7 @@ func (f *Facts) cost() int64 {
 	n += mapCost(f.Annotations) + mapCost(f.Config.Labels)
 	n += sliceCost(f.Config.Env) + sliceCost(f.Config.Entrypoint) + sliceCost(f.Config.Cmd)
 	n += int64(len(f.Config.User.Raw) + len(f.Config.User.Name) + len(f.Config.User.Group) + len(f.Config.WorkingDir))
+	n += f.Provenance.cost()
 	for _, h := range f.History {
 		n += int64(unsafe.Sizeof(h)) + roundAlloc(len(h.CreatedBy)) + roundAlloc(len(h.Comment))
 	}

@@ -179,6 +179,9 @@ func (r *Resolver) contentKnown(d Digest) bool {
 type child struct {
 	digest Digest
 	listed *v1.Platform
+	// attestation is the attestation manifest the index lists for this
+	// manifest (zero when none): where its build provenance is read.
+	attestation Digest
 }
 
 // content is what a manifest digest holds: an image's facts, or the
@@ -207,6 +210,9 @@ func (r *Resolver) platformFacts(ctx context.Context, pinned Reference, top reso
 		}
 		if err != nil {
 			return nil, fmt.Errorf("platform %s: %w", platformOrNone(ch.listed), err)
+		}
+		if !ch.attestation.IsZero() && cc.facts.Provenance == nil {
+			cc.facts = r.withProvenance(cc.facts, r.provenanceOf(ctx, pinned.WithDigest(ch.attestation), ch.digest, access))
 		}
 		out = append(out, cc.facts)
 	}
@@ -330,28 +336,11 @@ func (r *Resolver) buildFacts(ctx context.Context, pinned Reference, mediaType s
 	return f, nil
 }
 
-// fetchConfig reads and verifies the config blob: the only blob strata reads.
+// fetchConfig reads and verifies the config blob.
 func (r *Resolver) fetchConfig(ctx context.Context, pinned Reference, d Digest, access Access) (*v1.ConfigFile, error) {
-	p, err := r.puller(access, pinned)
+	raw, err := r.fetchBlob(ctx, pinned, d, access)
 	if err != nil {
-		return nil, err
-	}
-	layer, err := p.Layer(ctx, pinned.nameRef().Context().Digest(d.String()))
-	if err != nil {
-		return nil, fmt.Errorf("config blob %s: %w", d, err)
-	}
-	rc, err := layer.Compressed()
-	if err != nil {
-		r.forgetPuller(access, pinned, err)
-		return nil, fmt.Errorf("config blob %s: %w", d, err)
-	}
-	defer rc.Close()
-	raw, err := io.ReadAll(rc)
-	if err != nil {
-		return nil, fmt.Errorf("config blob %s: %w", d, err)
-	}
-	if got := Digest(sha256.Sum256(raw)); got != d {
-		return nil, &errContent{msg: fmt.Sprintf("config blob %s: the registry served content whose digest is %s", d, got)}
+		return nil, fmt.Errorf("config %w", err)
 	}
 	cfg, err := v1.ParseConfigFile(bytes.NewReader(raw))
 	if err != nil {
@@ -359,6 +348,34 @@ func (r *Resolver) fetchConfig(ctx context.Context, pinned Reference, d Digest, 
 	}
 	r.opts.Logger.Debug("read image config", slog.String("repository", pinned.Name()), slog.String("config", d.String()))
 	return cfg, nil
+}
+
+// fetchBlob reads a small blob of pinned's repository (a config, a
+// provenance statement: never a layer) and checks it against its digest.
+// The guard's body cap bounds what is read.
+func (r *Resolver) fetchBlob(ctx context.Context, pinned Reference, d Digest, access Access) ([]byte, error) {
+	p, err := r.puller(access, pinned)
+	if err != nil {
+		return nil, err
+	}
+	layer, err := p.Layer(ctx, pinned.nameRef().Context().Digest(d.String()))
+	if err != nil {
+		return nil, fmt.Errorf("blob %s: %w", d, err)
+	}
+	rc, err := layer.Compressed()
+	if err != nil {
+		r.forgetPuller(access, pinned, err)
+		return nil, fmt.Errorf("blob %s: %w", d, err)
+	}
+	defer rc.Close()
+	raw, err := io.ReadAll(rc)
+	if err != nil {
+		return nil, fmt.Errorf("blob %s: %w", d, err)
+	}
+	if got := Digest(sha256.Sum256(raw)); got != d {
+		return nil, &errContent{msg: fmt.Sprintf("blob %s: the registry served content whose digest is %s", d, got)}
+	}
+	return raw, nil
 }
 
 type manifestType int

@@ -15,8 +15,8 @@ const DefaultCacheBytes = 44 << 20
 // flood of one kind (distinct failing references fill refs, distinct
 // repositories fill sessions) never evicts another kind's entries.
 var cacheShares = struct {
-	facts, indexes, refs, hints, parsed, sessions, pings int64
-}{facts: 55, indexes: 5, refs: 15, hints: 5, parsed: 5, sessions: 14, pings: 1}
+	facts, indexes, refs, hints, parsed, sessions, pings, provenance int64
+}{facts: 53, indexes: 5, refs: 15, hints: 5, parsed: 5, sessions: 14, pings: 1, provenance: 2}
 
 // share is pct percent of total bytes.
 func share(total, pct int64) int64 { return total / 100 * pct }

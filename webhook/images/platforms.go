@@ -280,6 +280,7 @@ func (w *indexWalk) add(c child) {
 // checkChosen reads the facts of every chosen manifest, once each, and
 // refuses an entry whose platform its own config contradicts.
 func (w *indexWalk) checkChosen(ctx context.Context) error {
+	w.findAttestations()
 	facts := make([]*Facts, len(w.chosen))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(walkFetches)
@@ -288,7 +289,20 @@ func (w *indexWalk) checkChosen(ctx context.Context) error {
 			if err := gctx.Err(); err != nil {
 				return fmt.Errorf("platform %s: %w", platformOrNone(ch.listed), err)
 			}
+			// The attestation manifest is read while the image manifest and
+			// its config are: provenance costs one more round trip (its
+			// blob), and an image without one costs nothing.
+			var prov *Provenance
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				if !ch.attestation.IsZero() {
+					prov = w.r.provenanceOf(gctx, w.pinned.WithDigest(ch.attestation), ch.digest, w.access)
+				}
+			}()
 			c, err := w.r.contentOf(gctx, w.pinned.WithDigest(ch.digest), "", nil, w.access)
+			<-done
+			c.facts = w.r.withProvenance(c.facts, prov)
 			if err == nil && c.facts == nil {
 				err = &errUnsupported{msg: fmt.Sprintf("index entry %s says it is an image manifest but holds an index", ch.digest)}
 			}
@@ -311,6 +325,19 @@ func (w *indexWalk) checkChosen(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// findAttestations notes, for each chosen manifest, the attestation
+// manifest an index of this walk lists for it.
+func (w *indexWalk) findAttestations() {
+	for _, entries := range w.indexes {
+		atts := attestationsOf(entries)
+		for i := range w.chosen {
+			if a, ok := atts[w.chosen[i].digest]; ok && w.chosen[i].attestation.IsZero() {
+				w.chosen[i].attestation = a
+			}
+		}
+	}
 }
 
 // contradiction reports an index entry whose platform its config

@@ -121,13 +121,16 @@ type Resolver struct {
 	transport http.RoundTripper
 	backoff   remote.Backoff
 
-	refs     *lru.Cache[refKey, *refEntry]
-	hints    *lru.Cache[string, Digest] // reference → last digest seen in any scope
-	parsed   *lru.Cache[string, Reference]
-	indexes  *lru.Cache[Digest, []child]
-	facts    *lru.Cache[Digest, *Facts]
-	sessions *lru.Cache[sessionKey, *session]
-	pings    *lru.Cache[pingKey, *pingAnswer]
+	refs    *lru.Cache[refKey, *refEntry]
+	hints   *lru.Cache[string, Digest] // reference → last digest seen in any scope
+	parsed  *lru.Cache[string, Reference]
+	indexes *lru.Cache[Digest, []child]
+	facts   *lru.Cache[Digest, *Facts]
+	// provenance holds build provenance by attestation manifest digest,
+	// nil for one that holds none.
+	provenance *lru.Cache[Digest, *Provenance]
+	sessions   *lru.Cache[sessionKey, *session]
+	pings      *lru.Cache[pingKey, *pingAnswer]
 
 	pullerMu sync.Mutex
 	flight   singleflight.Group
@@ -171,15 +174,16 @@ func NewResolver(opts Options) (*Resolver, error) {
 		},
 		// go-containerregistry's default retry sleeps 1s then 3s and cannot be
 		// interrupted; these fit inside an admission budget.
-		backoff:  remote.Backoff{Duration: 50 * time.Millisecond, Factor: 2, Jitter: 0.2, Steps: 3},
-		refs:     lru.New[refKey, *refEntry](0, share(opts.CacheBytes, cacheShares.refs)),
-		hints:    lru.New[string, Digest](0, share(opts.CacheBytes, cacheShares.hints)),
-		parsed:   lru.New[string, Reference](0, share(opts.CacheBytes, cacheShares.parsed)),
-		indexes:  lru.New[Digest, []child](0, share(opts.CacheBytes, cacheShares.indexes)),
-		facts:    lru.New[Digest, *Facts](0, share(opts.CacheBytes, cacheShares.facts)),
-		sessions: lru.New[sessionKey, *session](0, share(opts.CacheBytes, cacheShares.sessions)),
-		pings:    lru.New[pingKey, *pingAnswer](0, share(opts.CacheBytes, cacheShares.pings)),
-		done:     make(chan struct{}),
+		backoff:    remote.Backoff{Duration: 50 * time.Millisecond, Factor: 2, Jitter: 0.2, Steps: 3},
+		refs:       lru.New[refKey, *refEntry](0, share(opts.CacheBytes, cacheShares.refs)),
+		hints:      lru.New[string, Digest](0, share(opts.CacheBytes, cacheShares.hints)),
+		parsed:     lru.New[string, Reference](0, share(opts.CacheBytes, cacheShares.parsed)),
+		indexes:    lru.New[Digest, []child](0, share(opts.CacheBytes, cacheShares.indexes)),
+		facts:      lru.New[Digest, *Facts](0, share(opts.CacheBytes, cacheShares.facts)),
+		sessions:   lru.New[sessionKey, *session](0, share(opts.CacheBytes, cacheShares.sessions)),
+		provenance: lru.New[Digest, *Provenance](0, share(opts.CacheBytes, cacheShares.provenance)),
+		pings:      lru.New[pingKey, *pingAnswer](0, share(opts.CacheBytes, cacheShares.pings)),
+		done:       make(chan struct{}),
 	}, nil
 }
 

@@ -225,6 +225,12 @@ func entryValue(e lineage.Entry) ast.Value {
 	if !e.CurrentDigest.IsZero() {
 		obj.Insert(ast.StringTerm("currentDigest"), ast.StringTerm(e.CurrentDigest.String()))
 	}
+	if len(e.Sources) > 0 {
+		obj.Insert(ast.StringTerm("sources"), ast.NewTerm(stringArray(e.Sources)))
+	}
+	if e.Verified != "" {
+		obj.Insert(ast.StringTerm("verified"), ast.StringTerm(e.Verified))
+	}
 	if e.ClaimedName != "" {
 		obj.Insert(ast.StringTerm("claimedName"), ast.StringTerm(e.ClaimedName))
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sync"
 
 	"github.com/strata-project/strata/webhook/images"
 )
@@ -43,9 +44,9 @@ func (c *Catalog) lineage(ctx context.Context, ix *index, f *images.Facts, acces
 		e, ok := byLen[b.layers]
 		switch {
 		case !ok:
-			byLen[b.layers] = ix.sourcedEntry(b, EvidenceAnnotation)
+			byLen[b.layers] = ix.sourcedEntry(b, b.evidence...)
 		case e.Digest == b.digest:
-			e.Evidence = appendNew(e.Evidence, EvidenceAnnotation)
+			e.Evidence = appendNew(e.Evidence, b.evidence...)
 			ix.addSourcedName(e, b)
 		default:
 			// Same layers as a catalog image, another digest (a base that
@@ -59,11 +60,12 @@ func (c *Catalog) lineage(ctx context.Context, ix *index, f *images.Facts, acces
 
 	out := Lineage{Claims: claims, Chain: make([]Entry, 0, len(byLen))}
 	for _, e := range byLen {
-		out.Chain = append(out.Chain, *e)
+		out.Chain = append(out.Chain, withSources(*e))
 	}
 	slices.SortFunc(out.Chain, func(a, b Entry) int { return cmp.Compare(a.Layers, b.Layers) })
 	if self != nil {
-		out.Self = ix.entry(self, EvidenceLayers)
+		e := withSources(*ix.entry(self, EvidenceLayers))
+		out.Self = &e
 	}
 	out.Depth = len(out.Chain) + 1
 	switch {
@@ -89,6 +91,21 @@ func (ix *index) entry(n *node, evidence ...string) *Entry {
 	}
 }
 
+// withSources says, from its evidence, who named e and how it was checked:
+// every source's ancestor is verified by its layers.
+func withSources(e Entry) Entry {
+	e.Sources = make([]string, 0, len(e.Evidence))
+	for _, ev := range e.Evidence {
+		source := ev
+		if ev == EvidenceLayers {
+			source = SourceCatalog
+		}
+		e.Sources = appendNew(e.Sources, source)
+	}
+	e.Verified = VerifiedLayers
+	return e
+}
+
 func appendNew(list []string, items ...string) []string {
 	for _, it := range items {
 		if !slices.Contains(list, it) {
@@ -98,8 +115,11 @@ func appendNew(list []string, items ...string) []string {
 	return list
 }
 
-// followClaims checks the base claims of f, then those of the verified
-// base, and so on, up to MaxClaimDepth and never through the same image twice.
+// followClaims checks the base claims of f (its annotations, labels and
+// build provenance), then those of the verified base, and so on, up to
+// MaxClaimDepth and never through the same image twice. Of several verified
+// bases (a provenance lists a base and an image built on it) the one with
+// the most layers is the parent.
 func (c *Catalog) followClaims(ctx context.Context, f *images.Facts, access images.Access) ([]Claim, []sourcedBase) {
 	var claims []Claim
 	var bases []sourcedBase
@@ -108,25 +128,70 @@ func (c *Catalog) followClaims(ctx context.Context, f *images.Facts, access imag
 	for range c.opts.MaxClaimDepth {
 		var next *images.Facts
 		var found sourcedBase
-		for _, cl := range claimsOf(cur) {
-			base, cb := c.verify(ctx, cur, &cl, access)
+		var evidence []string
+		level := append(claimsOf(cur), provenanceClaims(cur)...)
+		verified := c.verifyAll(ctx, cur, level, access)
+		for i, cl := range level {
+			if cl.Status != ClaimVerified {
+				claims = append(claims, cl)
+				continue
+			}
+			base, cb := verified[i].facts, verified[i].base
 			if base != nil && visited[base.Digest] {
 				cl.Status, cl.Reason = ClaimMismatch, fmt.Sprintf("%s claims a base that is already in its own chain (a cycle)", cur.Ref)
 				base = nil
 			}
 			claims = append(claims, cl)
-			if base != nil && next == nil {
-				next, found = base, cb
+			switch {
+			case base == nil:
+			case next == nil || len(base.DiffIDs) > len(next.DiffIDs):
+				next, found, evidence = base, cb, []string{evidenceOf(cl.Source)}
+			case base.Digest == next.Digest:
+				evidence = appendNew(evidence, evidenceOf(cl.Source))
 			}
 		}
 		if next == nil {
 			break
 		}
+		found.evidence = evidence
 		visited[next.Digest] = true
 		bases = append(bases, found)
 		cur = next
 	}
 	return claims, bases
+}
+
+// verifiedBase is what verify found for one claim.
+type verifiedBase struct {
+	facts *images.Facts
+	base  sourcedBase
+}
+
+// verifyAll verifies the claims of one image at once, each reading its
+// candidate in parallel: a provenance lists the base with the builder
+// images, and reading them one after another would cost a round trip each.
+// It sets each claim's status; a claim already decided is left as it is.
+func (c *Catalog) verifyAll(ctx context.Context, claimant *images.Facts, claims []Claim, access images.Access) []verifiedBase {
+	out := make([]verifiedBase, len(claims))
+	var wg sync.WaitGroup
+	for i := range claims {
+		if claims[i].Status != "" {
+			continue
+		}
+		wg.Go(func() {
+			out[i].facts, out[i].base = c.verify(ctx, claimant, &claims[i], access)
+		})
+	}
+	wg.Wait()
+	return out
+}
+
+// evidenceOf is the evidence a verified claim of source gives.
+func evidenceOf(source string) string {
+	if source == SourceProvenance {
+		return EvidenceProvenance
+	}
+	return EvidenceAnnotation
 }
 
 // claimsOf reads base claims from manifest annotations, then from config
@@ -186,6 +251,11 @@ func (c *Catalog) verify(ctx context.Context, claimant *images.Facts, cl *Claim,
 	}
 	if base.Digest == claimant.Digest || len(base.DiffIDs) > len(claimant.DiffIDs) || !slices.Equal(base.DiffIDs, claimant.DiffIDs[:len(base.DiffIDs)]) {
 		cl.Status, cl.Reason = ClaimMismatch, fmt.Sprintf("the layers of %s are not the first layers of this image", target)
+		if cl.Source == SourceProvenance {
+			// Every image a build used is listed, builder stages included:
+			// only the base's layers start the image's.
+			cl.Reason = "used in the build, not a base: " + cl.Reason
+		}
 		return nil, none
 	}
 	cl.Status = ClaimVerified

@@ -31,6 +31,7 @@ type world struct {
 	resolver *images.Resolver
 	heads    atomic.Int64 // HEAD manifest requests
 	gets     atomic.Int64 // GET manifest requests
+	blobs    atomic.Int64 // GET blob requests (configs, provenance statements)
 	// fault, when set, answers the requests it returns true for instead of
 	// the registry: the failures a real registry does not produce on demand.
 	fault atomic.Pointer[func(rw http.ResponseWriter, req *http.Request) bool]
@@ -43,6 +44,9 @@ func newWorld(t testing.TB, opts images.Options) *world {
 	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, req *http.Request) {
 		if f := w.fault.Load(); f != nil && (*f)(rw, req) {
 			return
+		}
+		if strings.Contains(req.URL.Path, "/blobs/") && req.Method == http.MethodGet {
+			w.blobs.Add(1)
 		}
 		if strings.Contains(req.URL.Path, "/manifests/") {
 			switch req.Method {

@@ -16,6 +16,19 @@ const (
 	// EvidenceAnnotation: the image (or a verified ancestor) claims it in
 	// org.opencontainers.image.base.*, and its layers confirm the claim.
 	EvidenceAnnotation = "annotation"
+	// EvidenceProvenance: the build provenance of the image (or of a
+	// verified ancestor) lists it, and its layers confirm it is the base.
+	EvidenceProvenance = "provenance"
+)
+
+// Sources of a chain entry (Entry.Sources): who named the ancestor. Every
+// one is verified the same way (Entry.Verified): its layers are a prefix of
+// the image's.
+const (
+	SourceCatalog    = "catalog"
+	SourceAnnotation = "annotation"
+	SourceProvenance = "provenance"
+	VerifiedLayers   = "layers"
 )
 
 // Claim statuses.
@@ -51,6 +64,11 @@ type Entry struct {
 	Role        string        `json:"role"`
 	Layers      int           `json:"layers"`
 	Evidence    []string      `json:"evidence"`
+	// Sources say who named this ancestor (catalog, annotation,
+	// provenance), Verified how strata checked it: "layers", its layers
+	// are a prefix of the image's.
+	Sources  []string `json:"sources,omitempty"`
+	Verified string   `json:"verified,omitempty"`
 	// Current is false when the image's tag has since moved to another
 	// digest (a rebuilt, usually patched, base); MovedTag is then that tag
 	// (one of Refs, or ClaimedName) and CurrentDigest where it points now.
@@ -65,7 +83,9 @@ type Claim struct {
 	By     images.Digest `json:"by"`
 	Name   string        `json:"name,omitempty"`
 	Digest string        `json:"digest,omitempty"`
-	// Source is "annotation" or "label".
+	// Source is "annotation", "label" or "provenance" (an image the build
+	// provenance lists; one that is not a base, a build stage's, is a
+	// mismatch that says so).
 	Source string `json:"source"`
 	Status string `json:"status"`
 	Reason string `json:"reason,omitempty"`

@@ -31,6 +31,9 @@ type sourcedBase struct {
 	// now is where tag points today, read from the registry, when that is
 	// elsewhere than digest.
 	now images.Digest
+	// evidence lists the sources that named the base and were verified
+	// (EvidenceAnnotation, EvidenceProvenance).
+	evidence []string
 }
 
 // namedBy returns the canonical name a source gives a base, and the tag in
@@ -57,10 +60,10 @@ func hasWrittenTag(written string) bool {
 // same layers names: the catalog's names and role when it knows this digest
 // (a tag pointed to it), otherwise the digest alone; the source's name as
 // ClaimedName unless the catalog names the base so itself.
-func (ix *index) sourcedEntry(b sourcedBase, evidence string) *Entry {
-	e := &Entry{Digest: b.digest, Layers: b.layers, Evidence: []string{evidence}, Current: true}
+func (ix *index) sourcedEntry(b sourcedBase, evidence ...string) *Entry {
+	e := &Entry{Digest: b.digest, Layers: b.layers, Evidence: slices.Clone(evidence), Current: true}
 	if n, ok := ix.byDigest[b.digest]; ok {
-		e = ix.entry(n, evidence)
+		e = ix.entry(n, evidence...)
 	}
 	ix.addSourcedName(e, b)
 	return e

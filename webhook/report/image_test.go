@@ -74,3 +74,57 @@ func TestWriteInspectionJSON(t *testing.T) {
 		t.Errorf("WriteInspectionJSON = %s, want one platform with depth 3 and the stale base's current digest", buf.String())
 	}
 }
+
+// TestInspectionShowsProvenanceEdges: a base found by build provenance is
+// marked so in the text, the builder image the provenance also lists is a
+// "provenance" line, and the JSON carries each edge's sources and
+// verification.
+func TestInspectionShowsProvenanceEdges(t *testing.T) {
+	t.Parallel()
+	debian, jdk, app := images.Digest{1}, images.Digest{4}, images.Digest{3}
+	facts := &images.Facts{Ref: "registry.example.com/shop/web@" + app.String(), Digest: app, Platform: "linux/amd64", Layers: 6}
+	l := lineage.Lineage{
+		Chain: []lineage.Entry{
+			{Refs: []string{"registry.example.com/base/debian:12"}, Digest: debian, Role: "os", Layers: 1, Evidence: []string{"layers", "provenance"}, Sources: []string{"catalog", "provenance"}, Verified: "layers", Current: true},
+			{ClaimedName: "vendor.example.com/jdk:21", Digest: jdk, Layers: 4, Evidence: []string{"provenance"}, Sources: []string{"provenance"}, Verified: "layers", Current: true},
+		},
+		Depth: 3, Complete: true,
+		Claims: []lineage.Claim{{Name: "docker.io/library/golang:1.22", Source: lineage.SourceProvenance, Status: lineage.ClaimMismatch, Reason: "used in the build, not a base: the layers of it are not the first layers of this image"}},
+	}
+	img := &images.Image{Written: "registry.example.com/shop/web:1.2", Ref: "registry.example.com/shop/web:1.2", Digest: app, Platforms: []*images.Facts{facts}}
+	in := NewInspection(img, func(*images.Facts) lineage.Lineage { return l })
+	var text, js bytes.Buffer
+	if err := WriteInspectionText(&text, in); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		jdk.String() + " (unknown role, +3, by verified provenance, claimed as vendor.example.com/jdk:21)",
+		"provenance  mismatch docker.io/library/golang:1.22: used in the build, not a base",
+	} {
+		if !strings.Contains(text.String(), want) {
+			t.Errorf("WriteInspectionText output lacks %q; got:\n%s", want, text.String())
+		}
+	}
+	if err := WriteInspectionJSON(&js, in); err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Platforms []struct {
+			Lineage struct {
+				Chain []struct {
+					Sources  []string `json:"sources"`
+					Verified string   `json:"verified"`
+				} `json:"chain"`
+			} `json:"lineage"`
+		} `json:"platforms"`
+	}
+	if err := json.Unmarshal(js.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if len(doc.Platforms) != 1 || len(doc.Platforms[0].Lineage.Chain) != 2 {
+		t.Fatalf("WriteInspectionJSON = %s, want one platform, two chain entries", js.String())
+	}
+	if jdkEdge := doc.Platforms[0].Lineage.Chain[1]; len(jdkEdge.Sources) != 1 || jdkEdge.Sources[0] != "provenance" || jdkEdge.Verified != "layers" {
+		t.Errorf("WriteInspectionJSON jdk edge = %+v, want sources [provenance], verified layers", jdkEdge)
+	}
+}

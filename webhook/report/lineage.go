@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/strata-project/strata/webhook/images"
@@ -43,7 +44,11 @@ func writeLineage(w io.Writer, self images.Reference, l lineage.Lineage, f *imag
 		if c.Reason != "" {
 			line += ": " + c.Reason
 		}
-		fmt.Fprintf(w, "    base claim\t%s\n", line)
+		label := "base claim"
+		if c.Source == lineage.SourceProvenance {
+			label = "provenance"
+		}
+		fmt.Fprintf(w, "    %s\t%s\n", label, line)
 	}
 }
 
@@ -70,8 +75,13 @@ func step(self images.Reference, e lineage.Entry, prev int) string {
 	if !e.Current {
 		marks = append(marks, "STALE")
 	}
-	if hasOnly(e.Evidence, lineage.EvidenceAnnotation) {
+	switch {
+	case hasOnly(e.Evidence, lineage.EvidenceAnnotation):
 		marks = append(marks, "by verified claim")
+	case hasOnly(e.Evidence, lineage.EvidenceProvenance):
+		marks = append(marks, "by verified provenance")
+	case len(e.Evidence) > 1 && !slices.Contains(e.Evidence, lineage.EvidenceLayers):
+		marks = append(marks, "by verified claim and provenance")
 	}
 	if e.ClaimedName != "" {
 		marks = append(marks, "claimed as "+shortName(self, e.ClaimedName))
