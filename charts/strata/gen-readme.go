@@ -50,7 +50,8 @@ To empty a list, ` + "`={}`, `=[]`, `=null` and `=`" + ` (nothing) all work with
   ` + "`exempt.namespaces`" + ` are excluded from every entry. Enforce fails closed (` + "`failurePolicy: Fail`" + `),
   warn and audit fail open; ` + "`webhook.failurePolicy`" + ` overrides either.
 - Pods (CREATE, and UPDATE only when a container image changes: a Pod's securityContext is
-  immutable, so a match condition skips every other Pod update), ` + "`pods/ephemeralcontainers`" + `,
+  immutable, so a match condition skips every other Pod update; with ` + "`policies.custom`" + `, which may
+  read labels, annotations or the request, every Pod update is sent), ` + "`pods/ephemeralcontainers`" + `,
   Deployments, ReplicaSets, StatefulSets, DaemonSets, Jobs, CronJobs, ReplicationControllers.
 - A ` + "`MutatingWebhookConfiguration`" + ` (when ` + "`pinDigests.enabled`" + ` is on for a mode; by default for enforce)
   calls ` + "`/mutate/pin`" + ` with that mode's namespace selection: each Pod image without a digest becomes
@@ -75,6 +76,13 @@ To empty a list, ` + "`={}`, `=[]`, `=null` and `=`" + ` (nothing) all work with
   PodDisruptionBudget or NetworkPolicy selects them; their own NetworkPolicy admits no connection
   and, once ` + "`networkPolicy.registryCIDRs`" + ` restricts egress, lets them reach DNS, the registries and
   ` + "`networkPolicy.apiServerCIDRs`" + ` only.
+
+Each point is asserted by the chart's render tests with the real helm (` + "`TestWebhookConfiguration`" + `,
+` + "`TestPodLabelUpdateIsSentWhenCustomPoliciesAreInstalled`" + `, ` + "`TestPinWebhookConfiguration`" + `, ` + "`TestTimeouts`" + `,
+` + "`TestCertificatesGenerate`" + `, ` + "`TestCertificatesCertManager`" + `, ` + "`TestCertificatesSecret`" + `, ` + "`TestDeployment`" + `,
+` + "`TestRBAC`" + `, ` + "`TestAuditRBACIsTheLeastItNeeds`" + `, ` + "`TestAuditPodNetworkFollowsTheWebhooks`" + `), the empty-list
+spellings by ` + "`TestDocumentedUpgradeCommandsRender`" + `, the certificate reload by
+` + "`TestServeReloadsReplacedCertificate`" + ` (webhook).
 
 ## Values
 

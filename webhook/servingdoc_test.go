@@ -1,0 +1,83 @@
+package webhook
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+// spelled is how docs/serving.md writes a duration: "10 s", "2 min".
+func spelled(d time.Duration) string {
+	if d >= time.Minute && d%time.Minute == 0 {
+		return fmt.Sprintf("%d min", d/time.Minute)
+	}
+	return fmt.Sprintf("%d s", d/time.Second)
+}
+
+// thousands writes n as the documents do: 1,000.
+func thousands(n int) string {
+	s := fmt.Sprint(n)
+	if len(s) > 3 {
+		s = s[:len(s)-3] + "," + s[len(s)-3:]
+	}
+	return s
+}
+
+// servingLimitsRows reads the cells of docs/serving.md's limits table by
+// the row's first cell.
+func servingLimitsRows(t *testing.T) map[string][]string {
+	t.Helper()
+	raw, err := os.ReadFile("../docs/serving.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(raw), "## Limits\n")
+	if !ok {
+		t.Fatal("docs/serving.md has no Limits section")
+	}
+	rows := map[string][]string{}
+	for _, line := range strings.Split(section, "\n") {
+		if !strings.HasPrefix(line, "|") {
+			if len(rows) > 0 {
+				break
+			}
+			continue
+		}
+		cells := strings.Split(strings.Trim(line, "|"), "|")
+		for i := range cells {
+			cells[i] = strings.TrimSpace(cells[i])
+		}
+		rows[cells[0]] = cells[1:]
+	}
+	return rows
+}
+
+// The limits docs/serving.md states for each listener are the defaults
+// Serve applies: a changed default fails here, not in an operator's sizing.
+func TestServingDocumentStatesTheDefaultLimits(t *testing.T) {
+	w, h := DefaultWebhookLimits(), DefaultHealthLimits()
+	rows := servingLimitsRows(t)
+	for _, want := range []struct {
+		row             string
+		webhook, health string
+	}{
+		{"connections open at once", thousands(w.MaxConns) + " (", fmt.Sprint(h.MaxConns) + " ("},
+		{"TLS handshake", spelled(w.HeaderTimeout), "—"},
+		{"request headers", spelled(w.HeaderTimeout) + ",", spelled(h.HeaderTimeout) + ","},
+		{"request body", fmt.Sprintf("(at most %s) less 250 ms", spelled(maxWebhookTimeout)), "10 s in all"},
+		{"writing the answer", fmt.Sprintf("at most %s), and at most %s from the headers", spelled(maxWebhookTimeout), spelled(maxWebhookTimeout+10*time.Second)), "10 s"},
+		{"a review's uid", fmt.Sprintf("at most %d bytes", maxUIDBytes), "—"},
+		{"idle keep-alive connection", spelled(w.IdleTimeout), spelled(h.IdleTimeout)},
+	} {
+		cells, ok := rows[want.row]
+		if !ok || len(cells) != 2 {
+			t.Errorf("docs/serving.md: no limits row %q of two cells", want.row)
+			continue
+		}
+		if !strings.Contains(cells[0], want.webhook) || !strings.Contains(cells[1], want.health) {
+			t.Errorf("docs/serving.md: %s: webhook %q, health %q; the code's defaults are %q and %q", want.row, cells[0], cells[1], want.webhook, want.health)
+		}
+	}
+}
