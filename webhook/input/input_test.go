@@ -28,6 +28,7 @@ func subjects() map[string]*Subject {
 	facts := &images.Facts{
 		Ref: "registry.example.com/shop/web@" + app.String(), Digest: app, Platform: "linux/amd64",
 		MediaType: "application/vnd.oci.image.manifest.v1+json", Layers: 6, Size: 1 << 20,
+		LayerSizes:  []int64{1 << 19, 1 << 18, 1 << 17, 1 << 16, 1 << 15, 1 << 15},
 		Annotations: map[string]string{images.AnnotationBaseName: "registry.example.com/base/debian:12"},
 		DiffIDs:     []images.Digest{{9}},
 		History:     []images.History{{CreatedBy: "COPY app /app"}},
@@ -121,6 +122,11 @@ func TestInputValues(t *testing.T) {
 		{"resolved", "input.image.config.user.uid", "0"},
 		{"resolved", "input.image.platform", `"linux/amd64"`},
 		{"resolved", "input.image.historyLength", "1"},
+		{"resolved", "input.image.layerSizes", "[524288,262144,131072,65536,32768,32768]"},
+		// The direct base, the last of the chain, has 2 layers.
+		{"resolved", "input.image.baseSize", "786432"},
+		{"resolved", "input.image.history[0]", `{"createdBy":"COPY app /app","emptyLayer":false}`},
+		{"named user", "input.image.baseSize", "0"},
 		{"resolved", "input.lineage.chain[0].currentDigest", `"` + (images.Digest{2}).String() + `"`},
 		{"resolved", "input.lineage.claims[0].reason", `"layers differ"`},
 		{"resolved", "input.lineage.chain[1].claimedName", `"registry.example.com/base/temurin:21"`},
