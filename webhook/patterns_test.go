@@ -1,7 +1,6 @@
 package webhook
 
 import (
-	"bytes"
 	"io"
 	"log"
 	"net/http"
@@ -24,7 +23,7 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
-	"github.com/strata-project/strata/policies"
+	"github.com/strata-project/strata/webhook/input/inputtest"
 	"github.com/strata-project/strata/webhook/policy"
 	"github.com/strata-project/strata/webhook/workload"
 )
@@ -211,7 +210,7 @@ func TestPatternPolicies(t *testing.T) {
 	reg.mu.Lock()
 	reg.seeded = true
 	reg.mu.Unlock()
-	inputSchema := compileInputSchema(t)
+	inputSchema := inputtest.Schema(t)
 
 	for _, tc := range []struct {
 		repoTag string
@@ -339,26 +338,4 @@ func checkPatternInput(t *testing.T, s *jsonschema.Schema, in policy.Value, img 
 			layer++
 		}
 	}
-}
-
-// compileInputSchema is policies/input.schema.json, compiled.
-func compileInputSchema(t *testing.T) *jsonschema.Schema {
-	t.Helper()
-	raw, err := policies.FS.ReadFile("input.schema.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := jsonschema.NewCompiler()
-	if err := c.AddResource("input.schema.json", doc); err != nil {
-		t.Fatal(err)
-	}
-	s, err := c.Compile("input.schema.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
 }

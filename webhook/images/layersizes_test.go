@@ -1,13 +1,10 @@
 package images
 
 import (
-	"encoding/json"
 	"math"
 	"slices"
 	"strings"
 	"testing"
-
-	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
 // pushWithLayerSizes pushes a two-layer image under repo:1 with its manifest's
@@ -15,24 +12,11 @@ import (
 // blobs hold (strata never reads a layer blob).
 func pushWithLayerSizes(t *testing.T, reg *testRegistry, repo string, sizes ...int64) {
 	t.Helper()
-	img := testImage(t, len(sizes), "1000", "linux/amd64")
-	pushDesc(t, reg, repo, img) // the config and layers
-	raw, err := img.RawManifest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(raw, &m); err != nil {
-		t.Fatal(err)
-	}
-	for i, l := range m["layers"].([]any) {
-		l.(map[string]any)["size"] = sizes[i]
-	}
-	body, err := json.Marshal(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	putRaw(t, reg, repo, "1", types.OCIManifestSchema1, body)
+	pushEdited(t, reg, repo, "1", testImage(t, len(sizes), "1000", "linux/amd64"), func(m map[string]any) {
+		for i, l := range m["layers"].([]any) {
+			l.(map[string]any)["size"] = sizes[i]
+		}
+	})
 }
 
 func TestLayerSizesAreTheManifestsDescriptors(t *testing.T) {

@@ -12,8 +12,8 @@ import (
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
-	"github.com/strata-project/strata/policies"
 	"github.com/strata-project/strata/webhook/images"
+	"github.com/strata-project/strata/webhook/input/inputtest"
 	"github.com/strata-project/strata/webhook/lineage"
 	"github.com/strata-project/strata/webhook/policy"
 	"github.com/strata-project/strata/webhook/workload"
@@ -61,22 +61,7 @@ func subjects() map[string]*Subject {
 
 func TestInputMatchesSchema(t *testing.T) {
 	t.Parallel()
-	raw, err := policies.FS.ReadFile("input.schema.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := jsonschema.NewCompiler()
-	if err := c.AddResource("input.schema.json", doc); err != nil {
-		t.Fatal(err)
-	}
-	schema, err := c.Compile("input.schema.json")
-	if err != nil {
-		t.Fatal(err)
-	}
+	schema := inputtest.Schema(t)
 	for name, s := range subjects() {
 		input, err := jsonschema.UnmarshalJSON(strings.NewReader(s.Value().String()))
 		if err != nil {
@@ -87,7 +72,7 @@ func TestInputMatchesSchema(t *testing.T) {
 		}
 	}
 	// The inputs the pipeline built for the Rego tests (TestPolicyInputsGolden).
-	raw, err = os.ReadFile(filepath.Join("..", "..", "policies", "testdata", "inputs.json"))
+	raw, err := os.ReadFile(filepath.Join("..", "..", "policies", "testdata", "inputs.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
