@@ -195,6 +195,7 @@ func (c Config) Validate() error {
 	if bases, ok := c.Policies.Data["approvedBases"]; ok {
 		problems = append(problems, checkApprovedBases(bases)...)
 	}
+	problems = append(problems, checkPatternData(c.Policies.Data)...)
 	for _, p := range c.Exempt.Images {
 		problems = append(problems, checkRefPattern("exempt.images", p)...)
 	}

@@ -19,6 +19,15 @@ import (
 // and runs it like any other image.
 func pushWithArtifactType(t testing.TB, reg *testRegistry, repo string, img v1.Image, artifactType string) v1.Descriptor {
 	t.Helper()
+	return pushEdited(t, reg, repo, "", img, func(m map[string]any) { m["artifactType"] = artifactType })
+}
+
+// pushEdited pushes img's config and layers, then its manifest as edit
+// leaves it, under tag (under its own digest when tag is ""), and returns
+// the descriptor of that manifest: what a registry serves, whatever a
+// well-behaved builder would write.
+func pushEdited(t testing.TB, reg *testRegistry, repo, tag string, img v1.Image, edit func(manifest map[string]any)) v1.Descriptor {
+	t.Helper()
 	pushDesc(t, reg, repo, img) // the config and layers
 	raw, err := img.RawManifest()
 	if err != nil {
@@ -28,14 +37,17 @@ func pushWithArtifactType(t testing.TB, reg *testRegistry, repo string, img v1.I
 	if err := json.Unmarshal(raw, &m); err != nil {
 		t.Fatal(err)
 	}
-	m["artifactType"] = artifactType
+	edit(m)
 	body, err := json.Marshal(m)
 	if err != nil {
 		t.Fatal(err)
 	}
 	sum := sha256.Sum256(body)
 	d := v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(sum[:])}
-	putRaw(t, reg, repo, d.String(), types.OCIManifestSchema1, body)
+	if tag == "" {
+		tag = d.String()
+	}
+	putRaw(t, reg, repo, tag, types.OCIManifestSchema1, body)
 	return v1.Descriptor{MediaType: types.OCIManifestSchema1, Size: int64(len(body)), Digest: d}
 }
 

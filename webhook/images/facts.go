@@ -1,6 +1,7 @@
 package images
 
 import (
+	"math"
 	"time"
 	"unsafe"
 )
@@ -38,8 +39,12 @@ type Facts struct {
 	Config    Config `json:"config"`
 	// Layers is the literal layer count of the manifest.
 	Layers int `json:"layers"`
-	// Size is the sum of the compressed layer sizes the manifest declares.
-	Size        int64             `json:"size"`
+	// Size is the sum of the compressed layer sizes the manifest declares
+	// (LayerSizes), saturated at the largest int64.
+	Size int64 `json:"size"`
+	// LayerSizes are the compressed sizes the manifest declares for its
+	// layers, in order: what a node pulls, read without another request.
+	LayerSizes  []int64           `json:"layerSizes"`
 	Annotations map[string]string `json:"annotations,omitempty"`
 	// DiffIDs are the uncompressed layer digests from rootfs.diff_ids: the
 	// identity of the content, unchanged by a re-push or recompression.
@@ -69,6 +74,48 @@ type History struct {
 	EmptyLayer bool      `json:"emptyLayer,omitempty"`
 }
 
+// PrefixSize is the compressed size of the first n layers, as the manifest
+// declares them (all of them when n is past the last), saturated at the
+// largest int64: the share of the image that a base of n layers provides.
+func (f *Facts) PrefixSize(n int) int64 {
+	var total int64
+	for _, size := range f.LayerSizes[:min(max(n, 0), len(f.LayerSizes))] {
+		if total > math.MaxInt64-size {
+			return math.MaxInt64
+		}
+		total += size
+	}
+	return total
+}
+
+// HistoryLayers maps each history step to the index of the layer it made,
+// -1 for a step that made none (EmptyLayer). It is nil when the history
+// cannot be matched to the layers (the steps that made one are not as many
+// as the layers: history is optional, and some tools write it loosely), so
+// that no step is ever paired with a layer it did not make.
+func (f *Facts) HistoryLayers() []int {
+	made := 0
+	for _, h := range f.History {
+		if !h.EmptyLayer {
+			made++
+		}
+	}
+	if made != len(f.LayerSizes) || made == 0 {
+		return nil
+	}
+	out := make([]int, len(f.History))
+	layer := 0
+	for i, h := range f.History {
+		if h.EmptyLayer {
+			out[i] = -1
+			continue
+		}
+		out[i] = layer
+		layer++
+	}
+	return out
+}
+
 // Annotation keys of the OCI image spec that claim what an image was built on.
 const (
 	AnnotationBaseName   = "org.opencontainers.image.base.name"
@@ -81,6 +128,7 @@ func (f *Facts) cost() int64 {
 	n := int64(unsafe.Sizeof(*f))
 	n += int64(len(f.Ref) + len(f.Platform) + len(f.MediaType))
 	n += int64(len(f.DiffIDs)) * int64(unsafe.Sizeof(Digest{}))
+	n += int64(len(f.LayerSizes)) * 8
 	n += mapCost(f.Annotations) + mapCost(f.Config.Labels)
 	n += sliceCost(f.Config.Env) + sliceCost(f.Config.Entrypoint) + sliceCost(f.Config.Cmd)
 	n += int64(len(f.Config.User.Raw) + len(f.Config.User.Name) + len(f.Config.User.Group) + len(f.Config.WorkingDir))

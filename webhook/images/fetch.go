@@ -318,12 +318,19 @@ func (r *Resolver) buildFacts(ctx context.Context, pinned Reference, mediaType s
 			Created:    cfg.Created.Time,
 		},
 	}
+	f.LayerSizes = make([]int64, len(m.Layers))
 	for i, l := range m.Layers {
-		f.Size += l.Size
+		// A negative size is no descriptor a runtime pulls, and would hide
+		// the other layers from the image-size policy.
+		if l.Size < 0 {
+			return nil, &errContent{msg: fmt.Sprintf("manifest %s declares layer %d of %d bytes", pinned.Digest, i, l.Size)}
+		}
+		f.LayerSizes[i] = l.Size
 		if f.DiffIDs[i], err = digestFromHash(cfg.RootFS.DiffIDs[i]); err != nil {
 			return nil, &errContent{msg: fmt.Sprintf("config %s: layer %d: %v", cfgDigest, i, err)}
 		}
 	}
+	f.Size = f.PrefixSize(len(f.LayerSizes))
 	if len(cfg.History) > 0 {
 		f.History = make([]History, len(cfg.History))
 		for i, h := range cfg.History {

@@ -130,6 +130,9 @@ func (s *Subject) imageValue() ast.Value {
 		item("layers", ast.IntNumberTerm(f.Layers).Value),
 		item("size", ast.IntNumberTerm(int(f.Size)).Value),
 		item("historyLength", ast.IntNumberTerm(len(f.History)).Value),
+		item("layerSizes", sizesValue(f.LayerSizes)),
+		item("baseSize", ast.IntNumberTerm(int(f.PrefixSize(baseLayers(s.Lineage)))).Value),
+		item("history", historyValue(f)),
 		item("annotations", stringMap(f.Annotations)),
 		item("stale", ast.Boolean(s.Image.Stale)),
 		item("config", configValue(f.Config)),
@@ -138,6 +141,43 @@ func (s *Subject) imageValue() ast.Value {
 		obj.Insert(ast.StringTerm("staleReason"), ast.StringTerm(reason))
 	}
 	return obj
+}
+
+// baseLayers is the layer count of the image's direct base, the last of its
+// chain, whose layers are verified to be a prefix of the image's; 0 when no
+// base is known.
+func baseLayers(l lineage.Lineage) int {
+	if len(l.Chain) == 0 {
+		return 0
+	}
+	return l.Chain[len(l.Chain)-1].Layers
+}
+
+func sizesValue(sizes []int64) ast.Value {
+	terms := make([]*ast.Term, len(sizes))
+	for i, n := range sizes {
+		terms[i] = ast.IntNumberTerm(int(n))
+	}
+	return ast.NewArray(terms...)
+}
+
+// historyValue is the build steps with what the policies read of them: the
+// command, and the index of the layer each made, when the history can be
+// matched to the layers (images.Facts.HistoryLayers).
+func historyValue(f *images.Facts) ast.Value {
+	layers := f.HistoryLayers()
+	terms := make([]*ast.Term, len(f.History))
+	for i, h := range f.History {
+		step := ast.NewObject(
+			item("createdBy", ast.String(h.CreatedBy)),
+			item("emptyLayer", ast.Boolean(h.EmptyLayer)),
+		)
+		if layers != nil && layers[i] >= 0 {
+			step.Insert(ast.StringTerm("layer"), ast.IntNumberTerm(layers[i]))
+		}
+		terms[i] = ast.NewTerm(step)
+	}
+	return ast.NewArray(terms...)
 }
 
 func configValue(c images.Config) ast.Value {

@@ -12,8 +12,8 @@ import (
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
-	"github.com/strata-project/strata/policies"
 	"github.com/strata-project/strata/webhook/images"
+	"github.com/strata-project/strata/webhook/input/inputtest"
 	"github.com/strata-project/strata/webhook/lineage"
 	"github.com/strata-project/strata/webhook/policy"
 	"github.com/strata-project/strata/webhook/workload"
@@ -28,6 +28,7 @@ func subjects() map[string]*Subject {
 	facts := &images.Facts{
 		Ref: "registry.example.com/shop/web@" + app.String(), Digest: app, Platform: "linux/amd64",
 		MediaType: "application/vnd.oci.image.manifest.v1+json", Layers: 6, Size: 1 << 20,
+		LayerSizes:  []int64{1 << 19, 1 << 18, 1 << 17, 1 << 16, 1 << 15, 1 << 15},
 		Annotations: map[string]string{images.AnnotationBaseName: "registry.example.com/base/debian:12"},
 		DiffIDs:     []images.Digest{{9}},
 		History:     []images.History{{CreatedBy: "COPY app /app"}},
@@ -60,22 +61,7 @@ func subjects() map[string]*Subject {
 
 func TestInputMatchesSchema(t *testing.T) {
 	t.Parallel()
-	raw, err := policies.FS.ReadFile("input.schema.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := jsonschema.NewCompiler()
-	if err := c.AddResource("input.schema.json", doc); err != nil {
-		t.Fatal(err)
-	}
-	schema, err := c.Compile("input.schema.json")
-	if err != nil {
-		t.Fatal(err)
-	}
+	schema := inputtest.Schema(t)
 	for name, s := range subjects() {
 		input, err := jsonschema.UnmarshalJSON(strings.NewReader(s.Value().String()))
 		if err != nil {
@@ -86,7 +72,7 @@ func TestInputMatchesSchema(t *testing.T) {
 		}
 	}
 	// The inputs the pipeline built for the Rego tests (TestPolicyInputsGolden).
-	raw, err = os.ReadFile(filepath.Join("..", "..", "policies", "testdata", "inputs.json"))
+	raw, err := os.ReadFile(filepath.Join("..", "..", "policies", "testdata", "inputs.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,6 +107,11 @@ func TestInputValues(t *testing.T) {
 		{"resolved", "input.image.config.user.uid", "0"},
 		{"resolved", "input.image.platform", `"linux/amd64"`},
 		{"resolved", "input.image.historyLength", "1"},
+		{"resolved", "input.image.layerSizes", "[524288,262144,131072,65536,32768,32768]"},
+		// The direct base, the last of the chain, has 2 layers.
+		{"resolved", "input.image.baseSize", "786432"},
+		{"resolved", "input.image.history[0]", `{"createdBy":"COPY app /app","emptyLayer":false}`},
+		{"named user", "input.image.baseSize", "0"},
 		{"resolved", "input.lineage.chain[0].currentDigest", `"` + (images.Digest{2}).String() + `"`},
 		{"resolved", "input.lineage.claims[0].reason", `"layers differ"`},
 		{"resolved", "input.lineage.chain[1].claimedName", `"registry.example.com/base/temurin:21"`},

@@ -20,7 +20,7 @@ func TestDataKeysAreTheKeysThePoliciesRead(t *testing.T) {
 violation contains {"msg": "x", "container": "c"} if data.strata.config.myKey == 1
 `})
 	keys, any := e.DataKeys()
-	if want := []string{"approvedBases", "maxDepth", "maxLayers", "myKey"}; !reflect.DeepEqual(keys, want) || any {
+	if want := []string{"approvedBases", "buildTools", "largeLayerBytes", "maxAppLayers", "maxAppSize", "maxDepth", "maxImageSize", "maxLayers", "myKey", "wastedLayerBytes"}; !reflect.DeepEqual(keys, want) || any {
 		t.Errorf("DataKeys() = %v, %t; want %v, false", keys, any, want)
 	}
 	e = newUserEngine(t, map[string]string{"all.rego": `package strata.policies.all

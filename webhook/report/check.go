@@ -399,16 +399,20 @@ func fingerprint(parts ...string) string {
 // securitySeverity ranks the built-in policies for code scanning (GitHub
 // reads 9.0+ as critical, 7.0+ high, 4.0+ medium, below low): root is high,
 // an unapproved or unknown base and an image that could not be checked are
-// medium, a stale base medium-low, depth low. A user's policy is ranked by
-// its action.
+// medium, a stale base medium-low, depth low; build tooling shipped in the
+// runtime image (more to exploit) low, size and layering (hygiene) lowest.
+// A user's policy is ranked by its action.
 var securitySeverity = map[string]string{
-	"run-as-root":      "7.5",
-	"approved-base":    "6.0",
-	"image-resolution": "5.0",
-	"invalid-object":   "5.0",
-	policy.PolicyError: "5.0",
-	"base-freshness":   "4.5",
-	"lineage-depth":    "3.0",
+	"run-as-root":        "7.5",
+	"approved-base":      "6.0",
+	"image-resolution":   "5.0",
+	"invalid-object":     "5.0",
+	policy.PolicyError:   "5.0",
+	"base-freshness":     "4.5",
+	"lineage-depth":      "3.0",
+	"single-stage-build": "3.0",
+	"image-size":         "2.0",
+	"layer-efficiency":   "2.0",
 }
 
 // builtinDocs is where a built-in policy's Rego, with its description, is
