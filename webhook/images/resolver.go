@@ -75,6 +75,10 @@ type Options struct {
 	// Keychain supplies credentials when a call gives none. Default:
 	// authn.DefaultKeychain (the docker config.json of strata's own user).
 	Keychain authn.Keychain
+	// Cloud are the cloud registry helpers (registry.credentials), consulted
+	// after every other credential, each for its own hosts only. Default:
+	// none.
+	Cloud CloudOptions
 	// Transport is the HTTP transport under strata's guard. Default: one that
 	// refuses link-local and cloud metadata addresses after DNS resolution.
 	Transport http.RoundTripper
@@ -128,6 +132,7 @@ type Resolver struct {
 	facts    *lru.Cache[Digest, *Facts]
 	sessions *lru.Cache[sessionKey, *session]
 	pings    *lru.Cache[pingKey, *pingAnswer]
+	cloud    *cloudKeychain
 
 	pullerMu sync.Mutex
 	flight   singleflight.Group
@@ -154,7 +159,7 @@ func NewResolver(opts Options) (*Resolver, error) {
 	for _, h := range opts.Insecure {
 		insecure[h] = true
 	}
-	return &Resolver{
+	r := &Resolver{
 		opts:     opts,
 		nodes:    nodes,
 		allow:    allow,
@@ -180,7 +185,9 @@ func NewResolver(opts Options) (*Resolver, error) {
 		sessions: lru.New[sessionKey, *session](0, share(opts.CacheBytes, cacheShares.sessions)),
 		pings:    lru.New[pingKey, *pingAnswer](0, share(opts.CacheBytes, cacheShares.pings)),
 		done:     make(chan struct{}),
-	}, nil
+	}
+	r.cloud = newCloudKeychain(opts.Cloud, r)
+	return r, nil
 }
 
 func withDefaults(o Options) Options {
@@ -257,7 +264,7 @@ func (r *Resolver) Resolve(ctx context.Context, image string, access Access) (*I
 	}
 	top, facts, err := r.resolveImage(ctx, ref, access)
 	if err != nil {
-		return nil, classify(ctx, image, ref, err)
+		return nil, r.classify(ctx, image, ref, err)
 	}
 	img := &Image{
 		Written:   image,
@@ -269,9 +276,33 @@ func (r *Resolver) Resolve(ctx context.Context, image string, access Access) (*I
 	if top.staleCause != nil {
 		img.Stale = true
 		img.StaleAge = top.staleAge
-		img.StaleCause = classify(ctx, image, ref, top.staleCause)
+		img.StaleCause = r.classify(ctx, image, ref, top.staleCause)
 	}
 	return img, nil
+}
+
+// classify is the package's classify, naming the cloud helper behind a
+// failure: the token request a timed-out resolution was waiting on, or the
+// helper to enable for a cloud registry that refused strata.
+func (r *Resolver) classify(ctx context.Context, image string, ref Reference, err error) *Error {
+	e := classify(ctx, image, ref, err)
+	if e.Kind == KindTimeout {
+		if cause := r.cloud.blocking(ref.Registry, e.Err); cause != nil {
+			c := *e
+			c.Err = cause
+			return &c
+		}
+	}
+	if e.Kind != KindUnauthorized {
+		return e
+	}
+	host, _ := splitHostPort(ref.Registry)
+	if advice := r.cloud.missingHelper(host); advice != "" {
+		c := *e
+		c.missingHelper = advice
+		return &c
+	}
+	return e
 }
 
 // parse returns the canonical reference of image, marked for plain HTTP
@@ -431,6 +462,9 @@ func (r *Resolver) puller(access Access, ref Reference) (*remote.Puller, error) 
 	if kc == nil {
 		kc = r.opts.Keychain
 	}
+	// Pull secrets and strata's docker config first: the cloud helpers
+	// only for the hosts nothing else has credentials for.
+	kc = authn.NewMultiKeychain(kc, r.cloud)
 	var transport http.RoundTripper = r.transport
 	if access.Fence != nil {
 		transport = access.Fence(transport)
@@ -502,7 +536,7 @@ func (r *Resolver) Tags(ctx context.Context, repository string, access Access) (
 	}
 	tags, err := p.List(ctx, ref.nameRef().Context())
 	if err != nil {
-		return nil, classify(ctx, repository, ref, err)
+		return nil, r.classify(ctx, repository, ref, err)
 	}
 	return tags, nil
 }
