@@ -33,12 +33,12 @@ func entraStandIn(t *testing.T, accessToken string) (*standIn, *http.Client) {
 		case strings.HasSuffix(req.URL.Path, "/.well-known/openid-configuration"):
 			fmt.Fprintf(w, `{"token_endpoint":"%[1]s/tenant/oauth2/v2.0/token","authorization_endpoint":"%[1]s/tenant/oauth2/v2.0/authorize","issuer":"%[1]s/tenant/v2.0"}`, base)
 		case strings.HasSuffix(req.URL.Path, "/oauth2/v2.0/token"):
-			s.calls.Add(1)
-			if s.hang.Load() {
+			s.Calls.Add(1)
+			if s.Hang.Load() {
 				wait(t, req)
 				return
 			}
-			if err := req.ParseForm(); err != nil || req.PostForm.Get("client_assertion") != "projected-sa-token" || s.refuse.Load() {
+			if err := req.ParseForm(); err != nil || req.PostForm.Get("client_assertion") != "projected-sa-token" || s.Refuse.Load() {
 				w.WriteHeader(http.StatusUnauthorized)
 				fmt.Fprint(w, `{"error":"invalid_client","error_description":"AADSTS700213: No matching federated identity record found for presented assertion subject"}`)
 				return
@@ -67,7 +67,7 @@ func acrExchange(reg *privateRegistry, host, accessToken, refreshToken string) *
 	reg.mu.Lock()
 	defer reg.mu.Unlock()
 	reg.exchange = func(w http.ResponseWriter, req *http.Request) {
-		s.calls.Add(1)
+		s.Calls.Add(1)
 		if err := req.ParseForm(); err != nil || req.PostForm.Get("grant_type") != "access_token" ||
 			req.PostForm.Get("service") != host || req.PostForm.Get("access_token") != accessToken {
 			http.Error(w, `{"errors":[{"code":"UNAUTHORIZED"}]}`, http.StatusUnauthorized)
@@ -89,7 +89,7 @@ func TestAzurePrivateImageResolvesWithAFederatedToken(t *testing.T) {
 	if _, err := r.Resolve(testContext(t, 30*time.Second), acrHost+"/team/app:1", images.Access{}); err != nil {
 		t.Fatalf("resolving a private ACR image with the azure helper: %v", err)
 	}
-	if e, x := entra.calls.Load(), exchange.calls.Load(); e != 1 || x != 1 {
+	if e, x := entra.Calls.Load(), exchange.Calls.Load(); e != 1 || x != 1 {
 		t.Errorf("%d Entra ID token requests and %d exchanges, want 1 and 1", e, x)
 	}
 }
@@ -105,7 +105,7 @@ func TestAzureImageWithoutTheHelperNamesTheMissingHelper(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), want) {
 		t.Fatalf("got %v, want an error saying %q", err, want)
 	}
-	if n := entra.calls.Load(); n != 0 {
+	if n := entra.Calls.Load(); n != 0 {
 		t.Errorf("Entra ID was asked %d times with the helper off", n)
 	}
 }
@@ -114,7 +114,7 @@ func TestAzureRefusedFederationNamesTheIdentityToCheck(t *testing.T) {
 	reg := newPrivateRegistry(t, acrUser, "acr-refresh-token")
 	reg.push(t, "team/app:1")
 	entra, client := entraStandIn(t, "entra-access-token")
-	entra.refuse.Store(true)
+	entra.Refuse.Store(true)
 	r := resolver(t, reg, images.Options{Cloud: images.CloudOptions{Providers: []images.CloudProvider{NewAzure(Options{HTTPClient: client, AzureDisableInstanceDiscovery: true})}}}, acrHost)
 
 	_, err := r.Resolve(testContext(t, 30*time.Second), acrHost+"/team/app:1", images.Access{})

@@ -1,111 +1,37 @@
 package cloud
 
 import (
-	"encoding/base64"
 	"fmt"
-	"io"
-	"net/http"
-	"net/http/httptest"
-	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/strata-project/strata/webhook/images"
+	"github.com/strata-project/strata/webhook/internal/cloudtest"
 )
 
-const ecrHost = "123456789012.dkr.ecr.eu-west-1.amazonaws.com"
-
-// ecrStandIn stands in for AWS STS (AssumeRoleWithWebIdentity, as IRSA
-// calls it) and ECR's GetAuthorizationToken on loopback, reached through
-// the AWS SDK's own endpoint settings: tokens are "AWS" and password,
-// valid for lifetime from clock's now.
-func ecrStandIn(t *testing.T, password string, clock func() time.Time, lifetime time.Duration) *standIn {
-	t.Helper()
-	s := &standIn{}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		body, _ := io.ReadAll(req.Body)
-		if strings.HasSuffix(req.Header.Get("X-Amz-Target"), ".GetAuthorizationToken") {
-			s.calls.Add(1)
-			if s.hang.Load() {
-				wait(t, req)
-				return
-			}
-			w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-			if s.refuse.Load() {
-				w.WriteHeader(http.StatusBadRequest)
-				fmt.Fprint(w, `{"__type":"AccessDeniedException","message":"User: arn:aws:sts::123456789012:assumed-role/strata/s is not authorized to perform: ecr:GetAuthorizationToken"}`)
-				return
-			}
-			token := base64.StdEncoding.EncodeToString([]byte("AWS:" + password))
-			fmt.Fprintf(w, `{"authorizationData":[{"authorizationToken":%q,"expiresAt":%d,"proxyEndpoint":"https://%s"}]}`, token, clock().Add(lifetime).Unix(), ecrHost)
-			return
-		}
-		form, _ := url.ParseQuery(string(body))
-		if form.Get("Action") != "AssumeRoleWithWebIdentity" || form.Get("WebIdentityToken") != "projected-sa-token" {
-			http.Error(w, "unexpected request", http.StatusBadRequest)
-			return
-		}
-		w.Header().Set("Content-Type", "text/xml")
-		fmt.Fprintf(w, `<AssumeRoleWithWebIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
-  <AssumeRoleWithWebIdentityResult>
-    <Credentials><AccessKeyId>ASIASTANDIN</AccessKeyId><SecretAccessKey>secret</SecretAccessKey><SessionToken>session</SessionToken><Expiration>%s</Expiration></Credentials>
-    <SubjectFromWebIdentityToken>system:serviceaccount:strata:strata</SubjectFromWebIdentityToken>
-    <AssumedRoleUser><Arn>arn:aws:sts::123456789012:assumed-role/strata/s</Arn><AssumedRoleId>AROA:s</AssumedRoleId></AssumedRoleUser>
-  </AssumeRoleWithWebIdentityResult>
-  <ResponseMetadata><RequestId>1</RequestId></ResponseMetadata>
-</AssumeRoleWithWebIdentityResponse>`, time.Now().Add(time.Hour).UTC().Format(time.RFC3339))
-	}))
-	t.Cleanup(srv.Close)
-	dir := t.TempDir()
-	tokenFile := filepath.Join(dir, "token")
-	if err := os.WriteFile(tokenFile, []byte("projected-sa-token"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	// What the EKS pod identity webhook injects for IRSA, and nothing of
-	// the developer's own AWS setup.
-	for k, v := range map[string]string{
-		"AWS_ROLE_ARN":                "arn:aws:iam::123456789012:role/strata",
-		"AWS_WEB_IDENTITY_TOKEN_FILE": tokenFile,
-		"AWS_ROLE_SESSION_NAME":       "s",
-		"AWS_ENDPOINT_URL_STS":        srv.URL,
-		"AWS_ENDPOINT_URL_ECR":        srv.URL,
-		"AWS_CONFIG_FILE":             filepath.Join(dir, "none"),
-		"AWS_SHARED_CREDENTIALS_FILE": filepath.Join(dir, "none"),
-		"AWS_EC2_METADATA_DISABLED":   "true",
-		"AWS_ACCESS_KEY_ID":           "",
-		"AWS_SECRET_ACCESS_KEY":       "",
-		"AWS_SESSION_TOKEN":           "",
-		"AWS_PROFILE":                 "",
-		"AWS_REGION":                  "",
-	} {
-		t.Setenv(k, v)
-	}
-	return s
-}
+const ecrHost = cloudtest.ECRHost
 
 func TestECRPrivateImageResolvesWithTheHelpersToken(t *testing.T) {
 	reg := newPrivateRegistry(t, "AWS", "ecr-token")
 	reg.push(t, "team/app:1")
-	ecr := ecrStandIn(t, "ecr-token", time.Now, 12*time.Hour)
+	ecr := cloudtest.ECR(t, "ecr-token", time.Now, 12*time.Hour)
 	r := resolver(t, reg, images.Options{Cloud: images.CloudOptions{Providers: []images.CloudProvider{NewECR(Options{})}}}, ecrHost)
 
 	img, err := r.Resolve(testContext(t, 30*time.Second), ecrHost+"/team/app:1", images.Access{})
 	if err != nil {
 		t.Fatalf("resolving a private ECR image with the ecr helper: %v", err)
 	}
-	if img.Digest.String() == "" || ecr.calls.Load() != 1 {
-		t.Errorf("digest %q after %d token requests, want a digest after 1", img.Digest, ecr.calls.Load())
+	if img.Digest.String() == "" || ecr.Calls.Load() != 1 {
+		t.Errorf("digest %q after %d token requests, want a digest after 1", img.Digest, ecr.Calls.Load())
 	}
 }
 
 func TestECRImageWithoutTheHelperNamesTheMissingHelper(t *testing.T) {
 	reg := newPrivateRegistry(t, "AWS", "ecr-token")
 	reg.push(t, "team/app:1")
-	ecr := ecrStandIn(t, "ecr-token", time.Now, 12*time.Hour)
+	ecr := cloudtest.ECR(t, "ecr-token", time.Now, 12*time.Hour)
 	r := resolver(t, reg, images.Options{}, ecrHost)
 
 	_, err := r.Resolve(testContext(t, 30*time.Second), ecrHost+"/team/app:1", images.Access{})
@@ -113,7 +39,7 @@ func TestECRImageWithoutTheHelperNamesTheMissingHelper(t *testing.T) {
 	if images.KindOf(err) != images.KindUnauthorized || err == nil || !strings.Contains(err.Error(), want) {
 		t.Fatalf("got %v, want an unauthorized error saying %q", err, want)
 	}
-	if n := ecr.calls.Load(); n != 0 {
+	if n := ecr.Calls.Load(); n != 0 {
 		t.Errorf("ECR's token API was called %d times with the helper off", n)
 	}
 }
@@ -122,8 +48,8 @@ func TestECRRefusalNamesTheIdentityAndIsNotAskedAgainFor30Seconds(t *testing.T) 
 	reg := newPrivateRegistry(t, "AWS", "ecr-token")
 	reg.push(t, "team/app:1")
 	clock := newFakeClock()
-	ecr := ecrStandIn(t, "ecr-token", clock.Now, 12*time.Hour)
-	ecr.refuse.Store(true)
+	ecr := cloudtest.ECR(t, "ecr-token", clock.Now, 12*time.Hour)
+	ecr.Refuse.Store(true)
 	r := resolver(t, reg, images.Options{Now: clock.Now, Cloud: images.CloudOptions{Providers: []images.CloudProvider{NewECR(Options{})}}}, ecrHost)
 
 	_, err := r.Resolve(testContext(t, 30*time.Second), ecrHost+"/team/app:1", images.Access{})
@@ -138,15 +64,15 @@ func TestECRRefusalNamesTheIdentityAndIsNotAskedAgainFor30Seconds(t *testing.T) 
 			t.Fatal("resolved with a refused identity")
 		}
 	}
-	if n := ecr.calls.Load(); n != 1 {
+	if n := ecr.Calls.Load(); n != 1 {
 		t.Fatalf("a refused identity was asked %d times within 30s, want once", n)
 	}
 	clock.Advance(11 * time.Second)
-	ecr.refuse.Store(false)
+	ecr.Refuse.Store(false)
 	if _, err := r.Resolve(testContext(t, 30*time.Second), ecrHost+"/team/app:1", images.Access{}); err != nil {
 		t.Fatalf("after 31s and a fixed identity: %v", err)
 	}
-	if n := ecr.calls.Load(); n != 2 {
+	if n := ecr.Calls.Load(); n != 2 {
 		t.Errorf("%d token requests, want 2: the failure forgotten after 30s", n)
 	}
 }
@@ -159,7 +85,7 @@ func TestThousandAdmissionsOfFiftyECRImagesCostOneTokenUntilExpiry(t *testing.T)
 		refs = append(refs, fmt.Sprintf("%s/team/app%d:1", ecrHost, i))
 	}
 	clock := newFakeClock()
-	ecr := ecrStandIn(t, "ecr-token", clock.Now, 12*time.Hour)
+	ecr := cloudtest.ECR(t, "ecr-token", clock.Now, 12*time.Hour)
 	r := resolver(t, reg, images.Options{Now: clock.Now, Cloud: images.CloudOptions{Providers: []images.CloudProvider{NewECR(Options{})}}}, ecrHost)
 
 	admit := func() {
@@ -177,7 +103,7 @@ func TestThousandAdmissionsOfFiftyECRImagesCostOneTokenUntilExpiry(t *testing.T)
 	for range 1000 {
 		admit()
 	}
-	if n := ecr.calls.Load(); n != 1 {
+	if n := ecr.Calls.Load(); n != 1 {
 		t.Fatalf("1,000 admissions of 50 images on one ECR host made %d token requests, want 1", n)
 	}
 	// Past the token's 12 hours every cache has expired: the next
@@ -187,7 +113,7 @@ func TestThousandAdmissionsOfFiftyECRImagesCostOneTokenUntilExpiry(t *testing.T)
 	for range 1000 {
 		admit()
 	}
-	if n := ecr.calls.Load(); n != 2 {
+	if n := ecr.Calls.Load(); n != 2 {
 		t.Errorf("after expiry, %d token requests in all, want 2 (one refresh)", n)
 	}
 	// strata_registry_credentials_total says the same.
@@ -204,8 +130,8 @@ func TestThousandAdmissionsOfFiftyECRImagesCostOneTokenUntilExpiry(t *testing.T)
 func TestHangingECRTokenAPIAnswersWithinTheBudgetAsATimeout(t *testing.T) {
 	reg := newPrivateRegistry(t, "AWS", "ecr-token")
 	reg.push(t, "team/app:1")
-	ecr := ecrStandIn(t, "ecr-token", time.Now, 12*time.Hour)
-	ecr.hang.Store(true)
+	ecr := cloudtest.ECR(t, "ecr-token", time.Now, 12*time.Hour)
+	ecr.Hang.Store(true)
 	r := resolver(t, reg, images.Options{Cloud: images.CloudOptions{Providers: []images.CloudProvider{NewECR(Options{})}}}, ecrHost)
 
 	budget := 2 * time.Second
@@ -222,7 +148,7 @@ func TestHangingECRTokenAPIAnswersWithinTheBudgetAsATimeout(t *testing.T) {
 	if took > budget+3*time.Second {
 		t.Errorf("answered after %s, past the %s budget", took, budget)
 	}
-	if ecr.calls.Load() == 0 {
+	if ecr.Calls.Load() == 0 {
 		t.Error("the hanging token API was never asked")
 	}
 }

@@ -27,12 +27,12 @@ func metadataStandIn(t *testing.T, token string) *standIn {
 		w.Header().Set("Metadata-Flavor", "Google")
 		switch {
 		case strings.HasPrefix(req.URL.Path, "/computeMetadata/v1/instance/service-accounts/default/token"):
-			s.calls.Add(1)
-			if s.hang.Load() {
+			s.Calls.Add(1)
+			if s.Hang.Load() {
 				wait(t, req)
 				return
 			}
-			if s.refuse.Load() {
+			if s.Refuse.Load() {
 				http.Error(w, "Workload Identity: the Kubernetes service account is not bound to a Google service account", http.StatusForbidden)
 				return
 			}
@@ -63,7 +63,7 @@ func TestGooglePrivateImageResolvesWithTheHelpersToken(t *testing.T) {
 	if _, err := r.Resolve(testContext(t, 30*time.Second), garHost+"/proj/repo/app:1", images.Access{}); err != nil {
 		t.Fatalf("resolving a private Artifact Registry image with the google helper: %v", err)
 	}
-	if n := md.calls.Load(); n != 1 {
+	if n := md.Calls.Load(); n != 1 {
 		t.Errorf("%d token requests to the metadata server, want 1", n)
 	}
 }
@@ -79,7 +79,7 @@ func TestGoogleImageWithoutTheHelperNamesTheMissingHelper(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), want) {
 		t.Fatalf("got %v, want an error saying %q", err, want)
 	}
-	if n := md.calls.Load(); n != 0 {
+	if n := md.Calls.Load(); n != 0 {
 		t.Errorf("the metadata server was asked %d times with the helper off", n)
 	}
 }
@@ -88,7 +88,7 @@ func TestGoogleRefusalNamesTheServiceAccountBinding(t *testing.T) {
 	reg := newPrivateRegistry(t, "_token", "gke-access-token")
 	reg.push(t, "proj/repo/app:1")
 	md := metadataStandIn(t, "gke-access-token")
-	md.refuse.Store(true)
+	md.Refuse.Store(true)
 	r := resolver(t, reg, images.Options{Cloud: images.CloudOptions{Providers: []images.CloudProvider{NewGoogle(Options{})}}}, garHost)
 
 	_, err := r.Resolve(testContext(t, 30*time.Second), garHost+"/proj/repo/app:1", images.Access{})

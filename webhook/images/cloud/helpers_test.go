@@ -8,7 +8,6 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -18,6 +17,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/strata-project/strata/webhook/images"
+	"github.com/strata-project/strata/webhook/internal/cloudtest"
 	"github.com/strata-project/strata/webhook/internal/imagetest"
 )
 
@@ -98,24 +98,9 @@ func testContext(t testing.TB, d time.Duration) context.Context {
 }
 
 // standIn counts the calls on a stand-in of a cloud token API.
-type standIn struct {
-	calls atomic.Int64
-	// hang, when set, makes token requests wait until the client gives up.
-	hang atomic.Bool
-	// refuse, when set, makes token requests fail as the cloud refuses an
-	// identity.
-	refuse atomic.Bool
-}
+type standIn = cloudtest.StandIn
 
-// wait blocks until req is cancelled or the test ends: a token API that
-// accepted the connection and says nothing.
-func wait(t testing.TB, req *http.Request) {
-	select {
-	case <-req.Context().Done():
-	case <-time.After(time.Minute):
-		t.Error("a hung token request was never cancelled")
-	}
-}
+func wait(t testing.TB, req *http.Request) { cloudtest.Wait(t, req) }
 
 // fakeClock is a clock the test moves.
 type fakeClock struct {

@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 
 	"github.com/strata-project/strata/webhook/images"
+	"github.com/strata-project/strata/webhook/internal/cloudtest"
 )
 
 func TestEachHelperOwnsOnlyItsOwnHosts(t *testing.T) {
@@ -55,7 +56,7 @@ func TestEachHelperOwnsOnlyItsOwnHosts(t *testing.T) {
 func TestARequestForAnotherHostNeverCallsAProvider(t *testing.T) {
 	reg := newPrivateRegistry(t, "alice", "s3cret")
 	reg.push(t, "team/app:1")
-	ecr := ecrStandIn(t, "ecr-token", time.Now, 12*time.Hour)
+	ecr := cloudtest.ECR(t, "ecr-token", time.Now, 12*time.Hour)
 	md := metadataStandIn(t, "gke-access-token")
 	entra, client := entraStandIn(t, "entra-access-token")
 	others := []string{"registry.example.com", "gcr.io.example.com", "strata.azurecr.io.example.com", "123456789012.dkr.ecr.eu-west-1.amazonaws.com.example.com", "europe-west1-docker.pkg.dev.example.com"}
@@ -72,7 +73,7 @@ func TestARequestForAnotherHostNeverCallsAProvider(t *testing.T) {
 			t.Errorf("%s with its credentials: %v", host, err)
 		}
 	}
-	if e, g, a := ecr.calls.Load(), md.calls.Load(), entra.calls.Load(); e+g+a != 0 {
+	if e, g, a := ecr.Calls.Load(), md.Calls.Load(), entra.Calls.Load(); e+g+a != 0 {
 		t.Errorf("token APIs called for other hosts: ECR %d, metadata server %d, Entra ID %d", e, g, a)
 	}
 }
@@ -99,8 +100,8 @@ func pullSecret(namespace, name, host, user, pass string) *corev1.Secret {
 func TestPullSecretsWinOverTheECRHelperAndStayInTheirNamespace(t *testing.T) {
 	reg := newPrivateRegistry(t, "AWS", "ecr-token")
 	reg.push(t, "team/app:1")
-	ecr := ecrStandIn(t, "ecr-token", time.Now, 12*time.Hour)
-	ecr.refuse.Store(true) // strata's own identity may not read it
+	ecr := cloudtest.ECR(t, "ecr-token", time.Now, 12*time.Hour)
+	ecr.Refuse.Store(true) // strata's own identity may not read it
 	r := resolver(t, reg, images.Options{Cloud: images.CloudOptions{Providers: []images.CloudProvider{NewECR(Options{})}}}, ecrHost)
 	client := fake.NewClientset(
 		pullSecret("team-a", "regcred", ecrHost, "AWS", "ecr-token"),
@@ -117,7 +118,7 @@ func TestPullSecretsWinOverTheECRHelperAndStayInTheirNamespace(t *testing.T) {
 	if _, err := r.Resolve(ctx, ecrHost+"/team/app:1", teamA); err != nil {
 		t.Fatalf("team-a's pod with its pull secret: %v", err)
 	}
-	if n := ecr.calls.Load(); n != 0 {
+	if n := ecr.Calls.Load(); n != 0 {
 		t.Errorf("the ECR helper was asked %d times although the pull secret had credentials", n)
 	}
 
@@ -130,7 +131,7 @@ func TestPullSecretsWinOverTheECRHelperAndStayInTheirNamespace(t *testing.T) {
 	if want := "ECR refused strata's identity"; err == nil || !strings.Contains(err.Error(), want) {
 		t.Fatalf("team-b's pod: got %v, want %q (team-a's secret never used)", err, want)
 	}
-	if n := ecr.calls.Load(); n != 1 {
+	if n := ecr.Calls.Load(); n != 1 {
 		t.Errorf("%d token requests, want 1: team-b's pod, which has no secret", n)
 	}
 }
