@@ -108,4 +108,3 @@ func ECR(t *testing.T, password string, clock func() time.Time, lifetime time.Du
 	}
 	return s
 }
-
