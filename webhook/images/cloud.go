@@ -200,15 +200,8 @@ func (k *cloudKeychain) credentials(ctx context.Context, p CloudProvider, host s
 		return authn.AuthConfig{}, &CloudError{Provider: p.Name(), Host: host, Err: fmt.Errorf("the resolution budget ended before the token API was asked: %w", err)}
 	}
 	ch := k.flight.DoChan(key, func() (any, error) {
-		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), k.timeout)
+		fctx, cancel := detach(ctx, k.done, k.timeout)
 		defer cancel()
-		go func() {
-			select {
-			case <-k.done:
-				cancel()
-			case <-fctx.Done():
-			}
-		}()
 		return k.fetch(fctx, p, host, key)
 	})
 	select {

@@ -395,15 +395,8 @@ func await[T any](ctx context.Context, r *Resolver, key string, fn func(ctx cont
 		return zero, fmt.Errorf("the resolution budget ended before the registry was asked: %w", err)
 	}
 	ch := r.flight.DoChan(key, func() (any, error) {
-		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.opts.FetchTimeout)
+		fctx, cancel := detach(ctx, r.done, r.opts.FetchTimeout)
 		defer cancel()
-		go func() {
-			select {
-			case <-r.done:
-				cancel()
-			case <-fctx.Done():
-			}
-		}()
 		return fn(fctx)
 	})
 	select {
@@ -415,6 +408,21 @@ func await[T any](ctx context.Context, r *Resolver, key string, fn func(ctx cont
 	case <-ctx.Done():
 		return zero, fmt.Errorf("waiting for the registry: %w", ctx.Err())
 	}
+}
+
+// detach returns a context with ctx's values but not its cancellation, for
+// work shared by every caller waiting on it: it ends after timeout, or when
+// done (the resolver's Close) is closed. Call cancel when the work is done.
+func detach(ctx context.Context, done <-chan struct{}, timeout time.Duration) (context.Context, context.CancelFunc) {
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
+	go func() {
+		select {
+		case <-done:
+			cancel()
+		case <-fctx.Done():
+		}
+	}()
+	return fctx, cancel
 }
 
 // pullerTTL is how long a registry session lives. It is longer than the
