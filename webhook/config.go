@@ -15,6 +15,7 @@ import (
 
 	"github.com/strata-project/strata/policies"
 	"github.com/strata-project/strata/webhook/images"
+	"github.com/strata-project/strata/webhook/images/cloud"
 	"github.com/strata-project/strata/webhook/lineage"
 	"github.com/strata-project/strata/webhook/policy"
 )
@@ -68,6 +69,9 @@ type RegistryConfig struct {
 	// registries in addition to the system's: a registry behind a private
 	// CA is verified, never reached without TLS.
 	CAFile string `json:"caFile,omitempty"`
+	// Credentials are the cloud registry helpers whose hosts strata reads
+	// with its own cloud identity, after pull secrets: ecr, google, azure.
+	Credentials []string `json:"credentials,omitempty"`
 }
 
 // CacheConfig bounds what strata remembers between admissions.
@@ -202,6 +206,7 @@ func (c Config) Validate() error {
 	if c.Registry.Timeout.Duration <= 0 {
 		problems = append(problems, "registry.timeout must be positive")
 	}
+	problems = append(problems, cloud.Check(c.Registry.Credentials)...)
 	if c.Cache.MaxBytes.Value() < minCacheBytes {
 		problems = append(problems, fmt.Sprintf("cache.maxBytes %s: want at least 4Mi", c.Cache.MaxBytes.String()))
 	}
@@ -320,4 +325,10 @@ func (c Config) resolverOptions() images.Options {
 		Insecure:     c.Registry.Insecure,
 		Hosts:        c.hosts,
 	}
+}
+
+// cloudOptions turns registry.credentials into the resolver's cloud helpers.
+func (c Config) cloudOptions() (images.CloudOptions, error) {
+	providers, err := cloud.Providers(c.Registry.Credentials, cloud.Options{})
+	return images.CloudOptions{Providers: providers, Helper: cloud.Helper}, err
 }

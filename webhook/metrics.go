@@ -5,6 +5,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/strata-project/strata/webhook/images"
 	"github.com/strata-project/strata/webhook/policy"
 )
 
@@ -51,5 +52,31 @@ func (m *Metrics) observe(mode policy.Action, decision string, d *Decision, took
 	}
 	for _, v := range d.Violations {
 		m.violations.WithLabelValues(v.Policy, string(v.Action)).Inc()
+	}
+}
+
+// credentialsCollector exports the cloud helpers' credential lookups as
+// strata_registry_credentials_total{provider,result}.
+type credentialsCollector struct {
+	counts func() []images.CloudCredentialCount
+	desc   *prometheus.Desc
+}
+
+// NewCredentialsCollector returns the collector of strata_registry_credentials_total
+// for the resolver's cloud helpers (registry.credentials).
+func NewCredentialsCollector(r *images.Resolver) prometheus.Collector {
+	return &credentialsCollector{
+		counts: r.CloudCredentialCounts,
+		desc: prometheus.NewDesc("strata_registry_credentials_total",
+			"Credential lookups of the cloud registry helpers (registry.credentials), by provider and result: issued (the token API answered), cached, error (the token API failed), error-cached (a failure within 30s answered again without asking).",
+			[]string{"provider", "result"}, nil),
+	}
+}
+
+func (c *credentialsCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+func (c *credentialsCollector) Collect(ch chan<- prometheus.Metric) {
+	for _, n := range c.counts() {
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.CounterValue, float64(n.N), n.Provider, n.Result)
 	}
 }

@@ -80,6 +80,9 @@ func NewPipeline(ctx context.Context, cfg Config, opts PipelineOptions) (_ *Pipe
 	if ropts.RootCAs, err = cfg.rootCAs(); err != nil {
 		return nil, err
 	}
+	if ropts.Cloud, err = cfg.cloudOptions(); err != nil {
+		return nil, err
+	}
 	if p.Resolver, err = images.NewResolver(ropts); err != nil {
 		return nil, err
 	}

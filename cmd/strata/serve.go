@@ -131,7 +131,7 @@ func newServeCommand(stdout, stderr io.Writer) *cobra.Command {
 		if err != nil {
 			return err
 		}
-		registry.MustRegister(webhook.NewPolicyCollector(p.Engine.Policies))
+		registry.MustRegister(webhook.NewPolicyCollector(p.Engine.Policies), webhook.NewCredentialsCollector(p.Resolver))
 		for _, m := range p.Engine.Policies() {
 			if m.Inactive != "" {
 				logger.Warn("policy inactive: it reports nothing", "policy", m.ID, "reason", m.Inactive)

@@ -49,6 +49,9 @@ type Error struct {
 	// RetryAfter is the registry's Retry-After, for KindRateLimited.
 	RetryAfter time.Duration
 	Err        error
+	// missingHelper, when set, says that a cloud registry refused strata
+	// because its credential helper is not enabled.
+	missingHelper string
 	// ownCredentialsOnly is set when the caller reads images with its own
 	// credentials only, so that a pod's imagePullSecret would not be read.
 	ownCredentialsOnly bool
@@ -80,12 +83,19 @@ func (e *Error) Error() string {
 
 // advice says what happened in the user's terms and what to do about it.
 func (e *Error) advice() string {
+	var cloud *CloudError
+	if (e.Kind == KindUnauthorized || e.Kind == KindTimeout) && errors.As(e.Err, &cloud) {
+		return cloud.advice(e.Kind)
+	}
 	switch e.Kind {
 	case KindInvalidReference:
 		return fmt.Sprintf("image %q is not a valid reference: fix the image field", e.Image)
 	case KindNotAllowed:
 		return fmt.Sprintf("image %q is on registry %s, which strata is not configured to reach: use an image from an allowed registry or add %s to registry.allow", e.Image, e.Registry, e.Registry)
 	case KindUnauthorized:
+		if e.missingHelper != "" {
+			return fmt.Sprintf("%s denied access to %s: %s; enable it, or add an imagePullSecret that can pull it", e.Registry, e.Repository, e.missingHelper)
+		}
 		if e.ownCredentialsOnly {
 			return fmt.Sprintf("%s denied access to %s: give strata credentials that can pull it (docker login, or DOCKER_CONFIG; in a cluster, the chart's registry.credentialsSecret, or pullSecrets.enabled to read the pods' imagePullSecrets)", e.Registry, e.Repository)
 		}
@@ -311,6 +321,7 @@ func classify(ctx context.Context, image string, ref Reference, err error) *Erro
 
 func kindOf(err error, retryAfter *time.Duration) Kind {
 	var (
+		cloud      *CloudError
 		terr       *transport.Error
 		remembered *errRemembered
 		rateLimit  *errRateLimited
@@ -328,6 +339,11 @@ func kindOf(err error, retryAfter *time.Duration) Kind {
 		recErr     tls.RecordHeaderError
 	)
 	switch {
+	case errors.As(err, &cloud):
+		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+			return KindTimeout
+		}
+		return KindUnauthorized
 	case errors.As(err, &remembered):
 		return remembered.kind
 	case errors.As(err, &rateLimit):

@@ -75,6 +75,10 @@ type Options struct {
 	// Keychain supplies credentials when a call gives none. Default:
 	// authn.DefaultKeychain (the docker config.json of strata's own user).
 	Keychain authn.Keychain
+	// Cloud are the cloud registry helpers (registry.credentials), consulted
+	// after every other credential, each for its own hosts only. Default:
+	// none.
+	Cloud CloudOptions
 	// Transport is the HTTP transport under strata's guard. Default: one that
 	// refuses link-local and cloud metadata addresses after DNS resolution.
 	Transport http.RoundTripper
@@ -131,6 +135,7 @@ type Resolver struct {
 	provenance *lru.Cache[Digest, *Provenance]
 	sessions   *lru.Cache[sessionKey, *session]
 	pings      *lru.Cache[pingKey, *pingAnswer]
+	cloud      *cloudKeychain
 
 	pullerMu sync.Mutex
 	flight   singleflight.Group
@@ -157,7 +162,7 @@ func NewResolver(opts Options) (*Resolver, error) {
 	for _, h := range opts.Insecure {
 		insecure[h] = true
 	}
-	return &Resolver{
+	r := &Resolver{
 		opts:     opts,
 		nodes:    nodes,
 		allow:    allow,
@@ -184,7 +189,9 @@ func NewResolver(opts Options) (*Resolver, error) {
 		provenance: lru.New[Digest, *Provenance](0, share(opts.CacheBytes, cacheShares.provenance)),
 		pings:      lru.New[pingKey, *pingAnswer](0, share(opts.CacheBytes, cacheShares.pings)),
 		done:       make(chan struct{}),
-	}, nil
+	}
+	r.cloud = newCloudKeychain(opts.Cloud, r)
+	return r, nil
 }
 
 func withDefaults(o Options) Options {
@@ -261,7 +268,7 @@ func (r *Resolver) Resolve(ctx context.Context, image string, access Access) (*I
 	}
 	top, facts, err := r.resolveImage(ctx, ref, access)
 	if err != nil {
-		return nil, classify(ctx, image, ref, err)
+		return nil, r.classify(ctx, image, ref, err)
 	}
 	img := &Image{
 		Written:   image,
@@ -273,9 +280,33 @@ func (r *Resolver) Resolve(ctx context.Context, image string, access Access) (*I
 	if top.staleCause != nil {
 		img.Stale = true
 		img.StaleAge = top.staleAge
-		img.StaleCause = classify(ctx, image, ref, top.staleCause)
+		img.StaleCause = r.classify(ctx, image, ref, top.staleCause)
 	}
 	return img, nil
+}
+
+// classify is the package's classify, naming the cloud helper behind a
+// failure: the token request a timed-out resolution was waiting on, or the
+// helper to enable for a cloud registry that refused strata.
+func (r *Resolver) classify(ctx context.Context, image string, ref Reference, err error) *Error {
+	e := classify(ctx, image, ref, err)
+	if e.Kind == KindTimeout {
+		if cause := r.cloud.blocking(ref.Registry, e.Err); cause != nil {
+			c := *e
+			c.Err = cause
+			return &c
+		}
+	}
+	if e.Kind != KindUnauthorized {
+		return e
+	}
+	host, _ := splitHostPort(ref.Registry)
+	if advice := r.cloud.missingHelper(host); advice != "" {
+		c := *e
+		c.missingHelper = advice
+		return &c
+	}
+	return e
 }
 
 // parse returns the canonical reference of image, marked for plain HTTP
@@ -368,15 +399,8 @@ func await[T any](ctx context.Context, r *Resolver, key string, fn func(ctx cont
 		return zero, fmt.Errorf("the resolution budget ended before the registry was asked: %w", err)
 	}
 	ch := r.flight.DoChan(key, func() (any, error) {
-		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.opts.FetchTimeout)
+		fctx, cancel := detach(ctx, r.done, r.opts.FetchTimeout)
 		defer cancel()
-		go func() {
-			select {
-			case <-r.done:
-				cancel()
-			case <-fctx.Done():
-			}
-		}()
 		return fn(fctx)
 	})
 	select {
@@ -388,6 +412,21 @@ func await[T any](ctx context.Context, r *Resolver, key string, fn func(ctx cont
 	case <-ctx.Done():
 		return zero, fmt.Errorf("waiting for the registry: %w", ctx.Err())
 	}
+}
+
+// detach returns a context with ctx's values but not its cancellation, for
+// work shared by every caller waiting on it: it ends after timeout, or when
+// done (the resolver's Close) is closed. Call cancel when the work is done.
+func detach(ctx context.Context, done <-chan struct{}, timeout time.Duration) (context.Context, context.CancelFunc) {
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
+	go func() {
+		select {
+		case <-done:
+			cancel()
+		case <-fctx.Done():
+		}
+	}()
+	return fctx, cancel
 }
 
 // pullerTTL is how long a registry session lives. It is longer than the
@@ -435,6 +474,9 @@ func (r *Resolver) puller(access Access, ref Reference) (*remote.Puller, error) 
 	if kc == nil {
 		kc = r.opts.Keychain
 	}
+	// Pull secrets and strata's docker config first: the cloud helpers
+	// only for the hosts nothing else has credentials for.
+	kc = authn.NewMultiKeychain(kc, r.cloud)
 	var transport http.RoundTripper = r.transport
 	if access.Fence != nil {
 		transport = access.Fence(transport)
@@ -506,7 +548,7 @@ func (r *Resolver) Tags(ctx context.Context, repository string, access Access) (
 	}
 	tags, err := p.List(ctx, ref.nameRef().Context())
 	if err != nil {
-		return nil, classify(ctx, repository, ref, err)
+		return nil, r.classify(ctx, repository, ref, err)
 	}
 	return tags, nil
 }

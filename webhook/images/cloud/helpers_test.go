@@ -1,0 +1,123 @@
+package cloud
+
+import (
+	"context"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/strata-project/strata/webhook/images"
+	"github.com/strata-project/strata/webhook/internal/cloudtest"
+	"github.com/strata-project/strata/webhook/internal/imagetest"
+)
+
+// privateRegistry is go-containerregistry's registry behind basic auth, as
+// docker-registry with htpasswd is: it answers only to user and password.
+// exchange, when set, serves ACR's /oauth2/exchange on the same host.
+type privateRegistry struct {
+	*httptest.Server
+	addr string
+
+	mu       sync.Mutex
+	user     string
+	password string
+	exchange http.HandlerFunc
+}
+
+func newPrivateRegistry(t testing.TB, user, password string) *privateRegistry {
+	t.Helper()
+	reg := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+	p := &privateRegistry{user: user, password: password}
+	p.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		p.mu.Lock()
+		user, password, exchange := p.user, p.password, p.exchange
+		p.mu.Unlock()
+		if req.URL.Path == "/oauth2/exchange" && exchange != nil {
+			exchange(w, req)
+			return
+		}
+		if u, pw, ok := req.BasicAuth(); !ok || u != user || pw != password {
+			w.Header().Set("WWW-Authenticate", `Basic realm="private"`)
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		reg.ServeHTTP(w, req)
+	}))
+	t.Cleanup(p.Close)
+	p.addr = strings.TrimPrefix(p.URL, "http://")
+	return p
+}
+
+// push writes a random image to repoTag on the registry, with its password.
+func (p *privateRegistry) push(t testing.TB, repoTag string) {
+	t.Helper()
+	ref, err := name.ParseReference(p.addr + "/" + repoTag)
+	if err != nil {
+		t.Fatal(err)
+	}
+	auth := remote.WithAuth(&authn.Basic{Username: p.user, Password: p.password})
+	if err := remote.Write(ref, imagetest.Image(t, 1, nil), auth); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// resolver resolves images of hosts on reg: each host is mapped to the
+// registry's address, as the demo maps strata-demo.local, and read over
+// plain HTTP.
+func resolver(t testing.TB, reg *privateRegistry, opts images.Options, hosts ...string) *images.Resolver {
+	t.Helper()
+	opts.Hosts = map[string]string{}
+	for _, h := range hosts {
+		opts.Hosts[h] = reg.addr
+		opts.Insecure = append(opts.Insecure, h)
+	}
+	opts.Keychain = authn.NewMultiKeychain() // not the developer's docker config
+	opts.Cloud.Helper = Helper
+	r, err := images.NewResolver(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.Close)
+	return r
+}
+
+func testContext(t testing.TB, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// standIn counts the calls on a stand-in of a cloud token API.
+type standIn = cloudtest.StandIn
+
+func wait(t testing.TB, req *http.Request) { cloudtest.Wait(t, req) }
+
+// fakeClock is a clock the test moves.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newFakeClock() *fakeClock { return &fakeClock{now: time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)} }
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
