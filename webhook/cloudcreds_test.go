@@ -16,7 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"github.com/strata-project/strata/webhook/internal/cloudtest"
+	"github.com/strata-project/strata/test/cloudtest"
 	"github.com/strata-project/strata/webhook/internal/imagetest"
 	"github.com/strata-project/strata/webhook/policy"
 	"github.com/strata-project/strata/webhook/workload"

@@ -13,8 +13,8 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 
+	"github.com/strata-project/strata/test/cloudtest"
 	"github.com/strata-project/strata/webhook/images"
-	"github.com/strata-project/strata/webhook/internal/cloudtest"
 )
 
 func TestEachHelperOwnsOnlyItsOwnHosts(t *testing.T) {

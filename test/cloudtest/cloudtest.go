@@ -1,6 +1,6 @@
 // Package cloudtest stands in for the clouds' token APIs on loopback, set
 // through each SDK's own endpoint settings, for the tests of strata's cloud
-// registry helpers.
+// registry helpers, in process (webhook) and end to end (test/e2e).
 package cloudtest
 
 import (
