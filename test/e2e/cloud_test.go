@@ -21,7 +21,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/strata-project/strata/test/cloudtest"
-	"github.com/strata-project/strata/test/cluster"
 )
 
 // cloudCase is one cloud registry helper under test: the host its
@@ -95,14 +94,7 @@ func copyPrivateImage(t *testing.T, r *registry, host, repoTag string) string {
 // once the API server calls it.
 func startEnforcing(t *testing.T, name, ns, config string) *strataProc {
 	t.Helper()
-	p, err := startStrataAs(t.Context(), s, s.strataBin, name, config)
-	if err != nil {
-		t.Fatalf("starting %s: %v", name, err)
-	}
-	t.Cleanup(p.Stop)
-	if err := cluster.CreateNamespace(t.Context(), s.client, ns); err != nil {
-		t.Fatal(err)
-	}
+	p := startStrataFor(t, name, ns, config)
 	none := admissionregistrationv1.SideEffectClassNone
 	fail := admissionregistrationv1.Fail
 	timeout := int32(10)
