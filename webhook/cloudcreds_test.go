@@ -16,7 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"github.com/strata-project/strata/webhook/internal/cloudtest"
+	"github.com/strata-project/strata/test/cloudtest"
 	"github.com/strata-project/strata/webhook/internal/imagetest"
 	"github.com/strata-project/strata/webhook/policy"
 	"github.com/strata-project/strata/webhook/workload"
@@ -87,7 +87,7 @@ func ecrPipeline(t *testing.T, password string, helpers []string) *Pipeline {
 	cfg.Registry.Timeout = Duration{Duration: 2 * time.Second}
 	cfg.Registry.Credentials = helpers
 	cfg.Registry.Insecure = []string{cloudtest.ECRHost}
-	cfg.hosts = map[string]string{cloudtest.ECRHost: addr}
+	cfg.Registry.Hosts = map[string]string{cloudtest.ECRHost: addr}
 	p, err := NewPipeline(t.Context(), cfg, PipelineOptions{Keychain: authn.NewMultiKeychain()})
 	if err != nil {
 		t.Fatal(err)

@@ -4,9 +4,12 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"net"
 	"net/url"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -34,10 +37,6 @@ type Config struct {
 	Cache     CacheConfig    `json:"cache,omitzero"`
 	Exempt    ExemptConfig   `json:"exempt,omitzero"`
 	Notify    NotifyConfig   `json:"notify,omitzero"`
-
-	// hosts maps a registry name to the address that serves it; set for
-	// the demo registry, which goes by demo.Host whatever its port.
-	hosts map[string]string
 }
 
 // PoliciesConfig selects and parameterises the Rego policies.
@@ -72,6 +71,11 @@ type RegistryConfig struct {
 	// Credentials are the cloud registry helpers whose hosts strata reads
 	// with its own cloud identity, after pull secrets: ecr, google, azure.
 	Credentials []string `json:"credentials,omitempty"`
+	// Hosts maps a registry host name to the host:port strata dials for
+	// it, as /etc/hosts would: a registry mirror or a test registry serving
+	// that name. TLS is still verified for the name, and the address is
+	// still refused if it is link-local or a metadata address.
+	Hosts map[string]string `json:"hosts,omitempty"`
 }
 
 // CacheConfig bounds what strata remembers between admissions.
@@ -207,6 +211,7 @@ func (c Config) Validate() error {
 		problems = append(problems, "registry.timeout must be positive")
 	}
 	problems = append(problems, cloud.Check(c.Registry.Credentials)...)
+	problems = append(problems, checkRegistryHosts(c.Registry.Hosts)...)
 	if c.Cache.MaxBytes.Value() < minCacheBytes {
 		problems = append(problems, fmt.Sprintf("cache.maxBytes %s: want at least 4Mi", c.Cache.MaxBytes.String()))
 	}
@@ -228,6 +233,24 @@ func (c Config) Validate() error {
 		return fmt.Errorf("invalid configuration:\n  %s", strings.Join(problems, "\n  "))
 	}
 	return nil
+}
+
+// checkRegistryHosts refuses a registry.hosts entry the dial would never
+// use: the key is matched against the bare host name of an image reference
+// (no scheme, port or path), and the address must carry a port.
+func checkRegistryHosts(hosts map[string]string) []string {
+	var problems []string
+	for _, host := range slices.Sorted(maps.Keys(hosts)) {
+		if host == "" || strings.ContainsAny(host, ":/ ") || strings.ToLower(host) != host {
+			problems = append(problems, fmt.Sprintf("registry.hosts: %q: want a lower-case registry host name without scheme, port or path, e.g. 123456789012.dkr.ecr.eu-west-1.amazonaws.com", host))
+			continue
+		}
+		h, port, err := net.SplitHostPort(hosts[host])
+		if n, perr := strconv.Atoi(port); err != nil || h == "" || perr != nil || n < 1 || n > 65535 {
+			problems = append(problems, fmt.Sprintf("registry.hosts.%s: %q: want the host:port to dial instead, e.g. 10.0.0.5:5000", host, hosts[host]))
+		}
+	}
+	return problems
 }
 
 // checkApprovedBases refuses patterns that would make every evaluation fail
@@ -323,7 +346,7 @@ func (c Config) resolverOptions() images.Options {
 		FetchTimeout: c.Registry.Timeout.Duration,
 		Allow:        c.Registry.Allow,
 		Insecure:     c.Registry.Insecure,
-		Hosts:        c.hosts,
+		Hosts:        c.Registry.Hosts,
 	}
 }
 

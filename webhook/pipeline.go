@@ -145,7 +145,11 @@ func (p *Pipeline) Close() {
 // configuration names its own, its approved base is the demo OS image.
 func (c Config) withDemo(reg *demo.Registry) Config {
 	c.Registry.Insecure = append(slices.Clone(c.Registry.Insecure), reg.Host)
-	c.hosts = map[string]string{reg.Host: reg.Addr}
+	c.Registry.Hosts = maps.Clone(c.Registry.Hosts)
+	if c.Registry.Hosts == nil {
+		c.Registry.Hosts = map[string]string{}
+	}
+	c.Registry.Hosts[reg.Host] = reg.Addr
 	c.Catalog.Images = slices.Clone(c.Catalog.Images)
 	for _, img := range demo.Family {
 		if img.Role != "app" {

@@ -74,6 +74,7 @@ func (ca *CA) Issue(tmpl *x509.Certificate) (certPEM, keyPEM []byte, err error) 
 // PKI is a test CA and one serving certificate it signed for 127.0.0.1 and
 // localhost, written to files.
 type PKI struct {
+	CA      *CA // signs further certificates, e.g. for a registry under another name
 	CAPEM   []byte
 	CAFile  string // the CA bundle: SSL_CERT_FILE for strata, caBundle for the API server
 	CrtFile string // tls.crt
@@ -98,6 +99,7 @@ func NewPKI(dir, cn string) (*PKI, error) {
 		return nil, err
 	}
 	p := &PKI{
+		CA:      ca,
 		CAPEM:   ca.PEM,
 		CAFile:  filepath.Join(dir, "ca.crt"),
 		CrtFile: filepath.Join(dir, "tls.crt"),

@@ -72,9 +72,15 @@ func mustNotExist(t *testing.T, ns, kind, name string) {
 // the check is cheap to make robust.
 func loggedDecision(t *testing.T, mode, ns, name string) (decision, bool) {
 	t.Helper()
+	return s.strata.loggedDecision(mode, ns, name)
+}
+
+// loggedDecision is p's decision log line about ns/name in mode, as the
+// function loggedDecision waits for it.
+func (p *strataProc) loggedDecision(mode, ns, name string) (decision, bool) {
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		ds := s.strata.decisions(func(d decision) bool { return d.Mode == mode && d.Namespace == ns && d.Name == name })
+		ds := p.decisions(func(d decision) bool { return d.Mode == mode && d.Namespace == ns && d.Name == name })
 		if len(ds) > 0 {
 			return ds[len(ds)-1], true
 		}

@@ -18,7 +18,6 @@ import (
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/strata-project/strata/test/cluster"
 	"github.com/strata-project/strata/webhook"
 )
 
@@ -114,14 +113,7 @@ func pinWebhookName(name string) string { return "pin-enforce." + name + ".strat
 // namespace with pinDigests on, in configurations also named name.
 func startPinning(t *testing.T, name, ns, config string) *strataProc {
 	t.Helper()
-	pinner, err := startStrataAs(t.Context(), s, s.strataBin, name, config)
-	if err != nil {
-		t.Fatalf("starting %s: %v", name, err)
-	}
-	t.Cleanup(pinner.Stop)
-	if err := cluster.CreateNamespace(t.Context(), s.client, ns); err != nil {
-		t.Fatal(err)
-	}
+	pinner := startStrataFor(t, name, ns, config)
 	registerPinWebhooks(t, pinner.addr, ns, name)
 	return pinner
 }

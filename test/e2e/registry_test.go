@@ -34,6 +34,13 @@ type registry struct {
 }
 
 func startRegistry(ctx context.Context, name, dir string, p *cluster.PKI, user, pass string) (*registry, error) {
+	return startRegistryWithCert(ctx, name, dir, p, p.CrtFile, p.KeyFile, user, pass)
+}
+
+// startRegistryWithCert starts a registry serving the certificate in
+// crtFile and keyFile (signed by p's CA), e.g. one that also names a cloud
+// registry host the registry impersonates.
+func startRegistryWithCert(ctx context.Context, name, dir string, p *cluster.PKI, crtFile, keyFile, user, pass string) (*registry, error) {
 	addr, err := cluster.FreeAddr()
 	if err != nil {
 		return nil, err
@@ -68,7 +75,7 @@ http:
   tls:
     certificate: %s
     key: %s
-%s`, filepath.Join(root, "storage"), addr, name, p.CrtFile, p.KeyFile, auth)
+%s`, filepath.Join(root, "storage"), addr, name, crtFile, keyFile, auth)
 	cfgFile := filepath.Join(root, "config.yml")
 	if err := os.WriteFile(cfgFile, []byte(config), 0o600); err != nil {
 		return nil, err

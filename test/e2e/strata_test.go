@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"testing"
 	"time"
 
 	"github.com/strata-project/strata/test/cluster"
@@ -70,6 +71,21 @@ func startStrataAs(ctx context.Context, s *suite, bin, name, config string) (*st
 		return nil, err
 	}
 	return p, nil
+}
+
+// startStrataFor starts a strata of its own for a test, named name, with
+// config, and creates namespace ns for it to serve; it stops when t ends.
+func startStrataFor(t *testing.T, name, ns, config string) *strataProc {
+	t.Helper()
+	p, err := startStrataAs(t.Context(), s, s.strataBin, name, config)
+	if err != nil {
+		t.Fatalf("starting %s: %v", name, err)
+	}
+	t.Cleanup(p.Stop)
+	if err := cluster.CreateNamespace(t.Context(), s.client, ns); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 func strataConfig(s *suite) string {

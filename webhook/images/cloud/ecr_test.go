@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/strata-project/strata/test/cloudtest"
 	"github.com/strata-project/strata/webhook/images"
-	"github.com/strata-project/strata/webhook/internal/cloudtest"
 )
 
 const ecrHost = cloudtest.ECRHost

@@ -16,8 +16,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/registry"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/strata-project/strata/test/cloudtest"
 	"github.com/strata-project/strata/webhook/images"
-	"github.com/strata-project/strata/webhook/internal/cloudtest"
 	"github.com/strata-project/strata/webhook/internal/imagetest"
 )
 

@@ -13,8 +13,8 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 
+	"github.com/strata-project/strata/test/cloudtest"
 	"github.com/strata-project/strata/webhook/images"
-	"github.com/strata-project/strata/webhook/internal/cloudtest"
 )
 
 func TestEachHelperOwnsOnlyItsOwnHosts(t *testing.T) {
@@ -57,7 +57,7 @@ func TestARequestForAnotherHostNeverCallsAProvider(t *testing.T) {
 	reg := newPrivateRegistry(t, "alice", "s3cret")
 	reg.push(t, "team/app:1")
 	ecr := cloudtest.ECR(t, "ecr-token", time.Now, 12*time.Hour)
-	md := metadataStandIn(t, "gke-access-token")
+	md := cloudtest.Metadata(t, "gke-access-token")
 	entra, client := entraStandIn(t, "entra-access-token")
 	others := []string{"registry.example.com", "gcr.io.example.com", "strata.azurecr.io.example.com", "123456789012.dkr.ecr.eu-west-1.amazonaws.com.example.com", "europe-west1-docker.pkg.dev.example.com"}
 	providers := []images.CloudProvider{NewECR(Options{}), NewGoogle(Options{}), NewAzure(Options{HTTPClient: client, AzureDisableInstanceDiscovery: true})}

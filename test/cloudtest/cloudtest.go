@@ -1,6 +1,6 @@
 // Package cloudtest stands in for the clouds' token APIs on loopback, set
 // through each SDK's own endpoint settings, for the tests of strata's cloud
-// registry helpers.
+// registry helpers, in process (webhook) and end to end (test/e2e).
 package cloudtest
 
 import (
@@ -20,6 +20,10 @@ import (
 
 // ECRHost is the ECR registry host the stand-in issues tokens for.
 const ECRHost = "123456789012.dkr.ecr.eu-west-1.amazonaws.com"
+
+// GARHost is an Artifact Registry host, read with the metadata server's
+// token.
+const GARHost = "europe-west1-docker.pkg.dev"
 
 // StandIn counts the calls on a stand-in of a cloud token API.
 type StandIn struct {
@@ -106,5 +110,46 @@ func ECR(t *testing.T, password string, clock func() time.Time, lifetime time.Du
 	} {
 		t.Setenv(k, v)
 	}
+	return s
+}
+
+// Metadata stands in for the GKE metadata server on loopback, set
+// through GCE_METADATA_HOST as the Google client libraries read it: it
+// issues access token for the Workload Identity of strata's pod.
+func Metadata(t *testing.T, token string) *StandIn {
+	t.Helper()
+	s := &StandIn{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if req.Header.Get("Metadata-Flavor") != "Google" {
+			http.Error(w, "missing Metadata-Flavor", http.StatusForbidden)
+			return
+		}
+		w.Header().Set("Metadata-Flavor", "Google")
+		switch {
+		case strings.HasPrefix(req.URL.Path, "/computeMetadata/v1/instance/service-accounts/default/token"):
+			s.Calls.Add(1)
+			if s.Hang.Load() {
+				Wait(t, req)
+				return
+			}
+			if s.Refuse.Load() {
+				http.Error(w, "Workload Identity: the Kubernetes service account is not bound to a Google service account", http.StatusForbidden)
+				return
+			}
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprintf(w, `{"access_token":%q,"expires_in":3599,"token_type":"Bearer"}`, token)
+		case req.URL.Path == "/computeMetadata/v1/project/project-id":
+			fmt.Fprint(w, "strata-project")
+		case req.URL.Path == "/computeMetadata/v1/universe/universe-domain":
+			fmt.Fprint(w, "googleapis.com")
+		default:
+			http.NotFound(w, req)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	t.Setenv("GCE_METADATA_HOST", strings.TrimPrefix(srv.URL, "http://"))
+	t.Setenv("GOOGLE_APPLICATION_CREDENTIALS", "")
+	t.Setenv("HOME", t.TempDir()) // no gcloud application default credentials
+	t.Setenv("CLOUDSDK_CONFIG", t.TempDir())
 	return s
 }
