@@ -66,10 +66,7 @@ func lineageOf(ex Examination) []LineageLog {
 // lineage keeps, in order, the platforms' chains that fit logLineageBytes
 // and returns how many it dropped.
 func (b *logBudget) lineage(ls []LineageLog) ([]LineageLog, int) {
-	kept := make([]LineageLog, 0, len(ls))
-	used := 0
-	for i, l := range ls {
-		var c logBudget
+	return keepWithin(b, ls, logLineageBytes, func(c *logBudget, l LineageLog) (LineageLog, int) {
 		short := LineageLog{Container: c.cutTo(l.Container, logFieldBytes), Platform: c.cutTo(l.Platform, logFieldBytes), Chain: l.Chain}
 		n := logLineageFixed + escapedLen(short.Container) + escapedLen(short.Platform)
 		for _, e := range l.Chain {
@@ -78,20 +75,14 @@ func (b *logBudget) lineage(ls []LineageLog) ([]LineageLog, int) {
 				n += len(s) + 3
 			}
 		}
-		if used+n > logLineageBytes {
-			for _, rest := range ls[i:] {
-				b.cut += len(rest.Container) + len(rest.Platform)
-				for _, e := range rest.Chain {
-					b.cut += len(e.Digest)
-				}
-			}
-			return kept, len(ls) - i
+		return short, n
+	}, func(l LineageLog) int {
+		n := len(l.Container) + len(l.Platform)
+		for _, e := range l.Chain {
+			n += len(e.Digest)
 		}
-		used += n
-		b.cut += c.cut
-		kept = append(kept, short)
-	}
-	return kept, 0
+		return n
+	})
 }
 
 // logBudget cuts the values of one decision log line to their budgets and
@@ -123,10 +114,7 @@ func (b *logBudget) policies(ids []string) []string {
 // violations keeps, in order, the violations that fit logViolationsBytes,
 // each message cut to logViolationBytes, and returns how many it dropped.
 func (b *logBudget) violations(vs []policy.Violation) ([]policy.Violation, int) {
-	kept := make([]policy.Violation, 0, len(vs))
-	used := 0
-	for i, v := range vs {
-		var c logBudget
+	return keepWithin(b, vs, logViolationsBytes, func(c *logBudget, v policy.Violation) (policy.Violation, int) {
 		short := policy.Violation{
 			Policy:    c.cutTo(v.Policy, logFieldBytes),
 			Action:    v.Action,
@@ -134,35 +122,40 @@ func (b *logBudget) violations(vs []policy.Violation) ([]policy.Violation, int) 
 			Container: c.cutTo(v.Container, logFieldBytes),
 			Platform:  c.cutTo(v.Platform, logFieldBytes),
 		}
-		n := logViolationFixed + escapedLen(short.Policy) + escapedLen(string(short.Action)) +
+		return short, logViolationFixed + escapedLen(short.Policy) + escapedLen(string(short.Action)) +
 			escapedLen(short.Msg) + escapedLen(short.Container) + escapedLen(short.Platform)
-		if used+n > logViolationsBytes {
-			for _, rest := range vs[i:] {
-				b.cut += len(rest.Policy) + len(rest.Msg) + len(rest.Container) + len(rest.Platform)
-			}
-			return kept, len(vs) - i
-		}
-		used += n
-		b.cut += c.cut
-		kept = append(kept, short)
-	}
-	return kept, 0
+	}, func(v policy.Violation) int {
+		return len(v.Policy) + len(v.Msg) + len(v.Container) + len(v.Platform)
+	})
 }
 
 // images keeps, in order, the judged images that fit logImagesBytes, each
 // name cut to logFieldBytes, and returns how many it dropped.
 func (b *logBudget) images(js []JudgedImage) ([]JudgedImage, int) {
-	kept := make([]JudgedImage, 0, len(js))
-	used := 0
-	for i, j := range js {
-		var c logBudget
+	return keepWithin(b, js, logImagesBytes, func(c *logBudget, j JudgedImage) (JudgedImage, int) {
 		short := JudgedImage{Container: c.cutTo(j.Container, logFieldBytes), Image: c.cutTo(j.Image, logFieldBytes), Digest: j.Digest}
-		n := logImageFixed + escapedLen(short.Container) + escapedLen(short.Image) + len(short.Digest)
-		if used+n > logImagesBytes {
-			for _, rest := range js[i:] {
-				b.cut += len(rest.Container) + len(rest.Image) + len(rest.Digest)
+		return short, logImageFixed + escapedLen(short.Container) + escapedLen(short.Image) + len(short.Digest)
+	}, func(j JudgedImage) int {
+		return len(j.Container) + len(j.Image) + len(j.Digest)
+	})
+}
+
+// keepWithin keeps, in order, the items that fit budget once shortened
+// (shorten returns the short item and its logged size, counting what it
+// cut in c), counts the bytes of every item it drops (sizeOf), and returns
+// how many it dropped: a list of a log line is cut at its end, never in the
+// middle, so that what is kept reads in order.
+func keepWithin[T any](b *logBudget, items []T, budget int, shorten func(c *logBudget, item T) (T, int), sizeOf func(T) int) ([]T, int) {
+	kept := make([]T, 0, len(items))
+	used := 0
+	for i, item := range items {
+		var c logBudget
+		short, n := shorten(&c, item)
+		if used+n > budget {
+			for _, rest := range items[i:] {
+				b.cut += sizeOf(rest)
 			}
-			return kept, len(js) - i
+			return kept, len(items) - i
 		}
 		used += n
 		b.cut += c.cut
