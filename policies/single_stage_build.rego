@@ -71,7 +71,11 @@ build_tools_configured := t if {
 # tools are the usable entries of the merged list. A pattern that does not
 # compile is left out rather than failing every evaluation (strict built-in
 # errors); strata config validate refuses it in strata.yaml.
-tools[name] := tool if {
+#
+# A complete rule, not a partial object: OPA caches a complete rule's value
+# for the rest of one evaluation, where a partial object enumerated in a loop
+# is evaluated again for every step of the history.
+tools := {name: tool |
 	some name, tool in object.union(build_tools_default, build_tools_configured)
 	is_object(tool)
 	every key in ["match", "unless", "unlessEnv"] {

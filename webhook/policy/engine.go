@@ -287,7 +287,7 @@ func (e *Engine) Policies() []Meta {
 // Evaluate runs every policy on one input (one container, one platform).
 // It never fails: an evaluation error becomes a policy-error violation, so
 // a broken policy cannot silently allow.
-func (e *Engine) Evaluate(ctx context.Context, container, platform string, input ast.Value) []Violation {
+func (e *Engine) Evaluate(ctx context.Context, container, platform string, input Input) []Violation {
 	c := e.current.Load()
 	if c.results == nil {
 		vs, _ := e.evaluate(ctx, c, container, platform, input)
@@ -315,10 +315,10 @@ func (e *Engine) ReadsOnlyContainerFacts() bool {
 }
 
 // evaluate runs the query; its result is cacheable unless evaluation failed.
-func (e *Engine) evaluate(ctx context.Context, c *compiled, container, platform string, input ast.Value) ([]Violation, bool) {
+func (e *Engine) evaluate(ctx context.Context, c *compiled, container, platform string, input Input) ([]Violation, bool) {
 	ctx, cancel := context.WithTimeout(ctx, e.opts.EvalTimeout)
 	defer cancel()
-	rs, err := c.query.Eval(ctx, rego.EvalParsedInput(input))
+	rs, err := c.query.Eval(ctx, rego.EvalParsedInput(input.Value))
 	if err != nil {
 		return []Violation{e.policyError(container, platform, err)}, false
 	}
