@@ -3,8 +3,6 @@ package input
 import (
 	"bufio"
 	"crypto/sha256"
-	"hash"
-	"sync"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 
@@ -89,40 +87,27 @@ func (p *Parts) Input(s *Subject) policy.Input {
 // they hold, not by where they came from; TestFingerprintReadsEveryField
 // holds it to every field of Lineage, Entry and Claim.
 func fingerprint(l lineage.Lineage) [sha256.Size]byte {
-	w := fingerprinters.Get().(*fingerprinter)
-	defer fingerprinters.Put(w)
-	w.h.Reset()
-	w.w.Reset(w.h)
-	w.int(l.Depth)
-	w.bool(l.Complete)
-	w.int(len(l.Chain))
-	for _, e := range l.Chain {
-		w.entry(e)
-	}
-	w.bool(l.Self != nil)
-	if l.Self != nil {
-		w.entry(*l.Self)
-	}
-	w.int(len(l.Claims))
-	for _, c := range l.Claims {
-		_, _ = w.w.Write(c.By[:])
-		w.strings(c.Name, c.Digest, c.Source, c.Status, c.Reason)
-	}
-	_ = w.w.Flush() // a hash never fails to write
-	var sum [sha256.Size]byte
-	w.h.Sum(sum[:0])
-	return sum
+	return policy.Digest(func(b *bufio.Writer) {
+		w := fingerprinter{b}
+		w.int(l.Depth)
+		w.bool(l.Complete)
+		w.int(len(l.Chain))
+		for _, e := range l.Chain {
+			w.entry(e)
+		}
+		w.bool(l.Self != nil)
+		if l.Self != nil {
+			w.entry(*l.Self)
+		}
+		w.int(len(l.Claims))
+		for _, c := range l.Claims {
+			_, _ = w.w.Write(c.By[:])
+			w.strings(c.Name, c.Digest, c.Source, c.Status, c.Reason)
+		}
+	})
 }
 
-type fingerprinter struct {
-	h hash.Hash
-	w *bufio.Writer
-}
-
-var fingerprinters = sync.Pool{New: func() any {
-	h := sha256.New()
-	return &fingerprinter{h: h, w: bufio.NewWriterSize(h, 1024)}
-}}
+type fingerprinter struct{ w *bufio.Writer }
 
 func (w *fingerprinter) int(n int) {
 	policy.WriteUvarint(w.w, uint64(n))

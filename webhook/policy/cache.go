@@ -42,20 +42,20 @@ func newResultCache(maxBytes int64, keys []string) *resultCache {
 // when the part was built ('h' tells the two forms apart, so an input whose
 // image is a part and an equal one whose image is not only miss each other).
 func (c *resultCache) key(in Input) [sha256.Size]byte {
-	k := keyers.Get().(*keyer)
-	defer keyers.Put(k)
-	k.h.Reset()
-	k.w.Reset(k.h)
+	return Digest(func(w *bufio.Writer) { c.writeKey(w, in) })
+}
+
+func (c *resultCache) writeKey(w *bufio.Writer, in Input) {
 	obj, ok := in.Value.(ast.Object)
 	switch {
 	case !ok:
-		writeCanonical(k.w, in.Value)
+		writeCanonical(w, in.Value)
 	case c.keys == nil:
-		writeLength(k.w, 'o', obj.Len())
+		writeLength(w, 'o', obj.Len())
 		obj.Foreach(func(key, t *ast.Term) {
-			writeCanonical(k.w, key.Value)
+			writeCanonical(w, key.Value)
 			name, _ := key.Value.(ast.String)
-			writeTop(k.w, in, string(name), t)
+			writeTop(w, in, string(name), t)
 		})
 	default:
 		// The object of the keys the policies read, as writeCanonical
@@ -72,18 +72,14 @@ func (c *resultCache) key(in Input) [sha256.Size]byte {
 				n++
 			}
 		}
-		writeLength(k.w, 'o', n)
+		writeLength(w, 'o', n)
 		for i, t := range terms {
 			if t != nil {
-				writeCanonical(k.w, ast.String(c.keys[i]))
-				writeTop(k.w, in, c.keys[i], t)
+				writeCanonical(w, ast.String(c.keys[i]))
+				writeTop(w, in, c.keys[i], t)
 			}
 		}
 	}
-	_ = k.w.Flush() // a hash never fails to write
-	var sum [sha256.Size]byte
-	k.h.Sum(sum[:0])
-	return sum
 }
 
 // writeTop writes a top-level value of in: its digest when it is a part.
@@ -112,8 +108,21 @@ func WriteUvarint(w *bufio.Writer, x uint64) {
 	_ = w.WriteByte(byte(x))
 }
 
-// keyer is a hash and its buffer, reused across keys: a key is computed
-// for every evaluation, and each would otherwise allocate both.
+// Digest is the SHA-256 of what write writes. The hash and its buffer are
+// reused: a key is computed for every evaluation, and each would otherwise
+// allocate both.
+func Digest(write func(w *bufio.Writer)) [sha256.Size]byte {
+	k := keyers.Get().(*keyer)
+	defer keyers.Put(k)
+	k.h.Reset()
+	k.w.Reset(k.h)
+	write(k.w)
+	_ = k.w.Flush() // a hash never fails to write
+	var sum [sha256.Size]byte
+	k.h.Sum(sum[:0])
+	return sum
+}
+
 type keyer struct {
 	h hash.Hash
 	w *bufio.Writer

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"bufio"
 	"crypto/sha256"
 
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -66,15 +67,7 @@ type Part struct {
 
 // NewPart computes v's digest, as the result cache would hash it.
 func NewPart(v Value) Part {
-	k := keyers.Get().(*keyer)
-	defer keyers.Put(k)
-	k.h.Reset()
-	k.w.Reset(k.h)
-	writeCanonical(k.w, v)
-	_ = k.w.Flush() // a hash never fails to write
-	p := Part{term: ast.NewTerm(v)}
-	k.h.Sum(p.digest[:0])
-	return p
+	return Part{term: ast.NewTerm(v), digest: Digest(func(w *bufio.Writer) { writeCanonical(w, v) })}
 }
 
 // Term is the part as an object's value.
