@@ -48,6 +48,23 @@ func BenchmarkEvaluatePod(b *testing.B) {
 	}
 }
 
+// BenchmarkEvaluatePodParts is BenchmarkEvaluatePod as the Checker runs it:
+// the image and lineage parts of the input come from Parts, built once for
+// the image, and each round's containers, never seen before, are evaluated.
+func BenchmarkEvaluatePodParts(b *testing.B) {
+	e := builtinEngine(b)
+	pod := podSubjects()
+	parts := NewParts(0)
+	b.ReportAllocs()
+	round := 0
+	for b.Loop() {
+		round++
+		for _, s := range inRound(pod, round) {
+			e.Evaluate(b.Context(), s.Container.Name, s.Platform(), parts.Input(s))
+		}
+	}
+}
+
 // BenchmarkEvaluatePodCached evaluates the same pod again and again: after
 // the first round every evaluation is a result-cache hit, the cost of a
 // template strata has seen before.
