@@ -214,6 +214,7 @@ func (c *Checker) check(ctx context.Context, req policy.Request, w *workload.Wor
 	}
 
 	var out []policy.Violation
+	common := &input.Common{}
 	for n, ctr := range checked {
 		if err := ctx.Err(); err != nil {
 			vs := c.pastDeadline(ctx, req, w, checked[n:], err)
@@ -225,7 +226,7 @@ func (c *Checker) check(ctx context.Context, req policy.Request, w *workload.Wor
 			return append(out, vs...)
 		}
 		i := index[ctr.Image]
-		s := input.Subject{Request: req, Workload: w, Container: ctr, Image: resolved[i], Err: errs[i]}
+		s := input.Subject{Request: req, Workload: w, Container: ctr, Image: resolved[i], Err: errs[i], Common: common}
 		if s.Err != nil || s.Image == nil {
 			out = append(out, c.opts.Evaluator.Evaluate(ctx, ctr.Name, "", s.Value())...)
 			if seen != nil {

@@ -59,7 +59,9 @@ func BenchmarkEvaluatePodParts(b *testing.B) {
 	round := 0
 	for b.Loop() {
 		round++
+		common := &Common{}
 		for _, s := range inRound(pod, round) {
+			s.Common = common
 			e.Evaluate(b.Context(), s.Container.Name, s.Platform(), parts.Input(s))
 		}
 	}
@@ -88,7 +90,9 @@ func BenchmarkEvaluatePodCachedParts(b *testing.B) {
 	parts := NewParts(0)
 	b.ReportAllocs()
 	for b.Loop() {
+		common := &Common{}
 		for _, s := range pod {
+			s.Common = common
 			e.Evaluate(b.Context(), s.Container.Name, s.Platform(), parts.Input(s))
 		}
 	}

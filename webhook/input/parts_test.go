@@ -181,3 +181,28 @@ func TestFingerprintReadsEveryField(t *testing.T) {
 		t.Fatal("the lineage was not restored between changes")
 	}
 }
+
+// TestCommonIsSharedAndIsTheValue: the containers of one workload share its
+// request and workload values, and each input is still the one built alone.
+func TestCommonIsSharedAndIsTheValue(t *testing.T) {
+	t.Parallel()
+	common := &Common{}
+	first, second := *subjects()["resolved"], *subjects()["named user"]
+	first.Common, second.Common = common, common
+	a, b := NewParts(0).Input(&first).Value.(ast.Object), second.Value().Value.(ast.Object)
+	for _, tc := range []struct {
+		s   Subject
+		got ast.Object
+	}{{first, a}, {second, b}} {
+		alone := tc.s
+		alone.Common = nil
+		if want := alone.Value().Value; tc.got.Compare(want) != 0 {
+			t.Errorf("input of %s with Common = %v, want %v", tc.s.Container.Name, tc.got, want)
+		}
+	}
+	for _, key := range []string{"request", "workload"} {
+		if a.Get(ast.StringTerm(key)) != b.Get(ast.StringTerm(key)) {
+			t.Errorf("the two containers' %s values are two values, want one shared", key)
+		}
+	}
+}
