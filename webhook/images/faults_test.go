@@ -607,3 +607,39 @@ func TestOversizedBodyIsRefusedUnreadWhenDeclaredAndCutPastTheCapWhenStreamed(t 
 		})
 	}
 }
+
+// docs/images.md: 408, 502, 503 and 504 are retried, so one such answer
+// costs a retry and the image still resolves; 500 and 429 are not retried.
+func TestTransientStatusesAreRetriedOnceAndOthersAreNot(t *testing.T) {
+	checkNoLeaks(t)
+	for _, tc := range []struct {
+		status  int
+		retried bool
+	}{
+		{http.StatusRequestTimeout, true}, {http.StatusBadGateway, true}, {http.StatusServiceUnavailable, true}, {http.StatusGatewayTimeout, true},
+		{http.StatusInternalServerError, false}, {http.StatusTooManyRequests, false},
+	} {
+		t.Run(strconv.Itoa(tc.status), func(t *testing.T) {
+			t.Parallel()
+			reg := newTestRegistry(t)
+			reg.push(t, "flaky/app:1", testImage(t, 1, "", "linux/amd64"))
+			var failed atomic.Int32
+			setFault(reg, onPath("/manifests/", func(w http.ResponseWriter, req *http.Request, next http.Handler) {
+				if failed.Add(1) == 1 {
+					http.Error(w, "once", tc.status)
+					return
+				}
+				next.ServeHTTP(w, req)
+			}))
+			r := newFaultResolver(t, reg, Options{})
+			image := reg.ref("flaky/app:1")
+			_, _, err := resolveTimed(t, r, image, Access{}, 5*time.Second)
+			if tc.retried && err != nil {
+				t.Errorf("Resolve(%q) after one %d = %v, want it retried and resolved", image, tc.status, err)
+			}
+			if !tc.retried && err == nil {
+				t.Errorf("Resolve(%q) after one %d resolved, want the %d returned, not retried", image, tc.status, tc.status)
+			}
+		})
+	}
+}
