@@ -159,6 +159,19 @@ func TestInputDocumentsShowWhatInspectPrints(t *testing.T) {
 			t.Errorf("%s shows no console block of strata inspect --demo -o input", file)
 		}
 	}
+
+	// lineage.md quotes the chain line strata inspect prints for the image.
+	raw, err := os.ReadFile("docs/lineage.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	quoted := regexp.MustCompile("`(base/debian:[^`]*→[^`]*)`").FindStringSubmatch(string(raw))
+	if quoted == nil {
+		t.Fatal("docs/lineage.md quotes no chain line of strata inspect")
+	}
+	if out := demoOutput(t, "inspect", "--demo", "shop/billing:1.0"); !strings.Contains(out, "    lineage     "+quoted[1]+"\n") {
+		t.Errorf("docs/lineage.md quotes the chain line %q, which strata inspect --demo shop/billing:1.0 does not print:\n%s", quoted[1], out)
+	}
 }
 
 func TestShowsElided(t *testing.T) {
