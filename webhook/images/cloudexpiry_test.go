@@ -56,7 +56,6 @@ func (p *scriptedProvider) called() int {
 // gives no expiry; a failure is remembered for 30 seconds; a refresh that
 // fails while the old token still holds keeps the old token.
 func TestCloudTokensAreRefreshedFiveMinutesEarlyAtMostHalfTheirLifetime(t *testing.T) {
-	const host = "registry.cloud.example"
 	for _, tc := range []struct {
 		name          string
 		lifetime      time.Duration
@@ -67,14 +66,7 @@ func TestCloudTokensAreRefreshedFiveMinutesEarlyAtMostHalfTheirLifetime(t *testi
 		{"no expiry given: 10m", 0, 5*time.Minute - time.Second},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			clock := &fakeClock{now: time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)}
-			p := &scriptedProvider{now: clock.Now, lifetime: tc.lifetime}
-			r, err := NewResolver(Options{Now: clock.Now, Keychain: authn.NewMultiKeychain(), Cloud: CloudOptions{Providers: []CloudProvider{p}}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(r.Close)
-			get := func() (authn.AuthConfig, error) { return r.cloud.credentials(t.Context(), p, host) }
+			clock, p, get := scriptedCloud(t, tc.lifetime)
 			first, err := get()
 			if err != nil {
 				t.Fatal(err)
@@ -91,14 +83,7 @@ func TestCloudTokensAreRefreshedFiveMinutesEarlyAtMostHalfTheirLifetime(t *testi
 	}
 
 	t.Run("a failed refresh keeps the old token while it holds; a failure is remembered 30s", func(t *testing.T) {
-		clock := &fakeClock{now: time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)}
-		p := &scriptedProvider{now: clock.Now, lifetime: time.Hour}
-		r, err := NewResolver(Options{Now: clock.Now, Keychain: authn.NewMultiKeychain(), Cloud: CloudOptions{Providers: []CloudProvider{p}}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(r.Close)
-		get := func() (authn.AuthConfig, error) { return r.cloud.credentials(t.Context(), p, host) }
+		clock, p, get := scriptedCloud(t, time.Hour)
 		old, err := get()
 		if err != nil {
 			t.Fatal(err)
@@ -122,4 +107,19 @@ func TestCloudTokensAreRefreshedFiveMinutesEarlyAtMostHalfTheirLifetime(t *testi
 			t.Errorf("credentials 30s after a failure = %v, %d requests; want a new token, 4 requests", err, p.called())
 		}
 	})
+}
+
+// scriptedCloud is a Resolver on a fake clock whose one cloud helper issues
+// tokens of lifetime, and get, which asks its keychain for the helper's
+// registry host's credentials.
+func scriptedCloud(t *testing.T, lifetime time.Duration) (*fakeClock, *scriptedProvider, func() (authn.AuthConfig, error)) {
+	t.Helper()
+	clock := &fakeClock{now: time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)}
+	p := &scriptedProvider{now: clock.Now, lifetime: lifetime}
+	r, err := NewResolver(Options{Now: clock.Now, Keychain: authn.NewMultiKeychain(), Cloud: CloudOptions{Providers: []CloudProvider{p}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.Close)
+	return clock, p, func() (authn.AuthConfig, error) { return r.cloud.credentials(t.Context(), p, "registry.cloud.example") }
 }

@@ -118,15 +118,7 @@ func TestFirstRetryWaitsTwoSecondsByDefault(t *testing.T) {
 // two, as the delivery goroutine has taken the first or not) are dropped.
 func TestAHundredMovesWaitAndTheNextAreDropped(t *testing.T) {
 	t.Parallel()
-	release := make(chan struct{})
-	hanging := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-release:
-		case <-r.Context().Done():
-		}
-	}))
-	t.Cleanup(hanging.Close)
-	t.Cleanup(func() { close(release) })
+	hanging := newHangingReceiver(t)
 	n, err := notify.New(notify.Options{URL: hanging.URL})
 	if err != nil {
 		t.Fatal(err)
@@ -146,15 +138,7 @@ func TestAHundredMovesWaitAndTheNextAreDropped(t *testing.T) {
 // any failure to connect).
 func TestAttemptWithoutAnAnswerTimesOutAfterTenSeconds(t *testing.T) {
 	t.Parallel()
-	release := make(chan struct{})
-	hanging := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-release:
-		case <-r.Context().Done():
-		}
-	}))
-	t.Cleanup(hanging.Close)
-	t.Cleanup(func() { close(release) })
+	hanging := newHangingReceiver(t)
 	var logs logtest.Buffer
 	n, err := notify.New(notify.Options{URL: hanging.URL, Attempts: 1, Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
 	if err != nil {
@@ -169,4 +153,20 @@ func TestAttemptWithoutAnAnswerTimesOutAfterTenSeconds(t *testing.T) {
 	if took < 10*time.Second || !strings.Contains(msg, "Client.Timeout") {
 		t.Errorf("an attempt at a receiver that never answers failed after %v with %q; want the 10 s client timeout", took, msg)
 	}
+}
+
+// newHangingReceiver is a receiver that accepts each POST and never
+// answers, until the test ends.
+func newHangingReceiver(t *testing.T) *httptest.Server {
+	t.Helper()
+	release := make(chan struct{})
+	hanging := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(hanging.Close)
+	t.Cleanup(func() { close(release) })
+	return hanging
 }
