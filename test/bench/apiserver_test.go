@@ -33,6 +33,9 @@ type apiSettings struct {
 	warmup      time.Duration // each scenario and kind, once, before its first run
 	concurrency []int
 	kinds       []string
+	// profiles, when set, is a directory for a CPU profile of the API
+	// server over each measured run (BENCH_API_PROFILE).
+	profiles string
 }
 
 func readAPISettings(t *testing.T) apiSettings {
@@ -48,6 +51,7 @@ func readAPISettings(t *testing.T) apiSettings {
 		}
 		s.duration = d
 	}
+	s.profiles = os.Getenv("BENCH_API_PROFILE")
 	return s
 }
 
@@ -206,7 +210,10 @@ func TestAPIServer(t *testing.T) {
 			if !sc.measures(kind) {
 				continue
 			}
-			warm := dryRunLoad{Config: api.Config, Namespace: sc.namespace, Kind: kind, ByDigest: byDigest, Concurrency: cfg.concurrency[0], Duration: cfg.warmup}
+			// At the highest concurrency, so that the API server's pool of
+			// connections to each webhook server is full before any run
+			// counts the connections it opens.
+			warm := dryRunLoad{Config: api.Config, Namespace: sc.namespace, Kind: kind, ByDigest: byDigest, Concurrency: slices.Max(cfg.concurrency), Duration: cfg.warmup}
 			if _, err := warm.run(ctx); err != nil {
 				t.Fatal(err)
 			}
@@ -218,15 +225,20 @@ func TestAPIServer(t *testing.T) {
 				if !sc.measures(kind) {
 					continue
 				}
+				var profile string
+				if cfg.profiles != "" {
+					profile = filepath.Join(cfg.profiles, fmt.Sprintf("apiserver-%s-%s-%d.pprof", sc.namespace, strings.ReplaceAll(kind, " ", "-"), c))
+				}
 				rows = append(rows, measureAPI(ctx, t, api.Client, apiPid, sc, dryRunLoad{
 					Config: api.Config, Namespace: sc.namespace, Kind: kind, ByDigest: byDigest, Concurrency: c, Duration: cfg.duration,
-				}))
+				}, profile))
 			}
 		}
 	}
 	t.Logf("load average after: %s", loadavg())
 	checkStrataDecisions(t, strata.logs, scenarios)
 	t.Logf("results:\n\n%s", apiTable(rows))
+	t.Logf("what the API server paid on the wire, counted by the webhook servers:\n\n%s", wireTable(rows))
 	if h, err := scrapeWebhooks(ctx, api.Client); err == nil && h["enforce.strata.dev"] != nil {
 		t.Logf("the API server's webhook histogram buckets (s): %v", h["enforce.strata.dev"].bounds)
 	}
@@ -324,6 +336,17 @@ func scrapeWebhooks(ctx context.Context, c kubernetes.Interface) (map[string]*hi
 	return webhookHistograms(bytes.NewReader(raw))
 }
 
+// profileAPIServer writes the API server's CPU profile over the next d
+// (whole seconds, at least one) to path.
+func profileAPIServer(ctx context.Context, c kubernetes.Interface, path string, d time.Duration) error {
+	seconds := max(1, int(d/time.Second))
+	raw, err := c.CoreV1().RESTClient().Get().AbsPath("/debug/pprof/profile").Param("seconds", strconv.Itoa(seconds)).DoRaw(ctx)
+	if err != nil {
+		return fmt.Errorf("profiling the API server: %w", err)
+	}
+	return os.WriteFile(path, raw, 0o644)
+}
+
 // waitCalled creates a pod in sc's namespace until the API server has
 // called each of its webhooks: configurations take effect asynchronously.
 func waitCalled(ctx context.Context, c kubernetes.Interface, sc apiScenario) error {
@@ -367,6 +390,9 @@ type apiRow struct {
 	// others is what the rest of the machine used, in cores.
 	serverCPU, apiCPU, driverCPU time.Duration
 	others                       float64
+	// wire is what the webhook servers counted of their callers during
+	// the run (nil: no webhook).
+	wire *wireCounts
 }
 
 // capacity estimates the creates per second the machine's cores would
@@ -420,7 +446,10 @@ type webhookTiming struct {
 
 // measureAPI runs l against sc and checks that every create that got an
 // answer went through each of sc's webhooks, and no other.
-func measureAPI(ctx context.Context, t *testing.T, c kubernetes.Interface, apiPid int, sc apiScenario, l dryRunLoad) apiRow {
+//
+// With a profile path, it also writes the API server's CPU profile over the
+// run there (its /debug/pprof, on by default).
+func measureAPI(ctx context.Context, t *testing.T, c kubernetes.Interface, apiPid int, sc apiScenario, l dryRunLoad, profile string) apiRow {
 	t.Helper()
 	before, err := scrapeWebhooks(ctx, c)
 	if err != nil {
@@ -428,12 +457,25 @@ func measureAPI(ctx context.Context, t *testing.T, c kubernetes.Interface, apiPi
 	}
 	pidCPU := func(pid int) time.Duration { return procCPU(t, fmt.Sprintf("/proc/%d/stat", pid)) }
 	servers := map[*server]time.Duration{}
+	wireBefore := map[*server]wireCounts{}
 	for _, w := range sc.webhooks {
 		servers[w.server] = w.server.cpu(t)
+		if wireBefore[w.server], err = scrapeWire(ctx, w.server); err != nil {
+			t.Fatal(err)
+		}
+	}
+	profiled := make(chan error, 1)
+	if profile != "" {
+		go func() { profiled <- profileAPIServer(ctx, c, profile, l.Duration) }()
+	} else {
+		profiled <- nil
 	}
 	apiCPU, selfCPU, busy := pidCPU(apiPid), procCPU(t, "/proc/self/stat"), machineBusy(t)
 	res, err := l.run(ctx)
 	if err != nil {
+		t.Fatal(err)
+	}
+	if err := <-profiled; err != nil {
 		t.Fatal(err)
 	}
 	apiCPU, selfCPU, busy = pidCPU(apiPid)-apiCPU, procCPU(t, "/proc/self/stat")-selfCPU, machineBusy(t)-busy
@@ -441,11 +483,23 @@ func measureAPI(ctx context.Context, t *testing.T, c kubernetes.Interface, apiPi
 	for s, was := range servers {
 		serverCPU += s.cpu(t) - was
 	}
+	var wire *wireCounts
+	for s, was := range wireBefore {
+		now, err := scrapeWire(ctx, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum := now.since(was)
+		if wire != nil {
+			sum = wire.add(sum)
+		}
+		wire = &sum
+	}
 	after, err := scrapeWebhooks(ctx, c)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := apiRow{scenario: sc.name, kind: l.Kind, concurrency: l.Concurrency, res: res}
+	r := apiRow{scenario: sc.name, kind: l.Kind, concurrency: l.Concurrency, res: res, wire: wire}
 	r.others = max(0, (busy-apiCPU-selfCPU-serverCPU).Seconds()/res.Seconds)
 	answered := res.Allowed + res.Denied
 	if answered > 0 {
