@@ -133,11 +133,14 @@ func apiScenarios(noop, strata *server) []apiScenario {
 				conditions: webhook.PinMatchConditions()},
 			{name: "enforce.pin.strata.dev", url: strata.webhookURL("/validate/enforce"), server: strata, failure: fail},
 		}},
-		// The same without the match conditions: what each call saves, on
-		// Pods already by digest (on a Pod by tag both call the pin).
-		{name: "strata enforce + pin, no match conditions", namespace: "bench-pin-always", kinds: []string{kindPodByDigest}, webhooks: []benchWebhook{
-			{name: "pin-always.strata.dev", url: strata.webhookURL("/mutate/pin"), server: strata, mutating: true, failure: ignore},
-			{name: "enforce.pin-always.strata.dev", url: strata.webhookURL("/validate/enforce"), server: strata, failure: fail},
+		// The floor of any pin: the no-op server's pin (a patch writing a
+		// digest, nothing resolved) with the same match conditions, then
+		// its validation. Against the no-op alone it is what the API server
+		// pays for a pin; against strata enforce + pin, what strata adds.
+		{name: "no-op webhook + no-op pin", namespace: "bench-noop-pin", kinds: []string{kindPod}, webhooks: []benchWebhook{
+			{name: "pin.noop.bench.strata.dev", url: noop.webhookURL(webhook.PinPath), server: noop, mutating: true, failure: ignore,
+				conditions: webhook.PinMatchConditions()},
+			{name: "validate.noop-pin.bench.strata.dev", url: noop.webhookURL("/validate/enforce"), server: noop, failure: fail},
 		}},
 	}
 }
