@@ -33,7 +33,7 @@ type Lineager interface {
 
 // Evaluator runs the policies on one input; *policy.Engine is one.
 type Evaluator interface {
-	Evaluate(ctx context.Context, container, platform string, input policy.Value) []policy.Violation
+	Evaluate(ctx context.Context, container, platform string, input policy.Input) []policy.Violation
 }
 
 // Credentials gives a pod's registry credentials; *images.PullSecrets is one.
@@ -73,6 +73,10 @@ type CheckerOptions struct {
 	// EvalReserve is kept from ctx's deadline for evaluating the policies
 	// after the registry work. Default: 200ms.
 	EvalReserve time.Duration
+	// Inputs, when set, remembers the image part of the policy input, so
+	// that an image's facts are built into input once, not for every
+	// container, pod and request that runs it.
+	Inputs *input.Parts
 	// Logger receives one line per cause of failed resolutions, not one per
 	// container. Default: discard.
 	Logger *slog.Logger
@@ -242,7 +246,7 @@ func (c *Checker) check(ctx context.Context, req policy.Request, w *workload.Wor
 		for _, f := range facts {
 			s.Facts = f
 			s.Lineage = c.opts.Lineage.Lineage(rctx, f, access)
-			out = append(out, c.opts.Evaluator.Evaluate(ctx, ctr.Name, f.Platform, s.Value())...)
+			out = append(out, c.opts.Evaluator.Evaluate(ctx, ctr.Name, f.Platform, c.opts.Inputs.Input(&s))...)
 			if seen != nil {
 				e.Platforms = append(e.Platforms, ExaminedPlatform{Facts: f, Lineage: s.Lineage})
 			}

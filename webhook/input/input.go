@@ -44,7 +44,11 @@ func (s *Subject) Platform() string {
 // Value builds the policy input (see docs/policy-input.md) as an OPA value,
 // directly rather than through JSON, because it is built for every
 // container and platform of every admission.
-func (s *Subject) Value() policy.Value {
+func (s *Subject) Value() policy.Input {
+	return policy.InputOf(s.object(ast.NewTerm(s.imageValue()), ast.NewTerm(lineageValue(s.Lineage))))
+}
+
+func (s *Subject) object(image, lineage *ast.Term) ast.Object {
 	return ast.NewObject(
 		item("apiVersion", ast.String(APIVersion)),
 		item("request", ast.NewObject(
@@ -55,8 +59,8 @@ func (s *Subject) Value() policy.Value {
 		)),
 		item("workload", workloadValue(s.Workload)),
 		item("container", containerValue(s.Container)),
-		item("image", s.imageValue()),
-		item("lineage", lineageValue(s.Lineage)),
+		[2]*ast.Term{ast.StringTerm("image"), image},
+		[2]*ast.Term{ast.StringTerm("lineage"), lineage},
 	)
 }
 
