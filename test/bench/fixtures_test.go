@@ -13,15 +13,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/strata-project/strata/webhook/demo"
 )
 
 // startRegistry serves go-containerregistry's in-memory registry on a
@@ -150,18 +150,7 @@ func image(base v1.Image, size int64, user string, created v1.Time) (v1.Image, e
 	if err != nil {
 		return nil, err
 	}
-	cf, err := img.ConfigFile()
-	if err != nil {
-		return nil, err
-	}
-	cf = cf.DeepCopy()
-	cf.OS, cf.Architecture, cf.Created = "linux", "amd64", created
-	cf.Config.User = user
-	cf.Config.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
-	if img, err = mutate.ConfigFile(img, cf); err != nil {
-		return nil, err
-	}
-	return mutate.MediaType(mutate.ConfigMediaType(img, types.OCIConfigJSON), types.OCIManifestSchema1), nil
+	return demo.Configure(img, user, created)
 }
 
 func claims(ref string, digest v1.Hash) map[string]string {
@@ -176,12 +165,6 @@ func push(ctx context.Context, ref string, img v1.Image, annotations map[string]
 	if annotations != nil {
 		img = mutate.Annotations(img, annotations).(v1.Image)
 	}
-	r, err := name.ParseReference(ref, name.Insecure)
-	if err != nil {
-		return nil, err
-	}
-	if err := remote.Write(r, img, remote.WithContext(ctx)); err != nil {
-		return nil, fmt.Errorf("pushing %s: %w", ref, err)
-	}
-	return img, nil
+	_, err := demo.Push(ctx, ref, img, nil)
+	return img, err
 }

@@ -162,13 +162,19 @@ func BuildImage(base v1.Image, user string, contents ...string) (v1.Image, error
 			return nil, err
 		}
 	}
+	return Configure(img, user, v1.Time{Time: demoTime})
+}
+
+// Configure gives img the config every demo and benchmark image has: built
+// for linux/amd64 at created, run as user, the usual PATH, and OCI media
+// types for its config and manifest.
+func Configure(img v1.Image, user string, created v1.Time) (v1.Image, error) {
 	cf, err := img.ConfigFile()
 	if err != nil {
 		return nil, err
 	}
 	cf = cf.DeepCopy()
-	cf.OS, cf.Architecture = "linux", "amd64"
-	cf.Created = v1.Time{Time: demoTime}
+	cf.OS, cf.Architecture, cf.Created = "linux", "amd64", created
 	cf.Config.User = user
 	cf.Config.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
 	if img, err = mutate.ConfigFile(img, cf); err != nil {
