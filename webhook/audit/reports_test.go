@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/authn"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
 
@@ -306,7 +305,6 @@ func checkGolden(t *testing.T, path string, reports map[string]*unstructured.Uns
 // A policy that fails to evaluate leaves nothing checked on that container:
 // its policy-error row is an error, and no other policy passes there.
 func TestReportDoesNotPassWhatThePoliciesCouldNotEvaluate(t *testing.T) {
-	dir := t.TempDir()
 	breaks := `# METADATA
 # title: Breaks on evaluation
 # custom:
@@ -319,19 +317,7 @@ violation contains v if {
 	v := {"msg": sprintf("%v", [n]), "container": input.container.name, "platform": ""}
 }
 `
-	if err := os.WriteFile(filepath.Join(dir, "breaks.rego"), []byte(breaks), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cfg := webhook.DefaultConfig()
-	cfg.Policies.Paths = []string{dir}
-	p, err := webhook.NewPipeline(t.Context(), cfg, webhook.PipelineOptions{Demo: true, Keychain: authn.NewMultiKeychain()})
-	if err != nil {
-		t.Fatalf("NewPipeline() = %v", err)
-	}
-	t.Cleanup(p.Close)
-	if err := p.LoadCatalog(t.Context()); err != nil {
-		t.Fatalf("LoadCatalog() = %v", err)
-	}
+	p := pipelinetest.DemoWithPolicies(t, map[string]string{"breaks.rego": breaks})
 	inv, err := inventory.Build(t.Context(), []inventory.Object{reportsObject("Deployment", "shop", "web", "shop/web:1.0")}, inventory.Options{Checker: p.Checker, Mode: policy.Enforce})
 	if err != nil {
 		t.Fatalf("Build() = %v", err)
