@@ -3,9 +3,7 @@ package audit
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -16,13 +14,14 @@ import (
 
 	"github.com/strata-project/strata/webhook"
 	"github.com/strata-project/strata/webhook/demo"
+	"github.com/strata-project/strata/webhook/internal/goldentest"
 	"github.com/strata-project/strata/webhook/inventory"
 	"github.com/strata-project/strata/webhook/pipelinetest"
 	"github.com/strata-project/strata/webhook/policy"
 	"github.com/strata-project/strata/webhook/workload"
 )
 
-var updateReports = flag.Bool("update-reports", false, "rewrite testdata/reports.*.golden.yaml from the reports built")
+var reportGoldens = goldentest.Flag("update-reports", "rewrite testdata/reports.*.golden.yaml from the reports built")
 
 func reportsObject(kind, ns, name string, imgs ...string) inventory.Object {
 	w := &workload.Workload{Kind: kind, Namespace: ns, Name: name}
@@ -288,18 +287,7 @@ func checkGolden(t *testing.T, path string, reports map[string]*unstructured.Uns
 		buf.WriteString("---\n")
 		buf.Write(out)
 	}
-	if *updateReports {
-		if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -run %s -update-reports)", err, t.Name())
-	}
-	if !bytes.Equal(buf.Bytes(), want) {
-		t.Errorf("%s differs from the reports built (go test -update-reports rewrites it; review the diff):\n%s", path, buf.String())
-	}
+	reportGoldens.Check(t, path, buf.Bytes())
 }
 
 // A policy that fails to evaluate leaves nothing checked on that container:
