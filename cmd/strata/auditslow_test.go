@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/registry"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 
+	"github.com/strata-project/strata/internal/testutil"
 	"github.com/strata-project/strata/webhook/audit"
 	"github.com/strata-project/strata/webhook/inventory"
 	"github.com/strata-project/strata/webhook/workload"
@@ -90,7 +91,7 @@ func slowWorkload(t *testing.T, host string, slow *atomic.Bool) (*fakeCluster, s
 		t.Fatalf("push %s: %v", ref, err)
 	}
 	slow.Store(true)
-	config := writeFile(t, t.TempDir(), "strata.yaml", "registry:\n  insecure: ["+host+"]\n")
+	config := testutil.WriteFile(t, t.TempDir(), "strata.yaml", "registry:\n  insecure: ["+host+"]\n")
 	f := &fakeCluster{objects: []inventory.Object{{APIVersion: "apps/v1", UID: "uid-slow", Workload: &workload.Workload{
 		Kind: "Deployment", Namespace: "team", Name: "slow",
 		Containers: []workload.Container{{Name: "main", Type: workload.TypeContainer, Image: ref}},

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/strata-project/strata/internal/testutil"
 	"github.com/strata-project/strata/webhook/demo"
 	"github.com/strata-project/strata/webhook/inventory"
 	"github.com/strata-project/strata/webhook/manifest"
@@ -66,7 +67,7 @@ func (f *fakeCluster) list(t *testing.T) clusterLister {
 // listing is the fake's, and --pull-secrets=false reads no secret.
 func kubeconfigNowhere(t *testing.T) string {
 	t.Helper()
-	return writeFile(t, t.TempDir(), "kubeconfig", `apiVersion: v1
+	return testutil.WriteFile(t, t.TempDir(), "kubeconfig", `apiVersion: v1
 kind: Config
 current-context: a
 clusters: [{name: a, cluster: {server: "https://127.0.0.1:1"}}]

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/strata-project/strata/internal/testutil"
 	"github.com/strata-project/strata/webhook/graph"
 )
 
@@ -56,7 +57,7 @@ func TestGraphDrawsWhatTheClusterListing(t *testing.T) {
 // exemptions decide what is drawn as they decide what the webhook checks.
 func TestGraphReadsLocalConfig(t *testing.T) {
 	dir := t.TempDir()
-	writeFile(t, dir, "strata.yaml", "exempt:\n  namespaces: [shop]\n")
+	testutil.WriteFile(t, dir, "strata.yaml", "exempt:\n  namespaces: [shop]\n")
 	t.Chdir(dir)
 	code, out, errOut := runStrata(t, "graph", "--demo", "-o", "json")
 	var g graph.Graph

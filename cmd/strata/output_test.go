@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/strata-project/strata/internal/testutil"
 )
 
 func TestCheckJSON(t *testing.T) {
@@ -67,7 +69,7 @@ func TestCheckJSON(t *testing.T) {
 func TestCheckKeepsGoingPastABrokenFile(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	broken := writeFile(t, dir, "a-broken.yaml", "apiVersion: v1\nkind: Pod\nmetadata: {name: x\n")
+	broken := testutil.WriteFile(t, dir, "a-broken.yaml", "apiVersion: v1\nkind: Pod\nmetadata: {name: x\n")
 	root := examples + "root.yaml"
 	code, out, errOut := runStrata(t, "check", "--demo", "--mode", "enforce", "-o", "sarif", "-f", broken, "-f", root)
 	if code != 2 || !strings.Contains(errOut, "1 file(s) could not be decoded") {
