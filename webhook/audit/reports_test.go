@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -103,7 +105,7 @@ func TestReportHasOneResultPerPolicyContainerAndPlatform(t *testing.T) {
 		t.Run(string(api), func(t *testing.T) {
 			reports, _ := builtReports(t, api, p, inv, now)
 			if _, ok := reports["system"]; ok || len(reports) != 4 {
-				t.Fatalf("reports for %d workloads (%v), want 4: the exempt namespace has none", len(reports), keys(reports))
+				t.Fatalf("reports for %d workloads (%v), want 4: the exempt namespace has none", len(reports), slices.Sorted(maps.Keys(reports)))
 			}
 			for _, w := range inv.Workloads {
 				r := reports[w.Name]
@@ -261,17 +263,9 @@ func only(t *testing.T, results map[string]map[string]any, prefix string) map[st
 		}
 	}
 	if len(found) != 1 {
-		t.Fatalf("%d results %q…, want 1 (results: %v)", len(found), prefix, keys(results))
+		t.Fatalf("%d results %q…, want 1 (results: %v)", len(found), prefix, slices.Sorted(maps.Keys(results)))
 	}
 	return found[0]
-}
-
-func keys[V any](m map[string]V) []string {
-	var out []string
-	for k := range m {
-		out = append(out, k)
-	}
-	return out
 }
 
 // checkGolden compares the reports, as YAML in workload-name order, with
