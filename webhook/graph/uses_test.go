@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/strata-project/strata/webhook/graph/graphtest"
+	"github.com/strata-project/strata/webhook/internal/uniq"
 	"github.com/strata-project/strata/webhook/inventory"
 	"github.com/strata-project/strata/webhook/lineage"
 )
@@ -74,7 +75,7 @@ func TestUsesListsBothDigestsOfAMovedTagAndNothingOnALookAlike(t *testing.T) {
 	}
 	var workloads []string
 	for _, u := range us {
-		workloads = appendNew(workloads, u.Workloads...)
+		workloads = uniq.Append(workloads, u.Workloads...)
 	}
 	slices.Sort(workloads)
 	if want := []string{
