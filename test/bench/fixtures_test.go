@@ -98,7 +98,7 @@ func pushFixtures(ctx context.Context, host string, runtimes, apps int) (*fixtur
 				return err
 			}
 			runtimeRefs[i] = ref(fmt.Sprintf("base/runtime-%05d:1", i))
-			runtimeImgs[i], err = push(gctx, runtimeRefs[i], img, claims(osRef, osDigest))
+			runtimeImgs[i], err = push(gctx, runtimeRefs[i], img, demo.Claims(osRef, osDigest.String()))
 			if err != nil {
 				return err
 			}
@@ -125,7 +125,7 @@ func pushFixtures(ctx context.Context, host string, runtimes, apps int) (*fixtur
 				return err
 			}
 			fx.apps[i] = ref(fmt.Sprintf("apps/app-%04d:v%05d", i/appsPerRepo, i))
-			pushed, err := push(gctx, fx.apps[i], img, claims(runtimeRefs[base], runtimeDigests[base]))
+			pushed, err := push(gctx, fx.apps[i], img, demo.Claims(runtimeRefs[base], runtimeDigests[base].String()))
 			if err != nil {
 				return err
 			}
@@ -151,13 +151,6 @@ func image(base v1.Image, size int64, user string, created v1.Time) (v1.Image, e
 		return nil, err
 	}
 	return demo.Configure(img, user, created)
-}
-
-func claims(ref string, digest v1.Hash) map[string]string {
-	return map[string]string{
-		"org.opencontainers.image.base.name":   ref,
-		"org.opencontainers.image.base.digest": digest.String(),
-	}
 }
 
 // push writes img, with annotations, and returns the image as pushed.
