@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
+	"github.com/strata-project/strata/internal/slowclient"
 	"github.com/strata-project/strata/webhook/policy"
 )
 
@@ -71,26 +72,9 @@ func TestSlowBodyClientIsCutOffAtTheRequestDeadline(t *testing.T) {
 // handshake message, and slowHeaders a request whose headers never end: sent
 // a byte at a time, each holds a connection for as long as the server waits.
 var (
-	slowClientHello = append([]byte{0x16, 0x03, 0x01, 0x02, 0x00}, make([]byte, 512)...)
+	slowClientHello = slowclient.ClientHello()
 	slowHeaders     = []byte("POST /validate/audit HTTP/1.1\r\nHost: strata\r\nX-Pad: " + strings.Repeat("a", 4096))
 )
-
-// trickle writes payload one byte every interval until the connection
-// fails or the test ends.
-func trickle(ctx context.Context, c net.Conn, payload []byte, every time.Duration) {
-	tick := time.NewTicker(every)
-	defer tick.Stop()
-	for _, b := range payload {
-		if _, err := c.Write([]byte{b}); err != nil {
-			return
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-	}
-}
 
 // stillOpen reports whether the server still holds c after wait: it has
 // neither closed the connection nor reset it (anything it sends is read and
@@ -145,7 +129,7 @@ func TestTricklingConnectionsCannotExceedTheCapNorStarveTheAPIServer(t *testing.
 	var conns []net.Conn
 	for range attackers {
 		c := dialRaw(t, srv.addr)
-		go trickle(t.Context(), c, slowClientHello, 200*time.Millisecond)
+		go slowclient.Trickle(t.Context(), c, slowClientHello, 200*time.Millisecond)
 		conns = append(conns, c)
 	}
 
@@ -188,7 +172,7 @@ func TestSlowHandshakeOrHeadersAreDroppedAtTheHeaderDeadline(t *testing.T) {
 				}
 				c = tc
 			}
-			go trickle(t.Context(), c, tc.payload, 200*time.Millisecond)
+			go slowclient.Trickle(t.Context(), c, tc.payload, 200*time.Millisecond)
 			// 20 s is far past the 1 s it was given.
 			if stillOpen(c, 20*time.Second) {
 				t.Errorf("a client trickling its %s a byte every 200ms still held its connection after 20s with a 1s HeaderTimeout", tc.name)
@@ -257,7 +241,7 @@ func TestConnectionsBeyondTheCapAreRefusedWhileRequestsAreInFlight(t *testing.T)
 			continue
 		}
 		t.Cleanup(func() { c.Close() })
-		go trickle(t.Context(), c, slowClientHello, 200*time.Millisecond)
+		go slowclient.Trickle(t.Context(), c, slowClientHello, 200*time.Millisecond)
 		conns = append(conns, c)
 	}
 	if held := countOpen(conns, 5*time.Second); held > 0 {
@@ -351,7 +335,7 @@ func TestSlowBodyToAnUnknownPathIsCutOff(t *testing.T) {
 	}
 	defer c.Close()
 	fmt.Fprintf(c, "POST /elsewhere HTTP/1.1\r\nHost: strata\r\nContent-Length: 100000\r\n\r\n{")
-	go trickle(t.Context(), c, bytes.Repeat([]byte{' '}, 1000), 200*time.Millisecond)
+	go slowclient.Trickle(t.Context(), c, bytes.Repeat([]byte{' '}, 1000), 200*time.Millisecond)
 	// 20 s is far past any deadline strata sets.
 	if stillOpen(c, 20*time.Second) {
 		t.Errorf("a client trickling a body to an unknown path still held its connection after 20s")
@@ -374,7 +358,7 @@ func TestTricklingBodiesCannotLockOutTheAPIServer(t *testing.T) {
 		}
 		t.Cleanup(func() { c.Close() })
 		fmt.Fprintf(c, "POST /validate/audit?timeout=30s HTTP/1.1\r\nHost: strata\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{")
-		go trickle(t.Context(), c, bytes.Repeat([]byte{' '}, 1000), 200*time.Millisecond)
+		go slowclient.Trickle(t.Context(), c, bytes.Repeat([]byte{' '}, 1000), 200*time.Millisecond)
 		conns = append(conns, c)
 	}
 

@@ -24,6 +24,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/strata-project/strata/webhook/input/inputtest"
+	"github.com/strata-project/strata/webhook/internal/imagetest"
 	"github.com/strata-project/strata/webhook/policy"
 	"github.com/strata-project/strata/webhook/workload"
 )
@@ -75,19 +76,13 @@ func buildOn(t *testing.T, base v1.Image, steps ...step) v1.Image {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cf, err := img.ConfigFile()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf = cf.DeepCopy()
-	cf.OS, cf.Architecture = "linux", "amd64"
-	cf.History = slices.Clone(baseConfig.History)
-	for _, s := range steps {
-		cf.History = append(cf.History, v1.History{CreatedBy: s.createdBy, EmptyLayer: s.empty})
-	}
-	if img, err = mutate.ConfigFile(img, cf); err != nil {
-		t.Fatal(err)
-	}
+	img = imagetest.WithConfig(t, img, func(cf *v1.ConfigFile) {
+		cf.OS, cf.Architecture = "linux", "amd64"
+		cf.History = slices.Clone(baseConfig.History)
+		for _, s := range steps {
+			cf.History = append(cf.History, v1.History{CreatedBy: s.createdBy, EmptyLayer: s.empty})
+		}
+	})
 	return mutate.MediaType(mutate.ConfigMediaType(img, types.OCIConfigJSON), types.OCIManifestSchema1)
 }
 

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/strata-project/strata/internal/testutil"
 )
 
 // examples is where the example manifests are, from this package.
@@ -15,8 +17,8 @@ const examples = "../../examples/manifests/"
 func TestCheckExamples(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	enforceConfig := writeFile(t, dir, "enforce.yaml", "mode: enforce\n")
-	rootWarns := writeFile(t, dir, "root-warns.yaml", "mode: enforce\npolicies:\n  actions: {run-as-root: warn}\n")
+	enforceConfig := testutil.WriteFile(t, dir, "enforce.yaml", "mode: enforce\n")
+	rootWarns := testutil.WriteFile(t, dir, "root-warns.yaml", "mode: enforce\npolicies:\n  actions: {run-as-root: warn}\n")
 	for _, tc := range []struct {
 		name     string
 		args     []string
@@ -96,10 +98,10 @@ func TestCheckWithoutDemo(t *testing.T) {
 func TestCheckErrors(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	malformed := writeFile(t, dir, "malformed.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: [unclosed\n")
-	noKind := writeFile(t, dir, "nokind.yaml", "apiVersion: v1\nmetadata: {name: a}\n")
-	badPod := writeFile(t, dir, "badpod.json", `{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": "web"}}`)
-	badItem := writeFile(t, dir, "baditem.json", `{"apiVersion": "v1", "kind": "List", "items": [{"apiVersion": "v1", "kind": "Service"}, 7]}`)
+	malformed := testutil.WriteFile(t, dir, "malformed.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: [unclosed\n")
+	noKind := testutil.WriteFile(t, dir, "nokind.yaml", "apiVersion: v1\nmetadata: {name: a}\n")
+	badPod := testutil.WriteFile(t, dir, "badpod.json", `{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": "web"}}`)
+	badItem := testutil.WriteFile(t, dir, "baditem.json", `{"apiVersion": "v1", "kind": "List", "items": [{"apiVersion": "v1", "kind": "Service"}, 7]}`)
 	empty := filepath.Join(dir, "empty")
 	if err := os.Mkdir(empty, 0o700); err != nil {
 		t.Fatal(err)
@@ -152,20 +154,11 @@ func lineOf(t *testing.T, file, line string) int {
 	return 0
 }
 
-func writeFile(t *testing.T, dir, name, content string) string {
-	t.Helper()
-	path := filepath.Join(dir, name)
-	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
-
 // strata check exempts the namespaces of exempt.namespaces through the
 // Checker, as the webhook does: the configured list, not only the default.
 func TestCheckExemptsTheConfiguredNamespaces(t *testing.T) {
 	t.Parallel()
-	config := writeFile(t, t.TempDir(), "strata.yaml", "exempt:\n  namespaces: [shop]\n")
+	config := testutil.WriteFile(t, t.TempDir(), "strata.yaml", "exempt:\n  namespaces: [shop]\n")
 	pod := "apiVersion: v1\nkind: Pod\nmetadata: {name: admin, namespace: %s}\nspec:\n  containers: [{name: admin, image: strata-demo.local/shop/admin:1.0}]\n"
 	code, out, errOut := runStrataStdin(t, fmt.Sprintf(pod, "shop"), "check", "--demo", "--config", config, "--mode", "enforce", "-f", "-")
 	if code != 0 || !strings.Contains(out, "✓ allow Pod shop/admin (stdin): namespace shop is exempt") {
@@ -182,7 +175,7 @@ func TestCheckExemptsTheConfiguredNamespaces(t *testing.T) {
 // gives objects that name no namespace one, and leaves the others alone.
 func TestCheckReadsLocalConfigAndNamespaceFlag(t *testing.T) {
 	dir := t.TempDir()
-	writeFile(t, dir, "strata.yaml", "exempt:\n  namespaces: [shop]\n")
+	testutil.WriteFile(t, dir, "strata.yaml", "exempt:\n  namespaces: [shop]\n")
 	t.Chdir(dir)
 	pods := "apiVersion: v1\nkind: Pod\nmetadata: {name: bare}\nspec:\n  containers: [{name: admin, image: strata-demo.local/shop/admin:1.0}]\n" +
 		"---\napiVersion: v1\nkind: Pod\nmetadata: {name: placed, namespace: team}\nspec:\n  containers: [{name: admin, image: strata-demo.local/shop/admin:1.0}]\n"

@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/spf13/pflag"
+
+	"github.com/strata-project/strata/internal/testutil"
 )
 
 func TestVersionReadsTheBuildInfo(t *testing.T) {
@@ -79,7 +81,7 @@ func TestCompletion(t *testing.T) {
 // --context pick the cluster, -n the namespace over the context's, -A all.
 func TestKubeFlagsSelectAsKubectlDoes(t *testing.T) {
 	t.Parallel()
-	kubeconfig := writeFile(t, t.TempDir(), "kubeconfig", `apiVersion: v1
+	kubeconfig := testutil.WriteFile(t, t.TempDir(), "kubeconfig", `apiVersion: v1
 kind: Config
 current-context: a
 clusters:

@@ -13,6 +13,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/registry"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/strata-project/strata/internal/testutil"
 )
 
 // config validate names each error by key and line and exits 1; a file
@@ -33,8 +35,8 @@ func TestConfigValidate(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	typos := writeFile(t, dir, "typos.yaml", "mode: enforce\nregistry:\n  timout: 3s\n")
-	warnings := writeFile(t, dir, "warnings.yaml", fmt.Sprintf(`registry:
+	typos := testutil.WriteFile(t, dir, "typos.yaml", "mode: enforce\nregistry:\n  timout: 3s\n")
+	warnings := testutil.WriteFile(t, dir, "warnings.yaml", fmt.Sprintf(`registry:
   insecure: [%[1]s]
 policies:
   data:

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/strata-project/strata/internal/testutil"
 )
 
 // policy test runs a user's Rego tests with strata's engine: the example
@@ -13,7 +15,7 @@ import (
 // load it; the built-in library is there to import.
 func TestPolicyTest(t *testing.T) {
 	dir := t.TempDir()
-	writeFile(t, dir, "mine.rego", `# METADATA
+	testutil.WriteFile(t, dir, "mine.rego", `# METADATA
 # title: mine
 package strata.policies.mine
 
@@ -21,7 +23,7 @@ import data.strata.lib
 
 violation contains lib.finding("no latest") if endswith(input.container.image, ":latest")
 `)
-	writeFile(t, dir, "mine_test.rego", `package strata.policies.mine_test
+	testutil.WriteFile(t, dir, "mine_test.rego", `package strata.policies.mine_test
 
 import data.strata.policies.mine
 
@@ -29,8 +31,8 @@ test_latest_is_a_violation if count(mine.violation) == 1 with input as {"contain
 test_wrongly_expects_nothing if count(mine.violation) == 0 with input as {"container": {"name": "a", "type": "container", "image": "x:latest"}, "image": {}}
 `)
 	net := t.TempDir()
-	writeFile(t, net, "net.rego", "package strata.policies.net\n\nviolation contains \"x\" if http.send({\"method\": \"GET\", \"url\": \"http://example.com\"})\n")
-	writeFile(t, net, "net_test.rego", "package strata.policies.net_test\n\ntest_x if true\n")
+	testutil.WriteFile(t, net, "net.rego", "package strata.policies.net\n\nviolation contains \"x\" if http.send({\"method\": \"GET\", \"url\": \"http://example.com\"})\n")
+	testutil.WriteFile(t, net, "net_test.rego", "package strata.policies.net_test\n\ntest_x if true\n")
 	for _, tc := range []struct {
 		args     []string
 		wantCode int
@@ -61,7 +63,7 @@ test_wrongly_expects_nothing if count(mine.violation) == 0 with input as {"conta
 // container × platform: for --pod, the pod's containers with their
 // effective securityContext; for IMAGE alone, a one-container Pod.
 func TestInspectPrintsThePolicyInput(t *testing.T) {
-	pod := writeFile(t, t.TempDir(), "pod.yaml", `apiVersion: v1
+	pod := testutil.WriteFile(t, t.TempDir(), "pod.yaml", `apiVersion: v1
 kind: Pod
 metadata: {name: web, namespace: shop}
 spec:

@@ -4,6 +4,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/strata-project/strata/internal/testutil"
 )
 
 // configMapThenRootPod is a manifest of two objects: a ConfigMap and a root
@@ -29,8 +31,8 @@ func TestCheckManifestThatIsNotARegularFileIsRefused(t *testing.T) {
 func TestCheckManifestsPastTheSizeCapAreRefused(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	big := writeFile(t, dir, "big.yaml", configMapThenRootPod+"# "+strings.Repeat("x", 2000)+"\n")
-	small := writeFile(t, dir, "small.yaml", configMapThenRootPod)
+	big := testutil.WriteFile(t, dir, "big.yaml", configMapThenRootPod+"# "+strings.Repeat("x", 2000)+"\n")
+	small := testutil.WriteFile(t, dir, "small.yaml", configMapThenRootPod)
 	for _, tc := range []struct {
 		name  string
 		stdin string

@@ -24,7 +24,6 @@ import (
 	"github.com/strata-project/strata/webhook/inventory"
 	"github.com/strata-project/strata/webhook/lineage"
 	"github.com/strata-project/strata/webhook/notify"
-	"github.com/strata-project/strata/webhook/policy"
 )
 
 func newServeCommand(stdout, stderr io.Writer) *cobra.Command {
@@ -162,29 +161,22 @@ func newServeCommand(stdout, stderr io.Writer) *cobra.Command {
 				fmt.Fprintf(stderr, "The graph of what it has reviewed: http://localhost:%s/graph\n\n", hport)
 			}
 		}
+		checks := p.ReadinessChecks()
+		// Warnings do not make strata unready; they are said here.
+		checks["configuration"] = func() (string, error) {
+			return fmt.Sprintf("%d warnings at start (logged; strata config validate names them)", configWarnings), nil
+		}
 		err = webhook.Serve(ctx, webhook.ServerOptions{
-			Addr:       *addr,
-			HealthAddr: *healthAddr,
-			CertDir:    *certDir,
-			ClientCA:   *clientCA,
-			ClientCN:   *clientCN,
-			Webhook:    webhook.ConnLimits{MaxConns: *maxConns},
-			Health:     webhook.ConnLimits{MaxConns: *healthMaxConns},
-			Handlers:   p.Handlers(metrics, logger),
-			Pinner:     p.Pinner(logger),
-			Checks: map[string]func() (string, error){
-				"catalog": func() (string, error) {
-					if !p.Catalog.Ready() {
-						return "", errors.New("the catalog has not loaded yet")
-					}
-					return fmt.Sprintf("%d images", p.Catalog.Len()), nil
-				},
-				"policies": func() (string, error) { return policyStatus(p.Engine.Status(), p.Engine.Policies()) },
-				// Warnings do not make strata unready; they are said here.
-				"configuration": func() (string, error) {
-					return fmt.Sprintf("%d warnings at start (logged; strata config validate names them)", configWarnings), nil
-				},
-			},
+			Addr:         *addr,
+			HealthAddr:   *healthAddr,
+			CertDir:      *certDir,
+			ClientCA:     *clientCA,
+			ClientCN:     *clientCN,
+			Webhook:      webhook.ConnLimits{MaxConns: *maxConns},
+			Health:       webhook.ConnLimits{MaxConns: *healthMaxConns},
+			Handlers:     p.Handlers(metrics, logger),
+			Pinner:       p.Pinner(logger),
+			Checks:       checks,
 			Gatherer:     prometheus.Gatherers{registry, crmetrics.Registry},
 			Registerer:   registry,
 			HealthRoutes: healthRoutes,
@@ -196,23 +188,4 @@ func newServeCommand(stdout, stderr io.Writer) *cobra.Command {
 		return err
 	}
 	return cmd
-}
-
-// policyStatus: after a failed reload the last good policies keep serving,
-// so strata stays ready, but says so; so is a policy that is on but can
-// report nothing (approved-base without approvedBases).
-func policyStatus(st policy.Status, policies []policy.Meta) (string, error) {
-	if st.Generation == 0 {
-		return "", errors.New("no policy set has compiled")
-	}
-	detail := fmt.Sprintf("generation %d", st.Generation)
-	if st.LastError != nil {
-		detail += fmt.Sprintf(" serving; the last reload failed: %v", st.LastError)
-	}
-	for _, m := range policies {
-		if m.Inactive != "" {
-			detail += fmt.Sprintf("; inactive: %s (%s)", m.ID, m.Inactive)
-		}
-	}
-	return detail, nil
 }

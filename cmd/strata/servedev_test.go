@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/strata-project/strata/internal/testutil"
 )
 
 // servingAddrs runs `strata <args>` until it logs "strata is serving" and
@@ -69,7 +71,7 @@ func TestServeDevRefusesToOverwriteACertificateInCertDir(t *testing.T) {
 		t.Run(existing, func(t *testing.T) {
 			t.Parallel()
 			dir := t.TempDir()
-			kept := writeFile(t, dir, existing, "the operator's own "+existing+"\n")
+			kept := testutil.WriteFile(t, dir, existing, "the operator's own "+existing+"\n")
 			// Bounded so that a strata which does overwrite, and then
 			// serves, stops and fails the test instead of hanging it.
 			ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)

@@ -13,15 +13,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/strata-project/strata/webhook/demo"
 )
 
 // startRegistry serves go-containerregistry's in-memory registry on a
@@ -98,7 +98,7 @@ func pushFixtures(ctx context.Context, host string, runtimes, apps int) (*fixtur
 				return err
 			}
 			runtimeRefs[i] = ref(fmt.Sprintf("base/runtime-%05d:1", i))
-			runtimeImgs[i], err = push(gctx, runtimeRefs[i], img, claims(osRef, osDigest))
+			runtimeImgs[i], err = push(gctx, runtimeRefs[i], img, demo.Claims(osRef, osDigest.String()))
 			if err != nil {
 				return err
 			}
@@ -125,7 +125,7 @@ func pushFixtures(ctx context.Context, host string, runtimes, apps int) (*fixtur
 				return err
 			}
 			fx.apps[i] = ref(fmt.Sprintf("apps/app-%04d:v%05d", i/appsPerRepo, i))
-			pushed, err := push(gctx, fx.apps[i], img, claims(runtimeRefs[base], runtimeDigests[base]))
+			pushed, err := push(gctx, fx.apps[i], img, demo.Claims(runtimeRefs[base], runtimeDigests[base].String()))
 			if err != nil {
 				return err
 			}
@@ -150,25 +150,7 @@ func image(base v1.Image, size int64, user string, created v1.Time) (v1.Image, e
 	if err != nil {
 		return nil, err
 	}
-	cf, err := img.ConfigFile()
-	if err != nil {
-		return nil, err
-	}
-	cf = cf.DeepCopy()
-	cf.OS, cf.Architecture, cf.Created = "linux", "amd64", created
-	cf.Config.User = user
-	cf.Config.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
-	if img, err = mutate.ConfigFile(img, cf); err != nil {
-		return nil, err
-	}
-	return mutate.MediaType(mutate.ConfigMediaType(img, types.OCIConfigJSON), types.OCIManifestSchema1), nil
-}
-
-func claims(ref string, digest v1.Hash) map[string]string {
-	return map[string]string{
-		"org.opencontainers.image.base.name":   ref,
-		"org.opencontainers.image.base.digest": digest.String(),
-	}
+	return demo.Configure(img, user, created)
 }
 
 // push writes img, with annotations, and returns the image as pushed.
@@ -176,12 +158,6 @@ func push(ctx context.Context, ref string, img v1.Image, annotations map[string]
 	if annotations != nil {
 		img = mutate.Annotations(img, annotations).(v1.Image)
 	}
-	r, err := name.ParseReference(ref, name.Insecure)
-	if err != nil {
-		return nil, err
-	}
-	if err := remote.Write(r, img, remote.WithContext(ctx)); err != nil {
-		return nil, fmt.Errorf("pushing %s: %w", ref, err)
-	}
-	return img, nil
+	_, err := demo.Push(ctx, ref, img, nil)
+	return img, err
 }

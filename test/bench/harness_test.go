@@ -3,10 +3,10 @@
 package bench
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/strata-project/strata/test/bench/internal/procstat"
 	"github.com/strata-project/strata/test/cluster"
 	"net/http"
 	"os"
@@ -100,25 +100,12 @@ func (s *server) url(mode string) string {
 	return "https://" + s.addr + "/validate/" + mode + "?timeout=10s"
 }
 
-// memory reads the process's resident set now (VmRSS) and at its peak
-// (VmHWM), in bytes.
+// memory reads the process's resident set now and at its peak, in bytes.
 func (s *server) memory(t *testing.T) (rss, peak int64) {
 	t.Helper()
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
+	rss, peak, err := procstat.Memory(s.cmd.Process.Pid)
 	if err != nil {
 		t.Fatal(err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		k, v, _ := strings.Cut(sc.Text(), ":")
-		kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-		switch k {
-		case "VmRSS":
-			rss = kb << 10
-		case "VmHWM":
-			peak = kb << 10
-		}
 	}
 	return rss, peak
 }

@@ -4,6 +4,7 @@ package browser
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -27,12 +28,7 @@ func dependents(g *graph.Graph, id string) []string {
 			}
 		}
 	}
-	var out []string
-	for n := range seen {
-		out = append(out, n)
-	}
-	slices.Sort(out)
-	return out
+	return slices.Sorted(maps.Keys(seen))
 }
 
 // The graph's own fixed family, resolved from in-process registries and

@@ -5,7 +5,9 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -72,7 +74,7 @@ func TestAuditAgainstAnAPIServer(t *testing.T) {
 		got[key] = w
 	}
 	if len(got) != len(want) {
-		t.Errorf("strata audit found %d workloads in the audit namespaces (%v), want %d: one per owner, no ReplicaSet, no replica pod", len(got), keys(got), len(want))
+		t.Errorf("strata audit found %d workloads in the audit namespaces (%v), want %d: one per owner, no ReplicaSet, no replica pod", len(got), slices.Sorted(maps.Keys(got)), len(want))
 	}
 	for _, w := range want {
 		key := w.ns + "/" + w.kind + "/" + w.name
@@ -154,12 +156,4 @@ func createReplicas(ctx context.Context, t *testing.T, ns, name string, n int) {
 			t.Fatal(err)
 		}
 	}
-}
-
-func keys(m map[string]audit.WorkloadImpact) []string {
-	var out []string
-	for k := range m {
-		out = append(out, k)
-	}
-	return out
 }

@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/strata-project/strata/test/cluster"
+	"github.com/strata-project/strata/webhook/demo"
 )
 
 // An adopter's first hour, scripted: a private registry with its own CA and
@@ -32,12 +33,12 @@ func TestAdoptersFirstHour(t *testing.T) {
 	if err := cluster.CreateNamespace(ctx, s.client, ns); err != nil {
 		t.Fatal(err)
 	}
-	b := &builder{}
-	osImg := b.image(empty.Image, "", "corp os")
-	approved := b.image(osImg, "65532", "approved app")
-	rogue := b.image(b.image(empty.Image, "", "hand-rolled root filesystem"), "65532", "rogue app")
-	if b.err != nil {
-		t.Fatal(b.err)
+	b := &demo.Builder{}
+	osImg := b.Image(empty.Image, "", "corp os")
+	approved := b.Image(osImg, "65532", "approved app")
+	rogue := b.Image(b.Image(empty.Image, "", "hand-rolled root filesystem"), "65532", "rogue app")
+	if b.Err != nil {
+		t.Fatal(b.Err)
 	}
 	if _, err := s.priv.push(ctx, "corp/base/os:1", osImg); err != nil {
 		t.Fatal(err)

@@ -20,6 +20,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 
 	"github.com/strata-project/strata/test/cluster"
+	"github.com/strata-project/strata/webhook/demo"
 )
 
 // notification is one POST the receiver accepted.
@@ -89,17 +90,17 @@ func TestMovedCatalogBaseNotifiesTheReceiverOnceSigned(t *testing.T) {
 		}
 	}
 
-	b := &builder{}
-	base := b.image(empty.Image, "", "notify base, first build")
-	app := b.image(base, "65532", "notify app")
-	if b.err != nil {
-		t.Fatal(b.err)
+	b := &demo.Builder{}
+	base := b.Image(empty.Image, "", "notify base, first build")
+	app := b.Image(base, "65532", "notify app")
+	if b.Err != nil {
+		t.Fatal(b.Err)
 	}
 	oldBase, err := s.pub.push(ctx, "notify/base:1", base)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.pub.push(ctx, "notify/other:1", b.image(empty.Image, "", "other base, first build")); err != nil {
+	if _, err := s.pub.push(ctx, "notify/other:1", b.Image(empty.Image, "", "other base, first build")); err != nil {
 		t.Fatal(err)
 	}
 	appDigest, err := s.pub.push(ctx, "notify/app:1", app)
@@ -135,9 +136,9 @@ notify:
 		t.Fatalf("the application pod on the current base: %+v, want allowed", resp.Result)
 	}
 
-	newBase, err := s.pub.push(ctx, "notify/base:1", b.image(empty.Image, "", "notify base, patched"))
-	if err != nil || b.err != nil {
-		t.Fatal(err, b.err)
+	newBase, err := s.pub.push(ctx, "notify/base:1", b.Image(empty.Image, "", "notify base, patched"))
+	if err != nil || b.Err != nil {
+		t.Fatal(err, b.Err)
 	}
 	n := next()
 	mac := hmac.New(sha256.New, []byte(secret))
@@ -158,7 +159,7 @@ notify:
 
 	// Exactly one: strata refreshes every second, and another base moving
 	// now is the next delivery, so a repeat of the first would come first.
-	if _, err := s.pub.push(ctx, "notify/other:1", b.image(empty.Image, "", "other base, patched")); err != nil {
+	if _, err := s.pub.push(ctx, "notify/other:1", b.Image(empty.Image, "", "other base, patched")); err != nil {
 		t.Fatal(err)
 	}
 	if n := next(); !strings.Contains(string(n.body), `"base":"`+s.pub.ref("notify/other:1")+`"`) {
@@ -167,7 +168,7 @@ notify:
 
 	// The receiver down: the next move is retried, then logged.
 	receiver.Close()
-	if _, err := s.pub.push(ctx, "notify/base:1", b.image(empty.Image, "", "notify base, patched again")); err != nil {
+	if _, err := s.pub.push(ctx, "notify/base:1", b.Image(empty.Image, "", "notify base, patched again")); err != nil {
 		t.Fatal(err)
 	}
 	base1 := s.pub.ref("notify/base:1")

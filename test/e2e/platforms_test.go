@@ -16,6 +16,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/strata-project/strata/webhook/demo"
 )
 
 // rawIndex is an index manifest exactly as written, for remote.Put: it can
@@ -124,13 +126,13 @@ func onPlatform(t *testing.T, img v1.Image, os, arch string) v1.Image {
 // pulls it, and applies each through kubectl in the enforce namespace.
 func TestPlatformAttacksAreDenied(t *testing.T) {
 	showLogsOnFailure(t)
-	b := &builder{}
-	osImg := b.image(empty.Image, "", "os root filesystem")
-	runtime := b.image(osImg, "", "runtime", "runtime libraries")
-	root := b.image(runtime, "", "platform attack root app")
-	nonRoot := b.image(runtime, "65532", "platform attack decoy")
-	if b.err != nil {
-		t.Fatal(b.err)
+	b := &demo.Builder{}
+	osImg := b.Image(empty.Image, "", "os root filesystem")
+	runtime := b.Image(osImg, "", "runtime", "runtime libraries")
+	root := b.Image(runtime, "", "platform attack root app")
+	nonRoot := b.Image(runtime, "65532", "platform attack decoy")
+	if b.Err != nil {
+		t.Fatal(b.Err)
 	}
 	amd64 := &v1.Platform{OS: "linux", Architecture: "amd64"}
 	arm64 := &v1.Platform{OS: "linux", Architecture: "arm64"}

@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/strata-project/strata/webhook/demo"
 	"github.com/strata-project/strata/webhook/images/provenancetest"
 )
 
@@ -52,14 +53,14 @@ func TestProvenanceLineageThroughDockerRegistry(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := t.Context()
-			b := &builder{}
-			osImg := b.image(empty.Image, "", "os root filesystem") // the suite's catalog OS
-			builderImg := b.image(empty.Image, "", "toolchain "+tc.name)
-			jdk := b.image(osImg, "", "vendor runtime "+tc.name)
-			lib := b.image(jdk, "", "vendor library "+tc.name)
-			app := b.image(lib, "65532", "provenance app "+tc.name)
-			if b.err != nil {
-				t.Fatal(b.err)
+			b := &demo.Builder{}
+			osImg := b.Image(empty.Image, "", "os root filesystem") // the suite's catalog OS
+			builderImg := b.Image(empty.Image, "", "toolchain "+tc.name)
+			jdk := b.Image(osImg, "", "vendor runtime "+tc.name)
+			lib := b.Image(jdk, "", "vendor library "+tc.name)
+			app := b.Image(lib, "65532", "provenance app "+tc.name)
+			if b.Err != nil {
+				t.Fatal(b.Err)
 			}
 			prov := func(materials ...provenancetest.Material) *provenancetest.Provenance {
 				return &provenancetest.Provenance{StatementType: tc.statement, PredicateType: tc.predicate, Form: tc.form, Materials: materials}
@@ -111,11 +112,11 @@ func TestProvenanceLineageThroughDockerRegistry(t *testing.T) {
 func TestForgedProvenanceIsNeverApprovedThroughDockerRegistry(t *testing.T) {
 	showLogsOnFailure(t)
 	ctx := t.Context()
-	b := &builder{}
-	osImg := b.image(empty.Image, "", "os root filesystem")
-	forged := b.image(b.image(empty.Image, "", "forged root filesystem"), "65532", "forged app")
-	if b.err != nil {
-		t.Fatal(b.err)
+	b := &demo.Builder{}
+	osImg := b.Image(empty.Image, "", "os root filesystem")
+	forged := b.Image(b.Image(empty.Image, "", "forged root filesystem"), "65532", "forged app")
+	if b.Err != nil {
+		t.Fatal(b.Err)
 	}
 	osDigest, err := s.pub.push(ctx, "base/os:1", osImg)
 	if err != nil {

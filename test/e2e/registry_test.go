@@ -145,13 +145,13 @@ type family struct {
 // runtime on it, a framework on the runtime, and applications that each
 // break one policy.
 func seed(ctx context.Context, pub, priv *registry) (family, error) {
-	b := &builder{}
-	osImg := b.image(empty.Image, "", "os root filesystem")
-	runtime := b.image(osImg, "", "runtime", "runtime libraries")
-	framework := b.image(runtime, "", "framework")
-	good := b.image(runtime, "65532", "good app")
-	if b.err != nil {
-		return family{}, b.err
+	b := &demo.Builder{}
+	osImg := b.Image(empty.Image, "", "os root filesystem")
+	runtime := b.Image(osImg, "", "runtime", "runtime libraries")
+	framework := b.Image(runtime, "", "framework")
+	good := b.Image(runtime, "65532", "good app")
+	if b.Err != nil {
+		return family{}, b.Err
 	}
 	pushes := []struct {
 		r       *registry
@@ -165,13 +165,13 @@ func seed(ctx context.Context, pub, priv *registry) (family, error) {
 		{pub, "apps/good:cold-enforce", good},
 		{pub, "apps/good:cold-audit", good},
 		{pub, "apps/good:cold-back", good},
-		{pub, "apps/root:1", b.image(runtime, "", "root app")},
-		{pub, "apps/deep:1", b.image(framework, "1000", "deep app")},
-		{pub, "apps/unknown:1", b.image(b.image(empty.Image, "", "hand-rolled root filesystem"), "1000", "unknown app")},
-		{priv, "private/app:1", b.image(runtime, "65532", "private app")},
+		{pub, "apps/root:1", b.Image(runtime, "", "root app")},
+		{pub, "apps/deep:1", b.Image(framework, "1000", "deep app")},
+		{pub, "apps/unknown:1", b.Image(b.Image(empty.Image, "", "hand-rolled root filesystem"), "1000", "unknown app")},
+		{priv, "private/app:1", b.Image(runtime, "65532", "private app")},
 	}
-	if b.err != nil {
-		return family{}, b.err
+	if b.Err != nil {
+		return family{}, b.Err
 	}
 	for _, p := range pushes {
 		if _, err := p.r.push(ctx, p.repoTag, p.img); err != nil {
@@ -185,20 +185,4 @@ func seed(ctx context.Context, pub, priv *registry) (family, error) {
 		coldBack: pub.ref("apps/good:cold-back"),
 		private:  priv.ref("private/app:1"),
 	}, nil
-}
-
-// builder keeps the first error, so that seed reads as the family's history.
-type builder struct{ err error }
-
-// image appends one small deterministic layer per content string and sets the user.
-func (b *builder) image(base v1.Image, user string, contents ...string) v1.Image {
-	if b.err != nil {
-		return base
-	}
-	img, err := demo.BuildImage(base, user, contents...)
-	if err != nil {
-		b.err = err
-		return base
-	}
-	return img
 }

@@ -3,20 +3,19 @@ package audit
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/strata-project/strata/webhook/demo"
+	"github.com/strata-project/strata/webhook/internal/goldentest"
 	"github.com/strata-project/strata/webhook/inventory"
 	"github.com/strata-project/strata/webhook/pipelinetest"
 	"github.com/strata-project/strata/webhook/policy"
 	"github.com/strata-project/strata/webhook/workload"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files testdata/preview.*")
+var goldens = goldentest.Flag("update", "rewrite the golden files testdata/preview.*")
 
 // object is a workload of kind in ns running the demo's images, one
 // container per image, with pods running under it.
@@ -60,19 +59,7 @@ func buildDemo(t *testing.T, mode policy.Action) *inventory.Inventory {
 // golden compares got with testdata/name, or rewrites it with -update.
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to write it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the output; got:\n%s", path, got)
-	}
+	goldens.Check(t, filepath.Join("testdata", name), got)
 }
 
 func TestPreviewTextGroupsByPolicyAndBase(t *testing.T) {

@@ -3,27 +3,27 @@ package audit
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"fmt"
-	"os"
+	"maps"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/authn"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
 
 	"github.com/strata-project/strata/webhook"
 	"github.com/strata-project/strata/webhook/demo"
+	"github.com/strata-project/strata/webhook/internal/goldentest"
 	"github.com/strata-project/strata/webhook/inventory"
 	"github.com/strata-project/strata/webhook/pipelinetest"
 	"github.com/strata-project/strata/webhook/policy"
 	"github.com/strata-project/strata/webhook/workload"
 )
 
-var updateReports = flag.Bool("update-reports", false, "rewrite testdata/reports.*.golden.yaml from the reports built")
+var reportGoldens = goldentest.Flag("update-reports", "rewrite testdata/reports.*.golden.yaml from the reports built")
 
 func reportsObject(kind, ns, name string, imgs ...string) inventory.Object {
 	w := &workload.Workload{Kind: kind, Namespace: ns, Name: name}
@@ -105,7 +105,7 @@ func TestReportHasOneResultPerPolicyContainerAndPlatform(t *testing.T) {
 		t.Run(string(api), func(t *testing.T) {
 			reports, _ := builtReports(t, api, p, inv, now)
 			if _, ok := reports["system"]; ok || len(reports) != 4 {
-				t.Fatalf("reports for %d workloads (%v), want 4: the exempt namespace has none", len(reports), keys(reports))
+				t.Fatalf("reports for %d workloads (%v), want 4: the exempt namespace has none", len(reports), slices.Sorted(maps.Keys(reports)))
 			}
 			for _, w := range inv.Workloads {
 				r := reports[w.Name]
@@ -263,17 +263,9 @@ func only(t *testing.T, results map[string]map[string]any, prefix string) map[st
 		}
 	}
 	if len(found) != 1 {
-		t.Fatalf("%d results %q…, want 1 (results: %v)", len(found), prefix, keys(results))
+		t.Fatalf("%d results %q…, want 1 (results: %v)", len(found), prefix, slices.Sorted(maps.Keys(results)))
 	}
 	return found[0]
-}
-
-func keys[V any](m map[string]V) []string {
-	var out []string
-	for k := range m {
-		out = append(out, k)
-	}
-	return out
 }
 
 // checkGolden compares the reports, as YAML in workload-name order, with
@@ -289,24 +281,12 @@ func checkGolden(t *testing.T, path string, reports map[string]*unstructured.Uns
 		buf.WriteString("---\n")
 		buf.Write(out)
 	}
-	if *updateReports {
-		if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -run %s -update-reports)", err, t.Name())
-	}
-	if !bytes.Equal(buf.Bytes(), want) {
-		t.Errorf("%s differs from the reports built (go test -update-reports rewrites it; review the diff):\n%s", path, buf.String())
-	}
+	reportGoldens.Check(t, path, buf.Bytes())
 }
 
 // A policy that fails to evaluate leaves nothing checked on that container:
 // its policy-error row is an error, and no other policy passes there.
 func TestReportDoesNotPassWhatThePoliciesCouldNotEvaluate(t *testing.T) {
-	dir := t.TempDir()
 	breaks := `# METADATA
 # title: Breaks on evaluation
 # custom:
@@ -319,19 +299,7 @@ violation contains v if {
 	v := {"msg": sprintf("%v", [n]), "container": input.container.name, "platform": ""}
 }
 `
-	if err := os.WriteFile(filepath.Join(dir, "breaks.rego"), []byte(breaks), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cfg := webhook.DefaultConfig()
-	cfg.Policies.Paths = []string{dir}
-	p, err := webhook.NewPipeline(t.Context(), cfg, webhook.PipelineOptions{Demo: true, Keychain: authn.NewMultiKeychain()})
-	if err != nil {
-		t.Fatalf("NewPipeline() = %v", err)
-	}
-	t.Cleanup(p.Close)
-	if err := p.LoadCatalog(t.Context()); err != nil {
-		t.Fatalf("LoadCatalog() = %v", err)
-	}
+	p := pipelinetest.DemoWithPolicies(t, map[string]string{"breaks.rego": breaks})
 	inv, err := inventory.Build(t.Context(), []inventory.Object{reportsObject("Deployment", "shop", "web", "shop/web:1.0")}, inventory.Options{Checker: p.Checker, Mode: policy.Enforce})
 	if err != nil {
 		t.Fatalf("Build() = %v", err)

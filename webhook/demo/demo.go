@@ -99,44 +99,53 @@ func (r *Registry) Ref(repoTag string) string { return r.Host + "/" + repoTag }
 // deterministic tarballs; claims are written as buildkit writes them.
 func (r *Registry) seed(ctx context.Context) error {
 	b := &builder{ctx: ctx, reg: r}
-	debianOld := b.image(empty.Image, "", "debian 12.7 root filesystem")
+	debianOld := b.Image(empty.Image, "", "debian 12.7 root filesystem")
 	debianOldDigest := b.push("base/debian:12", debianOld, nil)
 	// Dated tags keep the old builds in the catalog: strata names a base only
 	// by tags it saw point to it, and it starts watching after the patch.
 	b.push("base/debian:12.7", debianOld, nil)
-	temurinOld := b.image(debianOld, "", "temurin 21 JDK", "temurin 21 cacerts", "temurin 21 fonts")
+	temurinOld := b.Image(debianOld, "", "temurin 21 JDK", "temurin 21 cacerts", "temurin 21 fonts")
 	temurinOldDigest := b.push("base/temurin:21", temurinOld, b.claims("base/debian:12", debianOldDigest))
 	b.push("base/temurin:21.0.4", temurinOld, b.claims("base/debian:12", debianOldDigest))
-	b.push("shop/billing:1.0", b.image(temurinOld, "10001", "billing service", "billing config"), b.claims("base/temurin:21", temurinOldDigest))
+	b.push("shop/billing:1.0", b.Image(temurinOld, "10001", "billing service", "billing config"), b.claims("base/temurin:21", temurinOldDigest))
 
-	debian := b.image(empty.Image, "", "debian 12.8 root filesystem (security update)")
+	debian := b.Image(empty.Image, "", "debian 12.8 root filesystem (security update)")
 	debianDigest := b.push("base/debian:12", debian, nil)
-	temurin := b.image(debian, "", "temurin 21 JDK", "temurin 21 cacerts", "temurin 21 fonts")
+	temurin := b.Image(debian, "", "temurin 21 JDK", "temurin 21 cacerts", "temurin 21 fonts")
 	temurinDigest := b.push("base/temurin:21", temurin, b.claims("base/debian:12", debianDigest))
-	spring := b.image(temurin, "", "spring boot 3 libraries", "spring boot 3 launcher")
+	spring := b.Image(temurin, "", "spring boot 3 libraries", "spring boot 3 launcher")
 	springDigest := b.push("base/spring:3", spring, b.claims("base/temurin:21", temurinDigest))
-	b.push("shop/web:1.0", b.image(temurin, "65532", "web shop", "web shop assets"), b.claims("base/temurin:21", temurinDigest))
-	b.push("shop/admin:1.0", b.image(temurin, "", "admin console", "admin console assets"), b.claims("base/temurin:21", temurinDigest))
-	b.push("shop/report:1.0", b.image(spring, "1000", "reporting service"), b.claims("base/spring:3", springDigest))
-	b.push("shop/legacy:1.0", b.image(b.image(empty.Image, "", "a hand-rolled root filesystem"), "1000", "legacy service"), nil)
-	return b.err
+	b.push("shop/web:1.0", b.Image(temurin, "65532", "web shop", "web shop assets"), b.claims("base/temurin:21", temurinDigest))
+	b.push("shop/admin:1.0", b.Image(temurin, "", "admin console", "admin console assets"), b.claims("base/temurin:21", temurinDigest))
+	b.push("shop/report:1.0", b.Image(spring, "1000", "reporting service"), b.claims("base/spring:3", springDigest))
+	b.push("shop/legacy:1.0", b.Image(b.Image(empty.Image, "", "a hand-rolled root filesystem"), "1000", "legacy service"), nil)
+	return b.Err
 }
 
-// builder keeps the first error, so that seed reads as the family's history.
+// builder is seed's Builder, pushing to the demo registry.
 type builder struct {
+	Builder
 	ctx context.Context
 	reg *Registry
-	err error
 }
 
-// image appends one layer per content string, each a file saying what it is.
-func (b *builder) image(base v1.Image, user string, contents ...string) v1.Image {
-	if b.err != nil {
+// Builder builds a family of images with BuildImage, keeping the first
+// error, so that the code building them reads as the family's history. The
+// demo, the graph's test family and the end-to-end suite build with it.
+type Builder struct {
+	// Err is the first error; from then on Image returns its base.
+	Err error
+}
+
+// Image appends to base one layer per content string, each a file saying
+// what it is, and sets the user (BuildImage).
+func (b *Builder) Image(base v1.Image, user string, contents ...string) v1.Image {
+	if b.Err != nil {
 		return base
 	}
 	img, err := BuildImage(base, user, contents...)
 	if err != nil {
-		b.err = err
+		b.Err = err
 		return base
 	}
 	return img
@@ -162,13 +171,19 @@ func BuildImage(base v1.Image, user string, contents ...string) (v1.Image, error
 			return nil, err
 		}
 	}
+	return Configure(img, user, v1.Time{Time: demoTime})
+}
+
+// Configure gives img the config every demo and benchmark image has: built
+// for linux/amd64 at created, run as user, the usual PATH, and OCI media
+// types for its config and manifest.
+func Configure(img v1.Image, user string, created v1.Time) (v1.Image, error) {
 	cf, err := img.ConfigFile()
 	if err != nil {
 		return nil, err
 	}
 	cf = cf.DeepCopy()
-	cf.OS, cf.Architecture = "linux", "amd64"
-	cf.Created = v1.Time{Time: demoTime}
+	cf.OS, cf.Architecture, cf.Created = "linux", "amd64", created
 	cf.Config.User = user
 	cf.Config.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
 	if img, err = mutate.ConfigFile(img, cf); err != nil {
@@ -179,19 +194,25 @@ func BuildImage(base v1.Image, user string, contents ...string) (v1.Image, error
 
 // claims returns the OCI base annotations naming repoTag at digest.
 func (b *builder) claims(repoTag, digest string) map[string]string {
+	return Claims(b.reg.Ref(repoTag), digest)
+}
+
+// Claims are the OCI base annotations naming ref at digest, as buildkit
+// writes them.
+func Claims(ref, digest string) map[string]string {
 	return map[string]string{
-		"org.opencontainers.image.base.name":   b.reg.Ref(repoTag),
+		"org.opencontainers.image.base.name":   ref,
 		"org.opencontainers.image.base.digest": digest,
 	}
 }
 
 // push writes img with its annotations and returns the pushed digest.
 func (b *builder) push(repoTag string, img v1.Image, annotations map[string]string) string {
-	if b.err != nil {
+	if b.Err != nil {
 		return ""
 	}
 	d, err := Push(b.ctx, b.reg.Addr+"/"+repoTag, img, annotations)
-	b.err = err
+	b.Err = err
 	return d
 }
 

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/strata-project/strata/webhook/images"
+	"github.com/strata-project/strata/webhook/internal/uniq"
 	"github.com/strata-project/strata/webhook/inventory"
 	"github.com/strata-project/strata/webhook/policy"
 )
@@ -175,7 +176,7 @@ func (b *builder) images() {
 				// outdated image too.
 				n.Stale = n.Stale || !self.Current
 				// --base on this base keeps a workload that runs it.
-				b.above[baseID(self.Digest.String())] = appendNew(b.above[baseID(self.Digest.String())], n.ID)
+				b.above[baseID(self.Digest.String())] = uniq.Append(b.above[baseID(self.Digest.String())], n.ID)
 			}
 			chain := p.Lineage.Chain
 			from := n.ID
@@ -191,9 +192,9 @@ func (b *builder) images() {
 					slices.Sort(base.Platforms)
 				}
 				for _, up := range chain[i+1:] {
-					b.above[to] = appendNew(b.above[to], baseID(up.Digest.String()))
+					b.above[to] = uniq.Append(b.above[to], baseID(up.Digest.String()))
 				}
-				b.above[to] = appendNew(b.above[to], n.ID)
+				b.above[to] = uniq.Append(b.above[to], n.ID)
 			}
 		}
 		slices.Sort(n.Platforms)
@@ -227,7 +228,7 @@ func (b *builder) workloads() {
 				}
 				img.Violations++
 				img.Denied = img.Denied || v.Action == policy.Enforce
-				img.Policies = appendNew(img.Policies, v.Policy)
+				img.Policies = uniq.Append(img.Policies, v.Policy)
 			}
 			slices.Sort(img.Policies)
 		}
@@ -237,19 +238,10 @@ func (b *builder) workloads() {
 func policiesOf(vs []policy.Violation) []string {
 	var out []string
 	for _, v := range vs {
-		out = appendNew(out, v.Policy)
+		out = uniq.Append(out, v.Policy)
 	}
 	slices.Sort(out)
 	return out
-}
-
-func appendNew(list []string, items ...string) []string {
-	for _, it := range items {
-		if !slices.Contains(list, it) {
-			list = append(list, it)
-		}
-	}
-	return list
 }
 
 // filter returns the IDs of the nodes opts keeps.

@@ -2,38 +2,24 @@ package graph
 
 import (
 	"bytes"
-	"flag"
-	"os"
 	"path/filepath"
 	"slices"
 	"testing"
 
 	"github.com/strata-project/strata/webhook/graph/graphtest"
+	"github.com/strata-project/strata/webhook/internal/goldentest"
 	"github.com/strata-project/strata/webhook/inventory"
 	"github.com/strata-project/strata/webhook/policy"
 )
 
-var update = flag.Bool("update", false, "rewrite testdata/family.* from what the writers write")
+var goldens = goldentest.Flag("update", "rewrite testdata/family.* from what the writers write")
 
 // golden compares got with testdata/name, or rewrites it under -update.
 // The checks beside each call are written independently of the files, so
 // that regenerating cannot bless a wrong graph.
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("reading %s: %v (run go test -update to write it)", path, err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from what the writer wrote now:\n%s\n(go test -update rewrites it; review the diff)", path, got)
-	}
+	goldens.Check(t, filepath.Join("testdata", name), got)
 }
 
 // family is the fixed family's inventory, decided in enforce: built once

@@ -2,11 +2,13 @@ package graph
 
 import (
 	"bytes"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/strata-project/strata/webhook/graph/graphtest"
+	"github.com/strata-project/strata/webhook/internal/uniq"
 	"github.com/strata-project/strata/webhook/inventory"
 	"github.com/strata-project/strata/webhook/lineage"
 )
@@ -18,15 +20,6 @@ func usedImages(us []Use) map[string][]string {
 	for _, u := range us {
 		out[strings.TrimPrefix(u.Image, graphtest.Host+"/")] = u.Workloads
 	}
-	return out
-}
-
-func keys(m map[string][]string) []string {
-	var out []string
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
 	return out
 }
 
@@ -64,7 +57,7 @@ func TestUsesListsBothDigestsOfAMovedTagAndNothingOnALookAlike(t *testing.T) {
 			t.Fatalf("ParseRef(%q) = %v", tc.ref, err)
 		}
 		us := Uses(inv, ref)
-		if got := keys(usedImages(us)); !slices.Equal(got, tc.want) {
+		if got := slices.Sorted(maps.Keys(usedImages(us))); !slices.Equal(got, tc.want) {
 			t.Errorf("Uses(%s) images = %v, want %v", tc.ref, got, tc.want)
 		}
 	}
@@ -82,7 +75,7 @@ func TestUsesListsBothDigestsOfAMovedTagAndNothingOnALookAlike(t *testing.T) {
 	}
 	var workloads []string
 	for _, u := range us {
-		workloads = appendNew(workloads, u.Workloads...)
+		workloads = uniq.Append(workloads, u.Workloads...)
 	}
 	slices.Sort(workloads)
 	if want := []string{

@@ -12,6 +12,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/strata-project/strata/webhook/internal/imagetest"
 )
 
 func TestResolveMediaTypes(t *testing.T) {
@@ -154,16 +156,15 @@ func TestResolveAnnotationsAndConfig(t *testing.T) {
 	base := "registry.example.com/base/debian:12"
 	baseDigest := "sha256:" + hex64
 	img := testImage(t, 2, "app:app", "linux/amd64")
-	cf, _ := img.ConfigFile()
-	cf = cf.DeepCopy()
 	created := time.Date(2026, 10, 1, 12, 0, 0, 0, time.UTC)
-	cf.Created = v1.Time{Time: created}
-	cf.Config.Env = []string{"PATH=/usr/bin", "APP_ENV=prod"}
-	cf.Config.Entrypoint = []string{"/app"}
-	cf.Config.Cmd = []string{"--serve"}
-	cf.Config.Labels = map[string]string{AnnotationBaseName: base}
-	cf.History = append(cf.History, v1.History{CreatedBy: "USER app", EmptyLayer: true})
-	img, _ = mutate.ConfigFile(img, cf)
+	img = imagetest.WithConfig(t, img, func(cf *v1.ConfigFile) {
+		cf.Created = v1.Time{Time: created}
+		cf.Config.Env = []string{"PATH=/usr/bin", "APP_ENV=prod"}
+		cf.Config.Entrypoint = []string{"/app"}
+		cf.Config.Cmd = []string{"--serve"}
+		cf.Config.Labels = map[string]string{AnnotationBaseName: base}
+		cf.History = append(cf.History, v1.History{CreatedBy: "USER app", EmptyLayer: true})
+	})
 	img = mutate.MediaType(mutate.ConfigMediaType(img, types.OCIConfigJSON), types.OCIManifestSchema1)
 	img = mutate.Annotations(img, map[string]string{AnnotationBaseName: base, AnnotationBaseDigest: baseDigest}).(v1.Image)
 	reg.push(t, "shop/web:1.2", img)

@@ -1,13 +1,9 @@
 package inventory
 
 import (
-	"os"
-	"path/filepath"
 	"testing"
 
-	"github.com/google/go-containerregistry/pkg/authn"
-
-	"github.com/strata-project/strata/webhook"
+	"github.com/strata-project/strata/webhook/pipelinetest"
 	"github.com/strata-project/strata/webhook/policy"
 )
 
@@ -33,17 +29,7 @@ violation contains v if {
 // told of and pass.
 func TestInventoryDecidesAsTheWebhookForAPolicyOnTheOperation(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "new_workloads.rego"), []byte(newWorkloadsOnly), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cfg := webhook.DefaultConfig()
-	cfg.Policies.Paths = []string{dir}
-	p, err := webhook.NewPipeline(t.Context(), cfg, webhook.PipelineOptions{Demo: true, Keychain: authn.NewMultiKeychain()})
-	if err != nil {
-		t.Fatalf("NewPipeline() = %v", err)
-	}
-	t.Cleanup(p.Close)
+	p := pipelinetest.DemoWithPolicies(t, map[string]string{"new_workloads.rego": newWorkloadsOnly})
 	obj := deployment("shop", "web", "shop/web:1.0")
 	webhookSays := p.Checker.Check(t.Context(), policy.Request{Operation: "CREATE", Namespace: "shop", Mode: policy.Enforce}, obj.Workload)
 	inv, err := Build(t.Context(), []Object{obj}, Options{Checker: p.Checker, Mode: policy.Enforce})

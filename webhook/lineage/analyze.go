@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/strata-project/strata/webhook/images"
+	"github.com/strata-project/strata/webhook/internal/uniq"
 )
 
 // Lineage returns what the platform image f is built on: the catalog
@@ -38,7 +39,7 @@ func (c *Catalog) lineage(ctx context.Context, ix *index, f *images.Facts, acces
 			byLen[len(n.diffIDs)] = ix.entry(n, EvidenceLayers)
 			continue
 		}
-		e.Refs = appendNew(e.Refs, n.names...)
+		e.Refs = uniq.Append(e.Refs, n.names...)
 	}
 	for _, b := range bases {
 		e, ok := byLen[b.layers]
@@ -46,7 +47,7 @@ func (c *Catalog) lineage(ctx context.Context, ix *index, f *images.Facts, acces
 		case !ok:
 			byLen[b.layers] = ix.sourcedEntry(b, b.evidence...)
 		case e.Digest == b.digest:
-			e.Evidence = appendNew(e.Evidence, b.evidence...)
+			e.Evidence = uniq.Append(e.Evidence, b.evidence...)
 			ix.addSourcedName(e, b)
 		default:
 			// Same layers as a catalog image, another digest (a base that
@@ -100,19 +101,10 @@ func withSources(e Entry) Entry {
 		if ev == EvidenceLayers {
 			source = SourceCatalog
 		}
-		e.Sources = appendNew(e.Sources, source)
+		e.Sources = uniq.Append(e.Sources, source)
 	}
 	e.Verified = VerifiedLayers
 	return e
-}
-
-func appendNew(list []string, items ...string) []string {
-	for _, it := range items {
-		if !slices.Contains(list, it) {
-			list = append(list, it)
-		}
-	}
-	return list
 }
 
 // followClaims checks the base claims of f (its annotations, labels and
@@ -147,7 +139,7 @@ func (c *Catalog) followClaims(ctx context.Context, f *images.Facts, access imag
 			case next == nil || len(base.DiffIDs) > len(next.DiffIDs):
 				next, found, evidence = base, cb, []string{evidenceOf(cl.Source)}
 			case base.Digest == next.Digest:
-				evidence = appendNew(evidence, evidenceOf(cl.Source))
+				evidence = uniq.Append(evidence, evidenceOf(cl.Source))
 			}
 		}
 		if next == nil {

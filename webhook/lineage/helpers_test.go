@@ -22,6 +22,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/strata-project/strata/webhook/images"
+	"github.com/strata-project/strata/webhook/internal/imagetest"
 )
 
 // world is an in-process registry with a resolver reaching it.
@@ -95,17 +96,10 @@ func (w *world) build(base v1.Image, n int, platform string) v1.Image {
 			w.t.Fatal(err)
 		}
 	}
-	cf, err := img.ConfigFile()
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	cf = cf.DeepCopy()
 	p, _ := v1.ParsePlatform(platform)
-	cf.OS, cf.Architecture, cf.Variant = p.OS, p.Architecture, p.Variant
-	if img, err = mutate.ConfigFile(img, cf); err != nil {
-		w.t.Fatal(err)
-	}
-	return img
+	return imagetest.WithConfig(w.t, img, func(cf *v1.ConfigFile) {
+		cf.OS, cf.Architecture, cf.Variant = p.OS, p.Architecture, p.Variant
+	})
 }
 
 // push writes img under repoTag, with base claims when claims is not nil.

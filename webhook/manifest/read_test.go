@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf16"
+
+	"github.com/strata-project/strata/internal/testutil"
 )
 
 const rootImage = "strata-demo.local/shop/admin:1.0"
@@ -27,15 +29,6 @@ const configMapThenRootPod = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: 
 // documents hides its keys under the ConfigMap's.
 const rootPodThenConfigMap = "apiVersion: v1\nkind: Pod\nmetadata: {name: admin, namespace: shop}\nspec:\n  containers: [{name: admin, image: " + rootImage + "}]\n---\n" +
 	"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: shop}\n"
-
-func writeFile(t *testing.T, dir, name, content string) string {
-	t.Helper()
-	path := filepath.Join(dir, name)
-	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
 
 // readStdin reads content as standard input (-f -).
 func readStdin(content string) ([]Manifest, int, error) {
@@ -83,7 +76,7 @@ func TestUTF16ManifestHidingARootPodIsRead(t *testing.T) {
 		{"UTF-16 BE", utf16WithBOM(configMapThenRootPod, binary.BigEndian)},
 		{"UTF-8 with a byte order mark", append([]byte("\ufeff"), configMapThenRootPod...)},
 	} {
-		file := writeFile(t, dir, strings.ReplaceAll(tc.name, " ", "-")+".yaml", string(tc.data))
+		file := testutil.WriteFile(t, dir, strings.ReplaceAll(tc.name, " ", "-")+".yaml", string(tc.data))
 		ms, n, err := Read([]string{file}, nil, Limits{})
 		wantRootPod(t, tc.name, ms, n, err, 0, 2)
 	}
@@ -96,7 +89,7 @@ func TestUTF16ManifestHidingARootPodIsRead(t *testing.T) {
 func TestSeparatorWithACommentHidingARootPodIsRead(t *testing.T) {
 	t.Parallel()
 	for _, sep := range []string{"---#x: y", "---\t#x", "---   "} {
-		file := writeFile(t, t.TempDir(), "pod.yaml", strings.Replace(rootPodThenConfigMap, "---\n", sep+"\n", 1))
+		file := testutil.WriteFile(t, t.TempDir(), "pod.yaml", strings.Replace(rootPodThenConfigMap, "---\n", sep+"\n", 1))
 		ms, n, err := Read([]string{file}, nil, Limits{})
 		wantRootPod(t, strconv.Quote(sep), ms, n, err, 0, 2)
 	}
@@ -113,7 +106,7 @@ func TestPieceHoldingTwoDocumentsIsRefused(t *testing.T) {
 		{"after a document end marker", strings.Replace(configMapThenRootPod, "---\n", "...\n", 1)},
 		{"split by lone carriage returns", strings.ReplaceAll(configMapThenRootPod, "\n", "\r")},
 	} {
-		file := writeFile(t, t.TempDir(), "pod.yaml", tc.data)
+		file := testutil.WriteFile(t, t.TempDir(), "pod.yaml", tc.data)
 		_, _, err := Read([]string{file}, nil, Limits{})
 		if err == nil || !strings.Contains(err.Error(), file+": document 1 (line 1): more than one YAML document") {
 			t.Errorf("Read(two documents %s) = %v, want an error naming the file and the document", tc.name, err)
@@ -126,7 +119,7 @@ func TestPieceHoldingTwoDocumentsIsRefused(t *testing.T) {
 func TestConcatenatedJSONFileHidingARootPodIsRead(t *testing.T) {
 	t.Parallel()
 	configMap := `{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}}`
-	file := writeFile(t, t.TempDir(), "pod.json", configMap+rootPodJSON)
+	file := testutil.WriteFile(t, t.TempDir(), "pod.json", configMap+rootPodJSON)
 	ms, n, err := Read([]string{file}, nil, Limits{})
 	wantRootPod(t, "two concatenated JSON objects", ms, n, err, 0, 2)
 }
@@ -238,8 +231,8 @@ func TestManifestThatIsNotARegularFileIsRefused(t *testing.T) {
 func TestManifestsPastTheSizeCapAreRefused(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	big := writeFile(t, dir, "big.yaml", configMapThenRootPod+"# "+strings.Repeat("x", 2000)+"\n")
-	small := writeFile(t, dir, "small.yaml", configMapThenRootPod)
+	big := testutil.WriteFile(t, dir, "big.yaml", configMapThenRootPod+"# "+strings.Repeat("x", 2000)+"\n")
+	small := testutil.WriteFile(t, dir, "small.yaml", configMapThenRootPod)
 	total := int64(2*len(configMapThenRootPod) + 10)
 	for _, tc := range []struct {
 		name   string
@@ -279,13 +272,13 @@ func TestStdinNamedTwiceIsRefused(t *testing.T) {
 func TestDirectoryIsReadInOrderWithLinesAndNamespaces(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	writeFile(t, dir, "b.yml", "# header\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: b}\nspec:\n  containers: [{name: c, image: x}]\n")
-	writeFile(t, dir, "a.json", rootPodJSON)
-	writeFile(t, dir, "notes.txt", rootPodJSON)
+	testutil.WriteFile(t, dir, "b.yml", "# header\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: b}\nspec:\n  containers: [{name: c, image: x}]\n")
+	testutil.WriteFile(t, dir, "a.json", rootPodJSON)
+	testutil.WriteFile(t, dir, "notes.txt", rootPodJSON)
 	if err := os.Mkdir(filepath.Join(dir, "sub"), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	writeFile(t, filepath.Join(dir, "sub"), "c.yaml", "apiVersion: apps/v1\nkind: Deployment\nmetadata: {generateName: web-}\nspec:\n  template:\n    spec:\n      containers: [{name: c, image: x}]\n")
+	testutil.WriteFile(t, filepath.Join(dir, "sub"), "c.yaml", "apiVersion: apps/v1\nkind: Deployment\nmetadata: {generateName: web-}\nspec:\n  template:\n    spec:\n      containers: [{name: c, image: x}]\n")
 	ms, n, err := Read([]string{dir}, nil, Limits{})
 	if err != nil {
 		t.Fatalf("Read(dir) = %v", err)

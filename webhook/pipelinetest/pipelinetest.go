@@ -3,6 +3,8 @@
 package pipelinetest
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -30,4 +32,19 @@ func DemoWith(tb testing.TB, cfg webhook.Config) *webhook.Pipeline {
 		tb.Fatalf("LoadCatalog() = %v", err)
 	}
 	return p
+}
+
+// DemoWithPolicies is Demo serving, instead of the built-in policies, the
+// Rego modules given as file name → source.
+func DemoWithPolicies(tb testing.TB, modules map[string]string) *webhook.Pipeline {
+	tb.Helper()
+	dir := tb.TempDir()
+	for name, src := range modules {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o600); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	cfg := webhook.DefaultConfig()
+	cfg.Policies.Paths = []string{dir}
+	return DemoWith(tb, cfg)
 }

@@ -18,8 +18,6 @@ import (
 	"os"
 	"os/signal"
 	"runtime/metrics"
-	"strconv"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -28,6 +26,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/strata-project/strata/test/bench/internal/procstat"
 	"github.com/strata-project/strata/webhook"
 	"github.com/strata-project/strata/webhook/audit"
 	"github.com/strata-project/strata/webhook/inventory"
@@ -149,7 +148,8 @@ func run(ctx context.Context, kubeconfig, configFile string, mode policy.Action,
 		return err
 	}
 
-	rss, hwm := memory()
+	// Where /proc cannot be read the step reports 0 bytes rather than fail the run.
+	rss, hwm, _ := procstat.Memory(os.Getpid())
 	return out.Encode(Step{Step: "memory", RSSBytes: rss, PeakRSS: hwm, PeakHeap: peak.Load()})
 }
 
@@ -187,24 +187,4 @@ func sampleHeap(ctx context.Context) *atomic.Int64 {
 		}
 	}()
 	return &peak
-}
-
-// memory reads this process's resident set now (VmRSS) and at its peak
-// (VmHWM), in bytes.
-func memory() (rss, peak int64) {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0, 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		k, v, _ := strings.Cut(line, ":")
-		kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-		switch k {
-		case "VmRSS":
-			rss = kb << 10
-		case "VmHWM":
-			peak = kb << 10
-		}
-	}
-	return rss, peak
 }

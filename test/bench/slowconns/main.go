@@ -29,6 +29,9 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/strata-project/strata/internal/slowclient"
+	"github.com/strata-project/strata/test/bench/internal/procstat"
 )
 
 func main() {
@@ -131,7 +134,7 @@ func payloadOf(phase string, plain bool) ([]byte, bool, error) {
 		if plain {
 			return nil, false, errors.New("-phase handshake needs TLS")
 		}
-		return append([]byte{0x16, 0x03, 0x01, 0x02, 0x00}, make([]byte, 512)...), false, nil
+		return slowclient.ClientHello(), false, nil
 	case "headers":
 		return []byte(headers + "X-Pad: " + strings.Repeat("a", 60000)), !plain, nil
 	case "body":
@@ -166,18 +169,7 @@ func trickle(ctx context.Context, c net.Conn, payload []byte, every time.Duratio
 		}
 		payload = payload[i+4:]
 	}
-	tick := time.NewTicker(every)
-	defer tick.Stop()
-	for _, b := range payload {
-		if _, err := c.Write([]byte{b}); err != nil {
-			return
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-	}
+	slowclient.Trickle(ctx, c, payload, every)
 }
 
 // admit sends the review in file to strata's audit path on a connection of
@@ -222,14 +214,9 @@ func rss(pid int) string {
 	if pid == 0 {
 		return "-"
 	}
-	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	rss, _, err := procstat.Memory(pid)
 	if err != nil {
 		return err.Error()
 	}
-	for _, line := range strings.Split(string(raw), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			return strings.Join(strings.Fields(v), " ")
-		}
-	}
-	return "?"
+	return fmt.Sprintf("%d kB", rss>>10)
 }

@@ -144,31 +144,31 @@ func Inventory(t testing.TB, mode policy.Action) *inventory.Inventory {
 // never change.
 func seed(ctx context.Context, addrs map[string]string) error {
 	s := &seeder{ctx: ctx, addrs: addrs}
-	debianOld := s.image(empty.Image, "", "debian 12.7 root filesystem")
+	debianOld := s.Image(empty.Image, "", "debian 12.7 root filesystem")
 	debianOldDigest := s.push(Debian, debianOld, nil)
 	s.push(DebianDated, debianOld, nil)
-	s.push(Host+"/shop/billing:1.0", s.image(debianOld, "10001", "billing service"), claims(Debian, debianOldDigest))
-	s.push(Host+"/shop/ledger:1.0", s.image(debianOld, "10001", "ledger service"), claims(Debian, debianOldDigest))
+	s.push(Host+"/shop/billing:1.0", s.Image(debianOld, "10001", "billing service"), demo.Claims(Debian, debianOldDigest))
+	s.push(Host+"/shop/ledger:1.0", s.Image(debianOld, "10001", "ledger service"), demo.Claims(Debian, debianOldDigest))
 
-	debian := s.image(empty.Image, "", "debian 12.8 root filesystem (security update)")
+	debian := s.Image(empty.Image, "", "debian 12.8 root filesystem (security update)")
 	debianDigest := s.push(Debian, debian, nil)
-	temurin := s.image(debian, "", "temurin 21 JDK", "temurin 21 cacerts")
-	temurinDigest := s.push(Temurin, temurin, claims(Debian, debianDigest))
-	s.push(Host+"/shop/web:1.0", s.image(temurin, "65532", "web shop"), claims(Temurin, temurinDigest))
-	s.push(Host+"/shop/cart:1.0", s.image(temurin, "65532", "cart service"), claims(Temurin, temurinDigest))
-	s.push(Host+"/shop/admin:1.0", s.image(temurin, "", "admin console"), claims(Temurin, temurinDigest))
-	s.push(Host+"/shop/search:2.0", s.image(debian, "1000", "search service"), claims(Debian, debianDigest))
+	temurin := s.Image(debian, "", "temurin 21 JDK", "temurin 21 cacerts")
+	temurinDigest := s.push(Temurin, temurin, demo.Claims(Debian, debianDigest))
+	s.push(Host+"/shop/web:1.0", s.Image(temurin, "65532", "web shop"), demo.Claims(Temurin, temurinDigest))
+	s.push(Host+"/shop/cart:1.0", s.Image(temurin, "65532", "cart service"), demo.Claims(Temurin, temurinDigest))
+	s.push(Host+"/shop/admin:1.0", s.Image(temurin, "", "admin console"), demo.Claims(Temurin, temurinDigest))
+	s.push(Host+"/shop/search:2.0", s.Image(debian, "1000", "search service"), demo.Claims(Debian, debianDigest))
 
-	slim := s.image(empty.Image, "", "debian 12 slim root filesystem")
+	slim := s.Image(empty.Image, "", "debian 12 slim root filesystem")
 	slimDigest := s.push(DebianSlim, slim, nil)
-	s.push(Host+"/ops/metrics:1.0", s.image(slim, "1000", "metrics agent"), claims(DebianSlim, slimDigest))
-	s.push(Host+"/ops/logs:1.0", s.image(slim, "1000", "log shipper"), claims(DebianSlim, slimDigest))
+	s.push(Host+"/ops/metrics:1.0", s.Image(slim, "1000", "metrics agent"), demo.Claims(DebianSlim, slimDigest))
+	s.push(Host+"/ops/logs:1.0", s.Image(slim, "1000", "log shipper"), demo.Claims(DebianSlim, slimDigest))
 
-	mirrorDebian := s.image(empty.Image, "", "debian 12 root filesystem, mirrored")
+	mirrorDebian := s.Image(empty.Image, "", "debian 12 root filesystem, mirrored")
 	mirrorDigest := s.push(MirrorDebian, mirrorDebian, nil)
-	s.push(Host+"/ops/backup:1.0", s.image(mirrorDebian, "1000", "backup job"), claims(MirrorDebian, mirrorDigest))
-	s.push(Host+"/ops/legacy:1.0", s.image(s.image(empty.Image, "", "a hand-rolled root filesystem"), "1000", "legacy service"), nil)
-	return s.err
+	s.push(Host+"/ops/backup:1.0", s.Image(mirrorDebian, "1000", "backup job"), demo.Claims(MirrorDebian, mirrorDigest))
+	s.push(Host+"/ops/legacy:1.0", s.Image(s.Image(empty.Image, "", "a hand-rolled root filesystem"), "1000", "legacy service"), nil)
+	return s.Err
 }
 
 // objects are the family's workloads: one image run by workloads in both
@@ -202,47 +202,29 @@ func object(ns, kind, name string, imgs ...string) inventory.Object {
 
 // claims are the OCI base annotations naming ref at digest, as buildkit
 // writes them.
-func claims(ref, digest string) map[string]string {
-	return map[string]string{
-		"org.opencontainers.image.base.name":   ref,
-		"org.opencontainers.image.base.digest": digest,
-	}
-}
 
 // seeder keeps the first error, so that seed reads as the family's history.
 type seeder struct {
+	demo.Builder
 	ctx   context.Context
 	addrs map[string]string
-	err   error
-}
-
-func (s *seeder) image(base v1.Image, user string, contents ...string) v1.Image {
-	if s.err != nil {
-		return base
-	}
-	img, err := demo.BuildImage(base, user, contents...)
-	if err != nil {
-		s.err = err
-		return base
-	}
-	return img
 }
 
 // push writes img under ref, on the server that serves ref's host, and
 // returns its digest.
 func (s *seeder) push(ref string, img v1.Image, annotations map[string]string) string {
-	if s.err != nil {
+	if s.Err != nil {
 		return ""
 	}
 	host, repo, _ := strings.Cut(ref, "/")
 	addr, ok := s.addrs[host]
 	if !ok {
-		s.err = errors.New("no registry serves " + ref)
+		s.Err = errors.New("no registry serves " + ref)
 		return ""
 	}
 	d, err := demo.Push(s.ctx, addr+"/"+repo, img, annotations)
 	if err != nil {
-		s.err = fmt.Errorf("%s: %w", ref, err)
+		s.Err = fmt.Errorf("%s: %w", ref, err)
 	}
 	return d
 }

@@ -39,6 +39,12 @@ func Image(tb testing.TB, layers int, edit func(*v1.ConfigFile)) v1.Image {
 	if edit == nil {
 		return img
 	}
+	return WithConfig(tb, img, edit)
+}
+
+// WithConfig is img with its config as edit changes it (edit gets a copy).
+func WithConfig(tb testing.TB, img v1.Image, edit func(*v1.ConfigFile)) v1.Image {
+	tb.Helper()
 	cf, err := img.ConfigFile()
 	if err != nil {
 		tb.Fatal(err)

@@ -1,0 +1,19 @@
+// Package testutil holds the test helpers that packages on both sides of
+// webhook/internal's boundary (cmd/strata and webhook/...) share.
+package testutil
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// WriteFile writes content to dir/name and returns the path.
+func WriteFile(t testing.TB, dir, name, content string) string {
+	t.Helper()
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
