@@ -16,11 +16,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-logr/logr"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
-	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/strata-project/strata/test/bench/load"
 	"github.com/strata-project/strata/test/cluster"
@@ -169,18 +167,7 @@ func TestAPIServer(t *testing.T) {
 	if err := pki.CertDir(certDir); err != nil {
 		t.Fatal(err)
 	}
-	// envtest logs through controller-runtime's logger; its lines say
-	// nothing the kube-apiserver.log does not.
-	ctrllog.SetLogger(logr.Discard())
-	api, err := cluster.StartAPIServer(cluster.APIServerOptions{ToolsBin: toolsBin, Dir: dir})
-	t.Cleanup(func() {
-		if err := api.Stop(); err != nil {
-			t.Logf("stopping the API server: %v", err)
-		}
-	})
-	if err != nil {
-		t.Fatalf("%v\n%s", err, tail(filepath.Join(dir, "kube-apiserver.log"), 20))
-	}
+	api := startAPIServer(t, toolsBin, dir)
 
 	apiPid, err := childProcess(filepath.Join(toolsBin, "kube-apiserver"))
 	if err != nil {

@@ -21,12 +21,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-logr/logr"
 	"github.com/google/go-containerregistry/pkg/registry"
 	"golang.org/x/sync/errgroup"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
-	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/strata-project/strata/test/cluster"
 	"github.com/strata-project/strata/webhook"
@@ -161,16 +159,7 @@ func TestAudit(t *testing.T) {
 	}
 	t.Logf("pushed %d images and a %d-image catalog in %s", cfg.images, len(fx.catalog), time.Since(start).Round(time.Millisecond))
 
-	ctrllog.SetLogger(logr.Discard())
-	api, err := cluster.StartAPIServer(cluster.APIServerOptions{ToolsBin: toolsBin, Dir: dir})
-	t.Cleanup(func() {
-		if err := api.Stop(); err != nil {
-			t.Logf("stopping the API server: %v", err)
-		}
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	api := startAPIServer(t, toolsBin, dir)
 	// The report CRDs, as the e2e suite installs them: --write-reports
 	// needs the API it writes to.
 	crds := filepath.Join(repo, "webhook", "audit", "testdata", "crds")

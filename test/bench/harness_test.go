@@ -6,8 +6,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"github.com/strata-project/strata/test/bench/internal/procstat"
-	"github.com/strata-project/strata/test/cluster"
 	"net/http"
 	"os"
 	"os/exec"
@@ -19,7 +17,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-logr/logr"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/strata-project/strata/test/bench/internal/procstat"
 	"github.com/strata-project/strata/test/bench/load"
+	"github.com/strata-project/strata/test/cluster"
 )
 
 // The module root, from test/bench.
@@ -153,6 +156,25 @@ func machineBusy(t *testing.T) time.Duration {
 		busy += n
 	}
 	return time.Duration(busy) * clockTick
+}
+
+// startAPIServer starts kube-apiserver and etcd from toolsBin in dir, until
+// the test ends.
+func startAPIServer(t *testing.T, toolsBin, dir string) *cluster.APIServer {
+	t.Helper()
+	// envtest logs through controller-runtime's logger; its lines say
+	// nothing the kube-apiserver.log does not.
+	ctrllog.SetLogger(logr.Discard())
+	api, err := cluster.StartAPIServer(cluster.APIServerOptions{ToolsBin: toolsBin, Dir: dir})
+	t.Cleanup(func() {
+		if err := api.Stop(); err != nil {
+			t.Logf("stopping the API server: %v", err)
+		}
+	})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, tail(filepath.Join(dir, "kube-apiserver.log"), 20))
+	}
+	return api
 }
 
 func tail(path string, n int) string {
