@@ -68,15 +68,26 @@ build_tools_configured := t if {
 	is_object(t)
 }
 
-# tools are the usable entries of the merged list. A pattern that does not
-# compile is left out rather than failing every evaluation (strict built-in
-# errors); strata config validate refuses it in strata.yaml.
-tools[name] := tool if {
+# tools are the entries of the merged list. Their patterns are checked once,
+# when the policies load (config_problems): checked here, in every
+# evaluation, they cost most of the policy's time.
+#
+# A complete rule, not a partial object: OPA caches a complete rule's value
+# for the rest of one evaluation, where a partial object enumerated in a loop
+# is evaluated again for every step of the history.
+tools := {name: tool |
 	some name, tool in object.union(build_tools_default, build_tools_configured)
 	is_object(tool)
-	every key in ["match", "unless", "unlessEnv"] {
-		valid_pattern(object.get(tool, key, ""))
-	}
+}
+
+# config_problems name the patterns that would fail every evaluation: strata
+# refuses to load the policies with them (strata config validate names them
+# in strata.yaml first).
+config_problems contains sprintf("buildTools.%s.%s: %v is not a regular expression (RE2)", [name, key, p]) if {
+	some name, tool in tools
+	some key in ["match", "unless", "unlessEnv"]
+	p := object.get(tool, key, "")
+	not valid_pattern(p)
 }
 
 valid_pattern(p) if {

@@ -164,11 +164,16 @@ test_build_tools_replace_or_remove_a_built_in_entry_by_name if {
 	count(msgs(npm, {"buildTools": {"npm-dev-dependencies": {"match": `\bnpm ci\b`}}})) == 0
 }
 
-test_build_tools_of_another_type_or_invalid_pattern_are_ignored if {
+test_build_tools_of_another_type_are_ignored if {
 	npm := image(node_app("npm install"), [debian, node])
 	count(msgs(npm, {"buildTools": ["not", "an", "object"]})) == 1
-	count(msgs(npm, {"buildTools": {"broken": {"match": "(unclosed"}}})) == 1
-	count(msgs(npm, {"buildTools": {"npm-dev-dependencies": {"match": `\bnpm`, "unless": "(unclosed"}}})) == 0
+	count(msgs(npm, {"buildTools": {"broken": "not an entry"}})) == 1
+}
+
+test_a_pattern_that_does_not_compile_is_a_config_problem if {
+	count(single_stage_build.config_problems) == 0
+	single_stage_build.config_problems == {`buildTools.broken.match: (unclosed is not a regular expression (RE2)`} with data.strata.config as {"buildTools": {"broken": {"match": "(unclosed"}}}
+	single_stage_build.config_problems == {`buildTools.npm-dev-dependencies.unless: 5 is not a regular expression (RE2)`} with data.strata.config as {"buildTools": {"npm-dev-dependencies": {"match": `\bnpm`, "unless": 5}}}
 }
 
 test_a_toolchain_base_named_only_by_a_claim_counts if {

@@ -33,7 +33,7 @@ type Lineager interface {
 
 // Evaluator runs the policies on one input; *policy.Engine is one.
 type Evaluator interface {
-	Evaluate(ctx context.Context, container, platform string, input policy.Value) []policy.Violation
+	Evaluate(ctx context.Context, container, platform string, input policy.Input) []policy.Violation
 }
 
 // Credentials gives a pod's registry credentials; *images.PullSecrets is one.
@@ -73,6 +73,10 @@ type CheckerOptions struct {
 	// EvalReserve is kept from ctx's deadline for evaluating the policies
 	// after the registry work. Default: 200ms.
 	EvalReserve time.Duration
+	// Inputs, when set, remembers the image part of the policy input, so
+	// that an image's facts are built into input once, not for every
+	// container, pod and request that runs it.
+	Inputs *input.Parts
 	// Logger receives one line per cause of failed resolutions, not one per
 	// container. Default: discard.
 	Logger *slog.Logger
@@ -210,6 +214,7 @@ func (c *Checker) check(ctx context.Context, req policy.Request, w *workload.Wor
 	}
 
 	var out []policy.Violation
+	common := &input.Common{}
 	for n, ctr := range checked {
 		if err := ctx.Err(); err != nil {
 			vs := c.pastDeadline(ctx, req, w, checked[n:], err)
@@ -221,7 +226,7 @@ func (c *Checker) check(ctx context.Context, req policy.Request, w *workload.Wor
 			return append(out, vs...)
 		}
 		i := index[ctr.Image]
-		s := input.Subject{Request: req, Workload: w, Container: ctr, Image: resolved[i], Err: errs[i]}
+		s := input.Subject{Request: req, Workload: w, Container: ctr, Image: resolved[i], Err: errs[i], Common: common}
 		if s.Err != nil || s.Image == nil {
 			out = append(out, c.opts.Evaluator.Evaluate(ctx, ctr.Name, "", s.Value())...)
 			if seen != nil {
@@ -242,7 +247,7 @@ func (c *Checker) check(ctx context.Context, req policy.Request, w *workload.Wor
 		for _, f := range facts {
 			s.Facts = f
 			s.Lineage = c.opts.Lineage.Lineage(rctx, f, access)
-			out = append(out, c.opts.Evaluator.Evaluate(ctx, ctr.Name, f.Platform, s.Value())...)
+			out = append(out, c.opts.Evaluator.Evaluate(ctx, ctr.Name, f.Platform, c.opts.Inputs.Input(&s))...)
 			if seen != nil {
 				e.Platforms = append(e.Platforms, ExaminedPlatform{Facts: f, Lineage: s.Lineage})
 			}

@@ -95,13 +95,19 @@ const DefaultCacheBytes = 64 << 20
 // too little to serve a cluster's working set.
 const minCacheBytes = 4 << 20
 
-// cacheBudget splits cache.maxBytes: 11/16 to the image resolver (facts,
+// cacheBudget splits cache.maxBytes: 10/16 to the image resolver (facts,
 // tag resolutions, remembered failures, registry sessions), 1/16 to the
-// pods' pull-secret credentials, 1/8 each to the policy result cache and
-// the lineage cache.
+// pods' pull-secret credentials, 1/16 to the image parts of the policy
+// input, 1/8 each to the policy result cache and the lineage cache.
 func (c Config) cacheBudget() (resolver, secrets, results, lineages int64) {
 	total := c.Cache.MaxBytes.Value()
-	return total / 16 * 11, total / 16, total / 8, total / 8
+	return total / 16 * 10, total / 16, total / 8, total / 8
+}
+
+// inputPartsBytes is the share of cache.maxBytes the image parts of the
+// policy input may hold.
+func (c Config) inputPartsBytes() int64 {
+	return c.Cache.MaxBytes.Value() / 16
 }
 
 // PullSecretCacheBytes is the share of cache.maxBytes that pods' pull-secret

@@ -7,9 +7,11 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // connGate keeps at most max connections of one listener open. A
@@ -45,10 +47,16 @@ func newConnGate(max int, listener string, m *connMetrics) *connGate {
 
 // connMetrics count, by listener, the connections open and those the gates
 // dropped: displaced or refused, what an operator sees when a cap is
-// reached.
+// reached. The connections accepted, the TLS handshakes and the size of the
+// answers are what each admission costs the API server beyond strata's own
+// work: a client that keeps its connections alive opens about as many as it
+// has requests in flight, and hands shakes once for each.
 type connMetrics struct {
-	open    *prometheus.GaugeVec
-	dropped *prometheus.CounterVec
+	open       *prometheus.GaugeVec
+	dropped    *prometheus.CounterVec
+	accepted   *prometheus.CounterVec
+	handshakes *prometheus.CounterVec
+	answers    *prometheus.HistogramVec
 }
 
 // newConnMetrics creates the gates' metrics, registered with reg when it is
@@ -63,11 +71,24 @@ func newConnMetrics(reg prometheus.Registerer) (*connMetrics, error) {
 			Name: "strata_connections_dropped_total",
 			Help: "Connections closed at a listener's cap, by listener and reason: displaced (waiting without a request to serve) or refused (every connection serving).",
 		}, []string{"listener", "reason"}),
+		accepted: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "strata_connections_accepted_total",
+			Help: "Connections accepted, by listener, including those then dropped at the cap.",
+		}, []string{"listener"}),
+		handshakes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "strata_tls_handshakes_total",
+			Help: "TLS handshakes completed on the webhook listener, by whether the client resumed a session (resumed: true) or did a full handshake, and the application protocol negotiated (none: the client offered none).",
+		}, []string{"resumed", "protocol"}),
+		answers: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "strata_webhook_response_size_bytes",
+			Help:    "Size of the webhook paths' response bodies, by path.",
+			Buckets: []float64{128, 256, 512, 1024, 4096, 16384, 65536},
+		}, []string{"path"}),
 	}
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.open, m.dropped} {
+	for _, c := range []prometheus.Collector{m.open, m.dropped, m.accepted, m.handshakes, m.answers} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -101,6 +122,7 @@ func (l gatedListener) Accept() (net.Conn, error) {
 // admit counts c as open, displacing the longest waiting connection at the
 // cap, or closes c when every open connection is serving a request.
 func (g *connGate) admit(c net.Conn) bool {
+	g.metrics.accepted.WithLabelValues(g.listener).Inc()
 	g.mu.Lock()
 	var displaced net.Conn
 	if len(g.open) >= g.max {
@@ -206,6 +228,30 @@ func (a *arrival) Read(p []byte) (int, error) {
 		a.once.Do(a.arrived)
 	}
 	return n, err
+}
+
+// countHandshakes counts c's TLS handshakes, full or resumed, after
+// whatever check c already makes of a connection.
+func (m *connMetrics) countHandshakes(c *tls.Config) {
+	verify := c.VerifyConnection
+	c.VerifyConnection = func(cs tls.ConnectionState) error {
+		if verify != nil {
+			if err := verify(cs); err != nil {
+				return err
+			}
+		}
+		protocol := cs.NegotiatedProtocol
+		if protocol == "" {
+			protocol = "none"
+		}
+		m.handshakes.WithLabelValues(strconv.FormatBool(cs.DidResume), protocol).Inc()
+		return nil
+	}
+}
+
+// measureAnswers records the size of next's response bodies under path.
+func (m *connMetrics) measureAnswers(path string, next http.Handler) http.Handler {
+	return promhttp.InstrumentHandlerResponseSize(m.answers.MustCurryWith(prometheus.Labels{"path": path}), next)
 }
 
 // tcpConn is the connection the gate counts: the TCP connection under TLS.

@@ -33,9 +33,9 @@ type recorder struct {
 	seen []policy.Value
 }
 
-func (r *recorder) Evaluate(ctx context.Context, container, platform string, input policy.Value) []policy.Violation {
+func (r *recorder) Evaluate(ctx context.Context, container, platform string, input policy.Input) []policy.Violation {
 	r.mu.Lock()
-	r.seen = append(r.seen, input)
+	r.seen = append(r.seen, input.Value)
 	r.mu.Unlock()
 	return r.next.Evaluate(ctx, container, platform, input)
 }

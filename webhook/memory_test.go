@@ -131,8 +131,9 @@ func TestCacheMaxBytesIsOneBudgetSplitBetweenTheCaches(t *testing.T) {
 	}
 	cfg.Cache.MaxBytes = resource.MustParse("32Mi")
 	resolver, secrets, results, lineages := cfg.cacheBudget()
-	if resolver+secrets+results+lineages > 32<<20 || resolver != 22<<20 || secrets != 2<<20 || results != 4<<20 || lineages != 4<<20 {
-		t.Errorf("cacheBudget() of 32Mi = %d, %d, %d, %d, want 22 MiB, 2 MiB, 4 MiB, 4 MiB", resolver, secrets, results, lineages)
+	parts := cfg.inputPartsBytes()
+	if resolver+secrets+results+lineages+parts > 32<<20 || resolver != 20<<20 || secrets != 2<<20 || results != 4<<20 || lineages != 4<<20 || parts != 2<<20 {
+		t.Errorf("cacheBudget() of 32Mi = %d, %d, %d, %d, inputPartsBytes() = %d, want 20 MiB, 2 MiB, 4 MiB, 4 MiB, 2 MiB", resolver, secrets, results, lineages, parts)
 	}
 	if got := cfg.resolverOptions().CacheBytes; got != resolver {
 		t.Errorf("resolverOptions().CacheBytes = %d, want %d", got, resolver)

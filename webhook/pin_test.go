@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/tls"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -506,4 +507,39 @@ func FuzzPinPatchIsTheMarshalledPatch(f *testing.F) {
 			t.Errorf("pinPatch(%q) =\n%s\nwant\n%s", image, got, want)
 		}
 	})
+}
+
+// docs/pinning.md: the audit annotation pinned is a JSON list of
+// {"container","image","pinned","digest"} within 8 KiB, however many images
+// a pod pins: the API server stores it with every audit event. A pod of 200
+// containers pins them all, and the annotation keeps the first pins that fit.
+func TestPinnedAuditAnnotationStaysWithin8KiB(t *testing.T) {
+	t.Parallel()
+	p := newPipeline(t)
+	image := p.Demo.Ref("shop/web:1.0")
+	pod := podOf("many", image)
+	const containers = 200
+	var ctrs []any
+	for i := range containers {
+		ctrs = append(ctrs, map[string]any{"name": fmt.Sprintf("a-container-with-a-rather-long-name-%03d", i), "image": image})
+	}
+	pod["spec"].(map[string]any)["containers"] = ctrs
+	r := admit(t, servePinner(t, NewPinner(PinnerOptions{Checker: p.Checker})).URL, reviewOf(t, "uid-many-pins", "Pod", "CREATE", pod, nil))
+	var patch []patchOp
+	if err := json.Unmarshal(r.Patch, &patch); err != nil || !r.Allowed || len(patch) != containers {
+		t.Fatalf("pin(%d containers of %s) = allowed %v, %d patch operations (%v); want allowed, all %d pinned", containers, image, r.Allowed, len(patch), err, containers)
+	}
+	annotation := r.AuditAnnotations[PinnedAnnotation]
+	var recorded []Pin
+	if err := json.Unmarshal([]byte(annotation), &recorded); err != nil {
+		t.Fatalf("auditAnnotations[%s] = %q: %v", PinnedAnnotation, annotation, err)
+	}
+	if len(annotation) > 8192 || len(recorded) == 0 || len(recorded) >= containers {
+		t.Errorf("auditAnnotations[%s] = %d bytes recording %d of %d pins; want at most 8192 bytes recording some of them", PinnedAnnotation, len(annotation), len(recorded), containers)
+	}
+	for i, pin := range recorded {
+		if want := fmt.Sprintf("a-container-with-a-rather-long-name-%03d", i); pin.Container != want || pin.Image != image || pin.Pinned != patch[i].Value || !strings.HasSuffix(pin.Pinned, "@"+pin.Digest) {
+			t.Errorf("auditAnnotations[%s][%d] = %+v, want container %s's pin of %s to %s", PinnedAnnotation, i, pin, want, image, patch[i].Value)
+		}
+	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/strata-project/strata/webhook/demo"
 	"github.com/strata-project/strata/webhook/images"
+	"github.com/strata-project/strata/webhook/input"
 	"github.com/strata-project/strata/webhook/lineage"
 	"github.com/strata-project/strata/webhook/policy"
 )
@@ -104,6 +105,7 @@ func NewPipeline(ctx context.Context, cfg Config, opts PipelineOptions) (_ *Pipe
 		ExemptNamespaces: cfg.Exempt.Namespaces,
 		ExemptImages:     cfg.Exempt.Images,
 		ResolveBudget:    cfg.Registry.Timeout.Duration,
+		Inputs:           input.NewParts(cfg.inputPartsBytes()),
 		Logger:           opts.Logger,
 	})
 	return p, nil

@@ -159,10 +159,10 @@ func Serve(ctx context.Context, opts ServerOptions) error {
 		if !ok {
 			return fmt.Errorf("mode %q has no webhook path", mode)
 		}
-		hooks.Register(path, WithDeadline(&admission.Webhook{Handler: h}, opts.Margin))
+		hooks.Register(path, connMetrics.measureAnswers(path, WithDeadline(&admission.Webhook{Handler: h}, opts.Margin)))
 	}
 	if opts.Pinner != nil {
-		hooks.Register(PinPath, WithDeadline(&admission.Webhook{Handler: opts.Pinner}, opts.Margin))
+		hooks.Register(PinPath, connMetrics.measureAnswers(PinPath, WithDeadline(&admission.Webhook{Handler: opts.Pinner}, opts.Margin)))
 	}
 	mux.HandleFunc("/", notFound)
 
@@ -184,6 +184,7 @@ func Serve(ctx context.Context, opts ServerOptions) error {
 	tlsConfig := &tls.Config{GetCertificate: certs.GetCertificate}
 	restrictTLS(tlsConfig)
 	clientAuth(tlsConfig)
+	connMetrics.countHandshakes(tlsConfig)
 	errorLog := slog.NewLogLogger(opts.Logger.Handler(), slog.LevelDebug)
 	webhookGate := newConnGate(webhookLimits.MaxConns, "webhook", connMetrics)
 	webhookSrv := &http.Server{

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -68,7 +69,9 @@ func runInspect(ctx context.Context, args []string, f inspectFlags, stdout, stde
 				refs = append(refs, demo.Host+"/"+img.Repo)
 			}
 		} else {
-			refs = append(refs, demo.Host+"/"+args[0])
+			// The listing names images by their full name: take it back as
+			// it was printed, or as the repository alone.
+			refs = append(refs, demo.Host+"/"+strings.TrimPrefix(args[0], demo.Host+"/"))
 		}
 	} else if len(args) > 0 {
 		refs = append(refs, args[0])

@@ -23,8 +23,8 @@ type inputRecorder struct {
 	inputs []json.RawMessage
 }
 
-func (r *inputRecorder) Evaluate(_ context.Context, _, _ string, input policy.Value) []policy.Violation {
-	raw, err := ast.JSON(input)
+func (r *inputRecorder) Evaluate(_ context.Context, _, _ string, input policy.Input) []policy.Violation {
+	raw, err := ast.JSON(input.Value)
 	if err == nil {
 		var b []byte
 		if b, err = json.Marshal(raw); err == nil {

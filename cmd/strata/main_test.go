@@ -41,6 +41,18 @@ func TestInspectDemoFamily(t *testing.T) {
 	}
 }
 
+// TestInspectDemoTakesTheNamesItPrints: `strata inspect --demo` lists the
+// demo's images by their full names; each is accepted back as it was
+// printed, and gives what the repository alone gives.
+func TestInspectDemoTakesTheNamesItPrints(t *testing.T) {
+	t.Parallel()
+	_, short, _ := runStrata(t, "inspect", "--demo", "shop/web:1.0")
+	code, full, errOut := runStrata(t, "inspect", "--demo", demo.Host+"/shop/web:1.0")
+	if code != 0 || full != short {
+		t.Errorf("strata inspect --demo %s/shop/web:1.0 = exit %d, stderr %q:\n%s\nwant what shop/web:1.0 prints:\n%s", demo.Host, code, errOut, full, short)
+	}
+}
+
 func TestInspectJSON(t *testing.T) {
 	t.Parallel()
 	code, out, errOut := runStrata(t, "inspect", "--demo", "-o", "json", "shop/web:1.0")

@@ -45,3 +45,22 @@ func TestNotifyGitHubFormatWithoutATokenIsRefusedAtStart(t *testing.T) {
 		t.Errorf("newNotifier(github, no token) = %v, want an error naming %s", err, envNotifyToken)
 	}
 }
+
+// A key file named by notify.secretFile or notify.tokenFile that cannot be
+// read, or holds nothing but a newline, stops serve at start: an unsigned
+// or unauthenticated event is never sent in its place.
+func TestNotifyKeyFileUnreadableOrEmptyStopsStart(t *testing.T) {
+	dir := t.TempDir()
+	empty := filepath.Join(dir, "empty")
+	if err := os.WriteFile(empty, []byte("\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	missing := filepath.Join(dir, "missing")
+	for _, cfg := range []webhook.NotifyConfig{
+		{SecretFile: missing}, {SecretFile: empty}, {TokenFile: missing}, {TokenFile: empty},
+	} {
+		if _, err := newNotifier(cfg, "https://ci.example.com/hooks/strata", nil, slog.New(slog.DiscardHandler)); err == nil {
+			t.Errorf("newNotifier(%+v) = nil error, want serve stopped at start", cfg)
+		}
+	}
+}

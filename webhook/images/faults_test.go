@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -504,6 +506,139 @@ func TestFaultStaleIfError(t *testing.T) {
 			}
 			if err != nil || !img.Stale || img.Digest.String() != digest.String() {
 				t.Errorf("Resolve(%q) past its TTL on a failing registry = %+v, %v; want the previous %s marked stale", image, img, err, digest)
+			}
+		})
+	}
+}
+
+// servedBody is a registry response body of size bytes that counts what
+// strata reads of it and whether strata closed it.
+type servedBody struct {
+	left   int64
+	read   atomic.Int64
+	closed atomic.Bool
+}
+
+func (b *servedBody) Read(p []byte) (int, error) {
+	if b.left == 0 {
+		return 0, io.EOF
+	}
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	for i := range p {
+		p[i] = ' '
+	}
+	b.left -= int64(len(p))
+	b.read.Add(int64(len(p)))
+	return len(p), nil
+}
+
+func (b *servedBody) Close() error { b.closed.Store(true); return nil }
+
+// oversizedManifests answers every GET of a manifest with a body of size
+// bytes, its Content-Length declared or not (a chunked stream), and keeps
+// each body it served; other requests reach the registry.
+type oversizedManifests struct {
+	next     http.RoundTripper
+	size     int64
+	declared bool
+
+	mu     sync.Mutex
+	served []*servedBody
+}
+
+func (o *oversizedManifests) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Method != http.MethodGet || !strings.Contains(req.URL.Path, "/manifests/") {
+		return o.next.RoundTrip(req)
+	}
+	body := &servedBody{left: o.size}
+	o.mu.Lock()
+	o.served = append(o.served, body)
+	o.mu.Unlock()
+	resp := &http.Response{StatusCode: http.StatusOK, Status: "200 OK", Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: http.Header{"Content-Type": {string(types.DockerManifestSchema2)}}, Body: body, ContentLength: -1, Request: req}
+	if o.declared {
+		resp.ContentLength = o.size
+		resp.Header.Set("Content-Length", strconv.FormatInt(o.size, 10))
+	}
+	return resp, nil
+}
+
+// docs/images.md says how the 4 MiB body cap treats the two ways a body can
+// be too large, and the two are told apart here by what strata reads: a
+// declared Content-Length past the cap is refused before one byte of the
+// body is read; a stream that declares nothing is read up to the cap and
+// fails on the first byte past it (cap + 1 bytes read, nothing more). Both
+// fail the resolution as invalid-content, and both bodies are closed.
+func TestOversizedBodyIsRefusedUnreadWhenDeclaredAndCutPastTheCapWhenStreamed(t *testing.T) {
+	const size, limit = 50 << 20, 4 << 20
+	for _, tc := range []struct {
+		name     string
+		declared bool
+		wantRead int64
+	}{
+		{"content-length", true, 0},
+		{"chunked", false, limit + 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			reg := newTestRegistry(t)
+			reg.push(t, "big/app:1", testImage(t, 1, "1000", "linux/amd64"))
+			base := newBaseTransport(nil)
+			t.Cleanup(base.CloseIdleConnections)
+			served := &oversizedManifests{next: base, size: size, declared: tc.declared}
+			r := newTestResolver(t, reg, Options{Transport: served})
+			image := reg.ref("big/app:1")
+			_, err := r.Resolve(testContext(t, 30*time.Second), image, Access{})
+			wantKind(t, image, err, KindInvalidContent, reg.host, "big/app", "larger than the 4194304-byte limit")
+			served.mu.Lock()
+			defer served.mu.Unlock()
+			if len(served.served) == 0 {
+				t.Fatalf("Resolve(%q) fetched no manifest", image)
+			}
+			for i, b := range served.served {
+				if got := b.read.Load(); got != tc.wantRead {
+					t.Errorf("Resolve(%q): manifest response %d: strata read %d bytes of the %d-byte body, want %d", image, i, got, size, tc.wantRead)
+				}
+				if !b.closed.Load() {
+					t.Errorf("Resolve(%q): manifest response %d: body not closed", image, i)
+				}
+			}
+		})
+	}
+}
+
+// docs/images.md: 408, 502, 503 and 504 are retried, so one such answer
+// costs a retry and the image still resolves; 500 and 429 are not retried.
+func TestTransientStatusesAreRetriedOnceAndOthersAreNot(t *testing.T) {
+	checkNoLeaks(t)
+	for _, tc := range []struct {
+		status  int
+		retried bool
+	}{
+		{http.StatusRequestTimeout, true}, {http.StatusBadGateway, true}, {http.StatusServiceUnavailable, true}, {http.StatusGatewayTimeout, true},
+		{http.StatusInternalServerError, false}, {http.StatusTooManyRequests, false},
+	} {
+		t.Run(strconv.Itoa(tc.status), func(t *testing.T) {
+			t.Parallel()
+			reg := newTestRegistry(t)
+			reg.push(t, "flaky/app:1", testImage(t, 1, "", "linux/amd64"))
+			var failed atomic.Int32
+			setFault(reg, onPath("/manifests/", func(w http.ResponseWriter, req *http.Request, next http.Handler) {
+				if failed.Add(1) == 1 {
+					http.Error(w, "once", tc.status)
+					return
+				}
+				next.ServeHTTP(w, req)
+			}))
+			r := newFaultResolver(t, reg, Options{})
+			image := reg.ref("flaky/app:1")
+			_, _, err := resolveTimed(t, r, image, Access{}, 5*time.Second)
+			if tc.retried && err != nil {
+				t.Errorf("Resolve(%q) after one %d = %v, want it retried and resolved", image, tc.status, err)
+			}
+			if !tc.retried && err == nil {
+				t.Errorf("Resolve(%q) after one %d resolved, want the %d returned, not retried", image, tc.status, tc.status)
 			}
 		})
 	}

@@ -5,9 +5,9 @@ import (
 )
 
 // DefaultCacheBytes is the resolver's share of the default cache budget
-// (cache.maxBytes, 64 MiB: 11/16 of it; the pull secrets, the policy
+// (cache.maxBytes, 64 MiB: 10/16 of it; the pull secrets, the input parts, the policy
 // result cache and the lineage cache hold the rest).
-const DefaultCacheBytes = 44 << 20
+const DefaultCacheBytes = 40 << 20
 
 // cacheShares are the percentages of CacheBytes each cache may hold. Facts
 // are what a cold admission pays for most (a manifest and a config per

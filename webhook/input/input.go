@@ -31,6 +31,32 @@ type Subject struct {
 	Lineage   lineage.Lineage
 	// Err is why the image could not be resolved.
 	Err error
+	// Common, when set, holds the request and workload values, built by
+	// the first input made with it: the subjects of one request's workload
+	// share one, and only they may. Not safe for concurrent use.
+	Common *Common
+}
+
+// Common is what the inputs of one workload's containers have in common.
+type Common struct {
+	request, workload *ast.Term
+}
+
+func (s *Subject) common() (request, workload *ast.Term) {
+	if s.Common != nil && s.Common.request != nil {
+		return s.Common.request, s.Common.workload
+	}
+	request = ast.NewTerm(ast.NewObject(
+		item("operation", ast.String(s.Request.Operation)),
+		item("dryRun", ast.Boolean(s.Request.DryRun)),
+		item("namespace", ast.String(s.Request.Namespace)),
+		item("user", ast.String(s.Request.User)),
+	))
+	workload = ast.NewTerm(workloadValue(s.Workload))
+	if s.Common != nil {
+		s.Common.request, s.Common.workload = request, workload
+	}
+	return request, workload
 }
 
 // Platform is the platform the subject is evaluated for, "" when unresolved.
@@ -44,19 +70,19 @@ func (s *Subject) Platform() string {
 // Value builds the policy input (see docs/policy-input.md) as an OPA value,
 // directly rather than through JSON, because it is built for every
 // container and platform of every admission.
-func (s *Subject) Value() policy.Value {
+func (s *Subject) Value() policy.Input {
+	return policy.InputOf(s.object(ast.NewTerm(s.imageValue()), ast.NewTerm(lineageValue(s.Lineage))))
+}
+
+func (s *Subject) object(image, lineage *ast.Term) ast.Object {
+	request, workload := s.common()
 	return ast.NewObject(
 		item("apiVersion", ast.String(APIVersion)),
-		item("request", ast.NewObject(
-			item("operation", ast.String(s.Request.Operation)),
-			item("dryRun", ast.Boolean(s.Request.DryRun)),
-			item("namespace", ast.String(s.Request.Namespace)),
-			item("user", ast.String(s.Request.User)),
-		)),
-		item("workload", workloadValue(s.Workload)),
+		[2]*ast.Term{ast.StringTerm("request"), request},
+		[2]*ast.Term{ast.StringTerm("workload"), workload},
 		item("container", containerValue(s.Container)),
-		item("image", s.imageValue()),
-		item("lineage", lineageValue(s.Lineage)),
+		[2]*ast.Term{ast.StringTerm("image"), image},
+		[2]*ast.Term{ast.StringTerm("lineage"), lineage},
 	)
 }
 

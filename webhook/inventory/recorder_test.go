@@ -109,3 +109,29 @@ func TestRecorderBoundsContainersOverAllWorkloads(t *testing.T) {
 func podWorkload(name string) *workload.Workload {
 	return &workload.Workload{Kind: "Pod", Namespace: "ns", Name: name}
 }
+
+// docs/notifications.md and graph.md: by default the record keeps the last
+// 5,000 workloads reviewed and at most 50,000 containers over all of them.
+func TestRecorderKeepsFiveThousandWorkloadsAndFiftyThousandContainersByDefault(t *testing.T) {
+	t.Parallel()
+	rec := NewRecorder(RecorderOptions{})
+	one := webhook.Examination{Containers: make([]webhook.Examined, 1)}
+	for i := range 5001 {
+		rec.Record(policy.Audit, podWorkload(fmt.Sprintf("w%d", i)), one)
+	}
+	if got := names(rec.Inventory()); len(got) != 5000 || slices.Contains(got, "w0") || !slices.Contains(got, "w5000") {
+		t.Errorf("after 5,001 one-container workloads the record keeps %d, w0 kept %v; want the last 5,000", len(got), slices.Contains(got, "w0"))
+	}
+	rec = NewRecorder(RecorderOptions{})
+	ten := webhook.Examination{Containers: make([]webhook.Examined, 10)}
+	for i := range 5001 {
+		rec.Record(policy.Audit, podWorkload(fmt.Sprintf("w%d", i)), ten)
+	}
+	if got := names(rec.Inventory()); len(got) != 5000 {
+		t.Errorf("after 5,001 ten-container workloads the record keeps %d workloads, want 5,000 (50,000 containers)", len(got))
+	}
+	rec.Record(policy.Audit, podWorkload("eleven"), webhook.Examination{Containers: make([]webhook.Examined, 11)})
+	if got := names(rec.Inventory()); len(got) != 4999 || !slices.Contains(got, "eleven") {
+		t.Errorf("after one more workload of 11 containers the record keeps %d workloads, want 4,999: at most 50,000 containers", len(got))
+	}
+}

@@ -149,4 +149,13 @@ func TestCatalogRefreshReportsEachMovedBaseOnce(t *testing.T) {
 	if _, _, stale := c.Stale(digestOf(t, oldArm)); stale {
 		t.Error("Stale(arm64 digest the tag still points to) = true, want false")
 	}
+	if same := w.pushIndex("base/debian:12", oldArm, newAmd); same == newIndex { // another index of the same platform images
+		t.Fatal("the reordered index has the digest of the one before: the tag did not move")
+	}
+	if err := c.Refresh(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	if len(moves) != 1 {
+		t.Errorf("moves after re-pointing base/debian:12 to another index of the same platform images = %+v, want no new one", moves[1:])
+	}
 }

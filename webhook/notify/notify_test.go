@@ -325,15 +325,7 @@ func TestReceiverDownIsRetriedThenLoggedWithoutTheToken(t *testing.T) {
 // rather than wait, and reviews go on while a delivery hangs.
 func TestHangingReceiverNeverBlocksAdmissionsOrRefreshes(t *testing.T) {
 	t.Parallel()
-	release := make(chan struct{})
-	hanging := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-release:
-		case <-r.Context().Done():
-		}
-	}))
-	t.Cleanup(hanging.Close)
-	t.Cleanup(func() { close(release) })
+	hanging := newHangingReceiver(t)
 	var n *notify.Notifier
 	w := newWorld(t, func(m lineage.Move) { n.Moved(m) }, "base/os:1")
 	var err error

@@ -48,7 +48,7 @@ func TestBuiltinPoliciesShareResultsAcrossPodNames(t *testing.T) {
 		in.Insert(ast.StringTerm("workload"), ast.NewTerm(w))
 		return in
 	}
-	e.Evaluate(t.Context(), "web", "linux/amd64", named("web-7d4b9c-abcde"))
+	e.Evaluate(t.Context(), "web", "linux/amd64", InputOf(named("web-7d4b9c-abcde")))
 	if _, hit := cached(e, named("web-7d4b9c-xyz12")); !hit {
 		t.Error("a replica differing only in its name missed the built-in policies' result cache")
 	}
@@ -66,16 +66,16 @@ func TestResultKeyIsTheKeyOfTheObjectOfTheReadKeys(t *testing.T) {
 	for _, k := range keys {
 		read.Insert(ast.StringTerm(k), in.Get(ast.StringTerm(k)))
 	}
-	if got, want := newResultCache(1<<20, keys).key(in), newResultCache(1<<20, nil).key(read); got != want {
+	if got, want := newResultCache(1<<20, keys).key(InputOf(in)), newResultCache(1<<20, nil).key(InputOf(read)); got != want {
 		t.Errorf("key(input) reading %v = %x, want the key of their object %x", keys, got, want)
 	}
 	other := in.Copy()
 	other.Insert(ast.StringTerm("workload"), ast.StringTerm("another"))
-	if newResultCache(1<<20, keys).key(in) != newResultCache(1<<20, keys).key(other) {
+	if newResultCache(1<<20, keys).key(InputOf(in)) != newResultCache(1<<20, keys).key(InputOf(other)) {
 		t.Error("inputs differing only in a key the policies do not read have different keys")
 	}
 	other.Insert(ast.StringTerm("image"), ast.StringTerm("another"))
-	if newResultCache(1<<20, keys).key(in) == newResultCache(1<<20, keys).key(other) {
+	if newResultCache(1<<20, keys).key(InputOf(in)) == newResultCache(1<<20, keys).key(InputOf(other)) {
 		t.Error("inputs differing in a key the policies read have the same key")
 	}
 }

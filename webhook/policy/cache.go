@@ -3,7 +3,6 @@ package policy
 import (
 	"bufio"
 	"crypto/sha256"
-	"encoding/binary"
 	"hash"
 	"maps"
 	"slices"
@@ -38,16 +37,27 @@ func newResultCache(maxBytes int64, keys []string) *resultCache {
 	return &resultCache{entries: lru.New[[sha256.Size]byte, []Violation](0, maxBytes), keys: keys}
 }
 
-// key is the SHA-256 of the part of input the policies read.
-func (c *resultCache) key(input ast.Value) [sha256.Size]byte {
-	k := keyers.Get().(*keyer)
-	defer keyers.Put(k)
-	k.h.Reset()
-	k.w.Reset(k.h)
-	obj, ok := input.(ast.Object)
-	if !ok || c.keys == nil {
-		writeCanonical(k.w, input)
-	} else {
+// key is the SHA-256 of the part of input the policies read. A top-level
+// value that is one of in's parts is written as its digest, computed once
+// when the part was built ('h' tells the two forms apart, so an input whose
+// image is a part and an equal one whose image is not only miss each other).
+func (c *resultCache) key(in Input) [sha256.Size]byte {
+	return Digest(func(w *bufio.Writer) { c.writeKey(w, in) })
+}
+
+func (c *resultCache) writeKey(w *bufio.Writer, in Input) {
+	obj, ok := in.Value.(ast.Object)
+	switch {
+	case !ok:
+		writeCanonical(w, in.Value)
+	case c.keys == nil:
+		writeLength(w, 'o', obj.Len())
+		obj.Foreach(func(key, t *ast.Term) {
+			writeCanonical(w, key.Value)
+			name, _ := key.Value.(ast.String)
+			writeTop(w, in, string(name), t)
+		})
+	default:
 		// The object of the keys the policies read, as writeCanonical
 		// would write it, without building it: the keys input has, in
 		// c.keys's sorted order, which is the order of an object's keys.
@@ -62,24 +72,57 @@ func (c *resultCache) key(input ast.Value) [sha256.Size]byte {
 				n++
 			}
 		}
-		var l [binary.MaxVarintLen64]byte
-		_ = k.w.WriteByte('o')
-		_, _ = k.w.Write(l[:binary.PutUvarint(l[:], uint64(n))])
+		writeLength(w, 'o', n)
 		for i, t := range terms {
 			if t != nil {
-				writeCanonical(k.w, ast.String(c.keys[i]))
-				writeCanonical(k.w, t.Value)
+				writeCanonical(w, ast.String(c.keys[i]))
+				writeTop(w, in, c.keys[i], t)
 			}
 		}
 	}
+}
+
+// writeTop writes a top-level value of in: its digest when it is a part.
+func writeTop(w *bufio.Writer, in Input, key string, t *ast.Term) {
+	if d, ok := in.digestOf(key, t); ok {
+		_ = w.WriteByte('h')
+		_, _ = w.Write(d[:])
+		return
+	}
+	writeCanonical(w, t.Value)
+}
+
+func writeLength(w *bufio.Writer, tag byte, n int) {
+	_ = w.WriteByte(tag)
+	WriteUvarint(w, uint64(n))
+}
+
+// WriteUvarint writes x as binary.PutUvarint would, a byte at a time: a
+// slice handed to the writer would escape, an allocation for every length
+// of every key.
+func WriteUvarint(w *bufio.Writer, x uint64) {
+	for x >= 0x80 {
+		_ = w.WriteByte(byte(x) | 0x80)
+		x >>= 7
+	}
+	_ = w.WriteByte(byte(x))
+}
+
+// Digest is the SHA-256 of what write writes. The hash and its buffer are
+// reused: a key is computed for every evaluation, and each would otherwise
+// allocate both.
+func Digest(write func(w *bufio.Writer)) [sha256.Size]byte {
+	k := keyers.Get().(*keyer)
+	defer keyers.Put(k)
+	k.h.Reset()
+	k.w.Reset(k.h)
+	write(k.w)
 	_ = k.w.Flush() // a hash never fails to write
 	var sum [sha256.Size]byte
 	k.h.Sum(sum[:0])
 	return sum
 }
 
-// keyer is a hash and its buffer, reused across keys: a key is computed
-// for every evaluation, and each would otherwise allocate both.
 type keyer struct {
 	h hash.Hash
 	w *bufio.Writer
@@ -118,13 +161,6 @@ func (c *resultCache) put(k [sha256.Size]byte, vs []Violation) {
 // Foreach). Numbers are written as they are spelt, so 1 and 1.0 differ:
 // that costs a miss, never a wrong hit.
 func writeCanonical(w *bufio.Writer, v ast.Value) {
-	var n [binary.MaxVarintLen64]byte
-	length := func(l int) { _, _ = w.Write(n[:binary.PutUvarint(n[:], uint64(l))]) }
-	text := func(tag byte, s string) {
-		_ = w.WriteByte(tag)
-		length(len(s))
-		_, _ = w.WriteString(s)
-	}
 	switch x := v.(type) {
 	case ast.Null:
 		_ = w.WriteByte('n')
@@ -135,30 +171,34 @@ func writeCanonical(w *bufio.Writer, v ast.Value) {
 			_ = w.WriteByte('f')
 		}
 	case ast.Number:
-		text('d', string(x))
+		writeText(w, 'd', string(x))
 	case ast.String:
-		text('s', string(x))
+		writeText(w, 's', string(x))
 	case *ast.Array:
-		_ = w.WriteByte('a')
-		length(x.Len())
+		writeLength(w, 'a', x.Len())
 		for i := range x.Len() {
 			writeCanonical(w, x.Elem(i).Value)
 		}
 	case ast.Object:
-		_ = w.WriteByte('o')
-		length(x.Len())
+		writeLength(w, 'o', x.Len())
 		x.Foreach(func(k, v *ast.Term) {
 			writeCanonical(w, k.Value)
 			writeCanonical(w, v.Value)
 		})
 	case ast.Set:
-		_ = w.WriteByte('S')
-		length(x.Len())
+		writeLength(w, 'S', x.Len())
 		x.Foreach(func(e *ast.Term) { writeCanonical(w, e.Value) })
 	default:
 		// Not in an input Go builds; its text is OPA's canonical form.
-		text('x', v.String())
+		writeText(w, 'x', v.String())
 	}
+}
+
+// writeText writes a tag, a length and the text: written without closures,
+// which would escape with the buffer for every value of every key.
+func writeText(w *bufio.Writer, tag byte, s string) {
+	writeLength(w, tag, len(s))
+	_, _ = w.WriteString(s)
 }
 
 // inputKeys returns the top-level input keys the modules refer to, sorted;

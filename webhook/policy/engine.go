@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -209,6 +210,9 @@ func (e *Engine) compile(ctx context.Context) (*compiled, [32]byte, error) {
 	if err != nil {
 		return nil, src.fingerprint, fmt.Errorf("compiling policies: %w", err)
 	}
+	if err := configProblems(ctx, opts, metas); err != nil {
+		return nil, src.fingerprint, err
+	}
 	refs, whole := inputRefs(src.modules)
 	keys := inputKeys(refs, whole)
 	c := &compiled{query: pq, policies: metas, containerOnly: readsOnlyContainerFacts(refs, whole), notes: moduleNotes(src.modules)}
@@ -219,6 +223,28 @@ func (e *Engine) compile(ctx context.Context) (*compiled, [32]byte, error) {
 		c.results = newResultCache(e.opts.ResultCacheBytes, keys)
 	}
 	return c, src.fingerprint, nil
+}
+
+// configProblems evaluates each policy's config_problems once, with no
+// input: what a policy finds wrong with data.strata.config (a pattern that
+// does not compile) is refused when the policies load, rather than checked
+// again in every evaluation or left to fail each of them.
+func configProblems(ctx context.Context, opts []func(*rego.Rego), metas map[string]Meta) error {
+	opts = append(slices.Clone(opts), rego.Query("msg := data.strata.policies[policy].config_problems[_]"))
+	rs, err := rego.New(opts...).Eval(ctx)
+	if err != nil {
+		return fmt.Errorf("checking policies.data: %w", err)
+	}
+	var problems []string
+	for _, r := range rs {
+		key, _ := r.Bindings["policy"].(string)
+		problems = append(problems, fmt.Sprintf("policy %s: %v", metas[key].ID, r.Bindings["msg"]))
+	}
+	if len(problems) == 0 {
+		return nil
+	}
+	slices.Sort(problems)
+	return fmt.Errorf("policies.data: %s", strings.Join(problems, "; "))
 }
 
 // applyActions sets configured actions over the defaults; an id that names
@@ -287,7 +313,7 @@ func (e *Engine) Policies() []Meta {
 // Evaluate runs every policy on one input (one container, one platform).
 // It never fails: an evaluation error becomes a policy-error violation, so
 // a broken policy cannot silently allow.
-func (e *Engine) Evaluate(ctx context.Context, container, platform string, input ast.Value) []Violation {
+func (e *Engine) Evaluate(ctx context.Context, container, platform string, input Input) []Violation {
 	c := e.current.Load()
 	if c.results == nil {
 		vs, _ := e.evaluate(ctx, c, container, platform, input)
@@ -315,10 +341,10 @@ func (e *Engine) ReadsOnlyContainerFacts() bool {
 }
 
 // evaluate runs the query; its result is cacheable unless evaluation failed.
-func (e *Engine) evaluate(ctx context.Context, c *compiled, container, platform string, input ast.Value) ([]Violation, bool) {
+func (e *Engine) evaluate(ctx context.Context, c *compiled, container, platform string, input Input) ([]Violation, bool) {
 	ctx, cancel := context.WithTimeout(ctx, e.opts.EvalTimeout)
 	defer cancel()
-	rs, err := c.query.Eval(ctx, rego.EvalParsedInput(input))
+	rs, err := c.query.Eval(ctx, rego.EvalParsedInput(input.Value))
 	if err != nil {
 		return []Violation{e.policyError(container, platform, err)}, false
 	}

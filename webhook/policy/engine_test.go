@@ -72,7 +72,7 @@ func TestEvaluateBuiltinsUserPoliciesAndData(t *testing.T) {
 	dir := t.TempDir()
 	writeFiles(t, dir, map[string]string{"labelled.rego": warnPolicy, "data.yaml": "label: team\n"})
 	e := newEngine(t, Options{Builtins: fstest.MapFS{"no_root.rego": {Data: []byte(rootPolicy)}}, Paths: []string{dir}})
-	got := e.Evaluate(t.Context(), "web", "linux/amd64", mustInput(t, rootInput))
+	got := e.Evaluate(t.Context(), "web", "linux/amd64", InputOf(mustInput(t, rootInput)))
 	want := map[string]Violation{
 		"no-root":  {Policy: "no-root", Action: Enforce, Msg: "runs as root", Container: "web", Platform: "linux/amd64"},
 		"labelled": {Policy: "labelled", Action: Warn, Msg: "missing label team", Container: "web", Platform: "linux/amd64"},
@@ -94,11 +94,11 @@ func TestActionsOverrideDefaults(t *testing.T) {
 	t.Parallel()
 	builtins := fstest.MapFS{"no_root.rego": {Data: []byte(rootPolicy)}}
 	e := newEngine(t, Options{Builtins: builtins, Actions: map[string]Action{"no-root": Off}})
-	if got := e.Evaluate(t.Context(), "web", "linux/amd64", mustInput(t, rootInput)); len(got) != 0 {
+	if got := e.Evaluate(t.Context(), "web", "linux/amd64", InputOf(mustInput(t, rootInput))); len(got) != 0 {
 		t.Errorf("Evaluate with no-root off = %+v, want nothing", got)
 	}
 	e = newEngine(t, Options{Builtins: builtins, Actions: map[string]Action{"no-root": Audit}})
-	if got := e.Evaluate(t.Context(), "web", "linux/amd64", mustInput(t, rootInput)); len(got) != 1 || got[0].Action != Audit {
+	if got := e.Evaluate(t.Context(), "web", "linux/amd64", InputOf(mustInput(t, rootInput))); len(got) != 1 || got[0].Action != Audit {
 		t.Errorf("Evaluate with no-root audit = %+v, want one audit violation", got)
 	}
 	if _, err := New(t.Context(), Options{Builtins: builtins, Actions: map[string]Action{"no-rot": Warn}}); err == nil || !strings.Contains(err.Error(), `"no-rot"`) {
@@ -149,7 +149,7 @@ violation contains {"msg": "too big", "container": input.container.name, "platfo
 		{map[string]Action{PolicyError: Audit}, Audit},
 	} {
 		e := newEngine(t, Options{Paths: []string{dir}, Actions: tc.actions})
-		got := e.Evaluate(t.Context(), "web", "linux/amd64", mustInput(t, rootInput))
+		got := e.Evaluate(t.Context(), "web", "linux/amd64", InputOf(mustInput(t, rootInput)))
 		if len(got) != 1 || got[0].Policy != PolicyError || got[0].Action != tc.want || !strings.Contains(got[0].Msg, `container "web"`) {
 			t.Errorf("Evaluate with a failing builtin (actions %v) = %+v, want one %s policy-error naming the container", tc.actions, got, tc.want)
 		}
@@ -167,7 +167,7 @@ violation contains {"msg": "slow", "container": "", "platform": ""} if {
 `})
 	e := newEngine(t, Options{Paths: []string{dir}, EvalTimeout: 50 * time.Millisecond})
 	start := time.Now()
-	got := e.Evaluate(t.Context(), "web", "", mustInput(t, rootInput))
+	got := e.Evaluate(t.Context(), "web", "", InputOf(mustInput(t, rootInput)))
 	if elapsed := time.Since(start); elapsed > 2*time.Second {
 		t.Errorf("Evaluate of a slow policy took %s, want it cut at the 50ms deadline", elapsed)
 	}
@@ -188,7 +188,7 @@ func TestReloadKeepsLastGoodSet(t *testing.T) {
 	if st := e.Status(); st.LastError == nil || st.Generation != 1 {
 		t.Errorf("Status() after a failed reload = %+v, want the error recorded and generation 1", st)
 	}
-	if got := e.Evaluate(t.Context(), "web", "linux/amd64", mustInput(t, rootInput)); len(got) != 1 || got[0].Policy != "no-root" {
+	if got := e.Evaluate(t.Context(), "web", "linux/amd64", InputOf(mustInput(t, rootInput))); len(got) != 1 || got[0].Policy != "no-root" {
 		t.Errorf("Evaluate after a failed reload = %+v, want the previous set still serving", got)
 	}
 }
@@ -207,7 +207,7 @@ func TestWatchReloadsOnChange(t *testing.T) {
 	for e.Status().Generation < 2 && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
-	got := e.Evaluate(t.Context(), "web", "", mustInput(t, rootInput))
+	got := e.Evaluate(t.Context(), "web", "", InputOf(mustInput(t, rootInput)))
 	if len(got) != 1 || got[0].Msg != "missing label owner" {
 		t.Errorf("Evaluate after the data file changed = %+v, want the new label in the message", got)
 	}
@@ -231,7 +231,7 @@ func TestEvaluateConcurrently(t *testing.T) {
 	for i := range 8 {
 		wg.Go(func() {
 			for range 50 {
-				if got := e.Evaluate(t.Context(), "web", "linux/amd64", input); len(got) != 1 {
+				if got := e.Evaluate(t.Context(), "web", "linux/amd64", InputOf(input)); len(got) != 1 {
 					t.Errorf("Evaluate = %+v, want one violation", got)
 					return
 				}
@@ -270,17 +270,17 @@ violation contains {"msg": "big", "container": "", "platform": ""} if {
 `})
 	e := newEngine(t, Options{Paths: []string{dir}})
 	root := mustInput(t, rootInput)
-	first := e.Evaluate(t.Context(), "web", "linux/amd64", root)
-	again := e.Evaluate(t.Context(), "sidecar", "linux/arm64", mustInput(t, rootInput))
+	first := e.Evaluate(t.Context(), "web", "linux/amd64", InputOf(root))
+	again := e.Evaluate(t.Context(), "sidecar", "linux/arm64", InputOf(mustInput(t, rootInput)))
 	if len(first) != 1 || len(again) != 1 || again[0].Container != "sidecar" || again[0].Platform != "linux/arm64" || again[0].Msg != first[0].Msg {
 		t.Errorf("Evaluate of an equal input = %+v after %+v, want the same violation for the new container and platform", again, first)
 	}
-	if got := e.Evaluate(t.Context(), "web", "", mustInput(t, `{"container": {"name": "web"}, "workload": {"labels": {}}, "image": {"config": {"user": {"uid": 1000}}}}`)); len(got) != 0 {
+	if got := e.Evaluate(t.Context(), "web", "", InputOf(mustInput(t, `{"container": {"name": "web"}, "workload": {"labels": {}}, "image": {"config": {"user": {"uid": 1000}}}}`))); len(got) != 0 {
 		t.Errorf("Evaluate of a different input = %+v, want no violation (not a cached one)", got)
 	}
 	bad := mustInput(t, `{"container": {"name": "web"}, "workload": {"labels": {"size": "huge"}}, "image": {}}`)
 	for range 2 {
-		if got := e.Evaluate(t.Context(), "web", "", bad); len(got) != 1 || got[0].Policy != PolicyError {
+		if got := e.Evaluate(t.Context(), "web", "", InputOf(bad)); len(got) != 1 || got[0].Policy != PolicyError {
 			t.Errorf("Evaluate of a failing input = %+v, want a policy-error each time (errors are not cached)", got)
 		}
 	}
@@ -289,7 +289,7 @@ violation contains {"msg": "big", "container": "", "platform": ""} if {
 	if err := e.Reload(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	if got := e.Evaluate(t.Context(), "web", "linux/amd64", root); len(got) != 1 || got[0].Msg != "root!" {
+	if got := e.Evaluate(t.Context(), "web", "linux/amd64", InputOf(root)); len(got) != 1 || got[0].Msg != "root!" {
 		t.Errorf("Evaluate after a reload = %+v, want the new policy's message", got)
 	}
 }
@@ -323,7 +323,7 @@ func TestInputKeys(t *testing.T) {
 	e := newEngine(t, Options{Builtins: fstest.MapFS{"no_root.rego": {Data: []byte(rootPolicy)}}})
 	a := mustInput(t, `{"container": {"name": "web"}, "workload": {"name": "web-abc"}, "image": {"platform": "linux/amd64", "config": {"user": {"uid": 0}}}}`)
 	b := mustInput(t, `{"container": {"name": "web"}, "workload": {"name": "web-xyz"}, "image": {"platform": "linux/amd64", "config": {"user": {"uid": 0}}}}`)
-	e.Evaluate(t.Context(), "web", "linux/amd64", a)
+	e.Evaluate(t.Context(), "web", "linux/amd64", InputOf(a))
 	if _, hit := cached(e, b); !hit {
 		t.Error("a pod differing only in its name missed the result cache")
 	}
@@ -333,8 +333,8 @@ func TestInputKeys(t *testing.T) {
 violation contains {"msg": sprintf("%s", [input.workload.name]), "container": "", "platform": ""} if true
 `})
 	e = newEngine(t, Options{Paths: []string{dir}})
-	e.Evaluate(t.Context(), "web", "", a)
-	if got := e.Evaluate(t.Context(), "web", "", b); len(got) != 1 || got[0].Msg != "web-xyz" {
+	e.Evaluate(t.Context(), "web", "", InputOf(a))
+	if got := e.Evaluate(t.Context(), "web", "", InputOf(b)); len(got) != 1 || got[0].Msg != "web-xyz" {
 		t.Errorf("Evaluate of a policy that reads the name = %+v, want its own message web-xyz", got)
 	}
 }

@@ -33,7 +33,7 @@ violation contains lib.finding(sprintf("%s: image %q is written with :latest", [
 		}
 	}
 	in := mustInput(t, `{"container": {"name": "migrate", "type": "init", "image": "nginx:latest"}, "image": {"platform": "linux/amd64"}, "lineage": {}}`)
-	got := e.Evaluate(t.Context(), "migrate", "linux/amd64", in)
+	got := e.Evaluate(t.Context(), "migrate", "linux/amd64", InputOf(in))
 	want := `init container "migrate": image "nginx:latest" is written with :latest`
 	var found bool
 	for _, v := range got {

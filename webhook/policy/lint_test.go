@@ -95,7 +95,7 @@ func TestViolationsWithoutMsgAreNamed(t *testing.T) {
 	if strings.Contains(notes, "good.rego") {
 		t.Errorf("Notes() = %q, want nothing about good.rego", notes)
 	}
-	vs := e.Evaluate(t.Context(), "web", "", mustInput(t, `{"container": {"name": "web"}, "image": {}}`))
+	vs := e.Evaluate(t.Context(), "web", "", InputOf(mustInput(t, `{"container": {"name": "web"}, "image": {}}`)))
 	var nomsg *Violation
 	for i := range vs {
 		if vs[i].Policy == "nomsg" {

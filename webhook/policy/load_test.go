@@ -12,7 +12,7 @@ import (
 // no-root policy, i.e. whether that policy was loaded.
 func noRootViolated(t *testing.T, e *Engine) bool {
 	t.Helper()
-	got := e.Evaluate(t.Context(), "web", "linux/amd64", mustInput(t, rootInput))
+	got := e.Evaluate(t.Context(), "web", "linux/amd64", InputOf(mustInput(t, rootInput)))
 	return len(got) == 1 && got[0].Policy == "no-root"
 }
 
@@ -84,7 +84,7 @@ func TestConfigMapDataSymlinkSwapBehindASymlinkedRootIsReloaded(t *testing.T) {
 	for range 3 {
 		w.poll(t.Context())
 	}
-	got := e.Evaluate(t.Context(), "web", "", mustInput(t, rootInput))
+	got := e.Evaluate(t.Context(), "web", "", InputOf(mustInput(t, rootInput)))
 	if len(got) != 1 || got[0].Msg != "missing label owner" {
 		t.Errorf("Evaluate after the ConfigMap swap = %+v, want the new label in the message", got)
 	}

@@ -18,7 +18,7 @@ func cached(e *Engine, input ast.Value) ([]Violation, bool) {
 	if c == nil {
 		return nil, false
 	}
-	return c.get(c.key(input))
+	return c.get(c.key(InputOf(input)))
 }
 
 // largeConfigInput is the input of one container whose image config carries
@@ -55,10 +55,10 @@ func TestLargeConfigLabelsCannotHoldTheResultCachePastItsBudget(t *testing.T) {
 	if testing.Short() {
 		images = 200
 	}
-	e.Evaluate(t.Context(), "web", "", largeConfigInput(-1, 16))
+	e.Evaluate(t.Context(), "web", "", InputOf(largeConfigInput(-1, 16)))
 	before := memtest.HeapInUse()
 	for n := range images {
-		if vs := e.Evaluate(t.Context(), "web", "", largeConfigInput(n, size)); len(vs) == 0 {
+		if vs := e.Evaluate(t.Context(), "web", "", InputOf(largeConfigInput(n, size))); len(vs) == 0 {
 			t.Fatalf("Evaluate(image %d) = no violation, want at least run-as-root's", n)
 		}
 	}
@@ -78,15 +78,15 @@ func TestLargeConfigLabelsCannotHoldTheResultCachePastItsBudget(t *testing.T) {
 func TestFloodOfDistinctInputsDoesNotEvictTheWorkingSet(t *testing.T) {
 	e := newEngine(t, Options{Builtins: policies.FS})
 	hot := largeConfigInput(-1, 16)
-	e.Evaluate(t.Context(), "web", "", hot)
+	e.Evaluate(t.Context(), "web", "", InputOf(hot))
 	for n := range 5000 {
-		e.Evaluate(t.Context(), "web", "", largeConfigInput(n, 16))
+		e.Evaluate(t.Context(), "web", "", InputOf(largeConfigInput(n, 16)))
 		if n%50 != 0 {
 			continue
 		}
 		if _, ok := cached(e, hot); !ok {
 			t.Fatalf("after %d distinct inputs, the input evaluated every 50 admissions was no longer cached", n+1)
 		}
-		e.Evaluate(t.Context(), "web", "", hot)
+		e.Evaluate(t.Context(), "web", "", InputOf(hot))
 	}
 }

@@ -1,6 +1,11 @@
 package policy
 
-import "github.com/open-policy-agent/opa/v1/ast"
+import (
+	"bufio"
+	"crypto/sha256"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+)
 
 // Request is what the admission request says about itself.
 type Request struct {
@@ -14,7 +19,56 @@ type Request struct {
 	Mode Action
 }
 
-// Value is a policy input, as Evaluate takes it: built outside the engine
-// (by webhook/input), so that the engine knows nothing of images, lineage
-// or workloads.
+// Value is a policy input value, built outside the engine (by
+// webhook/input), so that the engine knows nothing of images, lineage or
+// workloads.
 type Value = ast.Value
+
+// Input is what Evaluate takes: the input value, and the parts of it that
+// were built once for many evaluations.
+type Input struct {
+	Value Value
+	parts []keyedPart
+}
+
+type keyedPart struct {
+	key  string
+	part Part
+}
+
+// InputOf is an input with no shared parts.
+func InputOf(v Value) Input { return Input{Value: v} }
+
+// WithPart notes that the input object's top-level key holds p's term, so
+// that the result cache's key uses p's digest instead of hashing its value
+// again. The note is used only while the object holds that very term.
+func (in Input) WithPart(key string, p Part) Input {
+	in.parts = append(in.parts, keyedPart{key: key, part: p})
+	return in
+}
+
+// digestOf is the digest of the part the object holds at key as t.
+func (in Input) digestOf(key string, t *ast.Term) ([sha256.Size]byte, bool) {
+	for _, kp := range in.parts {
+		if kp.key == key && kp.part.term == t {
+			return kp.part.digest, true
+		}
+	}
+	return [sha256.Size]byte{}, false
+}
+
+// Part is a value many inputs share, such as an image's facts on one
+// platform, with its canonical digest computed once. Its value must never
+// be modified: OPA does not modify input, and the digest describes it.
+type Part struct {
+	term   *ast.Term
+	digest [sha256.Size]byte
+}
+
+// NewPart computes v's digest, as the result cache would hash it.
+func NewPart(v Value) Part {
+	return Part{term: ast.NewTerm(v), digest: Digest(func(w *bufio.Writer) { writeCanonical(w, v) })}
+}
+
+// Term is the part as an object's value.
+func (p Part) Term() *ast.Term { return p.term }

@@ -72,7 +72,7 @@ violation contains {"msg": id(input.container.name), "container": "", "platform"
 			writeFiles(t, dir, map[string]string{"p.rego": src})
 			e := newEngine(t, Options{Paths: []string{dir}})
 			in := mustInput(t, rootInput)
-			e.Evaluate(t.Context(), "web", "", in)
+			e.Evaluate(t.Context(), "web", "", InputOf(in))
 			if _, hit := cached(e, in); hit {
 				t.Errorf("after Evaluate with a policy calling %s, the result cache holds the input, want never cached", name)
 			}
@@ -81,7 +81,7 @@ violation contains {"msg": id(input.container.name), "container": "", "platform"
 	// The built-ins are pure and stay cached.
 	e := newEngine(t, Options{Builtins: fstest.MapFS{"no_root.rego": {Data: []byte(rootPolicy)}}})
 	in := mustInput(t, rootInput)
-	e.Evaluate(t.Context(), "web", "", in)
+	e.Evaluate(t.Context(), "web", "", InputOf(in))
 	if _, hit := cached(e, in); !hit {
 		t.Error("a pure policy's result was not cached")
 	}

@@ -1,0 +1,197 @@
+package webhook
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"k8s.io/client-go/rest"
+)
+
+// apiServerClient is an HTTP client made as the API server makes its
+// webhook client (k8s.io/apiserver's webhook ClientManager): client-go's
+// transport (keep-alive, at most 25 idle connections per host, no TLS
+// session cache), over HTTP/1.1, which the API server asks for whenever the
+// webhook is a Service or a URL off loopback.
+func apiServerClient(t *testing.T, caFile string) *http.Client {
+	t.Helper()
+	ca, err := os.ReadFile(caFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt, err := rest.TransportFor(&rest.Config{TLSClientConfig: rest.TLSClientConfig{CAData: ca, NextProtos: []string{"http/1.1"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &http.Client{Transport: rt}
+}
+
+// callCost is what a number of admissions cost on the wire, read from
+// Serve's metrics.
+type callCost struct {
+	accepted, full, resumed float64
+	// protocols are the handshakes by application protocol negotiated.
+	protocols map[string]float64
+	// answerBytes is the mean response body by path.
+	answerBytes map[string]float64
+}
+
+func readCallCost(t *testing.T, reg prometheus.Gatherer) callCost {
+	t.Helper()
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := callCost{protocols: map[string]float64{}, answerBytes: map[string]float64{}}
+	for _, f := range families {
+		for _, m := range f.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			switch f.GetName() {
+			case "strata_connections_accepted_total":
+				if labels["listener"] == "webhook" {
+					c.accepted += m.GetCounter().GetValue()
+				}
+			case "strata_tls_handshakes_total":
+				n := m.GetCounter().GetValue()
+				c.protocols[labels["protocol"]] += n
+				if labels["resumed"] == "true" {
+					c.resumed += n
+				} else {
+					c.full += n
+				}
+			case "strata_webhook_response_size_bytes":
+				h := m.GetHistogram()
+				if h.GetSampleCount() > 0 {
+					c.answerBytes[labels["path"]] = h.GetSampleSum() / float64(h.GetSampleCount())
+				}
+			}
+		}
+	}
+	return c
+}
+
+// What an admission costs the API server beyond strata's own work: a new
+// connection and a full TLS handshake are far dearer than a request on a
+// connection kept alive. The API server's client keeps its connections, so
+// once its pool is full, 1,000 admissions from 16 at a time open none (anything strata
+// did to end connections early, such as answering with "Connection: close"
+// or an idle timeout shorter than the client's, would show here), and
+// strata's answers carry only what the API server reads.
+//
+// Not parallel: client-go keeps its transports, and their connections, in a
+// process-wide cache; they are closed before the parallel tests that check
+// for leaked goroutines start.
+func TestAdmissionsReuseTheAPIServersConnections(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	p := newPipeline(t)
+	certDir := t.TempDir()
+	writeCert(t, certDir)
+	srv := startServe(t, ServerOptions{CertDir: certDir, Registerer: reg,
+		Handlers: asAdmissionHandlers(handlers(p.Checker, nil, nil)), Pinner: p.Pinner(nil)})
+	client := apiServerClient(t, filepath.Join(certDir, "tls.crt"))
+	t.Cleanup(client.CloseIdleConnections)
+	base := "https://" + srv.addr
+
+	// Each answer is one kind the API server receives; its body must be the
+	// decision asked for, so that the sizes below are of the right answers.
+	answers := []struct {
+		path, request, want string
+	}{
+		{"/validate/enforce", "pod-compliant-enforce.request.json", `"allowed":true`},
+		{"/validate/enforce", "pod-enforce.request.json", `"allowed":false`},
+		{"/validate/warn", "pod-warn.request.json", `"warnings":`},
+		{"/mutate/pin", "pin/tag.request.json", `"patch":`},
+	}
+	sizes := map[string]int{}
+	for _, a := range answers {
+		body, err := os.ReadFile(filepath.Join("testdata", a.request))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := send(t, client, base+a.path+"?timeout=10s", body)
+		if !bytes.Contains(got, []byte(a.want)) {
+			t.Fatalf("POST %s %s = %s, want an answer with %s", a.path, a.request, got, a.want)
+		}
+		sizes[a.request] = len(got)
+	}
+
+	allow, err := os.ReadFile(filepath.Join("testdata", "pod-compliant-enforce.request.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const admissions, inFlight = 1000, 16
+	load := func(admissions int64) {
+		var next atomic.Int64
+		var wg sync.WaitGroup
+		for range inFlight {
+			wg.Go(func() {
+				for next.Add(1) <= admissions {
+					send(t, client, base+"/validate/enforce?timeout=10s", allow)
+				}
+			})
+		}
+		wg.Wait()
+	}
+	// The client's pool fills first: Go's transport dials for a request
+	// that finds no idle connection and keeps the dial even when another
+	// connection frees up first, so filling it may open more than 16.
+	load(10 * inFlight)
+	before := readCallCost(t, reg)
+	load(admissions)
+	after := readCallCost(t, reg)
+
+	opened, full := after.accepted-before.accepted, after.full-before.full
+	t.Logf("filling the pool: %.0f connections; then per %d admissions, %d at a time: %.0f connections accepted, %.0f full TLS handshakes, %.0f resumed; handshakes by protocol %v",
+		before.accepted, admissions, inFlight, opened, full, after.resumed-before.resumed, after.protocols)
+	t.Logf("answer bytes: allow %d, deny %d, warn %d, pin patch %d",
+		sizes[answers[0].request], sizes[answers[1].request], sizes[answers[2].request], sizes[answers[3].request])
+	if opened != 0 || full != 0 {
+		t.Errorf("%d admissions, %d at a time, on a full pool opened %.0f connections (%.0f full handshakes), want none: connections are not kept alive", admissions, inFlight, opened, full)
+	}
+	if after.protocols["h2"] != 0 || after.protocols["http/1.1"] == 0 {
+		t.Errorf("handshakes by protocol = %v, want http/1.1 only (the webhook port does not speak HTTP/2)", after.protocols)
+	}
+	// The metric and the bodies the client read must agree, or the bench's
+	// bytes per admission would be wrong.
+	if got, want := after.answerBytes["/validate/enforce"], float64(sizes[answers[0].request]); got < want-1 || got > want+1 {
+		t.Errorf("strata_webhook_response_size_bytes mean for /validate/enforce = %.1f, want %v, the size of the allow", got, want)
+	}
+	// An allow is the uid, the verdict and controller-runtime's status:
+	// nothing of the object is sent back.
+	if n := sizes[answers[0].request]; n > 192 {
+		t.Errorf("an allow is %d bytes, want at most 192: nothing but the uid, the verdict and the status", n)
+	}
+}
+
+// send posts an AdmissionReview as the API server does and returns the
+// answer's body.
+func send(t *testing.T, c *http.Client, url string, body []byte) []byte {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		t.Error(err)
+		return nil
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Error(err)
+		return nil
+	}
+	defer resp.Body.Close()
+	got, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Error(fmt.Errorf("POST %s: %d %s: %v", url, resp.StatusCode, got, err))
+	}
+	return got
+}

@@ -1,0 +1,48 @@
+package webhook
+
+import (
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strings"
+	"testing"
+
+	"github.com/strata-project/strata/webhook/internal/logtest"
+	"github.com/strata-project/strata/webhook/policy"
+	"github.com/strata-project/strata/webhook/workload"
+)
+
+// docs/images.md: failed resolutions are logged once per cause (kind and
+// registry), with how many images it hit and one of their messages, not
+// once per container.
+func TestFailedResolutionsAreLoggedOncePerCause(t *testing.T) {
+	t.Parallel()
+	p := newPipeline(t)
+	var logs logtest.Buffer
+	c := NewChecker(CheckerOptions{Resolver: p.Resolver, Lineage: p.Catalog, Evaluator: p.Engine, Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
+	w := &workload.Workload{Kind: "Pod", Name: "many-missing", Namespace: "shop"}
+	for i := range 5 {
+		w.Containers = append(w.Containers, workload.Container{Name: fmt.Sprintf("missing-%d", i), Type: workload.TypeContainer, Image: p.Demo.Ref(fmt.Sprintf("shop/missing-%d:1.0", i))})
+	}
+	for i := range 3 {
+		w.Containers = append(w.Containers, workload.Container{Name: fmt.Sprintf("invalid-%d", i), Type: workload.TypeContainer, Image: fmt.Sprintf("shop/web@sha512:%d", i)})
+	}
+	c.Check(t.Context(), policy.Request{Operation: "CREATE", Namespace: "shop", Mode: policy.Enforce}, w)
+
+	got := map[string]float64{}
+	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		var l map[string]any
+		if err := json.Unmarshal([]byte(line), &l); err != nil || l["msg"] != "images not resolved" {
+			continue
+		}
+		key := fmt.Sprint(l["kind"], " ", l["registry"])
+		if _, twice := got[key]; twice || l["example"] == "" {
+			t.Errorf("cause %s logged twice, or without an example: %s", key, line)
+		}
+		got[key], _ = l["images"].(float64)
+	}
+	want := map[string]float64{"not-found " + p.Demo.Host: 5, "invalid-reference ": 3}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("images not resolved lines (kind registry → images) = %v, want %v\nlog:\n%s", got, want, logs.String())
+	}
+}

@@ -1,0 +1,167 @@
+package input
+
+import (
+	"bufio"
+	"crypto/sha256"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+
+	"github.com/strata-project/strata/webhook/images"
+	"github.com/strata-project/strata/webhook/internal/lru"
+	"github.com/strata-project/strata/webhook/lineage"
+	"github.com/strata-project/strata/webhook/policy"
+)
+
+// DefaultPartsBytes is the image parts' share of the default cache budget
+// (cache.maxBytes): at some 10 KiB an image, about 400 of them.
+const DefaultPartsBytes = 4 << 20
+
+// Parts remembers the image and lineage parts of recent inputs. An image's
+// facts on one platform, and its lineage, are the same for every container,
+// pod and request that runs it, and building them (history, config,
+// layers, chain) and hashing them for the policies' result cache is most of
+// an evaluation's cost when the result is cached: built once, a part is
+// shared by every input that names it. It is safe for concurrent use; a nil
+// *Parts builds every part anew.
+type Parts struct {
+	entries  *lru.Cache[partKey, policy.Part]
+	lineages *lru.Cache[[sha256.Size]byte, policy.Part]
+}
+
+// partKey is everything the image part is built from. Facts are immutable
+// for their platform manifest (webhook/images shares them through its
+// cache), so their reference, digest and platform name them; the rest is
+// the image as this request resolved it, and the one number the lineage
+// adds (the layers of the direct base, for baseSize).
+type partKey struct {
+	factsRef    string
+	factsDigest images.Digest
+	platform    string
+	ref         string
+	digest      images.Digest
+	stale       bool
+	staleReason string
+	baseLayers  int
+}
+
+// NewParts returns a cache of parts costing at most maxBytes
+// (DefaultPartsBytes when 0 or less): 3/4 for images, 1/4 for lineages.
+func NewParts(maxBytes int64) *Parts {
+	if maxBytes <= 0 {
+		maxBytes = DefaultPartsBytes
+	}
+	return &Parts{
+		entries:  lru.New[partKey, policy.Part](0, maxBytes/4*3),
+		lineages: lru.New[[sha256.Size]byte, policy.Part](0, maxBytes/4),
+	}
+}
+
+// Input is s.Value(), with the image part taken from p when s's image was
+// resolved.
+func (p *Parts) Input(s *Subject) policy.Input {
+	if p == nil || s.Err != nil || s.Facts == nil || s.Image == nil {
+		return s.Value()
+	}
+	f := s.Facts
+	key := partKey{
+		factsRef: f.Ref, factsDigest: f.Digest, platform: f.Platform,
+		ref: s.Image.Ref, digest: s.Image.Digest, stale: s.Image.Stale, staleReason: s.Image.StaleReason(),
+		baseLayers: baseLayers(s.Lineage),
+	}
+	image, ok := p.entries.Get(key)
+	if !ok {
+		image = policy.NewPart(s.imageValue())
+		p.entries.Add(key, image, partCost(key, image.Term()))
+	}
+	fp := fingerprint(s.Lineage)
+	lin, ok := p.lineages.Get(fp)
+	if !ok {
+		lin = policy.NewPart(lineageValue(s.Lineage))
+		p.lineages.Add(fp, lin, partCost(partKey{}, lin.Term())+sha256.Size)
+	}
+	return policy.InputOf(s.object(image.Term(), lin.Term())).WithPart("image", image).WithPart("lineage", lin)
+}
+
+// fingerprint is the SHA-256 of everything lineageValue reads of l. Lineages
+// are computed per request (the catalog moves), so they are named by what
+// they hold, not by where they came from; TestFingerprintReadsEveryField
+// holds it to every field of Lineage, Entry and Claim.
+func fingerprint(l lineage.Lineage) [sha256.Size]byte {
+	return policy.Digest(func(b *bufio.Writer) {
+		w := fingerprinter{b}
+		w.int(l.Depth)
+		w.bool(l.Complete)
+		w.int(len(l.Chain))
+		for _, e := range l.Chain {
+			w.entry(e)
+		}
+		w.bool(l.Self != nil)
+		if l.Self != nil {
+			w.entry(*l.Self)
+		}
+		w.int(len(l.Claims))
+		for _, c := range l.Claims {
+			_, _ = w.w.Write(c.By[:])
+			w.strings(c.Name, c.Digest, c.Source, c.Status, c.Reason)
+		}
+	})
+}
+
+type fingerprinter struct{ w *bufio.Writer }
+
+func (w *fingerprinter) int(n int) {
+	policy.WriteUvarint(w.w, uint64(n))
+}
+
+func (w *fingerprinter) bool(b bool) {
+	if b {
+		_ = w.w.WriteByte(1)
+	} else {
+		_ = w.w.WriteByte(0)
+	}
+}
+
+// strings writes each string with its length first, so that no two lists
+// write the same bytes.
+func (w *fingerprinter) strings(ss ...string) {
+	for _, s := range ss {
+		w.int(len(s))
+		_, _ = w.w.WriteString(s)
+	}
+}
+
+func (w *fingerprinter) list(ss []string) {
+	w.int(len(ss))
+	w.strings(ss...)
+}
+
+func (w *fingerprinter) entry(e lineage.Entry) {
+	w.list(e.Refs)
+	w.list(e.Evidence)
+	w.list(e.Sources)
+	w.strings(e.ClaimedName, e.Role, e.Verified, e.MovedTag)
+	_, _ = w.w.Write(e.Digest[:])
+	_, _ = w.w.Write(e.CurrentDigest[:])
+	w.int(e.Layers)
+	w.bool(e.Current)
+}
+
+// partCost estimates what a part holds: a term and its value for every
+// node, and the bytes of its strings, which it shares with the facts
+// while they are cached and keeps alive after.
+func partCost(k partKey, t *ast.Term) int64 {
+	n := int64(len(k.factsRef) + len(k.platform) + len(k.ref) + len(k.staleReason) + 2*len(images.Digest{}))
+	ast.WalkTerms(t, func(t *ast.Term) bool {
+		n += termBytes
+		if s, ok := t.Value.(ast.String); ok {
+			n += int64(len(s))
+		}
+		return false
+	})
+	return n
+}
+
+// termBytes is what one node of an OPA value costs: the term, its value
+// and its share of the collection holding it (measured by
+// TestPartCostCoversWhatAPartHolds).
+const termBytes = 48

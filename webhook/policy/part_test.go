@@ -1,0 +1,66 @@
+package policy
+
+import (
+	"testing"
+
+	"testing/fstest"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+)
+
+// TestPartDigestKeysOnlyItsOwnTerm: a part's digest stands for its value in
+// the result key only where the input holds that very term. Noted for
+// another key, or for an object that holds another term there, it is not
+// used, so that a part can never give one input the key of another.
+func TestPartDigestKeysOnlyItsOwnTerm(t *testing.T) {
+	t.Parallel()
+	keys := []string{"container", "image"}
+	c := newResultCache(1<<20, keys)
+	image := ast.MustParseTerm(`{"ref": "a", "config": {"user": {"uid": 0}}}`).Value
+	other := ast.MustParseTerm(`{"ref": "b", "config": {"user": {"uid": 1000}}}`).Value
+	p := NewPart(image)
+	withPart := ast.NewObject([2]*ast.Term{ast.StringTerm("container"), ast.StringTerm("web")}, [2]*ast.Term{ast.StringTerm("image"), p.Term()})
+	holdsOther := ast.NewObject([2]*ast.Term{ast.StringTerm("container"), ast.StringTerm("web")}, [2]*ast.Term{ast.StringTerm("image"), ast.NewTerm(other)})
+
+	if c.key(InputOf(withPart).WithPart("image", p)) == c.key(InputOf(holdsOther).WithPart("image", p)) {
+		t.Error("an input holding another image, noted with the part, has the part's key")
+	}
+	if c.key(InputOf(holdsOther).WithPart("image", p)) != c.key(InputOf(holdsOther)) {
+		t.Error("a part noted for a term the input does not hold changed its key")
+	}
+	if c.key(InputOf(withPart).WithPart("container", p)) != c.key(InputOf(withPart)) {
+		t.Error("a part noted under a key whose term it is not changed the key")
+	}
+	again := NewPart(image)
+	rebuilt := ast.NewObject([2]*ast.Term{ast.StringTerm("container"), ast.StringTerm("web")}, [2]*ast.Term{ast.StringTerm("image"), again.Term()})
+	if c.key(InputOf(withPart).WithPart("image", p)) != c.key(InputOf(rebuilt).WithPart("image", again)) {
+		t.Error("two parts of one value give two keys")
+	}
+	for _, whole := range []*resultCache{newResultCache(1<<20, nil)} {
+		if whole.key(InputOf(withPart).WithPart("image", p)) == whole.key(InputOf(holdsOther).WithPart("image", p)) {
+			t.Error("keyed on the whole input, an input holding another image has the part's key")
+		}
+	}
+}
+
+// TestEvaluatingAPartGivesTheVerdictOfItsValue: the same policies answer the
+// same for an input whose image is a part as for the one built in full,
+// first from evaluation and then from the result cache.
+func TestEvaluatingAPartGivesTheVerdictOfItsValue(t *testing.T) {
+	t.Parallel()
+	e := newEngine(t, Options{Builtins: fstest.MapFS{"no_root.rego": {Data: []byte(rootPolicy)}}})
+	full := mustInput(t, rootInput).(ast.Object)
+	p := NewPart(full.Get(ast.StringTerm("image")).Value)
+	shared := full.Copy()
+	shared.Insert(ast.StringTerm("image"), p.Term())
+	want := e.Evaluate(t.Context(), "web", "linux/amd64", InputOf(full))
+	if len(want) == 0 {
+		t.Fatal("the root input violates nothing; the test needs a violation")
+	}
+	for round := range 2 {
+		got := e.Evaluate(t.Context(), "web", "linux/amd64", InputOf(shared).WithPart("image", p))
+		if len(got) != len(want) || got[0] != want[0] {
+			t.Errorf("round %d: Evaluate(part) = %v, want %v", round, got, want)
+		}
+	}
+}
