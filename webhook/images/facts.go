@@ -44,8 +44,8 @@ type Facts struct {
 	Size int64 `json:"size"`
 	// LayerSizes are the compressed sizes the manifest declares for its
 	// layers, in order: what a node pulls, read without another request.
-	LayerSizes  []int64           `json:"layerSizes"`
-	Annotations map[string]string `json:"annotations,omitempty"`
+	LayerSizes  []int64 `json:"layerSizes"`
+	Annotations Strings `json:"annotations,omitempty"`
 	// DiffIDs are the uncompressed layer digests from rootfs.diff_ids: the
 	// identity of the content, unchanged by a re-push or recompression.
 	DiffIDs []Digest  `json:"diffIDs"`
@@ -57,21 +57,22 @@ type Facts struct {
 
 // Config holds what the image config says about how the image runs.
 type Config struct {
-	User       User              `json:"user"`
-	Labels     map[string]string `json:"labels,omitempty"`
-	Env        []string          `json:"env,omitempty"`
-	Entrypoint []string          `json:"entrypoint,omitempty"`
-	Cmd        []string          `json:"cmd,omitempty"`
-	WorkingDir string            `json:"workingDir,omitempty"`
-	Created    time.Time         `json:"created,omitzero"`
+	User       User      `json:"user"`
+	Labels     Strings   `json:"labels,omitempty"`
+	Env        []string  `json:"env,omitempty"`
+	Entrypoint []string  `json:"entrypoint,omitempty"`
+	Cmd        []string  `json:"cmd,omitempty"`
+	WorkingDir string    `json:"workingDir,omitempty"`
+	Created    time.Time `json:"created,omitzero"`
 }
 
 // History is one build step; EmptyLayer steps (ENV, USER, ...) made no layer.
+// It keeps what the policies read of a step: the config's created and
+// comment are left out, because every cached image would hold them and
+// nothing reads them.
 type History struct {
-	Created    time.Time `json:"created,omitzero"`
-	CreatedBy  string    `json:"createdBy,omitempty"`
-	Comment    string    `json:"comment,omitempty"`
-	EmptyLayer bool      `json:"emptyLayer,omitempty"`
+	CreatedBy  string `json:"createdBy,omitempty"`
+	EmptyLayer bool   `json:"emptyLayer,omitempty"`
 }
 
 // PrefixSize is the compressed size of the first n layers, as the manifest
@@ -129,25 +130,12 @@ func (f *Facts) cost() int64 {
 	n += int64(len(f.Ref) + len(f.Platform) + len(f.MediaType))
 	n += int64(len(f.DiffIDs)) * int64(unsafe.Sizeof(Digest{}))
 	n += int64(len(f.LayerSizes)) * 8
-	n += mapCost(f.Annotations) + mapCost(f.Config.Labels)
+	n += sliceCost(f.Annotations) + sliceCost(f.Config.Labels)
 	n += sliceCost(f.Config.Env) + sliceCost(f.Config.Entrypoint) + sliceCost(f.Config.Cmd)
 	n += int64(len(f.Config.User.Raw) + len(f.Config.User.Name) + len(f.Config.User.Group) + len(f.Config.WorkingDir))
 	n += f.Provenance.cost()
 	for _, h := range f.History {
-		n += int64(unsafe.Sizeof(h)) + roundAlloc(len(h.CreatedBy)) + roundAlloc(len(h.Comment))
-	}
-	return n
-}
-
-// mapCost follows the Go runtime's layout: a header, then about 100 bytes
-// of buckets and string headers per entry (measured: BenchmarkFactsMemory).
-func mapCost(m map[string]string) int64 {
-	if len(m) == 0 {
-		return 0
-	}
-	n := int64(48)
-	for k, v := range m {
-		n += 100 + int64(len(k)+len(v))
+		n += int64(unsafe.Sizeof(h)) + roundAlloc(len(h.CreatedBy))
 	}
 	return n
 }

@@ -301,45 +301,49 @@ func (r *Resolver) buildFacts(ctx context.Context, pinned Reference, mediaType s
 	if len(cfg.RootFS.DiffIDs) != len(m.Layers) {
 		return nil, &errContent{msg: fmt.Sprintf("config %s lists %d layer diff IDs for a manifest of %d layers", cfgDigest, len(cfg.RootFS.DiffIDs), len(m.Layers))}
 	}
+	// Facts are cached by the thousand: every string and list that other
+	// images hold too is held once (intern.go).
 	f := &Facts{
 		Digest:      pinned.Digest,
 		Ref:         pinned.Name() + "@" + pinned.Digest.String(),
-		MediaType:   mediaType,
+		MediaType:   intern(mediaType),
 		Layers:      len(m.Layers),
-		Annotations: m.Annotations,
-		DiffIDs:     make([]Digest, len(cfg.RootFS.DiffIDs)),
+		Annotations: StringsOf(m.Annotations),
 		Config: Config{
-			User:       ParseUser(cfg.Config.User),
-			Labels:     cfg.Config.Labels,
-			Env:        cfg.Config.Env,
-			Entrypoint: cfg.Config.Entrypoint,
-			Cmd:        cfg.Config.Cmd,
-			WorkingDir: cfg.Config.WorkingDir,
+			User:       internUser(ParseUser(cfg.Config.User)),
+			Labels:     StringsOf(cfg.Config.Labels),
+			Env:        internStrings(cfg.Config.Env),
+			Entrypoint: shareStrings(cfg.Config.Entrypoint),
+			Cmd:        shareStrings(cfg.Config.Cmd),
+			WorkingDir: intern(cfg.Config.WorkingDir),
 			Created:    cfg.Created.Time,
 		},
 	}
-	f.LayerSizes = make([]int64, len(m.Layers))
+	diffIDs := make([]Digest, len(cfg.RootFS.DiffIDs))
+	sizes := make([]int64, len(m.Layers))
 	for i, l := range m.Layers {
 		// A negative size is no descriptor a runtime pulls, and would hide
 		// the other layers from the image-size policy.
 		if l.Size < 0 {
 			return nil, &errContent{msg: fmt.Sprintf("manifest %s declares layer %d of %d bytes", pinned.Digest, i, l.Size)}
 		}
-		f.LayerSizes[i] = l.Size
-		if f.DiffIDs[i], err = digestFromHash(cfg.RootFS.DiffIDs[i]); err != nil {
+		sizes[i] = l.Size
+		if diffIDs[i], err = digestFromHash(cfg.RootFS.DiffIDs[i]); err != nil {
 			return nil, &errContent{msg: fmt.Sprintf("config %s: layer %d: %v", cfgDigest, i, err)}
 		}
 	}
+	f.DiffIDs, f.LayerSizes = sharedDigests.share(diffIDs), sharedLayerSizes.share(sizes)
 	f.Size = f.PrefixSize(len(f.LayerSizes))
 	if len(cfg.History) > 0 {
-		f.History = make([]History, len(cfg.History))
+		history := make([]History, len(cfg.History))
 		for i, h := range cfg.History {
-			f.History[i] = History{Created: h.Created.Time, CreatedBy: h.CreatedBy, Comment: h.Comment, EmptyLayer: h.EmptyLayer}
+			history[i] = History{CreatedBy: intern(h.CreatedBy), EmptyLayer: h.EmptyLayer}
 		}
+		f.History = sharedHistories.share(history)
 	}
 	// The config alone says what the manifest is: the same digest may be
 	// listed under different platforms by different indexes.
-	f.Platform = platformString(v1.Platform{OS: cfg.OS, Architecture: cfg.Architecture, Variant: cfg.Variant})
+	f.Platform = intern(platformString(v1.Platform{OS: cfg.OS, Architecture: cfg.Architecture, Variant: cfg.Variant}))
 	return f, nil
 }
 

@@ -175,10 +175,10 @@ func TestResolveAnnotationsAndConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	f := got.Platforms[0]
-	if f.Annotations[AnnotationBaseName] != base || f.Annotations[AnnotationBaseDigest] != baseDigest {
+	if f.Annotations.Get(AnnotationBaseName) != base || f.Annotations.Get(AnnotationBaseDigest) != baseDigest {
 		t.Errorf("Annotations = %v, want the base name and digest", f.Annotations)
 	}
-	if f.Config.Labels[AnnotationBaseName] != base {
+	if f.Config.Labels.Get(AnnotationBaseName) != base {
 		t.Errorf("Labels = %v, want the base name label", f.Config.Labels)
 	}
 	if !f.Config.Created.Equal(created) || strings.Join(f.Config.Env, ",") != "PATH=/usr/bin,APP_ENV=prod" ||

@@ -159,7 +159,7 @@ func (s *Subject) imageValue() ast.Value {
 		item("layerSizes", sizesValue(f.LayerSizes)),
 		item("baseSize", ast.IntNumberTerm(int(f.PrefixSize(baseLayers(s.Lineage)))).Value),
 		item("history", historyValue(f)),
-		item("annotations", stringMap(f.Annotations)),
+		item("annotations", stringPairs(f.Annotations)),
 		item("stale", ast.Boolean(s.Image.Stale)),
 		item("config", configValue(f.Config)),
 	)
@@ -228,7 +228,7 @@ func configValue(c images.Config) ast.Value {
 	}
 	return ast.NewObject(
 		item("user", user),
-		item("labels", stringMap(c.Labels)),
+		item("labels", stringPairs(c.Labels)),
 		item("env", stringArray(c.Env)),
 		item("entrypoint", stringArray(c.Entrypoint)),
 		item("cmd", stringArray(c.Cmd)),
@@ -309,6 +309,14 @@ func entryValue(e lineage.Entry) ast.Value {
 func stringMap(m map[string]string) ast.Value {
 	obj := ast.NewObjectWithCapacity(len(m))
 	for k, v := range m {
+		obj.Insert(ast.StringTerm(k), ast.StringTerm(v))
+	}
+	return obj
+}
+
+func stringPairs(s images.Strings) ast.Value {
+	obj := ast.NewObjectWithCapacity(s.Len())
+	for k, v := range s.All() {
 		obj.Insert(ast.StringTerm(k), ast.StringTerm(v))
 	}
 	return obj

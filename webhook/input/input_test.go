@@ -29,12 +29,12 @@ func subjects() map[string]*Subject {
 		Ref: "registry.example.com/shop/web@" + app.String(), Digest: app, Platform: "linux/amd64",
 		MediaType: "application/vnd.oci.image.manifest.v1+json", Layers: 6, Size: 1 << 20,
 		LayerSizes:  []int64{1 << 19, 1 << 18, 1 << 17, 1 << 16, 1 << 15, 1 << 15},
-		Annotations: map[string]string{images.AnnotationBaseName: "registry.example.com/base/debian:12"},
+		Annotations: images.StringsOf(map[string]string{images.AnnotationBaseName: "registry.example.com/base/debian:12"}),
 		DiffIDs:     []images.Digest{{9}},
 		History:     []images.History{{CreatedBy: "COPY app /app"}},
 		Config: images.Config{
 			User: images.ParseUser("0:0"), Env: []string{"A=b"}, Entrypoint: []string{"/app"},
-			Created: time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC), Labels: map[string]string{"team": "shop"},
+			Created: time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC), Labels: images.StringsOf(map[string]string{"team": "shop"}),
 		},
 	}
 	named := *facts

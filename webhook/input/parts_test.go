@@ -104,7 +104,7 @@ func TestPartCostCoversWhatAPartHolds(t *testing.T) {
 			f.History = append(f.History, images.History{CreatedBy: fmt.Sprintf("RUN /bin/sh -c step %d of image %d && apt-get install -y something", j, i)})
 		}
 		f.Config.Env = []string{"PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C.UTF-8", fmt.Sprintf("APP=%d", i)}
-		f.Config.Labels = map[string]string{"org.opencontainers.image.source": "https://example.com/app", "org.opencontainers.image.revision": fmt.Sprint(i)}
+		f.Config.Labels = images.StringsOf(map[string]string{"org.opencontainers.image.source": "https://example.com/app", "org.opencontainers.image.revision": fmt.Sprint(i)})
 		s.Facts = &f
 		return s
 	}

@@ -192,9 +192,9 @@ func claimsOf(f *images.Facts) []Claim {
 	var out []Claim
 	for _, src := range []struct {
 		source string
-		kv     map[string]string
+		kv     images.Strings
 	}{{"annotation", f.Annotations}, {"label", f.Config.Labels}} {
-		name, digest := src.kv[images.AnnotationBaseName], src.kv[images.AnnotationBaseDigest]
+		name, digest := src.kv.Get(images.AnnotationBaseName), src.kv.Get(images.AnnotationBaseDigest)
 		if name == "" && digest == "" {
 			continue
 		}

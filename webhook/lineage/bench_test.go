@@ -5,6 +5,7 @@ import (
 	"hash/maphash"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/v1/empty"
@@ -133,4 +134,59 @@ func BenchmarkCatalogRefresh1000(b *testing.B) {
 		b.StartTimer()
 	}
 	b.ReportMetric(float64(heads)/1000, "HEAD/tag")
+}
+
+// catalogStateBytes records n catalog tags, each a single-platform image of
+// 3 layers (the full-size scenario's runtimes: the OS base's 2 and one of
+// their own), twice (a refresh that finds nothing moved), builds the index
+// and returns the heap bytes the catalog holds per tag: its state and the
+// index, not the facts, which the resolver's cache holds.
+func catalogStateBytes(tb testing.TB, n int) float64 {
+	tb.Helper()
+	rng := rand.New(rand.NewPCG(3, 3))
+	digest := func() (d images.Digest) {
+		for i := range d {
+			d[i] = byte(rng.Uint32())
+		}
+		return d
+	}
+	osLayers := []images.Digest{digest(), digest()}
+	refs := make([]images.Reference, n)
+	imgs := make([]*images.Image, n)
+	for i := range n {
+		ref, err := images.ParseReference(fmt.Sprintf("registry.example.com/base/runtime-%05d:1", i))
+		if err != nil {
+			tb.Fatal(err)
+		}
+		f := &images.Facts{Digest: digest(), Platform: "linux/amd64", DiffIDs: append(slices.Clip(osLayers), digest())}
+		refs[i], imgs[i] = ref, &images.Image{Ref: ref.String(), Digest: f.Digest, Platforms: []*images.Facts{f}}
+	}
+	c, err := NewCatalog(nil, nil, Options{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	runtime.GC()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for range 2 {
+		c.mu.Lock()
+		for i := range n {
+			c.record(refs[i], "runtime", imgs[i])
+		}
+		c.current.Store(c.buildIndex())
+		c.mu.Unlock()
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	runtime.KeepAlive(c)
+	runtime.KeepAlive(imgs)
+	return float64(after.HeapAlloc-before.HeapAlloc) / float64(n)
+}
+
+// BenchmarkCatalogStateMemory reports what a catalog of 10,000 tags holds
+// per tag beyond the facts of its images.
+func BenchmarkCatalogStateMemory(b *testing.B) {
+	for b.Loop() {
+		b.ReportMetric(catalogStateBytes(b, 10000), "B/tag")
+	}
 }

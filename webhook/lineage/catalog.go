@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"hash/maphash"
 	"log/slog"
-	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -357,11 +356,9 @@ func (c *Catalog) listTags(ctx context.Context, repository string) ([]string, er
 // a tag known before now points elsewhere on some platform.
 func (c *Catalog) record(ref images.Reference, role string, img *images.Image) (Move, bool) {
 	name := ref.String()
-	res := make(resolution, len(img.Platforms))
+	var res resolution
 	for _, f := range img.Platforms {
-		if !slices.Contains(res[f.Platform], f.Digest) {
-			res[f.Platform] = append(res[f.Platform], f.Digest)
-		}
+		res = res.add(f.Platform, f.Digest)
 		n, ok := c.nodes[f.Digest]
 		if !ok {
 			n = &node{digest: f.Digest, platform: f.Platform, diffIDs: f.DiffIDs, role: role}
@@ -379,7 +376,7 @@ func (c *Catalog) record(ref images.Reference, role string, img *images.Image) (
 	from := c.tops[name]
 	c.tops[name] = img.Digest
 	h := c.history[name]
-	if len(h) > 0 && maps.EqualFunc(h[0], res, slices.Equal) {
+	if len(h) > 0 && h[0].equal(res) {
 		return Move{}, false
 	}
 	var m Move
@@ -399,8 +396,9 @@ func (c *Catalog) record(ref images.Reference, role string, img *images.Image) (
 // no longer has did not move.
 func platformMoves(before, now resolution) []PlatformMove {
 	var out []PlatformMove
-	for platform, old := range before {
-		cur, ok := now[platform]
+	for _, p := range before {
+		platform, old := p.platform, p.digests
+		cur, ok := now.get(platform)
 		if !ok || slices.Equal(old, cur) {
 			continue
 		}
@@ -430,8 +428,8 @@ func (c *Catalog) forgetUnreferenced() {
 	keep := map[images.Digest]bool{}
 	for _, h := range c.history {
 		for _, res := range h {
-			for _, ds := range res {
-				for _, d := range ds {
+			for _, p := range res {
+				for _, d := range p.digests {
 					keep[d] = true
 				}
 			}
@@ -455,7 +453,9 @@ func (c *Catalog) buildIndex() *index {
 	}
 	tags := make(map[string]*tagState, len(c.history))
 	for name, h := range c.history {
-		tags[name] = &tagState{role: c.roles[name], current: maps.Clone(h[0])}
+		// A resolution is never changed once recorded (record makes a new
+		// one), so the index shares it rather than holding a copy per tag.
+		tags[name] = &tagState{role: c.roles[name], current: h[0]}
 	}
 	return newIndex(c.seed, nodes, tags)
 }

@@ -216,7 +216,7 @@ func TestLineageClaimNotInAllowList(t *testing.T) {
 	w := newWorld(t, images.Options{Allow: []string{"127.0.0.1:1"}}) // the test registry is not allowed
 	c := w.catalog(Options{})
 	app := &images.Facts{Digest: images.Digest{1}, Platform: "linux/amd64", DiffIDs: []images.Digest{{2}},
-		Annotations: map[string]string{images.AnnotationBaseName: w.ref("base/debian:12")}}
+		Annotations: images.StringsOf(map[string]string{images.AnnotationBaseName: w.ref("base/debian:12")})}
 	l := c.Lineage(ctx(t), app, images.Access{})
 	if len(l.Claims) != 1 || l.Claims[0].Status != ClaimUnreachable || !strings.Contains(l.Claims[0].Reason, "not configured to reach") {
 		t.Errorf("Lineage(claim on a registry outside registry.allow).Claims = %+v, want unreachable, not fetched", l.Claims)
@@ -432,7 +432,7 @@ func TestLineageCache(t *testing.T) {
 	}
 	// An unreachable claim is not remembered.
 	far := &images.Facts{Digest: images.Digest{7}, Platform: "linux/amd64", DiffIDs: []images.Digest{{8}},
-		Annotations: map[string]string{images.AnnotationBaseName: "registry.invalid/base:1"}}
+		Annotations: images.StringsOf(map[string]string{images.AnnotationBaseName: "registry.invalid/base:1"})}
 	c.Lineage(ctx(t), far, images.Access{})
 	if _, ok := c.cached(c.current.Load(), lineageKey{digest: far.Digest, platform: far.Platform}); ok {
 		t.Error("a lineage with an unreachable claim was cached")

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"hash/maphash"
 	"slices"
+	"strings"
 
 	"github.com/strata-project/strata/webhook/images"
 )
@@ -26,15 +27,50 @@ type tagState struct {
 	current resolution
 }
 
-// resolution is what a tag points to, per platform. A platform may have
-// more than one manifest: an index can list two for one platform, and
-// strata checks every one a node may pick.
-type resolution map[string][]images.Digest
+// resolution is what a tag points to, per platform, sorted by platform. A
+// platform may have more than one manifest: an index can list two for one
+// platform, and strata checks every one a node may pick. A catalog holds one
+// per tag and per remembered move, so it is a short list rather than a map
+// (a Go map of one platform takes a table of 8 slots).
+type resolution []platformImages
+
+type platformImages struct {
+	platform string
+	digests  []images.Digest
+}
+
+// get returns the manifests the tag points to on platform.
+func (r resolution) get(platform string) ([]images.Digest, bool) {
+	i, ok := slices.BinarySearchFunc(r, platform, func(p platformImages, platform string) int { return strings.Compare(p.platform, platform) })
+	if !ok {
+		return nil, false
+	}
+	return r[i].digests, true
+}
+
+// add records d for platform, once.
+func (r resolution) add(platform string, d images.Digest) resolution {
+	i, ok := slices.BinarySearchFunc(r, platform, func(p platformImages, platform string) int { return strings.Compare(p.platform, platform) })
+	if !ok {
+		return slices.Insert(r, i, platformImages{platform: platform, digests: []images.Digest{d}})
+	}
+	if !slices.Contains(r[i].digests, d) {
+		r[i].digests = append(r[i].digests, d)
+	}
+	return r
+}
+
+// equal reports the same manifests, in the same order, on the same platforms.
+func (r resolution) equal(o resolution) bool {
+	return slices.EqualFunc(r, o, func(a, b platformImages) bool {
+		return a.platform == b.platform && slices.Equal(a.digests, b.digests)
+	})
+}
 
 // movedFrom reports whether the tag points elsewhere than d on platform
 // now, and to what.
 func (r resolution) movedFrom(platform string, d images.Digest) (images.Digest, bool) {
-	now, ok := r[platform]
+	now, ok := r.get(platform)
 	if !ok || slices.Contains(now, d) {
 		return images.Digest{}, false
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"unicode"
 
+	"github.com/strata-project/strata/webhook/images"
 	"github.com/strata-project/strata/webhook/policy"
 )
 
@@ -121,7 +122,7 @@ func drawsOver(r rune) bool {
 func TestImageLabelWithEscapesCannotForgeInspectionLines(t *testing.T) {
 	t.Parallel()
 	ins := sampleInspection()
-	ins.Platforms[0].Image.Config.Labels = map[string]string{"note": "ok\r\x1b[2K    user        \"app\": uid 1000\n    layers      1"}
+	ins.Platforms[0].Image.Config.Labels = images.StringsOf(map[string]string{"note": "ok\r\x1b[2K    user        \"app\": uid 1000\n    layers      1"})
 	var buf bytes.Buffer
 	if err := WriteInspectionText(&buf, ins); err != nil {
 		t.Fatal(err)

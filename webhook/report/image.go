@@ -78,8 +78,8 @@ func WriteInspectionText(w io.Writer, ins *Inspection) error {
 			fmt.Fprintf(tw, "    cmd\t%s\n", quoteAll(f.Config.Cmd))
 		}
 		fmt.Fprintf(tw, "    history\t%d steps, %d with a layer\n", len(f.History), len(f.History)-emptySteps(f.History))
-		writeMap(tw, "annotation", f.Annotations)
-		writeMap(tw, "label", f.Config.Labels)
+		writeMap(tw, "annotation", f.Annotations.Map())
+		writeMap(tw, "label", f.Config.Labels.Map())
 	}
 	return tw.Flush()
 }
