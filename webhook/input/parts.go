@@ -12,8 +12,9 @@ import (
 	"github.com/strata-project/strata/webhook/policy"
 )
 
-// DefaultPartsBytes is the image parts' share of the default cache budget
-// (cache.maxBytes): at some 10 KiB an image, about 400 of them.
+// DefaultPartsBytes is the input parts' share of the default cache budget
+// (cache.maxBytes): at some 10 KiB an image, about 300 images and their
+// lineages.
 const DefaultPartsBytes = 4 << 20
 
 // Parts remembers the image and lineage parts of recent inputs. An image's
@@ -56,8 +57,8 @@ func NewParts(maxBytes int64) *Parts {
 	}
 }
 
-// Input is s.Value(), with the image part taken from p when s's image was
-// resolved.
+// Input is s.Value(), with the image and lineage parts taken from p when
+// s's image was resolved.
 func (p *Parts) Input(s *Subject) policy.Input {
 	if p == nil || s.Err != nil || s.Facts == nil || s.Image == nil {
 		return s.Value()
