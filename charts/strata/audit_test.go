@@ -158,8 +158,8 @@ func TestAuditCronJobRunsStrataAuditWithTheWebhooksConfiguration(t *testing.T) {
 	if c.Resources.Limits.Memory().IsZero() || c.Resources.Requests.Cpu().IsZero() {
 		t.Errorf("resources = %+v, want CPU requests and a memory limit", c.Resources)
 	}
-	if v, ok := envFrom(c, "GOMEMLIMIT"); !ok || v != "limits.memory" {
-		t.Errorf("GOMEMLIMIT from %q, want limits.memory", v)
+	if v, ok := envFrom(c, "STRATA_MEMORY_LIMIT"); !ok || v != "limits.memory" {
+		t.Errorf("STRATA_MEMORY_LIMIT from %q, want limits.memory", v)
 	}
 	// The same strata.yaml and the same custom policies as the webhook, from
 	// the same ConfigMaps, at the same paths.

@@ -549,6 +549,14 @@ func TestDeployment(t *testing.T) {
 		sc.SeccompProfile == nil || sc.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault {
 		t.Errorf("container securityContext = %+v", sc)
 	}
+	// strata sets Go's soft memory limit below the container's own; a
+	// GOMEMLIMIT here would override it with the whole limit.
+	if v, ok := envFrom(c, "STRATA_MEMORY_LIMIT"); !ok || v != "limits.memory" {
+		t.Errorf("STRATA_MEMORY_LIMIT from %q, want limits.memory", v)
+	}
+	if _, ok := envFrom(c, "GOMEMLIMIT"); ok {
+		t.Error("GOMEMLIMIT is set from the limit; want it unset, so that strata's 90 % applies")
+	}
 	wantArgs := []string{"serve", "--config=/etc/strata/strata.yaml", "--cert-dir=/etc/strata/tls", "--addr=:8443", "--health-addr=:8080", "--pull-secrets=false", "--max-connections=1000", "--health-max-connections=64"}
 	if !slices.Equal(c.Args, wantArgs) {
 		t.Errorf("args = %q, want %q", c.Args, wantArgs)

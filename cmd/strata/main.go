@@ -23,6 +23,7 @@ import (
 var errUsage = errors.New("usage")
 
 func main() {
+	applySoftMemoryLimit()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := runWithStdin(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()

@@ -248,7 +248,7 @@ securityContext:
 
 {{/*
 A container's resources (argument: a resources value); an empty limit is
-left out. GOMEMLIMIT (strata.memoryLimitEnv) follows the memory limit.
+left out. Go's soft memory limit (strata.memoryLimitEnv) follows the memory limit.
 */}}
 {{- define "strata.resources" -}}
 resources:
@@ -262,9 +262,9 @@ resources:
     {{- end }}
 {{- end -}}
 
-{{/* Go's soft memory limit is the container's: it collects before the kernel kills. */}}
+{{/* The container's memory limit: strata sets Go's soft memory limit to 90 % of it, so that it collects before the kernel kills. */}}
 {{- define "strata.memoryLimitEnv" -}}
-- name: GOMEMLIMIT
+- name: STRATA_MEMORY_LIMIT
   valueFrom:
     resourceFieldRef:
       resource: limits.memory
