@@ -73,9 +73,9 @@ type CheckerOptions struct {
 	// EvalReserve is kept from ctx's deadline for evaluating the policies
 	// after the registry work. Default: 200ms.
 	EvalReserve time.Duration
-	// Inputs, when set, remembers the image part of the policy input, so
-	// that an image's facts are built into input once, not for every
-	// container, pod and request that runs it.
+	// Inputs, when set, remembers the image and lineage parts of the policy
+	// input, so that an image's facts and lineage are built into input
+	// once, not for every container, pod and request that runs it.
 	Inputs *input.Parts
 	// Logger receives one line per cause of failed resolutions, not one per
 	// container. Default: discard.
