@@ -20,7 +20,7 @@ func TestAPatternThatDoesNotCompileIsRefusedAtLoad(t *testing.T) {
 	broken := "buildTools:\n  broken:\n    match: \"(unclosed\"\n"
 	writeFiles(t, dir, map[string]string{"labelled.rego": warnPolicy, "data.yaml": broken})
 	_, err := New(t.Context(), Options{Builtins: policies.FS, Paths: []string{dir}})
-	if err == nil || !strings.Contains(err.Error(), "policy single-stage-build: buildTools.broken.match: (unclosed is not a regular expression (RE2)") {
+	if err == nil || !strings.Contains(err.Error(), "policy single-stage-build: buildTools.broken.match: (unclosed is not a regular expression (RE2); fix the value") {
 		t.Fatalf("New with a broken buildTools pattern: %v, want the pattern named", err)
 	}
 

@@ -244,7 +244,7 @@ func configProblems(ctx context.Context, opts []func(*rego.Rego), metas map[stri
 		return nil
 	}
 	slices.Sort(problems)
-	return fmt.Errorf("policies.data: %s", strings.Join(problems, "; "))
+	return fmt.Errorf("policies.data: %s; fix the value in policies.data of strata.yaml, or in the .json/.yaml data file beside the policies", strings.Join(problems, "; "))
 }
 
 // applyActions sets configured actions over the defaults; an id that names
