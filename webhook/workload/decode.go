@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/go-json-experiment/json/jsontext"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	k8sjson "sigs.k8s.io/json"
 )
@@ -22,38 +23,11 @@ type objectMeta struct {
 	Annotations map[string]string `json:"annotations"`
 }
 
-type podTemplate struct {
-	Spec *podSpec `json:"spec"`
-}
-
-type podObject struct {
-	Metadata objectMeta `json:"metadata"`
-	Spec     *podSpec   `json:"spec"`
-}
-
-// templateObject is any kind with a pod template at spec.template.
-type templateObject struct {
-	Metadata objectMeta `json:"metadata"`
-	Spec     struct {
-		Template podTemplate `json:"template"`
-	} `json:"spec"`
-}
-
-type cronJobObject struct {
-	Metadata objectMeta `json:"metadata"`
-	Spec     struct {
-		JobTemplate struct {
-			Spec struct {
-				Template podTemplate `json:"template"`
-			} `json:"spec"`
-		} `json:"jobTemplate"`
-	} `json:"spec"`
-}
-
 // unmarshal decodes like the API server does: keys match field names case
 // sensitively. encoding/json would also accept "runasuser" for runAsUser, so a
 // custom resource that keeps unknown fields could show strata one value while
-// its controller, and the kubelet, use another.
+// its controller, and the kubelet, use another. Decode's own readers match
+// case sensitively too; this is for hasPodTemplate.
 func unmarshal(data []byte, v any) error {
 	return k8sjson.UnmarshalCaseSensitivePreserveInts(data, v)
 }
@@ -86,12 +60,6 @@ var builtinKinds = map[schema.GroupKind]shape{
 	{Group: "", Kind: "EphemeralContainers"}: ephemeralShape,
 }
 
-// ephemeralContainersObject is the old EphemeralContainers kind.
-type ephemeralContainersObject struct {
-	Metadata            objectMeta  `json:"metadata"`
-	EphemeralContainers []container `json:"ephemeralContainers"`
-}
-
 // Decode reads raw, the JSON object or oldObject of an AdmissionReview, as
 // the given kind (the request's kind, by group and kind). Pod, CronJob
 // (spec.jobTemplate.spec.template), the built-in kinds with a pod template
@@ -100,7 +68,12 @@ type ephemeralContainersObject struct {
 // without a pod yields an error that wraps ErrNoPodTemplate; one that is not
 // valid for its kind yields another error.
 //
-// Only the fields strata reads are decoded; a Pod's ephemeralcontainers
+// Only the fields strata reads are decoded, in one pass that skips the rest
+// unread, matching names case sensitively as the API server does. On all an
+// API server sends it agrees with sigs.k8s.io/json, the API machinery's
+// decoder (FuzzDecodeAgreesWithReflection); it refuses what an API server
+// never sends and encoding/json would merge or mend: a member it reads
+// written twice in one object, invalid UTF-8. A Pod's ephemeralcontainers
 // subresource carries the whole Pod and decodes as one, or, before
 // Kubernetes 1.22, an EphemeralContainers object, whose containers are
 // decoded without the pod's security context (it does not carry it).
@@ -112,34 +85,11 @@ func Decode(gk schema.GroupKind, raw []byte) (*Workload, error) {
 	if err := checkObject(raw); err != nil {
 		return nil, fmt.Errorf("decoding %s: %w", kind, err)
 	}
-	var (
-		meta objectMeta
-		spec *podSpec
-		err  error
-	)
-	switch builtinKinds[gk] {
-	case podShape:
-		var o podObject
-		err = unmarshal(raw, &o)
-		meta, spec = o.Metadata, o.Spec
-	case cronJobShape:
-		var o cronJobObject
-		err = unmarshal(raw, &o)
-		meta, spec = o.Metadata, o.Spec.JobTemplate.Spec.Template.Spec
-	case templateShape:
-		var o templateObject
-		err = unmarshal(raw, &o)
-		meta, spec = o.Metadata, o.Spec.Template.Spec
-	case ephemeralShape:
-		var o ephemeralContainersObject
-		err = unmarshal(raw, &o)
-		meta, spec = o.Metadata, &podSpec{EphemeralContainers: o.EphemeralContainers}
-	default:
-		var o templateObject
-		err = unmarshal(raw, &o)
-		meta, spec = o.Metadata, o.Spec.Template.Spec
-		// A custom resource may have a spec.template of its own that is not
-		// a pod template; only one whose spec lists containers or init
+	shape := builtinKinds[gk]
+	meta, spec, err := decodeObject(shape, raw, policyMembers)
+	if shape == customTemplate {
+		// A custom resource may have a spec.template of its own that is
+		// not a pod template; only one whose spec lists containers or init
 		// containers is.
 		if err == nil && spec != nil && spec.Containers == nil && spec.InitContainers == nil {
 			spec = nil
@@ -165,6 +115,115 @@ func Decode(gk schema.GroupKind, raw []byte) (*Workload, error) {
 		Containers:         spec.containers(),
 	}, nil
 }
+
+// podPaths are the members that lead from an object to its pod spec, by
+// shape.
+var podPaths = map[shape][]string{
+	customTemplate: {"spec", "template", "spec"},
+	podShape:       {"spec"},
+	templateShape:  {"spec", "template", "spec"},
+	cronJobShape:   {"spec", "jobTemplate", "spec", "template", "spec"},
+}
+
+// decodeObject reads raw's metadata and pod spec in one pass: a nil spec
+// when the object has none where its shape keeps it. Decoding once, and
+// only what strata reads, is most of what a warm admission costs strata
+// beyond what any webhook pays (BenchmarkDecode).
+func decodeObject(shape shape, raw []byte, m members) (meta objectMeta, spec *podSpec, err error) {
+	err = decode(raw, func(d *jsontext.Decoder) error {
+		if shape == ephemeralShape {
+			// Before Kubernetes 1.22, the pods/ephemeralcontainers
+			// subresource's own kind: its containers, without the pod's
+			// security context.
+			spec = &podSpec{}
+			return readObject(d, ephemeralTopFields, func(field int) error {
+				if field == 0 {
+					return readMeta(d, &meta, m)
+				}
+				return readContainers(d, &spec.EphemeralContainers, m.container)
+			})
+		}
+		path := podPaths[shape]
+		return readObject(d, []string{"metadata", path[0]}, func(field int) error {
+			if field == 0 {
+				return readMeta(d, &meta, m)
+			}
+			return readPath(d, path[1:], &spec, m)
+		})
+	})
+	return meta, spec, err
+}
+
+// readPath follows path, member by member, to a pod spec and reads it into
+// *spec; a null on the way leaves it nil.
+func readPath(d *jsontext.Decoder, path []string, spec **podSpec, m members) error {
+	if len(path) > 0 {
+		return readObject(d, path[:1], func(int) error { return readPath(d, path[1:], spec, m) })
+	}
+	if d.PeekKind() == 'n' {
+		*spec = nil
+		return d.SkipValue()
+	}
+	s := &podSpec{}
+	*spec = s
+	return readObject(d, m.spec, func(field int) error {
+		switch field {
+		case 0:
+			return readContainers(d, &s.InitContainers, m.container)
+		case 1:
+			return readContainers(d, &s.Containers, m.container)
+		case 2:
+			return readContainers(d, &s.EphemeralContainers, m.container)
+		case 3:
+			return readString(d, &s.ServiceAccountName)
+		case 4:
+			return readString(d, &s.ServiceAccount)
+		case 5:
+			return readPullSecrets(d, &s.ImagePullSecrets)
+		case 6:
+			return readSecurity(d, &s.SecurityContext)
+		}
+		if d.PeekKind() == 'n' {
+			s.OS = nil
+			return d.SkipValue()
+		}
+		s.OS = &podOS{}
+		return readObject(d, nameField, func(int) error { return readString(d, &s.OS.Name) })
+	})
+}
+
+func readMeta(d *jsontext.Decoder, meta *objectMeta, m members) error {
+	return readObject(d, m.meta, func(field int) error {
+		switch field {
+		case 0:
+			return readString(d, &meta.Name)
+		case 1:
+			return readString(d, &meta.Namespace)
+		case 2:
+			return readStringMap(d, &meta.Labels)
+		}
+		return readStringMap(d, &meta.Annotations)
+	})
+}
+
+// members are the members read, by object; readObject passes their index,
+// so that a shorter list reads the first of them. Policies need them all;
+// the pin, what names and pulls the images.
+type members struct{ meta, spec, container []string }
+
+var (
+	policyMembers = members{
+		meta:      []string{"name", "namespace", "labels", "annotations"},
+		spec:      []string{"initContainers", "containers", "ephemeralContainers", "serviceAccountName", "serviceAccount", "imagePullSecrets", "securityContext", "os"},
+		container: []string{"name", "image", "restartPolicy", "securityContext"},
+	}
+	pinMembers = members{meta: policyMembers.meta[:2], spec: policyMembers.spec[:6], container: policyMembers.container[:3]}
+
+	securityFieldNames = []string{"runAsUser", "runAsGroup", "runAsNonRoot", "windowsOptions"}
+	windowsFields      = []string{"runAsUserName"}
+	nameField          = []string{"name"}
+	ephemeralTopFields = []string{"metadata", "ephemeralContainers"}
+)
 
 func noPodTemplate(kind, name string) error {
 	if name == "" {

@@ -6,26 +6,46 @@ import (
 	"testing"
 )
 
-func FuzzDecode(f *testing.F) {
-	for file, kind := range map[string]string{
-		"pod.json": "Pod", "deployment.json": "Deployment", "deployment-realistic.json": "Deployment",
-		"replicaset.json": "ReplicaSet", "statefulset.json": "StatefulSet", "daemonset.json": "DaemonSet",
-		"job.json": "Job", "cronjob.json": "CronJob", "replicationcontroller.json": "ReplicationController",
-		"rollout.json": "Rollout", "configmap.json": "ConfigMap", "sealedsecret.json": "SealedSecret",
-	} {
+// fuzzFixtures are the fuzz tests' seed objects, by file, with their kind.
+var fuzzFixtures = map[string]string{
+	"pod.json": "Pod", "deployment.json": "Deployment", "deployment-realistic.json": "Deployment",
+	"replicaset.json": "ReplicaSet", "statefulset.json": "StatefulSet", "daemonset.json": "DaemonSet",
+	"job.json": "Job", "cronjob.json": "CronJob", "replicationcontroller.json": "ReplicationController",
+	"rollout.json": "Rollout", "configmap.json": "ConfigMap", "sealedsecret.json": "SealedSecret",
+}
+
+// fuzzSeeds are small objects at the edges of what Decode reads: nulls,
+// empty lists, wrong types, numbers an int64 does not hold, escapes.
+var fuzzSeeds = []string{``, `null`, `[]`, `{}`, `{"spec":null}`, `{"spec":{"template":"x"}}`,
+	`{"spec":{"template":{"spec":{"containers":[{"securityContext":{"runAsUser":"0"}}]}}}}`,
+	`{"spec":{"initContainers":[{"restartPolicy":"Always"}],"ephemeralContainers":[{}],"containers":[null]}}`,
+	`{"metadata":{"name":"a","labels":{"x":null,"y":"z"},"annotations":null},"spec":{"containers":[],"os":null,"securityContext":null}}`,
+	`{"spec":{"securityContext":{"runAsUser":-0,"runAsGroup":null,"runAsNonRoot":null,"windowsOptions":{"runAsUserName":null}},"containers":[{"securityContext":{"runAsUser":1e3}}]}}`,
+	`{"spec":{"template":{"spec":{"os":{"name":"windows"},"containers":[{"name":"\u0061","securityContext":{"windowsOptions":null,"runAsNonRoot":false}}],"imagePullSecrets":[null,{"name":""},{"name":"r"}]}}}}`,
+	`{"spec":{"jobTemplate":{"spec":{"template":{"spec":{"initContainers":[]}}}}}}`,
+	`{"metadata":{"labels":{}},"spec":{"template":{"spec":{"containers":[{"image":"x","securityContext":{"runAsUser":9223372036854775808}}]}}}}`,
+	`{"ephemeralContainers":[{"name":"d","image":"busybox","securityContext":{"runAsUser":0}}],"metadata":{"namespace":"n"}}`,
+}
+
+// addSeeds adds the fixtures with their kinds, and each seed with each of
+// kinds.
+func addSeeds(f *testing.F, kinds ...string) {
+	for file, kind := range fuzzFixtures {
 		b, err := os.ReadFile(filepath.Join("testdata", file))
 		if err != nil {
 			f.Fatal(err)
 		}
 		f.Add(kind, b)
 	}
-	for _, s := range []string{``, `null`, `[]`, `{"spec":null}`, `{"spec":{"template":"x"}}`,
-		`{"spec":{"template":{"spec":{"containers":[{"securityContext":{"runAsUser":"0"}}]}}}}`,
-		`{"spec":{"initContainers":[{"restartPolicy":"Always"}],"ephemeralContainers":[{}],"containers":[null]}}`} {
-		f.Add("Pod", []byte(s))
-		f.Add("Widget", []byte(s))
-		f.Add("EphemeralContainers", []byte(s))
+	for _, s := range fuzzSeeds {
+		for _, kind := range kinds {
+			f.Add(kind, []byte(s))
+		}
 	}
+}
+
+func FuzzDecode(f *testing.F) {
+	addSeeds(f, "Pod", "Widget", "EphemeralContainers")
 
 	f.Fuzz(func(t *testing.T, kind string, raw []byte) {
 		w, err := Decode(kindOf(kind), raw)
