@@ -35,7 +35,7 @@ type recorder struct {
 
 func (r *recorder) Evaluate(ctx context.Context, container, platform string, input policy.Input) []policy.Violation {
 	r.mu.Lock()
-	r.seen = append(r.seen, input.Value)
+	r.seen = append(r.seen, input.Value())
 	r.mu.Unlock()
 	return r.next.Evaluate(ctx, container, platform, input)
 }

@@ -24,7 +24,7 @@ type inputRecorder struct {
 }
 
 func (r *inputRecorder) Evaluate(_ context.Context, _, _ string, input policy.Input) []policy.Violation {
-	raw, err := ast.JSON(input.Value)
+	raw, err := ast.JSON(input.Value())
 	if err == nil {
 		var b []byte
 		if b, err = json.Marshal(raw); err == nil {

@@ -117,7 +117,7 @@ func TestBenchmarkPodMissesCache(t *testing.T) {
 	seen := map[string]int{}
 	for round := 1; round <= 3; round++ {
 		for _, s := range inRound(pod, round) {
-			container := s.Value().Value.(ast.Object).Get(ast.StringTerm("container")).String()
+			container := s.Value().Value().(ast.Object).Get(ast.StringTerm("container")).String()
 			if earlier, ok := seen[container]; ok && earlier != round {
 				t.Fatalf("round %d: the input of %s on %s repeats round %d's container, so it would be a result-cache hit", round, s.Container.Name, s.Platform(), earlier)
 			}

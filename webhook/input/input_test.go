@@ -63,12 +63,12 @@ func TestInputMatchesSchema(t *testing.T) {
 	t.Parallel()
 	schema := inputtest.Schema(t)
 	for name, s := range subjects() {
-		input, err := jsonschema.UnmarshalJSON(strings.NewReader(s.Value().Value.String()))
+		input, err := jsonschema.UnmarshalJSON(strings.NewReader(s.Value().Value().String()))
 		if err != nil {
 			t.Fatalf("%s: Value() is not JSON: %v", name, err)
 		}
 		if err := schema.Validate(input); err != nil {
-			t.Errorf("%s: Value() does not match input.schema.json: %v\n%s", name, err, s.Value().Value)
+			t.Errorf("%s: Value() does not match input.schema.json: %v\n%s", name, err, s.Value().Value())
 		}
 	}
 	// The inputs the pipeline built for the Rego tests (TestPolicyInputsGolden).
@@ -124,7 +124,7 @@ func TestInputValues(t *testing.T) {
 		{"unresolved", "input.image.ref", `"registry.example.com/shop/web:1.2"`},
 		{"unresolved", "input.lineage.depth", "1"},
 	} {
-		got := evalPath(t, s[tc.subject].Value().Value, tc.path)
+		got := evalPath(t, s[tc.subject].Value().Value(), tc.path)
 		if got != tc.want {
 			t.Errorf("%s: %s = %s, want %s", tc.subject, tc.path, got, tc.want)
 		}
@@ -153,7 +153,7 @@ func evalPath(t *testing.T, input ast.Value, expr string) string {
 func TestUnresolvedSubjectWithoutError(t *testing.T) {
 	t.Parallel()
 	s := &Subject{Container: workload.Container{Name: "web", Image: "nginx"}}
-	if got := evalPath(t, s.Value().Value, "input.image.error.kind"); got != `"unknown"` {
+	if got := evalPath(t, s.Value().Value(), "input.image.error.kind"); got != `"unknown"` {
 		t.Errorf("a subject with neither facts nor error: image.error.kind = %s, want unknown: it must never look resolved", got)
 	}
 	if s.Platform() != "" {

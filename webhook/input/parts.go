@@ -10,6 +10,7 @@ import (
 	"github.com/strata-project/strata/webhook/internal/lru"
 	"github.com/strata-project/strata/webhook/lineage"
 	"github.com/strata-project/strata/webhook/policy"
+	"github.com/strata-project/strata/webhook/workload"
 )
 
 // DefaultPartsBytes is the input parts' share of the default cache budget
@@ -25,8 +26,9 @@ const DefaultPartsBytes = 4 << 20
 // shared by every input that names it. It is safe for concurrent use; a nil
 // *Parts builds every part anew.
 type Parts struct {
-	entries  *lru.Cache[partKey, policy.Part]
-	lineages *lru.Cache[[sha256.Size]byte, policy.Part]
+	entries    *lru.Cache[partKey, policy.Part]
+	lineages   *lru.Cache[[sha256.Size]byte, policy.Part]
+	containers *lru.Cache[containerKey, policy.Part]
 }
 
 // partKey is everything the image part is built from. Facts are immutable
@@ -45,20 +47,52 @@ type partKey struct {
 	baseLayers  int
 }
 
+// containerKey is everything the container part is built from: the pods
+// of one workload, and of its every rollout that keeps the container, name
+// the same container.
+type containerKey struct {
+	name, typ, image, os       string
+	runAsUser, runAsGroup      int64
+	hasUser, hasGroup, hasRoot bool
+	nonRoot, hasWindowsUser    bool
+	windowsUser                string
+}
+
+func containerKeyOf(c workload.Container) containerKey {
+	k := containerKey{name: c.Name, typ: c.Type, image: c.Image, os: c.OS}
+	sc := c.SecurityContext
+	if sc.RunAsUser != nil {
+		k.hasUser, k.runAsUser = true, *sc.RunAsUser
+	}
+	if sc.RunAsGroup != nil {
+		k.hasGroup, k.runAsGroup = true, *sc.RunAsGroup
+	}
+	if sc.RunAsNonRoot != nil {
+		k.hasRoot, k.nonRoot = true, *sc.RunAsNonRoot
+	}
+	if sc.WindowsRunAsUserName != nil {
+		k.hasWindowsUser, k.windowsUser = true, *sc.WindowsRunAsUserName
+	}
+	return k
+}
+
 // NewParts returns a cache of parts costing at most maxBytes
-// (DefaultPartsBytes when 0 or less): 3/4 for images, 1/4 for lineages.
+// (DefaultPartsBytes when 0 or less): 5/8 for images, 1/4 for lineages,
+// 1/8 for containers.
 func NewParts(maxBytes int64) *Parts {
 	if maxBytes <= 0 {
 		maxBytes = DefaultPartsBytes
 	}
 	return &Parts{
-		entries:  lru.New[partKey, policy.Part](0, maxBytes/4*3),
-		lineages: lru.New[[sha256.Size]byte, policy.Part](0, maxBytes/4),
+		entries:    lru.New[partKey, policy.Part](0, maxBytes/8*5),
+		lineages:   lru.New[[sha256.Size]byte, policy.Part](0, maxBytes/4),
+		containers: lru.New[containerKey, policy.Part](0, maxBytes/8),
 	}
 }
 
-// Input is s.Value(), with the image and lineage parts taken from p when
-// s's image was resolved.
+// Input is s.Value(), with the container, image and lineage parts taken
+// from p when s's image was resolved; the rest of the input is built only
+// if the policies' result is not cached.
 func (p *Parts) Input(s *Subject) policy.Input {
 	if p == nil || s.Err != nil || s.Facts == nil || s.Image == nil {
 		return s.Value()
@@ -72,15 +106,34 @@ func (p *Parts) Input(s *Subject) policy.Input {
 	image, ok := p.entries.Get(key)
 	if !ok {
 		image = policy.NewPart(s.imageValue())
-		p.entries.Add(key, image, partCost(key, image.Term()))
+		p.entries.Add(key, image, partCost(key.bytes(), image.Term()))
 	}
 	fp := fingerprint(s.Lineage)
 	lin, ok := p.lineages.Get(fp)
 	if !ok {
 		lin = policy.NewPart(lineageValue(s.Lineage))
-		p.lineages.Add(fp, lin, partCost(partKey{}, lin.Term())+sha256.Size)
+		p.lineages.Add(fp, lin, partCost(sha256.Size, lin.Term()))
 	}
-	return policy.InputOf(s.object(image.Term(), lin.Term())).WithPart("image", image).WithPart("lineage", lin)
+	ck := containerKeyOf(s.Container)
+	ctr, ok := p.containers.Get(ck)
+	if !ok {
+		ctr = policy.NewPart(containerValue(s.Container))
+		p.containers.Add(ck, ctr, partCost(ck.bytes(), ctr.Term()))
+	}
+	// The rest is built, if at all, during the evaluation this input is
+	// for; s changes after it (the next platform), so what the rest is
+	// made of is taken now.
+	common, req, w := s.Common, s.Request, s.Workload
+	rest := func() [][2]*ast.Term {
+		alone := Subject{Request: req, Workload: w, Common: common}
+		request, workload := alone.common()
+		return [][2]*ast.Term{
+			item("apiVersion", ast.String(APIVersion)),
+			{ast.StringTerm("request"), request},
+			{ast.StringTerm("workload"), workload},
+		}
+	}
+	return policy.ObjectOf(rest).WithPart("container", ctr).WithPart("image", image).WithPart("lineage", lin)
 }
 
 // fingerprint is the SHA-256 of everything lineageValue reads of l. Lineages
@@ -147,11 +200,19 @@ func (w *fingerprinter) entry(e lineage.Entry) {
 	w.bool(e.Current)
 }
 
-// partCost estimates what a part holds: a term and its value for every
-// node, and the bytes of its strings, which it shares with the facts
+func (k partKey) bytes() int64 {
+	return int64(len(k.factsRef) + len(k.platform) + len(k.ref) + len(k.staleReason) + 2*len(images.Digest{}))
+}
+
+func (k containerKey) bytes() int64 {
+	return int64(len(k.name)+len(k.typ)+len(k.image)+len(k.os)+len(k.windowsUser)) + 24
+}
+
+// partCost estimates what a part holds: its key, a term and its value for
+// every node, and the bytes of its strings, which it shares with the facts
 // while they are cached and keeps alive after.
-func partCost(k partKey, t *ast.Term) int64 {
-	n := int64(len(k.factsRef) + len(k.platform) + len(k.ref) + len(k.staleReason) + 2*len(images.Digest{}))
+func partCost(keyBytes int64, t *ast.Term) int64 {
+	n := keyBytes
 	ast.WalkTerms(t, func(t *ast.Term) bool {
 		n += termBytes
 		if s, ok := t.Value.(ast.String); ok {

@@ -10,6 +10,7 @@ import (
 	"github.com/strata-project/strata/webhook/images"
 	"github.com/strata-project/strata/webhook/internal/memtest"
 	"github.com/strata-project/strata/webhook/lineage"
+	"github.com/strata-project/strata/webhook/workload"
 )
 
 // TestPartsInputIsValue: an input whose image part came from the cache is
@@ -27,13 +28,13 @@ func TestPartsInputIsValue(t *testing.T) {
 		name string
 		s    *Subject
 		got  ast.Value
-	}{{"first", s, first.Value}, {"second", &other, second.Value}} {
-		if want := tc.s.Value().Value; tc.got.Compare(want) != 0 {
+	}{{"first", s, first.Value()}, {"second", &other, second.Value()}} {
+		if want := tc.s.Value().Value(); tc.got.Compare(want) != 0 {
 			t.Errorf("%s: Parts.Input = %v, want Value() %v", tc.name, tc.got, want)
 		}
 	}
 	image := func(v ast.Value) *ast.Term { return v.(ast.Object).Get(ast.StringTerm("image")) }
-	if image(first.Value) != image(second.Value) {
+	if image(first.Value()) != image(second.Value()) {
 		t.Error("the second container's input has an image part of its own; want the first one's, built once")
 	}
 }
@@ -66,11 +67,74 @@ func TestPartsNeverServeAnotherImagesPart(t *testing.T) {
 			parts.Input(subjects()["resolved"])
 			s := subjects()["resolved"]
 			change(s)
-			if got, want := parts.Input(s).Value, s.Value().Value; got.Compare(want) != 0 {
+			if got, want := parts.Input(s).Value(), s.Value().Value(); got.Compare(want) != 0 {
 				t.Errorf("after a %s change, Parts.Input = %v\nwant %v", name, got, want)
 			}
 		})
 	}
+}
+
+// TestPartsNeverServeAnotherContainersPart changes, one at a time, every
+// field of the container and of its security context, after the part of
+// the original is cached: each change must give the input built from
+// scratch. A field added to workload.Container and not to containerKey
+// fails here.
+func TestPartsNeverServeAnotherContainersPart(t *testing.T) {
+	t.Parallel()
+	s := subjects()["resolved"]
+	s.Container.SecurityContext = workload.SecurityContext{RunAsUser: new(int64(1000)), RunAsGroup: new(int64(1000)),
+		RunAsNonRoot: new(true), WindowsRunAsUserName: new("app")}
+	parts := NewParts(0)
+	parts.Input(s)
+	structs := map[string]reflect.Value{
+		"Container":                 reflect.ValueOf(&s.Container).Elem(),
+		"Container.SecurityContext": reflect.ValueOf(&s.Container.SecurityContext).Elem(),
+	}
+	for what, v := range structs {
+		for i := range v.NumField() {
+			f, name := v.Field(i), what+"."+v.Type().Field(i).Name
+			old := reflect.New(f.Type()).Elem()
+			old.Set(f)
+			for _, change := range containerChanges(t, name, f) {
+				change()
+				if got, want := parts.Input(s).Value(), s.Value().Value(); got.Compare(want) != 0 {
+					t.Errorf("after a change of %s, Parts.Input = %v\nwant %v", name, got, want)
+				}
+				f.Set(old)
+			}
+		}
+	}
+}
+
+// containerChanges are the ways field f can differ: another value, and for
+// a pointer, no value.
+func containerChanges(t *testing.T, name string, f reflect.Value) []func() {
+	switch f.Kind() {
+	case reflect.String:
+		return []func(){func() { f.SetString(f.String() + "x") }}
+	case reflect.Struct:
+		return nil // its fields are changed one by one
+	case reflect.Pointer:
+		return []func(){
+			func() { f.SetZero() },
+			func() {
+				p := reflect.New(f.Type().Elem())
+				switch e := p.Elem(); e.Kind() {
+				case reflect.Int64:
+					e.SetInt(f.Elem().Int() + 1)
+				case reflect.Bool:
+					e.SetBool(!f.Elem().Bool())
+				case reflect.String:
+					e.SetString(f.Elem().String() + "x")
+				default:
+					t.Fatalf("%s: a pointer to %s; teach containerKey and this test about it", name, e.Kind())
+				}
+				f.Set(p)
+			},
+		}
+	}
+	t.Fatalf("%s: a field of kind %s; teach containerKey and this test about it", name, f.Kind())
+	return nil
 }
 
 // TestPartsOfUnresolvedImagesAreNotCached: an image that did not resolve has
@@ -79,7 +143,7 @@ func TestPartsOfUnresolvedImagesAreNotCached(t *testing.T) {
 	t.Parallel()
 	parts := NewParts(0)
 	s := subjects()["unresolved"]
-	if got, want := parts.Input(s).Value, s.Value().Value; got.Compare(want) != 0 {
+	if got, want := parts.Input(s).Value(), s.Value().Value(); got.Compare(want) != 0 {
 		t.Errorf("Parts.Input = %v, want %v", got, want)
 	}
 	if n := parts.entries.Len(); n != 0 {
@@ -117,7 +181,7 @@ func TestPartCostCoversWhatAPartHolds(t *testing.T) {
 		parts.Input(s)
 	}
 	held := memtest.HeapInUse() - before
-	charged := parts.entries.Bytes() + parts.lineages.Bytes()
+	charged := parts.entries.Bytes() + parts.lineages.Bytes() + parts.containers.Bytes()
 	t.Logf("%d parts: %d bytes held, %d charged (%d and %d per part)", n, held, charged, held/n, charged/n)
 	if charged < held {
 		t.Errorf("partCost charges %d bytes for %d parts that hold %d: raise termBytes", charged, n, held)
@@ -189,14 +253,14 @@ func TestCommonIsSharedAndIsTheValue(t *testing.T) {
 	common := &Common{}
 	first, second := *subjects()["resolved"], *subjects()["named user"]
 	first.Common, second.Common = common, common
-	a, b := NewParts(0).Input(&first).Value.(ast.Object), second.Value().Value.(ast.Object)
+	a, b := NewParts(0).Input(&first).Value().(ast.Object), second.Value().Value().(ast.Object)
 	for _, tc := range []struct {
 		s   Subject
 		got ast.Object
 	}{{first, a}, {second, b}} {
 		alone := tc.s
 		alone.Common = nil
-		if want := alone.Value().Value; tc.got.Compare(want) != 0 {
+		if want := alone.Value().Value(); tc.got.Compare(want) != 0 {
 			t.Errorf("input of %s with Common = %v, want %v", tc.s.Container.Name, tc.got, want)
 		}
 	}

@@ -46,10 +46,13 @@ func (c *resultCache) key(in Input) [sha256.Size]byte {
 }
 
 func (c *resultCache) writeKey(w *bufio.Writer, in Input) {
-	obj, ok := in.Value.(ast.Object)
+	if c.keys != nil && c.writePartsKey(w, in) {
+		return
+	}
+	obj, ok := in.Value().(ast.Object)
 	switch {
 	case !ok:
-		writeCanonical(w, in.Value)
+		writeCanonical(w, in.Value())
 	case c.keys == nil:
 		writeLength(w, 'o', obj.Len())
 		obj.Foreach(func(key, t *ast.Term) {
@@ -80,6 +83,29 @@ func (c *resultCache) writeKey(w *bufio.Writer, in Input) {
 			}
 		}
 	}
+}
+
+// writePartsKey writes the key of an input of ObjectOf whose every key the
+// policies read is a part, without building the input: the bytes writeKey
+// writes for the built object, whose values at those keys are the parts. It
+// writes nothing and returns false for any other input.
+func (c *resultCache) writePartsKey(w *bufio.Writer, in Input) bool {
+	var found [16]Part
+	parts := found[:0]
+	for _, key := range c.keys {
+		p, ok := in.part(key)
+		if !ok {
+			return false
+		}
+		parts = append(parts, p)
+	}
+	writeLength(w, 'o', len(parts))
+	for i, p := range parts {
+		writeCanonical(w, ast.String(c.keys[i]))
+		_ = w.WriteByte('h')
+		_, _ = w.Write(p.digest[:])
+	}
+	return true
 }
 
 // writeTop writes a top-level value of in: its digest when it is a part.

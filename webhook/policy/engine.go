@@ -344,7 +344,7 @@ func (e *Engine) ReadsOnlyContainerFacts() bool {
 func (e *Engine) evaluate(ctx context.Context, c *compiled, container, platform string, input Input) ([]Violation, bool) {
 	ctx, cancel := context.WithTimeout(ctx, e.opts.EvalTimeout)
 	defer cancel()
-	rs, err := c.query.Eval(ctx, rego.EvalParsedInput(input.Value))
+	rs, err := c.query.Eval(ctx, rego.EvalParsedInput(input.Value()))
 	if err != nil {
 		return []Violation{e.policyError(container, platform, err)}, false
 	}

@@ -64,3 +64,74 @@ func TestEvaluatingAPartGivesTheVerdictOfItsValue(t *testing.T) {
 		}
 	}
 }
+
+// TestAnObjectOfPartsIsKeyedAsItsBuiltValue: the key of an input of
+// ObjectOf, written from its parts before anything is built, is the key of
+// the object it builds, so that a result cached either way serves the
+// other; and a policy that reads a value that is not a part builds it.
+func TestAnObjectOfPartsIsKeyedAsItsBuiltValue(t *testing.T) {
+	t.Parallel()
+	container := NewPart(ast.MustParseTerm(`{"name": "web"}`).Value)
+	image := NewPart(ast.MustParseTerm(`{"platform": "linux/amd64", "config": {"user": {"uid": 0}}}`).Value)
+	builds := 0
+	objectOf := func() Input {
+		return ObjectOf(func() [][2]*ast.Term {
+			builds++
+			return [][2]*ast.Term{{ast.StringTerm("workload"), ast.MustParseTerm(`{"labels": {"team": "shop"}}`)}}
+		}).WithPart("container", container).WithPart("image", image)
+	}
+	for _, keys := range [][]string{{"container", "image"}, {"image"}, {"container", "image", "workload"}, nil} {
+		c := newResultCache(1<<20, keys)
+		builds = 0
+		lazy := objectOf()
+		fromParts := c.key(lazy)
+		readsRest := keys == nil || len(keys) == 3
+		if wantBuilds := map[bool]int{true: 1, false: 0}[readsRest]; builds != wantBuilds {
+			t.Errorf("keys %v: the key built the rest %d times, want %d", keys, builds, wantBuilds)
+		}
+		built := lazy.Value().(ast.Object)
+		if c.key(lazy) != fromParts {
+			t.Errorf("keys %v: the key changed once the value was built", keys)
+		}
+		// The same object, built by hand with the same parts, noted.
+		byHand := InputOf(built.Copy()).WithPart("container", container).WithPart("image", image)
+		byHand.value.(ast.Object).Insert(ast.StringTerm("container"), container.Term())
+		byHand.value.(ast.Object).Insert(ast.StringTerm("image"), image.Term())
+		if c.key(byHand) != fromParts {
+			t.Errorf("keys %v: the key of the parts is not the key of the object holding them", keys)
+		}
+		for _, key := range []string{"container", "image"} {
+			if built.Get(ast.StringTerm(key)) != map[string]Part{"container": container, "image": image}[key].Term() {
+				t.Errorf("keys %v: the built object's %s is not the part's term", keys, key)
+			}
+		}
+	}
+}
+
+// TestACachedResultBuildsNothing: the second evaluation of an input whose
+// policies read only parts is answered from the cache without building the
+// rest of the input; the first builds it, once, for the evaluation.
+func TestACachedResultBuildsNothing(t *testing.T) {
+	t.Parallel()
+	e := newEngine(t, Options{Builtins: fstest.MapFS{"no_root.rego": {Data: []byte(rootPolicy)}}})
+	full := mustInput(t, rootInput).(ast.Object)
+	container, image := NewPart(full.Get(ast.StringTerm("container")).Value), NewPart(full.Get(ast.StringTerm("image")).Value)
+	want := e.Evaluate(t.Context(), "web", "linux/amd64", InputOf(full))
+	if len(want) == 0 {
+		t.Fatal("the root input violates nothing; the test needs a violation")
+	}
+	for round, wantBuilds := range []int{1, 0} {
+		builds := 0
+		in := ObjectOf(func() [][2]*ast.Term {
+			builds++
+			return [][2]*ast.Term{{ast.StringTerm("workload"), full.Get(ast.StringTerm("workload"))}}
+		}).WithPart("container", container).WithPart("image", image)
+		got := e.Evaluate(t.Context(), "web", "linux/amd64", in)
+		if len(got) != len(want) || got[0] != want[0] {
+			t.Errorf("round %d: Evaluate(ObjectOf) = %v, want %v", round, got, want)
+		}
+		if builds != wantBuilds {
+			t.Errorf("round %d: the rest of the input was built %d times, want %d", round, builds, wantBuilds)
+		}
+	}
+}

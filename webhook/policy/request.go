@@ -27,8 +27,12 @@ type Value = ast.Value
 // Input is what Evaluate takes: the input value, and the parts of it that
 // were built once for many evaluations.
 type Input struct {
-	Value Value
+	value Value
 	parts []keyedPart
+	// object, when set, builds the value from parts and from the terms its
+	// rest returns, the first time the value is needed: a result cached
+	// under a key that reads only parts is found without building the rest.
+	object *lazyObject
 }
 
 type keyedPart struct {
@@ -36,15 +40,58 @@ type keyedPart struct {
 	part Part
 }
 
+type lazyObject struct {
+	rest  func() [][2]*ast.Term
+	built Value
+}
+
 // InputOf is an input with no shared parts.
-func InputOf(v Value) Input { return Input{Value: v} }
+func InputOf(v Value) Input { return Input{value: v} }
+
+// ObjectOf is an input object whose values are the parts given by WithPart
+// and the key-value pairs rest returns, which must name no part's key. rest
+// is called at most once, when the whole value is needed: the result cache
+// keys on the parts' digests alone when the policies read nothing else, and
+// a hit then builds nothing.
+func ObjectOf(rest func() [][2]*ast.Term) Input {
+	return Input{object: &lazyObject{rest: rest}}
+}
+
+// Value is the input value.
+func (in Input) Value() Value {
+	if in.object == nil {
+		return in.value
+	}
+	if in.object.built == nil {
+		items := in.object.rest()
+		for _, kp := range in.parts {
+			items = append(items, [2]*ast.Term{ast.StringTerm(kp.key), kp.part.term})
+		}
+		in.object.built = ast.NewObject(items...)
+	}
+	return in.object.built
+}
 
 // WithPart notes that the input object's top-level key holds p's term, so
 // that the result cache's key uses p's digest instead of hashing its value
-// again. The note is used only while the object holds that very term.
+// again. For an input of InputOf, the note is used only while the object
+// holds that very term; for one of ObjectOf, p is the value at key.
 func (in Input) WithPart(key string, p Part) Input {
 	in.parts = append(in.parts, keyedPart{key: key, part: p})
 	return in
+}
+
+// part is the part at key of an input of ObjectOf.
+func (in Input) part(key string) (Part, bool) {
+	if in.object == nil {
+		return Part{}, false
+	}
+	for _, kp := range in.parts {
+		if kp.key == key {
+			return kp.part, true
+		}
+	}
+	return Part{}, false
 }
 
 // digestOf is the digest of the part the object holds at key as t.

@@ -39,7 +39,7 @@ func TestInspectionJSONLineageIsThePolicyInputLineage(t *testing.T) {
 		Image:     &images.Image{Written: ins.Written, Ref: ins.Ref, Digest: ins.Digest, Platforms: []*images.Facts{p.Image}},
 		Facts:     p.Image, Lineage: p.Lineage,
 	}
-	in, err := ast.JSON(s.Value().Value)
+	in, err := ast.JSON(s.Value().Value())
 	if err != nil {
 		t.Fatal(err)
 	}
