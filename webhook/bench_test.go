@@ -13,6 +13,8 @@ import (
 
 	admissionv1 "k8s.io/api/admission/v1"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+
+	"github.com/strata-project/strata/webhook/policy"
 )
 
 // BenchmarkPin is strata's side of one /mutate/pin call on the warm path
@@ -61,4 +63,53 @@ func BenchmarkPin(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkAdmitWarmPod is strata's side of one warm /validate/warn call, as
+// make bench-load drives it: test/bench's ReplicaSet pod (one container runs
+// as root: a warning), every image and lineage cached, the decision line
+// written as JSON. "handle" is the Handler alone; "serve" adds
+// what controller-runtime's webhook does around it, as Serve registers it;
+// "floor" is that webhook with a handler that allows everything (what
+// test/bench/noop serves), so that serve − floor is what strata adds.
+//
+//	go test -run '^$' -bench BenchmarkAdmitWarmPod -benchmem -benchtime 2000x ./webhook/
+func BenchmarkAdmitWarmPod(b *testing.B) {
+	p := newPipeline(b)
+	body, err := os.ReadFile(filepath.Join("..", "test", "bench", "testdata", "warm-pod.json"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var review admissionv1.AdmissionReview
+	if err := json.Unmarshal(body, &review); err != nil || review.Request == nil {
+		b.Fatalf("warm-pod.json: %v", err)
+	}
+	h := NewHandler(HandlerOptions{Checker: p.Checker, Mode: policy.Warn, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
+	req := admission.Request{AdmissionRequest: *review.Request}
+	if r := h.Handle(b.Context(), req); !r.Allowed || len(r.Warnings) == 0 {
+		b.Fatalf("Handle(warm-pod.json) = allowed %t, warnings %q; want allowed with a warning", r.Allowed, r.Warnings)
+	}
+	b.Run("handle", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if r := h.Handle(b.Context(), req); !r.Allowed {
+				b.Fatal("denied")
+			}
+		}
+	})
+	for name, handler := range map[string]admission.Handler{"serve": h, "floor": allowAll{}} {
+		b.Run(name, func(b *testing.B) {
+			serve := WithDeadline(&admission.Webhook{Handler: handler}, margin)
+			b.ReportAllocs()
+			for b.Loop() {
+				rec := httptest.NewRecorder()
+				r := httptest.NewRequest(http.MethodPost, "/validate/warn?timeout=10s", bytes.NewReader(body))
+				r.Header.Set("Content-Type", "application/json")
+				serve.ServeHTTP(rec, r)
+				if rec.Code != http.StatusOK || !bytes.Contains(rec.Body.Bytes(), []byte(`"allowed":true`)) {
+					b.Fatalf("POST = HTTP %d %s, want allowed", rec.Code, rec.Body.Bytes())
+				}
+			}
+		})
+	}
 }

@@ -155,7 +155,7 @@ func fingerprint(l lineage.Lineage) [sha256.Size]byte {
 		}
 		w.int(len(l.Claims))
 		for _, c := range l.Claims {
-			_, _ = w.w.Write(c.By[:])
+			policy.WriteDigest(w.w, c.By)
 			w.strings(c.Name, c.Digest, c.Source, c.Status, c.Reason)
 		}
 	})
@@ -194,8 +194,8 @@ func (w *fingerprinter) entry(e lineage.Entry) {
 	w.list(e.Evidence)
 	w.list(e.Sources)
 	w.strings(e.ClaimedName, e.Role, e.Verified, e.MovedTag)
-	_, _ = w.w.Write(e.Digest[:])
-	_, _ = w.w.Write(e.CurrentDigest[:])
+	policy.WriteDigest(w.w, e.Digest)
+	policy.WriteDigest(w.w, e.CurrentDigest)
 	w.int(e.Layers)
 	w.bool(e.Current)
 }

@@ -14,7 +14,9 @@ import (
 // Lineage returns what the platform image f is built on: the catalog
 // images its layers start with, and the bases it claims, each claim checked
 // against the layers and followed while it holds. access is used to read
-// claimed bases, with the same credentials as the image itself.
+// claimed bases, with the same credentials as the image itself. The
+// lineage is shared with the cache and every caller given it since: it is
+// read, never changed.
 func (c *Catalog) Lineage(ctx context.Context, f *images.Facts, access images.Access) Lineage {
 	ix := c.current.Load()
 	key := lineageKey{digest: f.Digest, platform: f.Platform, scope: access.Scope}

@@ -34,7 +34,7 @@ func (c *Catalog) cached(ix *index, key lineageKey) (Lineage, bool) {
 	if !ok || e.ix != ix || c.opts.Now().After(e.expires) {
 		return Lineage{}, false
 	}
-	return cloneLineage(e.lineage), true
+	return e.lineage, true
 }
 
 func (c *Catalog) remember(ix *index, key lineageKey, l Lineage) {
@@ -43,7 +43,7 @@ func (c *Catalog) remember(ix *index, key lineageKey, l Lineage) {
 	if slices.ContainsFunc(l.Claims, func(cl Claim) bool { return cl.Status == ClaimUnreachable }) {
 		return
 	}
-	l = cloneLineage(l)
+	l = cloneLineage(l) // the caller that computed l holds it too
 	c.lineages.Add(key, lineageEntry{ix: ix, lineage: l, expires: c.opts.Now().Add(c.opts.ClaimTTL)}, int64(len(key.platform)+len(key.scope))+lineageCost(l))
 }
 
@@ -72,7 +72,8 @@ func lineageCost(l Lineage) int64 {
 	return n
 }
 
-// cloneLineage copies the slices a caller might change.
+// cloneLineage copies the lists of l, so that the cache's lineage is not
+// the one the caller that computed it holds.
 func cloneLineage(l Lineage) Lineage {
 	l.Chain = slices.Clone(l.Chain)
 	l.Claims = slices.Clone(l.Claims)

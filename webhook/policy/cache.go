@@ -103,7 +103,7 @@ func (c *resultCache) writePartsKey(w *bufio.Writer, in Input) bool {
 	for i, p := range parts {
 		writeCanonical(w, ast.String(c.keys[i]))
 		_ = w.WriteByte('h')
-		_, _ = w.Write(p.digest[:])
+		WriteDigest(w, p.digest)
 	}
 	return true
 }
@@ -112,7 +112,7 @@ func (c *resultCache) writePartsKey(w *bufio.Writer, in Input) bool {
 func writeTop(w *bufio.Writer, in Input, key string, t *ast.Term) {
 	if d, ok := in.digestOf(key, t); ok {
 		_ = w.WriteByte('h')
-		_, _ = w.Write(d[:])
+		WriteDigest(w, d)
 		return
 	}
 	writeCanonical(w, t.Value)
@@ -134,6 +134,14 @@ func WriteUvarint(w *bufio.Writer, x uint64) {
 	_ = w.WriteByte(byte(x))
 }
 
+// WriteDigest writes d a byte at a time: a slice of it handed to the
+// writer would move it, and the struct or array holding it, to the heap.
+func WriteDigest(w *bufio.Writer, d [sha256.Size]byte) {
+	for _, b := range d {
+		_ = w.WriteByte(b)
+	}
+}
+
 // Digest is the SHA-256 of what write writes. The hash and its buffer are
 // reused: a key is computed for every evaluation, and each would otherwise
 // allocate both.
@@ -144,14 +152,16 @@ func Digest(write func(w *bufio.Writer)) [sha256.Size]byte {
 	k.w.Reset(k.h)
 	write(k.w)
 	_ = k.w.Flush() // a hash never fails to write
-	var sum [sha256.Size]byte
-	k.h.Sum(sum[:0])
-	return sum
+	// Summed into the keyer's own array: a local one handed to the hash
+	// would move to the heap.
+	k.h.Sum(k.sum[:0])
+	return k.sum
 }
 
 type keyer struct {
-	h hash.Hash
-	w *bufio.Writer
+	h   hash.Hash
+	w   *bufio.Writer
+	sum [sha256.Size]byte
 }
 
 var keyers = sync.Pool{New: func() any {

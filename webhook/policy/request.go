@@ -77,6 +77,9 @@ func (in Input) Value() Value {
 // again. For an input of InputOf, the note is used only while the object
 // holds that very term; for one of ObjectOf, p is the value at key.
 func (in Input) WithPart(key string, p Part) Input {
+	if in.parts == nil {
+		in.parts = make([]keyedPart, 0, 4) // the input's three parts, at one allocation
+	}
 	in.parts = append(in.parts, keyedPart{key: key, part: p})
 	return in
 }
