@@ -6,11 +6,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
-	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
-
-	"github.com/strata-project/strata/webhook/policy"
 )
 
 // TestFailedHandshakesAreLoggedAtDebugLevelOnly: net/http's own error lines
@@ -19,14 +14,7 @@ import (
 // of log lines at the default level (docs/serving.md).
 func TestFailedHandshakesAreLoggedAtDebugLevelOnly(t *testing.T) {
 	var logs syncBuffer
-	certDir := t.TempDir()
-	writeCert(t, certDir)
-	srv := startServe(t, ServerOptions{
-		CertDir:    certDir,
-		Handlers:   map[policy.Action]admission.Handler{policy.Audit: allowAll{}},
-		Registerer: prometheus.NewRegistry(),
-		Logger:     slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-	})
+	srv, _ := startAllowAll(t, ServerOptions{Logger: slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	// Plain HTTP to the TLS port: the handshake fails at once.
 	c, err := net.Dial("tcp", srv.addr)
 	if err != nil {

@@ -8,9 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
-
 	"github.com/strata-project/strata/webhook/policy"
 )
 
@@ -21,13 +18,7 @@ import (
 // is not decoded twice: its uid, however long, cannot make its answer
 // larger than itself (docs/serving.md).
 func TestReviewWithAUIDPast128BytesIsAShort400(t *testing.T) {
-	certDir := t.TempDir()
-	pool := writeCert(t, certDir)
-	srv := startServe(t, ServerOptions{
-		CertDir:    certDir,
-		Handlers:   map[policy.Action]admission.Handler{policy.Audit: allowAll{}},
-		Registerer: prometheus.NewRegistry(),
-	})
+	srv, pool := startAllowAll(t, ServerOptions{})
 	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 	t.Cleanup(client.CloseIdleConnections)
 	padded := podOf("a", "strata-demo.local/shop/web:1.0")

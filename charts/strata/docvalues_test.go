@@ -3,13 +3,10 @@ package strata_test
 import (
 	"os"
 	"path/filepath"
-	"regexp"
 	"testing"
-)
 
-// valuesBlock is a ```yaml block of a document whose first line says it
-// holds chart values.
-var valuesBlock = regexp.MustCompile("(?m)^ *```yaml\n *# values\\.yaml[^\n]*\n((?:.*\n)*?) *```")
+	"github.com/strata-project/strata/test/docblocks"
+)
 
 // Every chart values example in docs/ (a yaml block that starts with the
 // comment "# values.yaml") renders with the real helm: the schema accepts
@@ -17,28 +14,20 @@ var valuesBlock = regexp.MustCompile("(?m)^ *```yaml\n *# values\\.yaml[^\n]*\n(
 // here, not in a reader's helm upgrade.
 func TestDocumentedValuesExamplesRender(t *testing.T) {
 	t.Parallel()
-	docs, err := filepath.Glob("../../docs/*.md")
+	blocks, err := docblocks.Marked("../..", "values.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var checked int
-	for _, doc := range docs {
-		raw, err := os.ReadFile(doc)
-		if err != nil {
+	if len(blocks) < 5 {
+		t.Errorf("found %d chart values examples in docs/, want the 5 or more they hold: is the pattern still right?", len(blocks))
+	}
+	for _, b := range blocks {
+		file := filepath.Join(t.TempDir(), "values.yaml")
+		if err := os.WriteFile(file, []byte(b.Text), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		for i, m := range valuesBlock.FindAllStringSubmatch(string(raw), -1) {
-			checked++
-			file := filepath.Join(t.TempDir(), "values.yaml")
-			if err := os.WriteFile(file, []byte(m[1]), 0o600); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := renderErr(t, "-f", file); err != nil {
-				t.Errorf("%s, values example %d:\n%s\ndoes not render: %v", filepath.Base(doc), i+1, m[1], err)
-			}
+		if _, err := renderErr(t, "-f", file); err != nil {
+			t.Errorf("%s: the values example\n%s\ndoes not render: %v", b.File, b.Text, err)
 		}
-	}
-	if checked < 5 {
-		t.Errorf("found %d chart values examples in docs/, want the 5 or more they hold: is the pattern still right?", checked)
 	}
 }
