@@ -26,6 +26,18 @@ func (allowAll) Handle(context.Context, admission.Request) admission.Response {
 	return admission.Allowed("")
 }
 
+// startAllowAll serves allowAll on the audit path, over a fresh
+// certificate, with opts' other settings; it returns the server and the
+// pool that trusts its certificate.
+func startAllowAll(t *testing.T, opts ServerOptions) (*running, *x509.CertPool) {
+	t.Helper()
+	opts.CertDir = t.TempDir()
+	pool := writeCert(t, opts.CertDir)
+	opts.Handlers = map[policy.Action]admission.Handler{policy.Audit: allowAll{}}
+	opts.Registerer = prometheus.NewRegistry()
+	return startServe(t, opts), pool
+}
+
 // A caller of the webhook port sent one complete, cheap review with
 // ?timeout=1s whose uid (echoed in the answer) was larger than the socket
 // buffers, and never read the answer. The handler blocked writing it; the
@@ -33,14 +45,7 @@ func (allowAll) Handle(context.Context, admission.Request) admission.Response {
 // displaced, for the 40 s write timeout rather than the request's 1 s
 // deadline, and the API server was refused meanwhile.
 func TestUnreadAnswerCannotHoldASlotPastTheRequestDeadline(t *testing.T) {
-	certDir := t.TempDir()
-	pool := writeCert(t, certDir)
-	srv := startServe(t, ServerOptions{
-		CertDir:    certDir,
-		Handlers:   map[policy.Action]admission.Handler{policy.Audit: allowAll{}},
-		Webhook:    ConnLimits{MaxConns: 1},
-		Registerer: prometheus.NewRegistry(),
-	})
+	srv, pool := startAllowAll(t, ServerOptions{Webhook: ConnLimits{MaxConns: 1}})
 	review := reviewOf(t, strings.Repeat("u", 6<<20), "Pod", "CREATE", podOf("a", "strata-demo.local/shop/web:1.0"), nil)
 	c, err := postUnread(t, srv.addr, pool, review)
 	if err != nil {
@@ -74,13 +79,7 @@ func TestUnreadAnswerCannotHoldASlotPastTheRequestDeadline(t *testing.T) {
 
 // The same, ten times: the blocked answers kept 114 MiB on the heap.
 func TestUnreadAnswersCannotKeepTheirBytesOnTheHeap(t *testing.T) {
-	certDir := t.TempDir()
-	pool := writeCert(t, certDir)
-	srv := startServe(t, ServerOptions{
-		CertDir:    certDir,
-		Handlers:   map[policy.Action]admission.Handler{policy.Audit: allowAll{}},
-		Registerer: prometheus.NewRegistry(),
-	})
+	srv, pool := startAllowAll(t, ServerOptions{})
 	review := reviewOf(t, strings.Repeat("u", 6<<20), "Pod", "CREATE", podOf("a", "strata-demo.local/shop/web:1.0"), nil)
 	before := memtest.HeapInUse()
 	for range 10 {

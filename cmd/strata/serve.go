@@ -26,6 +26,11 @@ import (
 	"github.com/strata-project/strata/webhook/notify"
 )
 
+// policyPollInterval is how often serve checks the files of policies.paths
+// for a change: a ConfigMap update reaches a pod within a minute or so, and
+// a poll costs a stat per file.
+const policyPollInterval = 2 * time.Second
+
 func newServeCommand(stdout, stderr io.Writer) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -148,7 +153,7 @@ func newServeCommand(stdout, stderr io.Writer) *cobra.Command {
 		}
 		go p.Catalog.Run(ctx, cfg.Catalog.Refresh.Duration, lineage.DefaultRetry)
 		if len(cfg.Policies.Paths) > 0 {
-			go p.Engine.Watch(ctx, 2*time.Second)
+			go p.Engine.Watch(ctx, policyPollInterval)
 		}
 		logger.Info("strata is serving", "addr", *addr, "healthAddr", *healthAddr, "paths", []string{"/validate/enforce", "/validate/warn", "/validate/audit", webhook.PinPath})
 		if *useDemo {

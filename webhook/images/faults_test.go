@@ -643,3 +643,29 @@ func TestTransientStatusesAreRetriedOnceAndOthersAreNot(t *testing.T) {
 		})
 	}
 }
+
+// TestRetrySleepsAre50And100Milliseconds: the sleeps between tries of a
+// transient failure are those docs/images.md states, 50 ms then 100 ms
+// (each up to 20 % longer, the jitter), instead of go-containerregistry's
+// 1 s then 3 s, which no admission budget fits. The sleeps are read from
+// the backoff the resolver hands to go-containerregistry, stepped the way
+// its retry loop steps it (a sleep between two tries, none after the last),
+// not timed.
+func TestRetrySleepsAre50And100Milliseconds(t *testing.T) {
+	t.Parallel()
+	r := newTestResolver(t, newTestRegistry(t), Options{})
+	b := r.backoff
+	var sleeps []time.Duration
+	for b.Steps > 1 {
+		sleeps = append(sleeps, b.Step())
+	}
+	want := []time.Duration{50 * time.Millisecond, 100 * time.Millisecond}
+	if len(sleeps) != len(want) {
+		t.Fatalf("the resolver's backoff sleeps %v between tries, want %v", sleeps, want)
+	}
+	for i, s := range sleeps {
+		if s < want[i] || s > want[i]+want[i]/5 {
+			t.Errorf("sleep %d = %v, want %v to %v", i+1, s, want[i], want[i]+want[i]/5)
+		}
+	}
+}

@@ -6,8 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -384,5 +387,67 @@ func TestIndexWithoutConfiguredPlatformsChecksEntriesWithoutAPlatformToo(t *test
 	slices.Sort(want)
 	if !slices.Equal(got, want) {
 		t.Errorf("Resolve(fallback/app:1) evaluated %v (%v), want the windows entry and the s390x entry without a platform", got, platformsOf(img))
+	}
+}
+
+// TestIndexWalkReadsEightEntriesAtATime: an index of 24 images that all
+// match the node is read 8 manifests at a time (walkFetches), not all at
+// once. The registry holds every entry's manifest request until a 9th is
+// in flight, or for 2 s: with the bound at 8 the 9th never comes and the 8
+// wait out the 2 s; without a bound it comes at once (docs/images.md).
+func TestIndexWalkReadsEightEntriesAtATime(t *testing.T) {
+	t.Parallel()
+	const atATime = 8 // what docs/images.md states
+	reg := newTestRegistry(t)
+	r := newTestResolver(t, reg, Options{Platforms: []string{"linux/amd64"}})
+	var entries []v1.Descriptor
+	children := map[string]bool{}
+	for i := range 24 {
+		d := pushDesc(t, reg, "wide/app", testImage(t, 1, strconv.Itoa(1000+i), "linux/amd64"))
+		entries = append(entries, withPlatform(t, d, "linux/amd64"))
+		children["/manifests/"+d.Digest.String()] = true
+	}
+	pushRawIndex(t, reg, "wide/app", "1", entries...)
+
+	var mu sync.Mutex
+	inFlight, most := 0, 0
+	release := make(chan struct{})
+	var releaseOnce sync.Once
+	open := func() { releaseOnce.Do(func() { close(release) }) }
+	t.Cleanup(open)
+	setFault(reg, func(w http.ResponseWriter, req *http.Request, next http.Handler) {
+		at := strings.Index(req.URL.Path, "/manifests/")
+		if at < 0 || !children[req.URL.Path[at:]] {
+			next.ServeHTTP(w, req)
+			return
+		}
+		mu.Lock()
+		inFlight++
+		most = max(most, inFlight)
+		if inFlight == 1 && most == 1 {
+			time.AfterFunc(2*time.Second, open)
+		}
+		if inFlight > atATime {
+			open()
+		}
+		mu.Unlock()
+		<-release
+		next.ServeHTTP(w, req)
+		mu.Lock()
+		inFlight--
+		mu.Unlock()
+	})
+
+	img, err := resolveTB(t, r, reg.ref("wide/app:1"))
+	if err != nil {
+		t.Fatalf("Resolve(wide/app:1): %v", err)
+	}
+	if len(img.Platforms) != len(entries) {
+		t.Errorf("Resolve(wide/app:1) checked %d manifests, want all %d (a tie: a runtime may pull any)", len(img.Platforms), len(entries))
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if most != atATime {
+		t.Errorf("the index walk had %d manifest reads in flight at most, want %d", most, atATime)
 	}
 }

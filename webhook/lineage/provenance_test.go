@@ -1,8 +1,11 @@
 package lineage
 
 import (
+	"fmt"
+	"net/http"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -228,5 +231,51 @@ func TestProvenanceBaseVerificationIsPaidOnce(t *testing.T) {
 	t.Logf("verifying a provenance base not seen before (and the builder image listed with it): %d requests; the same base for a second image: %d", first, second)
 	if first == 0 || second != 0 {
 		t.Errorf("verification cost %d requests, then %d for a second image on the same base; want some, then 0", first, second)
+	}
+}
+
+// TestProvenanceListingNineImagesChecksTheFirstEight: a build's provenance
+// listing more images than maxProvenanceCandidates (8) costs 8 fetches, not
+// one per listed image. The 9th, here the image's real base, is recorded
+// unchecked with the reason and never requested (docs/lineage.md).
+func TestProvenanceListingNineImagesChecksTheFirstEight(t *testing.T) {
+	t.Parallel()
+	const checked = 8 // what docs/lineage.md states
+	w := newWorld(t, images.Options{Platforms: []string{"linux/amd64"}})
+	var materials []provenancetest.Material
+	var last v1.Image
+	for i := range checked + 1 {
+		last = w.build(empty.Image, 1, "linux/amd64")
+		repoTag := fmt.Sprintf("vendor/stage%d:1", i)
+		materials = append(materials, w.material(repoTag, w.pushBuild(repoTag, last, nil)))
+	}
+	w.pushBuild("shop/app:1", w.build(last, 1, "linux/amd64"), &provenancetest.Provenance{Materials: materials})
+	c := w.catalog(Options{})
+	app := w.facts("shop/app:1")
+	var ninth atomic.Int64
+	w.setFault(func(_ http.ResponseWriter, req *http.Request) bool {
+		if strings.Contains(req.URL.Path, fmt.Sprintf("/vendor/stage%d/", checked)) {
+			ninth.Add(1)
+		}
+		return false
+	})
+
+	l := c.Lineage(ctx(t), app, images.Access{})
+	if len(l.Claims) != checked+1 {
+		t.Fatalf("Lineage(app).Claims = %+v, want %d provenance claims", l.Claims, checked+1)
+	}
+	for i, cl := range l.Claims[:checked] {
+		if cl.Status != ClaimMismatch {
+			t.Errorf("claim %d (%s) = %s %q, want checked: mismatch, used in the build", i, cl.Name, cl.Status, cl.Reason)
+		}
+	}
+	if cl := l.Claims[checked]; cl.Status != ClaimUnreachable || !strings.Contains(cl.Reason, "first 8 images") {
+		t.Errorf("9th claim = %s %q, want unreachable, not checked past the first 8 images", cl.Status, cl.Reason)
+	}
+	if n := ninth.Load(); n != 0 {
+		t.Errorf("the 9th image a provenance lists was requested %d times, want 0", n)
+	}
+	if len(l.Chain) != 0 {
+		t.Errorf("Lineage(app).Chain = %+v, want empty: its base is the 9th image listed, not checked", l.Chain)
 	}
 }
