@@ -49,7 +49,11 @@ func TestUnreadAnswerCannotHoldASlotPastTheRequestDeadline(t *testing.T) {
 	review := reviewOf(t, strings.Repeat("u", 6<<20), "Pod", "CREATE", podOf("a", "strata-demo.local/shop/web:1.0"), nil)
 	c, err := postUnread(t, srv.addr, pool, review)
 	if err != nil {
-		t.Fatal(err)
+		// Refused before it was all written (its uid is past the bound,
+		// and a loaded machine writes 6 MiB slower than the server
+		// answers): the slot is free all the sooner, which is what the
+		// rest checks.
+		t.Logf("the request was cut short: %v", err)
 	}
 	// Never read the answer. Wait past the request's deadline.
 	time.Sleep(3 * time.Second)
@@ -61,20 +65,22 @@ func TestUnreadAnswerCannotHoldASlotPastTheRequestDeadline(t *testing.T) {
 		resp, err := client.Post("https://"+srv.addr+Paths[policy.Audit]+"?timeout=5s", "application/json", bytes.NewReader(reviewOf(t, fmt.Sprint("legit-", i), "Pod", "CREATE", ok, nil)))
 		if err == nil {
 			resp.Body.Close()
-			_ = c.SetReadDeadline(time.Now().Add(2 * time.Second))
-			buf := make([]byte, 200)
-			n, err := c.Read(buf)
-			t.Logf("legit answered %s; attacker reads %q %v", resp.Status, buf[:n], err)
+			t.Logf("legit answered %s; %s", resp.Status, attackerReads(c))
 			return
 		}
 		t.Logf("API server's request %d, %v after the attacker's 1 s request: %v", i, 3*time.Second+time.Duration(i)*time.Second, err)
 		time.Sleep(time.Second)
 	}
+	t.Log(attackerReads(c))
+	t.Errorf("the API server was refused for %v after an attacker's complete 1 s request whose answer it never read: the slot is held past the request's deadline", 6*time.Second)
+}
+
+// attackerReads says what the attacker's connection holds, for the log.
+func attackerReads(c *tls.Conn) string {
 	_ = c.SetReadDeadline(time.Now().Add(2 * time.Second))
 	buf := make([]byte, 200)
 	n, err := c.Read(buf)
-	t.Logf("attacker reads %q %v", buf[:n], err)
-	t.Errorf("the API server was refused for %v after an attacker's complete 1 s request whose answer it never read: the slot is held past the request's deadline", 6*time.Second)
+	return fmt.Sprintf("attacker reads %q %v", buf[:n], err)
 }
 
 // The same, ten times: the blocked answers kept 114 MiB on the heap.
