@@ -27,8 +27,8 @@ func TestResolveMediaTypes(t *testing.T) {
 
 	reg.push(t, "media/docker:v1", amd)
 	reg.push(t, "media/oci:v1", ociAmd)
-	reg.pushIndex(t, "media/list:v1", testIndex(t, types.DockerManifestList, amd, arm))
-	reg.pushIndex(t, "media/index:v1", testIndex(t, types.OCIImageIndex, ociAmd, ociArm))
+	reg.push(t, "media/list:v1", testIndex(t, types.DockerManifestList, amd, arm))
+	reg.push(t, "media/index:v1", testIndex(t, types.OCIImageIndex, ociAmd, ociArm))
 
 	for _, tc := range []struct {
 		tag           string
@@ -89,7 +89,7 @@ func TestResolveDiffIDsMatchConfig(t *testing.T) {
 func TestResolveMultiArchDifferentUsers(t *testing.T) {
 	t.Parallel()
 	reg := newTestRegistry(t)
-	reg.pushIndex(t, "multi/app:1", testIndex(t, types.OCIImageIndex,
+	reg.push(t, "multi/app:1", testIndex(t, types.OCIImageIndex,
 		testImage(t, 1, "65532", "linux/amd64"),
 		testImage(t, 1, "root", "linux/arm64"),
 		testImage(t, 1, "app", "linux/s390x"),
@@ -112,7 +112,7 @@ func TestResolveMultiArchDifferentUsers(t *testing.T) {
 func TestResolveIndexWithoutConfiguredPlatforms(t *testing.T) {
 	t.Parallel()
 	reg := newTestRegistry(t)
-	reg.pushIndex(t, "win/app:1", testIndex(t, types.OCIImageIndex,
+	reg.push(t, "win/app:1", testIndex(t, types.OCIImageIndex,
 		testImage(t, 1, "ContainerUser", "windows/amd64"),
 		testImage(t, 1, "1000", "linux/s390x"),
 	))
@@ -139,7 +139,7 @@ func TestResolveSkipsAttestations(t *testing.T) {
 			Annotations: map[string]string{"vnd.docker.reference.type": "attestation-manifest"},
 		}},
 	)
-	reg.pushIndex(t, "attest/app:1", idx)
+	reg.push(t, "attest/app:1", idx)
 	r := newTestResolver(t, reg, Options{})
 	img, err := r.Resolve(testContext(t, 5*time.Second), reg.ref("attest/app:1"), Access{})
 	if err != nil {
