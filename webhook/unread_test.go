@@ -33,15 +33,7 @@ func (allowAll) Handle(context.Context, admission.Request) admission.Response {
 // displaced, for the 40 s write timeout rather than the request's 1 s
 // deadline, and the API server was refused meanwhile.
 func TestUnreadAnswerCannotHoldASlotPastTheRequestDeadline(t *testing.T) {
-	certDir := t.TempDir()
-	pool := writeCert(t, certDir)
-	srv := startServe(t, ServerOptions{
-		CertDir:    certDir,
-		Handlers:   map[policy.Action]admission.Handler{policy.Audit: allowAll{}},
-		Webhook:    ConnLimits{MaxConns: 1},
-		Registerer: prometheus.NewRegistry(),
-	})
-	review := reviewOf(t, strings.Repeat("u", 6<<20), "Pod", "CREATE", podOf("a", "strata-demo.local/shop/web:1.0"), nil)
+	srv, pool, review := serveForUnreadAnswers(t, ConnLimits{MaxConns: 1})
 	c, err := postUnread(t, srv.addr, pool, review)
 	if err != nil {
 		t.Fatal(err)
@@ -74,14 +66,7 @@ func TestUnreadAnswerCannotHoldASlotPastTheRequestDeadline(t *testing.T) {
 
 // The same, ten times: the blocked answers kept 114 MiB on the heap.
 func TestUnreadAnswersCannotKeepTheirBytesOnTheHeap(t *testing.T) {
-	certDir := t.TempDir()
-	pool := writeCert(t, certDir)
-	srv := startServe(t, ServerOptions{
-		CertDir:    certDir,
-		Handlers:   map[policy.Action]admission.Handler{policy.Audit: allowAll{}},
-		Registerer: prometheus.NewRegistry(),
-	})
-	review := reviewOf(t, strings.Repeat("u", 6<<20), "Pod", "CREATE", podOf("a", "strata-demo.local/shop/web:1.0"), nil)
+	srv, pool, review := serveForUnreadAnswers(t, ConnLimits{})
 	before := memtest.HeapInUse()
 	for range 10 {
 		// A server that gave up on a request while it was still being
@@ -98,6 +83,16 @@ func TestUnreadAnswersCannotKeepTheirBytesOnTheHeap(t *testing.T) {
 	if grew > 64<<20 {
 		t.Errorf("heap +%d MiB held past the requests' 1 s deadline by 10 connections", grew>>20)
 	}
+}
+
+// serveForUnreadAnswers starts a server that allows every review on the
+// audit path, with the webhook listener's limits, and returns it, the pool
+// that trusts it, and a review whose 6 MiB uid (echoed in the answer) makes
+// an answer larger than the socket buffers.
+func serveForUnreadAnswers(t *testing.T, limits ConnLimits) (*running, *x509.CertPool, []byte) {
+	t.Helper()
+	srv, pool := serveAudit(t, allowAll{}, ServerOptions{Webhook: limits, Registerer: prometheus.NewRegistry()})
+	return srv, pool, reviewOf(t, strings.Repeat("u", 6<<20), "Pod", "CREATE", podOf("a", "strata-demo.local/shop/web:1.0"), nil)
 }
 
 // postUnread posts review to the audit path, with a 1 s timeout, over a
