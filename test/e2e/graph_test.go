@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/strata-project/strata/test/cluster"
 	"github.com/strata-project/strata/webhook/graph"
 )
 
@@ -22,22 +21,13 @@ import (
 func TestGraphAgainstAnAPIServer(t *testing.T) {
 	showLogsOnFailure(t)
 	ctx := t.Context()
-	workloads := []struct{ ns, kind, name, image string }{
+	workloads := []placed{
 		{"graph-shop", "Deployment", "web", demoImage("shop/web:1.0")},
 		{"graph-shop", "Deployment", "billing", demoImage("shop/billing:1.0")},
 		{"graph-team", "StatefulSet", "legacy", demoImage("shop/legacy:1.0")},
 		{"graph-team", "CronJob", "report", demoImage("shop/report:1.0")},
 	}
-	for _, ns := range []string{"graph-shop", "graph-team"} {
-		if err := cluster.CreateNamespace(ctx, s.client, ns); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, w := range workloads {
-		if out, err := s.kubectlApply(ctx, w.ns, manifest(w.kind, w.name, w.image)); err != nil {
-			t.Fatalf("kubectl apply %s %s/%s: %v\n%s", w.kind, w.ns, w.name, err, out)
-		}
-	}
+	createWorkloads(ctx, t, []string{"graph-shop", "graph-team"}, workloads)
 	createReplicas(ctx, t, "graph-shop", "web", 2)
 
 	var g graph.Graph
