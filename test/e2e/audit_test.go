@@ -105,19 +105,27 @@ func TestAuditAgainstAnAPIServer(t *testing.T) {
 // runAudit runs the strata binary's audit against the suite's API server.
 func runAudit(ctx context.Context, t *testing.T, args ...string) audit.Preview {
 	t.Helper()
+	var p audit.Preview
+	runDemoCommand(ctx, t, &p, "audit", args...)
+	return p
+}
+
+// runDemoCommand runs the strata binary's command, with the demo's
+// registry and catalog, against the suite's API server, and decodes its
+// JSON output into v.
+func runDemoCommand(ctx context.Context, t *testing.T, v any, command string, args ...string) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(ctx, 120*time.Second)
 	defer cancel()
-	args = append([]string{"audit", "--demo", "--kubeconfig", s.kubeconfig}, args...)
+	args = append([]string{command, "--demo", "--kubeconfig", s.kubeconfig}, args...)
 	cmd := exec.CommandContext(ctx, s.strataBin, args...)
 	cmd.Env = []string{"HOME=" + s.dir}
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
-	var p audit.Preview
-	if err != nil || json.Unmarshal(out, &p) != nil {
+	if err != nil || json.Unmarshal(out, v) != nil {
 		t.Fatalf("strata %s = %v; stdout:\n%s\nstderr:\n%s", strings.Join(args, " "), err, out, stderr.String())
 	}
-	return p
 }
 
 // placed is a workload the test creates: its namespace, kind, name and

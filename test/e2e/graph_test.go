@@ -4,12 +4,9 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
-	"os/exec"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/strata-project/strata/webhook/graph"
 )
@@ -68,15 +65,5 @@ func TestGraphAgainstAnAPIServer(t *testing.T) {
 // and decodes its JSON into v.
 func runGraph(ctx context.Context, t *testing.T, v any, args ...string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(ctx, 120*time.Second)
-	defer cancel()
-	args = append([]string{"graph", "--demo", "--kubeconfig", s.kubeconfig}, args...)
-	cmd := exec.CommandContext(ctx, s.strataBin, args...)
-	cmd.Env = []string{"HOME=" + s.dir}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil || json.Unmarshal(out, v) != nil {
-		t.Fatalf("strata %s = %v; stdout:\n%s\nstderr:\n%s", strings.Join(args, " "), err, out, stderr.String())
-	}
+	runDemoCommand(ctx, t, v, "graph", args...)
 }
