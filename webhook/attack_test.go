@@ -8,11 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/strata-project/strata/webhook/internal/imagetest"
 	"github.com/strata-project/strata/webhook/policy"
@@ -34,13 +32,7 @@ func TestHugeConfigTimesManyContainersIsAnsweredBeforeTheDeadline(t *testing.T) 
 			cf.Config.Env = append(cf.Config.Env, fmt.Sprintf("E%d=x", i))
 		}
 	})
-	ref, err := name.ParseReference(host + "/big/env:1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.Write(ref, img); err != nil {
-		t.Fatal(err)
-	}
+	imagetest.Push(t, host+"/big/env:1", img)
 
 	checker := p.checkerOn(t, host)
 
@@ -88,13 +80,7 @@ func TestWindowsPodIsCheckedOnTheWindowsEntryNotTheLinuxOnes(t *testing.T) {
 		mutate.IndexAddendum{Add: image("linux/amd64", "1000"), Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "amd64"}}},
 		mutate.IndexAddendum{Add: image("windows/amd64", "ContainerAdministrator"), Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "windows", Architecture: "amd64"}}},
 	)
-	ref, err := name.ParseReference(host + "/win/app:1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.WriteIndex(ref, idx); err != nil {
-		t.Fatal(err)
-	}
+	imagetest.Push(t, host+"/win/app:1", idx)
 	checker := p.checkerOn(t, host)
 	w := &workload.Workload{Kind: "Pod", Name: "win", Namespace: "shop", Containers: []workload.Container{
 		{Name: "app", Type: "container", Image: host + "/win/app:1", OS: "windows"},

@@ -4,13 +4,12 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/strata-project/strata/webhook/demo"
+	"github.com/strata-project/strata/webhook/internal/imagetest"
 	"github.com/strata-project/strata/webhook/policy"
 )
 
@@ -29,18 +28,7 @@ func TestImageClaimingAnApprovedBaseNameIsNotApproved(t *testing.T) {
 		if annotations != nil {
 			img = mutate.Annotations(img, annotations).(v1.Image)
 		}
-		ref, err := name.ParseReference(p.Demo.Addr+"/"+repoTag, name.Insecure)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := remote.Write(ref, img, remote.WithContext(t.Context())); err != nil {
-			t.Fatalf("pushing %s: %v", repoTag, err)
-		}
-		d, err := img.Digest()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return d.String()
+		return imagetest.Push(t, p.Demo.Addr+"/"+repoTag, img).String()
 	}
 	unapproved, err := demo.BuildImage(empty.Image, "", "an unvetted experimental root filesystem")
 	if err != nil {

@@ -1,17 +1,11 @@
 package webhook
 
 import (
-	"io"
-	"log"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -65,24 +59,8 @@ func TestCredentialsMetricIsRegistered(t *testing.T) {
 // mapping the demo uses, with the ecr helper on or off.
 func ecrPipeline(t *testing.T, password string, helpers []string) *Pipeline {
 	t.Helper()
-	reg := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		if u, p, ok := req.BasicAuth(); !ok || u != "AWS" || p != password {
-			w.Header().Set("WWW-Authenticate", `Basic realm="ecr"`)
-			http.Error(w, "unauthorized", http.StatusUnauthorized)
-			return
-		}
-		reg.ServeHTTP(w, req)
-	}))
-	t.Cleanup(srv.Close)
-	addr := strings.TrimPrefix(srv.URL, "http://")
-	ref, err := name.ParseReference(addr + "/team/app:1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.Write(ref, imagetest.Image(t, 1, nil), remote.WithAuth(&authn.Basic{Username: "AWS", Password: password})); err != nil {
-		t.Fatal(err)
-	}
+	addr := imagetest.BasicAuthRegistry(t, "AWS", password)
+	imagetest.Push(t, addr+"/team/app:1", imagetest.Image(t, 1, nil), remote.WithAuth(&authn.Basic{Username: "AWS", Password: password}))
 	cfg := DefaultConfig()
 	cfg.Registry.Timeout = Duration{Duration: 2 * time.Second}
 	cfg.Registry.Credentials = helpers

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -29,10 +30,7 @@ import (
 // controller-runtime advises.
 func TestWebhookPortDoesNotNegotiateHTTP2(t *testing.T) {
 	t.Parallel()
-	p := newPipeline(t)
-	certDir := t.TempDir()
-	pool := writeCert(t, certDir)
-	srv := startServe(t, ServerOptions{CertDir: certDir, Handlers: asAdmissionHandlers(handlers(p.Checker, nil, nil))})
+	srv, pool, _ := serveDemo(t, ServerOptions{})
 	st, err := handshake(t, srv.addr, &tls.Config{RootCAs: pool, NextProtos: []string{"h2", "http/1.1"}})
 	if err != nil {
 		t.Fatal(err)
@@ -48,10 +46,7 @@ func TestWebhookPortDoesNotNegotiateHTTP2(t *testing.T) {
 // client past it is cut off.
 func TestSlowBodyClientIsCutOffAtTheRequestDeadline(t *testing.T) {
 	t.Parallel()
-	p := newPipeline(t)
-	certDir := t.TempDir()
-	pool := writeCert(t, certDir)
-	srv := startServe(t, ServerOptions{CertDir: certDir, Handlers: asAdmissionHandlers(handlers(p.Checker, nil, nil))})
+	srv, pool, _ := serveDemo(t, ServerOptions{})
 	conn, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", srv.addr, &tls.Config{RootCAs: pool})
 	if err != nil {
 		t.Fatal(err)
@@ -118,33 +113,67 @@ func dialRaw(t *testing.T, addr string) net.Conn {
 	return c
 }
 
-// 2,000 TLS connections trickling a byte every 20 s were all held at 75 s:
-// the webhook listener keeps at most MaxConns connections open, and a new
-// one displaces the oldest connection that has not yet sent a request, so
-// the API server, arriving after the flood, is still answered.
-func TestTricklingConnectionsCannotExceedTheCapNorStarveTheAPIServer(t *testing.T) {
+// Two floods of trickling connections, each 40 against a cap of 8; after
+// either, the API server is still answered and at most MaxConns of the
+// attackers are held.
+//   - TricklingConnectionsCannotExceedTheCapNorStarveTheAPIServer: 2,000 TLS
+//     connections trickling a byte every 20 s were all held at 75 s; the
+//     webhook listener keeps at most MaxConns connections open, and a new one
+//     displaces the oldest connection that has not yet sent a request.
+//   - TricklingBodiesCannotLockOutTheAPIServer: a connection whose headers
+//     are read but whose body trickles would hold a slot the gate never
+//     displaces, for the whole request deadline, and a flood of them locked
+//     the API server out; a connection serves a request only once its body
+//     has arrived.
+func TestTricklingFloodsCannotHoldTheWebhookPort(t *testing.T) {
 	t.Parallel()
-	const maxConns, attackers = 8, 40
-	srv, pool, _ := serveDemo(t, ServerOptions{Webhook: ConnLimits{MaxConns: maxConns}})
-	var conns []net.Conn
-	for range attackers {
-		c := dialRaw(t, srv.addr)
-		go slowclient.Trickle(t.Context(), c, slowClientHello, 200*time.Millisecond)
-		conns = append(conns, c)
-	}
+	for _, tc := range []struct {
+		name string
+		// trickle opens one attacker's connection and starts trickling on
+		// it; nil when the connection was refused (the cap holds).
+		trickle func(t *testing.T, addr string, pool *x509.CertPool) net.Conn
+	}{
+		{"TricklingConnectionsCannotExceedTheCapNorStarveTheAPIServer", func(t *testing.T, addr string, _ *x509.CertPool) net.Conn {
+			c := dialRaw(t, addr)
+			go slowclient.Trickle(t.Context(), c, slowClientHello, 200*time.Millisecond)
+			return c
+		}},
+		{"TricklingBodiesCannotLockOutTheAPIServer", func(t *testing.T, addr string, pool *x509.CertPool) net.Conn {
+			c, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", addr, &tls.Config{RootCAs: pool})
+			if err != nil {
+				return nil
+			}
+			t.Cleanup(func() { c.Close() })
+			fmt.Fprintf(c, "POST /validate/audit?timeout=30s HTTP/1.1\r\nHost: strata\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{")
+			go slowclient.Trickle(t.Context(), c, bytes.Repeat([]byte{' '}, 1000), 200*time.Millisecond)
+			return c
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			const maxConns, attackers = 8, 40
+			srv, pool, _ := serveDemo(t, ServerOptions{Webhook: ConnLimits{MaxConns: maxConns}})
+			var conns []net.Conn
+			for range attackers {
+				if c := tc.trickle(t, srv.addr, pool); c != nil {
+					conns = append(conns, c)
+				}
+			}
 
-	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
-	t.Cleanup(client.CloseIdleConnections)
-	review := reviewOf(t, "after-the-flood", "Pod", "CREATE", podOf("admin", "strata-demo.local/shop/admin:1.0"), nil)
-	resp, raw := post(t, client, "https://"+srv.addr+Paths[policy.Audit]+"?timeout=5s", "application/json", review)
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("POST after %d trickling connections = %s %s, want 200", attackers, resp.Status, raw)
-	}
-	if got := decodeReview(t, raw); got.UID != "after-the-flood" {
-		t.Errorf("answer after the flood has uid %q, want after-the-flood", got.UID)
-	}
-	if held := countOpen(conns, time.Second); held > maxConns {
-		t.Errorf("%d of %d trickling connections still held, want at most MaxConns = %d", held, attackers, maxConns)
+			client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+			t.Cleanup(client.CloseIdleConnections)
+			review := reviewOf(t, "after-the-flood", "Pod", "CREATE", podOf("admin", "strata-demo.local/shop/admin:1.0"), nil)
+			resp, raw := post(t, client, "https://"+srv.addr+Paths[policy.Audit]+"?timeout=5s", "application/json", review)
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("POST after %d attackers = %s %s, want 200", attackers, resp.Status, raw)
+			}
+			if got := decodeReview(t, raw); got.UID != "after-the-flood" {
+				t.Errorf("answer after the flood has uid %q, want after-the-flood", got.UID)
+			}
+			if held := countOpen(conns, time.Second); held > maxConns {
+				t.Errorf("%d of %d attackers' connections still held, want at most MaxConns = %d", held, attackers, maxConns)
+			}
+		})
 	}
 }
 
@@ -198,17 +227,10 @@ func (h blockingHandler) Handle(ctx context.Context, _ admission.Request) admiss
 // the requests in flight are never displaced.
 func TestConnectionsBeyondTheCapAreRefusedWhileRequestsAreInFlight(t *testing.T) {
 	t.Parallel()
-	certDir := t.TempDir()
-	pool := writeCert(t, certDir)
 	const maxConns, extra = 4, 20
 	h := blockingHandler{started: make(chan struct{}, maxConns), release: make(chan struct{})}
 	reg := prometheus.NewRegistry()
-	srv := startServe(t, ServerOptions{
-		CertDir:    certDir,
-		Handlers:   map[policy.Action]admission.Handler{policy.Audit: h},
-		Webhook:    ConnLimits{MaxConns: maxConns},
-		Registerer: reg,
-	})
+	srv, pool := serveAudit(t, h, ServerOptions{Webhook: ConnLimits{MaxConns: maxConns}, Registerer: reg})
 	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 	t.Cleanup(client.CloseIdleConnections)
 	review := reviewOf(t, "in-flight", "Pod", "CREATE", podOf("admin", "strata-demo.local/shop/admin:1.0"), nil)
@@ -275,14 +297,8 @@ func exchange(t *testing.T, c net.Conn, path string) {
 // cap the idlest is closed, and the kubelet's probe is answered.
 func TestIdleKeepAliveConnectionsCannotCrowdOutHealthProbes(t *testing.T) {
 	t.Parallel()
-	certDir := t.TempDir()
-	writeCert(t, certDir)
 	const maxConns, idle = 4, 12
-	srv := startServe(t, ServerOptions{
-		CertDir:  certDir,
-		Handlers: map[policy.Action]admission.Handler{policy.Audit: blockingHandler{}},
-		Health:   ConnLimits{MaxConns: maxConns},
-	})
+	srv, _ := serveAudit(t, blockingHandler{}, ServerOptions{Health: ConnLimits{MaxConns: maxConns}})
 	var conns []net.Conn
 	for range idle {
 		c := dialRaw(t, srv.healthAddr)
@@ -303,13 +319,7 @@ func TestIdleKeepAliveConnectionsCannotCrowdOutHealthProbes(t *testing.T) {
 // The health port kept idle keep-alive connections forever.
 func TestIdleKeepAliveConnectionOnTheHealthPortIsClosed(t *testing.T) {
 	t.Parallel()
-	certDir := t.TempDir()
-	writeCert(t, certDir)
-	srv := startServe(t, ServerOptions{
-		CertDir:  certDir,
-		Handlers: map[policy.Action]admission.Handler{policy.Audit: blockingHandler{}},
-		Health:   ConnLimits{IdleTimeout: time.Second},
-	})
+	srv, _ := serveAudit(t, blockingHandler{}, ServerOptions{Health: ConnLimits{IdleTimeout: time.Second}})
 	c := dialRaw(t, srv.healthAddr)
 	exchange(t, c, "/metrics")
 	// 20 s is far past the 1 s it was given.
@@ -323,12 +333,7 @@ func TestIdleKeepAliveConnectionOnTheHealthPortIsClosed(t *testing.T) {
 // the connection alive) with no deadline at all.
 func TestSlowBodyToAnUnknownPathIsCutOff(t *testing.T) {
 	t.Parallel()
-	certDir := t.TempDir()
-	pool := writeCert(t, certDir)
-	srv := startServe(t, ServerOptions{
-		CertDir:  certDir,
-		Handlers: map[policy.Action]admission.Handler{policy.Audit: blockingHandler{}},
-	})
+	srv, pool := serveAudit(t, blockingHandler{}, ServerOptions{})
 	c, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", srv.addr, &tls.Config{RootCAs: pool})
 	if err != nil {
 		t.Fatal(err)
@@ -339,46 +344,5 @@ func TestSlowBodyToAnUnknownPathIsCutOff(t *testing.T) {
 	// 20 s is far past any deadline strata sets.
 	if stillOpen(c, 20*time.Second) {
 		t.Errorf("a client trickling a body to an unknown path still held its connection after 20s")
-	}
-}
-
-// A connection whose headers are read but whose body trickles would hold a
-// slot the gate never displaces, for the whole request deadline, and a
-// flood of them locked the API server out: a connection serves a request
-// only once its body has arrived.
-func TestTricklingBodiesCannotLockOutTheAPIServer(t *testing.T) {
-	t.Parallel()
-	const maxConns, attackers = 8, 40
-	srv, pool, _ := serveDemo(t, ServerOptions{Webhook: ConnLimits{MaxConns: maxConns}})
-	var conns []net.Conn
-	for range attackers {
-		c, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", srv.addr, &tls.Config{RootCAs: pool})
-		if err != nil {
-			continue // refused: the cap holds
-		}
-		t.Cleanup(func() { c.Close() })
-		fmt.Fprintf(c, "POST /validate/audit?timeout=30s HTTP/1.1\r\nHost: strata\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{")
-		go slowclient.Trickle(t.Context(), c, bytes.Repeat([]byte{' '}, 1000), 200*time.Millisecond)
-		conns = append(conns, c)
-	}
-
-	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
-	t.Cleanup(client.CloseIdleConnections)
-	review := reviewOf(t, "after-the-bodies", "Pod", "CREATE", podOf("admin", "strata-demo.local/shop/admin:1.0"), nil)
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, "https://"+srv.addr+Paths[policy.Audit]+"?timeout=5s", bytes.NewReader(review))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := client.Do(req)
-	if err != nil {
-		t.Fatalf("POST after %d connections trickling their bodies = %v, want 200", attackers, err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Errorf("POST after %d connections trickling their bodies = %s, want 200", attackers, resp.Status)
-	}
-	if held := countOpen(conns, time.Second); held > maxConns {
-		t.Errorf("%d of %d connections trickling their bodies still held, want at most MaxConns = %d", held, attackers, maxConns)
 	}
 }

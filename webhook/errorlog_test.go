@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // TestFailedHandshakesAreLoggedAtDebugLevelOnly: net/http's own error lines
@@ -14,7 +16,7 @@ import (
 // of log lines at the default level (docs/serving.md).
 func TestFailedHandshakesAreLoggedAtDebugLevelOnly(t *testing.T) {
 	var logs syncBuffer
-	srv, _ := startAllowAll(t, ServerOptions{Logger: slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	srv, _ := serveAudit(t, allowAll{}, ServerOptions{Registerer: prometheus.NewRegistry(), Logger: slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	// Plain HTTP to the TLS port: the handshake fails at once.
 	c, err := net.Dial("tcp", srv.addr)
 	if err != nil {

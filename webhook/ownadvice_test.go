@@ -1,19 +1,15 @@
 package webhook
 
 import (
-	"io"
-	"log"
-	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/authn"
-	"github.com/google/go-containerregistry/pkg/registry"
 	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/strata-project/strata/webhook/images"
+	"github.com/strata-project/strata/webhook/internal/imagetest"
 	"github.com/strata-project/strata/webhook/policy"
 	"github.com/strata-project/strata/webhook/workload"
 )
@@ -24,17 +20,7 @@ import (
 // secret would never be read.
 func TestRefusalAdviceFitsWhereStrataReadsCredentials(t *testing.T) {
 	t.Parallel()
-	reg := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, _, ok := r.BasicAuth(); !ok {
-			w.Header().Set("WWW-Authenticate", `Basic realm="private"`)
-			http.Error(w, "unauthorized", http.StatusUnauthorized)
-			return
-		}
-		reg.ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	host := strings.TrimPrefix(srv.URL, "http://")
+	host := imagetest.BasicAuthRegistry(t, "user", "password")
 	p := newPipeline(t)
 	resolver, err := images.NewResolver(images.Options{Insecure: []string{host}, Keychain: authn.NewMultiKeychain()})
 	if err != nil {

@@ -98,13 +98,7 @@ type patternRegistry struct {
 
 func (r *patternRegistry) push(t *testing.T, repoTag string, img v1.Image) {
 	t.Helper()
-	ref, err := name.ParseReference(r.host+"/"+repoTag, name.Insecure)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.Write(ref, img, remote.WithContext(t.Context())); err != nil {
-		t.Fatalf("pushing %s: %v", repoTag, err)
-	}
+	imagetest.Push(t, r.host+"/"+repoTag, img)
 }
 
 // TestPatternPolicies builds images the way real Dockerfiles do, on bases

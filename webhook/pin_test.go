@@ -76,18 +76,9 @@ func pushMultiPlatform(t testing.TB, addr string) string {
 			Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: arch}},
 		})
 	}
+	var d v1.Hash
 	for _, tag := range []string{"1.0", "latest"} {
-		ref, err := name.ParseReference(addr+"/shop/multi:"+tag, name.Insecure)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := remote.WriteIndex(ref, idx, remote.WithContext(t.Context())); err != nil {
-			t.Fatalf("pushing shop/multi:%s: %v", tag, err)
-		}
-	}
-	d, err := idx.Digest()
-	if err != nil {
-		t.Fatal(err)
+		d = imagetest.Push(t, addr+"/shop/multi:"+tag, idx)
 	}
 	return d.String()
 }

@@ -283,6 +283,18 @@ func serveDemo(t *testing.T, opts ServerOptions) (*running, *x509.CertPool, *Pip
 	return startServe(t, opts), pool, p
 }
 
+// serveAudit serves h alone, on the audit path, with opts (its CertDir and
+// Handlers filled in); it returns the server and the pool that trusts its
+// certificate. For the tests of connections and limits, which need a
+// handler that answers at once or blocks, not the pipeline.
+func serveAudit(t *testing.T, h admission.Handler, opts ServerOptions) (*running, *x509.CertPool) {
+	t.Helper()
+	opts.CertDir = t.TempDir()
+	pool := writeCert(t, opts.CertDir)
+	opts.Handlers = map[policy.Action]admission.Handler{policy.Audit: h}
+	return startServe(t, opts), pool
+}
+
 // startServe runs Serve on free loopback ports until it is ready, trying new
 // ports if another process took the ones it picked.
 func startServe(t *testing.T, opts ServerOptions) *running {

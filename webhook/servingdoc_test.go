@@ -2,10 +2,11 @@ package webhook
 
 import (
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/strata-project/strata/internal/testutil"
 )
 
 // spelled is how docs/serving.md writes a duration: "10 s", "2 min".
@@ -29,26 +30,8 @@ func thousands(n int) string {
 // the row's first cell.
 func servingLimitsRows(t *testing.T) map[string][]string {
 	t.Helper()
-	raw, err := os.ReadFile("../docs/serving.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, section, ok := strings.Cut(string(raw), "## Limits\n")
-	if !ok {
-		t.Fatal("docs/serving.md has no Limits section")
-	}
 	rows := map[string][]string{}
-	for _, line := range strings.Split(section, "\n") {
-		if !strings.HasPrefix(line, "|") {
-			if len(rows) > 0 {
-				break
-			}
-			continue
-		}
-		cells := strings.Split(strings.Trim(line, "|"), "|")
-		for i := range cells {
-			cells[i] = strings.TrimSpace(cells[i])
-		}
+	for _, cells := range testutil.DocTable(t, "../docs/serving.md", "## Limits\n") {
 		rows[cells[0]] = cells[1:]
 	}
 	return rows

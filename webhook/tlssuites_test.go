@@ -24,10 +24,7 @@ func handshake(t *testing.T, addr string, cfg *tls.Config) (tls.ConnectionState,
 
 func TestWebhookRefusesTLS12ClientOfferingOnlyCBCSHA1Suites(t *testing.T) {
 	t.Parallel()
-	p := newPipeline(t)
-	certDir := t.TempDir()
-	pool := writeCert(t, certDir)
-	srv := startServe(t, ServerOptions{CertDir: certDir, Handlers: asAdmissionHandlers(handlers(p.Checker, nil, nil))})
+	srv, pool, _ := serveDemo(t, ServerOptions{})
 
 	for _, suite := range []uint16{
 		tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA, // ECDHE-ECDSA-AES128-SHA

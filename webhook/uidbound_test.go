@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/strata-project/strata/webhook/policy"
 )
 
@@ -18,7 +20,7 @@ import (
 // is not decoded twice: its uid, however long, cannot make its answer
 // larger than itself (docs/serving.md).
 func TestReviewWithAUIDPast128BytesIsAShort400(t *testing.T) {
-	srv, pool := startAllowAll(t, ServerOptions{})
+	srv, pool := serveAudit(t, allowAll{}, ServerOptions{Registerer: prometheus.NewRegistry()})
 	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 	t.Cleanup(client.CloseIdleConnections)
 	padded := podOf("a", "strata-demo.local/shop/web:1.0")

@@ -26,18 +26,6 @@ func (allowAll) Handle(context.Context, admission.Request) admission.Response {
 	return admission.Allowed("")
 }
 
-// startAllowAll serves allowAll on the audit path, over a fresh
-// certificate, with opts' other settings; it returns the server and the
-// pool that trusts its certificate.
-func startAllowAll(t *testing.T, opts ServerOptions) (*running, *x509.CertPool) {
-	t.Helper()
-	opts.CertDir = t.TempDir()
-	pool := writeCert(t, opts.CertDir)
-	opts.Handlers = map[policy.Action]admission.Handler{policy.Audit: allowAll{}}
-	opts.Registerer = prometheus.NewRegistry()
-	return startServe(t, opts), pool
-}
-
 // A caller of the webhook port sent one complete, cheap review with
 // ?timeout=1s whose uid (echoed in the answer) was larger than the socket
 // buffers, and never read the answer. The handler blocked writing it; the
@@ -45,8 +33,7 @@ func startAllowAll(t *testing.T, opts ServerOptions) (*running, *x509.CertPool) 
 // displaced, for the 40 s write timeout rather than the request's 1 s
 // deadline, and the API server was refused meanwhile.
 func TestUnreadAnswerCannotHoldASlotPastTheRequestDeadline(t *testing.T) {
-	srv, pool := startAllowAll(t, ServerOptions{Webhook: ConnLimits{MaxConns: 1}})
-	review := reviewOf(t, strings.Repeat("u", 6<<20), "Pod", "CREATE", podOf("a", "strata-demo.local/shop/web:1.0"), nil)
+	srv, pool, review := serveForUnreadAnswers(t, ConnLimits{MaxConns: 1})
 	c, err := postUnread(t, srv.addr, pool, review)
 	if err != nil {
 		// Refused before it was all written (its uid is past the bound,
@@ -85,8 +72,7 @@ func attackerReads(c *tls.Conn) string {
 
 // The same, ten times: the blocked answers kept 114 MiB on the heap.
 func TestUnreadAnswersCannotKeepTheirBytesOnTheHeap(t *testing.T) {
-	srv, pool := startAllowAll(t, ServerOptions{})
-	review := reviewOf(t, strings.Repeat("u", 6<<20), "Pod", "CREATE", podOf("a", "strata-demo.local/shop/web:1.0"), nil)
+	srv, pool, review := serveForUnreadAnswers(t, ConnLimits{})
 	before := memtest.HeapInUse()
 	for range 10 {
 		// A server that gave up on a request while it was still being
@@ -103,6 +89,16 @@ func TestUnreadAnswersCannotKeepTheirBytesOnTheHeap(t *testing.T) {
 	if grew > 64<<20 {
 		t.Errorf("heap +%d MiB held past the requests' 1 s deadline by 10 connections", grew>>20)
 	}
+}
+
+// serveForUnreadAnswers starts a server that allows every review on the
+// audit path, with the webhook listener's limits, and returns it, the pool
+// that trusts it, and a review whose 6 MiB uid (echoed in the answer) makes
+// an answer larger than the socket buffers.
+func serveForUnreadAnswers(t *testing.T, limits ConnLimits) (*running, *x509.CertPool, []byte) {
+	t.Helper()
+	srv, pool := serveAudit(t, allowAll{}, ServerOptions{Webhook: limits, Registerer: prometheus.NewRegistry()})
+	return srv, pool, reviewOf(t, strings.Repeat("u", 6<<20), "Pod", "CREATE", podOf("a", "strata-demo.local/shop/web:1.0"), nil)
 }
 
 // postUnread posts review to the audit path, with a 1 s timeout, over a

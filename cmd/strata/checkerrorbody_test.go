@@ -3,10 +3,10 @@ package main
 import (
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/strata-project/strata/internal/testutil"
 )
 
 // TestCheckSARIFNeverCarriesRegistryErrorBody: a registry answering with an
@@ -21,15 +21,8 @@ func TestCheckSARIFNeverCarriesRegistryErrorBody(t *testing.T) {
 	t.Cleanup(registry.Close)
 	host := strings.TrimPrefix(registry.URL, "http://")
 	dir := t.TempDir()
-	config := filepath.Join(dir, "strata.yaml")
-	if err := os.WriteFile(config, []byte("registry:\n  insecure: [\""+host+"\"]\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	manifest := filepath.Join(dir, "pod.yaml")
-	pod := "apiVersion: v1\nkind: Pod\nmetadata:\n  name: app\nspec:\n  containers:\n  - name: app\n    image: " + host + "/shop/app:1\n"
-	if err := os.WriteFile(manifest, []byte(pod), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	config := testutil.WriteFile(t, dir, "strata.yaml", "registry:\n  insecure: [\""+host+"\"]\n")
+	manifest := testutil.WriteFile(t, dir, "pod.yaml", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: app\nspec:\n  containers:\n  - name: app\n    image: "+host+"/shop/app:1\n")
 	for _, format := range []string{"text", "sarif"} {
 		code, out, errOut := runStrata(t, "check", "--config", config, "--mode", "enforce", "-o", format, "-f", manifest)
 		if code == 0 {

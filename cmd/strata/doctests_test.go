@@ -11,10 +11,12 @@ import (
 // A document that says which test asserts a statement must name a test
 // that exists: a renamed or moved test otherwise leaves the statement
 // pointing at nothing (docs/security.md named six tests that had moved to
-// webhook/manifest under other names).
+// webhook/manifest under other names). A subtest it names (TestX/Row) must
+// be a literal name in the file that defines TestX, so that a row of a
+// table test cannot be renamed from under a document either.
 func TestDocumentsNameOnlyTestsThatExist(t *testing.T) {
 	t.Chdir("../..")
-	defined := map[string]bool{}
+	defined := map[string]string{} // test name: the source that defines it
 	funcName := regexp.MustCompile(`(?m)^func ((?:Test|Fuzz|Benchmark)\w+)\(`)
 	err := filepath.WalkDir(".", func(path string, d os.DirEntry, err error) error {
 		if err != nil {
@@ -31,7 +33,7 @@ func TestDocumentsNameOnlyTestsThatExist(t *testing.T) {
 			return err
 		}
 		for _, m := range funcName.FindAllStringSubmatch(string(src), -1) {
-			defined[m[1]] = true
+			defined[m[1]] = string(src)
 		}
 		return nil
 	})
@@ -46,7 +48,7 @@ func TestDocumentsNameOnlyTestsThatExist(t *testing.T) {
 		}
 		docs = append(docs, more...)
 	}
-	named := regexp.MustCompile("`((?:Test|Fuzz|Benchmark)[A-Za-z0-9_]+)(?:/[^`]*)?`")
+	named := regexp.MustCompile("`((?:Test|Fuzz|Benchmark)[A-Za-z0-9_]+)(?:/([^`/]*)[^`]*)?`")
 	var checked int
 	for _, doc := range docs {
 		raw, err := os.ReadFile(doc)
@@ -55,8 +57,14 @@ func TestDocumentsNameOnlyTestsThatExist(t *testing.T) {
 		}
 		for _, m := range named.FindAllStringSubmatch(string(raw), -1) {
 			checked++
-			if !defined[m[1]] {
+			src, ok := defined[m[1]]
+			if !ok {
 				t.Errorf("%s names %s, which no _test.go file defines", doc, m[1])
+				continue
+			}
+			// go test writes a subtest's spaces as underscores.
+			if row := m[2]; row != "" && !strings.Contains(src, `"`+row+`"`) && !strings.Contains(src, `"`+strings.ReplaceAll(row, "_", " ")+`"`) {
+				t.Errorf("%s names %s/%s, and the file that defines %s names no subtest %q", doc, m[1], row, m[1], row)
 			}
 		}
 	}

@@ -5,11 +5,11 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/strata-project/strata/internal/testutil"
 )
 
 // served is a running `strata serve`, stopped when the test ends.
@@ -68,11 +68,7 @@ func (s *served) get(t *testing.T, path string) (int, string) {
 // at start, in /readyz and in a metric.
 func TestServeWithoutApprovedBasesReportsApprovedBaseInactive(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	config := filepath.Join(dir, "strata.yaml")
-	if err := os.WriteFile(config, []byte("policies:\n  data:\n    approvedBases: []\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	config := testutil.WriteFile(t, t.TempDir(), "strata.yaml", "policies:\n  data:\n    approvedBases: []\n")
 	s := startServe(t, "--dev", "--config", config)
 	if _, readyz := s.get(t, "/readyz?verbose"); !strings.Contains(readyz, "inactive: approved-base") {
 		t.Errorf("/readyz?verbose = %q, want the policies check to name approved-base inactive", readyz)
@@ -91,11 +87,7 @@ func TestServeWithoutApprovedBasesReportsApprovedBaseInactive(t *testing.T) {
 // strata_config_warnings, and stays ready.
 func TestServeNamesConfigWarningsAtStart(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	config := filepath.Join(dir, "strata.yaml")
-	if err := os.WriteFile(config, []byte("policies:\n  data:\n    approvedBase: [\"registry.example.com/base/*\"]\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	config := testutil.WriteFile(t, t.TempDir(), "strata.yaml", "policies:\n  data:\n    approvedBase: [\"registry.example.com/base/*\"]\n")
 	s := startServe(t, "--dev", "--config", config)
 	if _, readyz := s.get(t, "/readyz?verbose"); !strings.Contains(readyz, "configuration") || !strings.Contains(readyz, "1 warnings at start") {
 		t.Errorf("/readyz?verbose = %q, want the configuration check to count 1 warning", readyz)

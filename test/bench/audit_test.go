@@ -15,7 +15,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -48,17 +47,11 @@ const podsPerWorkload = 5
 func readAuditSettings(t *testing.T) auditSettings {
 	t.Helper()
 	s := auditSettings{namespaces: 200, images: 1000, catalog: 200}
-	for _, v := range []struct {
-		env string
-		p   *int
-	}{{"BENCH_AUDIT_NAMESPACES", &s.namespaces}, {"BENCH_AUDIT_IMAGES", &s.images}, {"BENCH_AUDIT_CATALOG", &s.catalog}} {
-		if e := os.Getenv(v.env); e != "" {
-			n, err := strconv.Atoi(e)
-			if err != nil || n <= 0 || (v.p == &s.catalog && n < 2) {
-				t.Fatalf("%s=%q: want a positive number (the catalog at least 2)", v.env, e)
-			}
-			*v.p = n
-		}
+	positiveFromEnv(t, "BENCH_AUDIT_NAMESPACES", &s.namespaces)
+	positiveFromEnv(t, "BENCH_AUDIT_IMAGES", &s.images)
+	positiveFromEnv(t, "BENCH_AUDIT_CATALOG", &s.catalog)
+	if s.catalog < 2 {
+		t.Fatalf("BENCH_AUDIT_CATALOG=%d: want the catalog at least 2", s.catalog)
 	}
 	return s
 }

@@ -41,22 +41,28 @@ func readSettings(t *testing.T) settings {
 		}
 		s.duration = d
 	}
-	for _, e := range []struct {
-		env string
-		to  *int
-	}{{"BENCH_COLD_IMAGES", &s.coldImages}, {"BENCH_CATALOG", &s.catalog}, {"BENCH_COLD_N", &s.coldN}} {
-		if v := os.Getenv(e.env); v != "" {
-			n, err := strconv.Atoi(v)
-			if err != nil || n <= 0 {
-				t.Fatalf("%s=%q: want a positive number", e.env, v)
-			}
-			*e.to = n
-		}
-	}
+	positiveFromEnv(t, "BENCH_COLD_IMAGES", &s.coldImages)
+	positiveFromEnv(t, "BENCH_CATALOG", &s.catalog)
+	positiveFromEnv(t, "BENCH_COLD_N", &s.coldN)
 	if s.coldN < s.coldImages {
 		s.coldN = s.coldImages
 	}
 	return s
+}
+
+// positiveFromEnv sets *to from the environment variable env when it is
+// set, which must then be a positive whole number.
+func positiveFromEnv(t *testing.T, env string, to *int) {
+	t.Helper()
+	v := os.Getenv(env)
+	if v == "" {
+		return
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		t.Fatalf("%s=%q: want a positive number", env, v)
+	}
+	*to = n
 }
 
 // TestLoad is `make bench-load`: strata's warm and cold paths and the no-op

@@ -49,16 +49,11 @@ func TestAuditAgainstAnAPIServer(t *testing.T) {
 		{"audit-pay", "Job", "billing", demoImage("shop/billing:1.0"), audit.OutcomeWarn, "base-freshness", 0},
 		{"audit-pay", "Pod", "admin", demoImage("shop/admin:1.0"), audit.OutcomeDeny, "run-as-root", 0},
 	}
-	for _, ns := range []string{"audit-shop", "audit-ops", "audit-pay"} {
-		if err := cluster.CreateNamespace(ctx, s.client, ns); err != nil {
-			t.Fatal(err)
-		}
-	}
+	var workloads []placed
 	for _, w := range want {
-		if out, err := s.kubectlApply(ctx, w.ns, manifest(w.kind, w.name, w.image)); err != nil {
-			t.Fatalf("kubectl apply %s %s/%s: %v\n%s", w.kind, w.ns, w.name, err, out)
-		}
+		workloads = append(workloads, placed{w.ns, w.kind, w.name, w.image})
 	}
+	createWorkloads(ctx, t, []string{"audit-shop", "audit-ops", "audit-pay"}, workloads)
 	createReplicas(ctx, t, "audit-shop", "web", 3)
 
 	p := runAudit(ctx, t, "-A", "-o", "json")
@@ -110,19 +105,47 @@ func TestAuditAgainstAnAPIServer(t *testing.T) {
 // runAudit runs the strata binary's audit against the suite's API server.
 func runAudit(ctx context.Context, t *testing.T, args ...string) audit.Preview {
 	t.Helper()
+	var p audit.Preview
+	runDemoCommand(ctx, t, &p, "audit", args...)
+	return p
+}
+
+// runDemoCommand runs the strata binary's command, with the demo's
+// registry and catalog, against the suite's API server, and decodes its
+// JSON output into v.
+func runDemoCommand(ctx context.Context, t *testing.T, v any, command string, args ...string) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(ctx, 120*time.Second)
 	defer cancel()
-	args = append([]string{"audit", "--demo", "--kubeconfig", s.kubeconfig}, args...)
+	args = append([]string{command, "--demo", "--kubeconfig", s.kubeconfig}, args...)
 	cmd := exec.CommandContext(ctx, s.strataBin, args...)
 	cmd.Env = []string{"HOME=" + s.dir}
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
-	var p audit.Preview
-	if err != nil || json.Unmarshal(out, &p) != nil {
+	if err != nil || json.Unmarshal(out, v) != nil {
 		t.Fatalf("strata %s = %v; stdout:\n%s\nstderr:\n%s", strings.Join(args, " "), err, out, stderr.String())
 	}
-	return p
+}
+
+// placed is a workload the test creates: its namespace, kind, name and
+// image.
+type placed struct{ ns, kind, name, image string }
+
+// createWorkloads creates the namespaces, then the workloads in them with
+// kubectl apply, as a user would.
+func createWorkloads(ctx context.Context, t *testing.T, namespaces []string, workloads []placed) {
+	t.Helper()
+	for _, ns := range namespaces {
+		if err := cluster.CreateNamespace(ctx, s.client, ns); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, w := range workloads {
+		if out, err := s.kubectlApply(ctx, w.ns, manifest(w.kind, w.name, w.image)); err != nil {
+			t.Fatalf("kubectl apply %s %s/%s: %v\n%s", w.kind, w.ns, w.name, err, out)
+		}
+	}
 }
 
 // createReplicas creates the ReplicaSet the Deployment controller would

@@ -4,14 +4,10 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
-	"os/exec"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/strata-project/strata/test/cluster"
 	"github.com/strata-project/strata/webhook/graph"
 )
 
@@ -22,22 +18,13 @@ import (
 func TestGraphAgainstAnAPIServer(t *testing.T) {
 	showLogsOnFailure(t)
 	ctx := t.Context()
-	workloads := []struct{ ns, kind, name, image string }{
+	workloads := []placed{
 		{"graph-shop", "Deployment", "web", demoImage("shop/web:1.0")},
 		{"graph-shop", "Deployment", "billing", demoImage("shop/billing:1.0")},
 		{"graph-team", "StatefulSet", "legacy", demoImage("shop/legacy:1.0")},
 		{"graph-team", "CronJob", "report", demoImage("shop/report:1.0")},
 	}
-	for _, ns := range []string{"graph-shop", "graph-team"} {
-		if err := cluster.CreateNamespace(ctx, s.client, ns); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, w := range workloads {
-		if out, err := s.kubectlApply(ctx, w.ns, manifest(w.kind, w.name, w.image)); err != nil {
-			t.Fatalf("kubectl apply %s %s/%s: %v\n%s", w.kind, w.ns, w.name, err, out)
-		}
-	}
+	createWorkloads(ctx, t, []string{"graph-shop", "graph-team"}, workloads)
 	createReplicas(ctx, t, "graph-shop", "web", 2)
 
 	var g graph.Graph
@@ -78,15 +65,5 @@ func TestGraphAgainstAnAPIServer(t *testing.T) {
 // and decodes its JSON into v.
 func runGraph(ctx context.Context, t *testing.T, v any, args ...string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(ctx, 120*time.Second)
-	defer cancel()
-	args = append([]string{"graph", "--demo", "--kubeconfig", s.kubeconfig}, args...)
-	cmd := exec.CommandContext(ctx, s.strataBin, args...)
-	cmd.Env = []string{"HOME=" + s.dir}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil || json.Unmarshal(out, v) != nil {
-		t.Fatalf("strata %s = %v; stdout:\n%s\nstderr:\n%s", strings.Join(args, " "), err, out, stderr.String())
-	}
+	runDemoCommand(ctx, t, v, "graph", args...)
 }

@@ -3,34 +3,15 @@
 package e2e
 
 import (
-	"context"
 	"fmt"
 	"testing"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/strata-project/strata/webhook/demo"
 	"github.com/strata-project/strata/webhook/images/provenancetest"
 )
-
-// pushIndex writes idx as repoTag and returns its digest.
-func (r *registry) pushIndex(ctx context.Context, repoTag string, idx v1.ImageIndex) (string, error) {
-	ref, err := name.ParseReference(r.ref(repoTag))
-	if err != nil {
-		return "", err
-	}
-	if err := remote.WriteIndex(ref, idx, r.pushOptions(ctx)...); err != nil {
-		return "", fmt.Errorf("pushing %s: %w", ref, err)
-	}
-	d, err := idx.Digest()
-	if err != nil {
-		return "", err
-	}
-	return d.String(), nil
-}
 
 // TestProvenanceLineageThroughDockerRegistry pushes BuildKit-shaped builds
 // to docker-registry: a vendor runtime on the catalog's OS, a library on
@@ -69,7 +50,7 @@ func TestProvenanceLineageThroughDockerRegistry(t *testing.T) {
 				return provenancetest.Material{URI: provenancetest.PURL(t, s.pub.ref(repoTag)+"@"+digest, "linux/amd64"), Digest: digest}
 			}
 			push := func(repoTag string, img v1.Image, p *provenancetest.Provenance) string {
-				d, err := s.pub.pushIndex(ctx, repoTag, provenancetest.Index(t, provenancetest.Build{Image: img, Provenance: p}))
+				d, err := s.pub.push(ctx, repoTag, provenancetest.Index(t, provenancetest.Build{Image: img, Provenance: p}))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -123,7 +104,7 @@ func TestForgedProvenanceIsNeverApprovedThroughDockerRegistry(t *testing.T) {
 		t.Fatal(err)
 	}
 	material := provenancetest.Material{URI: provenancetest.PURL(t, s.pub.ref("base/os:1")+"@"+osDigest, "linux/amd64"), Digest: osDigest}
-	if _, err := s.pub.pushIndex(ctx, "apps/forged:1", provenancetest.Index(t, provenancetest.Build{Image: forged, Provenance: &provenancetest.Provenance{Materials: []provenancetest.Material{material}}})); err != nil {
+	if _, err := s.pub.push(ctx, "apps/forged:1", provenancetest.Index(t, provenancetest.Build{Image: forged, Provenance: &provenancetest.Provenance{Materials: []provenancetest.Material{material}}})); err != nil {
 		t.Fatal(err)
 	}
 	out, err := apply(t, nsEnforce, podYAML("provenance-forged", s.pub.ref("apps/forged:1")))

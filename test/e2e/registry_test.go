@@ -107,16 +107,23 @@ func (r *registry) startAndWait(ctx context.Context) error {
 // ref is the full reference of repoTag on this registry.
 func (r *registry) ref(repoTag string) string { return r.addr + "/" + repoTag }
 
-// push writes img as repoTag and returns its digest.
-func (r *registry) push(ctx context.Context, repoTag string, img v1.Image) (string, error) {
+// pushable is what push writes: a v1.Image or a v1.ImageIndex, which
+// remote.Push writes with everything they refer to.
+type pushable interface {
+	remote.Taggable
+	Digest() (v1.Hash, error)
+}
+
+// push writes an image or an index as repoTag and returns its digest.
+func (r *registry) push(ctx context.Context, repoTag string, t pushable) (string, error) {
 	ref, err := name.ParseReference(r.ref(repoTag))
 	if err != nil {
 		return "", err
 	}
-	if err := remote.Write(ref, img, r.pushOptions(ctx)...); err != nil {
+	if err := remote.Push(ref, t, r.pushOptions(ctx)...); err != nil {
 		return "", fmt.Errorf("pushing %s: %w", ref, err)
 	}
-	d, err := img.Digest()
+	d, err := t.Digest()
 	if err != nil {
 		return "", err
 	}

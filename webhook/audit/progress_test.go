@@ -30,24 +30,48 @@ func tick(ticks chan<- time.Time, w *drawnWriter, start time.Time, at time.Durat
 
 var progressStart = time.Date(2026, 11, 30, 8, 0, 0, 0, time.UTC)
 
-func TestProgressWithoutTerminalWritesOneSummaryLinePerInterval(t *testing.T) {
+// Each tick draws the counters as they stand: without a terminal, one
+// summary line per interval; on a terminal, one line redrawn in place (and
+// cleared at Stop), never a newline.
+func TestProgressDrawsEachTick(t *testing.T) {
 	t.Parallel()
-	w := newDrawnWriter()
-	ticks := make(chan time.Time)
-	p := StartProgress(w, ProgressOptions{Ticks: ticks, Now: func() time.Time { return progressStart }})
-	p.Listed(1500)
-	tick(ticks, w, progressStart, 10*time.Second)
-	p.Listed(2000)
-	p.Evaluating(2000, 1000)
-	for range 850 {
-		p.Evaluated()
-	}
-	tick(ticks, w, progressStart, 20*time.Second)
-	p.Stop()
-	want := "strata audit: 10s: listing: 1500 workloads listed\n" +
-		"strata audit: 20s: 2000 workloads listed, 850 of 2000 evaluated, 1000 distinct images\n"
-	if got := w.buf.String(); got != want {
-		t.Errorf("progress without a terminal wrote:\n%q\nwant:\n%q", got, want)
+	for _, tc := range []struct {
+		name                  string
+		terminal              bool
+		listedFirst           int
+		firstTick, secondTick time.Duration
+		evaluated             int
+		want                  string
+	}{
+		{"WithoutTerminalWritesOneSummaryLinePerInterval", false, 1500, 10 * time.Second, 20 * time.Second, 850,
+			"strata audit: 10s: listing: 1500 workloads listed\n" +
+				"strata audit: 20s: 2000 workloads listed, 850 of 2000 evaluated, 1000 distinct images\n"},
+		{"OnTerminalRedrawsOneLineInPlace", true, 500, 200 * time.Millisecond, 400 * time.Millisecond, 1000,
+			"\r\x1b[Klisting: 500 workloads listed" +
+				"\r\x1b[K[############............] 2000 workloads listed, 1000 of 2000 evaluated, 1000 distinct images" +
+				"\r\x1b[K"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			w := newDrawnWriter()
+			ticks := make(chan time.Time)
+			p := StartProgress(w, ProgressOptions{Terminal: tc.terminal, Ticks: ticks, Now: func() time.Time { return progressStart }})
+			p.Listed(tc.listedFirst)
+			tick(ticks, w, progressStart, tc.firstTick)
+			p.Listed(2000)
+			p.Evaluating(2000, 1000)
+			for range tc.evaluated {
+				p.Evaluated()
+			}
+			tick(ticks, w, progressStart, tc.secondTick)
+			p.Stop()
+			if got := w.buf.String(); got != tc.want {
+				t.Errorf("progress (terminal %t) wrote:\n%q\nwant:\n%q", tc.terminal, got, tc.want)
+			}
+			if tc.terminal && strings.Contains(w.buf.String(), "\n") {
+				t.Errorf("progress on a terminal wrote a newline: the bar must redraw in place")
+			}
+		})
 	}
 }
 
@@ -63,31 +87,6 @@ func TestProgressWithoutTerminalIsSilentForAShortRun(t *testing.T) {
 	p.Stop()
 	if b.Len() != 0 {
 		t.Errorf("a run shorter than 10s wrote %q, want nothing", b.String())
-	}
-}
-
-func TestProgressOnTerminalRedrawsOneLineInPlace(t *testing.T) {
-	t.Parallel()
-	w := newDrawnWriter()
-	ticks := make(chan time.Time)
-	p := StartProgress(w, ProgressOptions{Terminal: true, Ticks: ticks, Now: func() time.Time { return progressStart }})
-	p.Listed(500)
-	tick(ticks, w, progressStart, 200*time.Millisecond)
-	p.Listed(2000)
-	p.Evaluating(2000, 1000)
-	for range 1000 {
-		p.Evaluated()
-	}
-	tick(ticks, w, progressStart, 400*time.Millisecond)
-	p.Stop()
-	want := "\r\x1b[Klisting: 500 workloads listed" +
-		"\r\x1b[K[############............] 2000 workloads listed, 1000 of 2000 evaluated, 1000 distinct images" +
-		"\r\x1b[K"
-	if got := w.buf.String(); got != want {
-		t.Errorf("progress on a terminal wrote:\n%q\nwant:\n%q", got, want)
-	}
-	if strings.Contains(w.buf.String(), "\n") {
-		t.Errorf("progress on a terminal wrote a newline: the bar must redraw in place")
 	}
 }
 

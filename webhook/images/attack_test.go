@@ -98,33 +98,36 @@ func TestConfigMediaTypeOnAnEntryWithoutPlatformDoesNotHideIt(t *testing.T) {
 	}
 }
 
-// Alibaba Cloud's instance metadata service (and its RAM role credentials)
-// answers at 100.100.100.200, which is not link-local: a blob redirect or a
-// token realm there was dialled. The guard names the metadata services, not
-// only the link-local range most of them use.
-func TestAlibabaCloudMetadataAddressIsRefused(t *testing.T) {
+// TestCloudMetadataAddressesOutsideLinkLocalAreRefused: the guard names
+// the cloud services that hand out credentials or secrets, not only the
+// link-local range most of them use; a blob redirect or a token realm at one
+// of these public addresses was dialled. Each row refuses the service's
+// address, IPv4-mapped IPv6 included, and leaves its neighbour alone.
+func TestCloudMetadataAddressesOutsideLinkLocalAreRefused(t *testing.T) {
 	t.Parallel()
-	for _, addr := range []string{"100.100.100.200:80", "[::ffff:100.100.100.200]:443"} {
-		if err := refuseForbiddenDial("tcp", addr, nil); err == nil {
-			t.Errorf("refuseForbiddenDial(%s) = nil, want a refusal: it is Alibaba Cloud's metadata service", addr)
-		}
-	}
-	if err := refuseForbiddenDial("tcp", "100.100.100.201:443", nil); err != nil {
-		t.Errorf("refuseForbiddenDial(100.100.100.201:443) = %v, want nil: only the metadata address is refused", err)
-	}
-}
-
-// Azure's WireServer (168.63.129.16) hands VM extensions their settings and
-// certificates; it is a public address, so the link-local rule never covered
-// it, and a redirect or token realm there was dialled.
-func TestAzureWireServerAddressIsRefused(t *testing.T) {
-	t.Parallel()
-	for _, addr := range []string{"168.63.129.16:80", "[::ffff:168.63.129.16]:32526"} {
-		if err := refuseForbiddenDial("tcp", addr, nil); err == nil {
-			t.Errorf("refuseForbiddenDial(%s) = nil, want a refusal: it is Azure's WireServer", addr)
-		}
-	}
-	if err := refuseForbiddenDial("tcp", "168.63.129.17:443", nil); err != nil {
-		t.Errorf("refuseForbiddenDial(168.63.129.17:443) = %v, want nil: only the WireServer address is refused", err)
+	for _, tc := range []struct {
+		name      string
+		service   string
+		refused   []string
+		neighbour string
+	}{
+		// Alibaba Cloud's instance metadata service (and its RAM role
+		// credentials) answers at 100.100.100.200, which is not link-local.
+		{"AlibabaCloudMetadataAddress", "Alibaba Cloud's metadata service", []string{"100.100.100.200:80", "[::ffff:100.100.100.200]:443"}, "100.100.100.201:443"},
+		// Azure's WireServer (168.63.129.16) hands VM extensions their
+		// settings and certificates; it is a public address.
+		{"AzureWireServerAddress", "Azure's WireServer", []string{"168.63.129.16:80", "[::ffff:168.63.129.16]:32526"}, "168.63.129.17:443"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			for _, addr := range tc.refused {
+				if err := refuseForbiddenDial("tcp", addr, nil); err == nil {
+					t.Errorf("refuseForbiddenDial(%s) = nil, want a refusal: it is %s", addr, tc.service)
+				}
+			}
+			if err := refuseForbiddenDial("tcp", tc.neighbour, nil); err != nil {
+				t.Errorf("refuseForbiddenDial(%s) = %v, want nil: only %s's address is refused", tc.neighbour, err, tc.service)
+			}
+		})
 	}
 }

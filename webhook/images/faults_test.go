@@ -159,7 +159,7 @@ func TestFaultLyingDigests(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			reg := newTestRegistry(t)
-			reg.pushIndex(t, "lie/app:1", testIndex(t, types.OCIImageIndex, amd, arm))
+			reg.push(t, "lie/app:1", testIndex(t, types.OCIImageIndex, amd, arm))
 			setFault(reg, tc.fault)
 			r := newFaultResolver(t, reg, Options{})
 			image := reg.ref("lie/app:1")

@@ -12,12 +12,10 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
-	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/strata-project/strata/webhook/internal/imagetest"
@@ -71,38 +69,11 @@ func (r *testRegistry) takeRequests() []string {
 
 func (r *testRegistry) ref(repoTag string) string { return r.host + "/" + repoTag }
 
-// push writes img to ref on the test registry.
-func (r *testRegistry) push(t testing.TB, repoTag string, img v1.Image) v1.Hash {
+// push writes an image or an index as repoTag on the test registry; the
+// requests it took are not counted against the test.
+func (r *testRegistry) push(t testing.TB, repoTag string, img imagetest.Pushable) v1.Hash {
 	t.Helper()
-	ref, err := name.ParseReference(r.ref(repoTag))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.Write(ref, img); err != nil {
-		t.Fatalf("pushing %s: %v", ref, err)
-	}
-	d, err := img.Digest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.takeRequests()
-	return d
-}
-
-// pushIndex writes idx to ref on the test registry.
-func (r *testRegistry) pushIndex(t testing.TB, repoTag string, idx v1.ImageIndex) v1.Hash {
-	t.Helper()
-	ref, err := name.ParseReference(r.ref(repoTag))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.WriteIndex(ref, idx); err != nil {
-		t.Fatalf("pushing %s: %v", ref, err)
-	}
-	d, err := idx.Digest()
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := imagetest.Push(t, r.ref(repoTag), img)
 	r.takeRequests()
 	return d
 }

@@ -34,7 +34,7 @@ func TestProvenanceIsReadInEveryBuildKitForm(t *testing.T) {
 				{URI: "pkg:docker/debian@12?platform=linux%2Famd64", Digest: "sha256:" + strings.Repeat("2", 64)},
 			}
 			img := testImage(t, 2, "", "linux/amd64")
-			reg.pushIndex(t, "app:prov", provenancetest.Index(t, provenancetest.Build{Image: img, Provenance: &provenancetest.Provenance{
+			reg.push(t, "app:prov", provenancetest.Index(t, provenancetest.Build{Image: img, Provenance: &provenancetest.Provenance{
 				StatementType: tc.statement, PredicateType: tc.predicate, Materials: materials, Form: tc.form,
 			}}))
 			r := newTestResolver(t, reg, Options{Platforms: []string{"linux/amd64"}})
@@ -59,7 +59,7 @@ func TestProvenanceIsReadInEveryBuildKitForm(t *testing.T) {
 func TestProvenanceAboutAnotherImageIsIgnored(t *testing.T) {
 	reg := newTestRegistry(t)
 	other := v1.Hash{Algorithm: "sha256", Hex: strings.Repeat("3", 64)}
-	reg.pushIndex(t, "app:other", provenancetest.Index(t, provenancetest.Build{Image: testImage(t, 1, "", "linux/amd64"), Provenance: &provenancetest.Provenance{
+	reg.push(t, "app:other", provenancetest.Index(t, provenancetest.Build{Image: testImage(t, 1, "", "linux/amd64"), Provenance: &provenancetest.Provenance{
 		Subject:   &other,
 		Materials: []provenancetest.Material{{URI: "pkg:docker/debian@12", Digest: "sha256:" + strings.Repeat("2", 64)}},
 	}}))
@@ -79,7 +79,7 @@ func TestProvenanceAboutAnotherImageIsIgnored(t *testing.T) {
 func TestImageWithoutProvenanceCostsNoExtraRequest(t *testing.T) {
 	reg := newTestRegistry(t)
 	img := testImage(t, 2, "", "linux/amd64")
-	reg.pushIndex(t, "app:plain", provenancetest.Index(t, provenancetest.Build{Image: img}))
+	reg.push(t, "app:plain", provenancetest.Index(t, provenancetest.Build{Image: img}))
 	r := newTestResolver(t, reg, Options{Platforms: []string{"linux/amd64"}})
 	if _, err := r.Resolve(testContext(t, 10*time.Second), reg.ref("app:plain"), Access{}); err != nil {
 		t.Fatal(err)
@@ -105,8 +105,8 @@ func TestProvenanceColdCost(t *testing.T) {
 	reg := newTestRegistry(t)
 	waves := &waveCounter{settle: 150 * time.Millisecond}
 	plain, prov := testImage(t, 2, "", "linux/amd64"), testImage(t, 2, "", "linux/amd64")
-	reg.pushIndex(t, "app:plain", provenancetest.Index(t, provenancetest.Build{Image: plain}))
-	reg.pushIndex(t, "app:prov", provenancetest.Index(t, provenancetest.Build{Image: prov, Provenance: &provenancetest.Provenance{
+	reg.push(t, "app:plain", provenancetest.Index(t, provenancetest.Build{Image: plain}))
+	reg.push(t, "app:prov", provenancetest.Index(t, provenancetest.Build{Image: prov, Provenance: &provenancetest.Provenance{
 		Materials: []provenancetest.Material{{URI: "pkg:docker/debian@12", Digest: "sha256:" + strings.Repeat("2", 64)}},
 	}}))
 	reg.wrap = waves.wrap

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -27,8 +28,8 @@ func TestResolveMediaTypes(t *testing.T) {
 
 	reg.push(t, "media/docker:v1", amd)
 	reg.push(t, "media/oci:v1", ociAmd)
-	reg.pushIndex(t, "media/list:v1", testIndex(t, types.DockerManifestList, amd, arm))
-	reg.pushIndex(t, "media/index:v1", testIndex(t, types.OCIImageIndex, ociAmd, ociArm))
+	reg.push(t, "media/list:v1", testIndex(t, types.DockerManifestList, amd, arm))
+	reg.push(t, "media/index:v1", testIndex(t, types.OCIImageIndex, ociAmd, ociArm))
 
 	for _, tc := range []struct {
 		tag           string
@@ -86,43 +87,47 @@ func TestResolveDiffIDsMatchConfig(t *testing.T) {
 	}
 }
 
-func TestResolveMultiArchDifferentUsers(t *testing.T) {
+// An index is checked by the entries the configured platforms' nodes pull,
+// each with its own user; an index that lists none of the configured
+// platforms is checked by all its own.
+func TestResolveIndexChecksThePlatformsItRunsOn(t *testing.T) {
 	t.Parallel()
-	reg := newTestRegistry(t)
-	reg.pushIndex(t, "multi/app:1", testIndex(t, types.OCIImageIndex,
-		testImage(t, 1, "65532", "linux/amd64"),
-		testImage(t, 1, "root", "linux/arm64"),
-		testImage(t, 1, "app", "linux/s390x"),
-	))
-	r := newTestResolver(t, reg, Options{})
-	img, err := r.Resolve(testContext(t, 5*time.Second), reg.ref("multi/app:1"), Access{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	users := map[string]string{}
-	for _, f := range img.Platforms {
-		users[f.Platform] = f.Config.User.Raw
-	}
-	want := map[string]string{"linux/amd64": "65532", "linux/arm64": "root"}
-	if len(users) != len(want) || users["linux/amd64"] != "65532" || users["linux/arm64"] != "root" {
-		t.Errorf("Resolve(multi/app:1) users by platform = %v, want %v (s390x is not a configured platform)", users, want)
-	}
-}
-
-func TestResolveIndexWithoutConfiguredPlatforms(t *testing.T) {
-	t.Parallel()
-	reg := newTestRegistry(t)
-	reg.pushIndex(t, "win/app:1", testIndex(t, types.OCIImageIndex,
-		testImage(t, 1, "ContainerUser", "windows/amd64"),
-		testImage(t, 1, "1000", "linux/s390x"),
-	))
-	r := newTestResolver(t, reg, Options{})
-	img, err := r.Resolve(testContext(t, 5*time.Second), reg.ref("win/app:1"), Access{})
-	if err != nil {
-		t.Fatalf("Resolve of an index with none of the configured platforms: %v, want its own platforms checked", err)
-	}
-	if len(img.Platforms) != 2 || img.Platforms[0].Platform != "windows/amd64" || img.Platforms[1].Platform != "linux/s390x" {
-		t.Errorf("Resolve(win/app:1) platforms = %v, want windows/amd64 and linux/s390x", platformsOf(img))
+	type entry struct{ platform, user string }
+	for _, tc := range []struct {
+		name          string
+		listed, want  []entry
+		wantExplained string
+	}{
+		{"MultiArchDifferentUsers",
+			[]entry{{"linux/amd64", "65532"}, {"linux/arm64", "root"}, {"linux/s390x", "app"}},
+			[]entry{{"linux/amd64", "65532"}, {"linux/arm64", "root"}},
+			"s390x is not a configured platform"},
+		{"IndexWithoutConfiguredPlatforms",
+			[]entry{{"windows/amd64", "ContainerUser"}, {"linux/s390x", "1000"}},
+			[]entry{{"windows/amd64", "ContainerUser"}, {"linux/s390x", "1000"}},
+			"none of its platforms is configured: its own are checked"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			reg := newTestRegistry(t)
+			var imgs []v1.Image
+			for _, e := range tc.listed {
+				imgs = append(imgs, testImage(t, 1, e.user, e.platform))
+			}
+			reg.push(t, "multi/app:1", testIndex(t, types.OCIImageIndex, imgs...))
+			r := newTestResolver(t, reg, Options{})
+			img, err := r.Resolve(testContext(t, 5*time.Second), reg.ref("multi/app:1"), Access{})
+			if err != nil {
+				t.Fatalf("Resolve(multi/app:1): %v, want the index's platforms checked", err)
+			}
+			var got []entry
+			for _, f := range img.Platforms {
+				got = append(got, entry{f.Platform, f.Config.User.Raw})
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("Resolve(multi/app:1) platforms and users = %v, want %v (%s)", got, tc.want, tc.wantExplained)
+			}
+		})
 	}
 }
 
@@ -139,7 +144,7 @@ func TestResolveSkipsAttestations(t *testing.T) {
 			Annotations: map[string]string{"vnd.docker.reference.type": "attestation-manifest"},
 		}},
 	)
-	reg.pushIndex(t, "attest/app:1", idx)
+	reg.push(t, "attest/app:1", idx)
 	r := newTestResolver(t, reg, Options{})
 	img, err := r.Resolve(testContext(t, 5*time.Second), reg.ref("attest/app:1"), Access{})
 	if err != nil {

@@ -117,7 +117,7 @@ func TestRoundTripIndexConcurrent(t *testing.T) {
 	reg := newTestRegistry(t)
 	amd := testImage(t, 2, "1000", "linux/amd64")
 	arm := testImage(t, 2, "2000", "linux/arm64")
-	reg.pushIndex(t, "shop/web:multi", testIndex(t, types.OCIImageIndex, amd, arm))
+	reg.push(t, "shop/web:multi", testIndex(t, types.OCIImageIndex, amd, arm))
 	// Another tag of the same repository warms the puller (ping and, on a
 	// real registry, the token): the steady state of a running webhook.
 	reg.push(t, "shop/web:warm", testImage(t, 1, "0", "linux/amd64"))
@@ -210,7 +210,7 @@ func TestRoundTripWarmIsFree(t *testing.T) {
 	t.Parallel()
 	reg := newTestRegistry(t)
 	d := reg.push(t, "shop/web:1", testImage(t, 2, "1000", "linux/amd64"))
-	reg.pushIndex(t, "shop/web:multi", testIndex(t, types.OCIImageIndex,
+	reg.push(t, "shop/web:multi", testIndex(t, types.OCIImageIndex,
 		testImage(t, 1, "1000", "linux/amd64"), testImage(t, 1, "2000", "linux/arm64")))
 	r := newTestResolver(t, reg, Options{})
 	for _, image := range []string{reg.ref("shop/web:1"), reg.ref("shop/web@" + d.String()), reg.ref("shop/web:multi")} {

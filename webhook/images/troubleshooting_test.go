@@ -2,35 +2,23 @@ package images
 
 import (
 	"crypto/x509"
-	"os"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/strata-project/strata/internal/testutil"
 )
 
 // troubleshootingRows reads the messages of docs/troubleshooting.md's
 // image-resolution table: the first cell of each row, in backticks.
 func troubleshootingRows(t *testing.T) []string {
 	t.Helper()
-	raw, err := os.ReadFile("../../docs/troubleshooting.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, section, ok := strings.Cut(string(raw), "## An image could not be resolved")
-	if !ok {
-		t.Fatal("docs/troubleshooting.md has no section on images that could not be resolved")
-	}
-	section, _, _ = strings.Cut(section, "\n## ")
 	var rows []string
-	for _, line := range strings.Split(section, "\n") {
-		cell, ok := strings.CutPrefix(line, "| `")
-		if !ok {
-			continue
-		}
-		msg, _, ok := strings.Cut(cell, "` |")
-		if !ok {
-			t.Fatalf("docs/troubleshooting.md: row %q: the message is not one backquoted cell", line)
+	for _, cells := range testutil.DocTable(t, "../../docs/troubleshooting.md", "## An image could not be resolved")[2:] {
+		msg, ok := strings.CutPrefix(cells[0], "`")
+		if msg, ok = strings.CutSuffix(msg, "`"); !ok || strings.Contains(msg, "`") {
+			t.Fatalf("docs/troubleshooting.md: row %q: the message is not one backquoted cell", cells)
 		}
 		rows = append(rows, msg)
 	}

@@ -79,10 +79,7 @@ func TestLineageSharedTagsAreOneNode(t *testing.T) {
 	w.push("base/debian:12", debian, nil)
 	w.push("base/debian:bookworm", debian, nil)
 	w.push("shop/web:1", w.build(debian, 1, "linux/amd64"), nil)
-	c := w.catalog(Options{Images: []CatalogImage{{Ref: "base/debian:12", Role: "os"}, {Ref: "base/debian:bookworm", Role: "os"}}})
-	if err := c.Refresh(ctx(t)); err != nil {
-		t.Fatal(err)
-	}
+	c := w.refreshedCatalog(Options{Images: []CatalogImage{{Ref: "base/debian:12", Role: "os"}, {Ref: "base/debian:bookworm", Role: "os"}}})
 	l := c.Lineage(ctx(t), w.facts("shop/web:1"), images.Access{})
 	if len(l.Chain) != 1 || len(l.Chain[0].Refs) != 2 || l.Depth != 2 {
 		t.Errorf("Lineage over two tags of one image = %+v, want one entry named by both tags", l.Chain)
@@ -99,10 +96,7 @@ func TestLineageStaleBaseAfterRepoint(t *testing.T) {
 	oldDebian := w.build(empty.Image, 1, "linux/amd64")
 	oldDigest := w.push("base/debian:12", oldDebian, nil)
 	w.push("shop/billing:1", w.build(oldDebian, 2, "linux/amd64"), nil)
-	c := w.catalog(Options{Images: []CatalogImage{{Ref: "base/debian:12", Role: "os"}}})
-	if err := c.Refresh(ctx(t)); err != nil {
-		t.Fatal(err)
-	}
+	c := w.refreshedCatalog(Options{Images: []CatalogImage{{Ref: "base/debian:12", Role: "os"}}})
 
 	patched := w.build(empty.Image, 1, "linux/amd64")
 	newDigest := w.push("base/debian:12", patched, nil)
@@ -181,10 +175,7 @@ func TestLineageClaims(t *testing.T) {
 		images.AnnotationBaseName: "registry.invalid/base/debian:12",
 	})
 
-	c := w.catalog(Options{Images: []CatalogImage{{Ref: "base/debian:12", Role: "os"}}})
-	if err := c.Refresh(ctx(t)); err != nil {
-		t.Fatal(err)
-	}
+	c := w.refreshedCatalog(Options{Images: []CatalogImage{{Ref: "base/debian:12", Role: "os"}}})
 
 	claimed := c.Lineage(ctx(t), w.facts("shop/claimed:1"), images.Access{})
 	if got := chainRoles(w, claimed); got != "os:base/debian:12 > :claimed vendor/runtime:5" || claimed.Depth != 3 || !claimed.Complete {
@@ -273,10 +264,7 @@ func TestLineageMultiArchDifferentBases(t *testing.T) {
 	w.pushIndex("base/debian:12", debianAmd, debianArm)
 	w.pushIndex("base/alpine:3", alpineArm)
 	w.pushIndex("shop/web:1", w.build(debianAmd, 1, "linux/amd64"), w.build(alpineArm, 1, "linux/arm64"))
-	c := w.catalog(Options{Images: []CatalogImage{{Ref: "base/debian:12", Role: "os"}, {Ref: "base/alpine:3", Role: "os"}}})
-	if err := c.Refresh(ctx(t)); err != nil {
-		t.Fatal(err)
-	}
+	c := w.refreshedCatalog(Options{Images: []CatalogImage{{Ref: "base/debian:12", Role: "os"}, {Ref: "base/alpine:3", Role: "os"}}})
 	for platform, want := range map[string]string{"linux/amd64": "os:base/debian:12", "linux/arm64": "os:base/alpine:3"} {
 		if got := chainRoles(w, c.Lineage(ctx(t), w.facts("shop/web:1", platform), images.Access{})); got != want {
 			t.Errorf("Lineage(shop/web:1 %s) = %q, want %q", platform, got, want)
@@ -347,10 +335,7 @@ func TestLineageFindsExactlyTheAncestors(t *testing.T) {
 			base = img
 		}
 	}
-	c := w.catalog(Options{Images: catalogImages})
-	if err := c.Refresh(ctx(t)); err != nil {
-		t.Fatal(err)
-	}
+	c := w.refreshedCatalog(Options{Images: catalogImages})
 	for _, b := range family {
 		l := c.Lineage(ctx(t), w.facts(b.repo), images.Access{})
 		var got []string
@@ -451,10 +436,7 @@ func TestBaseWithTwoManifestsForOnePlatformIsCurrentForBoth(t *testing.T) {
 	w.pushIndex("base/debian:12", first, second)
 	w.push("shop/a:1", w.build(first, 1, "linux/amd64"), nil)
 	w.push("shop/b:1", w.build(second, 1, "linux/amd64"), nil)
-	c := w.catalog(Options{Images: []CatalogImage{{Ref: "base/debian:12", Role: "os"}}})
-	if err := c.Refresh(ctx(t)); err != nil {
-		t.Fatal(err)
-	}
+	c := w.refreshedCatalog(Options{Images: []CatalogImage{{Ref: "base/debian:12", Role: "os"}}})
 	for _, app := range []string{"shop/a:1", "shop/b:1"} {
 		l := c.Lineage(ctx(t), w.facts(app), images.Access{})
 		if len(l.Chain) != 1 || !l.Chain[0].Current || l.Chain[0].Role != "os" {

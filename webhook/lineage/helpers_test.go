@@ -12,13 +12,11 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
-	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/strata-project/strata/webhook/images"
@@ -108,14 +106,14 @@ func (w *world) push(repoTag string, img v1.Image, claims map[string]string) ima
 	if claims != nil {
 		img = mutate.Annotations(img, claims).(v1.Image)
 	}
-	ref, err := name.ParseReference(w.ref(repoTag))
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	if err := remote.Write(ref, img); err != nil {
-		w.t.Fatalf("pushing %s: %v", repoTag, err)
-	}
-	return digestOf(w.t, img)
+	return w.write(repoTag, img)
+}
+
+// write pushes an image or an index as repoTag and returns its digest.
+func (w *world) write(repoTag string, t imagetest.Pushable) images.Digest {
+	w.t.Helper()
+	imagetest.Push(w.t, w.ref(repoTag), t)
+	return digestOf(w.t, t)
 }
 
 func (w *world) pushIndex(repoTag string, imgs ...v1.Image) images.Digest {
@@ -125,13 +123,7 @@ func (w *world) pushIndex(repoTag string, imgs ...v1.Image) images.Digest {
 		cf, _ := img.ConfigFile()
 		idx = mutate.AppendManifests(idx, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: cf.Platform()}})
 	}
-	ref, _ := name.ParseReference(w.ref(repoTag))
-	if err := remote.WriteIndex(ref, idx); err != nil {
-		w.t.Fatalf("pushing %s: %v", repoTag, err)
-	}
-	d, _ := idx.Digest()
-	out, _ := images.ParseDigest(d.String())
-	return out
+	return w.write(repoTag, idx)
 }
 
 // claim returns the OCI base annotations naming repoTag at digest d, as
@@ -141,6 +133,17 @@ func (w *world) claim(repoTag string, d images.Digest) map[string]string {
 		images.AnnotationBaseName:   w.ref(repoTag),
 		images.AnnotationBaseDigest: d.String(),
 	}
+}
+
+// refreshedCatalog is the catalog of opts after a first Refresh, which
+// must succeed.
+func (w *world) refreshedCatalog(opts Options) *Catalog {
+	w.t.Helper()
+	c := w.catalog(opts)
+	if err := c.Refresh(ctx(w.t)); err != nil {
+		w.t.Fatal(err)
+	}
+	return c
 }
 
 func (w *world) catalog(opts Options) *Catalog {
@@ -174,9 +177,10 @@ func (w *world) facts(repoTag string, platform ...string) *images.Facts {
 	return nil
 }
 
-func digestOf(t testing.TB, img v1.Image) images.Digest {
+// digestOf is the digest of an image or an index, as strata holds it.
+func digestOf(t testing.TB, of imagetest.Pushable) images.Digest {
 	t.Helper()
-	h, err := img.Digest()
+	h, err := of.Digest()
 	if err != nil {
 		t.Fatal(err)
 	}

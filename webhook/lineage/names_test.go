@@ -26,10 +26,7 @@ func TestClaimOfACatalogTagAtAnotherDigestBorrowsNoName(t *testing.T) {
 	experimental := w.build(empty.Image, 2, "linux/amd64")
 	expDigest := w.push("base/os:experimental", experimental, nil)
 	w.push("shop/app:1", w.build(experimental, 1, "linux/amd64"), w.claim("base/os:1", expDigest))
-	c := w.catalog(Options{Images: []CatalogImage{{Ref: "base/os:1", Role: "os"}}})
-	if err := c.Refresh(ctx(t)); err != nil {
-		t.Fatal(err)
-	}
+	c := w.refreshedCatalog(Options{Images: []CatalogImage{{Ref: "base/os:1", Role: "os"}}})
 
 	l := c.Lineage(ctx(t), w.facts("shop/app:1"), images.Access{})
 	if len(l.Claims) != 1 || l.Claims[0].Status != ClaimVerified {
@@ -62,10 +59,7 @@ func TestClaimOfATagTheCatalogSawAtThatDigestIsNamed(t *testing.T) {
 	oldDigest := w.push("base/os:1", old, nil)
 	runtime := w.build(old, 1, "linux/amd64")
 	w.push("shop/app:1", w.build(runtime, 1, "linux/amd64"), w.claim("vendor/runtime:1", w.push("vendor/runtime:1", runtime, w.claim("base/os:1", oldDigest))))
-	c := w.catalog(Options{Images: []CatalogImage{{Ref: "base/os:1", Role: "os"}}})
-	if err := c.Refresh(ctx(t)); err != nil {
-		t.Fatal(err)
-	}
+	c := w.refreshedCatalog(Options{Images: []CatalogImage{{Ref: "base/os:1", Role: "os"}}})
 	w.push("base/os:1", w.build(empty.Image, 1, "linux/amd64"), nil)
 	if err := c.Refresh(ctx(t)); err != nil {
 		t.Fatal(err)
@@ -95,10 +89,7 @@ func TestClaimNamingOnlyADigestGetsNoInventedLatest(t *testing.T) {
 	w.push("shop/pinned:1", w.build(pinned, 1, "linux/amd64"), map[string]string{
 		images.AnnotationBaseName: w.ref("base/os") + "@" + d.String(),
 	})
-	c := w.catalog(Options{Images: []CatalogImage{{Ref: "base/os:latest", Role: "os"}}})
-	if err := c.Refresh(ctx(t)); err != nil {
-		t.Fatal(err)
-	}
+	c := w.refreshedCatalog(Options{Images: []CatalogImage{{Ref: "base/os:latest", Role: "os"}}})
 	for _, app := range []string{"shop/bare:1", "shop/pinned:1"} {
 		l := c.Lineage(ctx(t), w.facts(app), images.Access{})
 		if len(l.Chain) != 1 || len(l.Claims) != 1 || l.Claims[0].Status != ClaimVerified {
@@ -171,10 +162,7 @@ func TestNoClaimEverNamesABaseTheCatalogDidNotSee(t *testing.T) {
 			catalogTags = append(catalogTags, repoTag)
 		}
 	}
-	c := w.catalog(Options{Images: catalogImages})
-	if err := c.Refresh(ctx(t)); err != nil {
-		t.Fatal(err)
-	}
+	c := w.refreshedCatalog(Options{Images: catalogImages})
 	ix := c.current.Load()
 	for i := range 30 {
 		b := bases[rng.IntN(len(bases))]
@@ -246,10 +234,7 @@ func TestClaimOfAConfigOnlyRebuildDoesNotRenameTheCatalogImage(t *testing.T) {
 		t.Fatal("the config-only rebuild has the catalog image's digest")
 	}
 	w.push("shop/app:1", w.build(rebuilt, 1, "linux/amd64"), w.claim("vendor/os:1", rebuiltDigest))
-	c := w.catalog(Options{Images: []CatalogImage{{Ref: "base/debian:12", Role: "os"}}})
-	if err := c.Refresh(ctx(t)); err != nil {
-		t.Fatal(err)
-	}
+	c := w.refreshedCatalog(Options{Images: []CatalogImage{{Ref: "base/debian:12", Role: "os"}}})
 	l := c.Lineage(ctx(t), w.facts("shop/app:1"), images.Access{})
 	if len(l.Chain) != 1 || len(l.Claims) != 1 || l.Claims[0].Status != ClaimVerified {
 		t.Fatalf("Lineage(app on a config-only rebuild) = chain %+v claims %+v, want one level and a verified claim", l.Chain, l.Claims)
@@ -270,10 +255,7 @@ func TestStaleBaseNamesTheTagThatMovedWithPatternCatalogs(t *testing.T) {
 	w.push("base/ubi:9.4-20260901", old, nil)
 	d := w.push("base/ubi:9", old, nil)
 	w.push("shop/app:1", w.build(old, 1, "linux/amd64"), w.claim("base/ubi:9", d))
-	c := w.catalog(Options{Images: []CatalogImage{{Ref: "base/ubi:9*", Role: "os"}}})
-	if err := c.Refresh(ctx(t)); err != nil {
-		t.Fatal(err)
-	}
+	c := w.refreshedCatalog(Options{Images: []CatalogImage{{Ref: "base/ubi:9*", Role: "os"}}})
 	patched := w.push("base/ubi:9", w.build(empty.Image, 1, "linux/amd64"), nil)
 	w.push("base/ubi:9.5-20261101", w.build(empty.Image, 1, "linux/amd64"), nil)
 	if err := c.Refresh(ctx(t)); err != nil {

@@ -8,11 +8,9 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/strata-project/strata/webhook/images"
 	"github.com/strata-project/strata/webhook/images/provenancetest"
@@ -22,17 +20,7 @@ import (
 // listing materials when there are any, and returns the index's digest.
 func (w *world) pushBuild(repoTag string, img v1.Image, p *provenancetest.Provenance) images.Digest {
 	w.t.Helper()
-	idx := provenancetest.Index(w.t, provenancetest.Build{Image: img, Provenance: p})
-	ref, err := name.ParseReference(w.ref(repoTag))
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	if err := remote.WriteIndex(ref, idx); err != nil {
-		w.t.Fatalf("pushing %s: %v", repoTag, err)
-	}
-	h, _ := idx.Digest()
-	d, _ := images.ParseDigest(h.String())
-	return d
+	return w.write(repoTag, provenancetest.Index(w.t, provenancetest.Build{Image: img, Provenance: p}))
 }
 
 // material is the provenance entry BuildKit writes for an image the build
@@ -63,10 +51,7 @@ func TestProvenanceGivesTheChainOfABaseNotInTheCatalog(t *testing.T) {
 		StatementType: provenancetest.StatementV01, PredicateType: provenancetest.PredicateSLSA02,
 		Materials: []provenancetest.Material{w.material("vendor/golang:1.22", golangIndex), w.material("vendor/jdk:21", jdkIndex)},
 	})
-	c := w.catalog(Options{Images: []CatalogImage{{Ref: "base/debian:12", Role: "os"}}})
-	if err := c.Refresh(ctx(t)); err != nil {
-		t.Fatal(err)
-	}
+	c := w.refreshedCatalog(Options{Images: []CatalogImage{{Ref: "base/debian:12", Role: "os"}}})
 
 	l := c.Lineage(ctx(t), w.facts("shop/app:1"), images.Access{})
 	if got := chainRoles(w, l); got != "os:base/debian:12 > :claimed vendor/jdk:21" || l.Depth != 3 || !l.Complete {
@@ -107,10 +92,7 @@ func TestForgedProvenanceNamingAnApprovedBaseIsAMismatch(t *testing.T) {
 	w.pushBuild("shop/forged:1", w.build(empty.Image, 2, "linux/amd64"), &provenancetest.Provenance{
 		Materials: []provenancetest.Material{w.material("base/debian:12", debianDigest)},
 	})
-	c := w.catalog(Options{Images: []CatalogImage{{Ref: "base/debian:12", Role: "os"}}})
-	if err := c.Refresh(ctx(t)); err != nil {
-		t.Fatal(err)
-	}
+	c := w.refreshedCatalog(Options{Images: []CatalogImage{{Ref: "base/debian:12", Role: "os"}}})
 	l := c.Lineage(ctx(t), w.facts("shop/forged:1"), images.Access{})
 	if len(l.Chain) != 0 || l.Complete {
 		t.Errorf("Lineage(forged).Chain = %+v, want empty, incomplete", l.Chain)
@@ -174,10 +156,7 @@ func TestDockerOfficialImageBaseAnnotationsAreVerified(t *testing.T) {
 			img := w.build(b, 2, cf.OS+"/"+cf.Architecture)
 			builds = append(builds, provenancetest.Build{Image: mutate.Annotations(img, claim).(v1.Image), Annotations: claim})
 		}
-		ref, _ := name.ParseReference(hub.ref("library/nginx:doi"))
-		if err := remote.WriteIndex(ref, provenancetest.Index(t, builds...)); err != nil {
-			t.Fatal(err)
-		}
+		hub.write("library/nginx:doi", provenancetest.Index(t, builds...))
 		c, err := NewCatalog(r, r, Options{})
 		if err != nil {
 			t.Fatal(err)

@@ -22,10 +22,7 @@ func TestCatalogRefreshShorterThanTagTTLSeesAMovedBase(t *testing.T) {
 	old := w.build(empty.Image, 1, "linux/amd64")
 	oldDigest := w.push("base/debian:12", old, nil)
 	w.push("shop/billing:1", w.build(old, 1, "linux/amd64"), nil)
-	c := w.catalog(Options{Images: []CatalogImage{{Ref: "base/debian:12", Role: "os"}}})
-	if err := c.Refresh(ctx(t)); err != nil {
-		t.Fatal(err)
-	}
+	c := w.refreshedCatalog(Options{Images: []CatalogImage{{Ref: "base/debian:12", Role: "os"}}})
 	newDigest := w.push("base/debian:12", w.build(empty.Image, 1, "linux/amd64"), nil)
 	if err := c.Refresh(ctx(t)); err != nil {
 		t.Fatal(err)
@@ -46,10 +43,7 @@ func TestCatalogRefreshAtAFailingRegistryDoesNotPassOffTheOldDigest(t *testing.T
 	base := w.build(empty.Image, 1, "linux/amd64")
 	w.push("base/debian:12", base, nil)
 	w.push("shop/web:1", w.build(base, 1, "linux/amd64"), nil)
-	c := w.catalog(Options{Images: []CatalogImage{{Ref: "base/debian:12", Role: "os"}}})
-	if err := c.Refresh(ctx(t)); err != nil {
-		t.Fatal(err)
-	}
+	c := w.refreshedCatalog(Options{Images: []CatalogImage{{Ref: "base/debian:12", Role: "os"}}})
 	app := w.facts("shop/web:1")
 	w.setFault(func(rw http.ResponseWriter, req *http.Request) bool {
 		if !strings.Contains(req.URL.Path, "/manifests/") {

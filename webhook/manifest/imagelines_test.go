@@ -52,55 +52,37 @@ func TestListItemsSharingAContainerDoNotPointAtEachOthersImageLine(t *testing.T)
 
 // A mapping holding a name and an image outside the containers (an
 // annotation-like field the API server drops) must not take the finding's
-// line away from the container's own image.
-func TestDecoyNameAndImageOutsideTheContainersDoNotMoveTheImageLine(t *testing.T) {
-	ms, _, err := readStdin(`apiVersion: apps/v1
+// line away from the container's own image, nor, when the container's image
+// is written as an alias of the decoy's value, leave the decoy's line as the
+// only one found.
+func TestDecoyOutsideTheContainersDoesNotMoveTheImageLine(t *testing.T) {
+	for _, tc := range []struct{ name, decoyImage, containerImage string }{
+		{"DecoyNameAndImage", "evil:1", "evil:1"},
+		{"DecoyAnchorOfAnAliasedImage", "&img evil:1", "*img"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ms, _, err := readStdin(`apiVersion: apps/v1
 kind: Deployment
 metadata: {name: web, namespace: shop}
 spec:
   x-decoy:
     name: app
-    image: evil:1
+    image: ` + tc.decoyImage + `
   template:
     spec:
       containers:
       - name: app
-        image: evil:1
+        image: ` + tc.containerImage + `
 `)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(ms) != 1 {
-		t.Fatalf("read %d objects, want 1", len(ms))
-	}
-	if line, ok := ms[0].ImageLines[ImageKey("app", "evil:1")]; ok && line != 12 {
-		t.Errorf("container app's image is on line 12, ImageLines says %d", line)
-	}
-}
-
-// The container's image written as an alias of the decoy's value must not
-// leave the decoy's line as the only one found.
-func TestDecoyAnchorDoesNotTakeTheLineOfAnAliasedImage(t *testing.T) {
-	ms, _, err := readStdin(`apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web, namespace: shop}
-spec:
-  x-decoy:
-    name: app
-    image: &img evil:1
-  template:
-    spec:
-      containers:
-      - name: app
-        image: *img
-`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(ms) != 1 || len(ms[0].Workload.Containers) != 1 || ms[0].Workload.Containers[0].Image != "evil:1" {
-		t.Fatalf("read %+v, want one Deployment running evil:1", ms)
-	}
-	if line, ok := ms[0].ImageLines[ImageKey("app", "evil:1")]; ok && line != 12 {
-		t.Errorf("container app's image is on line 12, ImageLines says %d", line)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(ms) != 1 || len(ms[0].Workload.Containers) != 1 || ms[0].Workload.Containers[0].Image != "evil:1" {
+				t.Fatalf("read %+v, want one Deployment running evil:1", ms)
+			}
+			if line, ok := ms[0].ImageLines[ImageKey("app", "evil:1")]; ok && line != 12 {
+				t.Errorf("container app's image is on line 12, ImageLines says %d", line)
+			}
+		})
 	}
 }

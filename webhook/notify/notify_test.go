@@ -17,11 +17,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/strata-project/strata/webhook"
@@ -88,18 +86,7 @@ type world struct {
 
 func push(t *testing.T, ref string, img v1.Image) images.Digest {
 	t.Helper()
-	r, err := name.ParseReference(ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.Write(r, img); err != nil {
-		t.Fatal(err)
-	}
-	d, err := img.Digest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := images.ParseDigest(d.String())
+	out, err := images.ParseDigest(imagetest.Push(t, ref, img).String())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -43,15 +43,24 @@ func TestNotesNameWhatStrataWouldIgnoreInSilence(t *testing.T) {
 		"uses.rego":   "# METADATA\n# title: uses\npackage strata.policies.uses\n\nimport data.mycompany.lib\n\nviolation contains {\"msg\": \"x\", \"container\": \"c\"} if lib.is_c(input.container)\n",
 		"nometa.rego": "package strata.policies.nometa\n\nviolation contains {\"msg\": \"x\", \"container\": \"c\"} if input.container.name == \"z\"\n",
 	})
+	wantNotes(t, e,
+		[]string{"stray.rego: package mycompany.rules is not under strata.policies", "nometa.rego: package strata.policies.nometa has no # METADATA block"},
+		[]string{"lib.rego", "uses.rego", "builtin/"})
+}
+
+// wantNotes checks that e's notes hold each of want and say nothing about
+// any of unwanted.
+func wantNotes(t *testing.T, e *Engine, want, unwanted []string) {
+	t.Helper()
 	notes := strings.Join(e.Notes(), "\n")
-	for _, want := range []string{"stray.rego: package mycompany.rules is not under strata.policies", "nometa.rego: package strata.policies.nometa has no # METADATA block"} {
-		if !strings.Contains(notes, want) {
-			t.Errorf("Notes() = %q, want it to hold %q", notes, want)
+	for _, w := range want {
+		if !strings.Contains(notes, w) {
+			t.Errorf("Notes() = %q, want it to hold %q", notes, w)
 		}
 	}
-	for _, unwanted := range []string{"lib.rego", "uses.rego", "builtin/"} {
-		if strings.Contains(notes, unwanted) {
-			t.Errorf("Notes() = %q, want nothing about %s", notes, unwanted)
+	for _, u := range unwanted {
+		if strings.Contains(notes, u) {
+			t.Errorf("Notes() = %q, want nothing about %s", notes, u)
 		}
 	}
 }
@@ -82,19 +91,11 @@ func TestViolationsWithoutMsgAreNamed(t *testing.T) {
 		"string.rego": "# METADATA\n# title: string\npackage strata.policies.str\n\nviolation contains \"root\" if input.container.name == \"nobody\"\n",
 		"good.rego":   "# METADATA\n# title: good\npackage strata.policies.good\n\nviolation contains v if {\n\tinput.container.name == \"nobody\"\n\tv := {\"msg\": \"fine\"}\n}\n",
 	})
-	notes := strings.Join(e.Notes(), "\n")
-	for _, want := range []string{
+	wantNotes(t, e, []string{
 		"nomsg.rego:5: policy strata.policies.nomsg: a violation without \"msg\"",
 		"bound.rego:5: policy strata.policies.bound: a violation without \"msg\"",
 		"string.rego:5: policy strata.policies.str: a violation that is not an object",
-	} {
-		if !strings.Contains(notes, want) {
-			t.Errorf("Notes() = %q, want it to hold %q", notes, want)
-		}
-	}
-	if strings.Contains(notes, "good.rego") {
-		t.Errorf("Notes() = %q, want nothing about good.rego", notes)
-	}
+	}, []string{"good.rego"})
 	vs := e.Evaluate(t.Context(), "web", "", InputOf(mustInput(t, `{"container": {"name": "web"}, "image": {}}`)))
 	var nomsg *Violation
 	for i := range vs {

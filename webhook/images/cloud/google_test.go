@@ -11,11 +11,23 @@ import (
 
 const garHost = cloudtest.GARHost
 
-func TestGooglePrivateImageResolvesWithTheHelpersToken(t *testing.T) {
+// garImage pushes proj/repo/app:1 to a registry that answers only to the
+// token GKE's metadata server hands out, and starts that metadata server.
+func garImage(t *testing.T) (*privateRegistry, *cloudtest.StandIn) {
+	t.Helper()
 	reg := newPrivateRegistry(t, "_token", "gke-access-token")
 	reg.push(t, "proj/repo/app:1")
-	md := cloudtest.Metadata(t, "gke-access-token")
-	r := resolver(t, reg, images.Options{Cloud: images.CloudOptions{Providers: []images.CloudProvider{NewGoogle(Options{})}}}, garHost)
+	return reg, cloudtest.Metadata(t, "gke-access-token")
+}
+
+// withGoogle is the resolver's options with the google helper on.
+func withGoogle() images.Options {
+	return images.Options{Cloud: images.CloudOptions{Providers: []images.CloudProvider{NewGoogle(Options{})}}}
+}
+
+func TestGooglePrivateImageResolvesWithTheHelpersToken(t *testing.T) {
+	reg, md := garImage(t)
+	r := resolver(t, reg, withGoogle(), garHost)
 
 	if _, err := r.Resolve(testContext(t, 30*time.Second), garHost+"/proj/repo/app:1", images.Access{}); err != nil {
 		t.Fatalf("resolving a private Artifact Registry image with the google helper: %v", err)
@@ -26,9 +38,7 @@ func TestGooglePrivateImageResolvesWithTheHelpersToken(t *testing.T) {
 }
 
 func TestGoogleImageWithoutTheHelperNamesTheMissingHelper(t *testing.T) {
-	reg := newPrivateRegistry(t, "_token", "gke-access-token")
-	reg.push(t, "proj/repo/app:1")
-	md := cloudtest.Metadata(t, "gke-access-token")
+	reg, md := garImage(t)
 	r := resolver(t, reg, images.Options{}, garHost)
 
 	_, err := r.Resolve(testContext(t, 30*time.Second), garHost+"/proj/repo/app:1", images.Access{})
@@ -42,11 +52,9 @@ func TestGoogleImageWithoutTheHelperNamesTheMissingHelper(t *testing.T) {
 }
 
 func TestGoogleRefusalNamesTheServiceAccountBinding(t *testing.T) {
-	reg := newPrivateRegistry(t, "_token", "gke-access-token")
-	reg.push(t, "proj/repo/app:1")
-	md := cloudtest.Metadata(t, "gke-access-token")
+	reg, md := garImage(t)
 	md.Refuse.Store(true)
-	r := resolver(t, reg, images.Options{Cloud: images.CloudOptions{Providers: []images.CloudProvider{NewGoogle(Options{})}}}, garHost)
+	r := resolver(t, reg, withGoogle(), garHost)
 
 	_, err := r.Resolve(testContext(t, 30*time.Second), garHost+"/proj/repo/app:1", images.Access{})
 	want := "Google's metadata server refused strata's identity for " + garHost + ": check the Google service account"

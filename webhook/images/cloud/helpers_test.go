@@ -2,8 +2,6 @@ package cloud
 
 import (
 	"context"
-	"io"
-	"log"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -12,8 +10,6 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/strata-project/strata/test/cloudtest"
@@ -26,32 +22,25 @@ import (
 // exchange, when set, serves ACR's /oauth2/exchange on the same host.
 type privateRegistry struct {
 	*httptest.Server
-	addr string
+	addr, user, password string
 
 	mu       sync.Mutex
-	user     string
-	password string
 	exchange http.HandlerFunc
 }
 
 func newPrivateRegistry(t testing.TB, user, password string) *privateRegistry {
 	t.Helper()
-	reg := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
 	p := &privateRegistry{user: user, password: password}
+	registry := imagetest.BasicAuth(user, password, imagetest.RegistryHandler())
 	p.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		p.mu.Lock()
-		user, password, exchange := p.user, p.password, p.exchange
+		exchange := p.exchange
 		p.mu.Unlock()
 		if req.URL.Path == "/oauth2/exchange" && exchange != nil {
 			exchange(w, req)
 			return
 		}
-		if u, pw, ok := req.BasicAuth(); !ok || u != user || pw != password {
-			w.Header().Set("WWW-Authenticate", `Basic realm="private"`)
-			http.Error(w, "unauthorized", http.StatusUnauthorized)
-			return
-		}
-		reg.ServeHTTP(w, req)
+		registry.ServeHTTP(w, req)
 	}))
 	t.Cleanup(p.Close)
 	p.addr = strings.TrimPrefix(p.URL, "http://")
@@ -61,14 +50,7 @@ func newPrivateRegistry(t testing.TB, user, password string) *privateRegistry {
 // push writes a random image to repoTag on the registry, with its password.
 func (p *privateRegistry) push(t testing.TB, repoTag string) {
 	t.Helper()
-	ref, err := name.ParseReference(p.addr + "/" + repoTag)
-	if err != nil {
-		t.Fatal(err)
-	}
-	auth := remote.WithAuth(&authn.Basic{Username: p.user, Password: p.password})
-	if err := remote.Write(ref, imagetest.Image(t, 1, nil), auth); err != nil {
-		t.Fatal(err)
-	}
+	imagetest.Push(t, p.addr+"/"+repoTag, imagetest.Image(t, 1, nil), remote.WithAuth(&authn.Basic{Username: p.user, Password: p.password}))
 }
 
 // resolver resolves images of hosts on reg: each host is mapped to the

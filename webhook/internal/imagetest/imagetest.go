@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"io"
 	"log"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -23,9 +24,41 @@ import (
 // discarded, and returns its host:port (plain HTTP).
 func Registry(tb testing.TB) string {
 	tb.Helper()
-	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	return serve(tb, RegistryHandler())
+}
+
+// serve serves h over plain HTTP for the test's lifetime and returns its
+// host:port.
+func serve(tb testing.TB, h http.Handler) string {
+	srv := httptest.NewServer(h)
 	tb.Cleanup(srv.Close)
 	return strings.TrimPrefix(srv.URL, "http://")
+}
+
+// RegistryHandler is go-containerregistry's registry, its log discarded.
+func RegistryHandler() http.Handler {
+	return registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+}
+
+// BasicAuth is next answering only to user and password, as docker-registry
+// with htpasswd does: anything else gets 401 and a Basic challenge.
+func BasicAuth(user, password string, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if u, p, ok := req.BasicAuth(); !ok || u != user || p != password {
+			w.Header().Set("WWW-Authenticate", `Basic realm="private"`)
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		next.ServeHTTP(w, req)
+	})
+}
+
+// BasicAuthRegistry starts an in-process registry that answers only to user
+// and password, as docker-registry with htpasswd does, for the test's
+// lifetime, and returns its host:port (plain HTTP).
+func BasicAuthRegistry(tb testing.TB, user, password string) string {
+	tb.Helper()
+	return serve(tb, BasicAuth(user, password, RegistryHandler()))
 }
 
 // Image is a random image of layers 256-byte layers whose config edit has
@@ -63,15 +96,35 @@ func WithConfig(tb testing.TB, img v1.Image, edit func(*v1.ConfigFile)) v1.Image
 // image's reference and the certificate to trust.
 func TLSRegistry(tb testing.TB, repoTag string) (string, *x509.Certificate) {
 	tb.Helper()
-	srv := httptest.NewTLSServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	srv := httptest.NewTLSServer(RegistryHandler())
 	tb.Cleanup(srv.Close)
 	image := strings.TrimPrefix(srv.URL, "https://") + "/" + repoTag
-	ref, err := name.ParseReference(image)
+	Push(tb, image, Image(tb, 1, nil), remote.WithTransport(srv.Client().Transport))
+	return image, srv.Certificate()
+}
+
+// Pushable is what Push writes: a v1.Image or a v1.ImageIndex.
+type Pushable interface {
+	remote.Taggable
+	Digest() (v1.Hash, error)
+}
+
+// Push writes t as ref (host/repository:tag) with everything it refers to
+// (an index's images too) and returns its digest. The registry is reached
+// over plain HTTP unless opts give it a TLS transport; the push ends with
+// the test.
+func Push(tb testing.TB, ref string, t Pushable, opts ...remote.Option) v1.Hash {
+	tb.Helper()
+	r, err := name.ParseReference(ref, name.Insecure)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	if err := remote.Write(ref, Image(tb, 1, nil), remote.WithTransport(srv.Client().Transport)); err != nil {
+	if err := remote.Push(r, t, append([]remote.Option{remote.WithContext(tb.Context())}, opts...)...); err != nil {
+		tb.Fatalf("pushing %s: %v", ref, err)
+	}
+	d, err := t.Digest()
+	if err != nil {
 		tb.Fatal(err)
 	}
-	return image, srv.Certificate()
+	return d
 }
