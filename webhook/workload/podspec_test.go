@@ -43,24 +43,19 @@ func fromPodSecurityContext(sc *corev1.PodSecurityContext) *securityFields {
 	if sc == nil {
 		return nil
 	}
-	return &securityFields{
-		RunAsUser:      sc.RunAsUser,
-		RunAsGroup:     sc.RunAsGroup,
-		RunAsNonRoot:   sc.RunAsNonRoot,
-		WindowsOptions: fromWindowsOptions(sc.WindowsOptions),
-	}
+	return fromFields(sc.RunAsUser, sc.RunAsGroup, sc.RunAsNonRoot, sc.WindowsOptions)
 }
 
 func fromSecurityContext(sc *corev1.SecurityContext) *securityFields {
 	if sc == nil {
 		return nil
 	}
-	return &securityFields{
-		RunAsUser:      sc.RunAsUser,
-		RunAsGroup:     sc.RunAsGroup,
-		RunAsNonRoot:   sc.RunAsNonRoot,
-		WindowsOptions: fromWindowsOptions(sc.WindowsOptions),
-	}
+	return fromFields(sc.RunAsUser, sc.RunAsGroup, sc.RunAsNonRoot, sc.WindowsOptions)
+}
+
+// fromFields is what a pod's and a container's security context share.
+func fromFields(user, group *int64, nonRoot *bool, windows *corev1.WindowsSecurityContextOptions) *securityFields {
+	return &securityFields{RunAsUser: user, RunAsGroup: group, RunAsNonRoot: nonRoot, WindowsOptions: fromWindowsOptions(windows)}
 }
 
 func fromWindowsOptions(w *corev1.WindowsSecurityContextOptions) *windowsOptions {
