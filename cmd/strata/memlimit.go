@@ -13,7 +13,7 @@ const memoryLimitEnv = "STRATA_MEMORY_LIMIT"
 // Where Go's soft memory limit comes from, as strata serve logs it.
 const (
 	limitFromContainer = "90 % of the container's memory limit (STRATA_MEMORY_LIMIT)"
-	limitFromCache     = "cache.maxBytes × 9/8, no container limit given (STRATA_MEMORY_LIMIT or GOMEMLIMIT sets another)"
+	limitFromCache     = "twice cache.maxBytes plus 8 MiB, at least 64 MiB: no container limit given (STRATA_MEMORY_LIMIT or GOMEMLIMIT sets another)"
 )
 
 // softMemoryLimit is Go's soft memory limit for strata, and where it comes
@@ -25,15 +25,17 @@ const (
 // what is not Go's (the binary's pages).
 //
 // Without one, and given the cache budget cacheBytes (strata serve's
-// cache.maxBytes), the limit is 9/8 of that budget. Go's collector lets the
-// heap grow to twice what is live; the caches hold less than the bytes they
-// are charged (each entry is charged as if nothing it holds were shared),
-// the catalog and the compiled policies a few MiB more, so that 9/8 of the
-// budget leaves the collector room while keeping what strata holds from
-// the system near what its configuration says (the full-size memory
-// scenario of test/bench/RESULTS.md). The limit is soft: when more is live,
-// the heap grows past it and Go caps the collector's CPU at half, rather
-// than failing. cacheBytes 0: no limit (the commands that keep no caches).
+// cache.maxBytes), the limit is twice that budget plus 8 MiB, at least
+// 64 MiB. Go's collector lets the heap grow to twice what is live
+// (GOGC=100); the caches hold at most their budget (each entry is charged
+// at least what it holds), the catalog and the compiled policies some MiB
+// more (about 16 MiB with a 10,000-image catalog). So the collector keeps
+// most of its usual room, while what strata holds from the system follows
+// its configuration instead of what was live at the last collection: the
+// full-size memory scenario of test/bench/RESULTS.md held 223 MiB resident
+// without it. The limit is soft: when more is live, the heap grows past it
+// and Go caps the collector's CPU at half, rather than failing. cacheBytes
+// 0: no limit (the commands that keep no caches).
 func softMemoryLimit(getenv func(string) string, cacheBytes int64) (limit int64, from string, ok bool) {
 	if getenv("GOMEMLIMIT") != "" {
 		return 0, "", false
@@ -42,7 +44,7 @@ func softMemoryLimit(getenv func(string) string, cacheBytes int64) (limit int64,
 		return container - container/10, limitFromContainer, true
 	}
 	if cacheBytes > 0 {
-		return cacheBytes + cacheBytes/8, limitFromCache, true
+		return max(2*cacheBytes+8<<20, 64<<20), limitFromCache, true
 	}
 	return 0, "", false
 }

@@ -44,7 +44,7 @@ func TestSoftMemoryLimitIsNinetyPercentOfTheContainersLimit(t *testing.T) {
 }
 
 // Without a container limit, strata serve bounds what it holds from the
-// system by its own cache budget: the default 64 MiB gives 72 MiB, the
+// system by its own cache budget: the default 32 MiB gives 72 MiB, the
 // figure RESULTS.md's full-size memory scenario runs with.
 func TestSoftMemoryLimitWithoutAContainerLimitIsDerivedFromTheCacheBudget(t *testing.T) {
 	t.Parallel()
@@ -56,7 +56,8 @@ func TestSoftMemoryLimitWithoutAContainerLimitIsDerivedFromTheCacheBudget(t *tes
 		wantFrom   string
 	}{
 		{"the default cache budget", nil, webhook.DefaultCacheBytes, 72 << 20, limitFromCache},
-		{"a 1 GiB cache budget", nil, 1 << 30, 1152 << 20, limitFromCache},
+		{"a 1 GiB cache budget", nil, 1 << 30, 2056 << 20, limitFromCache},
+		{"the smallest cache budget", nil, 4 << 20, 64 << 20, limitFromCache},
 		{"a container limit wins over the budget", map[string]string{memoryLimitEnv: "268435456"}, webhook.DefaultCacheBytes, 241591911, limitFromContainer},
 		{"a container limit that is not a number leaves the budget's", map[string]string{memoryLimitEnv: "256Mi"}, webhook.DefaultCacheBytes, 72 << 20, limitFromCache},
 		{"GOMEMLIMIT wins over both", map[string]string{memoryLimitEnv: "268435456", "GOMEMLIMIT": "off"}, webhook.DefaultCacheBytes, 0, ""},
@@ -80,7 +81,7 @@ func TestServeSetsGosSoftMemoryLimitFromItsCacheBudget(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := startServe(t, "--dev", "--config", config)
-	want := int64(1<<40 + 1<<40/8)
+	want := int64(2<<40 + 8<<20)
 	if got := debug.SetMemoryLimit(-1); got != want {
 		t.Errorf("Go's soft memory limit under strata serve with cache.maxBytes 1Ti = %d, want %d", got, want)
 	}
