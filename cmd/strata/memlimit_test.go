@@ -80,12 +80,20 @@ func TestServeSetsGosSoftMemoryLimitFromItsCacheBudget(t *testing.T) {
 	if err := os.WriteFile(config, []byte("cache:\n  maxBytes: 1Ti\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	s := startServe(t, "--dev", "--config", config)
 	want := int64(2<<40 + 8<<20)
+	// The log is read once serve has stopped (cleanups run last first),
+	// since serve writes it until then.
+	var s *served
+	t.Cleanup(func() {
+		if s == nil {
+			return // startServe failed and said why
+		}
+		if log := s.stdout.String(); !strings.Contains(log, fmt.Sprintf(`"msg":"Go's soft memory limit","bytes":%d`, want)) {
+			t.Errorf("strata serve did not log the limit it set; log:\n%s", log)
+		}
+	})
+	s = startServe(t, "--dev", "--config", config)
 	if got := debug.SetMemoryLimit(-1); got != want {
 		t.Errorf("Go's soft memory limit under strata serve with cache.maxBytes 1Ti = %d, want %d", got, want)
-	}
-	if log := s.stdout.String(); !strings.Contains(log, fmt.Sprintf(`"msg":"Go's soft memory limit","bytes":%d`, want)) {
-		t.Errorf("strata serve did not log the limit it set; log:\n%s", log)
 	}
 }
