@@ -22,25 +22,35 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-func TestSoftMemoryLimitIsNinetyPercentOfTheContainersLimit(t *testing.T) {
-	t.Parallel()
-	for _, tc := range []struct {
-		name   string
-		env    map[string]string
-		want   int64
-		wantOK bool
-	}{
-		{"the chart's 256 MiB limit", map[string]string{memoryLimitEnv: "268435456"}, 241591911, true},
-		{"GOMEMLIMIT set by the operator wins", map[string]string{memoryLimitEnv: "268435456", "GOMEMLIMIT": "200MiB"}, 0, false},
-		{"no limit", map[string]string{}, 0, false},
-		{"not a number", map[string]string{memoryLimitEnv: "256Mi"}, 0, false},
-		{"zero", map[string]string{memoryLimitEnv: "0"}, 0, false},
-	} {
-		got, _, ok := softMemoryLimit(func(k string) string { return tc.env[k] }, 0)
-		if got != tc.want || ok != tc.wantOK {
-			t.Errorf("%s: softMemoryLimit(%v, 0) = %d, %v, want %d, %v", tc.name, tc.env, got, ok, tc.want, tc.wantOK)
+// limitCase is an environment and a cache budget, and the limit strata
+// must derive from them (0: none).
+type limitCase struct {
+	name       string
+	env        map[string]string
+	cacheBytes int64
+	want       int64
+	wantFrom   string
+}
+
+func checkSoftMemoryLimits(t *testing.T, cases []limitCase) {
+	t.Helper()
+	for _, tc := range cases {
+		got, from, ok := softMemoryLimit(func(k string) string { return tc.env[k] }, tc.cacheBytes)
+		if got != tc.want || from != tc.wantFrom || ok != (tc.want > 0) {
+			t.Errorf("%s: softMemoryLimit(%v, %d) = %d, %q, %v; want %d, %q", tc.name, tc.env, tc.cacheBytes, got, from, ok, tc.want, tc.wantFrom)
 		}
 	}
+}
+
+func TestSoftMemoryLimitIsNinetyPercentOfTheContainersLimit(t *testing.T) {
+	t.Parallel()
+	checkSoftMemoryLimits(t, []limitCase{
+		{"the chart's 256 MiB limit", map[string]string{memoryLimitEnv: "268435456"}, 0, 241591911, limitFromContainer},
+		{"GOMEMLIMIT set by the operator wins", map[string]string{memoryLimitEnv: "268435456", "GOMEMLIMIT": "200MiB"}, 0, 0, ""},
+		{"no limit", map[string]string{}, 0, 0, ""},
+		{"not a number", map[string]string{memoryLimitEnv: "256Mi"}, 0, 0, ""},
+		{"zero", map[string]string{memoryLimitEnv: "0"}, 0, 0, ""},
+	})
 }
 
 // Without a container limit, strata serve bounds what it holds from the
@@ -48,25 +58,14 @@ func TestSoftMemoryLimitIsNinetyPercentOfTheContainersLimit(t *testing.T) {
 // figure RESULTS.md's full-size memory scenario runs with.
 func TestSoftMemoryLimitWithoutAContainerLimitIsDerivedFromTheCacheBudget(t *testing.T) {
 	t.Parallel()
-	for _, tc := range []struct {
-		name       string
-		env        map[string]string
-		cacheBytes int64
-		want       int64
-		wantFrom   string
-	}{
+	checkSoftMemoryLimits(t, []limitCase{
 		{"the default cache budget", nil, webhook.DefaultCacheBytes, 72 << 20, limitFromCache},
 		{"a 1 GiB cache budget", nil, 1 << 30, 2056 << 20, limitFromCache},
 		{"the smallest cache budget", nil, 4 << 20, 64 << 20, limitFromCache},
 		{"a container limit wins over the budget", map[string]string{memoryLimitEnv: "268435456"}, webhook.DefaultCacheBytes, 241591911, limitFromContainer},
 		{"a container limit that is not a number leaves the budget's", map[string]string{memoryLimitEnv: "256Mi"}, webhook.DefaultCacheBytes, 72 << 20, limitFromCache},
 		{"GOMEMLIMIT wins over both", map[string]string{memoryLimitEnv: "268435456", "GOMEMLIMIT": "off"}, webhook.DefaultCacheBytes, 0, ""},
-	} {
-		got, from, ok := softMemoryLimit(func(k string) string { return tc.env[k] }, tc.cacheBytes)
-		if got != tc.want || from != tc.wantFrom || ok != (tc.want > 0) {
-			t.Errorf("%s: softMemoryLimit(%v, %d) = %d, %q, %v; want %d, %q", tc.name, tc.env, tc.cacheBytes, got, from, ok, tc.want, tc.wantFrom)
-		}
-	}
+	})
 }
 
 // strata serve sets the limit it logs. The budget is 1 TiB so that the
