@@ -126,8 +126,8 @@ func TestFloodOfFailingReferencesAndLargeConfigsStaysWithinTheCacheBudget(t *tes
 // and refuses a budget too small to serve.
 func TestCacheMaxBytesIsOneBudgetSplitBetweenTheCaches(t *testing.T) {
 	cfg := DefaultConfig()
-	if got := cfg.Cache.MaxBytes.Value(); got != 64<<20 {
-		t.Errorf("default cache.maxBytes = %d, want 64 MiB", got)
+	if got := cfg.Cache.MaxBytes.Value(); got != 32<<20 {
+		t.Errorf("default cache.maxBytes = %d, want 32 MiB", got)
 	}
 	cfg.Cache.MaxBytes = resource.MustParse("32Mi")
 	resolver, secrets, results, lineages := cfg.cacheBudget()

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -113,6 +114,51 @@ func (s *server) memory(t *testing.T) (rss, peak int64) {
 	return rss, peak
 }
 
+// residentSplit says how much of the server's resident set is anonymous
+// memory (Go's heap, stacks and runtime) and how much the binary's mapped
+// pages: a soft memory limit bounds only the first.
+func (s *server) residentSplit() string {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
+	if err != nil {
+		return ""
+	}
+	var anon, file string
+	for line := range strings.Lines(string(b)) {
+		k, v, _ := strings.Cut(line, ":")
+		switch k {
+		case "RssAnon":
+			anon = strings.TrimSpace(v)
+		case "RssFile":
+			file = strings.TrimSpace(v)
+		}
+	}
+	return fmt.Sprintf(" (anonymous %s, file %s)", anon, file)
+}
+
+// gcCycles is the number of garbage collections the server has completed,
+// from its /metrics (go_gc_duration_seconds_count), or -1 when it exposes
+// none (the no-op floor): what a memory setting costs in collector work is
+// counted here, since timing on a shared machine is not.
+func (s *server) gcCycles() int64 {
+	resp, err := http.Get("http://" + s.health + "/metrics")
+	if err != nil {
+		return -1
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		return -1
+	}
+	for line := range strings.Lines(string(b)) {
+		if v, ok := strings.CutPrefix(line, "go_gc_duration_seconds_count "); ok {
+			if n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); err == nil {
+				return n
+			}
+		}
+	}
+	return -1
+}
+
 // cpu is the CPU time the process has used (user and system).
 func (s *server) cpu(t *testing.T) time.Duration {
 	t.Helper()
@@ -208,6 +254,7 @@ func measure(ctx context.Context, t *testing.T, s *server, scenario string, opts
 	t.Helper()
 	self := procCPU(t, "/proc/self/stat")
 	srv := s.cpu(t)
+	gcs := s.gcCycles()
 	busy := machineBusy(t)
 	res, err := load.Run(ctx, opts)
 	if err != nil {
@@ -223,10 +270,14 @@ func measure(ctx context.Context, t *testing.T, s *server, scenario string, opts
 	}
 	r.Others = max(0, (machineBusy(t)-busy-srvUsed-selfUsed).Seconds()/res.Seconds)
 	r.RSS, r.Peak = s.memory(t)
+	collections := s.residentSplit()
+	if gcs >= 0 {
+		collections += fmt.Sprintf(", %d garbage collections in %.1f s of server CPU", s.gcCycles()-gcs, srvUsed.Seconds())
+	}
 	var text strings.Builder
 	_ = res.WriteText(&text)
-	t.Logf("%s, %s:\n%s  server CPU %s/admission, harness CPU %s/request, other processes %.2f cores, server RSS %s (peak %s)",
-		scenario, s.name, text.String(), micros(r.ServerCPU), micros(r.HarnessCPU), r.Others, mib(r.RSS), mib(r.Peak))
+	t.Logf("%s, %s:\n%s  server CPU %s/admission, harness CPU %s/request, other processes %.2f cores, server RSS %s (peak %s)%s",
+		scenario, s.name, text.String(), micros(r.ServerCPU), micros(r.HarnessCPU), r.Others, mib(r.RSS), mib(r.Peak), collections)
 	if n := res.Errors.Total(); n > 0 {
 		t.Errorf("%s: %d requests failed: %v\n%s", scenario, n, res.Errors.Samples, tail(s.logs, 5))
 	}

@@ -4,9 +4,10 @@ import (
 	"unsafe"
 )
 
-// DefaultCacheBytes is the resolver's share of the default cache budget
-// (cache.maxBytes, 64 MiB: 10/16 of it; the pull secrets, the input parts, the policy
-// result cache and the lineage cache hold the rest).
+// DefaultCacheBytes is the resolver's cache budget when its options give
+// none: its share of the chart's cache.maxBytes (64Mi: 10/16 of it; the
+// pull secrets, the input parts, the policy result cache and the lineage
+// cache hold the rest). strata serve passes its share of cache.maxBytes.
 const DefaultCacheBytes = 40 << 20
 
 // cacheShares are the percentages of CacheBytes each cache may hold. Facts

@@ -8,8 +8,10 @@ import (
 	"github.com/strata-project/strata/webhook/images"
 )
 
-// DefaultCacheBytes is the lineage cache's share of the default cache
-// budget (cache.maxBytes): at about 1 KiB a lineage, some 8,000 of them.
+// DefaultCacheBytes is the lineage cache's budget when the options give
+// none: its share of the chart's cache.maxBytes (64Mi), at about 1 KiB a
+// lineage some 8,000 of them. strata serve passes its share of
+// cache.maxBytes.
 const DefaultCacheBytes = 8 << 20
 
 // lineageKey identifies a computed lineage: claims are read with the
