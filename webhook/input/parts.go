@@ -13,9 +13,10 @@ import (
 	"github.com/strata-project/strata/webhook/workload"
 )
 
-// DefaultPartsBytes is the input parts' share of the default cache budget
-// (cache.maxBytes): at some 10 KiB an image, about 300 images and their
-// lineages.
+// DefaultPartsBytes is the input parts' budget when none is given: their
+// share of the chart's cache.maxBytes (64Mi), at some 10 KiB an image about
+// 300 images and their lineages. strata serve passes its share of
+// cache.maxBytes.
 const DefaultPartsBytes = 4 << 20
 
 // Parts remembers the image and lineage parts of recent inputs. An image's

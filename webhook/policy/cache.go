@@ -14,8 +14,10 @@ import (
 	"github.com/strata-project/strata/webhook/internal/lru"
 )
 
-// DefaultResultCacheBytes is the result cache's share of the default cache
-// budget (cache.maxBytes): at about 500 bytes an entry, some 16,000 inputs.
+// DefaultResultCacheBytes is the result cache's budget when the options
+// give none: its share of the chart's cache.maxBytes (64Mi), at about 500
+// bytes an entry some 16,000 inputs. strata serve passes its share of
+// cache.maxBytes.
 const DefaultResultCacheBytes = 8 << 20
 
 // resultCache remembers the violations of recent inputs. Policies are pure
