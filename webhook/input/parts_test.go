@@ -3,6 +3,7 @@ package input
 import (
 	"fmt"
 	"reflect"
+	"runtime"
 	"testing"
 
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -151,13 +152,13 @@ func TestPartsOfUnresolvedImagesAreNotCached(t *testing.T) {
 	}
 }
 
-// TestPartCostCoversWhatAPartHolds holds partCost to the heap the parts of
-// a realistic image keep: twelve layers, twelve steps of history, a config
-// of some labels and variables.
+// TestPartCostCoversWhatAPartHolds holds partCost to the heap the parts
+// keep: of a realistic image (twelve layers, twelve steps of history, a
+// config of some labels and variables), and of the containers of one image,
+// small parts whose fixed costs weigh most.
 func TestPartCostCoversWhatAPartHolds(t *testing.T) {
 	const n = 500
-	parts := NewParts(1 << 40)
-	subjectOf := func(i int) *Subject {
+	realistic := func(i int) *Subject {
 		s := subjects()["resolved"]
 		f := *s.Facts
 		f.Digest = images.Digest{byte(i), byte(i >> 8), 1}
@@ -172,22 +173,34 @@ func TestPartCostCoversWhatAPartHolds(t *testing.T) {
 		s.Facts = &f
 		return s
 	}
-	subjects := make([]*Subject, n)
-	for i := range subjects {
-		subjects[i] = subjectOf(i)
+	container := func(i int) *Subject {
+		s := subjects()["resolved"]
+		s.Container.Name = fmt.Sprintf("worker-%d", i)
+		s.Container.SecurityContext = workload.SecurityContext{RunAsUser: new(int64(1000 + i))}
+		return s
 	}
-	before := memtest.HeapInUse()
-	for _, s := range subjects {
-		parts.Input(s)
-	}
-	held := memtest.HeapInUse() - before
-	charged := parts.entries.Bytes() + parts.lineages.Bytes() + parts.containers.Bytes()
-	t.Logf("%d parts: %d bytes held, %d charged (%d and %d per part)", n, held, charged, held/n, charged/n)
-	if charged < held {
-		t.Errorf("partCost charges %d bytes for %d parts that hold %d: raise termBytes", charged, n, held)
-	}
-	if charged > 2*held {
-		t.Errorf("partCost charges %d bytes for %d parts that hold %d: more than twice what they hold", charged, n, held)
+	for name, subjectOf := range map[string]func(int) *Subject{"images": realistic, "containers": container} {
+		t.Run(name, func(t *testing.T) {
+			parts := NewParts(1 << 40)
+			subjects := make([]*Subject, n)
+			for i := range subjects {
+				subjects[i] = subjectOf(i)
+			}
+			before := memtest.HeapInUse()
+			for _, s := range subjects {
+				parts.Input(s)
+			}
+			held := memtest.HeapInUse() - before
+			runtime.KeepAlive(subjects) // they were live before: what they hold is not the parts'
+			charged := parts.entries.Bytes() + parts.lineages.Bytes() + parts.containers.Bytes()
+			t.Logf("%d parts: %d bytes held, %d charged (%d and %d per part)", n, held, charged, held/n, charged/n)
+			if charged < held {
+				t.Errorf("partCost charges %d bytes for %d parts that hold %d: raise termBytes or partOverhead", charged, n, held)
+			}
+			if charged > 2*held {
+				t.Errorf("partCost charges %d bytes for %d parts that hold %d: more than twice what they hold", charged, n, held)
+			}
+		})
 	}
 }
 
