@@ -134,7 +134,8 @@ func (p *Parts) Input(s *Subject) policy.Input {
 			{ast.StringTerm("workload"), workload},
 		}
 	}
-	return policy.ObjectOf(rest).WithPart("container", ctr).WithPart("image", image).WithPart("lineage", lin)
+	return policy.ObjectOf(rest, policy.NamedPart{Key: "container", Part: ctr},
+		policy.NamedPart{Key: "image", Part: image}, policy.NamedPart{Key: "lineage", Part: lin})
 }
 
 // fingerprint is the SHA-256 of everything lineageValue reads of l. Lineages

@@ -135,3 +135,30 @@ func TestACachedResultBuildsNothing(t *testing.T) {
 		}
 	}
 }
+
+// TestWithPartLeavesTheInputItWasCalledOn: inputs are values. Two inputs
+// made from one by WithPart each hold their own part, in their keys and
+// in their built values, and the one they were made from is unchanged.
+func TestWithPartLeavesTheInputItWasCalledOn(t *testing.T) {
+	t.Parallel()
+	c := newResultCache(1<<20, []string{"container", "image"})
+	container := NewPart(ast.MustParseTerm(`{"name": "web"}`).Value)
+	root := NewPart(ast.MustParseTerm(`{"config": {"user": {"uid": 0}}}`).Value)
+	app := NewPart(ast.MustParseTerm(`{"config": {"user": {"uid": 1000}}}`).Value)
+	base := ObjectOf(func() [][2]*ast.Term { return nil }, NamedPart{Key: "container", Part: container})
+	a, b := base.WithPart("image", root), base.WithPart("image", app)
+	if c.key(a) == c.key(b) {
+		t.Error("two inputs made from one, with other images, have one key")
+	}
+	for _, tc := range []struct {
+		in   Input
+		want Part
+	}{{a, root}, {b, app}} {
+		if got := tc.in.Value().(ast.Object).Get(ast.StringTerm("image")); got != tc.want.Term() {
+			t.Errorf("the built input holds image %v, want %v", got, tc.want.Term())
+		}
+	}
+	if got := base.Value().(ast.Object).Get(ast.StringTerm("image")); got != nil {
+		t.Errorf("the input WithPart was called on holds image %v, want none", got)
+	}
+}

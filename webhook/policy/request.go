@@ -3,6 +3,7 @@ package policy
 import (
 	"bufio"
 	"crypto/sha256"
+	"slices"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 )
@@ -28,16 +29,18 @@ type Value = ast.Value
 // were built once for many evaluations.
 type Input struct {
 	value Value
-	parts []keyedPart
+	parts []NamedPart
 	// object, when set, builds the value from parts and from the terms its
 	// rest returns, the first time the value is needed: a result cached
 	// under a key that reads only parts is found without building the rest.
 	object *lazyObject
 }
 
-type keyedPart struct {
-	key  string
-	part Part
+// NamedPart is a part and the top-level key of the input object that holds
+// it.
+type NamedPart struct {
+	Key  string
+	Part Part
 }
 
 type lazyObject struct {
@@ -48,13 +51,13 @@ type lazyObject struct {
 // InputOf is an input with no shared parts.
 func InputOf(v Value) Input { return Input{value: v} }
 
-// ObjectOf is an input object whose values are the parts given by WithPart
-// and the key-value pairs rest returns, which must name no part's key. rest
-// is called at most once, when the whole value is needed: the result cache
-// keys on the parts' digests alone when the policies read nothing else, and
-// a hit then builds nothing.
-func ObjectOf(rest func() [][2]*ast.Term) Input {
-	return Input{object: &lazyObject{rest: rest}}
+// ObjectOf is an input object whose values are parts, and the key-value
+// pairs rest returns, which must name no part's key. rest is called at most
+// once, when the whole value is needed: the result cache keys on the parts'
+// digests alone when the policies read nothing else, and a hit then builds
+// nothing. ObjectOf keeps parts.
+func ObjectOf(rest func() [][2]*ast.Term, parts ...NamedPart) Input {
+	return Input{object: &lazyObject{rest: rest}, parts: parts}
 }
 
 // Value is the input value.
@@ -65,7 +68,7 @@ func (in Input) Value() Value {
 	if in.object.built == nil {
 		items := in.object.rest()
 		for _, kp := range in.parts {
-			items = append(items, [2]*ast.Term{ast.StringTerm(kp.key), kp.part.term})
+			items = append(items, [2]*ast.Term{ast.StringTerm(kp.Key), kp.Part.term})
 		}
 		in.object.built = ast.NewObject(items...)
 	}
@@ -75,12 +78,14 @@ func (in Input) Value() Value {
 // WithPart notes that the input object's top-level key holds p's term, so
 // that the result cache's key uses p's digest instead of hashing its value
 // again. For an input of InputOf, the note is used only while the object
-// holds that very term; for one of ObjectOf, p is the value at key.
+// holds that very term; for one of ObjectOf, p becomes the value at key, in
+// a new input that builds its value anew. Inputs are values: the input
+// WithPart is called on is left as it was.
 func (in Input) WithPart(key string, p Part) Input {
-	if in.parts == nil {
-		in.parts = make([]keyedPart, 0, 4) // the input's three parts, at one allocation
+	in.parts = append(slices.Clip(in.parts), NamedPart{Key: key, Part: p})
+	if in.object != nil {
+		in.object = &lazyObject{rest: in.object.rest}
 	}
-	in.parts = append(in.parts, keyedPart{key: key, part: p})
 	return in
 }
 
@@ -90,8 +95,8 @@ func (in Input) part(key string) (Part, bool) {
 		return Part{}, false
 	}
 	for _, kp := range in.parts {
-		if kp.key == key {
-			return kp.part, true
+		if kp.Key == key {
+			return kp.Part, true
 		}
 	}
 	return Part{}, false
@@ -100,8 +105,8 @@ func (in Input) part(key string) (Part, bool) {
 // digestOf is the digest of the part the object holds at key as t.
 func (in Input) digestOf(key string, t *ast.Term) ([sha256.Size]byte, bool) {
 	for _, kp := range in.parts {
-		if kp.key == key && kp.part.term == t {
-			return kp.part.digest, true
+		if kp.Key == key && kp.Part.term == t {
+			return kp.Part.digest, true
 		}
 	}
 	return [sha256.Size]byte{}, false
