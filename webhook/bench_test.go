@@ -28,16 +28,8 @@ import (
 //	go test -run '^$' -bench BenchmarkPin -benchmem -benchtime 2000x ./webhook/
 func BenchmarkPin(b *testing.B) {
 	p := newPipeline(b)
-	body, err := os.ReadFile(filepath.Join("..", "test", "bench", "testdata", "warm-pod.json"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	var review admissionv1.AdmissionReview
-	if err := json.Unmarshal(body, &review); err != nil || review.Request == nil {
-		b.Fatalf("warm-pod.json: %v", err)
-	}
+	body, req := warmPod(b)
 	pn := NewPinner(PinnerOptions{Checker: p.Checker, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
-	req := admission.Request{AdmissionRequest: *review.Request}
 	if r := pn.Handle(b.Context(), req); len(r.Patch) == 0 {
 		b.Fatalf("pin(warm-pod.json) = no patch, want its tags pinned")
 	}
@@ -50,19 +42,7 @@ func BenchmarkPin(b *testing.B) {
 			}
 		}
 	})
-	b.Run("serve", func(b *testing.B) {
-		h := WithDeadline(&admission.Webhook{Handler: pn}, margin)
-		b.ReportAllocs()
-		for b.Loop() {
-			rec := httptest.NewRecorder()
-			r := httptest.NewRequest(http.MethodPost, PinPath+"?timeout=10s", bytes.NewReader(body))
-			r.Header.Set("Content-Type", "application/json")
-			h.ServeHTTP(rec, r)
-			if rec.Code != http.StatusOK || !bytes.Contains(rec.Body.Bytes(), []byte(`"patch"`)) {
-				b.Fatalf("POST %s = HTTP %d %s, want a patch", PinPath, rec.Code, rec.Body.Bytes())
-			}
-		}
-	})
+	b.Run("serve", func(b *testing.B) { benchServe(b, pn, PinPath, body, `"patch"`) })
 }
 
 // BenchmarkAdmitWarmPod is strata's side of one warm /validate/warn call, as
@@ -76,16 +56,8 @@ func BenchmarkPin(b *testing.B) {
 //	go test -run '^$' -bench BenchmarkAdmitWarmPod -benchmem -benchtime 2000x ./webhook/
 func BenchmarkAdmitWarmPod(b *testing.B) {
 	p := newPipeline(b)
-	body, err := os.ReadFile(filepath.Join("..", "test", "bench", "testdata", "warm-pod.json"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	var review admissionv1.AdmissionReview
-	if err := json.Unmarshal(body, &review); err != nil || review.Request == nil {
-		b.Fatalf("warm-pod.json: %v", err)
-	}
+	body, req := warmPod(b)
 	h := NewHandler(HandlerOptions{Checker: p.Checker, Mode: policy.Warn, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
-	req := admission.Request{AdmissionRequest: *review.Request}
 	if r := h.Handle(b.Context(), req); !r.Allowed || len(r.Warnings) == 0 {
 		b.Fatalf("Handle(warm-pod.json) = allowed %t, warnings %q; want allowed with a warning", r.Allowed, r.Warnings)
 	}
@@ -98,18 +70,36 @@ func BenchmarkAdmitWarmPod(b *testing.B) {
 		}
 	})
 	for name, handler := range map[string]admission.Handler{"serve": h, "floor": allowAll{}} {
-		b.Run(name, func(b *testing.B) {
-			serve := WithDeadline(&admission.Webhook{Handler: handler}, margin)
-			b.ReportAllocs()
-			for b.Loop() {
-				rec := httptest.NewRecorder()
-				r := httptest.NewRequest(http.MethodPost, "/validate/warn?timeout=10s", bytes.NewReader(body))
-				r.Header.Set("Content-Type", "application/json")
-				serve.ServeHTTP(rec, r)
-				if rec.Code != http.StatusOK || !bytes.Contains(rec.Body.Bytes(), []byte(`"allowed":true`)) {
-					b.Fatalf("POST = HTTP %d %s, want allowed", rec.Code, rec.Body.Bytes())
-				}
-			}
-		})
+		b.Run(name, func(b *testing.B) { benchServe(b, handler, Paths[policy.Warn], body, `"allowed":true`) })
+	}
+}
+
+// warmPod is test/bench's warm pod: its AdmissionReview, and its request.
+func warmPod(b *testing.B) ([]byte, admission.Request) {
+	b.Helper()
+	body, err := os.ReadFile(filepath.Join("..", "test", "bench", "testdata", "warm-pod.json"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var review admissionv1.AdmissionReview
+	if err := json.Unmarshal(body, &review); err != nil || review.Request == nil {
+		b.Fatalf("warm-pod.json: %v", err)
+	}
+	return body, admission.Request{AdmissionRequest: *review.Request}
+}
+
+// benchServe posts body to path through controller-runtime's webhook around
+// h, as Serve registers it, and wants an answer of HTTP 200 holding want.
+func benchServe(b *testing.B, h admission.Handler, path string, body []byte, want string) {
+	serve := WithDeadline(&admission.Webhook{Handler: h}, margin)
+	b.ReportAllocs()
+	for b.Loop() {
+		rec := httptest.NewRecorder()
+		r := httptest.NewRequest(http.MethodPost, path+"?timeout=10s", bytes.NewReader(body))
+		r.Header.Set("Content-Type", "application/json")
+		serve.ServeHTTP(rec, r)
+		if rec.Code != http.StatusOK || !bytes.Contains(rec.Body.Bytes(), []byte(want)) {
+			b.Fatalf("POST %s = HTTP %d %s, want %s", path, rec.Code, rec.Body.Bytes(), want)
+		}
 	}
 }
