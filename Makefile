@@ -53,6 +53,7 @@ fuzz: ## run each fuzz target for a while (FUZZTIME=30s)
 	$(GO) test ./webhook/images -run XXX -fuzz FuzzParseUser -fuzztime $(or $(FUZZTIME),30s)
 	$(GO) test ./webhook/images -run XXX -fuzz FuzzPlatformSelection -fuzztime $(or $(FUZZTIME),30s)
 	$(GO) test ./webhook/workload -run XXX -fuzz FuzzDecode -fuzztime $(or $(FUZZTIME),30s)
+	$(GO) test ./webhook -run XXX -fuzz FuzzReviewReadAgreesWithControllerRuntime -fuzztime $(or $(FUZZTIME),30s)
 
 bench: ## run the benchmarks
 	$(GO) test -run XXX -bench . -benchmem $(PKGS)

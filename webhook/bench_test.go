@@ -21,9 +21,8 @@ import (
 // (every image resolved before): test/bench's ReplicaSet pod (three
 // containers, two images to pin, managedFields and the rest of what the API
 // server sends), its decision line written as JSON. "handle" is the Pinner
-// alone; "serve" adds what controller-runtime's webhook does around it
-// (reading and decoding the AdmissionReview, encoding the answer), as
-// Serve registers it.
+// alone; "serve" adds what Endpoint does around it (reading the
+// AdmissionReview, encoding the answer), as Serve registers it.
 //
 //	go test -run '^$' -bench BenchmarkPin -benchmem -benchtime 2000x ./webhook/
 func BenchmarkPin(b *testing.B) {
@@ -49,7 +48,7 @@ func BenchmarkPin(b *testing.B) {
 // make bench-load drives it: test/bench's ReplicaSet pod (one container runs
 // as root: a warning), every image and lineage cached, the decision line
 // written as JSON. "handle" is the Handler alone; "serve" adds
-// what controller-runtime's webhook does around it, as Serve registers it;
+// what Endpoint does around it, as Serve registers it;
 // "floor" is that webhook with a handler that allows everything (what
 // test/bench/noop serves), so that serve − floor is what strata adds.
 //
@@ -88,10 +87,10 @@ func warmPod(b *testing.B) ([]byte, admission.Request) {
 	return body, admission.Request{AdmissionRequest: *review.Request}
 }
 
-// benchServe posts body to path through controller-runtime's webhook around
-// h, as Serve registers it, and wants an answer of HTTP 200 holding want.
+// benchServe posts body to path through Endpoint around h, as Serve
+// registers it, and wants an answer of HTTP 200 holding want.
 func benchServe(b *testing.B, h admission.Handler, path string, body []byte, want string) {
-	serve := WithDeadline(&admission.Webhook{Handler: h}, margin)
+	serve := Endpoint(h, margin, nil)
 	b.ReportAllocs()
 	for b.Loop() {
 		rec := httptest.NewRecorder()

@@ -1,19 +1,18 @@
 package webhook
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
 	"slices"
 	"time"
 
+	"github.com/go-json-experiment/json/jsontext"
 	admissionv1 "k8s.io/api/admission/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
@@ -41,8 +40,8 @@ type Recorder interface {
 }
 
 // Handler answers AdmissionReviews for one mode. It is a controller-runtime
-// admission.Handler, so decoding, the body limit and panic recovery are
-// controller-runtime's.
+// admission.Handler, served by Endpoint, which decodes the review, bounds its
+// body and recovers from panics.
 type Handler struct {
 	opts HandlerOptions
 }
@@ -62,7 +61,18 @@ func NewHandler(opts HandlerOptions) *Handler {
 const InvalidObject = "invalid-object"
 
 // Handle decides one admission request.
-func (h *Handler) Handle(ctx context.Context, req admission.Request) (resp admission.Response) {
+func (h *Handler) Handle(ctx context.Context, req admission.Request) admission.Response {
+	return h.handleWorkload(ctx, req, nil)
+}
+
+// readWorkload reads the request's object in the review's pass (Endpoint).
+func (h *Handler) readWorkload(kind metav1.GroupVersionKind, d *jsontext.Decoder) (*workload.Workload, error) {
+	return workload.Read(schema.GroupKind{Group: kind.Group, Kind: kind.Kind}, d)
+}
+
+// handleWorkload decides req, given its object as a workload when the
+// review's pass read it, or nil to decode it from its bytes.
+func (h *Handler) handleWorkload(ctx context.Context, req admission.Request, read *workload.Workload) (resp admission.Response) {
 	start := time.Now()
 	var (
 		w *workload.Workload
@@ -77,7 +87,7 @@ func (h *Handler) Handle(ctx context.Context, req admission.Request) (resp admis
 		}
 		h.record(req, w, d, resp, time.Since(start))
 	}()
-	resp, w, d = h.handle(ctx, req)
+	resp, w, d = h.handle(ctx, req, read)
 	return resp
 }
 
@@ -113,7 +123,7 @@ func respond(d Decision) admission.Response {
 	return resp
 }
 
-func (h *Handler) handle(ctx context.Context, req admission.Request) (admission.Response, *workload.Workload, *Decision) {
+func (h *Handler) handle(ctx context.Context, req admission.Request, read *workload.Workload) (admission.Response, *workload.Workload, *Decision) {
 	// The API server always sends a uid and matches the answer's to it: a
 	// review without one is not an admission, and no answer to it can
 	// admit or refuse anything. It is refused as malformed in every mode.
@@ -133,7 +143,10 @@ func (h *Handler) handle(ctx context.Context, req admission.Request) (admission.
 		return admission.Allowed(""), nil, nil
 	}
 	kind := schema.GroupKind{Group: req.Kind.Group, Kind: req.Kind.Kind}
-	w, err := workload.Decode(kind, req.Object.Raw)
+	w, err := read, error(nil)
+	if w == nil {
+		w, err = workload.Decode(kind, req.Object.Raw)
+	}
 	if errors.Is(err, workload.ErrNoPodTemplate) {
 		return admission.Allowed("no pod template"), nil, nil
 	}
@@ -260,96 +273,6 @@ func (h *Handler) record(req admission.Request, w *workload.Workload, d *Decisio
 	r.Add(attrs...)
 	_ = h.opts.Logger.Handler().Handle(context.Background(), r)
 }
-
-// WithDeadline gives each admission request the deadline the API server
-// will enforce — its ?timeout= parameter, or the 10 s default — minus a
-// margin to write the answer, so that strata answers in time rather than
-// letting failurePolicy decide.
-//
-// The body must arrive within the same deadline: a client that trickles it
-// would otherwise hold a connection and a handler for as long as it likes.
-// Callers other than the API server choose ?timeout= too, so it is capped at
-// the API server's own maximum webhook timeout.
-//
-// The answer must be taken by the time the API server gives up (the
-// deadline plus the margin): a caller that never reads it would otherwise
-// hold its connection, counted as serving, and the answer's bytes for the
-// server's whole write timeout. The answer echoes the review's uid, so a uid
-// longer than the API server ever sends (a 36-character UUID) is refused
-// before it is decoded: otherwise one request makes an answer as large as
-// itself.
-func WithDeadline(next http.Handler, margin time.Duration) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		limit := 10 * time.Second
-		if t, err := time.ParseDuration(r.URL.Query().Get("timeout")); err == nil && t > 0 {
-			limit = min(t, maxWebhookTimeout)
-		}
-		limit -= margin
-		if limit <= 0 {
-			limit = margin
-		}
-		deadline := time.Now().Add(limit)
-		rc := http.NewResponseController(w)
-		_ = rc.SetReadDeadline(deadline)
-		_ = rc.SetWriteDeadline(deadline.Add(margin))
-		// A body that says it is small cannot hold a long uid: it goes to
-		// controller-runtime unread, without a second copy. (The server
-		// refuses a body longer than its Content-Length.)
-		if r.ContentLength < 0 || r.ContentLength >= uncheckedReviewBytes {
-			body, err := io.ReadAll(io.LimitReader(r.Body, maxReviewBytes+1))
-			if err != nil {
-				http.Error(w, "reading the review: "+err.Error(), http.StatusBadRequest)
-				return
-			}
-			if uidTooLong(body) {
-				http.Error(w, fmt.Sprintf("the review's uid is longer than %d bytes; the API server sends a 36-character UUID", maxUIDBytes), http.StatusBadRequest)
-				return
-			}
-			// controller-runtime tells an empty body by http.NoBody.
-			r.Body = http.NoBody
-			if len(body) > 0 {
-				r.Body = io.NopCloser(bytes.NewReader(body))
-			}
-		}
-		ctx, cancel := context.WithDeadline(r.Context(), deadline)
-		defer cancel()
-		next.ServeHTTP(w, r.WithContext(ctx))
-	})
-}
-
-// maxReviewBytes is controller-runtime's own limit on a review's body: more
-// is passed on for it to refuse as it does.
-const maxReviewBytes = 7 << 20
-
-// maxUIDBytes bounds a review's uid; the API server's are 36 bytes.
-const maxUIDBytes = 128
-
-// uncheckedReviewBytes is the size below which a review's uid is not
-// checked: most pods' reviews are a few KiB.
-const uncheckedReviewBytes = 16 << 10
-
-// uidTooLong reports whether body is a review whose request.uid is longer
-// than maxUIDBytes. A body that is not such a review is left for
-// controller-runtime to judge. A body under uncheckedReviewBytes is not
-// decoded twice: its uid, and so its answer, is small whatever it says.
-func uidTooLong(body []byte) bool {
-	if len(body) < uncheckedReviewBytes {
-		return false
-	}
-	var review struct {
-		Request *struct {
-			UID string `json:"uid"`
-		} `json:"request"`
-	}
-	if json.Unmarshal(body, &review) != nil || review.Request == nil {
-		return false
-	}
-	return len(review.Request.UID) > maxUIDBytes
-}
-
-// maxWebhookTimeout is the longest timeoutSeconds the API server accepts for
-// a webhook.
-const maxWebhookTimeout = 30 * time.Second
 
 // Paths maps each mode to the URL path the API server calls for it.
 var Paths = map[policy.Action]string{

@@ -379,7 +379,7 @@ func TestMalformedRequests(t *testing.T) {
 		wantMessage string // a prefix of status.message
 		wantUID     string
 	}{
-		{"invalid JSON", "application/json", []byte(`{"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {`), false, 400, "couldn't get version/kind; json parse error", ""},
+		{"invalid JSON", "application/json", []byte(`{"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {`), false, 400, "decoding the AdmissionReview: jsontext: unexpected EOF within \"/request\"", ""},
 		{"text/plain", "text/plain", review(func(map[string]any) {}), false, 400, "contentType=text/plain, expected application/json", ""},
 		{"empty body", "application/json", nil, false, 400, "request body is empty", ""},
 		{"no uid", "application/json", review(func(r map[string]any) { delete(r, "uid") }), false, 400, "the AdmissionReview request has no uid", ""},

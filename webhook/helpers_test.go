@@ -25,7 +25,7 @@ import (
 	"github.com/strata-project/strata/webhook/policy"
 )
 
-// margin is what cmd/strata gives WithDeadline.
+// margin is what cmd/strata gives Endpoint.
 const margin = 250 * time.Millisecond
 
 func TestMain(m *testing.M) {
@@ -115,11 +115,11 @@ func handlers(c *Checker, m *Metrics, logger *slog.Logger) map[policy.Action]*Ha
 	return hs
 }
 
-// serveHandler serves h as Serve does: controller-runtime's admission
-// webhook (decoding, body limit, panic recovery) under WithDeadline.
+// serveHandler serves h as Serve does: through Endpoint (decoding, body
+// limit, deadline, panic recovery).
 func serveHandler(t testing.TB, h *Handler) *httptest.Server {
 	t.Helper()
-	srv := httptest.NewServer(WithDeadline(&admission.Webhook{Handler: h}, margin))
+	srv := httptest.NewServer(Endpoint(h, margin, nil))
 	t.Cleanup(srv.Close)
 	return srv
 }

@@ -29,7 +29,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	admissionv1 "k8s.io/api/admission/v1"
-	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/strata-project/strata/webhook/demo"
 	"github.com/strata-project/strata/webhook/images"
@@ -41,7 +40,7 @@ import (
 // servePinner serves pn as Serve does.
 func servePinner(t testing.TB, pn *Pinner) *httptest.Server {
 	t.Helper()
-	srv := httptest.NewServer(WithDeadline(&admission.Webhook{Handler: pn}, margin))
+	srv := httptest.NewServer(Endpoint(pn, margin, nil))
 	t.Cleanup(srv.Close)
 	return srv
 }

@@ -44,8 +44,9 @@ type ServerOptions struct {
 	// ClientCN, when set, is the only common name of client certificate
 	// accepted (the API server's, e.g. kube-apiserver). Needs ClientCA.
 	ClientCN string
-	// Handlers serve the mode paths (Paths): strata's *Handler, or another
-	// admission.Handler (the benchmarks' no-op floor).
+	// Handlers serve the mode paths (Paths), each through Endpoint:
+	// strata's *Handler, or another admission.Handler (the benchmarks'
+	// no-op floor).
 	Handlers map[policy.Action]admission.Handler
 	// Pinner, when set, serves PinPath: the mutating webhook that pins
 	// images to the digests strata resolved.
@@ -126,12 +127,10 @@ func (l ConnLimits) or(d ConnLimits) ConnLimits {
 
 // Serve runs the webhook and health servers until ctx ends, then shuts both
 // down gracefully, letting requests in flight finish within their deadline.
-// The webhook paths are controller-runtime's admission.Webhook, registered
-// through its webhook server for the request metrics: it decodes
-// AdmissionReview v1, limits bodies to 7 MiB (413 beyond) and recovers from
-// panics. strata serves them itself, over its own listener, to bound
-// connections (Webhook); controller-runtime's certificate watcher reloads
-// the certificate when the files change.
+// The webhook paths are Endpoint's, registered through controller-runtime's
+// webhook server for its request metrics. strata serves them itself, over
+// its own listener, to bound connections (Webhook); controller-runtime's
+// certificate watcher reloads the certificate when the files change.
 func Serve(ctx context.Context, opts ServerOptions) error {
 	if opts.Margin <= 0 {
 		opts.Margin = 250 * time.Millisecond
@@ -159,10 +158,10 @@ func Serve(ctx context.Context, opts ServerOptions) error {
 		if !ok {
 			return fmt.Errorf("mode %q has no webhook path", mode)
 		}
-		hooks.Register(path, connMetrics.measureAnswers(path, WithDeadline(&admission.Webhook{Handler: h}, opts.Margin)))
+		hooks.Register(path, connMetrics.measureAnswers(path, Endpoint(h, opts.Margin, opts.Logger)))
 	}
 	if opts.Pinner != nil {
-		hooks.Register(PinPath, connMetrics.measureAnswers(PinPath, WithDeadline(&admission.Webhook{Handler: opts.Pinner}, opts.Margin)))
+		hooks.Register(PinPath, connMetrics.measureAnswers(PinPath, Endpoint(opts.Pinner, opts.Margin, opts.Logger)))
 	}
 	mux.HandleFunc("/", notFound)
 

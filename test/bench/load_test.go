@@ -92,7 +92,7 @@ func TestLoad(t *testing.T) {
 			if c == 1 {
 				d = probe
 			}
-			r := measure(ctx, t, s, "no-op floor (controller-runtime, decode + allow)", load.Options{
+			r := measure(ctx, t, s, "no-op floor (webhook.Endpoint, read + allow)", load.Options{
 				URL: s.url("warn"), Concurrency: c, Duration: d, Body: warmBody, UniqueNames: true, Insecure: true,
 			})
 			floor[c] = r.PerSecond

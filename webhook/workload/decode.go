@@ -8,6 +8,8 @@ import (
 	"github.com/go-json-experiment/json/jsontext"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	k8sjson "sigs.k8s.io/json"
+
+	"github.com/strata-project/strata/webhook/internal/jsonread"
 )
 
 // ErrNoPodTemplate is returned (wrapped) by Decode for an object that carries
@@ -104,6 +106,38 @@ func Decode(gk schema.GroupKind, raw []byte) (*Workload, error) {
 	if spec == nil {
 		return nil, noPodTemplate(kind, meta.Name)
 	}
+	return newWorkload(kind, meta, spec), nil
+}
+
+// ErrUnread is Read's answer for an object it leaves to Decode.
+var ErrUnread = errors.New("left for Decode")
+
+// Read is Decode for the object d is about to read, in the pass that reads
+// the AdmissionReview around it, so that the object is read once. It reads
+// only an object with a pod where its kind keeps one; for anything else
+// (not an object, no pod, an object Decode would refuse) it returns an
+// error, often before the object's end, and the caller decodes the object's
+// bytes with Decode, which says why. Where Read returns a workload, Decode
+// returns the same (FuzzReadAgreesWithDecode).
+func Read(gk schema.GroupKind, d *jsontext.Decoder) (*Workload, error) {
+	if gk.Kind == "" || d.PeekKind() != '{' {
+		return nil, ErrUnread
+	}
+	shape := builtinKinds[gk]
+	var (
+		meta objectMeta
+		spec *podSpec
+	)
+	if err := readShape(d, shape, &meta, &spec, policyMembers); err != nil {
+		return nil, err
+	}
+	if spec == nil || shape == customTemplate && spec.Containers == nil && spec.InitContainers == nil {
+		return nil, ErrUnread
+	}
+	return newWorkload(gk.Kind, meta, spec), nil
+}
+
+func newWorkload(kind string, meta objectMeta, spec *podSpec) *Workload {
 	return &Workload{
 		Kind:               kind,
 		Name:               meta.Name,
@@ -113,7 +147,7 @@ func Decode(gk schema.GroupKind, raw []byte) (*Workload, error) {
 		ServiceAccountName: spec.serviceAccountName(),
 		ImagePullSecrets:   spec.imagePullSecrets(),
 		Containers:         spec.containers(),
-	}, nil
+	}
 }
 
 // podPaths are the members that lead from an object to its pod spec, by
@@ -130,43 +164,47 @@ var podPaths = map[shape][]string{
 // only what strata reads, is most of what a warm admission costs strata
 // beyond what any webhook pays (BenchmarkDecode).
 func decodeObject(shape shape, raw []byte, m members) (meta objectMeta, spec *podSpec, err error) {
-	err = decode(raw, func(d *jsontext.Decoder) error {
-		if shape == ephemeralShape {
-			// Before Kubernetes 1.22, the pods/ephemeralcontainers
-			// subresource's own kind: its containers, without the pod's
-			// security context.
-			spec = &podSpec{}
-			return readObject(d, ephemeralTopFields, func(field int) error {
-				if field == 0 {
-					return readMeta(d, &meta, m)
-				}
-				return readContainers(d, &spec.EphemeralContainers, m.container)
-			})
-		}
-		path := podPaths[shape]
-		return readObject(d, []string{"metadata", path[0]}, func(field int) error {
-			if field == 0 {
-				return readMeta(d, &meta, m)
-			}
-			return readPath(d, path[1:], &spec, m)
-		})
-	})
+	err = jsonread.Decode(raw, func(d *jsontext.Decoder) error { return readShape(d, shape, &meta, &spec, m) })
 	return meta, spec, err
+}
+
+// readShape reads the object at d, of shape, into *meta and *spec.
+func readShape(d *jsontext.Decoder, shape shape, meta *objectMeta, spec **podSpec, m members) error {
+	if shape == ephemeralShape {
+		// Before Kubernetes 1.22, the pods/ephemeralcontainers
+		// subresource's own kind: its containers, without the pod's
+		// security context.
+		s := &podSpec{}
+		*spec = s
+		return jsonread.Object(d, ephemeralTopFields, func(field int) error {
+			if field == 0 {
+				return readMeta(d, meta, m)
+			}
+			return readContainers(d, &s.EphemeralContainers, m.container)
+		})
+	}
+	path := podPaths[shape]
+	return jsonread.Object(d, []string{"metadata", path[0]}, func(field int) error {
+		if field == 0 {
+			return readMeta(d, meta, m)
+		}
+		return readPath(d, path[1:], spec, m)
+	})
 }
 
 // readPath follows path, member by member, to a pod spec and reads it into
 // *spec; a null on the way leaves it nil.
 func readPath(d *jsontext.Decoder, path []string, spec **podSpec, m members) error {
 	if len(path) > 0 {
-		return readObject(d, path[:1], func(int) error { return readPath(d, path[1:], spec, m) })
+		return jsonread.Object(d, path[:1], func(int) error { return readPath(d, path[1:], spec, m) })
 	}
 	if d.PeekKind() == 'n' {
 		*spec = nil
-		return d.SkipValue()
+		return jsonread.Skip(d)
 	}
 	s := &podSpec{}
 	*spec = s
-	return readObject(d, m.spec, func(field int) error {
+	return jsonread.Object(d, m.spec, func(field int) error {
 		switch field {
 		case 0:
 			return readContainers(d, &s.InitContainers, m.container)
@@ -175,9 +213,9 @@ func readPath(d *jsontext.Decoder, path []string, spec **podSpec, m members) err
 		case 2:
 			return readContainers(d, &s.EphemeralContainers, m.container)
 		case 3:
-			return readString(d, &s.ServiceAccountName)
+			return jsonread.String(d, &s.ServiceAccountName)
 		case 4:
-			return readString(d, &s.ServiceAccount)
+			return jsonread.String(d, &s.ServiceAccount)
 		case 5:
 			return readPullSecrets(d, &s.ImagePullSecrets)
 		case 6:
@@ -185,28 +223,28 @@ func readPath(d *jsontext.Decoder, path []string, spec **podSpec, m members) err
 		}
 		if d.PeekKind() == 'n' {
 			s.OS = nil
-			return d.SkipValue()
+			return jsonread.Skip(d)
 		}
 		s.OS = &podOS{}
-		return readObject(d, nameField, func(int) error { return readString(d, &s.OS.Name) })
+		return jsonread.Object(d, nameField, func(int) error { return jsonread.String(d, &s.OS.Name) })
 	})
 }
 
 func readMeta(d *jsontext.Decoder, meta *objectMeta, m members) error {
-	return readObject(d, m.meta, func(field int) error {
+	return jsonread.Object(d, m.meta, func(field int) error {
 		switch field {
 		case 0:
-			return readString(d, &meta.Name)
+			return jsonread.String(d, &meta.Name)
 		case 1:
-			return readString(d, &meta.Namespace)
+			return jsonread.String(d, &meta.Namespace)
 		case 2:
-			return readStringMap(d, &meta.Labels)
+			return jsonread.StringMap(d, &meta.Labels)
 		}
-		return readStringMap(d, &meta.Annotations)
+		return jsonread.StringMap(d, &meta.Annotations)
 	})
 }
 
-// members are the members read, by object; readObject passes their index,
+// members are the members read, by object; jsonread.Object passes their index,
 // so that a shorter list reads the first of them. Policies need them all;
 // the pin, what names and pulls the images.
 type members struct{ meta, spec, container []string }

@@ -3,7 +3,12 @@ package workload
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
+
+	"github.com/go-json-experiment/json/jsontext"
+
+	"github.com/strata-project/strata/webhook/internal/jsonread"
 )
 
 // fuzzFixtures are the fuzz tests' seed objects, by file, with their kind.
@@ -67,6 +72,28 @@ func FuzzDecode(f *testing.F) {
 		}
 		if ContainersChanged(w, w) {
 			t.Errorf("Decode(%q, %q) = %s, which differs from itself", kind, raw, show(w))
+		}
+	})
+}
+
+// FuzzReadAgreesWithDecode: where Read, in the pass of a review around the
+// object, returns a workload, Decode of the object's bytes returns the same
+// one; where Read leaves the object, Decode still says what it is.
+func FuzzReadAgreesWithDecode(f *testing.F) {
+	addSeeds(f, "Pod", "Widget", "EphemeralContainers", "CronJob")
+
+	f.Fuzz(func(t *testing.T, kind string, raw []byte) {
+		var read *Workload
+		readErr := jsonread.Decode(raw, func(d *jsontext.Decoder) (err error) {
+			read, err = Read(kindOf(kind), d)
+			return err
+		})
+		decoded, err := Decode(kindOf(kind), raw)
+		if readErr != nil {
+			return
+		}
+		if err != nil || !reflect.DeepEqual(read, decoded) {
+			t.Errorf("Read(%q, %q) = %s; Decode = %s, %v", kind, raw, show(read), show(decoded), err)
 		}
 	})
 }

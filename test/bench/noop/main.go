@@ -1,8 +1,8 @@
 // Command noop is the floor strata's webhook is measured against: the same
 // server code as `strata serve` (webhook.Serve: controller-runtime's webhook
-// server, TLS, paths, per-request deadline), whose handler allows every
-// request once controller-runtime has decoded it. What strata costs beyond
-// this is strata's own work.
+// server, TLS, paths, webhook.Endpoint's reading of the review, per-request
+// deadline), whose handler allows every request once the endpoint has read
+// it. What strata costs beyond this is strata's own work.
 package main
 
 import (
@@ -78,7 +78,7 @@ func run(ctx context.Context, args []string) error {
 	return err
 }
 
-// allow decodes nothing beyond what controller-runtime decodes, and allows.
+// allow reads nothing beyond what webhook.Endpoint reads, and allows.
 type allow struct{}
 
 func (allow) Handle(context.Context, admission.Request) admission.Response {

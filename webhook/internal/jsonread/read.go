@@ -1,0 +1,231 @@
+// Package jsonread reads JSON in one pass, as the API server sends it, for
+// the AdmissionReview envelope and the workload inside it: every member not
+// named is skipped unread, and where encoding/json would merge a field
+// written twice in one object, its readers refuse it (the API server never
+// writes one twice). Each treats null as encoding/json does: a pointer, map
+// or list becomes nil, a string or struct stays as it was.
+package jsonread
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"sync"
+
+	"github.com/go-json-experiment/json/jsontext"
+)
+
+// decoders are reused: a decoder's state, its stack of objects and arrays,
+// is most of what a fresh one allocates, and one is needed per admission.
+var decoders = sync.Pool{New: func() any { return new(pooledDecoder) }}
+
+type pooledDecoder struct {
+	src bytes.Buffer
+	d   jsontext.Decoder
+}
+
+// Decode runs read on a decoder over raw (read from where it lies, not
+// copied), then refuses anything after the value read.
+func Decode(raw []byte, read func(d *jsontext.Decoder) error) error {
+	p := decoders.Get().(*pooledDecoder)
+	p.src = *bytes.NewBuffer(raw)
+	p.d.Reset(&p.src, jsontext.AllowDuplicateNames(true))
+	err := read(&p.d)
+	if err == nil {
+		err = End(&p.d)
+	}
+	// The pool must not keep the request's bytes alive.
+	p.src = bytes.Buffer{}
+	p.d.Reset(&p.src)
+	decoders.Put(p)
+	return err
+}
+
+// Skip reads past the next value. jsontext's SkipValue walks an object or
+// an array token by token; ReadValue consumes it in one loop, with the same
+// checks, in about two thirds of the time on a pod's review.
+func Skip(d *jsontext.Decoder) error {
+	_, err := d.ReadValue()
+	return err
+}
+
+// Object reads a JSON object, calling read with the index in fields of
+// each member it names, with the decoder before the value, which read must
+// read; every other member is skipped unread. A member of fields may appear
+// only once. null is no object.
+func Object(d *jsontext.Decoder, fields []string, read func(field int) error) error {
+	if ok, err := Open(d, '{', "an object"); !ok {
+		return err
+	}
+	var seen uint64
+	for d.PeekKind() != '}' {
+		quoted, err := d.ReadValue()
+		if err != nil {
+			return err
+		}
+		name := quoted[1 : len(quoted)-1]
+		if bytes.IndexByte(name, '\\') >= 0 {
+			if name, err = jsontext.AppendUnquote(nil, quoted); err != nil {
+				return err
+			}
+		}
+		field := slices.Index(fields, string(name))
+		if field < 0 {
+			if err := Skip(d); err != nil {
+				return err
+			}
+			continue
+		}
+		if seen&(1<<field) != 0 {
+			return fmt.Errorf("%s: %q appears twice", d.StackPointer(), fields[field])
+		}
+		seen |= 1 << field
+		if err := read(field); err != nil {
+			return err
+		}
+	}
+	_, err := d.ReadToken()
+	return err
+}
+
+// Array reads a JSON array, calling elem for each element, which elem
+// must read. null is no array.
+func Array(d *jsontext.Decoder, elem func() error) error {
+	if ok, err := Open(d, '[', "an array"); !ok {
+		return err
+	}
+	for d.PeekKind() != ']' {
+		if err := elem(); err != nil {
+			return err
+		}
+	}
+	_, err := d.ReadToken()
+	return err
+}
+
+// Open reads the token that opens an object or an array (kind '{' or '['):
+// false without an error for null, which is neither.
+func Open(d *jsontext.Decoder, kind jsontext.Kind, what string) (bool, error) {
+	tok, err := d.ReadToken()
+	switch {
+	case err != nil:
+		return false, err
+	case tok.Kind() == kind:
+		return true, nil
+	case tok.Kind() == 'n':
+		return false, nil
+	}
+	return false, fmt.Errorf("%s: want %s, found %s", d.StackPointer(), what, tok.Kind())
+}
+
+// String reads a JSON string into s; null leaves s as it is.
+func String(d *jsontext.Decoder, s *string) error {
+	tok, err := d.ReadToken()
+	if err != nil {
+		return err
+	}
+	switch tok.Kind() {
+	case 'n':
+		return nil
+	case '"':
+		*s = tok.String()
+		return nil
+	}
+	return fmt.Errorf("%s: want a string, found %s", d.StackPointer(), tok.Kind())
+}
+
+// Int64 reads a whole number of 64 bits, as encoding/json does into an
+// int64: 1.0, 1e3 and what overflows are refused.
+func Int64(d *jsontext.Decoder, p **int64) error {
+	return Nullable(d, p, "a whole number of 64 bits", func(v jsontext.Value) (int64, bool) {
+		n, err := strconv.ParseInt(string(v), 10, 64)
+		return n, v.Kind() == '0' && err == nil
+	})
+}
+
+func Bool(d *jsontext.Decoder, p **bool) error {
+	return Nullable(d, p, "true or false", func(v jsontext.Value) (bool, bool) {
+		return v.Kind() == 't', v.Kind() == 't' || v.Kind() == 'f'
+	})
+}
+
+// Nullable reads a value into *p with parse, which says whether the
+// value is one it takes; null makes *p nil.
+func Nullable[T any](d *jsontext.Decoder, p **T, want string, parse func(jsontext.Value) (T, bool)) error {
+	v, err := d.ReadValue()
+	if err != nil {
+		return err
+	}
+	if v.Kind() == 'n' {
+		*p = nil
+		return nil
+	}
+	x, ok := parse(v)
+	if !ok {
+		found := v.Kind().String()
+		if v.Kind() == '0' && len(v) <= 32 {
+			found = string(v)
+		}
+		return fmt.Errorf("%s: want %s, found %s", d.StackPointer(), want, found)
+	}
+	*p = &x
+	return nil
+}
+
+func StringPointer(d *jsontext.Decoder, p **string) error {
+	if d.PeekKind() == 'n' {
+		*p = nil
+		return Skip(d)
+	}
+	var s string
+	*p = &s
+	return String(d, &s)
+}
+
+// StringMap reads labels or annotations. A name written twice keeps
+// its last value, as encoding/json does: both are the same map entry.
+func StringMap(d *jsontext.Decoder, m *map[string]string) error {
+	if d.PeekKind() == 'n' {
+		*m = nil
+		return Skip(d)
+	}
+	if ok, err := Open(d, '{', "an object"); !ok {
+		return err
+	}
+	if *m == nil {
+		*m = map[string]string{}
+	}
+	for d.PeekKind() != '}' {
+		var name, value string
+		if err := String(d, &name); err != nil {
+			return err
+		}
+		if err := StringValue(d, &value); err != nil {
+			return err
+		}
+		(*m)[name] = value
+	}
+	_, err := d.ReadToken()
+	return err
+}
+
+// StringValue is String for a map value: null is "" there.
+func StringValue(d *jsontext.Decoder, s *string) error {
+	*s = ""
+	return String(d, s)
+}
+
+// End refuses anything after the object, as encoding/json does.
+func End(d *jsontext.Decoder) error {
+	_, err := d.ReadToken()
+	switch {
+	case err == io.EOF:
+		return nil
+	case err == nil:
+		return errors.New("data after the object")
+	}
+	return err
+}
