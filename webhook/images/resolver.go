@@ -270,6 +270,26 @@ func (r *Resolver) Resolve(ctx context.Context, image string, access Access) (*I
 	if err != nil {
 		return nil, r.classify(ctx, image, ref, err)
 	}
+	return r.image(ctx, image, ref, top, facts), nil
+}
+
+// Cached is Resolve answered from the caches alone, false where Resolve
+// would ask a registry or refuse the image. A caller resolving many images
+// at once asks it first, so that a warm admission starts no goroutine.
+func (r *Resolver) Cached(image string, access Access) (*Image, bool) {
+	ref, err := r.parse(image)
+	if err != nil || len(r.allow) > 0 && !r.allow[canonicalHost(ref.Registry)] {
+		return nil, false
+	}
+	top, facts, ok := r.cachedImage(ref, access)
+	if !ok {
+		return nil, false
+	}
+	return r.image(context.Background(), image, ref, top, facts), true
+}
+
+// image is what Resolve answers for image, resolved as top with facts.
+func (r *Resolver) image(ctx context.Context, image string, ref Reference, top resolved, facts []*Facts) *Image {
 	img := &Image{
 		Written:   image,
 		Ref:       ref.String(),
@@ -282,7 +302,7 @@ func (r *Resolver) Resolve(ctx context.Context, image string, access Access) (*I
 		img.StaleAge = top.staleAge
 		img.StaleCause = r.classify(ctx, image, ref, top.staleCause)
 	}
-	return img, nil
+	return img
 }
 
 // classify is the package's classify, naming the cloud helper behind a
