@@ -10,8 +10,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-json-experiment/json/jsontext"
 	admissionv1 "k8s.io/api/admission/v1"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/strata-project/strata/webhook/images"
@@ -98,7 +100,22 @@ type Pin struct {
 }
 
 // Handle answers one mutating admission request. Every answer allows.
-func (p *Pinner) Handle(ctx context.Context, req admission.Request) (resp admission.Response) {
+func (p *Pinner) Handle(ctx context.Context, req admission.Request) admission.Response {
+	return p.handleWorkload(ctx, req, nil)
+}
+
+// readWorkload reads a Pod's images in the review's pass (Endpoint); the
+// object of any other kind is left unread.
+func (p *Pinner) readWorkload(kind metav1.GroupVersionKind, d *jsontext.Decoder) (*workload.Workload, error) {
+	if kind.Group != "" || kind.Kind != "Pod" {
+		return nil, nil
+	}
+	return workload.ReadPodImages(d)
+}
+
+// handleWorkload pins req's images, given its Pod's images when the
+// review's pass read them, or nil to decode them from its bytes.
+func (p *Pinner) handleWorkload(ctx context.Context, req admission.Request, read *workload.Workload) (resp admission.Response) {
 	start := time.Now()
 	var (
 		pins []Pin
@@ -114,7 +131,7 @@ func (p *Pinner) Handle(ctx context.Context, req admission.Request) (resp admiss
 		p.record(req, pins, note, time.Since(start))
 	}()
 	var at []pinned
-	at, note = p.pins(ctx, req)
+	at, note = p.pins(ctx, req, read)
 	resp = admission.Allowed("")
 	if len(at) == 0 {
 		return resp
@@ -143,7 +160,7 @@ type slot struct {
 }
 
 // pins returns what to pin in the request's Pod, or nothing and why.
-func (p *Pinner) pins(ctx context.Context, req admission.Request) ([]pinned, string) {
+func (p *Pinner) pins(ctx context.Context, req admission.Request, read *workload.Workload) ([]pinned, string) {
 	if req.UID == "" {
 		return nil, "no uid"
 	}
@@ -161,7 +178,10 @@ func (p *Pinner) pins(ctx context.Context, req admission.Request) ([]pinned, str
 	}
 	// Only what pinning reads is decoded: most of a Pod as the API server
 	// sends it (managedFields, volumes, probes, status) is skipped unread.
-	w, err := workload.DecodePodImages(req.Object.Raw)
+	w, err := read, error(nil)
+	if w == nil {
+		w, err = workload.DecodePodImages(req.Object.Raw)
+	}
 	if err != nil {
 		return nil, "the object is not a valid Pod"
 	}

@@ -218,8 +218,10 @@ type review struct {
 // review's own pass, as a workload, rather than from its bytes after:
 // strata's Handler. The object is then read once.
 type workloadReader interface {
-	// readWorkload reads the object of kind at d, or answers an error
-	// (workload.ErrUnread, or any other) and leaves it to handleWorkload.
+	// readWorkload reads the object of kind at d; or answers an error
+	// (workload.ErrUnread, or any other) and leaves it to handleWorkload; or
+	// answers nil and nil, having read nothing, for an object it does not
+	// read at all.
 	readWorkload(kind metav1.GroupVersionKind, d *jsontext.Decoder) (*workload.Workload, error)
 	// handleWorkload is Handle, given w when readWorkload read it.
 	handleWorkload(ctx context.Context, req admission.Request, w *workload.Workload) admission.Response
@@ -335,6 +337,9 @@ func (r *review) readWorkload(d *jsontext.Decoder, body []byte, reader workloadR
 	w, err := reader.readWorkload(r.request.Kind, d)
 	if err != nil {
 		return err
+	}
+	if w == nil {
+		return readRaw(d, body, &r.request.Object.Raw)
 	}
 	end := int(d.InputOffset())
 	r.workload, r.request.Object.Raw = w, body[start:end:end]

@@ -78,7 +78,8 @@ func FuzzDecode(f *testing.F) {
 
 // FuzzReadAgreesWithDecode: where Read, in the pass of a review around the
 // object, returns a workload, Decode of the object's bytes returns the same
-// one; where Read leaves the object, Decode still says what it is.
+// one; and ReadPodImages, DecodePodImages's. Where they leave the object,
+// the decoders still say what it is.
 func FuzzReadAgreesWithDecode(f *testing.F) {
 	addSeeds(f, "Pod", "Widget", "EphemeralContainers", "CronJob")
 
@@ -89,11 +90,16 @@ func FuzzReadAgreesWithDecode(f *testing.F) {
 			return err
 		})
 		decoded, err := Decode(kindOf(kind), raw)
-		if readErr != nil {
-			return
-		}
-		if err != nil || !reflect.DeepEqual(read, decoded) {
+		if readErr == nil && (err != nil || !reflect.DeepEqual(read, decoded)) {
 			t.Errorf("Read(%q, %q) = %s; Decode = %s, %v", kind, raw, show(read), show(decoded), err)
+		}
+		readErr = jsonread.Decode(raw, func(d *jsontext.Decoder) (err error) {
+			read, err = ReadPodImages(d)
+			return err
+		})
+		decoded, err = DecodePodImages(raw)
+		if readErr == nil && (err != nil || !reflect.DeepEqual(read, decoded)) {
+			t.Errorf("ReadPodImages(%q) = %s; DecodePodImages = %s, %v", raw, show(read), show(decoded), err)
 		}
 	})
 }

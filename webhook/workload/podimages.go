@@ -1,6 +1,10 @@
 package workload
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/go-json-experiment/json/jsontext"
+)
 
 // DecodePodImages reads raw, a Pod as the API server sends it, for what
 // pinning its images needs and nothing else: the name and namespace, the
@@ -26,6 +30,30 @@ func DecodePodImages(raw []byte) (*Workload, error) {
 	if spec == nil {
 		return nil, noPodTemplate("Pod", meta.Name)
 	}
+	return newPodImages(meta, spec), nil
+}
+
+// ReadPodImages is DecodePodImages for the Pod d is about to read, in the
+// pass that reads the AdmissionReview around it, as Read is Decode's: an
+// error leaves the Pod to DecodePodImages, which says why.
+func ReadPodImages(d *jsontext.Decoder) (*Workload, error) {
+	if d.PeekKind() != '{' {
+		return nil, ErrUnread
+	}
+	var (
+		meta objectMeta
+		spec *podSpec
+	)
+	if err := readShape(d, podShape, &meta, &spec, pinMembers); err != nil {
+		return nil, err
+	}
+	if spec == nil {
+		return nil, ErrUnread
+	}
+	return newPodImages(meta, spec), nil
+}
+
+func newPodImages(meta objectMeta, spec *podSpec) *Workload {
 	return &Workload{
 		Kind:               "Pod",
 		Name:               meta.Name,
@@ -33,5 +61,5 @@ func DecodePodImages(raw []byte) (*Workload, error) {
 		ServiceAccountName: spec.serviceAccountName(),
 		ImagePullSecrets:   spec.imagePullSecrets(),
 		Containers:         spec.containers(),
-	}, nil
+	}
 }
