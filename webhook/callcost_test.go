@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -62,7 +63,7 @@ func TestAdmissionsReuseTheAPIServersConnections(t *testing.T) {
 	p := newPipeline(t)
 	certDir := t.TempDir()
 	writeCert(t, certDir)
-	srv := startServe(t, ServerOptions{CertDir: certDir, Registerer: reg,
+	srv := startServe(t, ServerOptions{CertDir: certDir, Registerer: reg, Gatherer: reg,
 		Handlers: asAdmissionHandlers(handlers(p.Checker, nil, nil)), Pinner: p.Pinner(nil)})
 	client := apiServerClient(t, filepath.Join(certDir, "tls.crt"))
 	t.Cleanup(client.CloseIdleConnections)
@@ -132,6 +133,20 @@ func TestAdmissionsReuseTheAPIServersConnections(t *testing.T) {
 	// bytes per admission would be wrong.
 	if got, want := after.MeanAnswer("/validate/enforce"), float64(sizes[answers[0].request]); got < want-1 || got > want+1 {
 		t.Errorf("strata_webhook_response_size_bytes mean for /validate/enforce = %.1f, want %v, the size of the allow", got, want)
+	}
+	// The API server bench reads the same counts from the health port's
+	// /metrics page: it must tally what the registry holds.
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, "http://"+srv.healthAddr+"/metrics", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer page.Body.Close()
+	if scraped, err := wirecost.Parse(page.Body); err != nil || !reflect.DeepEqual(scraped, after) {
+		t.Errorf("wirecost.Parse(/metrics) = %+v, %v; want %+v, what the registry holds", scraped, err, after)
 	}
 	// An allow is the uid, the verdict and controller-runtime's status:
 	// nothing of the object is sent back.
