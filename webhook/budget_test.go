@@ -175,21 +175,46 @@ func TestImageWithZeroPlatformsIsAResolutionError(t *testing.T) {
 	}
 }
 
-// switchableRegistry fronts the demo registry and answers 503 to everything
-// while down is set: a registry outage during which the tag may have moved.
-func switchableRegistry(t *testing.T, addr string) (host string, down *atomic.Bool) {
+// registryFront stands in front of a registry: it counts the requests it
+// passes on and, while down is set, answers 503 to every request instead,
+// a registry outage during which a tag may have moved.
+type registryFront struct {
+	requests atomic.Int64
+	down     atomic.Bool
+}
+
+// frontRegistry puts a registryFront before the registry at addr and
+// returns the front's host:port.
+func frontRegistry(t *testing.T, addr string) (string, *registryFront) {
 	t.Helper()
-	down = new(atomic.Bool)
+	f := &registryFront{}
 	proxy := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: "http", Host: addr})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		if down.Load() {
+		if f.down.Load() {
 			http.Error(w, "maintenance", http.StatusServiceUnavailable)
 			return
 		}
+		f.requests.Add(1)
 		proxy.ServeHTTP(w, req)
 	}))
 	t.Cleanup(srv.Close)
-	return strings.TrimPrefix(srv.URL, "http://"), down
+	return strings.TrimPrefix(srv.URL, "http://"), f
+}
+
+// switchableRegistry fronts the registry at addr; setting down takes it
+// down.
+func switchableRegistry(t *testing.T, addr string) (host string, down *atomic.Bool) {
+	t.Helper()
+	host, f := frontRegistry(t, addr)
+	return host, &f.down
+}
+
+// countingRegistry fronts the registry at addr and counts the requests it
+// passes on.
+func countingRegistry(t *testing.T, addr string) (host string, requests *atomic.Int64) {
+	t.Helper()
+	host, f := frontRegistry(t, addr)
+	return host, &f.requests
 }
 
 // The attack: re-point a tag to a root image, then keep the registry

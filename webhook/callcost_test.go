@@ -7,12 +7,15 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/client-go/rest"
+
+	"github.com/strata-project/strata/internal/wirecost"
 )
 
 // apiServerClient is an HTTP client made as the API server makes its
@@ -33,49 +36,13 @@ func apiServerClient(t *testing.T, caFile string) *http.Client {
 	return &http.Client{Transport: rt}
 }
 
-// callCost is what a number of admissions cost on the wire, read from
-// Serve's metrics.
-type callCost struct {
-	accepted, full, resumed float64
-	// protocols are the handshakes by application protocol negotiated.
-	protocols map[string]float64
-	// answerBytes is the mean response body by path.
-	answerBytes map[string]float64
-}
-
-func readCallCost(t *testing.T, reg prometheus.Gatherer) callCost {
+// readCallCost is what the admissions served so far cost on the wire,
+// read from Serve's metrics.
+func readCallCost(t *testing.T, reg prometheus.Gatherer) wirecost.Cost {
 	t.Helper()
-	families, err := reg.Gather()
+	c, err := wirecost.Gather(reg)
 	if err != nil {
 		t.Fatal(err)
-	}
-	c := callCost{protocols: map[string]float64{}, answerBytes: map[string]float64{}}
-	for _, f := range families {
-		for _, m := range f.GetMetric() {
-			labels := map[string]string{}
-			for _, l := range m.GetLabel() {
-				labels[l.GetName()] = l.GetValue()
-			}
-			switch f.GetName() {
-			case "strata_connections_accepted_total":
-				if labels["listener"] == "webhook" {
-					c.accepted += m.GetCounter().GetValue()
-				}
-			case "strata_tls_handshakes_total":
-				n := m.GetCounter().GetValue()
-				c.protocols[labels["protocol"]] += n
-				if labels["resumed"] == "true" {
-					c.resumed += n
-				} else {
-					c.full += n
-				}
-			case "strata_webhook_response_size_bytes":
-				h := m.GetHistogram()
-				if h.GetSampleCount() > 0 {
-					c.answerBytes[labels["path"]] = h.GetSampleSum() / float64(h.GetSampleCount())
-				}
-			}
-		}
 	}
 	return c
 }
@@ -96,7 +63,7 @@ func TestAdmissionsReuseTheAPIServersConnections(t *testing.T) {
 	p := newPipeline(t)
 	certDir := t.TempDir()
 	writeCert(t, certDir)
-	srv := startServe(t, ServerOptions{CertDir: certDir, Registerer: reg,
+	srv := startServe(t, ServerOptions{CertDir: certDir, Registerer: reg, Gatherer: reg,
 		Handlers: asAdmissionHandlers(handlers(p.Checker, nil, nil)), Pinner: p.Pinner(nil)})
 	client := apiServerClient(t, filepath.Join(certDir, "tls.crt"))
 	t.Cleanup(client.CloseIdleConnections)
@@ -150,21 +117,36 @@ func TestAdmissionsReuseTheAPIServersConnections(t *testing.T) {
 	load(admissions)
 	after := readCallCost(t, reg)
 
-	opened, full := after.accepted-before.accepted, after.full-before.full
+	during := after.Since(before)
+	opened, full := during.Accepted, during.Full
 	t.Logf("filling the pool: %.0f connections; then per %d admissions, %d at a time: %.0f connections accepted, %.0f full TLS handshakes, %.0f resumed; handshakes by protocol %v",
-		before.accepted, admissions, inFlight, opened, full, after.resumed-before.resumed, after.protocols)
+		before.Accepted, admissions, inFlight, opened, full, during.Resumed, after.Protocols)
 	t.Logf("answer bytes: allow %d, deny %d, warn %d, pin patch %d",
 		sizes[answers[0].request], sizes[answers[1].request], sizes[answers[2].request], sizes[answers[3].request])
 	if opened != 0 || full != 0 {
 		t.Errorf("%d admissions, %d at a time, on a full pool opened %.0f connections (%.0f full handshakes), want none: connections are not kept alive", admissions, inFlight, opened, full)
 	}
-	if after.protocols["h2"] != 0 || after.protocols["http/1.1"] == 0 {
-		t.Errorf("handshakes by protocol = %v, want http/1.1 only (the webhook port does not speak HTTP/2)", after.protocols)
+	if after.Protocols["h2"] != 0 || after.Protocols["http/1.1"] == 0 {
+		t.Errorf("handshakes by protocol = %v, want http/1.1 only (the webhook port does not speak HTTP/2)", after.Protocols)
 	}
 	// The metric and the bodies the client read must agree, or the bench's
 	// bytes per admission would be wrong.
-	if got, want := after.answerBytes["/validate/enforce"], float64(sizes[answers[0].request]); got < want-1 || got > want+1 {
+	if got, want := after.MeanAnswer("/validate/enforce"), float64(sizes[answers[0].request]); got < want-1 || got > want+1 {
 		t.Errorf("strata_webhook_response_size_bytes mean for /validate/enforce = %.1f, want %v, the size of the allow", got, want)
+	}
+	// The API server bench reads the same counts from the health port's
+	// /metrics page: it must tally what the registry holds.
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, "http://"+srv.healthAddr+"/metrics", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer page.Body.Close()
+	if scraped, err := wirecost.Parse(page.Body); err != nil || !reflect.DeepEqual(scraped, after) {
+		t.Errorf("wirecost.Parse(/metrics) = %+v, %v; want %+v, what the registry holds", scraped, err, after)
 	}
 	// An allow is the uid, the verdict and controller-runtime's status:
 	// nothing of the object is sent back.

@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -249,20 +247,6 @@ func TestPinGolden(t *testing.T) {
 			}
 		})
 	}
-}
-
-// countingRegistry fronts the registry at addr and counts the requests it
-// passes on.
-func countingRegistry(t *testing.T, addr string) (host string, requests *atomic.Int64) {
-	t.Helper()
-	requests = new(atomic.Int64)
-	proxy := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: "http", Host: addr})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		requests.Add(1)
-		proxy.ServeHTTP(w, req)
-	}))
-	t.Cleanup(srv.Close)
-	return strings.TrimPrefix(srv.URL, "http://"), requests
 }
 
 // TestPinAddsNoRegistryRequest: the API server calls /mutate/pin, then the

@@ -14,14 +14,7 @@ import (
 // here, not in a reader's helm upgrade.
 func TestDocumentedValuesExamplesRender(t *testing.T) {
 	t.Parallel()
-	blocks, err := docblocks.Marked("../..", "values.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(blocks) < 5 {
-		t.Errorf("found %d chart values examples in docs/, want the 5 or more they hold: is the pattern still right?", len(blocks))
-	}
-	for _, b := range blocks {
+	for _, b := range docblocks.AtLeast(t, "../..", "values.yaml", 5) {
 		file := filepath.Join(t.TempDir(), "values.yaml")
 		if err := os.WriteFile(file, []byte(b.Text), 0o600); err != nil {
 			t.Fatal(err)

@@ -13,14 +13,7 @@ import (
 // keys are errors) and its values validate. A renamed key or a value the
 // loader stops accepting fails here, not in a reader's cluster.
 func TestDocumentedStrataYAMLExamplesLoad(t *testing.T) {
-	blocks, err := docblocks.Marked("../..", "strata.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(blocks) < 5 {
-		t.Errorf("found %d strata.yaml examples in docs/, want the 5 or more they hold: is the pattern still right?", len(blocks))
-	}
-	for _, b := range blocks {
+	for _, b := range docblocks.AtLeast(t, "../..", "strata.yaml", 5) {
 		cfg, err := webhook.ParseConfig([]byte(b.Text))
 		if err == nil {
 			err = cfg.Validate()

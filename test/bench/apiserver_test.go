@@ -20,6 +20,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/strata-project/strata/internal/wirecost"
 	"github.com/strata-project/strata/test/bench/load"
 	"github.com/strata-project/strata/test/cluster"
 	"github.com/strata-project/strata/webhook"
@@ -382,7 +383,7 @@ type apiRow struct {
 	others                       float64
 	// wire is what the webhook servers counted of their callers during
 	// the run (nil: no webhook).
-	wire *wireCounts
+	wire *wirecost.Cost
 }
 
 // capacity estimates the creates per second the machine's cores would
@@ -447,7 +448,7 @@ func measureAPI(ctx context.Context, t *testing.T, c kubernetes.Interface, apiPi
 	}
 	pidCPU := func(pid int) time.Duration { return procCPU(t, fmt.Sprintf("/proc/%d/stat", pid)) }
 	servers := map[*server]time.Duration{}
-	wireBefore := map[*server]wireCounts{}
+	wireBefore := map[*server]wirecost.Cost{}
 	for _, w := range sc.webhooks {
 		servers[w.server] = w.server.cpu(t)
 		if wireBefore[w.server], err = scrapeWire(ctx, w.server); err != nil {
@@ -473,15 +474,15 @@ func measureAPI(ctx context.Context, t *testing.T, c kubernetes.Interface, apiPi
 	for s, was := range servers {
 		serverCPU += s.cpu(t) - was
 	}
-	var wire *wireCounts
+	var wire *wirecost.Cost
 	for s, was := range wireBefore {
 		now, err := scrapeWire(ctx, s)
 		if err != nil {
 			t.Fatal(err)
 		}
-		sum := now.since(was)
+		sum := now.Since(was)
 		if wire != nil {
-			sum = wire.add(sum)
+			sum = wire.Plus(sum)
 		}
 		wire = &sum
 	}

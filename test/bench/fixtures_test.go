@@ -4,16 +4,10 @@ package bench
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
-	"log"
-	"net"
-	"net/http"
 	"testing"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
@@ -28,21 +22,12 @@ import (
 // loopback port for the rest of the test.
 func startRegistry(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	r, err := demo.Listen(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &http.Server{
-		Handler:           registry.New(registry.Logger(log.New(io.Discard, "", 0))),
-		ReadHeaderTimeout: 5 * time.Second,
-	}
-	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			t.Errorf("bench registry: %v", err)
-		}
-	}()
-	t.Cleanup(func() { _ = srv.Close() })
-	return ln.Addr().String()
+	t.Cleanup(func() { _ = r.Close() })
+	return r.Addr
 }
 
 // fixtures are the images pushed for the cold case: one OS base, runtimes

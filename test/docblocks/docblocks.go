@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"testing"
 )
 
 // Block is one yaml example of a document.
@@ -34,4 +35,19 @@ func Marked(root, name string) ([]Block, error) {
 		}
 	}
 	return out, nil
+}
+
+// AtLeast is Marked for a test: it fails t when the documents cannot be read,
+// and when they hold fewer than want such blocks, which means the pattern
+// no longer finds the examples the documents hold.
+func AtLeast(t testing.TB, root, name string, want int) []Block {
+	t.Helper()
+	blocks, err := Marked(root, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(blocks) < want {
+		t.Errorf("found %d %s examples in docs/, want the %d or more they hold: is the pattern still right?", len(blocks), name, want)
+	}
+	return blocks
 }

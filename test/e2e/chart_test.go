@@ -218,16 +218,7 @@ func TestChartInstallUpgradeUninstall(t *testing.T) {
 	if !t.Run("install", func(t *testing.T) {
 		notes = helmCmd(t, "install", chartRelease, "charts/strata", "-n", chartNSInstall, "--create-namespace")
 		cfg := getChartWebhooks(t)
-		audit := webhookEntry(t, cfg, "audit")
-		if audit.FailurePolicy == nil || *audit.FailurePolicy != admissionregistrationv1.Ignore {
-			t.Errorf("audit entry failurePolicy = %v, want Ignore", deref(audit.FailurePolicy))
-		}
-		checkService(t, audit, "/validate/audit")
-		// The default mode (audit) takes every namespace but the exempt ones.
-		wantSelector(t, audit, notIn(chartNSInstall, "kube-system"))
-		for _, m := range []string{"enforce", "warn"} {
-			wantSelector(t, webhookEntry(t, cfg, m), doesNotExist(), notIn(chartNSInstall, "kube-system"))
-		}
+		wantDefaultMode(t, cfg, "audit", admissionregistrationv1.Ignore)
 		caBundle = checkCABundle(t, cfg)
 	}) {
 		t.FailNow()
@@ -275,15 +266,7 @@ func TestChartInstallUpgradeUninstall(t *testing.T) {
 	if !t.Run("upgrade to enforce", func(t *testing.T) {
 		helmCmd(t, "upgrade", chartRelease, "charts/strata", "-n", chartNSInstall, "--set", "mode=enforce")
 		cfg := getChartWebhooks(t)
-		enforce := webhookEntry(t, cfg, "enforce")
-		if enforce.FailurePolicy == nil || *enforce.FailurePolicy != admissionregistrationv1.Fail {
-			t.Errorf("enforce entry failurePolicy = %v, want Fail", deref(enforce.FailurePolicy))
-		}
-		checkService(t, enforce, "/validate/enforce")
-		wantSelector(t, enforce, notIn(chartNSInstall, "kube-system"))
-		for _, m := range []string{"warn", "audit"} {
-			wantSelector(t, webhookEntry(t, cfg, m), doesNotExist(), notIn(chartNSInstall, "kube-system"))
-		}
+		enforce := wantDefaultMode(t, cfg, "enforce", admissionregistrationv1.Fail)
 		// lookup found the Secret: the CA is the one generated at install.
 		if got := checkCABundle(t, cfg); !bytes.Equal(got, caBundle) {
 			t.Errorf("caBundle changed across helm upgrade:\nbefore:\n%s\nafter:\n%s", caBundle, got)
@@ -387,6 +370,27 @@ func checkService(t *testing.T, w admissionregistrationv1.ValidatingWebhook, pat
 	if svc == nil || svc.Name != chartFullname || svc.Namespace != chartNSInstall || svc.Path == nil || *svc.Path != path {
 		t.Errorf("%s calls %+v, want service %s/%s path %s", w.Name, svc, chartNSInstall, chartFullname, path)
 	}
+}
+
+// wantDefaultMode checks the chart's webhooks when mode is the default
+// mode: mode's entry, with failurePolicy failure, calls the Service at
+// /validate/<mode> for every namespace but the exempt ones (the release's
+// and kube-system); the other modes' entries take only the namespaces
+// listed for them, none here. It returns mode's entry.
+func wantDefaultMode(t *testing.T, cfg *admissionregistrationv1.ValidatingWebhookConfiguration, mode string, failure admissionregistrationv1.FailurePolicyType) admissionregistrationv1.ValidatingWebhook {
+	t.Helper()
+	w := webhookEntry(t, cfg, mode)
+	if w.FailurePolicy == nil || *w.FailurePolicy != failure {
+		t.Errorf("%s entry failurePolicy = %v, want %s", mode, deref(w.FailurePolicy), failure)
+	}
+	checkService(t, w, "/validate/"+mode)
+	wantSelector(t, w, notIn(chartNSInstall, "kube-system"))
+	for _, m := range []string{"enforce", "warn", "audit"} {
+		if m != mode {
+			wantSelector(t, webhookEntry(t, cfg, m), doesNotExist(), notIn(chartNSInstall, "kube-system"))
+		}
+	}
+	return w
 }
 
 func notIn(values ...string) metav1.LabelSelectorRequirement {

@@ -93,12 +93,26 @@ func (p *strataProc) loggedDecision(mode, ns, name string) (decision, bool) {
 
 func TestApplyByMode(t *testing.T) {
 	showLogsOnFailure(t)
-	bad := []struct {
-		name, image, policy string
-	}{
+	type badImage struct{ name, image, policy string }
+	bad := []badImage{
 		{"root", s.images.root, "[run-as-root]"},
 		{"unknown-base", s.images.unknown, "[approved-base]"},
 		{"too-deep", s.images.deep, "[lineage-depth]"},
+	}
+	// applyEachBad applies, in ns, a workload of each kind running each bad
+	// image, in parallel subtests named kind/image, and gives check what
+	// kubectl answered.
+	applyEachBad := func(t *testing.T, ns string, check func(t *testing.T, kind, name, what string, b badImage, out string, err error)) {
+		for _, kind := range kinds {
+			for _, b := range bad {
+				t.Run(kind+"/"+b.name, func(t *testing.T) {
+					t.Parallel()
+					name := strings.ToLower(kind) + "-" + b.name
+					out, err := apply(t, ns, manifest(kind, name, b.image))
+					check(t, kind, name, "apply "+b.name+" "+kind, b, out, err)
+				})
+			}
+		}
 	}
 	t.Run("enforce", func(t *testing.T) {
 		for _, kind := range kinds {
@@ -110,52 +124,33 @@ func TestApplyByMode(t *testing.T) {
 				mustContain(t, "apply compliant "+kind, out, "created")
 				mustNotContain(t, "apply compliant "+kind, out, "Warning:")
 			})
-			for _, b := range bad {
-				t.Run(kind+"/"+b.name, func(t *testing.T) {
-					t.Parallel()
-					name := strings.ToLower(kind) + "-" + b.name
-					out, err := apply(t, nsEnforce, manifest(kind, name, b.image))
-					mustDeny(t, "apply "+b.name+" "+kind, out, err)
-					mustContain(t, "apply "+b.name+" "+kind, out, b.policy)
-					mustNotExist(t, nsEnforce, kind, name)
-				})
-			}
 		}
+		applyEachBad(t, nsEnforce, func(t *testing.T, kind, name, what string, b badImage, out string, err error) {
+			mustDeny(t, what, out, err)
+			mustContain(t, what, out, b.policy)
+			mustNotExist(t, nsEnforce, kind, name)
+		})
 	})
 	t.Run("warn", func(t *testing.T) {
-		for _, kind := range kinds {
-			for _, b := range bad {
-				t.Run(kind+"/"+b.name, func(t *testing.T) {
-					t.Parallel()
-					name := strings.ToLower(kind) + "-" + b.name
-					out, err := apply(t, nsWarn, manifest(kind, name, b.image))
-					mustAllow(t, "apply "+b.name+" "+kind+" in warn", out, err)
-					mustContain(t, "apply "+b.name+" "+kind+" in warn", out, "created", "Warning:", b.policy)
-				})
-			}
-		}
+		applyEachBad(t, nsWarn, func(t *testing.T, _, _, what string, b badImage, out string, err error) {
+			mustAllow(t, what+" in warn", out, err)
+			mustContain(t, what+" in warn", out, "created", "Warning:", b.policy)
+		})
 	})
 	t.Run("audit", func(t *testing.T) {
-		for _, kind := range kinds {
-			for _, b := range bad {
-				t.Run(kind+"/"+b.name, func(t *testing.T) {
-					t.Parallel()
-					name := strings.ToLower(kind) + "-" + b.name
-					out, err := apply(t, nsAudit, manifest(kind, name, b.image))
-					mustAllow(t, "apply "+b.name+" "+kind+" in audit", out, err)
-					mustContain(t, "apply "+b.name+" "+kind+" in audit", out, "created")
-					mustNotContain(t, "apply "+b.name+" "+kind+" in audit", out, "Warning:")
-					d, ok := loggedDecision(t, "audit", nsAudit, name)
-					if !ok {
-						t.Fatalf("no decision log line for %s %s/%s in %s", kind, nsAudit, name, s.strata.Log)
-					}
-					policy := strings.Trim(b.policy, "[]")
-					if d.Decision != "allowed" || d.Kind != kind || !slices.Contains(d.Policies, policy) {
-						t.Errorf("decision log for %s/%s = %+v, want kind %s allowed with policy %s", nsAudit, name, d, kind, policy)
-					}
-				})
+		applyEachBad(t, nsAudit, func(t *testing.T, kind, name, what string, b badImage, out string, err error) {
+			mustAllow(t, what+" in audit", out, err)
+			mustContain(t, what+" in audit", out, "created")
+			mustNotContain(t, what+" in audit", out, "Warning:")
+			d, ok := loggedDecision(t, "audit", nsAudit, name)
+			if !ok {
+				t.Fatalf("no decision log line for %s %s/%s in %s", kind, nsAudit, name, s.strata.Log)
 			}
-		}
+			policy := strings.Trim(b.policy, "[]")
+			if d.Decision != "allowed" || d.Kind != kind || !slices.Contains(d.Policies, policy) {
+				t.Errorf("decision log for %s/%s = %+v, want kind %s allowed with policy %s", nsAudit, name, d, kind, policy)
+			}
+		})
 	})
 }
 

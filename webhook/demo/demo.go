@@ -66,6 +66,21 @@ type Registry struct {
 
 // Start serves a registry on a loopback port and pushes the family to it.
 func Start(ctx context.Context) (*Registry, error) {
+	r, err := Listen(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.seed(ctx); err != nil {
+		_ = r.Close()
+		return nil, fmt.Errorf("seeding the demo registry: %w", err)
+	}
+	return r, nil
+}
+
+// Listen serves an empty registry on a loopback port: go-containerregistry's
+// in-memory registry, its log discarded. The benchmarks push their own
+// images to it.
+func Listen(ctx context.Context) (*Registry, error) {
 	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("starting the demo registry: %w", err)
@@ -79,12 +94,7 @@ func Start(ctx context.Context) (*Registry, error) {
 			log.Printf("demo registry stopped: %v", err)
 		}
 	}()
-	r := &Registry{Host: Host, Addr: ln.Addr().String(), server: srv}
-	if err := r.seed(ctx); err != nil {
-		_ = r.Close()
-		return nil, fmt.Errorf("seeding the demo registry: %w", err)
-	}
-	return r, nil
+	return &Registry{Host: Host, Addr: ln.Addr().String(), server: srv}, nil
 }
 
 // Close stops the registry.

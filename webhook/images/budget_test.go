@@ -118,30 +118,43 @@ func TestHangingRegistryCannotHoldARequestPastTheHeaderTimeout(t *testing.T) {
 // connectProxy is an HTTPS proxy that records the CONNECT targets it is
 // asked for and refuses them all: the test only needs to know whether strata
 // asked.
-type connectProxy struct {
-	*httptest.Server
-	mu      sync.Mutex
-	targets []string
-}
+type connectProxy struct{ *recordingServer }
 
 func newConnectProxy(t *testing.T) *connectProxy {
 	t.Helper()
-	p := &connectProxy{}
-	p.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		p.mu.Lock()
-		p.targets = append(p.targets, req.Method+" "+req.Host)
-		p.mu.Unlock()
-		_, _ = io.Copy(io.Discard, req.Body)
-		http.Error(w, "no upstream in this test", http.StatusBadGateway)
-	}))
-	t.Cleanup(p.Close)
-	return p
+	return &connectProxy{newRecordingServer(t, func(req *http.Request) string { return req.Method + " " + req.Host },
+		func(w http.ResponseWriter, req *http.Request) {
+			_, _ = io.Copy(io.Discard, req.Body)
+			http.Error(w, "no upstream in this test", http.StatusBadGateway)
+		})}
 }
 
-func (p *connectProxy) asked() []string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return append([]string(nil), p.targets...)
+// recordingServer is a test server that records one line of each request it
+// receives, line(req), and answers with answer.
+type recordingServer struct {
+	*httptest.Server
+	mu    sync.Mutex
+	lines []string
+}
+
+func newRecordingServer(t *testing.T, line func(*http.Request) string, answer http.HandlerFunc) *recordingServer {
+	t.Helper()
+	s := &recordingServer{}
+	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		s.mu.Lock()
+		s.lines = append(s.lines, line(req))
+		s.mu.Unlock()
+		answer(w, req)
+	}))
+	t.Cleanup(s.Close)
+	return s
+}
+
+// seen is the lines recorded so far.
+func (s *recordingServer) seen() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.lines...)
 }
 
 // Behind HTTPS_PROXY strata dials only the proxy, so the dial guard saw the
@@ -169,7 +182,7 @@ func TestProxiedRequestToAMetadataHostIsRefusedBeforeConnect(t *testing.T) {
 	if err != nil && !strings.Contains(err.Error(), "169.254.169.254") {
 		t.Errorf("Resolve(%q) = %q, want the refused metadata address named", image, err)
 	}
-	if asked := proxy.asked(); len(asked) != 0 {
+	if asked := proxy.seen(); len(asked) != 0 {
 		t.Errorf("Resolve(%q) behind HTTPS_PROXY asked the proxy for %q, want no request: the target resolves to a metadata address", image, asked)
 	}
 }

@@ -85,6 +85,15 @@ func evaluatedDigests(img *Image) []string {
 	return out
 }
 
+// wantEvaluated fails t unless resolving image evaluated the manifest d,
+// which a node pulls: why says why.
+func wantEvaluated(t *testing.T, image string, img *Image, d v1.Descriptor, why string) {
+	t.Helper()
+	if got := evaluatedDigests(img); !slices.Contains(got, d.Digest.String()) {
+		t.Errorf("Resolve(%s) evaluated %v, want %s: %s", image, got, d.Digest, why)
+	}
+}
+
 func resolveTB(t testing.TB, r *Resolver, image string) (*Image, error) {
 	t.Helper()
 	return r.Resolve(testContext(t, 10*time.Second), image, Access{})
@@ -135,9 +144,7 @@ func TestAttestationAnnotationDoesNotHideARealEntry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Contains(evaluatedDigests(img), rootAmd.Digest.String()) {
-		t.Errorf("Resolve(attest/hidden:1) evaluated %v, want the linux/amd64 entry %s that containerd pulls despite its attestation annotation", evaluatedDigests(img), rootAmd.Digest)
-	}
+	wantEvaluated(t, "attest/hidden:1", img, rootAmd, "the linux/amd64 entry that containerd pulls despite its attestation annotation")
 }
 
 func TestIndexEntryWithoutPlatformIsMatchedByItsConfig(t *testing.T) {
@@ -152,11 +159,8 @@ func TestIndexEntryWithoutPlatformIsMatchedByItsConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := evaluatedDigests(img)
-	if !slices.Contains(got, rootAmd.Digest.String()) {
-		t.Errorf("Resolve(noplat/app:1) evaluated %v, want the entry without a platform whose config says linux/amd64 (%s)", got, rootAmd.Digest)
-	}
-	if slices.Contains(got, s390x.Digest.String()) {
+	wantEvaluated(t, "noplat/app:1", img, rootAmd, "the entry without a platform whose config says linux/amd64")
+	if slices.Contains(evaluatedDigests(img), s390x.Digest.String()) {
 		t.Errorf("Resolve(noplat/app:1) evaluated the linux/s390x entry %s, which no configured node pulls", s390x.Digest)
 	}
 }
@@ -173,9 +177,7 @@ func TestNestedIndexIsWalkedInto(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Resolve(nested/app:1): %v, want the nested index walked into", err)
 	}
-	if !slices.Contains(evaluatedDigests(img), rootAmd.Digest.String()) {
-		t.Errorf("Resolve(nested/app:1) evaluated %v, want the linux/amd64 image inside the nested index (%s)", evaluatedDigests(img), rootAmd.Digest)
-	}
+	wantEvaluated(t, "nested/app:1", img, rootAmd, "the linux/amd64 image inside the nested index")
 }
 
 func TestEveryCandidateANodeMayPickIsEvaluated(t *testing.T) {

@@ -38,10 +38,7 @@ func TestProvenanceIsReadInEveryBuildKitForm(t *testing.T) {
 				StatementType: tc.statement, PredicateType: tc.predicate, Materials: materials, Form: tc.form,
 			}}))
 			r := newTestResolver(t, reg, Options{Platforms: []string{"linux/amd64"}})
-			got, err := r.Resolve(testContext(t, 10*time.Second), reg.ref("app:prov"), Access{})
-			if err != nil {
-				t.Fatal(err)
-			}
+			got := resolveOK(t, r, reg.ref("app:prov"), Access{})
 			p := got.Platforms[0].Provenance
 			if p == nil {
 				t.Fatalf("no provenance read; requests %q", reg.takeRequests())
@@ -64,10 +61,7 @@ func TestProvenanceAboutAnotherImageIsIgnored(t *testing.T) {
 		Materials: []provenancetest.Material{{URI: "pkg:docker/debian@12", Digest: "sha256:" + strings.Repeat("2", 64)}},
 	}}))
 	r := newTestResolver(t, reg, Options{Platforms: []string{"linux/amd64"}})
-	got, err := r.Resolve(testContext(t, 10*time.Second), reg.ref("app:other"), Access{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	got := resolveOK(t, r, reg.ref("app:other"), Access{})
 	if p := got.Platforms[0].Provenance; p != nil {
 		t.Errorf("provenance about %s was taken for this image: %+v", other, p)
 	}

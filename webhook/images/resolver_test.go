@@ -72,10 +72,7 @@ func TestResolveDiffIDsMatchConfig(t *testing.T) {
 	img := testImage(t, 4, "", "linux/amd64")
 	reg.push(t, "shop/web:1", img)
 	r := newTestResolver(t, reg, Options{})
-	got, err := r.Resolve(testContext(t, 5*time.Second), reg.ref("shop/web:1"), Access{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	got := resolveOK(t, r, reg.ref("shop/web:1"), Access{})
 	cf, _ := img.ConfigFile()
 	for i, want := range cf.RootFS.DiffIDs {
 		if got.Platforms[0].DiffIDs[i].String() != want.String() {
@@ -146,10 +143,7 @@ func TestResolveSkipsAttestations(t *testing.T) {
 	)
 	reg.push(t, "attest/app:1", idx)
 	r := newTestResolver(t, reg, Options{})
-	img, err := r.Resolve(testContext(t, 5*time.Second), reg.ref("attest/app:1"), Access{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	img := resolveOK(t, r, reg.ref("attest/app:1"), Access{})
 	if len(img.Platforms) != 1 || img.Platforms[0].Digest.String() != amdDigest.String() {
 		t.Errorf("Resolve(attest/app:1) platforms = %v, want only linux/amd64 %s", platformsOf(img), amdDigest)
 	}
@@ -175,10 +169,7 @@ func TestResolveAnnotationsAndConfig(t *testing.T) {
 	reg.push(t, "shop/web:1.2", img)
 
 	r := newTestResolver(t, reg, Options{})
-	got, err := r.Resolve(testContext(t, 5*time.Second), reg.ref("shop/web:1.2"), Access{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	got := resolveOK(t, r, reg.ref("shop/web:1.2"), Access{})
 	f := got.Platforms[0]
 	if f.Annotations.Get(AnnotationBaseName) != base || f.Annotations.Get(AnnotationBaseDigest) != baseDigest {
 		t.Errorf("Annotations = %v, want the base name and digest", f.Annotations)
@@ -226,10 +217,7 @@ func TestResolveTagRepointedAfterTTL(t *testing.T) {
 	oldDigest := reg.push(t, "base/debian:12", testImage(t, 1, "0", "linux/amd64"))
 	resolve := func() *Image {
 		t.Helper()
-		img, err := r.Resolve(testContext(t, 5*time.Second), reg.ref("base/debian:12"), Access{})
-		if err != nil {
-			t.Fatal(err)
-		}
+		img := resolveOK(t, r, reg.ref("base/debian:12"), Access{})
 		return img
 	}
 	if got := resolve().Digest.String(); got != oldDigest.String() {

@@ -4,10 +4,8 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,33 +18,18 @@ import (
 // tokenService is a Bearer token realm that records the Authorization
 // headers it receives and hands out a token the registry accepts.
 type tokenService struct {
-	*httptest.Server
+	*recordingServer
 	host string // as the realm names it: localhost:port
-
-	mu   sync.Mutex
-	auth []string
 }
 
 func newTokenService(t *testing.T) *tokenService {
 	t.Helper()
-	ts := &tokenService{}
-	ts.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		ts.mu.Lock()
-		ts.auth = append(ts.auth, req.Header.Get("Authorization"))
-		ts.mu.Unlock()
-		fmt.Fprint(w, `{"token":"registry-token"}`)
-	}))
-	t.Cleanup(ts.Close)
+	ts := &tokenService{recordingServer: newRecordingServer(t, func(req *http.Request) string { return req.Header.Get("Authorization") },
+		func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, `{"token":"registry-token"}`) })}
 	// A name, not 127.0.0.1: go-containerregistry itself refuses realms on
 	// loopback addresses of another host.
 	ts.host = strings.Replace(strings.TrimPrefix(ts.URL, "http://"), "127.0.0.1", "localhost", 1)
 	return ts
-}
-
-func (ts *tokenService) received() []string {
-	ts.mu.Lock()
-	defer ts.mu.Unlock()
-	return append([]string(nil), ts.auth...)
 }
 
 // requireBearer makes the registry send every request without its token to
@@ -103,7 +86,7 @@ func TestTokenRealmOnAnotherHostDoesNotReceivePullSecret(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = r.Resolve(testContext(t, 5*time.Second), image, access)
-	if got := tokens.received(); len(got) > 0 {
+	if got := tokens.seen(); len(got) > 0 {
 		t.Fatalf("the token realm %s, which the pull secret does not name, received %q", tokens.host, got)
 	}
 	if err == nil || !strings.Contains(err.Error(), "regcred") || !strings.Contains(err.Error(), tokens.host) {
@@ -122,7 +105,7 @@ func TestTokenRealmOnAnotherHostDoesNotReceivePullSecret(t *testing.T) {
 		t.Errorf("Resolve(%s) with a secret naming the realm = %v, want success", image, err)
 	}
 	want := "Basic " + base64.StdEncoding.EncodeToString([]byte("alice:s3cret"))
-	if got := tokens.received(); len(got) == 0 || got[0] != want {
+	if got := tokens.seen(); len(got) == 0 || got[0] != want {
 		t.Errorf("the token realm named in the secret received %q, want the secret's credentials", got)
 	}
 }

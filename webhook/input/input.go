@@ -163,9 +163,7 @@ func (s *Subject) imageValue() ast.Value {
 		item("stale", ast.Boolean(s.Image.Stale)),
 		item("config", configValue(f.Config)),
 	)
-	if reason := s.Image.StaleReason(); reason != "" {
-		obj.Insert(ast.StringTerm("staleReason"), ast.StringTerm(reason))
-	}
+	setOptional(obj, "staleReason", s.Image.StaleReason())
 	return obj
 }
 
@@ -213,15 +211,9 @@ func configValue(c images.Config) ast.Value {
 		item("uid", idValue(u.UID)),
 		item("gid", idValue(u.GID)),
 	)
-	if u.Name != "" {
-		user.Insert(ast.StringTerm("name"), ast.StringTerm(u.Name))
-	}
-	if u.Group != "" {
-		user.Insert(ast.StringTerm("group"), ast.StringTerm(u.Group))
-	}
-	if u.Invalid != "" {
-		user.Insert(ast.StringTerm("invalid"), ast.StringTerm(u.Invalid))
-	}
+	setOptional(user, "name", u.Name)
+	setOptional(user, "group", u.Group)
+	setOptional(user, "invalid", u.Invalid)
 	created := ""
 	if !c.Created.IsZero() {
 		created = c.Created.UTC().Format(time.RFC3339)
@@ -258,9 +250,7 @@ func lineageValue(l lineage.Lineage) ast.Value {
 			item("source", ast.String(c.Source)),
 			item("status", ast.String(c.Status)),
 		)
-		if c.Reason != "" {
-			obj.Insert(ast.StringTerm("reason"), ast.StringTerm(c.Reason))
-		}
+		setOptional(obj, "reason", c.Reason)
 		claims[i] = ast.NewTerm(obj)
 	}
 	depth := l.Depth
@@ -294,16 +284,18 @@ func entryValue(e lineage.Entry) ast.Value {
 	if len(e.Sources) > 0 {
 		obj.Insert(ast.StringTerm("sources"), ast.NewTerm(stringArray(e.Sources)))
 	}
-	if e.Verified != "" {
-		obj.Insert(ast.StringTerm("verified"), ast.StringTerm(e.Verified))
-	}
-	if e.ClaimedName != "" {
-		obj.Insert(ast.StringTerm("claimedName"), ast.StringTerm(e.ClaimedName))
-	}
-	if e.MovedTag != "" {
-		obj.Insert(ast.StringTerm("movedTag"), ast.StringTerm(e.MovedTag))
-	}
+	setOptional(obj, "verified", e.Verified)
+	setOptional(obj, "claimedName", e.ClaimedName)
+	setOptional(obj, "movedTag", e.MovedTag)
 	return obj
+}
+
+// setOptional adds key to obj only when value is set: the string fields
+// the input schema leaves out rather than sends empty.
+func setOptional(obj ast.Object, key, value string) {
+	if value != "" {
+		obj.Insert(ast.StringTerm(key), ast.StringTerm(value))
+	}
 }
 
 func stringMap(m map[string]string) ast.Value {

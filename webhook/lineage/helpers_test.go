@@ -146,6 +146,37 @@ func (w *world) refreshedCatalog(opts Options) *Catalog {
 	return c
 }
 
+// movedBase is a catalog of one os base, base/debian:12, whose tag was
+// re-pointed to a patched build after the catalog last read it, and an
+// application, shop/billing:1, built on the old build. The catalog has not
+// been refreshed since the move.
+type movedBase struct {
+	c                    *Catalog
+	patched              v1.Image
+	oldDigest, newDigest images.Digest
+}
+
+func (w *world) moveBase() movedBase {
+	w.t.Helper()
+	old := w.build(empty.Image, 1, "linux/amd64")
+	m := movedBase{oldDigest: w.push("base/debian:12", old, nil)}
+	w.push("shop/billing:1", w.build(old, 2, "linux/amd64"), nil)
+	m.c = w.refreshedCatalog(Options{Images: []CatalogImage{{Ref: "base/debian:12", Role: "os"}}})
+	m.patched = w.build(empty.Image, 1, "linux/amd64")
+	m.newDigest = w.push("base/debian:12", m.patched, nil)
+	return m
+}
+
+// wantOnTheOldBuild fails t unless l, the lineage of an application built
+// on the old build, names that build as its base, not current, the tag now
+// at the patched one.
+func (m movedBase) wantOnTheOldBuild(t testing.TB, what string, l Lineage) {
+	t.Helper()
+	if len(l.Chain) != 1 || l.Chain[0].Digest != m.oldDigest || l.Chain[0].Current || l.Chain[0].CurrentDigest != m.newDigest {
+		t.Errorf("Lineage(%s) = %+v, want the old digest %s, not current, now %s", what, l.Chain, m.oldDigest, m.newDigest)
+	}
+}
+
 func (w *world) catalog(opts Options) *Catalog {
 	w.t.Helper()
 	for i := range opts.Images {

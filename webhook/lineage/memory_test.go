@@ -2,7 +2,6 @@ package lineage
 
 import (
 	"fmt"
-	"runtime"
 	"strings"
 	"testing"
 
@@ -20,17 +19,11 @@ func TestLargeClaimsCannotHoldTheLineageCachePastItsBudget(t *testing.T) {
 	c := w.catalog(Options{})
 	ix := c.current.Load()
 	const lineages, size = 1000, 1 << 20
-	before := memtest.HeapInUse()
-	for n := range lineages {
-		name := fmt.Sprintf("registry.example.com/base-%d:", n) + strings.Repeat("x", size)
-		key := lineageKey{digest: images.Digest{byte(n), byte(n >> 8)}, platform: "linux/amd64"}
-		c.remember(ix, key, Lineage{Claims: []Claim{{Name: name, Source: "annotation", Status: ClaimMismatch, Reason: "layers differ"}}})
-	}
-	after := memtest.HeapInUse()
-	runtime.KeepAlive(c)
-	const budget, slack = DefaultCacheBytes, 4 << 20
-	if grew := after - before; grew > budget+slack {
-		t.Errorf("%d lineages claiming %d KiB names left the heap %d MiB larger, want at most the %d MiB budget + %d MiB", lineages, size>>10, grew>>20, budget>>20, slack>>20)
-	}
-	t.Logf("%d lineages claiming %d KiB names: heap %d KiB before, %d KiB after", lineages, size>>10, before>>10, after>>10)
+	memtest.HeldWithin(t, memtest.Bound{What: fmt.Sprintf("%d lineages claiming %d KiB names", lineages, size>>10), Budget: DefaultCacheBytes, Slack: 4 << 20}, func() {
+		for n := range lineages {
+			name := fmt.Sprintf("registry.example.com/base-%d:", n) + strings.Repeat("x", size)
+			key := lineageKey{digest: images.Digest{byte(n), byte(n >> 8)}, platform: "linux/amd64"}
+			c.remember(ix, key, Lineage{Claims: []Claim{{Name: name, Source: "annotation", Status: ClaimMismatch, Reason: "layers differ"}}})
+		}
+	}, c)
 }

@@ -19,18 +19,11 @@ import (
 func TestCatalogRefreshShorterThanTagTTLSeesAMovedBase(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t, images.Options{TagTTL: time.Hour})
-	old := w.build(empty.Image, 1, "linux/amd64")
-	oldDigest := w.push("base/debian:12", old, nil)
-	w.push("shop/billing:1", w.build(old, 1, "linux/amd64"), nil)
-	c := w.refreshedCatalog(Options{Images: []CatalogImage{{Ref: "base/debian:12", Role: "os"}}})
-	newDigest := w.push("base/debian:12", w.build(empty.Image, 1, "linux/amd64"), nil)
-	if err := c.Refresh(ctx(t)); err != nil {
+	moved := w.moveBase()
+	if err := moved.c.Refresh(ctx(t)); err != nil {
 		t.Fatal(err)
 	}
-	l := c.Lineage(ctx(t), w.facts("shop/billing:1"), images.Access{})
-	if len(l.Chain) != 1 || l.Chain[0].Digest != oldDigest || l.Chain[0].Current || l.Chain[0].CurrentDigest != newDigest {
-		t.Errorf("Lineage(app on a base re-pointed within the tag TTL) = %+v, want %s not current, now %s", l.Chain, oldDigest, newDigest)
-	}
+	moved.wantOnTheOldBuild(t, "app on a base re-pointed within the tag TTL", moved.c.Lineage(ctx(t), w.facts("shop/billing:1"), images.Access{}))
 }
 
 // TestCatalogRefreshAtAFailingRegistryDoesNotPassOffTheOldDigest: when the

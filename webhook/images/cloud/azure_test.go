@@ -94,22 +94,6 @@ func TestAzurePrivateImageResolvesWithAFederatedToken(t *testing.T) {
 	}
 }
 
-func TestAzureImageWithoutTheHelperNamesTheMissingHelper(t *testing.T) {
-	reg := newPrivateRegistry(t, acrUser, "acr-refresh-token")
-	reg.push(t, "team/app:1")
-	entra, _ := entraStandIn(t, "entra-access-token")
-	r := resolver(t, reg, images.Options{}, acrHost)
-
-	_, err := r.Resolve(testContext(t, 30*time.Second), acrHost+"/team/app:1", images.Access{})
-	want := "no credentials for " + acrHost + ": the azure helper is not enabled (registry.credentials)"
-	if err == nil || !strings.Contains(err.Error(), want) {
-		t.Fatalf("got %v, want an error saying %q", err, want)
-	}
-	if n := entra.Calls.Load(); n != 0 {
-		t.Errorf("Entra ID was asked %d times with the helper off", n)
-	}
-}
-
 func TestAzureRefusedFederationNamesTheIdentityToCheck(t *testing.T) {
 	reg := newPrivateRegistry(t, acrUser, "acr-refresh-token")
 	reg.push(t, "team/app:1")

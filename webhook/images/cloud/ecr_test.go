@@ -28,22 +28,6 @@ func TestECRPrivateImageResolvesWithTheHelpersToken(t *testing.T) {
 	}
 }
 
-func TestECRImageWithoutTheHelperNamesTheMissingHelper(t *testing.T) {
-	reg := newPrivateRegistry(t, "AWS", "ecr-token")
-	reg.push(t, "team/app:1")
-	ecr := cloudtest.ECR(t, "ecr-token", time.Now, 12*time.Hour)
-	r := resolver(t, reg, images.Options{}, ecrHost)
-
-	_, err := r.Resolve(testContext(t, 30*time.Second), ecrHost+"/team/app:1", images.Access{})
-	want := "no credentials for " + ecrHost + ": the ecr helper is not enabled (registry.credentials)"
-	if images.KindOf(err) != images.KindUnauthorized || err == nil || !strings.Contains(err.Error(), want) {
-		t.Fatalf("got %v, want an unauthorized error saying %q", err, want)
-	}
-	if n := ecr.Calls.Load(); n != 0 {
-		t.Errorf("ECR's token API was called %d times with the helper off", n)
-	}
-}
-
 func TestECRRefusalNamesTheIdentityAndIsNotAskedAgainFor30Seconds(t *testing.T) {
 	reg := newPrivateRegistry(t, "AWS", "ecr-token")
 	reg.push(t, "team/app:1")

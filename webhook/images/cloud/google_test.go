@@ -37,20 +37,6 @@ func TestGooglePrivateImageResolvesWithTheHelpersToken(t *testing.T) {
 	}
 }
 
-func TestGoogleImageWithoutTheHelperNamesTheMissingHelper(t *testing.T) {
-	reg, md := garImage(t)
-	r := resolver(t, reg, images.Options{}, garHost)
-
-	_, err := r.Resolve(testContext(t, 30*time.Second), garHost+"/proj/repo/app:1", images.Access{})
-	want := "no credentials for " + garHost + ": the google helper is not enabled (registry.credentials)"
-	if err == nil || !strings.Contains(err.Error(), want) {
-		t.Fatalf("got %v, want an error saying %q", err, want)
-	}
-	if n := md.Calls.Load(); n != 0 {
-		t.Errorf("the metadata server was asked %d times with the helper off", n)
-	}
-}
-
 func TestGoogleRefusalNamesTheServiceAccountBinding(t *testing.T) {
 	reg, md := garImage(t)
 	md.Refuse.Store(true)
