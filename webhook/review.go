@@ -216,7 +216,7 @@ func writeReview(w http.ResponseWriter, apiVersion string, resp admission.Respon
 		resp.Result = &result
 	}
 	a := answers.Get().(*answerEncoder)
-	defer answers.Put(a)
+	defer a.release()
 	a.buf.Reset()
 	if err := a.enc.Encode(admissionv1.AdmissionReview{
 		TypeMeta: metav1.TypeMeta{APIVersion: apiVersion, Kind: "AdmissionReview"},
@@ -233,9 +233,7 @@ func writeReview(w http.ResponseWriter, apiVersion string, resp admission.Respon
 }
 
 // answers are reused: an encoder and its buffer were two allocations more
-// per admission than json.Marshal's copy. A buffer holds one answer, tens
-// of KiB at most: the message is bounded by writeReview, the warnings and
-// the audit annotation by Decide.
+// per admission than json.Marshal's copy.
 var answers = sync.Pool{New: func() any {
 	a := &answerEncoder{}
 	a.enc = json.NewEncoder(&a.buf)
@@ -243,9 +241,20 @@ var answers = sync.Pool{New: func() any {
 	return a
 }}
 
+// maxPooledAnswerBytes is the largest buffer kept for the next answer: a
+// refusal, a denial or a pin's patch for a few containers fits; the patch
+// for a Pod of hundreds of containers is not kept.
+const maxPooledAnswerBytes = 64 << 10
+
 type answerEncoder struct {
 	buf bytes.Buffer
 	enc *json.Encoder
+}
+
+func (a *answerEncoder) release() {
+	if a.buf.Cap() <= maxPooledAnswerBytes {
+		answers.Put(a)
+	}
 }
 
 // answerMessage is msg cut to maxAnswerMessageBytes, with its control
