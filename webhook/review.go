@@ -11,7 +11,10 @@ import (
 	"net/http"
 	"runtime/debug"
 	"slices"
+	"strings"
+	"sync"
 	"time"
+	"unicode"
 
 	"github.com/go-json-experiment/json/jsontext"
 	admissionv1 "k8s.io/api/admission/v1"
@@ -185,24 +188,85 @@ func readBody(r *http.Request) ([]byte, int32, error) {
 	return buf.Bytes(), 0, nil
 }
 
+// maxAnswerMessageBytes bounds the message of an answer. A refusal names
+// what is wrong with the review — its apiVersion, its kind, its
+// Content-Type, the object's namespace — all of the client's choosing, so
+// that without a bound one review could make an answer as large as itself.
+// strata's own denials stay well within it (denialMessage: at most 10 lines
+// of 512 bytes).
+const maxAnswerMessageBytes = 8 << 10
+
 // writeReview writes resp as an AdmissionReview of apiVersion (v1 when the
 // review's was not read).
+//
+// The answer is written without encoding/json's HTML escaping, which would
+// make each '<', '>' or '&' the client had echoed six bytes: the API server
+// reads JSON, not HTML. The message is cut to maxAnswerMessageBytes, and
+// its control characters but newlines (six bytes each as JSON) and invalid
+// UTF-8 (six bytes a byte) replaced, so that each of its bytes is at
+// most two in the answer (a '"', a '\\', a newline, half of a U+2028's
+// escape): the message is under 16 KiB in the answer whatever the review.
 func writeReview(w http.ResponseWriter, apiVersion string, resp admission.Response) {
 	if apiVersion == "" {
 		apiVersion = admissionv1.SchemeGroupVersion.String()
 	}
-	answer, err := json.Marshal(admissionv1.AdmissionReview{
+	if resp.Result != nil && len(resp.Result.Message) > 0 {
+		result := *resp.Result
+		result.Message = answerMessage(result.Message)
+		resp.Result = &result
+	}
+	a := answers.Get().(*answerEncoder)
+	defer a.release()
+	a.buf.Reset()
+	if err := a.enc.Encode(admissionv1.AdmissionReview{
 		TypeMeta: metav1.TypeMeta{APIVersion: apiVersion, Kind: "AdmissionReview"},
 		Response: &resp.AdmissionResponse,
-	})
-	if err != nil {
+	}); err != nil {
 		// An AdmissionResponse has nothing encoding/json cannot write.
 		http.Error(w, "encoding the answer: "+err.Error(), http.StatusInternalServerError)
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
-	// Ended by a newline, as json.Encoder wrote it: the same bytes as before.
-	_, _ = w.Write(append(answer, '\n'))
+	// Ended by a newline (Encode's), as controller-runtime's json.Encoder
+	// wrote it. Write copies it: the buffer is reused.
+	_, _ = w.Write(a.buf.Bytes())
+}
+
+// answers are reused: an encoder and its buffer were two allocations more
+// per admission than json.Marshal's copy.
+var answers = sync.Pool{New: func() any {
+	a := &answerEncoder{}
+	a.enc = json.NewEncoder(&a.buf)
+	a.enc.SetEscapeHTML(false)
+	return a
+}}
+
+// maxPooledAnswerBytes is the largest buffer kept for the next answer: a
+// refusal, a denial or a pin's patch for a few containers fits; the patch
+// for a Pod of hundreds of containers is not kept.
+const maxPooledAnswerBytes = 64 << 10
+
+type answerEncoder struct {
+	buf bytes.Buffer
+	enc *json.Encoder
+}
+
+func (a *answerEncoder) release() {
+	if a.buf.Cap() <= maxPooledAnswerBytes {
+		answers.Put(a)
+	}
+}
+
+// answerMessage is msg cut to maxAnswerMessageBytes, with its control
+// characters but newlines made spaces and each run of invalid UTF-8 (a
+// header's bytes; U+FFFD would be three) made '?'.
+func answerMessage(msg string) string {
+	return strings.Map(func(r rune) rune {
+		if r != '\n' && unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, strings.ToValidUTF8(truncate(msg, maxAnswerMessageBytes), "?"))
 }
 
 // review is what the endpoint reads of an AdmissionReview.
