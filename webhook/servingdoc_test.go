@@ -52,6 +52,8 @@ func TestServingDocumentStatesTheDefaultLimits(t *testing.T) {
 		{"request body", fmt.Sprintf("(at most %s) less 250 ms", spelled(maxWebhookTimeout)), "10 s in all"},
 		{"writing the answer", fmt.Sprintf("at most %s), and at most %s from the headers", spelled(maxWebhookTimeout), spelled(maxWebhookTimeout+10*time.Second)), "10 s"},
 		{"a review's uid", fmt.Sprintf("at most %d bytes", maxUIDBytes), "—"},
+		{"a review's body", fmt.Sprintf("%d MiB (`413` beyond); at most %d KiB set aside", maxReviewBytes>>20, preallocatedBodyBytes>>10), "—"},
+		{"an answer's message", fmt.Sprintf("%d KiB", maxAnswerMessageBytes>>10), "—"},
 		{"idle keep-alive connection", spelled(w.IdleTimeout), spelled(h.IdleTimeout)},
 	} {
 		cells, ok := rows[want.row]
