@@ -227,7 +227,7 @@ func (h *Handler) record(req admission.Request, w *workload.Workload, d *Decisio
 	// registries: the budget bounds the line (maxDecisionLogLine) and
 	// records what it cut, so one pod cannot write megabytes.
 	var lb logBudget
-	attrs := []any{
+	attrs := []slog.Attr{
 		slog.String("uid", lb.field(string(req.UID))),
 		slog.String("mode", string(h.opts.Mode)),
 		slog.String("operation", lb.field(string(req.Operation))),
@@ -270,7 +270,7 @@ func (h *Handler) record(req admission.Request, w *workload.Workload, d *Decisio
 	// A record without its caller's program counter: no handler strata
 	// builds adds the source, and finding it is a stack walk per admission.
 	r := slog.NewRecord(time.Now(), slog.LevelInfo, "admission decision", 0)
-	r.Add(attrs...)
+	r.AddAttrs(attrs...)
 	_ = h.opts.Logger.Handler().Handle(context.Background(), r)
 }
 
