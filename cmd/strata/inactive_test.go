@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -19,36 +21,72 @@ type served struct {
 }
 
 // startServe runs strata serve with args (and its own listeners) until the
-// test ends, and waits until /readyz answers 200.
+// test ends, and waits until /readyz answers 200. Another test can take a
+// free port between freeAddr closing it and strata binding it: serve is then
+// started again on new ones.
 func startServe(t *testing.T, args ...string) *served {
+	t.Helper()
+	for attempt := 1; ; attempt++ {
+		s, err := tryServe(t, args)
+		if err == nil {
+			return s
+		}
+		if !errors.Is(err, errPortTaken) || attempt == 5 {
+			t.Fatal(err)
+		}
+	}
+}
+
+var errPortTaken = errors.New("a port strata serve was given was taken before it bound it")
+
+// tryServe is one attempt of startServe.
+func tryServe(t *testing.T, args []string) (*served, error) {
 	t.Helper()
 	addr, healthAddr := freeAddr(t), freeAddr(t)
 	ctx, cancel := context.WithCancel(t.Context())
 	s := &served{addr: addr, healthAddr: healthAddr, stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{}}
-	done := make(chan int)
+	done := make(chan int, 1)
 	go func() {
 		done <- run(ctx, append([]string{"serve", "--addr", addr, "--health-addr", healthAddr}, args...), s.stdout, s.stderr)
 	}()
-	t.Cleanup(func() {
+	stop := func() (int, bool) {
 		cancel()
 		select {
 		case code := <-done:
-			if code != 0 {
-				t.Errorf("strata serve exited %d after shutdown, want 0; stderr:\n%s", code, s.stderr.String())
-			}
+			return code, true
 		case <-time.After(10 * time.Second):
-			t.Error("strata serve did not shut down within 10s")
+			return 0, false
 		}
-	})
+	}
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
+		select {
+		case code := <-done:
+			cancel()
+			if strings.Contains(s.stderr.String(), "address already in use") {
+				return nil, errPortTaken
+			}
+			return nil, fmt.Errorf("strata serve %s exited %d before it was ready; stderr:\n%s", strings.Join(args, " "), code, s.stderr.String())
+		default:
+		}
 		if code, _ := s.get(t, "/readyz"); code == http.StatusOK {
-			return s
+			t.Cleanup(func() {
+				code, stopped := stop()
+				switch {
+				case !stopped:
+					t.Error("strata serve did not shut down within 10s")
+				case code != 0:
+					t.Errorf("strata serve exited %d after shutdown, want 0; stderr:\n%s", code, s.stderr.String())
+				}
+			})
+			return s, nil
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	t.Fatalf("strata serve %s was not ready within 20s; stderr:\n%s", strings.Join(args, " "), s.stderr.String())
-	return nil
+	if _, stopped := stop(); !stopped {
+		return nil, fmt.Errorf("strata serve %s was not ready within 20s, nor stopped within 10s after", strings.Join(args, " "))
+	}
+	return nil, fmt.Errorf("strata serve %s was not ready within 20s; stderr:\n%s", strings.Join(args, " "), s.stderr.String())
 }
 
 // get fetches a path of the health listener; code 0 when it cannot.

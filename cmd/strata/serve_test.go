@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"crypto/tls"
 	"encoding/json"
 	"io"
@@ -43,44 +42,13 @@ func sameJSON(t *testing.T, got, want []byte) bool {
 // TestServeDemo runs what `make run` runs, `strata serve --dev --demo`, and
 // posts the example AdmissionReviews to it as the README's curl line does.
 func TestServeDemo(t *testing.T) {
-	addr, healthAddr := freeAddr(t), freeAddr(t)
-	ctx, cancel := context.WithCancel(t.Context())
-	var stdout, stderr bytes.Buffer
-	done := make(chan int)
-	go func() {
-		done <- run(ctx, []string{"serve", "--dev", "--demo", "--addr", addr, "--health-addr", healthAddr}, &stdout, &stderr)
-	}()
-	defer func() {
-		cancel()
-		select {
-		case code := <-done:
-			if code != 0 {
-				t.Errorf("strata serve exited %d after shutdown, want 0; stderr:\n%s", code, stderr.String())
-			}
-		case <-time.After(10 * time.Second):
-			t.Error("strata serve did not shut down within 10s")
-		}
-	}()
-
-	deadline := time.Now().Add(20 * time.Second)
-	var readyz string
-	for time.Now().Before(deadline) {
-		resp, err := http.Get("http://" + healthAddr + "/readyz")
-		if err == nil {
-			body, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			readyz = string(body)
-			if resp.StatusCode == http.StatusOK {
-				break
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
+	s := startServe(t, "--dev", "--demo")
+	addr := s.addr
+	if _, readyz := s.get(t, "/readyz"); !strings.Contains(readyz, "[+] catalog ok") || !strings.Contains(readyz, "[+] policies ok") {
+		t.Fatalf("/readyz = %q, want the catalog and policies ready; stderr:\n%s", readyz, s.stderr.String())
 	}
-	if !strings.Contains(readyz, "[+] catalog ok") || !strings.Contains(readyz, "[+] policies ok") {
-		t.Fatalf("/readyz = %q, want the catalog and policies ready; stderr:\n%s", readyz, stderr.String())
-	}
-	if !strings.Contains(stderr.String(), "curl -sk") {
-		t.Errorf("strata serve --demo did not print the curl line; stderr:\n%s", stderr.String())
+	if !strings.Contains(s.stderr.String(), "curl -sk") {
+		t.Errorf("strata serve --demo did not print the curl line; stderr:\n%s", s.stderr.String())
 	}
 
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
@@ -141,12 +109,7 @@ func TestServeDemo(t *testing.T) {
 		}
 	}
 
-	resp, err := http.Get("http://" + healthAddr + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	metrics, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	_, metrics := s.get(t, "/metrics")
 	for _, want := range []string{
 		`strata_violations_total{action="enforce",policy="run-as-root"} 1`,
 		`strata_violations_total{action="audit",policy="run-as-root"} 1`,
@@ -154,11 +117,11 @@ func TestServeDemo(t *testing.T) {
 		"go_goroutines ",
 		"process_resident_memory_bytes ",
 	} {
-		if !strings.Contains(string(metrics), want) {
+		if !strings.Contains(metrics, want) {
 			t.Errorf("/metrics lacks %s", want)
 		}
 	}
-	if !strings.Contains(stdout.String(), `"msg":"admission decision"`) || !strings.Contains(stdout.String(), `"decision":"denied"`) {
-		t.Errorf("the decision log lacks decision lines:\n%s", stdout.String())
+	if log := s.stdout.String(); !strings.Contains(log, `"msg":"admission decision"`) || !strings.Contains(log, `"decision":"denied"`) {
+		t.Errorf("the decision log lacks decision lines:\n%s", log)
 	}
 }
