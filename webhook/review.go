@@ -363,9 +363,9 @@ func readRequestMember(d *jsontext.Decoder, body []byte, field int, req *admissi
 	case "subResource":
 		return jsonread.String(d, &req.SubResource)
 	case "requestKind":
-		return readNullableObject(d, &req.RequestKind, readKind)
+		return jsonread.Pointer(d, &req.RequestKind, func(gvk *metav1.GroupVersionKind) error { return readKind(d, gvk) })
 	case "requestResource":
-		return readNullableObject(d, &req.RequestResource, readResource)
+		return jsonread.Pointer(d, &req.RequestResource, func(gvr *metav1.GroupVersionResource) error { return readResource(d, gvr) })
 	case "requestSubResource":
 		return jsonread.String(d, &req.RequestSubResource)
 	case "name":
@@ -440,16 +440,6 @@ func readResource(d *jsontext.Decoder, gvr *metav1.GroupVersionResource) error {
 	})
 }
 
-// readNullableObject reads an object with read into a new *p; null makes *p nil.
-func readNullableObject[T any](d *jsontext.Decoder, p **T, read func(*jsontext.Decoder, *T) error) error {
-	if d.PeekKind() == 'n' {
-		*p = nil
-		return jsonread.Skip(d)
-	}
-	*p = new(T)
-	return read(d, *p)
-}
-
 func readUserInfo(d *jsontext.Decoder, u *authenticationv1.UserInfo) error {
 	return jsonread.Object(d, userInfoMembers, func(field int) error {
 		switch field {
@@ -460,41 +450,18 @@ func readUserInfo(d *jsontext.Decoder, u *authenticationv1.UserInfo) error {
 		case 2:
 			return readStrings(d, &u.Groups)
 		}
-		if d.PeekKind() == 'n' {
-			u.Extra = nil
-			return jsonread.Skip(d)
-		}
-		if ok, err := jsonread.Open(d, '{', "an object"); !ok {
-			return err
-		}
-		u.Extra = map[string]authenticationv1.ExtraValue{}
-		for d.PeekKind() != '}' {
-			var name string
-			if err := jsonread.String(d, &name); err != nil {
-				return err
-			}
+		return jsonread.Map(d, &u.Extra, func() (authenticationv1.ExtraValue, error) {
 			var values []string
-			if err := readStrings(d, &values); err != nil {
-				return err
-			}
-			u.Extra[name] = values
-		}
-		_, err := d.ReadToken()
-		return err
+			err := readStrings(d, &values)
+			return values, err
+		})
 	})
 }
 
 // readStrings reads a list of strings; null makes *list nil.
 func readStrings(d *jsontext.Decoder, list *[]string) error {
-	if d.PeekKind() == 'n' {
-		*list = nil
-		return jsonread.Skip(d)
-	}
-	*list = []string{}
-	return jsonread.Array(d, func() error {
-		var s string
-		err := jsonread.String(d, &s)
-		*list = append(*list, s)
-		return err
+	return jsonread.List(d, list, func() (s string, err error) {
+		err = jsonread.String(d, &s)
+		return s, err
 	})
 }

@@ -198,12 +198,11 @@ func readPath(d *jsontext.Decoder, path []string, spec **podSpec, m members) err
 	if len(path) > 0 {
 		return jsonread.Object(d, path[:1], func(int) error { return readPath(d, path[1:], spec, m) })
 	}
-	if d.PeekKind() == 'n' {
-		*spec = nil
-		return jsonread.Skip(d)
-	}
-	s := &podSpec{}
-	*spec = s
+	return jsonread.Pointer(d, spec, func(s *podSpec) error { return readSpec(d, s, m) })
+}
+
+// readSpec reads a pod spec's members that m names.
+func readSpec(d *jsontext.Decoder, s *podSpec, m members) error {
 	return jsonread.Object(d, m.spec, func(field int) error {
 		switch field {
 		case 0:
@@ -221,12 +220,9 @@ func readPath(d *jsontext.Decoder, path []string, spec **podSpec, m members) err
 		case 6:
 			return readSecurity(d, &s.SecurityContext)
 		}
-		if d.PeekKind() == 'n' {
-			s.OS = nil
-			return jsonread.Skip(d)
-		}
-		s.OS = &podOS{}
-		return jsonread.Object(d, nameField, func(int) error { return jsonread.String(d, &s.OS.Name) })
+		return jsonread.Pointer(d, &s.OS, func(os *podOS) error {
+			return jsonread.Object(d, nameField, func(int) error { return jsonread.String(d, &os.Name) })
+		})
 	})
 }
 

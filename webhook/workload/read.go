@@ -11,12 +11,8 @@ import (
 // container a zero one, as encoding/json reads them: a custom resource's
 // template counts as a pod template when it lists containers, even none.
 func readContainers(d *jsontext.Decoder, list *[]container, fields []string) error {
-	if d.PeekKind() == '[' {
-		*list = make([]container, 0, 4)
-	}
-	return jsonread.Array(d, func() error {
-		var c container
-		err := jsonread.Object(d, fields, func(field int) error {
+	return jsonread.List(d, list, func() (c container, err error) {
+		err = jsonread.Object(d, fields, func(field int) error {
 			switch field {
 			case 0:
 				return jsonread.String(d, &c.Name)
@@ -27,48 +23,35 @@ func readContainers(d *jsontext.Decoder, list *[]container, fields []string) err
 			}
 			return readSecurity(d, &c.SecurityContext)
 		})
-		*list = append(*list, c)
-		return err
+		return c, err
 	})
 }
 
 // readSecurity reads a pod's or a container's security context.
 func readSecurity(d *jsontext.Decoder, sc **securityFields) error {
-	if d.PeekKind() == 'n' {
-		*sc = nil
-		return jsonread.Skip(d)
-	}
-	f := &securityFields{}
-	*sc = f
-	return jsonread.Object(d, securityFieldNames, func(field int) error {
-		switch field {
-		case 0:
-			return jsonread.Int64(d, &f.RunAsUser)
-		case 1:
-			return jsonread.Int64(d, &f.RunAsGroup)
-		case 2:
-			return jsonread.Bool(d, &f.RunAsNonRoot)
-		}
-		if d.PeekKind() == 'n' {
-			f.WindowsOptions = nil
-			return jsonread.Skip(d)
-		}
-		f.WindowsOptions = &windowsOptions{}
-		return jsonread.Object(d, windowsFields, func(int) error {
-			return jsonread.StringPointer(d, &f.WindowsOptions.RunAsUserName)
+	return jsonread.Pointer(d, sc, func(f *securityFields) error {
+		return jsonread.Object(d, securityFieldNames, func(field int) error {
+			switch field {
+			case 0:
+				return jsonread.Int64(d, &f.RunAsUser)
+			case 1:
+				return jsonread.Int64(d, &f.RunAsGroup)
+			case 2:
+				return jsonread.Bool(d, &f.RunAsNonRoot)
+			}
+			return jsonread.Pointer(d, &f.WindowsOptions, func(w *windowsOptions) error {
+				return jsonread.Object(d, windowsFields, func(int) error {
+					return jsonread.StringPointer(d, &w.RunAsUserName)
+				})
+			})
 		})
 	})
 }
 
 // readPullSecrets reads imagePullSecrets; a null entry is a zero one.
 func readPullSecrets(d *jsontext.Decoder, list *[]localObjectRef) error {
-	if d.PeekKind() == '[' {
-		*list = []localObjectRef{}
-	}
-	return jsonread.Array(d, func() error {
-		var ref localObjectRef
-		err := jsonread.Object(d, nameField, func(int) error { return jsonread.String(d, &ref.Name) })
-		*list = append(*list, ref)
-		return err
+	return jsonread.List(d, list, func() (ref localObjectRef, err error) {
+		err = jsonread.Object(d, nameField, func(int) error { return jsonread.String(d, &ref.Name) })
+		return ref, err
 	})
 }

@@ -176,18 +176,41 @@ func Nullable[T any](d *jsontext.Decoder, p **T, want string, parse func(jsontex
 }
 
 func StringPointer(d *jsontext.Decoder, p **string) error {
+	return Pointer(d, p, func(s *string) error { return String(d, s) })
+}
+
+// Pointer reads the next value into a new *p with read; null makes *p nil.
+func Pointer[T any](d *jsontext.Decoder, p **T, read func(v *T) error) error {
 	if d.PeekKind() == 'n' {
 		*p = nil
 		return Skip(d)
 	}
-	var s string
-	*p = &s
-	return String(d, &s)
+	*p = new(T)
+	return read(*p)
 }
 
-// StringMap reads labels or annotations. A name written twice keeps
-// its last value, as encoding/json does: both are the same map entry.
-func StringMap(d *jsontext.Decoder, m *map[string]string) error {
+// List reads a JSON array into *list, each element read by elem, as
+// encoding/json reads a slice: an empty array is an empty, non-nil slice,
+// null makes *list nil. elem returns what it read, even with an error (it
+// is not kept then), so that no element escapes to the heap on its own.
+func List[T any](d *jsontext.Decoder, list *[]T, elem func() (T, error)) error {
+	if d.PeekKind() == 'n' {
+		*list = nil
+		return Skip(d)
+	}
+	// Room for a pod's few containers without growing.
+	*list = make([]T, 0, 4)
+	return Array(d, func() error {
+		v, err := elem()
+		*list = append(*list, v)
+		return err
+	})
+}
+
+// Map reads a JSON object of any names into *m, each value read by value.
+// A name written twice keeps its last value, as encoding/json does: both
+// are the same map entry. null makes *m nil.
+func Map[V any](d *jsontext.Decoder, m *map[string]V, value func() (V, error)) error {
 	if d.PeekKind() == 'n' {
 		*m = nil
 		return Skip(d)
@@ -196,20 +219,30 @@ func StringMap(d *jsontext.Decoder, m *map[string]string) error {
 		return err
 	}
 	if *m == nil {
-		*m = map[string]string{}
+		*m = map[string]V{}
 	}
 	for d.PeekKind() != '}' {
-		var name, value string
+		var name string
 		if err := String(d, &name); err != nil {
 			return err
 		}
-		if err := StringValue(d, &value); err != nil {
+		v, err := value()
+		if err != nil {
 			return err
 		}
-		(*m)[name] = value
+		(*m)[name] = v
 	}
 	_, err := d.ReadToken()
 	return err
+}
+
+// StringMap reads labels or annotations.
+func StringMap(d *jsontext.Decoder, m *map[string]string) error {
+	return Map(d, m, func() (string, error) {
+		var v string
+		err := StringValue(d, &v)
+		return v, err
+	})
 }
 
 // StringValue is String for a map value: null is "" there.
