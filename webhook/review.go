@@ -113,7 +113,7 @@ func (e endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
-		writeReview(w, "", admission.Errored(http.StatusBadRequest, fmt.Errorf("decoding the AdmissionReview: %w", err)))
+		writeReview(w, "", admission.Errored(http.StatusBadRequest, fmt.Errorf("decoding the AdmissionReview: %w; strata reads the admission.k8s.io/v1 AdmissionReview JSON the API server posts, nothing else", err)))
 		return
 	}
 	writeReview(w, rv.apiVersion, e.handle(ctx, rv.request, rv.workload, reader))

@@ -192,7 +192,7 @@ func Serve(ctx context.Context, opts ServerOptions) error {
 		// Also the TLS handshake's deadline: net/http gives a handshake
 		// the shortest of the read and write timeouts.
 		ReadHeaderTimeout: webhookLimits.HeaderTimeout,
-		// WithDeadline sets each admission request's own read deadline;
+		// Endpoint sets each admission request's own read deadline;
 		// this is the bound of any other request's body.
 		ReadTimeout: maxWebhookTimeout,
 		// An answer that a client does not read would otherwise hold a
