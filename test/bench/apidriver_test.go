@@ -3,9 +3,12 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net"
+	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -57,18 +60,16 @@ func demoDigests(ctx context.Context) (map[string]string, error) {
 	return out, nil
 }
 
-// dryRunLoad is one run of the client-side load driver: concurrency
+// dryRunLoad is one run of the client-side load driver: each of its
 // clients creating objects of one kind in one namespace with server-side
-// dry run, each one request at a time, for a fixed time.
+// dry run, one request at a time, for a fixed time.
 type dryRunLoad struct {
-	Config    *rest.Config
 	Namespace string
 	Kind      string // kindPod, kindPodByDigest or kindDeployment
 	// ByDigest maps each image of the bench pod to the same image by
 	// digest (tag@digest), for kindPodByDigest.
-	ByDigest    map[string]string
-	Concurrency int
-	Duration    time.Duration
+	ByDigest map[string]string
+	Duration time.Duration
 }
 
 // dryRunResult counts every create by its answer; latencies are over the
@@ -78,29 +79,62 @@ type dryRunResult struct {
 	Sample                            string // the first error
 	Seconds, PerSecond                float64
 	Latency                           load.Latency
+	// latencies are the samples Latency summarizes, kept so that the
+	// slices of one scenario add up to one result.
+	latencies []time.Duration
 }
 
-// run drives the API server. Every worker has its own client and so its
-// own connection, as independent kubectl users and controllers do
-// (client-go would otherwise multiplex every worker over one HTTP/2
-// connection); none is rate-limited on the client side.
-func (l dryRunLoad) run(ctx context.Context) (dryRunResult, error) {
-	clients := make([]kubernetes.Interface, l.Concurrency)
-	for i := range clients {
-		cfg := rest.CopyConfig(l.Config)
+// plus is r and o as one run: the counts and the times added, the
+// latencies summarized over both.
+func (r dryRunResult) plus(o dryRunResult) dryRunResult {
+	sum := dryRunResult{
+		Requests: r.Requests + o.Requests, Allowed: r.Allowed + o.Allowed, Denied: r.Denied + o.Denied, Errors: r.Errors + o.Errors,
+		Sample: cmp.Or(r.Sample, o.Sample), Seconds: r.Seconds + o.Seconds,
+		latencies: append(slices.Clone(r.latencies), o.latencies...),
+	}
+	if sum.Seconds > 0 {
+		sum.PerSecond = float64(sum.Allowed+sum.Denied) / sum.Seconds
+	}
+	sum.Latency = load.Summarize(sum.latencies)
+	return sum
+}
+
+// dryRunClients makes n clients of the API server, each with its own
+// connection, as independent kubectl users and controllers have (client-go
+// would otherwise multiplex them over one HTTP/2 connection), none
+// rate-limited on the client side. They are kept across runs, so that no
+// run pays for connecting; closeIdle closes their connections.
+func dryRunClients(config *rest.Config, n int) (clients []kubernetes.Interface, closeIdle func(), err error) {
+	var https []*http.Client
+	closeIdle = func() {
+		for _, hc := range https {
+			hc.CloseIdleConnections()
+		}
+	}
+	for range n {
+		cfg := rest.CopyConfig(config)
 		cfg.RateLimiter = flowcontrol.NewFakeAlwaysRateLimiter()
 		// A dialer of its own keeps client-go from sharing the transport
 		// it caches per TLS configuration.
 		cfg.Dial = (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext
 		hc, err := rest.HTTPClientFor(cfg)
 		if err != nil {
-			return dryRunResult{}, err
+			closeIdle()
+			return nil, nil, err
 		}
-		defer hc.CloseIdleConnections()
-		if clients[i], err = kubernetes.NewForConfigAndClient(cfg, hc); err != nil {
-			return dryRunResult{}, err
+		https = append(https, hc)
+		c, err := kubernetes.NewForConfigAndClient(cfg, hc)
+		if err != nil {
+			closeIdle()
+			return nil, nil, err
 		}
+		clients = append(clients, c)
 	}
+	return clients, closeIdle, nil
+}
+
+// run drives the API server with every client at once.
+func (l dryRunLoad) run(ctx context.Context, clients []kubernetes.Interface) (dryRunResult, error) {
 	create, err := l.creator()
 	if err != nil {
 		return dryRunResult{}, err
@@ -159,6 +193,7 @@ func (l dryRunLoad) run(ctx context.Context) (dryRunResult, error) {
 	res.Seconds = time.Since(start).Seconds()
 	res.Requests = res.Allowed + res.Denied + res.Errors
 	res.PerSecond = float64(res.Allowed+res.Denied) / res.Seconds
+	res.latencies = lat
 	res.Latency = load.Summarize(lat)
 	return res, ctx.Err()
 }

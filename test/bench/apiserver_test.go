@@ -28,21 +28,24 @@ import (
 
 // apiSettings are the knobs of `make bench-apiserver`.
 type apiSettings struct {
-	duration    time.Duration // each measured run
+	duration    time.Duration // what each scenario is measured for, at one kind and concurrency
+	rounds      int           // duration is cut into this many slices; a round measures each scenario for one
 	warmup      time.Duration // each scenario and kind, once, before its first run
 	concurrency []int
 	kinds       []string
 	// profiles, when set, is a directory for a CPU profile of the API
-	// server over each measured run (BENCH_API_PROFILE).
+	// server over each measured slice (BENCH_API_PROFILE).
 	profiles string
 }
 
 func readAPISettings(t *testing.T) apiSettings {
 	t.Helper()
-	// 26 runs of 7 s (apiScenarios: 13 scenario and kind pairs at two
-	// concurrencies), 13 warm-ups of 2 s and the setup: under the 5 minutes
-	// issue 16 allows.
-	s := apiSettings{duration: 7 * time.Second, warmup: 2 * time.Second, concurrency: []int{4, 16}, kinds: []string{kindPod, kindPodByDigest, kindDeployment}}
+	// 13 scenario and kind pairs (apiScenarios) at two concurrencies, 7 s
+	// each, 13 warm-ups of 2 s and the setup: under the 5 minutes issue 16
+	// allows. Slices of 1 s: the API server's own collections and the other
+	// processes' load, which move a 7 s run by up to a sixth, fall on every
+	// scenario alike.
+	s := apiSettings{duration: 7 * time.Second, rounds: 7, warmup: 2 * time.Second, concurrency: []int{4, 16}, kinds: []string{kindPod, kindPodByDigest, kindDeployment}}
 	if v := os.Getenv("BENCH_API_DURATION"); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil || d <= 0 {
@@ -50,9 +53,24 @@ func readAPISettings(t *testing.T) apiSettings {
 		}
 		s.duration = d
 	}
+	if v := os.Getenv("BENCH_API_ROUNDS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			t.Fatalf("BENCH_API_ROUNDS=%q: want a positive whole number", v)
+		}
+		s.rounds = n
+	}
+	// The API server's CPU profile and /proc's CPU times count in whole
+	// seconds and hundredths: a shorter slice would be mostly rounding.
+	if s.slice() < time.Second {
+		t.Fatalf("BENCH_API_DURATION %v in %d rounds: want slices of at least 1s", s.duration, s.rounds)
+	}
 	s.profiles = os.Getenv("BENCH_API_PROFILE")
 	return s
 }
+
+// slice is how long a scenario runs in one round.
+func (s apiSettings) slice() time.Duration { return s.duration / time.Duration(s.rounds) }
 
 // Scenario names the table divides by.
 const (
@@ -197,34 +215,29 @@ func TestAPIServer(t *testing.T) {
 
 	var rows []apiRow
 	for _, kind := range cfg.kinds {
+		var measured []apiScenario
 		for _, sc := range scenarios {
-			if !sc.measures(kind) {
-				continue
+			if sc.measures(kind) {
+				measured = append(measured, sc)
 			}
-			// At the highest concurrency, so that the API server's pool of
-			// connections to each webhook server is full before any run
-			// counts the connections it opens.
-			warm := dryRunLoad{Config: api.Config, Namespace: sc.namespace, Kind: kind, ByDigest: byDigest, Concurrency: slices.Max(cfg.concurrency), Duration: cfg.warmup}
-			if _, err := warm.run(ctx); err != nil {
+		}
+		// At the highest concurrency, so that the API server's pool of
+		// connections to each webhook server is full before any run
+		// counts the connections it opens.
+		clients, closeIdle, err := dryRunClients(api.Config, slices.Max(cfg.concurrency))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, sc := range measured {
+			warm := dryRunLoad{Namespace: sc.namespace, Kind: kind, ByDigest: byDigest, Duration: cfg.warmup}
+			if _, err := warm.run(ctx, clients); err != nil {
 				t.Fatal(err)
 			}
 		}
 		for _, c := range cfg.concurrency {
-			// Scenarios alternate within a kind and concurrency, so that
-			// the other processes' load drifts over all of them alike.
-			for _, sc := range scenarios {
-				if !sc.measures(kind) {
-					continue
-				}
-				var profile string
-				if cfg.profiles != "" {
-					profile = filepath.Join(cfg.profiles, fmt.Sprintf("apiserver-%s-%s-%d.pprof", sc.namespace, strings.ReplaceAll(kind, " ", "-"), c))
-				}
-				rows = append(rows, measureAPI(ctx, t, api.Client, apiPid, sc, dryRunLoad{
-					Config: api.Config, Namespace: sc.namespace, Kind: kind, ByDigest: byDigest, Concurrency: c, Duration: cfg.duration,
-				}, profile))
-			}
+			rows = append(rows, measureInterleaved(ctx, t, api.Client, apiPid, measured, kind, clients[:c], byDigest, cfg)...)
 		}
+		closeIdle()
 	}
 	t.Logf("load average after: %s", loadavg())
 	checkStrataDecisions(t, strata.logs, scenarios)
@@ -367,30 +380,66 @@ func waitCalled(ctx context.Context, c kubernetes.Interface, sc apiScenario) err
 	}
 }
 
-// apiRow is one measured run.
+// apiRow is one scenario at one kind and concurrency: its slices added up.
 type apiRow struct {
 	scenario    string
 	kind        string
 	concurrency int
 	res         dryRunResult
+	// rounds are the creates per second of each slice, in round order.
+	rounds []float64
 	// webhooks are the API server's own timings of each of the
-	// scenario's webhooks during the run, by name.
+	// scenario's webhooks during its slices, by name.
 	webhooks []webhookTiming
-	// serverCPU, apiCPU and driverCPU are the CPU time per create of the
-	// webhook servers, kube-apiserver and this process (the clients);
-	// others is what the rest of the machine used, in cores.
-	serverCPU, apiCPU, driverCPU time.Duration
-	others                       float64
+	// serverCPU, apiCPU and driverCPU are the CPU time of the webhook
+	// servers, kube-apiserver and this process (the clients) during the
+	// slices; othersCPU what the rest of the machine used.
+	serverCPU, apiCPU, driverCPU, othersCPU time.Duration
 	// wire is what the webhook servers counted of their callers during
-	// the run (nil: no webhook).
+	// the slices (nil: no webhook).
 	wire *wirecost.Cost
+}
+
+// plus is r with the slice o added.
+func (r apiRow) plus(o apiRow) apiRow {
+	r.res = r.res.plus(o.res)
+	r.rounds = append(slices.Clone(r.rounds), o.rounds...)
+	r.serverCPU += o.serverCPU
+	r.apiCPU += o.apiCPU
+	r.driverCPU += o.driverCPU
+	r.othersCPU += o.othersCPU
+	if o.wire != nil {
+		sum := *o.wire
+		if r.wire != nil {
+			sum = r.wire.Plus(sum)
+		}
+		r.wire = &sum
+	}
+	return r
+}
+
+// perCreate is d per create that got an answer.
+func (r apiRow) perCreate(d time.Duration) time.Duration {
+	answered := r.res.Allowed + r.res.Denied
+	if answered == 0 {
+		return 0
+	}
+	return d / time.Duration(answered)
+}
+
+// others is the rest of the machine's load during the slices, in cores.
+func (r apiRow) others() float64 {
+	if r.res.Seconds == 0 {
+		return 0
+	}
+	return max(0, r.othersCPU.Seconds()/r.res.Seconds)
 }
 
 // capacity estimates the creates per second the machine's cores would
 // sustain with nothing else running, from the CPU each process used per
 // create: far steadier than the measured throughput on a shared machine.
 func (r apiRow) capacity() float64 {
-	total := r.serverCPU + r.apiCPU + r.driverCPU
+	total := r.perCreate(r.serverCPU + r.apiCPU + r.driverCPU)
 	if total <= 0 {
 		return 0
 	}
@@ -435,25 +484,94 @@ type webhookTiming struct {
 	h    *histogram
 }
 
-// measureAPI runs l against sc and checks that every create that got an
-// answer went through each of sc's webhooks, and no other.
-//
-// With a profile path, it also writes the API server's CPU profile over the
-// run there (its /debug/pprof, on by default).
-func measureAPI(ctx context.Context, t *testing.T, c kubernetes.Interface, apiPid int, sc apiScenario, l dryRunLoad, profile string) apiRow {
+// measureInterleaved measures each scenario for cfg.duration at kind and
+// the concurrency of len(clients), in cfg.rounds rounds: each round runs
+// every scenario for one slice, starting one scenario further each round,
+// so that whatever else the machine and the API server do falls on all of
+// them alike. It checks that every create that got an answer went through
+// each of its scenario's webhooks once, and through no other webhook.
+func measureInterleaved(ctx context.Context, t *testing.T, c kubernetes.Interface, apiPid int, scenarios []apiScenario, kind string, clients []kubernetes.Interface, byDigest map[string]string, cfg apiSettings) []apiRow {
 	t.Helper()
+	// Every webhook name is one scenario's: two scrapes of the API server
+	// around all the rounds split its calls by scenario.
 	before, err := scrapeWebhooks(ctx, c)
 	if err != nil {
 		t.Fatal(err)
 	}
-	pidCPU := func(pid int) time.Duration { return procCPU(t, fmt.Sprintf("/proc/%d/stat", pid)) }
-	servers := map[*server]time.Duration{}
+	rows := make([]apiRow, len(scenarios))
+	for i, sc := range scenarios {
+		rows[i] = apiRow{scenario: sc.name, kind: kind, concurrency: len(clients)}
+	}
+	for round := range cfg.rounds {
+		for k := range scenarios {
+			i := (round + k) % len(scenarios)
+			sc := scenarios[i]
+			var profile string
+			if cfg.profiles != "" {
+				profile = filepath.Join(cfg.profiles, fmt.Sprintf("apiserver-%s-%s-%d-%d.pprof", sc.namespace, strings.ReplaceAll(kind, " ", "-"), len(clients), round+1))
+			}
+			l := dryRunLoad{Namespace: sc.namespace, Kind: kind, ByDigest: byDigest, Duration: cfg.slice()}
+			rows[i] = rows[i].plus(measureSlice(ctx, t, c, apiPid, sc, l, clients, profile))
+		}
+	}
+	after, err := scrapeWebhooks(ctx, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	called := map[string]bool{}
+	for i, sc := range scenarios {
+		r := &rows[i]
+		answered := r.res.Allowed + r.res.Denied
+		for _, w := range sc.webhooks {
+			d := after[w.name].since(before[w.name])
+			r.webhooks = append(r.webhooks, webhookTiming{name: w.name, h: d})
+			called[w.name] = true
+			want := answered
+			if !w.calledFor(kind) {
+				want = 0
+			}
+			if int(d.count) != want {
+				t.Errorf("%s, %s × %d: the API server called %s %v times for %d answered creates, want %d", sc.name, kind, len(clients), w.name, d.count, answered, want)
+			}
+		}
+		t.Logf("%s, %s × %d: %d creates in %.1fs, %.0f/s (slices %s), p50 %s p99 %s; %d allowed, %d denied, %d errors",
+			sc.name, kind, len(clients), r.res.Requests, r.res.Seconds, r.res.PerSecond, perSecondList(r.rounds), load.Ms(r.res.Latency.P50), load.Ms(r.res.Latency.P99), r.res.Allowed, r.res.Denied, r.res.Errors)
+		// Every scenario's objects comply with every policy: a denial or an
+		// error means the run measured something else.
+		if r.res.Errors > 0 || r.res.Denied > 0 {
+			t.Errorf("%s, %s × %d: %d denied, %d errors, want none: %s", sc.name, kind, len(clients), r.res.Denied, r.res.Errors, r.res.Sample)
+		}
+	}
+	for name, h := range after {
+		if d := h.since(before[name]); !called[name] && d.count != 0 {
+			t.Errorf("%s × %d: the API server called %s %v times, want none", kind, len(clients), name, d.count)
+		}
+	}
+	return rows
+}
+
+// measureSlice runs l against sc with clients, and reads what each
+// process spent meanwhile and what the webhook servers counted on the
+// wire.
+//
+// With a profile path, it also writes the API server's CPU profile over the
+// slice there (its /debug/pprof, on by default).
+func measureSlice(ctx context.Context, t *testing.T, c kubernetes.Interface, apiPid int, sc apiScenario, l dryRunLoad, clients []kubernetes.Interface, profile string) apiRow {
+	t.Helper()
+	// The wire counts are scraped before the CPU times are read, so that
+	// the scrape's own cost stays out of the webhook servers' CPU.
 	wireBefore := map[*server]wirecost.Cost{}
 	for _, w := range sc.webhooks {
-		servers[w.server] = w.server.cpu(t)
-		if wireBefore[w.server], err = scrapeWire(ctx, w.server); err != nil {
+		was, err := scrapeWire(ctx, w.server)
+		if err != nil {
 			t.Fatal(err)
 		}
+		wireBefore[w.server] = was
+	}
+	pidCPU := func(pid int) time.Duration { return procCPU(t, fmt.Sprintf("/proc/%d/stat", pid)) }
+	servers := map[*server]time.Duration{}
+	for s := range wireBefore {
+		servers[s] = s.cpu(t)
 	}
 	profiled := make(chan error, 1)
 	if profile != "" {
@@ -462,7 +580,7 @@ func measureAPI(ctx context.Context, t *testing.T, c kubernetes.Interface, apiPi
 		profiled <- nil
 	}
 	apiCPU, selfCPU, busy := pidCPU(apiPid), procCPU(t, "/proc/self/stat"), machineBusy(t)
-	res, err := l.run(ctx)
+	res, err := l.run(ctx, clients)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -486,43 +604,17 @@ func measureAPI(ctx context.Context, t *testing.T, c kubernetes.Interface, apiPi
 		}
 		wire = &sum
 	}
-	after, err := scrapeWebhooks(ctx, c)
-	if err != nil {
-		t.Fatal(err)
+	return apiRow{res: res, rounds: []float64{res.PerSecond}, wire: wire,
+		serverCPU: serverCPU, apiCPU: apiCPU, driverCPU: selfCPU, othersCPU: busy - apiCPU - selfCPU - serverCPU}
+}
+
+// perSecondList is rates as "536 541 …".
+func perSecondList(rates []float64) string {
+	parts := make([]string, len(rates))
+	for i, r := range rates {
+		parts[i] = fmt.Sprintf("%.0f", r)
 	}
-	r := apiRow{scenario: sc.name, kind: l.Kind, concurrency: l.Concurrency, res: res, wire: wire}
-	r.others = max(0, (busy-apiCPU-selfCPU-serverCPU).Seconds()/res.Seconds)
-	answered := res.Allowed + res.Denied
-	if answered > 0 {
-		n := time.Duration(answered)
-		r.serverCPU, r.apiCPU, r.driverCPU = serverCPU/n, apiCPU/n, selfCPU/n
-	}
-	called := map[string]bool{}
-	for _, w := range sc.webhooks {
-		d := after[w.name].since(before[w.name])
-		r.webhooks = append(r.webhooks, webhookTiming{name: w.name, h: d})
-		called[w.name] = true
-		want := answered
-		if !w.calledFor(l.Kind) {
-			want = 0
-		}
-		if int(d.count) != want {
-			t.Errorf("%s, %s × %d: the API server called %s %v times for %d answered creates, want %d", sc.name, l.Kind, l.Concurrency, w.name, d.count, answered, want)
-		}
-	}
-	for name, h := range after {
-		if d := h.since(before[name]); !called[name] && d.count != 0 {
-			t.Errorf("%s, %s × %d: the API server called %s %v times, want none", sc.name, l.Kind, l.Concurrency, name, d.count)
-		}
-	}
-	t.Logf("%s, %s × %d: %d creates in %.1fs, %.0f/s, p50 %s p99 %s; %d allowed, %d denied, %d errors",
-		sc.name, l.Kind, l.Concurrency, res.Requests, res.Seconds, res.PerSecond, load.Ms(res.Latency.P50), load.Ms(res.Latency.P99), res.Allowed, res.Denied, res.Errors)
-	// Every scenario's objects comply with every policy: a denial or an
-	// error means the run measured something else.
-	if res.Errors > 0 || res.Denied > 0 {
-		t.Errorf("%s, %s × %d: %d denied, %d errors, want none: %s", sc.name, l.Kind, l.Concurrency, res.Denied, res.Errors, res.Sample)
-	}
-	return r
+	return strings.Join(parts, " ")
 }
 
 // apiTable renders the rows as the Markdown table of RESULTS.md.
@@ -544,24 +636,25 @@ func apiTable(rows []apiRow) string {
 		return fmt.Sprintf("%.2f", a/b)
 	}
 	var b strings.Builder
-	b.WriteString("| kind | conc. | scenario | creates/s | p50 | p99 | × no webhook | × no-op | p99 × no-op | API server's webhook call: mean / p50 / p99 | CPU / create: API server, webhook, clients | other load (cores) | est. capacity/s | × no webhook (CPU) | × no-op (CPU) |\n")
-	b.WriteString("|---|---:|---|---:|---:|---:|---:|---:|---:|---|---|---:|---:|---:|---:|\n")
+	b.WriteString("| kind | conc. | scenario | creates/s | p50 | p99 | × no webhook | × no-op | × no-op by round: median (range) | p99 × no-op | API server's webhook call: mean / p50 / p99 | CPU / create: API server, webhook, clients | other load (cores) | est. capacity/s | × no webhook (CPU) | × no-op (CPU) |\n")
+	b.WriteString("|---|---:|---|---:|---:|---:|---:|---:|---|---:|---|---|---:|---:|---:|---:|\n")
 	for _, r := range rows {
 		k := key{r.kind, r.concurrency}
 		none, noop := base[scenarioNone][k], base[scenarioNoop][k]
-		toNone, toNoop, p99Noop, cpuNone, cpuNoop := "—", "—", "—", "—", "—"
+		toNone, toNoop, byRound, p99Noop, cpuNone, cpuNoop := "—", "—", "—", "—", "—", "—"
 		if r.scenario != scenarioNone {
 			toNone = ratio(r.res.PerSecond, none.res.PerSecond)
 			cpuNone = ratio(r.capacity(), none.capacity())
 		}
 		if r.scenario != scenarioNone && r.scenario != scenarioNoop {
 			toNoop = ratio(r.res.PerSecond, noop.res.PerSecond)
+			byRound = roundRatios(r.rounds, noop.rounds)
 			p99Noop = ratio(float64(r.res.Latency.P99), float64(noop.res.Latency.P99))
 			cpuNoop = ratio(r.capacity(), noop.capacity())
 		}
 		webhookCPU, calls := "—", "—"
 		if len(r.webhooks) > 0 {
-			webhookCPU = micros(r.serverCPU)
+			webhookCPU = micros(r.perCreate(r.serverCPU))
 			var parts []string
 			for _, w := range r.webhooks {
 				if w.h == nil || w.h.count == 0 {
@@ -572,9 +665,30 @@ func apiTable(rows []apiRow) string {
 			}
 			calls = strings.Join(parts, "<br>")
 		}
-		fmt.Fprintf(&b, "| %s | %d | %s | %.0f | %s | %s | %s | %s | %s | %s | %s, %s, %s | %.2f | %.0f | %s | %s |\n",
+		fmt.Fprintf(&b, "| %s | %d | %s | %.0f | %s | %s | %s | %s | %s | %s | %s | %s, %s, %s | %.2f | %.0f | %s | %s |\n",
 			r.kind, r.concurrency, r.scenario, r.res.PerSecond, load.Ms(r.res.Latency.P50), load.Ms(r.res.Latency.P99),
-			toNone, toNoop, p99Noop, calls, micros(r.apiCPU), webhookCPU, micros(r.driverCPU), r.others, r.capacity(), cpuNone, cpuNoop)
+			toNone, toNoop, byRound, p99Noop, calls, micros(r.perCreate(r.apiCPU)), webhookCPU, micros(r.perCreate(r.driverCPU)), r.others(), r.capacity(), cpuNone, cpuNoop)
 	}
 	return b.String()
+}
+
+// roundRatios pairs each round's throughput with the no-op's in the same
+// round: their median and range show how far one round's drift moved the
+// ratio, which the ratio of the sums averages out.
+func roundRatios(rounds, noop []float64) string {
+	var ratios []float64
+	for i := range min(len(rounds), len(noop)) {
+		if noop[i] > 0 {
+			ratios = append(ratios, rounds[i]/noop[i])
+		}
+	}
+	if len(ratios) == 0 {
+		return "—"
+	}
+	slices.Sort(ratios)
+	median := ratios[len(ratios)/2]
+	if len(ratios)%2 == 0 {
+		median = (ratios[len(ratios)/2-1] + median) / 2
+	}
+	return fmt.Sprintf("%.2f (%.2f–%.2f)", median, ratios[0], ratios[len(ratios)-1])
 }
