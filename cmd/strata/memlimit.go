@@ -27,8 +27,9 @@ const (
 // of strata's CPU. Without a limit a higher GOGC would let the heap grow
 // with what is live, unbounded; with one, the heap cannot grow past the
 // limit whatever GOGC says, so the price is memory strata has already
-// declared it may hold. Measured in test/bench/RESULTS.md ("What the
-// collector costs"): 400 runs it about a third as often as 100.
+// declared it may hold. Counted in docs/images.md ("The memory limit"):
+// 400 runs the collector a fifth as often as 100 on warm admissions, and
+// leaves the full-size memory scenario's resident set as it was.
 const boundedGCPercent = 400
 
 // Where GOGC comes from, as strata serve logs it.
