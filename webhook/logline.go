@@ -47,7 +47,18 @@ type EdgeLog struct {
 // lineageOf is what the decision log says of the lineages ex evaluated:
 // the platforms whose chain is not empty.
 func lineageOf(ex Examination) []LineageLog {
-	var out []LineageLog
+	n := 0
+	for _, c := range ex.Containers {
+		for _, p := range c.Platforms {
+			if len(p.Lineage.Chain) > 0 {
+				n++
+			}
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	out := make([]LineageLog, 0, n)
 	for _, c := range ex.Containers {
 		for _, p := range c.Platforms {
 			if len(p.Lineage.Chain) == 0 {
