@@ -178,6 +178,10 @@ type Examination struct {
 // names the containers it did not evaluate with that cause as Err.
 func (c *Checker) Examine(ctx context.Context, req policy.Request, w *workload.Workload) Examination {
 	var ex Examination
+	if !c.NamespaceExempt(req.Namespace) {
+		// Room for every container: appending one at a time grew it twice.
+		ex.Containers = make([]Examined, 0, len(w.Containers))
+	}
 	ex.Violations = c.check(ctx, req, w, func(e Examined) { ex.Containers = append(ex.Containers, e) })
 	return ex
 }
@@ -250,6 +254,9 @@ func (c *Checker) check(ctx context.Context, req policy.Request, w *workload.Wor
 			continue
 		}
 		e := Examined{Container: ctr, Image: s.Image}
+		if seen != nil {
+			e.Platforms = make([]ExaminedPlatform, 0, len(facts))
+		}
 		for _, f := range facts {
 			s.Facts = f
 			s.Lineage = c.opts.Lineage.Lineage(rctx, f, access)

@@ -227,7 +227,10 @@ func (h *Handler) record(req admission.Request, w *workload.Workload, d *Decisio
 	// registries: the budget bounds the line (maxDecisionLogLine) and
 	// records what it cut, so one pod cannot write megabytes.
 	var lb logBudget
-	attrs := []slog.Attr{
+	// Room for every attribute the line can have, on the stack: the
+	// record copies them.
+	var room [maxDecisionAttrs]slog.Attr
+	attrs := append(room[:0],
 		slog.String("uid", lb.field(string(req.UID))),
 		slog.String("mode", string(h.opts.Mode)),
 		slog.String("operation", lb.field(string(req.Operation))),
@@ -239,7 +242,7 @@ func (h *Handler) record(req admission.Request, w *workload.Workload, d *Decisio
 		slog.String("decision", decision),
 		slog.Any("policies", lb.policies(violated)),
 		slog.Duration("duration", took),
-	}
+	)
 	if d != nil && len(d.Images) > 0 {
 		kept, omitted := lb.images(d.Images)
 		attrs = append(attrs, slog.Any("images", kept))
@@ -273,6 +276,11 @@ func (h *Handler) record(req admission.Request, w *workload.Workload, d *Decisio
 	r.AddAttrs(attrs...)
 	_ = h.opts.Logger.Handler().Handle(context.Background(), r)
 }
+
+// maxDecisionAttrs is how many attributes a decision line can have: eleven
+// always, then images, violations and lineage with what each omitted, the
+// message and bytesCut.
+const maxDecisionAttrs = 19
 
 // Paths maps each mode to the URL path the API server calls for it.
 var Paths = map[policy.Action]string{

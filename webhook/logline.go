@@ -47,7 +47,18 @@ type EdgeLog struct {
 // lineageOf is what the decision log says of the lineages ex evaluated:
 // the platforms whose chain is not empty.
 func lineageOf(ex Examination) []LineageLog {
-	var out []LineageLog
+	n := 0
+	for _, c := range ex.Containers {
+		for _, p := range c.Platforms {
+			if len(p.Lineage.Chain) > 0 {
+				n++
+			}
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	out := make([]LineageLog, 0, n)
 	for _, c := range ex.Containers {
 		for _, p := range c.Platforms {
 			if len(p.Lineage.Chain) == 0 {
@@ -144,9 +155,11 @@ func (b *logBudget) images(js []JudgedImage) ([]JudgedImage, int) {
 // (shorten returns the short item and its logged size, counting what it
 // cut in c), counts the bytes of every item it drops (sizeOf), and returns
 // how many it dropped: a list of a log line is cut at its end, never in the
-// middle, so that what is kept reads in order.
+// middle, so that what is kept reads in order. Until shorten cuts an item,
+// the items kept are items' own (a short item that lost nothing is the item):
+// most lines cut nothing, and copying each list was an allocation.
 func keepWithin[T any](b *logBudget, items []T, budget int, shorten func(c *logBudget, item T) (T, int), sizeOf func(T) int) ([]T, int) {
-	kept := make([]T, 0, len(items))
+	var copied []T // nil until an item is cut
 	used := 0
 	for i, item := range items {
 		var c logBudget
@@ -155,13 +168,24 @@ func keepWithin[T any](b *logBudget, items []T, budget int, shorten func(c *logB
 			for _, rest := range items[i:] {
 				b.cut += sizeOf(rest)
 			}
-			return kept, len(items) - i
+			if copied == nil {
+				return items[:i:i], len(items) - i
+			}
+			return copied, len(items) - i
 		}
 		used += n
 		b.cut += c.cut
-		kept = append(kept, short)
+		if c.cut > 0 && copied == nil {
+			copied = append(make([]T, 0, len(items)), items[:i]...)
+		}
+		if copied != nil {
+			copied = append(copied, short)
+		}
 	}
-	return kept, 0
+	if copied == nil {
+		return items, 0
+	}
+	return copied, 0
 }
 
 // cutTo returns the longest prefix of s, on a character boundary, whose

@@ -8,6 +8,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/strata-project/strata/webhook/policy"
 )
 
 // The attack: one 40-container pod against a registry whose error bodies
@@ -142,5 +144,41 @@ func TestDecisionLogLineageIsBounded(t *testing.T) {
 	}
 	if len(raw) > logLineageBytes || omitted == 0 || len(kept)+omitted != 100 || lb.cut == 0 {
 		t.Errorf("lineage of 100 deep platforms: %d bytes kept (budget %d), %d kept, %d omitted, %d bytes cut; want within budget, the rest counted", len(raw), logLineageBytes, len(kept), omitted, lb.cut)
+	}
+}
+
+// The decision line's lists are kept as they are until an item must be cut:
+// then the items before it as they were, it and those after cut, and what
+// does not fit dropped from the end, counted.
+func TestDecisionLogListsAreCutOnlyWhereTheyMustBe(t *testing.T) {
+	t.Parallel()
+	short := policy.Violation{Policy: "run-as-root", Action: policy.Warn, Msg: "runs as root", Container: "app"}
+	long := policy.Violation{Policy: "approved-base", Action: policy.Warn, Msg: strings.Repeat("x", 2*logViolationBytes), Container: "side"}
+
+	var b logBudget
+	in := []policy.Violation{short, short}
+	kept, omitted := b.violations(in)
+	if omitted != 0 || b.cut != 0 || len(kept) != 2 || &kept[0] != &in[0] {
+		t.Errorf("violations(two short) = %d kept (same list: %t), %d omitted, %d cut; want the list itself", len(kept), len(kept) > 0 && &kept[0] == &in[0], omitted, b.cut)
+	}
+
+	b = logBudget{}
+	in = []policy.Violation{short, long, short}
+	kept, omitted = b.violations(in)
+	if omitted != 0 || len(kept) != 3 || kept[0] != short || kept[2] != short || len(kept[1].Msg) > logViolationBytes || !strings.HasSuffix(kept[1].Msg, "...") || b.cut == 0 {
+		t.Errorf("violations(short, long, short) = %+v, %d omitted, %d cut; want the long message cut and counted", kept, omitted, b.cut)
+	}
+	if in[1] != long || &kept[0] == &in[0] {
+		t.Errorf("violations changed its input, or kept it where an item was cut")
+	}
+
+	b = logBudget{}
+	many := make([]policy.Violation, 0, 40)
+	for range 40 {
+		many = append(many, policy.Violation{Policy: "p", Action: policy.Warn, Msg: strings.Repeat("y", logViolationBytes-10), Container: "c"})
+	}
+	kept, omitted = b.violations(many)
+	if omitted == 0 || len(kept)+omitted != len(many) || b.cut == 0 {
+		t.Errorf("violations(40 of %d bytes) = %d kept, %d omitted, %d cut; want the end dropped and counted", logViolationBytes-10, len(kept), omitted, b.cut)
 	}
 }

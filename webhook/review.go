@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -123,7 +124,7 @@ func (e endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // or 10 s, less the margin.
 func (e endpoint) limit(r *http.Request) time.Duration {
 	limit := 10 * time.Second
-	if t, err := time.ParseDuration(r.URL.Query().Get("timeout")); err == nil && t > 0 {
+	if t, err := time.ParseDuration(queryValue(r.URL.RawQuery, "timeout")); err == nil && t > 0 {
 		limit = min(t, maxWebhookTimeout)
 	}
 	limit -= e.margin
@@ -131,6 +132,28 @@ func (e endpoint) limit(r *http.Request) time.Duration {
 		limit = e.margin
 	}
 	return limit
+}
+
+// queryValue is r.URL.Query().Get(key) for raw, r.URL.RawQuery, without
+// building the map of every parameter (three allocations an admission):
+// the first value of key, in a query read as url.ParseQuery reads it.
+func queryValue(raw, key string) string {
+	for raw != "" {
+		var pair string
+		pair, raw, _ = strings.Cut(raw, "&")
+		if pair == "" || strings.Contains(pair, ";") {
+			continue // url.ParseQuery skips both
+		}
+		k, v, _ := strings.Cut(pair, "=")
+		k, err := url.QueryUnescape(k)
+		if err != nil || k != key {
+			continue
+		}
+		if v, err = url.QueryUnescape(v); err == nil {
+			return v
+		}
+	}
+	return ""
 }
 
 // handle runs the handler (with the workload it read, if it read one),
@@ -155,6 +178,9 @@ func (e endpoint) handle(ctx context.Context, req admission.Request, w *workload
 	return resp
 }
 
+// errTooLarge is a body past maxReviewBytes.
+var errTooLarge = fmt.Errorf("request entity is too large; limit is %d bytes", maxReviewBytes)
+
 // preallocatedBodyBytes is as much of a body's declared length as is
 // allocated before its bytes arrive: a pod's review, most often. A client
 // could otherwise declare 7 MiB on each of its connections, send nothing,
@@ -165,9 +191,8 @@ const preallocatedBodyBytes = 16 << 10
 // and small: the code and error of the answer when it is empty or too
 // large.
 func readBody(r *http.Request) ([]byte, int32, error) {
-	tooLarge := fmt.Errorf("request entity is too large; limit is %d bytes", maxReviewBytes)
 	if r.ContentLength > maxReviewBytes {
-		return nil, http.StatusRequestEntityTooLarge, tooLarge
+		return nil, http.StatusRequestEntityTooLarge, errTooLarge
 	}
 	var buf bytes.Buffer
 	if r.ContentLength > 0 {
@@ -181,7 +206,7 @@ func readBody(r *http.Request) ([]byte, int32, error) {
 	}
 	switch {
 	case buf.Len() > maxReviewBytes:
-		return nil, http.StatusRequestEntityTooLarge, tooLarge
+		return nil, http.StatusRequestEntityTooLarge, errTooLarge
 	case buf.Len() == 0:
 		return nil, http.StatusBadRequest, errors.New("request body is empty")
 	}
@@ -218,15 +243,21 @@ func writeReview(w http.ResponseWriter, apiVersion string, resp admission.Respon
 	a := answers.Get().(*answerEncoder)
 	defer a.release()
 	a.buf.Reset()
-	if err := a.enc.Encode(admissionv1.AdmissionReview{
+	// The review and the response are the pooled encoder's own, so that
+	// neither is allocated for encoding/json's sake.
+	a.response = resp.AdmissionResponse
+	a.review = admissionv1.AdmissionReview{
 		TypeMeta: metav1.TypeMeta{APIVersion: apiVersion, Kind: "AdmissionReview"},
-		Response: &resp.AdmissionResponse,
-	}); err != nil {
+		Response: &a.response,
+	}
+	if err := a.enc.Encode(&a.review); err != nil {
 		// An AdmissionResponse has nothing encoding/json cannot write.
 		http.Error(w, "encoding the answer: "+err.Error(), http.StatusInternalServerError)
 		return
 	}
-	w.Header().Set("Content-Type", "application/json")
+	// Header().Set would allocate the value's slice; this one is shared,
+	// and net/http only reads it.
+	w.Header()["Content-Type"] = jsonContentType
 	// Ended by a newline (Encode's), as controller-runtime's json.Encoder
 	// wrote it. Write copies it: the buffer is reused.
 	_, _ = w.Write(a.buf.Bytes())
@@ -247,11 +278,18 @@ var answers = sync.Pool{New: func() any {
 const maxPooledAnswerBytes = 64 << 10
 
 type answerEncoder struct {
-	buf bytes.Buffer
-	enc *json.Encoder
+	buf      bytes.Buffer
+	enc      *json.Encoder
+	review   admissionv1.AdmissionReview
+	response admissionv1.AdmissionResponse
 }
 
+// jsonContentType is the answers' Content-Type header.
+var jsonContentType = []string{"application/json"}
+
 func (a *answerEncoder) release() {
+	// Nothing of this answer (its patch, its warnings) is held by the pool.
+	a.review, a.response = admissionv1.AdmissionReview{}, admissionv1.AdmissionResponse{}
 	if a.buf.Cap() <= maxPooledAnswerBytes {
 		answers.Put(a)
 	}

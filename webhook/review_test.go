@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -221,5 +222,21 @@ func TestDeclaredLengthsCannotMakeStrataHoldMemory(t *testing.T) {
 	t.Logf("%d requests declaring %d bytes each, 11 sent: heap +%d KiB", conns, maxReviewBytes, grew>>10)
 	if grew > 16<<20 {
 		t.Errorf("heap +%d MiB for %d requests that sent 11 bytes each; want what arrived, not what was declared", grew>>20, conns)
+	}
+}
+
+// The endpoint reads ?timeout= without building the query's map; it must
+// read the value r.URL.Query().Get would, whatever the query holds.
+func TestTimeoutIsReadFromTheQueryAsURLQueryReadsIt(t *testing.T) {
+	t.Parallel()
+	for _, raw := range []string{
+		"", "timeout=10s", "timeout=5s&timeout=7s", "a=1&timeout=3s", "timeout", "timeout=", "=5s&timeout=2s",
+		"time%6Fut=4s", "timeout=4%73", "timeout=%zz&timeout=6s", "timeout=1s;x=2&timeout=8s", "x;timeout=1s",
+		"&&timeout=9s&", "timeout+=1s", "timeout=1+s", "TIMEOUT=5s", "timeout=5s=6s",
+	} {
+		values, _ := url.ParseQuery(raw)
+		if got, want := queryValue(raw, "timeout"), values.Get("timeout"); got != want {
+			t.Errorf("queryValue(%q, timeout) = %q, want %q (url.ParseQuery's)", raw, got, want)
+		}
 	}
 }

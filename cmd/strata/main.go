@@ -23,9 +23,9 @@ import (
 var errUsage = errors.New("usage")
 
 func main() {
-	// The container's limit, for every command; strata serve derives one
-	// from its cache budget when there is none.
-	applySoftMemoryLimit(0)
+	// The container's limit (and GOGC under it), for every command; strata
+	// serve derives a limit from its cache budget when there is none.
+	applyMemorySettings(0)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := runWithStdin(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()

@@ -68,13 +68,48 @@ func TestSoftMemoryLimitWithoutAContainerLimitIsDerivedFromTheCacheBudget(t *tes
 	})
 }
 
-// strata serve sets the limit it logs. The budget is 1 TiB so that the
-// limit it sets on this test process (restored after) bounds nothing.
+// Under the soft memory limit strata sets, the collector runs at GOGC 400
+// unless the operator set GOGC; with no limit strata sets (GOMEMLIMIT given,
+// or none to derive), strata leaves GOGC alone, since nothing would bound
+// the heap it allows.
+func TestGOGCIsFourHundredUnderStratasMemoryLimitUnlessTheOperatorSetsIt(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name       string
+		env        map[string]string
+		cacheBytes int64
+		want       memorySetting
+	}{
+		{"the default cache budget", nil, webhook.DefaultCacheBytes,
+			memorySetting{72 << 20, limitFromCache, "400", gcPercentFromLimit}},
+		{"the chart's 256 MiB limit", map[string]string{memoryLimitEnv: "268435456"}, webhook.DefaultCacheBytes,
+			memorySetting{241591911, limitFromContainer, "400", gcPercentFromLimit}},
+		{"the operator's GOGC wins", map[string]string{memoryLimitEnv: "268435456", "GOGC": "150"}, webhook.DefaultCacheBytes,
+			memorySetting{241591911, limitFromContainer, "150", gcPercentFromOperator}},
+		{"the operator's GOGC=off wins", map[string]string{"GOGC": "off"}, webhook.DefaultCacheBytes,
+			memorySetting{72 << 20, limitFromCache, "off", gcPercentFromOperator}},
+		{"GOMEMLIMIT leaves GOGC to the operator too", map[string]string{"GOMEMLIMIT": "200MiB"}, webhook.DefaultCacheBytes,
+			memorySetting{}},
+		{"no limit, no GOGC", nil, 0, memorySetting{}},
+	} {
+		got, ok := memorySettings(func(k string) string { return tc.env[k] }, tc.cacheBytes)
+		if got != tc.want || ok != (tc.want.limit > 0) {
+			t.Errorf("%s: memorySettings(%v, %d) = %+v, %v; want %+v", tc.name, tc.env, tc.cacheBytes, got, ok, tc.want)
+		}
+	}
+}
+
+// strata serve sets the limit and GOGC it logs. The budget is 1 TiB so
+// that the limit it sets on this test process (restored after, with GOGC)
+// bounds nothing.
 func TestServeSetsGosSoftMemoryLimitFromItsCacheBudget(t *testing.T) {
 	t.Setenv("GOMEMLIMIT", "")
+	t.Setenv("GOGC", "")
 	t.Setenv(memoryLimitEnv, "")
 	before := debug.SetMemoryLimit(-1)
 	t.Cleanup(func() { debug.SetMemoryLimit(before) })
+	gcBefore := debug.SetGCPercent(100)
+	t.Cleanup(func() { debug.SetGCPercent(gcBefore) })
 	config := filepath.Join(t.TempDir(), "strata.yaml")
 	if err := os.WriteFile(config, []byte("cache:\n  maxBytes: 1Ti\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -87,12 +122,17 @@ func TestServeSetsGosSoftMemoryLimitFromItsCacheBudget(t *testing.T) {
 		if s == nil {
 			return // startServe failed and said why
 		}
-		if log := s.stdout.String(); !strings.Contains(log, fmt.Sprintf(`"msg":"Go's soft memory limit","bytes":%d`, want)) {
-			t.Errorf("strata serve did not log the limit it set; log:\n%s", log)
+		if log := s.stdout.String(); !strings.Contains(log, fmt.Sprintf(`"msg":"Go's soft memory limit","bytes":%d`, want)) ||
+			!strings.Contains(log, `"gogc":"400"`) {
+			t.Errorf("strata serve did not log the limit and GOGC it set; log:\n%s", log)
 		}
 	})
 	s = startServe(t, "--dev", "--config", config)
 	if got := debug.SetMemoryLimit(-1); got != want {
 		t.Errorf("Go's soft memory limit under strata serve with cache.maxBytes 1Ti = %d, want %d", got, want)
+	}
+	// SetGCPercent answers the setting it replaces; it is set back at once.
+	if got := debug.SetGCPercent(boundedGCPercent); got != boundedGCPercent {
+		t.Errorf("GOGC under strata serve = %d, want %d", got, boundedGCPercent)
 	}
 }

@@ -74,8 +74,8 @@ func newServeCommand(stdout, stderr io.Writer) *cobra.Command {
 
 		logger := slog.New(slog.NewJSONHandler(stdout, nil))
 		ctrllog.SetLogger(logr.FromSlogHandler(logger.Handler()))
-		if limit, from := applySoftMemoryLimit(cfg.Cache.MaxBytes.Value()); limit > 0 {
-			logger.Info("Go's soft memory limit", "bytes", limit, "from", from)
+		if m := applyMemorySettings(cfg.Cache.MaxBytes.Value()); m.limit > 0 {
+			logger.Info("Go's soft memory limit", "bytes", m.limit, "from", m.from, "gogc", m.gogc, "gogcFrom", m.gogcFrom)
 		}
 
 		if *certDir == "" {

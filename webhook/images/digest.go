@@ -38,15 +38,29 @@ func digestFromHash(h v1.Hash) (Digest, error) { return ParseDigest(h.String()) 
 // IsZero reports an unset digest.
 func (d Digest) IsZero() bool { return d == Digest{} }
 
+// String is "sha256:<hex>", in one allocation: the decision log writes a
+// digest per container and per lineage entry of every admission.
 func (d Digest) String() string {
 	if d.IsZero() {
 		return ""
 	}
-	return "sha256:" + hex.EncodeToString(d[:])
+	var b [len(digestPrefix) + 2*len(d)]byte
+	return string(d.appendTo(b[:0]))
+}
+
+const digestPrefix = "sha256:"
+
+func (d Digest) appendTo(b []byte) []byte {
+	return hex.AppendEncode(append(b, digestPrefix...), d[:])
 }
 
 // MarshalText makes a Digest appear as "sha256:<hex>" in JSON documents.
-func (d Digest) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+func (d Digest) MarshalText() ([]byte, error) {
+	if d.IsZero() {
+		return []byte{}, nil
+	}
+	return d.appendTo(make([]byte, 0, len(digestPrefix)+2*len(d))), nil
+}
 
 // UnmarshalText is the inverse of MarshalText.
 func (d *Digest) UnmarshalText(b []byte) error {

@@ -62,6 +62,9 @@ type Error struct {
 // does not read pull secrets): to such a caller, "add an imagePullSecret"
 // is advice that cannot help. Other errors are returned as they are.
 func OwnCredentialsOnly(err error) error {
+	if err == nil {
+		return nil // without errors.As, whose target would escape: every warm image passes here
+	}
 	var e *Error
 	if !errors.As(err, &e) || e.Kind != KindUnauthorized {
 		return err

@@ -270,7 +270,7 @@ func (r *Resolver) Resolve(ctx context.Context, image string, access Access) (*I
 	if err != nil {
 		return nil, r.classify(ctx, image, ref, err)
 	}
-	return r.image(ctx, image, ref, top, facts), nil
+	return r.image(ctx, image, ref, ref.String(), top, facts), nil
 }
 
 // Cached is Resolve answered from the caches alone, false where Resolve
@@ -281,18 +281,21 @@ func (r *Resolver) Cached(image string, access Access) (*Image, bool) {
 	if err != nil || len(r.allow) > 0 && !r.allow[canonicalHost(ref.Registry)] {
 		return nil, false
 	}
-	top, facts, ok := r.cachedImage(ref, access)
+	// The canonical reference is both the cache's key and the answer's.
+	canonical := ref.String()
+	top, facts, ok := r.cachedImage(canonical, access)
 	if !ok {
 		return nil, false
 	}
-	return r.image(context.Background(), image, ref, top, facts), true
+	return r.image(context.Background(), image, ref, canonical, top, facts), true
 }
 
-// image is what Resolve answers for image, resolved as top with facts.
-func (r *Resolver) image(ctx context.Context, image string, ref Reference, top resolved, facts []*Facts) *Image {
+// image is what Resolve answers for image, resolved as top with facts;
+// canonical is ref.String().
+func (r *Resolver) image(ctx context.Context, image string, ref Reference, canonical string, top resolved, facts []*Facts) *Image {
 	img := &Image{
 		Written:   image,
-		Ref:       ref.String(),
+		Ref:       canonical,
 		Digest:    top.digest,
 		MediaType: top.mediaType,
 		Platforms: facts,
@@ -353,15 +356,16 @@ func (r *Resolver) parse(image string) (Reference, error) {
 // content, so that a caller arriving between the two steps joins the fetch
 // rather than reading the manifest again.
 func (r *Resolver) resolveImage(ctx context.Context, ref Reference, access Access) (resolved, []*Facts, error) {
-	if top, facts, ok := r.cachedImage(ref, access); ok {
+	canonical := ref.String()
+	if top, facts, ok := r.cachedImage(canonical, access); ok {
 		return top, facts, nil
 	}
 	type answer struct {
 		top   resolved
 		facts []*Facts
 	}
-	a, err := await(ctx, r, "image\x00"+access.Scope+"\x00"+ref.String(), func(ctx context.Context) (answer, error) {
-		if top, facts, ok := r.cachedImage(ref, access); ok {
+	a, err := await(ctx, r, "image\x00"+access.Scope+"\x00"+canonical, func(ctx context.Context) (answer, error) {
+		if top, facts, ok := r.cachedImage(canonical, access); ok {
 			return answer{top, facts}, nil
 		}
 		top, err := r.resolveRef(ctx, ref, access)
@@ -377,9 +381,10 @@ func (r *Resolver) resolveImage(ctx context.Context, ref Reference, access Acces
 	return a.top, a.facts, err
 }
 
-// cachedImage answers from fresh cache entries alone.
-func (r *Resolver) cachedImage(ref Reference, access Access) (resolved, []*Facts, bool) {
-	e, ok := r.refs.Get(refKey{scope: access.Scope, ref: ref.String()})
+// cachedImage answers from fresh cache entries alone, for the reference
+// whose canonical form (Reference.String) is canonical.
+func (r *Resolver) cachedImage(canonical string, access Access) (resolved, []*Facts, bool) {
+	e, ok := r.refs.Get(refKey{scope: access.Scope, ref: canonical})
 	if !ok || e.notFound != nil || r.opts.Now().Sub(e.checked) >= r.opts.TagTTL {
 		return resolved{}, nil, false
 	}

@@ -80,7 +80,7 @@ func (c *resultCache) writeKey(w *bufio.Writer, in Input) {
 		writeLength(w, 'o', n)
 		for i, t := range terms {
 			if t != nil {
-				writeCanonical(w, ast.String(c.keys[i]))
+				writeText(w, 's', c.keys[i]) // writeCanonical of the ast.String, without boxing it
 				writeTop(w, in, c.keys[i], t)
 			}
 		}
@@ -103,7 +103,7 @@ func (c *resultCache) writePartsKey(w *bufio.Writer, in Input) bool {
 	}
 	writeLength(w, 'o', len(parts))
 	for i, p := range parts {
-		writeCanonical(w, ast.String(c.keys[i]))
+		writeText(w, 's', c.keys[i]) // writeCanonical of the ast.String, without boxing it
 		_ = w.WriteByte('h')
 		WriteDigest(w, p.digest)
 	}

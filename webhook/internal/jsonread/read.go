@@ -121,21 +121,59 @@ func Open(d *jsontext.Decoder, kind jsontext.Kind, what string) (bool, error) {
 	return false, fmt.Errorf("%s: want %s, found %s", d.StackPointer(), what, tok.Kind())
 }
 
-// String reads a JSON string into s; null leaves s as it is.
+// String reads a JSON string into s; null leaves s as it is. A string of
+// wellKnown is not allocated again; any other is, once.
 func String(d *jsontext.Decoder, s *string) error {
-	tok, err := d.ReadToken()
-	if err != nil {
+	if d.PeekKind() == '"' {
+		v, err := d.ReadValue()
+		if err != nil {
+			return err
+		}
+		if len(v) <= maxWellKnownBytes {
+			if known, ok := wellKnown[string(v)]; ok {
+				*s = known
+				return nil
+			}
+		}
+		if !bytes.ContainsRune(v, '\\') {
+			*s = string(v[1 : len(v)-1])
+			return nil
+		}
+		u, err := jsontext.AppendUnquote(nil, v)
+		*s = string(u)
 		return err
 	}
-	switch tok.Kind() {
-	case 'n':
-		return nil
-	case '"':
-		*s = tok.String()
-		return nil
+	tok, err := d.ReadToken()
+	if err != nil || tok.Kind() == 'n' {
+		return err
 	}
 	return fmt.Errorf("%s: want a string, found %s", d.StackPointer(), tok.Kind())
 }
+
+// wellKnown holds strings that most reviews repeat (the review's apiVersion
+// and kind, the groups, versions, kinds and resources of pods and their
+// controllers, the operations, the groups of every service account, the
+// restart policies), each keyed by its JSON, quotes included, which no
+// escaped spelling matches: a review of a pod holds a dozen of them.
+var wellKnown = func() map[string]string {
+	m := map[string]string{}
+	for _, s := range []string{
+		"admission.k8s.io/v1", "admission.k8s.io/v1beta1", "AdmissionReview", "meta.k8s.io/v1",
+		"CreateOptions", "UpdateOptions", "CREATE", "UPDATE", "DELETE", "CONNECT",
+		"v1", "apps", "batch", "Pod", "pods", "ephemeralcontainers",
+		"Deployment", "deployments", "ReplicaSet", "replicasets", "StatefulSet", "statefulsets",
+		"DaemonSet", "daemonsets", "Job", "jobs", "CronJob", "cronjobs",
+		"system:authenticated", "system:serviceaccounts", "system:masters", "system:nodes",
+		"Always", "IfNotPresent", "Never", "OnFailure",
+	} {
+		m[strconv.Quote(s)] = s
+	}
+	return m
+}()
+
+// maxWellKnownBytes is the length of the longest key of wellKnown
+// (TestWellKnownStringsAreReadAsWritten checks it).
+const maxWellKnownBytes = len(`"admission.k8s.io/v1beta1"`)
 
 // Int64 reads a whole number of 64 bits, as encoding/json does into an
 // int64: 1.0, 1e3 and what overflows are refused.
