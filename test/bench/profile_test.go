@@ -5,7 +5,6 @@ package bench
 import (
 	"context"
 	"errors"
-	"github.com/strata-project/strata/test/cluster"
 	"io"
 	"log/slog"
 	"net/http"
@@ -23,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
+	"github.com/strata-project/strata/test/cluster"
 	"github.com/strata-project/strata/webhook"
 	"github.com/strata-project/strata/webhook/devcert"
 )
