@@ -62,7 +62,11 @@ const InvalidObject = "invalid-object"
 
 // Handle decides one admission request.
 func (h *Handler) Handle(ctx context.Context, req admission.Request) admission.Response {
-	return h.handleWorkload(ctx, req, nil)
+	resp, logLine := h.handleWorkload(ctx, req, nil)
+	if logLine != nil {
+		logLine()
+	}
+	return resp
 }
 
 // readWorkload reads the request's object in the review's pass (Endpoint).
@@ -71,8 +75,11 @@ func (h *Handler) readWorkload(kind metav1.GroupVersionKind, d *jsontext.Decoder
 }
 
 // handleWorkload decides req, given its object as a workload when the
-// review's pass read it, or nil to decode it from its bytes.
-func (h *Handler) handleWorkload(ctx context.Context, req admission.Request, read *workload.Workload) (resp admission.Response) {
+// review's pass read it, or nil to decode it from its bytes. The metrics
+// count the decision before it returns; its log line is left to logLine
+// (nil when the log is off), which Endpoint calls once the answer is on
+// the wire: the API server waits for the answer, not for the log.
+func (h *Handler) handleWorkload(ctx context.Context, req admission.Request, read *workload.Workload) (resp admission.Response, logLine func()) {
 	start := time.Now()
 	var (
 		w *workload.Workload
@@ -85,10 +92,10 @@ func (h *Handler) handleWorkload(ctx context.Context, req admission.Request, rea
 			h.opts.Logger.Error("panic while deciding an admission", "uid", string(req.UID), "panic", p, "stack", string(debug.Stack()))
 			resp, d = h.failure(http.StatusInternalServerError, fmt.Errorf("panic: %v", p), "strata failed; report it with the decision log")
 		}
-		h.record(req, w, d, resp, time.Since(start))
+		logLine = h.record(req, w, d, resp, time.Since(start))
 	}()
 	resp, w, d = h.handle(ctx, req, read)
-	return resp
+	return resp, nil
 }
 
 // failure decides a request strata could not read by the mode, as a
@@ -198,8 +205,9 @@ func (c *Checker) containersDecide() bool {
 	return ok && e.ReadsOnlyContainerFacts()
 }
 
-// record writes the decision's one log line and its metrics.
-func (h *Handler) record(req admission.Request, w *workload.Workload, d *Decision, resp admission.Response, took time.Duration) {
+// record counts the decision in the metrics and returns what writes its
+// one log line, or nil when the log is off.
+func (h *Handler) record(req admission.Request, w *workload.Workload, d *Decision, resp admission.Response, took time.Duration) (logLine func()) {
 	decision := "allowed"
 	if !resp.Allowed {
 		decision = "denied"
@@ -207,6 +215,15 @@ func (h *Handler) record(req admission.Request, w *workload.Workload, d *Decisio
 			decision = "error"
 		}
 	}
+	h.opts.Metrics.observe(h.opts.Mode, decision, d, took)
+	if !h.opts.Logger.Enabled(context.Background(), slog.LevelInfo) {
+		return nil
+	}
+	return func() { h.logDecision(&req, w, d, &resp, decision, took) }
+}
+
+// logDecision writes the decision's one log line.
+func (h *Handler) logDecision(req *admission.Request, w *workload.Workload, d *Decision, resp *admission.Response, decision string, took time.Duration) {
 	var violated []string
 	if d != nil {
 		for _, v := range d.Violations {
@@ -214,10 +231,6 @@ func (h *Handler) record(req admission.Request, w *workload.Workload, d *Decisio
 				violated = append(violated, v.Policy)
 			}
 		}
-	}
-	h.opts.Metrics.observe(h.opts.Mode, decision, d, took)
-	if !h.opts.Logger.Enabled(context.Background(), slog.LevelInfo) {
-		return
 	}
 	name := req.Name
 	if w != nil && w.Name != "" {

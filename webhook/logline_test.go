@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -8,7 +9,9 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/strata-project/strata/internal/logtest"
 	"github.com/strata-project/strata/webhook/policy"
 )
 
@@ -39,7 +42,7 @@ func TestFortyContainersWithHugeRegistryErrorsWriteOneBoundedLogLine(t *testing.
 	if r.Allowed {
 		t.Fatalf("a pod whose images cannot be resolved was allowed in enforce")
 	}
-	lines := strings.Split(strings.TrimSuffix(logs.String(), "\n"), "\n")
+	lines := strings.Split(strings.TrimSuffix(logs.Await(`"msg":"admission decision"`, 1), "\n"), "\n")
 	var decision string
 	for _, l := range lines {
 		if strings.Contains(l, `"msg":"admission decision"`) {
@@ -101,7 +104,7 @@ func TestDecisionLogLineSaysWhereEachLineageEdgeCameFrom(t *testing.T) {
 		Msg     string       `json:"msg"`
 		Lineage []LineageLog `json:"lineage"`
 	}
-	for _, l := range strings.Split(strings.TrimSuffix(logs.String(), "\n"), "\n") {
+	for _, l := range strings.Split(strings.TrimSuffix(logs.Await(`"msg":"admission decision"`, 1), "\n"), "\n") {
 		if strings.Contains(l, `"msg":"admission decision"`) {
 			if err := json.Unmarshal([]byte(l), &rec); err != nil {
 				t.Fatalf("the decision log line is not JSON: %v", err)
@@ -180,5 +183,59 @@ func TestDecisionLogListsAreCutOnlyWhereTheyMustBe(t *testing.T) {
 	kept, omitted = b.violations(many)
 	if omitted == 0 || len(kept)+omitted != len(many) || b.cut == 0 {
 		t.Errorf("violations(40 of %d bytes) = %d kept, %d omitted, %d cut; want the end dropped and counted", logViolationBytes-10, len(kept), omitted, b.cut)
+	}
+}
+
+// heldLog holds every decision line until release is closed, as a slow
+// log pipe would.
+type heldLog struct {
+	slog.Handler
+	release chan struct{}
+}
+
+func (h heldLog) Handle(ctx context.Context, r slog.Record) error {
+	if r.Message == "admission decision" {
+		<-h.release
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+// The API server waits for the answer, not for strata's log: the answer
+// is sent whole (its length given, not chunked) before the decision line
+// is written, and the line follows it.
+func TestTheAnswerIsSentBeforeTheDecisionLineIsWritten(t *testing.T) {
+	t.Parallel()
+	p := newPipeline(t)
+	var logs logtest.Buffer
+	held := heldLog{Handler: slog.NewJSONHandler(&logs, nil), release: make(chan struct{})}
+	h := NewHandler(HandlerOptions{Checker: p.Checker, Mode: policy.Enforce, Logger: slog.New(held)})
+	url := serveHandler(t, h).URL + "?timeout=10s"
+	released := false
+	defer func() {
+		if !released {
+			close(held.release)
+		}
+	}()
+
+	// Held, the line would hold the answer too: the client gives up.
+	client := &http.Client{Timeout: 5 * time.Second}
+	resp, raw := post(t, client, url, "application/json", reviewOf(t, "answer-first", "Pod", "CREATE", podOf("admin", "strata-demo.local/shop/admin:1.0"), nil))
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("POST = HTTP %d %s, want 200", resp.StatusCode, raw)
+	}
+	if r := decodeReview(t, raw); r.Allowed || r.UID != "answer-first" {
+		t.Errorf("answer = allowed %v, uid %q; want the denial of answer-first", r.Allowed, r.UID)
+	}
+	if resp.ContentLength != int64(len(raw)) || len(resp.TransferEncoding) > 0 {
+		t.Errorf("answer: Content-Length %d, Transfer-Encoding %v for %d bytes; want the length given and no chunks", resp.ContentLength, resp.TransferEncoding, len(raw))
+	}
+	if got := logs.String(); strings.Contains(got, "answer-first") {
+		t.Fatalf("the decision line was written while its handler was held:\n%s", got)
+	}
+
+	close(held.release)
+	released = true
+	if got := logs.Await(`"uid":"answer-first"`, 1); !strings.Contains(got, `"decision":"denied"`) {
+		t.Errorf("decision log after the answer = %q, want the denial of answer-first", got)
 	}
 }

@@ -101,7 +101,8 @@ type Pin struct {
 
 // Handle answers one mutating admission request. Every answer allows.
 func (p *Pinner) Handle(ctx context.Context, req admission.Request) admission.Response {
-	return p.handleWorkload(ctx, req, nil)
+	resp, _ := p.handleWorkload(ctx, req, nil)
+	return resp
 }
 
 // readWorkload reads a Pod's images in the review's pass (Endpoint); the
@@ -114,8 +115,9 @@ func (p *Pinner) readWorkload(kind metav1.GroupVersionKind, d *jsontext.Decoder)
 }
 
 // handleWorkload pins req's images, given its Pod's images when the
-// review's pass read them, or nil to decode them from its bytes.
-func (p *Pinner) handleWorkload(ctx context.Context, req admission.Request, read *workload.Workload) (resp admission.Response) {
+// review's pass read them, or nil to decode them from its bytes. Its log
+// line is written before it returns: logLine is always nil.
+func (p *Pinner) handleWorkload(ctx context.Context, req admission.Request, read *workload.Workload) (resp admission.Response, logLine func()) {
 	start := time.Now()
 	var (
 		pins []Pin
@@ -134,7 +136,7 @@ func (p *Pinner) handleWorkload(ctx context.Context, req admission.Request, read
 	at, note = p.pins(ctx, req, read)
 	resp = admission.Allowed("")
 	if len(at) == 0 {
-		return resp
+		return resp, nil
 	}
 	pins = make([]Pin, len(at))
 	for i := range at {
@@ -144,7 +146,7 @@ func (p *Pinner) handleWorkload(ctx context.Context, req admission.Request, read
 	patchType := admissionv1.PatchTypeJSONPatch
 	resp.PatchType = &patchType
 	resp.AuditAnnotations = map[string]string{PinnedAnnotation: pinsAuditJSON(pins)}
-	return resp
+	return resp, nil
 }
 
 // pinned is a Pin and where its image stands in the Pod.

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"runtime/debug"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -117,7 +118,17 @@ func (e endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeReview(w, "", admission.Errored(http.StatusBadRequest, fmt.Errorf("decoding the AdmissionReview: %w; strata reads the admission.k8s.io/v1 AdmissionReview JSON the API server posts, nothing else", err)))
 		return
 	}
-	writeReview(w, rv.apiVersion, e.handle(ctx, rv.request, rv.workload, reader))
+	resp, logLine := e.handle(ctx, rv.request, rv.workload, reader)
+	if logLine == nil {
+		writeReview(w, rv.apiVersion, resp)
+		return
+	}
+	// The answer goes out whole first, its length given so that the flush
+	// does not make it chunked: the API server waits for the answer, not
+	// for the log.
+	writeReview(w, rv.apiVersion, resp, wholeAnswer)
+	_ = rc.Flush()
+	logLine()
 }
 
 // limit is how long r may take: its ?timeout= (at most maxWebhookTimeout)
@@ -157,8 +168,9 @@ func queryValue(raw, key string) string {
 }
 
 // handle runs the handler (with the workload it read, if it read one),
-// answering a panic with a 500 for that request.
-func (e endpoint) handle(ctx context.Context, req admission.Request, w *workload.Workload, reader workloadReader) (resp admission.Response) {
+// answering a panic with a 500 for that request; logLine is the handler's
+// log line of it, to write once the answer is sent.
+func (e endpoint) handle(ctx context.Context, req admission.Request, w *workload.Workload, reader workloadReader) (resp admission.Response, logLine func()) {
 	defer func() {
 		if p := recover(); p != nil {
 			e.logger.Error("panic while answering an admission", "uid", string(req.UID), "panic", p, "stack", string(debug.Stack()))
@@ -167,7 +179,7 @@ func (e endpoint) handle(ctx context.Context, req admission.Request, w *workload
 		}
 	}()
 	if reader != nil {
-		resp = reader.handleWorkload(ctx, req, w)
+		resp, logLine = reader.handleWorkload(ctx, req, w)
 	} else {
 		resp = e.handler.Handle(ctx, req)
 	}
@@ -175,7 +187,7 @@ func (e endpoint) handle(ctx context.Context, req admission.Request, w *workload
 		resp = admission.Errored(http.StatusInternalServerError, fmt.Errorf("encoding the answer's patch: %w", err))
 		resp.UID = req.UID
 	}
-	return resp
+	return resp, logLine
 }
 
 // errTooLarge is a body past maxReviewBytes.
@@ -231,7 +243,11 @@ const maxAnswerMessageBytes = 8 << 10
 // UTF-8 (six bytes a byte) replaced, so that each of its bytes is at
 // most two in the answer (a '"', a '\\', a newline, half of a U+2028's
 // escape): the message is under 16 KiB in the answer whatever the review.
-func writeReview(w http.ResponseWriter, apiVersion string, resp admission.Response) {
+//
+// With wholeAnswer, it gives the answer's Content-Length, so that a flush
+// before the handler returns sends the answer whole rather than as the
+// first chunk of one.
+func writeReview(w http.ResponseWriter, apiVersion string, resp admission.Response, opts ...answerOption) {
 	if apiVersion == "" {
 		apiVersion = admissionv1.SchemeGroupVersion.String()
 	}
@@ -258,10 +274,19 @@ func writeReview(w http.ResponseWriter, apiVersion string, resp admission.Respon
 	// Header().Set would allocate the value's slice; this one is shared,
 	// and net/http only reads it.
 	w.Header()["Content-Type"] = jsonContentType
+	if slices.Contains(opts, wholeAnswer) {
+		w.Header()["Content-Length"] = []string{strconv.Itoa(a.buf.Len())}
+	}
 	// Ended by a newline (Encode's), as controller-runtime's json.Encoder
 	// wrote it. Write copies it: the buffer is reused.
 	_, _ = w.Write(a.buf.Bytes())
 }
+
+// answerOption is how writeReview writes an answer.
+type answerOption int
+
+// wholeAnswer gives the answer's Content-Length.
+const wholeAnswer answerOption = 1
 
 // answers are reused: an encoder and its buffer were two allocations more
 // per admission than json.Marshal's copy.
@@ -325,8 +350,10 @@ type workloadReader interface {
 	// answers nil and nil, having read nothing, for an object it does not
 	// read at all.
 	readWorkload(kind metav1.GroupVersionKind, d *jsontext.Decoder) (*workload.Workload, error)
-	// handleWorkload is Handle, given w when readWorkload read it.
-	handleWorkload(ctx context.Context, req admission.Request, w *workload.Workload) admission.Response
+	// handleWorkload is Handle, given w when readWorkload read it, but
+	// leaves the log line of its decision to logLine (nil: none, or
+	// written already), for the caller to write after the answer.
+	handleWorkload(ctx context.Context, req admission.Request, w *workload.Workload) (resp admission.Response, logLine func())
 }
 
 var (

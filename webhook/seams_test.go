@@ -46,8 +46,8 @@ func TestUndecodableObjectInAuditOrWarnIsNotDenied(t *testing.T) {
 		if v := got[`strata_violations_total{action="audit",policy="invalid-object"}`]; v != 1 {
 			t.Errorf("strata_violations_total{action=audit,policy=invalid-object} = %v, want 1", v)
 		}
-		if !strings.Contains(logs.String(), `"mode":"audit"`) || !strings.Contains(logs.String(), `"policies":["invalid-object"]`) {
-			t.Errorf("the decision log does not record the audit of the undecodable object:\n%s", logs.String())
+		if log := logs.Await(`"mode":"audit"`, 1); !strings.Contains(log, `"mode":"audit"`) || !strings.Contains(log, `"policies":["invalid-object"]`) {
+			t.Errorf("the decision log does not record the audit of the undecodable object:\n%s", log)
 		}
 	})
 	for mode, h := range hs {

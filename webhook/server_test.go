@@ -31,7 +31,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
-	"github.com/strata-project/strata/webhook/internal/logtest"
+	"github.com/strata-project/strata/internal/logtest"
 	"github.com/strata-project/strata/webhook/policy"
 )
 
@@ -133,7 +133,7 @@ func TestMetricsAndDecisionLog(t *testing.T) {
 	}
 
 	// One log line per decision, with constant keys.
-	lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
+	lines := strings.Split(strings.TrimSpace(logs.Await(`"msg":"admission decision"`, 6)), "\n")
 	if len(lines) != 6 {
 		t.Fatalf("decision log has %d lines, want 6:\n%s", len(lines), logs.String())
 	}

@@ -11,13 +11,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/strata-project/strata/internal/logtest"
 	"github.com/strata-project/strata/internal/testutil"
 )
 
 // served is a running `strata serve`, stopped when the test ends.
 type served struct {
 	addr, healthAddr string
-	stdout, stderr   *bytes.Buffer
+	stdout           *logtest.Buffer
+	stderr           *bytes.Buffer
 }
 
 // startServe runs strata serve with args (and its own listeners) until the
@@ -44,7 +46,7 @@ func tryServe(t *testing.T, args []string) (*served, error) {
 	t.Helper()
 	addr, healthAddr := freeAddr(t), freeAddr(t)
 	ctx, cancel := context.WithCancel(t.Context())
-	s := &served{addr: addr, healthAddr: healthAddr, stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{}}
+	s := &served{addr: addr, healthAddr: healthAddr, stdout: &logtest.Buffer{}, stderr: &bytes.Buffer{}}
 	done := make(chan int, 1)
 	go func() {
 		done <- run(ctx, append([]string{"serve", "--addr", addr, "--health-addr", healthAddr}, args...), s.stdout, s.stderr)

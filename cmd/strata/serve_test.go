@@ -121,7 +121,7 @@ func TestServeDemo(t *testing.T) {
 			t.Errorf("/metrics lacks %s", want)
 		}
 	}
-	if log := s.stdout.String(); !strings.Contains(log, `"msg":"admission decision"`) || !strings.Contains(log, `"decision":"denied"`) {
+	if log := s.stdout.Await(`"decision":"denied"`, 1); !strings.Contains(log, `"msg":"admission decision"`) || !strings.Contains(log, `"decision":"denied"`) {
 		t.Errorf("the decision log lacks decision lines:\n%s", log)
 	}
 }

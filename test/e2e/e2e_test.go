@@ -68,8 +68,8 @@ func mustNotExist(t *testing.T, ns, kind, name string) {
 }
 
 // loggedDecision waits briefly for strata's decision log line about
-// ns/name and returns it: the line is written before the response, but
-// the check is cheap to make robust.
+// ns/name and returns it: strata writes the line just after it sends the
+// answer.
 func loggedDecision(t *testing.T, mode, ns, name string) (decision, bool) {
 	t.Helper()
 	return s.strata.loggedDecision(mode, ns, name)

@@ -15,7 +15,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/strata-project/strata/webhook/internal/logtest"
+	"github.com/strata-project/strata/internal/logtest"
 	"github.com/strata-project/strata/webhook/lineage"
 	"github.com/strata-project/strata/webhook/notify"
 )

@@ -22,10 +22,10 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/strata-project/strata/internal/logtest"
 	"github.com/strata-project/strata/webhook"
 	"github.com/strata-project/strata/webhook/images"
 	"github.com/strata-project/strata/webhook/internal/imagetest"
-	"github.com/strata-project/strata/webhook/internal/logtest"
 	"github.com/strata-project/strata/webhook/inventory"
 	"github.com/strata-project/strata/webhook/lineage"
 	"github.com/strata-project/strata/webhook/notify"
