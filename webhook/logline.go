@@ -209,14 +209,30 @@ func (b *logBudget) cutTo(s string, max int) string {
 }
 
 // escapedLen is an upper bound on the bytes s takes in a JSON or
-// logfmt-quoted log line.
+// logfmt-quoted log line. ASCII, most of what a line holds, is counted a
+// byte at a time from asciiEscapedLen; the rest a rune at a time.
 func escapedLen(s string) int {
 	n := 0
-	for _, r := range s {
-		n += escapedRuneLen(r)
+	for i := 0; i < len(s); i++ {
+		b := s[i]
+		if b >= utf8.RuneSelf {
+			for _, r := range s[i:] {
+				n += escapedRuneLen(r)
+			}
+			return n
+		}
+		n += int(asciiEscapedLen[b])
 	}
 	return n
 }
+
+// asciiEscapedLen is escapedRuneLen of each ASCII character.
+var asciiEscapedLen = func() (t [utf8.RuneSelf]uint8) {
+	for r := range t {
+		t[r] = uint8(escapedRuneLen(rune(r)))
+	}
+	return t
+}()
 
 // escapedRuneLen: control characters, quotes, HTML-sensitive characters,
 // line separators and invalid bytes (read as U+FFFD) may each be written as a 6-byte

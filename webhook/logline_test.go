@@ -239,3 +239,22 @@ func TestTheAnswerIsSentBeforeTheDecisionLineIsWritten(t *testing.T) {
 		t.Errorf("decision log after the answer = %q, want the denial of answer-first", got)
 	}
 }
+
+// escapedLen counts ASCII from a table and the rest a rune at a time: it
+// agrees with escapedRuneLen summed over every rune, whatever the bytes.
+func TestEscapedLenIsItsRunesEscapedLengths(t *testing.T) {
+	t.Parallel()
+	cases := []string{"", "plain ascii", `"quoted" \ back`, "<a&b>", "\u2028 \u2029", "é", "日本語 after ascii", "ascii then \x80\xff invalid"}
+	for b := range 256 {
+		cases = append(cases, string([]byte{byte(b)}), "a"+string([]byte{byte(b)})+"é\\"+string([]byte{byte(b)}))
+	}
+	for _, s := range cases {
+		want := 0
+		for _, r := range s {
+			want += escapedRuneLen(r)
+		}
+		if got := escapedLen(s); got != want {
+			t.Errorf("escapedLen(%q) = %d, want %d", s, got, want)
+		}
+	}
+}

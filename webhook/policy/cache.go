@@ -136,12 +136,14 @@ func WriteUvarint(w *bufio.Writer, x uint64) {
 	_ = w.WriteByte(byte(x))
 }
 
-// WriteDigest writes d a byte at a time: a slice of it handed to the
-// writer would move it, and the struct or array holding it, to the heap.
+// WriteDigest writes d through the writer's own buffer: a slice of d
+// handed to the writer would move it, and the struct or array holding
+// it, to the heap; a byte at a time is 32 calls.
 func WriteDigest(w *bufio.Writer, d [sha256.Size]byte) {
-	for _, b := range d {
-		_ = w.WriteByte(b)
+	if w.Available() < len(d) {
+		_ = w.Flush() // a hash never fails to write
 	}
+	_, _ = w.Write(append(w.AvailableBuffer(), d[:]...))
 }
 
 // Digest is the SHA-256 of what write writes. The hash and its buffer are

@@ -1,6 +1,9 @@
 package policy
 
 import (
+	"bufio"
+	"crypto/sha256"
+	"strings"
 	"testing"
 
 	"testing/fstest"
@@ -160,5 +163,23 @@ func TestWithPartLeavesTheInputItWasCalledOn(t *testing.T) {
 	}
 	if got := base.Value().(ast.Object).Get(ast.StringTerm("image")); got != nil {
 		t.Errorf("the input WithPart was called on holds image %v, want none", got)
+	}
+}
+
+// A digest written into a key is its 32 bytes, wherever the key's buffer
+// stands: empty, nearly full (the digest crosses a flush) or full.
+func TestWriteDigestWritesItsBytesAcrossTheBuffer(t *testing.T) {
+	t.Parallel()
+	d := sha256.Sum256([]byte("a digest"))
+	for _, before := range []int{0, 1, 4096 - 33, 4096 - 32, 4096 - 31, 4096 - 1, 4096, 4096*2 + 7} {
+		lead := strings.Repeat("x", before)
+		got := Digest(func(w *bufio.Writer) {
+			_, _ = w.WriteString(lead)
+			WriteDigest(w, d)
+			_, _ = w.WriteString("after")
+		})
+		if want := sha256.Sum256([]byte(lead + string(d[:]) + "after")); got != want {
+			t.Errorf("after %d bytes: the key's digest differs from the SHA-256 of the bytes written", before)
+		}
 	}
 }
