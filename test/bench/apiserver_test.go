@@ -36,6 +36,10 @@ type apiSettings struct {
 	// profiles, when set, is a directory for a CPU profile of the API
 	// server over each measured slice (BENCH_API_PROFILE).
 	profiles string
+	// baseline, when set, is another strata binary measured beside this
+	// tree's, in the same rounds (BENCH_API_BASELINE): a change's
+	// before and after, paired slice by slice.
+	baseline string
 }
 
 func readAPISettings(t *testing.T) apiSettings {
@@ -66,6 +70,7 @@ func readAPISettings(t *testing.T) apiSettings {
 		t.Fatalf("BENCH_API_DURATION %v in %d rounds: want slices of at least 1s", s.duration, s.rounds)
 	}
 	s.profiles = os.Getenv("BENCH_API_PROFILE")
+	s.baseline = os.Getenv("BENCH_API_BASELINE")
 	return s
 }
 
@@ -76,6 +81,8 @@ func (s apiSettings) slice() time.Duration { return s.duration / time.Duration(s
 const (
 	scenarioNone = "no webhook"
 	scenarioNoop = "no-op webhook"
+	// scenarioBaseline is strata enforce served by $BENCH_API_BASELINE.
+	scenarioBaseline = "strata enforce, baseline binary"
 )
 
 // apiScenario is a namespace of the API server and the webhooks that
@@ -125,9 +132,17 @@ func (w benchWebhook) calledFor(kind string) bool {
 // and the kinds it is measured for. Every kind gets the no-op and strata
 // enforce, which the ratios need; the rest run only where they answer a
 // question of their own, so that the whole run stays under 5 minutes.
-func apiScenarios(noop, strata *server) []apiScenario {
+// With a baseline, strata enforce is measured from that binary too, for
+// Pods and Deployments.
+func apiScenarios(noop, strata, baseline *server) []apiScenario {
 	fail, ignore := admissionregistrationv1.Fail, admissionregistrationv1.Ignore
-	return []apiScenario{
+	var compared []apiScenario
+	if baseline != nil {
+		compared = append(compared, apiScenario{name: scenarioBaseline, namespace: "bench-baseline", kinds: []string{kindPod, kindDeployment}, webhooks: []benchWebhook{
+			{name: "enforce.baseline.bench.strata.dev", url: baseline.webhookURL("/validate/enforce"), server: baseline, failure: fail},
+		}})
+	}
+	return slices.Concat([]apiScenario{
 		// A Pod by digest costs the API server what a Pod by tag does.
 		{name: scenarioNone, namespace: "bench-none", kinds: []string{kindPod, kindDeployment}},
 		{name: scenarioNoop, namespace: "bench-noop", webhooks: []benchWebhook{
@@ -136,6 +151,7 @@ func apiScenarios(noop, strata *server) []apiScenario {
 		{name: "strata enforce", namespace: "bench-enforce", webhooks: []benchWebhook{
 			{name: "enforce.strata.dev", url: strata.webhookURL("/validate/enforce"), server: strata, failure: fail},
 		}},
+	}, compared, []apiScenario{
 		// Audit does enforce's work and answers in the same way; Pods and
 		// Deployments show it, as issue 16 asks.
 		{name: "strata audit", namespace: "bench-audit", kinds: []string{kindPod, kindDeployment}, webhooks: []benchWebhook{
@@ -159,7 +175,7 @@ func apiScenarios(noop, strata *server) []apiScenario {
 				conditions: webhook.PinMatchConditions()},
 			{name: "validate.noop-pin.bench.strata.dev", url: noop.webhookURL("/validate/enforce"), server: noop, failure: fail},
 		}},
-	}
+	})
 }
 
 // webhookURL is the URL of path on s, as a webhook configuration names it
@@ -197,7 +213,11 @@ func TestAPIServer(t *testing.T) {
 	// The demo registry runs inside strata, so the images are resolved
 	// without a registry process; no pull secrets are read.
 	strata := startServer(t, "strata", strataBin, "serve", "--demo", "--cert-dir", certDir, "--pull-secrets=false")
-	scenarios := apiScenarios(noop, strata)
+	var baseline *server
+	if cfg.baseline != "" {
+		baseline = startServer(t, "baseline", cfg.baseline, "serve", "--demo", "--cert-dir", certDir, "--pull-secrets=false")
+	}
+	scenarios := apiScenarios(noop, strata, baseline)
 	byDigest, err := demoDigests(ctx)
 	if err != nil {
 		t.Fatal(err)
