@@ -260,7 +260,10 @@ func TestAPIServer(t *testing.T) {
 		closeIdle()
 	}
 	t.Logf("load average after: %s", loadavg())
-	checkStrataDecisions(t, strata.logs, scenarios)
+	checkStrataDecisions(t, strata, scenarios)
+	if baseline != nil {
+		checkStrataDecisions(t, baseline, scenarios)
+	}
 	t.Logf("results:\n\n%s", apiTable(rows))
 	t.Logf("what the API server paid on the wire, counted by the webhook servers:\n\n%s", wireTable(rows))
 	if h, err := scrapeWebhooks(ctx, api.Client); err == nil && h["enforce.strata.dev"] != nil {
@@ -272,9 +275,9 @@ func TestAPIServer(t *testing.T) {
 // scenario's namespace must be an allow with no policy violated, so that
 // enforce and audit did all their work (resolution, lineage, every policy)
 // and measured the path a compliant workload takes.
-func checkStrataDecisions(t *testing.T, log string, scenarios []apiScenario) {
+func checkStrataDecisions(t *testing.T, s *server, scenarios []apiScenario) {
 	t.Helper()
-	raw, err := os.ReadFile(log)
+	raw, err := os.ReadFile(s.logs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -299,7 +302,7 @@ func checkStrataDecisions(t *testing.T, log string, scenarios []apiScenario) {
 			return
 		}
 	}
-	t.Logf("strata's decisions, by namespace: %v", namespaces)
+	t.Logf("%s's decisions, by namespace: %v", s.name, namespaces)
 }
 
 // registerScenario creates the webhook configurations of sc, each entry
