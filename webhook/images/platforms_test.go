@@ -120,11 +120,7 @@ func resolveTB(t testing.TB, r *Resolver, image string) (*Image, error) {
 func resolvePushedIndex(t *testing.T, reg *testRegistry, r *Resolver, repo, tag string, entries ...v1.Descriptor) *Image {
 	t.Helper()
 	pushRawIndex(t, reg, repo, tag, entries...)
-	img, err := resolveTB(t, r, reg.ref(repo+":"+tag))
-	if err != nil {
-		t.Fatalf("Resolve(%s:%s): %v, want it resolved", repo, tag, err)
-	}
-	return img
+	return resolveOK(t, r, reg.ref(repo+":"+tag), Access{})
 }
 
 func TestIndexEntryLyingAboutOSIsRefused(t *testing.T) {
@@ -235,14 +231,8 @@ func TestSameDigestListedAsWindowsAndLinuxDoesNotPoisonTheCache(t *testing.T) {
 	silent := pushDesc(t, reg, "poison/app", testImage(t, 1, "root", ""))
 	pushRawIndex(t, reg, "poison/app", "win", withPlatform(t, silent, "windows/amd64"))
 	pushRawIndex(t, reg, "poison/app", "linux", withPlatform(t, silent, "linux/amd64"))
-	win, err := resolveTB(t, r, reg.ref("poison/app:win"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	linux, err := resolveTB(t, r, reg.ref("poison/app:linux"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	win := resolveOK(t, r, reg.ref("poison/app:win"), Access{})
+	linux := resolveOK(t, r, reg.ref("poison/app:linux"), Access{})
 	for _, img := range []*Image{win, linux} {
 		if len(img.Platforms) != 1 || img.Platforms[0].Platform != "" {
 			t.Errorf("Resolve(%s) platforms = %q, want one manifest with no platform: its config states none, and an index entry's platform is no fact about the manifest", img.Written, platformsOf(img))
@@ -357,10 +347,7 @@ func TestManifestListedTwiceIsCheckedOnce(t *testing.T) {
 	amd := pushDesc(t, reg, "twice/app", testImage(t, 1, "1000", "linux/amd64"))
 	pushRawIndex(t, reg, "twice/app", "1", withPlatform(t, amd, "linux/amd64"), withPlatform(t, amd, "linux/amd64/v2"))
 	for range 2 { // cold, then from the caches
-		img, err := resolveTB(t, r, reg.ref("twice/app:1"))
-		if err != nil {
-			t.Fatal(err)
-		}
+		img := resolveOK(t, r, reg.ref("twice/app:1"), Access{})
 		wantEvaluatedExactly(t, "twice/app:1", img, "the manifest listed twice, once", amd)
 	}
 }
@@ -426,10 +413,7 @@ func TestIndexWalkReadsEightEntriesAtATime(t *testing.T) {
 		mu.Unlock()
 	})
 
-	img, err := resolveTB(t, r, reg.ref("wide/app:1"))
-	if err != nil {
-		t.Fatalf("Resolve(wide/app:1): %v", err)
-	}
+	img := resolveOK(t, r, reg.ref("wide/app:1"), Access{})
 	if len(img.Platforms) != len(entries) {
 		t.Errorf("Resolve(wide/app:1) checked %d manifests, want all %d (a tie: a runtime may pull any)", len(img.Platforms), len(entries))
 	}
