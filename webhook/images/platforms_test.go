@@ -24,10 +24,7 @@ import (
 // entry for it carries, with the platform left to the caller.
 func pushDesc(t testing.TB, reg *testRegistry, repo string, img v1.Image) v1.Descriptor {
 	t.Helper()
-	d, err := img.Digest()
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := imageDigest(t, img)
 	reg.push(t, repo+"@"+d.String(), img)
 	mt, err := img.MediaType()
 	if err != nil {
