@@ -44,11 +44,7 @@ func (r rendered) cronJob() batchv1.CronJob {
 func byName[T any](r rendered, kind string) map[string]T {
 	r.t.Helper()
 	out := map[string]T{}
-	for _, doc := range r.docs[kind] {
-		var obj T
-		if err := yaml.UnmarshalStrict(doc, &obj); err != nil {
-			r.t.Fatalf("%s does not decode strictly: %v\n%s", kind, err, doc)
-		}
+	for _, obj := range all[T](r, kind) {
 		out[any(&obj).(metav1.Object).GetName()] = obj
 	}
 	return out
@@ -68,15 +64,7 @@ func (r rendered) clusterRoleBindings() map[string]rbacv1.ClusterRoleBinding {
 
 // roleBindings are in several namespaces under one name: a list.
 func (r rendered) roleBindings() []rbacv1.RoleBinding {
-	var out []rbacv1.RoleBinding
-	for _, doc := range r.docs["RoleBinding"] {
-		var b rbacv1.RoleBinding
-		if err := yaml.UnmarshalStrict(doc, &b); err != nil {
-			r.t.Fatalf("RoleBinding does not decode strictly: %v\n%s", err, doc)
-		}
-		out = append(out, b)
-	}
-	return out
+	return all[rbacv1.RoleBinding](r, "RoleBinding")
 }
 
 func bindsAuditAccount(subjects []rbacv1.Subject) bool {

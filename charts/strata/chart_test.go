@@ -114,6 +114,21 @@ func (r rendered) one(kind string, out any) {
 	}
 }
 
+// all decodes every object of kind in a rendering, strictly, in the order
+// helm rendered them.
+func all[T any](r rendered, kind string) []T {
+	r.t.Helper()
+	var out []T
+	for _, doc := range r.docs[kind] {
+		var obj T
+		if err := yaml.UnmarshalStrict(doc, &obj); err != nil {
+			r.t.Fatalf("%s does not decode strictly: %v\n%s", kind, err, doc)
+		}
+		out = append(out, obj)
+	}
+	return out
+}
+
 func (r rendered) webhookConfig() admissionv1.ValidatingWebhookConfiguration {
 	var vwc admissionv1.ValidatingWebhookConfiguration
 	r.one("ValidatingWebhookConfiguration", &vwc)
@@ -130,11 +145,7 @@ func (r rendered) deployment() appsv1.Deployment {
 func (r rendered) strataConfig() (string, map[string]any) {
 	r.t.Helper()
 	var raw string
-	for _, doc := range r.docs["ConfigMap"] {
-		var cm corev1.ConfigMap
-		if err := yaml.UnmarshalStrict(doc, &cm); err != nil {
-			r.t.Fatalf("ConfigMap does not decode strictly: %v\n%s", err, doc)
-		}
+	for _, cm := range all[corev1.ConfigMap](r, "ConfigMap") {
 		if cm.Name == fullname {
 			raw = cm.Data["strata.yaml"]
 		}
@@ -492,11 +503,7 @@ func TestRBAC(t *testing.T) {
 		t.Errorf("pullSecrets.namespaces: ClusterRole %d, ClusterRoleBinding %d, Role %d, RoleBinding %d; want 0, 0, 2, 2",
 			r.count("ClusterRole"), r.count("ClusterRoleBinding"), r.count("Role"), r.count("RoleBinding"))
 	}
-	for _, doc := range r.docs["Role"] {
-		var role rbacv1.Role
-		if err := yaml.UnmarshalStrict(doc, &role); err != nil {
-			t.Fatal(err)
-		}
+	for _, role := range all[rbacv1.Role](r, "Role") {
 		if !slices.Contains([]string{"team-a", "team-b"}, role.Namespace) || !rulesEqual(role.Rules, want) {
 			t.Errorf("Role %s/%s rules %+v", role.Namespace, role.Name, role.Rules)
 		}
@@ -787,11 +794,7 @@ func TestWebhookClientAuthWiredToServe(t *testing.T) {
 				t.Errorf("client CA mounted %v from ConfigMap %q, want mounted from %q", mounted, source, tc.wantConfigMap)
 			}
 			var chartCA []string
-			for _, doc := range r.docs["ConfigMap"] {
-				var cm corev1.ConfigMap
-				if err := yaml.UnmarshalStrict(doc, &cm); err != nil {
-					t.Fatal(err)
-				}
+			for _, cm := range all[corev1.ConfigMap](r, "ConfigMap") {
 				if cm.Name == fullname+"-client-ca" {
 					chartCA = append(chartCA, cm.Data["ca.crt"])
 				}
@@ -858,11 +861,7 @@ func TestStrataAcceptsConfig(t *testing.T) {
 			if err := os.Mkdir(policies, 0o755); err != nil {
 				t.Fatal(err)
 			}
-			for _, doc := range r.docs["ConfigMap"] {
-				var cm corev1.ConfigMap
-				if err := yaml.UnmarshalStrict(doc, &cm); err != nil {
-					t.Fatal(err)
-				}
+			for _, cm := range all[corev1.ConfigMap](r, "ConfigMap") {
 				if cm.Name != fullname+"-policies" {
 					continue
 				}

@@ -4,7 +4,6 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
-	"sigs.k8s.io/yaml"
 )
 
 // TestCloudIdentityValues: ci/cloud-values.yaml annotates strata's service
@@ -21,11 +20,7 @@ func TestCloudIdentityValues(t *testing.T) {
 	if n := r.count("ServiceAccount"); n != 2 {
 		t.Fatalf("%d service accounts, want strata's and the audit's", n)
 	}
-	for _, doc := range r.docs["ServiceAccount"] {
-		var sa corev1.ServiceAccount
-		if err := yaml.UnmarshalStrict(doc, &sa); err != nil {
-			t.Fatal(err)
-		}
+	for _, sa := range all[corev1.ServiceAccount](r, "ServiceAccount") {
 		for k, v := range want {
 			if sa.Annotations[k] != v {
 				t.Errorf("service account %s: annotation %s = %q, want %q", sa.Name, k, sa.Annotations[k], v)

@@ -24,10 +24,7 @@ func TestLayerSizesAreTheManifestsDescriptors(t *testing.T) {
 	reg := newTestRegistry(t)
 	r := newTestResolver(t, reg, Options{})
 	pushWithLayerSizes(t, reg, "sizes/app", 600<<20, 180)
-	img, err := resolveTB(t, r, reg.ref("sizes/app:1"))
-	if err != nil {
-		t.Fatalf("Resolve(sizes/app:1) = %v", err)
-	}
+	img := resolveOK(t, r, reg.ref("sizes/app:1"), Access{})
 	f := img.Platforms[0]
 	if want := []int64{600 << 20, 180}; !slices.Equal(f.LayerSizes, want) || f.Size != 600<<20+180 {
 		t.Errorf("Resolve(sizes/app:1): LayerSizes = %v, Size = %d; want %v, %d", f.LayerSizes, f.Size, want, 600<<20+180)
@@ -60,10 +57,7 @@ func TestLayerSizesOverflowingTheSumSaturate(t *testing.T) {
 	reg := newTestRegistry(t)
 	r := newTestResolver(t, reg, Options{})
 	pushWithLayerSizes(t, reg, "overflow/app", math.MaxInt64, math.MaxInt64)
-	img, err := resolveTB(t, r, reg.ref("overflow/app:1"))
-	if err != nil {
-		t.Fatalf("Resolve(overflow/app:1) = %v", err)
-	}
+	img := resolveOK(t, r, reg.ref("overflow/app:1"), Access{})
 	if got := img.Platforms[0].Size; got != math.MaxInt64 {
 		t.Errorf("Size of two layers of MaxInt64 bytes = %d, want it saturated at %d", got, int64(math.MaxInt64))
 	}

@@ -24,10 +24,7 @@ import (
 // entry for it carries, with the platform left to the caller.
 func pushDesc(t testing.TB, reg *testRegistry, repo string, img v1.Image) v1.Descriptor {
 	t.Helper()
-	d, err := img.Digest()
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := imageDigest(t, img)
 	reg.push(t, repo+"@"+d.String(), img)
 	mt, err := img.MediaType()
 	if err != nil {
@@ -94,9 +91,33 @@ func wantEvaluated(t *testing.T, image string, img *Image, d v1.Descriptor, why 
 	}
 }
 
+// wantEvaluatedExactly fails t unless resolving image evaluated the
+// manifests want and no other, each once, in any order: why says why.
+func wantEvaluatedExactly(t *testing.T, image string, img *Image, why string, want ...v1.Descriptor) {
+	t.Helper()
+	var wantDigests []string
+	for _, d := range want {
+		wantDigests = append(wantDigests, d.Digest.String())
+	}
+	got := evaluatedDigests(img)
+	slices.Sort(got)
+	slices.Sort(wantDigests)
+	if !slices.Equal(got, wantDigests) {
+		t.Errorf("Resolve(%s) evaluated %v (%v), want %v: %s", image, got, platformsOf(img), wantDigests, why)
+	}
+}
+
 func resolveTB(t testing.TB, r *Resolver, image string) (*Image, error) {
 	t.Helper()
 	return r.Resolve(testContext(t, 10*time.Second), image, Access{})
+}
+
+// resolvePushedIndex stores an index of entries as repo:tag and resolves
+// it, failing t when it does not resolve.
+func resolvePushedIndex(t *testing.T, reg *testRegistry, r *Resolver, repo, tag string, entries ...v1.Descriptor) *Image {
+	t.Helper()
+	pushRawIndex(t, reg, repo, tag, entries...)
+	return resolveOK(t, r, reg.ref(repo+":"+tag), Access{})
 }
 
 func TestIndexEntryLyingAboutOSIsRefused(t *testing.T) {
@@ -139,11 +160,7 @@ func TestAttestationAnnotationDoesNotHideARealEntry(t *testing.T) {
 	nonRootArm := pushDesc(t, reg, "attest/hidden", testImage(t, 1, "1000", "linux/arm64"))
 	hidden := withPlatform(t, rootAmd, "linux/amd64")
 	hidden.Annotations = map[string]string{"vnd.docker.reference.type": "attestation-manifest", "vnd.docker.reference.digest": nonRootArm.Digest.String()}
-	pushRawIndex(t, reg, "attest/hidden", "1", hidden, withPlatform(t, nonRootArm, "linux/arm64"))
-	img, err := resolveTB(t, r, reg.ref("attest/hidden:1"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	img := resolvePushedIndex(t, reg, r, "attest/hidden", "1", hidden, withPlatform(t, nonRootArm, "linux/arm64"))
 	wantEvaluated(t, "attest/hidden:1", img, rootAmd, "the linux/amd64 entry that containerd pulls despite its attestation annotation")
 }
 
@@ -154,11 +171,7 @@ func TestIndexEntryWithoutPlatformIsMatchedByItsConfig(t *testing.T) {
 	rootAmd := pushDesc(t, reg, "noplat/app", testImage(t, 1, "root", "linux/amd64"))
 	s390x := pushDesc(t, reg, "noplat/app", testImage(t, 1, "root", "linux/s390x"))
 	nonRootArm := pushDesc(t, reg, "noplat/app", testImage(t, 1, "1000", "linux/arm64"))
-	pushRawIndex(t, reg, "noplat/app", "1", withPlatform(t, rootAmd, ""), withPlatform(t, s390x, ""), withPlatform(t, nonRootArm, "linux/arm64"))
-	img, err := resolveTB(t, r, reg.ref("noplat/app:1"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	img := resolvePushedIndex(t, reg, r, "noplat/app", "1", withPlatform(t, rootAmd, ""), withPlatform(t, s390x, ""), withPlatform(t, nonRootArm, "linux/arm64"))
 	wantEvaluated(t, "noplat/app:1", img, rootAmd, "the entry without a platform whose config says linux/amd64")
 	if slices.Contains(evaluatedDigests(img), s390x.Digest.String()) {
 		t.Errorf("Resolve(noplat/app:1) evaluated the linux/s390x entry %s, which no configured node pulls", s390x.Digest)
@@ -172,11 +185,7 @@ func TestNestedIndexIsWalkedInto(t *testing.T) {
 	rootAmd := pushDesc(t, reg, "nested/app", testImage(t, 1, "root", "linux/amd64"))
 	nonRootArm := pushDesc(t, reg, "nested/app", testImage(t, 1, "1000", "linux/arm64"))
 	inner := pushRawIndex(t, reg, "nested/app", "", withPlatform(t, rootAmd, "linux/amd64"))
-	pushRawIndex(t, reg, "nested/app", "1", withPlatform(t, inner, "linux/amd64"), withPlatform(t, nonRootArm, "linux/arm64"))
-	img, err := resolveTB(t, r, reg.ref("nested/app:1"))
-	if err != nil {
-		t.Fatalf("Resolve(nested/app:1): %v, want the nested index walked into", err)
-	}
+	img := resolvePushedIndex(t, reg, r, "nested/app", "1", withPlatform(t, inner, "linux/amd64"), withPlatform(t, nonRootArm, "linux/arm64"))
 	wantEvaluated(t, "nested/app:1", img, rootAmd, "the linux/amd64 image inside the nested index")
 }
 
@@ -203,22 +212,10 @@ func TestEveryCandidateANodeMayPickIsEvaluated(t *testing.T) {
 		// An arm64 v8.2 (or later) node picks the v8.2 entry.
 		{"arm64-variant", []v1.Descriptor{withPlatform(t, arm, "linux/arm64"), withPlatform(t, armV82, "linux/arm64/v8.2")}, []v1.Descriptor{arm, armV82}},
 	} {
-		pushRawIndex(t, reg, "cand/app", tc.name, tc.entries...)
-		img, err := resolveTB(t, r, reg.ref("cand/app:"+tc.name))
-		if err != nil {
-			t.Errorf("Resolve(cand/app:%s): %v", tc.name, err)
-			continue
-		}
-		var want []string
-		for _, d := range tc.want {
-			want = append(want, d.Digest.String())
-		}
-		got := evaluatedDigests(img)
-		slices.Sort(got)
-		slices.Sort(want)
-		if !slices.Equal(got, want) {
-			t.Errorf("Resolve(cand/app:%s) evaluated %v (%v), want %v", tc.name, got, platformsOf(img), want)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			img := resolvePushedIndex(t, reg, r, "cand/app", tc.name, tc.entries...)
+			wantEvaluatedExactly(t, "cand/app:"+tc.name, img, "what the nodes of the configured platforms pick", tc.want...)
+		})
 	}
 }
 
@@ -231,14 +228,8 @@ func TestSameDigestListedAsWindowsAndLinuxDoesNotPoisonTheCache(t *testing.T) {
 	silent := pushDesc(t, reg, "poison/app", testImage(t, 1, "root", ""))
 	pushRawIndex(t, reg, "poison/app", "win", withPlatform(t, silent, "windows/amd64"))
 	pushRawIndex(t, reg, "poison/app", "linux", withPlatform(t, silent, "linux/amd64"))
-	win, err := resolveTB(t, r, reg.ref("poison/app:win"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	linux, err := resolveTB(t, r, reg.ref("poison/app:linux"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	win := resolveOK(t, r, reg.ref("poison/app:win"), Access{})
+	linux := resolveOK(t, r, reg.ref("poison/app:linux"), Access{})
 	for _, img := range []*Image{win, linux} {
 		if len(img.Platforms) != 1 || img.Platforms[0].Platform != "" {
 			t.Errorf("Resolve(%s) platforms = %q, want one manifest with no platform: its config states none, and an index entry's platform is no fact about the manifest", img.Written, platformsOf(img))
@@ -285,14 +276,8 @@ func TestIndexAtTheDepthBoundIsWalked(t *testing.T) {
 	for range defaultMaxIndexDepth - 1 {
 		d = withPlatform(t, pushRawIndex(t, reg, "deep/ok", "", d), "linux/amd64")
 	}
-	pushRawIndex(t, reg, "deep/ok", "1", d)
-	img, err := resolveTB(t, r, reg.ref("deep/ok:1"))
-	if err != nil {
-		t.Fatalf("Resolve(deep/ok:1) with %d indexes: %v, want it walked", defaultMaxIndexDepth, err)
-	}
-	if !slices.Equal(evaluatedDigests(img), []string{leaf.Digest.String()}) {
-		t.Errorf("Resolve(deep/ok:1) evaluated %v, want %s", evaluatedDigests(img), leaf.Digest)
-	}
+	img := resolvePushedIndex(t, reg, r, "deep/ok", "1", d)
+	wantEvaluatedExactly(t, "deep/ok:1", img, fmt.Sprintf("the leaf under %d indexes", defaultMaxIndexDepth), leaf)
 }
 
 func TestSelectedArtifactIsRefusedNotSkipped(t *testing.T) {
@@ -359,13 +344,8 @@ func TestManifestListedTwiceIsCheckedOnce(t *testing.T) {
 	amd := pushDesc(t, reg, "twice/app", testImage(t, 1, "1000", "linux/amd64"))
 	pushRawIndex(t, reg, "twice/app", "1", withPlatform(t, amd, "linux/amd64"), withPlatform(t, amd, "linux/amd64/v2"))
 	for range 2 { // cold, then from the caches
-		img, err := resolveTB(t, r, reg.ref("twice/app:1"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := evaluatedDigests(img); !slices.Equal(got, []string{amd.Digest.String()}) {
-			t.Errorf("Resolve(twice/app:1) evaluated %v, want %s once", got, amd.Digest)
-		}
+		img := resolveOK(t, r, reg.ref("twice/app:1"), Access{})
+		wantEvaluatedExactly(t, "twice/app:1", img, "the manifest listed twice, once", amd)
 	}
 }
 
@@ -378,18 +358,8 @@ func TestIndexWithoutConfiguredPlatformsChecksEntriesWithoutAPlatformToo(t *test
 	// An s390x node matches no entry with a platform, so it pulls the one
 	// without: when strata checks the platforms it was not told about, that
 	// one is among them.
-	pushRawIndex(t, reg, "fallback/app", "1", withPlatform(t, win, "windows/amd64"), withPlatform(t, s390x, ""))
-	img, err := resolveTB(t, r, reg.ref("fallback/app:1"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := evaluatedDigests(img)
-	slices.Sort(got)
-	want := []string{win.Digest.String(), s390x.Digest.String()}
-	slices.Sort(want)
-	if !slices.Equal(got, want) {
-		t.Errorf("Resolve(fallback/app:1) evaluated %v (%v), want the windows entry and the s390x entry without a platform", got, platformsOf(img))
-	}
+	img := resolvePushedIndex(t, reg, r, "fallback/app", "1", withPlatform(t, win, "windows/amd64"), withPlatform(t, s390x, ""))
+	wantEvaluatedExactly(t, "fallback/app:1", img, "the windows entry and the s390x entry without a platform", win, s390x)
 }
 
 // TestIndexWalkReadsEightEntriesAtATime: an index of 24 images that all
@@ -440,10 +410,7 @@ func TestIndexWalkReadsEightEntriesAtATime(t *testing.T) {
 		mu.Unlock()
 	})
 
-	img, err := resolveTB(t, r, reg.ref("wide/app:1"))
-	if err != nil {
-		t.Fatalf("Resolve(wide/app:1): %v", err)
-	}
+	img := resolveOK(t, r, reg.ref("wide/app:1"), Access{})
 	if len(img.Platforms) != len(entries) {
 		t.Errorf("Resolve(wide/app:1) checked %d manifests, want all %d (a tie: a runtime may pull any)", len(img.Platforms), len(entries))
 	}

@@ -55,7 +55,7 @@ func configDigest(t *testing.T, img v1.Image) v1.Hash {
 	return d
 }
 
-func imageDigest(t *testing.T, img v1.Image) v1.Hash {
+func imageDigest(t testing.TB, img v1.Image) v1.Hash {
 	t.Helper()
 	d, err := img.Digest()
 	if err != nil {

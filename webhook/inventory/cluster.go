@@ -13,8 +13,10 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
@@ -155,61 +157,67 @@ type kind struct {
 
 var listedKinds = []*kind{
 	{gk: schema.GroupKind{Group: "batch", Kind: "CronJob"}, apiVersion: "batch/v1",
-		list: func(ctx context.Context, c kubernetes.Interface, ns string, o metav1.ListOptions) (page, error) {
-			l, err := c.BatchV1().CronJobs(ns).List(ctx, o)
-			return pageOf(l, err, func(l *batchv1.CronJobList) []batchv1.CronJob { return l.Items })
-		}},
+		list: listWith(func(c kubernetes.Interface, ns string) typedLister[*batchv1.CronJobList] {
+			return c.BatchV1().CronJobs(ns)
+		})},
 	{gk: schema.GroupKind{Group: "apps", Kind: "Deployment"}, apiVersion: "apps/v1",
-		list: func(ctx context.Context, c kubernetes.Interface, ns string, o metav1.ListOptions) (page, error) {
-			l, err := c.AppsV1().Deployments(ns).List(ctx, o)
-			return pageOf(l, err, func(l *appsv1.DeploymentList) []appsv1.Deployment { return l.Items })
-		}},
+		list: listWith(func(c kubernetes.Interface, ns string) typedLister[*appsv1.DeploymentList] {
+			return c.AppsV1().Deployments(ns)
+		})},
 	{gk: schema.GroupKind{Group: "apps", Kind: "StatefulSet"}, apiVersion: "apps/v1",
-		list: func(ctx context.Context, c kubernetes.Interface, ns string, o metav1.ListOptions) (page, error) {
-			l, err := c.AppsV1().StatefulSets(ns).List(ctx, o)
-			return pageOf(l, err, func(l *appsv1.StatefulSetList) []appsv1.StatefulSet { return l.Items })
-		}},
+		list: listWith(func(c kubernetes.Interface, ns string) typedLister[*appsv1.StatefulSetList] {
+			return c.AppsV1().StatefulSets(ns)
+		})},
 	{gk: schema.GroupKind{Group: "apps", Kind: "DaemonSet"}, apiVersion: "apps/v1",
-		list: func(ctx context.Context, c kubernetes.Interface, ns string, o metav1.ListOptions) (page, error) {
-			l, err := c.AppsV1().DaemonSets(ns).List(ctx, o)
-			return pageOf(l, err, func(l *appsv1.DaemonSetList) []appsv1.DaemonSet { return l.Items })
-		}},
+		list: listWith(func(c kubernetes.Interface, ns string) typedLister[*appsv1.DaemonSetList] {
+			return c.AppsV1().DaemonSets(ns)
+		})},
 	{gk: schema.GroupKind{Group: "", Kind: "ReplicationController"}, apiVersion: "v1",
-		list: func(ctx context.Context, c kubernetes.Interface, ns string, o metav1.ListOptions) (page, error) {
-			l, err := c.CoreV1().ReplicationControllers(ns).List(ctx, o)
-			return pageOf(l, err, func(l *corev1.ReplicationControllerList) []corev1.ReplicationController { return l.Items })
-		}},
+		list: listWith(func(c kubernetes.Interface, ns string) typedLister[*corev1.ReplicationControllerList] {
+			return c.CoreV1().ReplicationControllers(ns)
+		})},
 	{gk: schema.GroupKind{Group: "apps", Kind: "ReplicaSet"}, apiVersion: "apps/v1",
-		list: func(ctx context.Context, c kubernetes.Interface, ns string, o metav1.ListOptions) (page, error) {
-			l, err := c.AppsV1().ReplicaSets(ns).List(ctx, o)
-			return pageOf(l, err, func(l *appsv1.ReplicaSetList) []appsv1.ReplicaSet { return l.Items })
-		}},
+		list: listWith(func(c kubernetes.Interface, ns string) typedLister[*appsv1.ReplicaSetList] {
+			return c.AppsV1().ReplicaSets(ns)
+		})},
 	{gk: schema.GroupKind{Group: "batch", Kind: "Job"}, apiVersion: "batch/v1",
-		list: func(ctx context.Context, c kubernetes.Interface, ns string, o metav1.ListOptions) (page, error) {
-			l, err := c.BatchV1().Jobs(ns).List(ctx, o)
-			return pageOf(l, err, func(l *batchv1.JobList) []batchv1.Job { return l.Items })
-		}},
+		list: listWith(func(c kubernetes.Interface, ns string) typedLister[*batchv1.JobList] { return c.BatchV1().Jobs(ns) })},
 	{gk: schema.GroupKind{Group: "", Kind: "Pod"}, apiVersion: "v1",
-		list: func(ctx context.Context, c kubernetes.Interface, ns string, o metav1.ListOptions) (page, error) {
-			l, err := c.CoreV1().Pods(ns).List(ctx, o)
-			return pageOf(l, err, func(l *corev1.PodList) []corev1.Pod { return l.Items })
-		}},
+		list: listWith(func(c kubernetes.Interface, ns string) typedLister[*corev1.PodList] { return c.CoreV1().Pods(ns) })},
 }
 
-// pageOf takes a typed list's items as objects without copying them.
-func pageOf[L metav1.ListInterface, T any, PT interface {
-	*T
-	metav1.Object
-}](l L, err error, items func(L) []T) (page, error) {
-	if err != nil {
-		return page{}, err
+// typedLister is the List method every typed client-go resource client has;
+// only the client that has it differs from one listed kind to the next.
+type typedLister[L any] interface {
+	List(ctx context.Context, o metav1.ListOptions) (L, error)
+}
+
+// listWith makes a kind's list call from the typed client of its resource.
+// A page's items are the list's own (pointers into its Items, not copies),
+// typed objects that json.Marshal writes as the API server does.
+func listWith[L interface {
+	runtime.Object
+	metav1.ListInterface
+}](client func(c kubernetes.Interface, ns string) typedLister[L]) func(context.Context, kubernetes.Interface, string, metav1.ListOptions) (page, error) {
+	return func(ctx context.Context, c kubernetes.Interface, ns string, o metav1.ListOptions) (page, error) {
+		l, err := client(c, ns).List(ctx, o)
+		if err != nil {
+			return page{}, err
+		}
+		objs, err := meta.ExtractList(l)
+		if err != nil {
+			return page{}, err
+		}
+		p := page{items: make([]metav1.Object, len(objs)), next: l.GetContinue()}
+		for i, o := range objs {
+			mo, ok := o.(metav1.Object)
+			if !ok {
+				return page{}, fmt.Errorf("a listed %T is no Kubernetes object with metadata", o)
+			}
+			p.items[i] = mo
+		}
+		return p, nil
 	}
-	its := items(l)
-	p := page{items: make([]metav1.Object, len(its)), next: l.GetContinue()}
-	for i := range its {
-		p.items[i] = PT(&its[i])
-	}
-	return p, nil
 }
 
 // listKind reads every page of one kind. The objects a page yields are kept

@@ -58,6 +58,21 @@ func writeFiles(t *testing.T, dir string, files map[string]string) {
 	}
 }
 
+// policyDir is a new directory holding files (name to content).
+func policyDir(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	writeFiles(t, dir, files)
+	return dir
+}
+
+// engineOver is an engine with opts loading files as its user policies.
+func engineOver(t *testing.T, opts Options, files map[string]string) *Engine {
+	t.Helper()
+	opts.Paths = append(opts.Paths, policyDir(t, files))
+	return newEngine(t, opts)
+}
+
 func newEngine(t *testing.T, opts Options) *Engine {
 	t.Helper()
 	e, err := New(t.Context(), opts)
@@ -69,9 +84,7 @@ func newEngine(t *testing.T, opts Options) *Engine {
 
 func TestEvaluateBuiltinsUserPoliciesAndData(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	writeFiles(t, dir, map[string]string{"labelled.rego": warnPolicy, "data.yaml": "label: team\n"})
-	e := newEngine(t, Options{Builtins: fstest.MapFS{"no_root.rego": {Data: []byte(rootPolicy)}}, Paths: []string{dir}})
+	e := engineOver(t, Options{Builtins: fstest.MapFS{"no_root.rego": {Data: []byte(rootPolicy)}}}, map[string]string{"labelled.rego": warnPolicy, "data.yaml": "label: team\n"})
 	got := e.Evaluate(t.Context(), "web", "linux/amd64", InputOf(mustInput(t, rootInput)))
 	want := map[string]Violation{
 		"no-root":  {Policy: "no-root", Action: Enforce, Msg: "runs as root", Container: "web", Platform: "linux/amd64"},
@@ -108,8 +121,7 @@ func TestActionsOverrideDefaults(t *testing.T) {
 
 func TestCompileErrorNamesFileAndLine(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	writeFiles(t, dir, map[string]string{"broken.rego": "package strata.policies.broken\n\nviolation contains x if {\n\tx := \n}\n"})
+	dir := policyDir(t, map[string]string{"broken.rego": "package strata.policies.broken\n\nviolation contains x if {\n\tx := \n}\n"})
 	_, err := New(t.Context(), Options{Paths: []string{dir}})
 	if err == nil || !strings.Contains(err.Error(), "broken.rego:5") {
 		t.Errorf("New with a broken policy = %v, want an error naming broken.rego:5", err)
@@ -123,8 +135,7 @@ func TestNetworkBuiltinsRejected(t *testing.T) {
 		`net.lookup_ip_addr("example.com")`,
 		`opa.runtime()`,
 	} {
-		dir := t.TempDir()
-		writeFiles(t, dir, map[string]string{"net.rego": "package strata.policies.net\n\nviolation contains {\"msg\": sprintf(\"%v\", [r]), \"container\": \"\", \"platform\": \"\"} if {\n\tr := " + call + "\n}\n"})
+		dir := policyDir(t, map[string]string{"net.rego": "package strata.policies.net\n\nviolation contains {\"msg\": sprintf(\"%v\", [r]), \"container\": \"\", \"platform\": \"\"} if {\n\tr := " + call + "\n}\n"})
 		_, err := New(t.Context(), Options{Paths: []string{dir}})
 		if err == nil || !strings.Contains(err.Error(), "undefined function") {
 			t.Errorf("New with a policy calling %s = %v, want it rejected at load as an undefined function", call, err)
@@ -134,8 +145,7 @@ func TestNetworkBuiltinsRejected(t *testing.T) {
 
 func TestRuntimeErrorIsAPolicyError(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	writeFiles(t, dir, map[string]string{"numbers.rego": `package strata.policies.numbers
+	dir := policyDir(t, map[string]string{"numbers.rego": `package strata.policies.numbers
 
 violation contains {"msg": "too big", "container": input.container.name, "platform": ""} if {
 	to_number(input.container.name) > 10
@@ -158,14 +168,12 @@ violation contains {"msg": "too big", "container": input.container.name, "platfo
 
 func TestEvaluationDeadline(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	writeFiles(t, dir, map[string]string{"slow.rego": `package strata.policies.slow
+	e := engineOver(t, Options{EvalTimeout: 50 * time.Millisecond}, map[string]string{"slow.rego": `package strata.policies.slow
 
 violation contains {"msg": "slow", "container": "", "platform": ""} if {
 	count([x | some x in numbers.range(1, 100000000); x % 7 == 3]) > 0
 }
 `})
-	e := newEngine(t, Options{Paths: []string{dir}, EvalTimeout: 50 * time.Millisecond})
 	start := time.Now()
 	got := e.Evaluate(t.Context(), "web", "", InputOf(mustInput(t, rootInput)))
 	if elapsed := time.Since(start); elapsed > 2*time.Second {
@@ -178,8 +186,7 @@ violation contains {"msg": "slow", "container": "", "platform": ""} if {
 
 func TestReloadKeepsLastGoodSet(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	writeFiles(t, dir, map[string]string{"no_root.rego": rootPolicy})
+	dir := policyDir(t, map[string]string{"no_root.rego": rootPolicy})
 	e := newEngine(t, Options{Paths: []string{dir}})
 	writeFiles(t, dir, map[string]string{"no_root.rego": "package strata.policies.no_root\n\nviolation contains if {\n"})
 	if err := e.Reload(t.Context()); err == nil {
@@ -195,8 +202,7 @@ func TestReloadKeepsLastGoodSet(t *testing.T) {
 
 func TestWatchReloadsOnChange(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	writeFiles(t, dir, map[string]string{"labelled.rego": warnPolicy, "data.json": `{"label": "team"}`})
+	dir := policyDir(t, map[string]string{"labelled.rego": warnPolicy, "data.json": `{"label": "team"}`})
 	e := newEngine(t, Options{Paths: []string{dir}})
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
@@ -223,9 +229,7 @@ func TestWatchReloadsOnChange(t *testing.T) {
 
 func TestEvaluateConcurrently(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	writeFiles(t, dir, map[string]string{"no_root.rego": rootPolicy})
-	e := newEngine(t, Options{Paths: []string{dir}})
+	e := engineOver(t, Options{}, map[string]string{"no_root.rego": rootPolicy})
 	input := mustInput(t, rootInput)
 	var wg sync.WaitGroup
 	for i := range 8 {
@@ -261,8 +265,7 @@ func TestMilder(t *testing.T) {
 
 func TestResultCache(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	writeFiles(t, dir, map[string]string{"no_root.rego": rootPolicy, "numbers.rego": `package strata.policies.numbers
+	dir := policyDir(t, map[string]string{"no_root.rego": rootPolicy, "numbers.rego": `package strata.policies.numbers
 
 violation contains {"msg": "big", "container": "", "platform": ""} if {
 	to_number(input.workload.labels.size) > 10
@@ -327,8 +330,7 @@ func TestInputKeys(t *testing.T) {
 	if _, hit := cached(e, b); !hit {
 		t.Error("a pod differing only in its name missed the result cache")
 	}
-	dir := t.TempDir()
-	writeFiles(t, dir, map[string]string{"named.rego": `package strata.policies.named
+	dir := policyDir(t, map[string]string{"named.rego": `package strata.policies.named
 
 violation contains {"msg": sprintf("%s", [input.workload.name]), "container": "", "platform": ""} if true
 `})

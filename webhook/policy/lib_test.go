@@ -14,8 +14,7 @@ import (
 // names containers as they do; the library itself is not a policy.
 func TestUserPolicyImportsTheLibrary(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	writeFiles(t, dir, map[string]string{"no_latest.rego": `package strata.policies.no_latest
+	dir := policyDir(t, map[string]string{"no_latest.rego": `package strata.policies.no_latest
 
 import data.strata.lib
 

@@ -1,8 +1,6 @@
 package policy
 
 import (
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -67,17 +65,7 @@ func wantNotes(t *testing.T, e *Engine, want, unwanted []string) {
 
 func newUserEngine(t *testing.T, files map[string]string) *Engine {
 	t.Helper()
-	dir := t.TempDir()
-	for name, body := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	e, err := New(t.Context(), Options{Builtins: policies.FS, Paths: []string{dir}})
-	if err != nil {
-		t.Fatalf("New() = %v", err)
-	}
-	return e
+	return engineOver(t, Options{Builtins: policies.FS}, files)
 }
 
 // A violation without msg denied (or warned) with an empty reason, and

@@ -95,14 +95,12 @@ func TestConfigMapDataSymlinkSwapBehindASymlinkedRootIsReloaded(t *testing.T) {
 // failed reload that keeps the last good set afterwards.
 func TestPolicyPathWithoutRegoFilesIsAnError(t *testing.T) {
 	t.Parallel()
-	empty := t.TempDir()
-	writeFiles(t, empty, map[string]string{"data.json": `{"label": "team"}`})
+	empty := policyDir(t, map[string]string{"data.json": `{"label": "team"}`})
 	if _, err := New(t.Context(), Options{Paths: []string{empty}}); err == nil || !strings.Contains(err.Error(), "no .rego") {
 		t.Errorf("New with a directory holding no .rego files = %v, want an error saying so", err)
 	}
 
-	dir := t.TempDir()
-	writeFiles(t, dir, map[string]string{"no_root.rego": rootPolicy})
+	dir := policyDir(t, map[string]string{"no_root.rego": rootPolicy})
 	e := newEngine(t, Options{Paths: []string{dir}})
 	if err := os.Remove(filepath.Join(dir, "no_root.rego")); err != nil {
 		t.Fatal(err)
@@ -120,8 +118,7 @@ func TestPolicyPathWithoutRegoFilesIsAnError(t *testing.T) {
 // a file that is not regular (a FIFO would block) is refused unread.
 func TestOversizeDataFileIsRefused(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	writeFiles(t, dir, map[string]string{"no_root.rego": rootPolicy})
+	dir := policyDir(t, map[string]string{"no_root.rego": rootPolicy})
 	big := `{"label": "` + strings.Repeat("x", 2<<10) + `"}`
 	writeFiles(t, dir, map[string]string{"data.json": big})
 	_, err := New(t.Context(), Options{Paths: []string{dir}, MaxFileBytes: 1 << 10})
@@ -139,8 +136,7 @@ func TestOversizeDataFileIsRefused(t *testing.T) {
 // has stopped changing.
 func TestUnchangedPolicyFilesAreNotReread(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	writeFiles(t, dir, map[string]string{"no_root.rego": rootPolicy, "data.json": `{"label": "team"}`})
+	dir := policyDir(t, map[string]string{"no_root.rego": rootPolicy, "data.json": `{"label": "team"}`})
 	e := newEngine(t, Options{Paths: []string{dir}})
 	reads := 0
 	e.onRead = func(string) { reads++ }

@@ -68,9 +68,7 @@ violation contains {"msg": id(input.container.name), "container": "", "platform"
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			dir := t.TempDir()
-			writeFiles(t, dir, map[string]string{"p.rego": src})
-			e := newEngine(t, Options{Paths: []string{dir}})
+			e := engineOver(t, Options{}, map[string]string{"p.rego": src})
 			in := mustInput(t, rootInput)
 			e.Evaluate(t.Context(), "web", "", InputOf(in))
 			if _, hit := cached(e, in); hit {
@@ -102,9 +100,7 @@ func TestPolicyReadingLabelsOrRequestIsNotContainerOnly(t *testing.T) {
 		{"package strata.policies.all\n\nviolation contains {\"msg\": json.marshal(input), \"container\": \"\", \"platform\": \"\"} if true\n", false},
 		{"package strata.policies.kind\n\nviolation contains {\"msg\": \"x\", \"container\": \"\", \"platform\": \"\"} if input.workload.kind == \"Pod\"\n", true},
 	} {
-		dir := t.TempDir()
-		writeFiles(t, dir, map[string]string{"p.rego": tc.src})
-		e := newEngine(t, Options{Paths: []string{dir}})
+		e := engineOver(t, Options{}, map[string]string{"p.rego": tc.src})
 		if got := e.ReadsOnlyContainerFacts(); got != tc.want {
 			t.Errorf("ReadsOnlyContainerFacts() with %q = %v, want %v", tc.src, got, tc.want)
 		}
@@ -137,8 +133,7 @@ func TestPolicyWithEmptyRequiredDataIsInactive(t *testing.T) {
 			}
 		}
 	}
-	dir := t.TempDir()
-	writeFiles(t, dir, map[string]string{"p.rego": "# METADATA\n# custom:\n#   requires: approvedBases\npackage strata.policies.p\n"})
+	dir := policyDir(t, map[string]string{"p.rego": "# METADATA\n# custom:\n#   requires: approvedBases\npackage strata.policies.p\n"})
 	if _, err := New(t.Context(), Options{Paths: []string{dir}}); err == nil || !strings.Contains(err.Error(), "custom.requires") {
 		t.Errorf("New with custom.requires not a list = %v, want an error naming custom.requires", err)
 	}

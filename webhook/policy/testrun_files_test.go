@@ -12,8 +12,7 @@ import (
 // named *.rego (which serve refuses unopened) blocked it for ever, and a
 // file past serve's size cap was read whole.
 func TestPolicyTestRefusesTheFilesServeRefuses(t *testing.T) {
-	dir := t.TempDir()
-	writeFiles(t, dir, map[string]string{
+	dir := policyDir(t, map[string]string{
 		"no_root.rego":      rootPolicy,
 		"no_root_test.rego": "package strata.policies.no_root_test\n\ntest_nothing if { true }\n",
 	})
@@ -34,8 +33,7 @@ func TestPolicyTestRefusesTheFilesServeRefuses(t *testing.T) {
 		t.Fatal("RunTests with a FIFO named pipe.rego did not answer in 30 s: it blocks reading the FIFO")
 	}
 
-	big := t.TempDir()
-	writeFiles(t, big, map[string]string{
+	big := policyDir(t, map[string]string{
 		"no_root.rego":      rootPolicy,
 		"no_root_test.rego": "package strata.policies.no_root_test\n\ntest_nothing if { true }\n",
 		"data.json":         `{"label": "` + strings.Repeat("x", DefaultMaxFileBytes) + `"}`,

@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -52,12 +53,29 @@ func TestDecisionOf(t *testing.T) {
 	}
 }
 
+// written is what write writes of v, failing t when write returns an error.
+func written[T any](t *testing.T, write func(io.Writer, T) error, v T) string {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := write(&buf, v); err != nil {
+		t.Fatalf("writing %T: %v", v, err)
+	}
+	return buf.String()
+}
+
+// sarifOf is WriteCheckSARIF's log of c, decoded.
+func sarifOf(t *testing.T, c *Check) (sarifLog, string) {
+	t.Helper()
+	out := written(t, WriteCheckSARIF, c)
+	var log sarifLog
+	if err := json.Unmarshal([]byte(out), &log); err != nil {
+		t.Fatalf("WriteCheckSARIF wrote invalid JSON: %v\n%s", err, out)
+	}
+	return log, out
+}
+
 func TestWriteCheckText(t *testing.T) {
 	t.Parallel()
-	var buf bytes.Buffer
-	if err := WriteCheckText(&buf, sampleCheck()); err != nil {
-		t.Fatal(err)
-	}
 	want := `✗ deny Pod shop/admin (deploy/admin.yaml)
   enforce  [run-as-root] container "admin" runs as root (linux/amd64)
   warn     [base-freshness] container "admin": base moved (linux/amd64)
@@ -68,51 +86,40 @@ func TestWriteCheckText(t *testing.T) {
 ✓ allow Pod kube-system/proxy (stdin): namespace kube-system is exempt
 4 objects: 2 allowed, 1 with warnings, 1 denied
 `
-	if got := buf.String(); got != want {
+	if got := written(t, WriteCheckText, sampleCheck()); got != want {
 		t.Errorf("WriteCheckText =\n%s\nwant\n%s", got, want)
 	}
-	buf.Reset()
-	if err := WriteCheckText(&buf, &Check{Mode: policy.Warn}); err != nil {
-		t.Fatal(err)
-	}
-	if got, want := buf.String(), "0 objects: 0 allowed, 0 with warnings, 0 denied\n"; got != want {
-		t.Errorf("WriteCheckText(no objects) = %q, want %q", got, want)
-	}
-	// Objects read without a pod are counted, so that "0 objects" cannot
-	// hide a manifest strata did not understand.
-	buf.Reset()
-	if err := WriteCheckText(&buf, &Check{Mode: policy.Warn, Read: 3}); err != nil {
-		t.Fatal(err)
-	}
-	if got, want := buf.String(), "0 objects: 0 allowed, 0 with warnings, 0 denied (3 objects read; the others carry no pod)\n"; got != want {
-		t.Errorf("WriteCheckText(3 read, none with a pod) = %q, want %q", got, want)
-	}
-	buf.Reset()
 	inactive := []policy.Meta{{ID: "run-as-root"}, {ID: "approved-base", Inactive: "approvedBases is empty"}}
-	if err := WriteCheckText(&buf, &Check{Mode: policy.Warn, Policies: inactive}); err != nil {
-		t.Fatal(err)
-	}
-	if got, want := buf.String(), "0 objects: 0 allowed, 0 with warnings, 0 denied\npolicy approved-base is inactive: approvedBases is empty\n"; got != want {
-		t.Errorf("WriteCheckText(approved-base inactive) = %q, want %q", got, want)
+	for _, tc := range []struct {
+		name  string
+		check *Check
+		want  string
+	}{
+		{"no objects", &Check{Mode: policy.Warn}, "0 objects: 0 allowed, 0 with warnings, 0 denied\n"},
+		// Objects read without a pod are counted, so that "0 objects" cannot
+		// hide a manifest strata did not understand.
+		{"3 read, none with a pod", &Check{Mode: policy.Warn, Read: 3}, "0 objects: 0 allowed, 0 with warnings, 0 denied (3 objects read; the others carry no pod)\n"},
+		{"approved-base inactive", &Check{Mode: policy.Warn, Policies: inactive}, "0 objects: 0 allowed, 0 with warnings, 0 denied\npolicy approved-base is inactive: approvedBases is empty\n"},
+	} {
+		if got := written(t, WriteCheckText, tc.check); got != tc.want {
+			t.Errorf("WriteCheckText(%s) = %q, want %q", tc.name, got, tc.want)
+		}
 	}
 }
 
 func TestWriteCheckJSON(t *testing.T) {
 	t.Parallel()
-	var buf bytes.Buffer
-	if err := WriteCheckJSON(&buf, sampleCheck()); err != nil {
-		t.Fatal(err)
-	}
+	out := written(t, WriteCheckJSON, sampleCheck())
 	var doc struct {
 		Mode    string           `json:"mode"`
 		Objects []map[string]any `json:"objects"`
 		Summary map[string]int   `json:"summary"`
 	}
-	if err := json.Unmarshal(buf.Bytes(), &doc); err != nil {
-		t.Fatalf("WriteCheckJSON wrote invalid JSON: %v\n%s", err, buf.String())
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatalf("WriteCheckJSON wrote invalid JSON: %v\n%s", err, out)
 	}
 	if doc.Mode != "enforce" || len(doc.Objects) != 4 {
-		t.Fatalf("WriteCheckJSON = %s, want mode enforce and 4 objects", buf.String())
+		t.Fatalf("WriteCheckJSON = %s, want mode enforce and 4 objects", out)
 	}
 	first := doc.Objects[0]
 	for key, want := range map[string]any{"file": "deploy/admin.yaml", "line": 3.0, "document": 1.0, "kind": "Pod", "namespace": "shop", "name": "admin", "decision": "deny"} {
@@ -145,16 +152,9 @@ func TestWriteCheckJSON(t *testing.T) {
 
 func TestWriteCheckSARIF(t *testing.T) {
 	t.Parallel()
-	var buf bytes.Buffer
-	if err := WriteCheckSARIF(&buf, sampleCheck()); err != nil {
-		t.Fatal(err)
-	}
-	var log sarifLog
-	if err := json.Unmarshal(buf.Bytes(), &log); err != nil {
-		t.Fatalf("WriteCheckSARIF wrote invalid JSON: %v\n%s", err, buf.String())
-	}
+	log, out := sarifOf(t, sampleCheck())
 	if log.Version != "2.1.0" || log.Schema != "https://json.schemastore.org/sarif-2.1.0.json" || len(log.Runs) != 1 {
-		t.Fatalf("WriteCheckSARIF = %s, want a SARIF 2.1.0 log with one run", buf.String())
+		t.Fatalf("WriteCheckSARIF = %s, want a SARIF 2.1.0 log with one run", out)
 	}
 	run := log.Runs[0]
 	if run.Tool.Driver.Name != "strata" || run.Tool.Driver.InformationURI == "" {
@@ -213,13 +213,9 @@ func TestWriteCheckSARIF(t *testing.T) {
 
 func TestWriteCheckSARIFEmpty(t *testing.T) {
 	t.Parallel()
-	var buf bytes.Buffer
-	if err := WriteCheckSARIF(&buf, &Check{Mode: policy.Warn}); err != nil {
-		t.Fatal(err)
-	}
 	// Code scanning needs results and rules as arrays, even when empty:
 	// an empty result list is how it closes the alerts of a fixed file.
-	if out := buf.String(); !strings.Contains(out, `"results": []`) || !strings.Contains(out, `"rules": []`) {
+	if out := written(t, WriteCheckSARIF, &Check{Mode: policy.Warn}); !strings.Contains(out, `"results": []`) || !strings.Contains(out, `"rules": []`) {
 		t.Errorf("WriteCheckSARIF(no objects) = %s, want empty results and rules arrays", out)
 	}
 }

@@ -1,8 +1,6 @@
 package report
 
 import (
-	"bytes"
-	"encoding/json"
 	"strings"
 	"testing"
 	"unicode"
@@ -29,11 +27,7 @@ func forged() *Check {
 
 func TestManifestNameWithEscapesCannotForgeCheckTextLines(t *testing.T) {
 	t.Parallel()
-	var buf bytes.Buffer
-	if err := WriteCheckText(&buf, forged()); err != nil {
-		t.Fatal(err)
-	}
-	out := buf.String()
+	out := written(t, WriteCheckText, forged())
 	for _, r := range out {
 		if r != '\n' && drawsOver(r) {
 			t.Errorf("WriteCheckText wrote the control character %U:\n%q", r, out)
@@ -69,14 +63,7 @@ func TestMarkdownInManifestIsNotRenderedInSARIF(t *testing.T) {
 		}},
 		Policies: []policy.Meta{{ID: "run-as-root", Title: "[t](https://evil.example)", Description: "*d*"}},
 	}
-	var buf bytes.Buffer
-	if err := WriteCheckSARIF(&buf, c); err != nil {
-		t.Fatal(err)
-	}
-	var log sarifLog
-	if err := json.Unmarshal(buf.Bytes(), &log); err != nil {
-		t.Fatal(err)
-	}
+	log, _ := sarifOf(t, c)
 	run := log.Runs[0]
 	texts := []string{run.Results[0].Message.Text, run.Tool.Driver.Rules[0].ShortDescription.Text, run.Tool.Driver.Rules[0].FullDescription.Text}
 	for _, text := range texts {
@@ -123,11 +110,7 @@ func TestImageLabelWithEscapesCannotForgeInspectionLines(t *testing.T) {
 	t.Parallel()
 	ins := sampleInspection()
 	ins.Platforms[0].Image.Config.Labels = images.StringsOf(map[string]string{"note": "ok\r\x1b[2K    user        \"app\": uid 1000\n    layers      1"})
-	var buf bytes.Buffer
-	if err := WriteInspectionText(&buf, ins); err != nil {
-		t.Fatal(err)
-	}
-	out := buf.String()
+	out := written(t, WriteInspectionText, ins)
 	users := 0
 	for _, l := range strings.Split(out, "\n") {
 		if strings.HasPrefix(l, "    user ") {

@@ -30,11 +30,7 @@ func sampleInspection() *Inspection {
 
 func TestWriteInspectionText(t *testing.T) {
 	t.Parallel()
-	var buf bytes.Buffer
-	if err := WriteInspectionText(&buf, sampleInspection()); err != nil {
-		t.Fatal(err)
-	}
-	out := buf.String()
+	out := written(t, WriteInspectionText, sampleInspection())
 	for _, want := range []string{
 		"base/debian:12 (os, 1 layer, STALE) → " + (images.Digest{4}).String() + " (unknown role, +3, STALE, by verified claim, claimed as vendor.example.com/jdk:21) → shop/web:1.2 (app, +2)",
 		"depth       3 (complete)",
@@ -52,10 +48,7 @@ func TestWriteInspectionText(t *testing.T) {
 
 func TestWriteInspectionJSON(t *testing.T) {
 	t.Parallel()
-	var buf bytes.Buffer
-	if err := WriteInspectionJSON(&buf, sampleInspection()); err != nil {
-		t.Fatal(err)
-	}
+	out := written(t, WriteInspectionJSON, sampleInspection())
 	var doc struct {
 		Platforms []struct {
 			Image   map[string]any `json:"image"`
@@ -67,11 +60,11 @@ func TestWriteInspectionJSON(t *testing.T) {
 			} `json:"lineage"`
 		} `json:"platforms"`
 	}
-	if err := json.Unmarshal(buf.Bytes(), &doc); err != nil {
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
 		t.Fatal(err)
 	}
 	if len(doc.Platforms) != 1 || doc.Platforms[0].Lineage.Depth != 3 || doc.Platforms[0].Lineage.Chain[0].CurrentDigest != (images.Digest{2}).String() {
-		t.Errorf("WriteInspectionJSON = %s, want one platform with depth 3 and the stale base's current digest", buf.String())
+		t.Errorf("WriteInspectionJSON = %s, want one platform with depth 3 and the stale base's current digest", out)
 	}
 }
 

@@ -1,7 +1,6 @@
 package report
 
 import (
-	"bytes"
 	"encoding/json"
 	"reflect"
 	"testing"
@@ -21,16 +20,13 @@ import (
 func TestInspectionJSONLineageIsThePolicyInputLineage(t *testing.T) {
 	t.Parallel()
 	ins := sampleInspection()
-	var buf bytes.Buffer
-	if err := WriteInspectionJSON(&buf, ins); err != nil {
-		t.Fatal(err)
-	}
+	out := written(t, WriteInspectionJSON, ins)
 	var doc struct {
 		Platforms []struct {
 			Lineage any `json:"lineage"`
 		} `json:"platforms"`
 	}
-	if err := json.Unmarshal(buf.Bytes(), &doc); err != nil {
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
 		t.Fatal(err)
 	}
 	p := ins.Platforms[0]

@@ -70,11 +70,7 @@ func TestWriteCheckSARIFMatchesOfficialSchema(t *testing.T) {
 		"escapes in names and files":          forged(),
 		"spaces, % and non-ASCII in the path": spaced,
 	} {
-		var buf bytes.Buffer
-		if err := WriteCheckSARIF(&buf, c); err != nil {
-			t.Fatalf("%s: WriteCheckSARIF: %v", name, err)
-		}
-		validateSARIF(t, schema, name, buf.Bytes())
+		validateSARIF(t, schema, name, []byte(written(t, WriteCheckSARIF, c)))
 	}
 }
 
@@ -84,11 +80,7 @@ func TestWriteCheckSARIFMatchesOfficialSchema(t *testing.T) {
 func TestSARIFSchemaRejectsWhatCodeScanningRejects(t *testing.T) {
 	t.Parallel()
 	schema := compiledSARIFSchema(t)
-	var buf bytes.Buffer
-	if err := WriteCheckSARIF(&buf, sampleCheck()); err != nil {
-		t.Fatal(err)
-	}
-	good := buf.String()
+	good := written(t, WriteCheckSARIF, sampleCheck())
 	for name, broken := range map[string]string{
 		"level not in the enum": strings.Replace(good, `"level": "error"`, `"level": "fatal"`, 1),
 		"region line 0":         strings.Replace(good, `"startLine": 3`, `"startLine": 0`, 1),
