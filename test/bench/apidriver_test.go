@@ -133,11 +133,17 @@ func dryRunClients(config *rest.Config, n int) (clients []kubernetes.Interface, 
 	return clients, closeIdle, nil
 }
 
-// run drives the API server with every client at once.
+// run drives the API server with every client at once, each with an object
+// of its own: client-go's encoder sets an object's kind while it writes it,
+// so one object shared by two clients is a data race (it crashed a run).
 func (l dryRunLoad) run(ctx context.Context, clients []kubernetes.Interface) (dryRunResult, error) {
-	create, err := l.creator()
-	if err != nil {
-		return dryRunResult{}, err
+	creates := make([]func(context.Context, kubernetes.Interface, metav1.CreateOptions) error, len(clients))
+	for i := range clients {
+		create, err := l.creator()
+		if err != nil {
+			return dryRunResult{}, err
+		}
+		creates[i] = create
 	}
 	dryRun := metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}}
 
@@ -149,7 +155,8 @@ func (l dryRunLoad) run(ctx context.Context, clients []kubernetes.Interface) (dr
 		start = time.Now()
 	)
 	deadline := start.Add(l.Duration)
-	for _, c := range clients {
+	for i, c := range clients {
+		create := creates[i]
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
