@@ -92,12 +92,12 @@ func (e endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	body, code, err := readBody(r)
 	if err != nil {
-		writeReview(w, "", admission.Errored(code, err))
+		writeReview(w, "", false, admission.Errored(code, err))
 		return
 	}
 	// As the API server sends it; anything else is not a review.
 	if contentType := r.Header.Get("Content-Type"); contentType != "application/json" {
-		writeReview(w, "", admission.Errored(http.StatusBadRequest, fmt.Errorf("contentType=%s, expected application/json", contentType)))
+		writeReview(w, "", false, admission.Errored(http.StatusBadRequest, fmt.Errorf("contentType=%s, expected application/json", contentType)))
 		return
 	}
 	reader, _ := e.handler.(workloadReader)
@@ -115,20 +115,18 @@ func (e endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
-		writeReview(w, "", admission.Errored(http.StatusBadRequest, fmt.Errorf("decoding the AdmissionReview: %w; strata reads the admission.k8s.io/v1 AdmissionReview JSON the API server posts, nothing else", err)))
+		writeReview(w, "", false, admission.Errored(http.StatusBadRequest, fmt.Errorf("decoding the AdmissionReview: %w; strata reads the admission.k8s.io/v1 AdmissionReview JSON the API server posts, nothing else", err)))
 		return
 	}
 	resp, logLine := e.handle(ctx, rv.request, rv.workload, reader)
-	if logLine == nil {
-		writeReview(w, rv.apiVersion, resp)
-		return
+	// With a log line, the answer goes out whole first, its length given
+	// so that the flush does not make it chunked: the API server waits
+	// for the answer, not for the log.
+	writeReview(w, rv.apiVersion, logLine != nil, resp)
+	if logLine != nil {
+		_ = rc.Flush()
+		logLine()
 	}
-	// The answer goes out whole first, its length given so that the flush
-	// does not make it chunked: the API server waits for the answer, not
-	// for the log.
-	writeReview(w, rv.apiVersion, resp, wholeAnswer)
-	_ = rc.Flush()
-	logLine()
 }
 
 // limit is how long r may take: its ?timeout= (at most maxWebhookTimeout)
@@ -244,10 +242,10 @@ const maxAnswerMessageBytes = 8 << 10
 // most two in the answer (a '"', a '\\', a newline, half of a U+2028's
 // escape): the message is under 16 KiB in the answer whatever the review.
 //
-// With wholeAnswer, it gives the answer's Content-Length, so that a flush
-// before the handler returns sends the answer whole rather than as the
-// first chunk of one.
-func writeReview(w http.ResponseWriter, apiVersion string, resp admission.Response, opts ...answerOption) {
+// With whole, it gives the answer's Content-Length, so that a flush before
+// the handler returns sends the answer whole rather than as the first
+// chunk of one.
+func writeReview(w http.ResponseWriter, apiVersion string, whole bool, resp admission.Response) {
 	if apiVersion == "" {
 		apiVersion = admissionv1.SchemeGroupVersion.String()
 	}
@@ -274,19 +272,13 @@ func writeReview(w http.ResponseWriter, apiVersion string, resp admission.Respon
 	// Header().Set would allocate the value's slice; this one is shared,
 	// and net/http only reads it.
 	w.Header()["Content-Type"] = jsonContentType
-	if slices.Contains(opts, wholeAnswer) {
+	if whole {
 		w.Header()["Content-Length"] = []string{strconv.Itoa(a.buf.Len())}
 	}
 	// Ended by a newline (Encode's), as controller-runtime's json.Encoder
 	// wrote it. Write copies it: the buffer is reused.
 	_, _ = w.Write(a.buf.Bytes())
 }
-
-// answerOption is how writeReview writes an answer.
-type answerOption int
-
-// wholeAnswer gives the answer's Content-Length.
-const wholeAnswer answerOption = 1
 
 // answers are reused: an encoder and its buffer were two allocations more
 // per admission than json.Marshal's copy.
