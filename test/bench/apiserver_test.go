@@ -40,6 +40,10 @@ type apiSettings struct {
 	// tree's, in the same rounds (BENCH_API_BASELINE): a change's
 	// before and after, paired slice by slice.
 	baseline string
+	// control adds a second no-op server, measured against the first
+	// (BENCH_API_CONTROL): what the table's ratios read for two webhooks
+	// that do the same thing, the harness's own resolution.
+	control bool
 }
 
 func readAPISettings(t *testing.T) apiSettings {
@@ -71,6 +75,13 @@ func readAPISettings(t *testing.T) apiSettings {
 	}
 	s.profiles = os.Getenv("BENCH_API_PROFILE")
 	s.baseline = os.Getenv("BENCH_API_BASELINE")
+	if v := os.Getenv("BENCH_API_CONTROL"); v != "" {
+		on, err := strconv.ParseBool(v)
+		if err != nil {
+			t.Fatalf("BENCH_API_CONTROL=%q: want true or false", v)
+		}
+		s.control = on
+	}
 	return s
 }
 
@@ -83,6 +94,9 @@ const (
 	scenarioNoop = "no-op webhook"
 	// scenarioBaseline is strata enforce served by $BENCH_API_BASELINE.
 	scenarioBaseline = "strata enforce, baseline binary"
+	// scenarioControl is the no-op served by a second process
+	// ($BENCH_API_CONTROL).
+	scenarioControl = "no-op webhook, second instance"
 )
 
 // apiScenario is a namespace of the API server and the webhooks that
@@ -133,10 +147,16 @@ func (w benchWebhook) calledFor(kind string) bool {
 // enforce, which the ratios need; the rest run only where they answer a
 // question of their own, so that the whole run stays under 5 minutes.
 // With a baseline, strata enforce is measured from that binary too, for
-// Pods and Deployments.
-func apiScenarios(noop, strata, baseline *server) []apiScenario {
+// Pods and Deployments; with a control, so is the no-op from a second
+// process.
+func apiScenarios(noop, strata, baseline, control *server) []apiScenario {
 	fail, ignore := admissionregistrationv1.Fail, admissionregistrationv1.Ignore
 	var compared []apiScenario
+	if control != nil {
+		compared = append(compared, apiScenario{name: scenarioControl, namespace: "bench-noop-control", kinds: []string{kindPod, kindDeployment}, webhooks: []benchWebhook{
+			{name: "noop.control.bench.strata.dev", url: control.webhookURL("/validate/enforce"), server: control, failure: fail},
+		}})
+	}
 	if baseline != nil {
 		compared = append(compared, apiScenario{name: scenarioBaseline, namespace: "bench-baseline", kinds: []string{kindPod, kindDeployment}, webhooks: []benchWebhook{
 			{name: "enforce.baseline.bench.strata.dev", url: baseline.webhookURL("/validate/enforce"), server: baseline, failure: fail},
@@ -217,7 +237,11 @@ func TestAPIServer(t *testing.T) {
 	if cfg.baseline != "" {
 		baseline = startServer(t, "baseline", cfg.baseline, "serve", "--demo", "--cert-dir", certDir, "--pull-secrets=false")
 	}
-	scenarios := apiScenarios(noop, strata, baseline)
+	var control *server
+	if cfg.control {
+		control = startServer(t, "noop-control", noopBin, "--cert-dir", certDir)
+	}
+	scenarios := apiScenarios(noop, strata, baseline, control)
 	byDigest, err := demoDigests(ctx)
 	if err != nil {
 		t.Fatal(err)
