@@ -15,6 +15,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/strata-project/strata/internal/testutil"
 )
 
 func benchPush(tb testing.TB, reg *testRegistry, repoTag string, t remote.Taggable) {
@@ -160,7 +162,7 @@ func BenchmarkRecheckAfterTTL(b *testing.B) {
 	for _, latent := range []bool{false, true} {
 		b.Run(fmt.Sprintf("latency=%t", latent), func(b *testing.B) {
 			ctx := b.Context()
-			clock := &fakeClock{now: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)}
+			clock := testutil.NewClock(time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))
 			r := benchResolver(b, reg, Options{Now: clock.Now, TagTTL: ttl})
 			defer r.Close()
 			mustResolve(b, ctx, r, reg.ref("shop/web:1"))

@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 
+	"github.com/strata-project/strata/internal/testutil"
 	"github.com/strata-project/strata/webhook/internal/hangtest"
 )
 
@@ -193,7 +194,7 @@ func TestProxiedRequestToAMetadataHostIsRefusedBeforeConnect(t *testing.T) {
 func TestStaleAnswerIsOnlyATagsAndSaysWhy(t *testing.T) {
 	reg := newTestRegistry(t)
 	digest := reg.push(t, "pinned/app:1", testImage(t, 1, "1000", "linux/amd64"))
-	clock := &fakeClock{now: time.Date(2026, 11, 30, 3, 0, 0, 0, time.UTC)}
+	clock := testutil.NewClock(time.Date(2026, 11, 30, 3, 0, 0, 0, time.UTC))
 	r := newTestResolver(t, reg, Options{Now: clock.Now, TagTTL: time.Minute})
 	tag, pinned := reg.ref("pinned/app:1"), reg.ref("pinned/app@"+digest.String())
 	for _, image := range []string{tag, pinned} {

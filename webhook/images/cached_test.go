@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/strata-project/strata/internal/testutil"
 )
 
 // TestCachedAnswersWhatResolveWouldFromItsCachesAlone: Cached, which a
@@ -17,7 +19,7 @@ func TestCachedAnswersWhatResolveWouldFromItsCachesAlone(t *testing.T) {
 	reg := newTestRegistry(t)
 	reg.push(t, "cached/app:1", testImage(t, 1, "10001", "linux/amd64"))
 	reg.push(t, "cached/multi:1", testIndex(t, types.OCIImageIndex, testImage(t, 1, "", "linux/amd64"), testImage(t, 1, "", "linux/arm64")))
-	clock := &fakeClock{now: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)}
+	clock := testutil.NewClock(time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))
 	r := newTestResolver(t, reg, Options{Now: clock.Now, TagTTL: time.Minute, Platforms: []string{"linux/amd64", "linux/arm64"}})
 
 	for _, repoTag := range []string{"cached/app:1", "cached/multi:1"} {

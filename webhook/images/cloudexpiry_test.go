@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
+
+	"github.com/strata-project/strata/internal/testutil"
 )
 
 // scriptedProvider is a cloud helper whose token API answers what the test
@@ -112,9 +114,9 @@ func TestCloudTokensAreRefreshedFiveMinutesEarlyAtMostHalfTheirLifetime(t *testi
 // scriptedCloud is a Resolver on a fake clock whose one cloud helper issues
 // tokens of lifetime, and get, which asks its keychain for the helper's
 // registry host's credentials.
-func scriptedCloud(t *testing.T, lifetime time.Duration) (*fakeClock, *scriptedProvider, func() (authn.AuthConfig, error)) {
+func scriptedCloud(t *testing.T, lifetime time.Duration) (*testutil.Clock, *scriptedProvider, func() (authn.AuthConfig, error)) {
 	t.Helper()
-	clock := &fakeClock{now: time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)}
+	clock := testutil.NewClock(time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC))
 	p := &scriptedProvider{now: clock.Now, lifetime: lifetime}
 	r, err := NewResolver(Options{Now: clock.Now, Keychain: authn.NewMultiKeychain(), Cloud: CloudOptions{Providers: []CloudProvider{p}}})
 	if err != nil {

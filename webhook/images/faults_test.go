@@ -17,6 +17,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"go.uber.org/goleak"
+
+	"github.com/strata-project/strata/internal/testutil"
 )
 
 // The faults below are what a real registry does not do: lie about digests,
@@ -491,7 +493,7 @@ func TestFaultStaleIfError(t *testing.T) {
 			t.Parallel()
 			reg := newTestRegistry(t)
 			digest := reg.push(t, "stale/app:1", testImage(t, 1, "", "linux/amd64"))
-			clock := &fakeClock{now: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)}
+			clock := testutil.NewClock(time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))
 			r := newFaultResolver(t, reg, Options{Now: clock.Now, TagTTL: time.Minute})
 			image := reg.ref("stale/app:1")
 			if img, _, err := resolveTimed(t, r, image, Access{}, 5*time.Second); err != nil || img.Stale {

@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/strata-project/strata/internal/testutil"
 )
 
 // TestResolveFreshRechecksWithinTheTagTTLAndNeverServesStale: within the
@@ -14,7 +16,7 @@ func TestResolveFreshRechecksWithinTheTagTTLAndNeverServesStale(t *testing.T) {
 	checkNoLeaks(t)
 	reg := newTestRegistry(t)
 	reg.push(t, "fresh/base:1", testImage(t, 1, "", "linux/amd64"))
-	clock := &fakeClock{now: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)}
+	clock := testutil.NewClock(time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))
 	r := newFaultResolver(t, reg, Options{Now: clock.Now, TagTTL: time.Minute, StaleTTL: time.Hour})
 	image := reg.ref("fresh/base:1")
 	if _, err := r.Resolve(testContext(t, 5*time.Second), image, Access{}); err != nil {

@@ -115,24 +115,6 @@ func testIndex(t testing.TB, mt types.MediaType, imgs ...v1.Image) v1.ImageIndex
 	return idx
 }
 
-// fakeClock is a settable clock for TTL tests.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // newTestResolver returns a Resolver that reaches the test registry over
 // plain HTTP and uses no ambient credentials.
 func newTestResolver(t testing.TB, reg *testRegistry, opts Options) *Resolver {

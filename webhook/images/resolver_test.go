@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	"github.com/strata-project/strata/internal/testutil"
 	"github.com/strata-project/strata/webhook/internal/imagetest"
 )
 
@@ -212,7 +213,7 @@ func TestResolveTagAndDigestUsesDigest(t *testing.T) {
 func TestResolveTagRepointedAfterTTL(t *testing.T) {
 	t.Parallel()
 	reg := newTestRegistry(t)
-	clock := &fakeClock{now: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)}
+	clock := testutil.NewClock(time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))
 	r := newTestResolver(t, reg, Options{Now: clock.Now, TagTTL: time.Minute})
 	oldDigest := reg.push(t, "base/debian:12", testImage(t, 1, "0", "linux/amd64"))
 	resolve := func() *Image {

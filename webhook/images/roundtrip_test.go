@@ -13,6 +13,8 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/strata-project/strata/internal/testutil"
 )
 
 // These tests count what a resolution costs in registry requests, because
@@ -229,7 +231,7 @@ func TestRoundTripWarmIsFree(t *testing.T) {
 func TestRoundTripRecheckAfterTTL(t *testing.T) {
 	t.Parallel()
 	reg := newTestRegistry(t)
-	clock := &fakeClock{now: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)}
+	clock := testutil.NewClock(time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))
 	const ttl = time.Minute
 	r := newTestResolver(t, reg, Options{Now: clock.Now, TagTTL: ttl})
 	oldImg := testImage(t, 2, "1000", "linux/amd64")

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/strata-project/strata/internal/testutil"
 	"github.com/strata-project/strata/test/cloudtest"
 	"github.com/strata-project/strata/webhook/images"
 )
@@ -31,7 +32,7 @@ func TestECRPrivateImageResolvesWithTheHelpersToken(t *testing.T) {
 func TestECRRefusalNamesTheIdentityAndIsNotAskedAgainFor30Seconds(t *testing.T) {
 	reg := newPrivateRegistry(t, "AWS", "ecr-token")
 	reg.push(t, "team/app:1")
-	clock := newFakeClock()
+	clock := testutil.NewClock(time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC))
 	ecr := cloudtest.ECR(t, "ecr-token", clock.Now, 12*time.Hour)
 	ecr.Refuse.Store(true)
 	r := resolver(t, reg, images.Options{Now: clock.Now, Cloud: images.CloudOptions{Providers: []images.CloudProvider{NewECR(Options{})}}}, ecrHost)
@@ -68,7 +69,7 @@ func TestThousandAdmissionsOfFiftyECRImagesCostOneTokenUntilExpiry(t *testing.T)
 		reg.push(t, fmt.Sprintf("team/app%d:1", i))
 		refs = append(refs, fmt.Sprintf("%s/team/app%d:1", ecrHost, i))
 	}
-	clock := newFakeClock()
+	clock := testutil.NewClock(time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC))
 	ecr := cloudtest.ECR(t, "ecr-token", clock.Now, 12*time.Hour)
 	r := resolver(t, reg, images.Options{Now: clock.Now, Cloud: images.CloudOptions{Providers: []images.CloudProvider{NewECR(Options{})}}}, ecrHost)
 
