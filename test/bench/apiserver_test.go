@@ -683,18 +683,19 @@ func apiTable(rows []apiRow) string {
 		return fmt.Sprintf("%.2f", a/b)
 	}
 	var b strings.Builder
-	b.WriteString("| kind | conc. | scenario | creates/s | p50 | p99 | × no webhook | × no-op | × no-op by round: median (range) | p99 × no-op | API server's webhook call: mean / p50 / p99 | CPU / create: API server, webhook, clients | other load (cores) | est. capacity/s | × no webhook (CPU) | × no-op (CPU) |\n")
-	b.WriteString("|---|---:|---|---:|---:|---:|---:|---:|---|---:|---|---|---:|---:|---:|---:|\n")
+	b.WriteString("| kind | conc. | scenario | creates/s | p50 | p99 | × no webhook | × no-op | × no-op, 95 % interval | × no-op by round: median (range) | p99 × no-op | API server's webhook call: mean / p50 / p99 | CPU / create: API server, webhook, clients | other load (cores) | est. capacity/s | × no webhook (CPU) | × no-op (CPU) |\n")
+	b.WriteString("|---|---:|---|---:|---:|---:|---:|---:|---|---|---:|---|---|---:|---:|---:|---:|\n")
 	for _, r := range rows {
 		k := key{r.kind, r.concurrency}
 		none, noop := base[scenarioNone][k], base[scenarioNoop][k]
-		toNone, toNoop, byRound, p99Noop, cpuNone, cpuNoop := "—", "—", "—", "—", "—", "—"
+		toNone, toNoop, interval, byRound, p99Noop, cpuNone, cpuNoop := "—", "—", "—", "—", "—", "—", "—"
 		if r.scenario != scenarioNone {
 			toNone = ratio(r.res.PerSecond, none.res.PerSecond)
 			cpuNone = ratio(r.capacity(), none.capacity())
 		}
 		if r.scenario != scenarioNone && r.scenario != scenarioNoop {
 			toNoop = ratio(r.res.PerSecond, noop.res.PerSecond)
+			interval = ratioInterval(r.rounds, noop.rounds)
 			byRound = roundRatios(r.rounds, noop.rounds)
 			p99Noop = ratio(float64(r.res.Latency.P99), float64(noop.res.Latency.P99))
 			cpuNoop = ratio(r.capacity(), noop.capacity())
@@ -712,30 +713,9 @@ func apiTable(rows []apiRow) string {
 			}
 			calls = strings.Join(parts, "<br>")
 		}
-		fmt.Fprintf(&b, "| %s | %d | %s | %.0f | %s | %s | %s | %s | %s | %s | %s | %s, %s, %s | %.2f | %.0f | %s | %s |\n",
+		fmt.Fprintf(&b, "| %s | %d | %s | %.0f | %s | %s | %s | %s | %s | %s | %s | %s | %s, %s, %s | %.2f | %.0f | %s | %s |\n",
 			r.kind, r.concurrency, r.scenario, r.res.PerSecond, load.Ms(r.res.Latency.P50), load.Ms(r.res.Latency.P99),
-			toNone, toNoop, byRound, p99Noop, calls, micros(r.perCreate(r.apiCPU)), webhookCPU, micros(r.perCreate(r.driverCPU)), r.others(), r.capacity(), cpuNone, cpuNoop)
+			toNone, toNoop, interval, byRound, p99Noop, calls, micros(r.perCreate(r.apiCPU)), webhookCPU, micros(r.perCreate(r.driverCPU)), r.others(), r.capacity(), cpuNone, cpuNoop)
 	}
 	return b.String()
-}
-
-// roundRatios pairs each round's throughput with the no-op's in the same
-// round: their median and range show how far one round's drift moved the
-// ratio, which the ratio of the sums averages out.
-func roundRatios(rounds, noop []float64) string {
-	var ratios []float64
-	for i := range min(len(rounds), len(noop)) {
-		if noop[i] > 0 {
-			ratios = append(ratios, rounds[i]/noop[i])
-		}
-	}
-	if len(ratios) == 0 {
-		return "—"
-	}
-	slices.Sort(ratios)
-	median := ratios[len(ratios)/2]
-	if len(ratios)%2 == 0 {
-		median = (ratios[len(ratios)/2-1] + median) / 2
-	}
-	return fmt.Sprintf("%.2f (%.2f–%.2f)", median, ratios[0], ratios[len(ratios)-1])
 }
