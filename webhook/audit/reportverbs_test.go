@@ -23,18 +23,7 @@ import (
 // makes only list, apply and delete calls (never a get, a POST create or
 // a PUT update).
 func TestReportWriterUsesOnlyListApplyAndDelete(t *testing.T) {
-	api := &verbRecorder{verbs: map[string]int{}}
-	ts := httptest.NewServer(api)
-	t.Cleanup(ts.Close)
-	dyn, err := dynamic.NewForConfig(&rest.Config{Host: ts.URL})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := pipelinetest.Demo(t)
-	sum, err := NewWriter(dyn, WriterOptions{QPS: 1000, Policies: p.Engine.Policies()}).Write(t.Context(), reportsInventory(t, p, policy.Enforce), Scope{})
-	if err != nil {
-		t.Fatalf("Write() = %v", err)
-	}
+	api, sum := writeTo(t, Scope{})
 	var used []string
 	for v := range api.verbs {
 		used = append(used, v)
@@ -43,6 +32,34 @@ func TestReportWriterUsesOnlyListApplyAndDelete(t *testing.T) {
 	if want := []string{"delete", "list", "patch"}; !slices.Equal(used, want) || sum.Deleted != 1 || sum.Created+sum.Updated == 0 {
 		t.Errorf("Write() = %+v with the calls %v; want the verbs %v only, reports applied and one pruned", sum, api.verbs, want)
 	}
+}
+
+// docs/audit.md and docs/policy-reports.md: a run with -l saw only part of
+// its scope, so it deletes no report, not even one whose workload it did
+// not find.
+func TestReportWriterWithASelectorDeletesNothing(t *testing.T) {
+	api, sum := writeTo(t, Scope{Selector: "app=web"})
+	if api.verbs["delete"] != 0 || sum.Deleted != 0 || sum.Created+sum.Updated == 0 {
+		t.Errorf("Write(-l app=web) = %+v with the calls %v; want reports applied and none deleted", sum, api.verbs)
+	}
+}
+
+// writeTo writes the demo's reports in scope to a verbRecorder.
+func writeTo(t *testing.T, scope Scope) (*verbRecorder, WriteSummary) {
+	t.Helper()
+	api := &verbRecorder{verbs: map[string]int{}}
+	ts := httptest.NewServer(api)
+	t.Cleanup(ts.Close)
+	dyn, err := dynamic.NewForConfig(&rest.Config{Host: ts.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := pipelinetest.Demo(t)
+	sum, err := NewWriter(dyn, WriterOptions{QPS: 1000, Policies: p.Engine.Policies()}).Write(t.Context(), reportsInventory(t, p, policy.Enforce), scope)
+	if err != nil {
+		t.Fatalf("Write() = %v", err)
+	}
+	return api, sum
 }
 
 // verbRecorder is an API server for the report writer that counts the
