@@ -2,11 +2,11 @@ package notify_test
 
 import (
 	"encoding/json"
-	"os"
 	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/strata-project/strata/internal/testutil"
 	"github.com/strata-project/strata/webhook/notify"
 )
 
@@ -16,11 +16,7 @@ import (
 // page's receiver checks).
 func TestNotificationsMdGitHubSectionIsWhatIsSent(t *testing.T) {
 	t.Parallel()
-	raw, err := os.ReadFile("../../docs/notifications.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc := string(raw)
+	doc := string(testutil.ReadFile(t, "../../docs/notifications.md"))
 	bodyType := regexp.MustCompile(`\{"event_type": "([^"]+)", "client_payload"`).FindStringSubmatch(doc)
 	workflowType := regexp.MustCompile(`repository_dispatch:\n\s+types: \[([^\]]+)\]`).FindStringSubmatch(doc)
 	accept := regexp.MustCompile("`Accept: ([^`]+)`").FindStringSubmatch(doc)
@@ -48,14 +44,7 @@ func TestNotificationsMdGitHubSectionIsWhatIsSent(t *testing.T) {
 // (signed, in notify_test.go).
 func TestNotificationsMdReceiverIsTheCheckTheTestsUse(t *testing.T) {
 	t.Parallel()
-	doc, err := os.ReadFile("../../docs/notifications.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tests, err := os.ReadFile("notify_test.go")
-	if err != nil {
-		t.Fatal(err)
-	}
+	doc, tests := testutil.ReadFile(t, "../../docs/notifications.md"), testutil.ReadFile(t, "notify_test.go")
 	shown := regexp.MustCompile("(?s)```go\n(func verified.*?\n})\n```").FindSubmatch(doc)
 	used := regexp.MustCompile(`(?s)\nfunc signed(\(.*?\n})\n`).FindSubmatch(tests)
 	if shown == nil || used == nil {

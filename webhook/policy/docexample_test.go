@@ -1,10 +1,11 @@
 package policy
 
 import (
-	"os"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/strata-project/strata/internal/testutil"
 )
 
 // The user policy docs/policy-input.md shows importing data.strata.lib is
@@ -12,14 +13,7 @@ import (
 // byte: an edit to either fails here.
 func TestPolicyInputMdLibraryExampleIsTheOneTheTestsRun(t *testing.T) {
 	t.Parallel()
-	doc, err := os.ReadFile("../../docs/policy-input.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tests, err := os.ReadFile("lib_test.go")
-	if err != nil {
-		t.Fatal(err)
-	}
+	doc, tests := testutil.ReadFile(t, "../../docs/policy-input.md"), testutil.ReadFile(t, "lib_test.go")
 	shown := regexp.MustCompile("(?s)```rego\n(package strata.policies.no_latest\n.*?)```").FindSubmatch(doc)
 	if shown == nil {
 		t.Fatal("docs/policy-input.md shows no rego block of package strata.policies.no_latest")
