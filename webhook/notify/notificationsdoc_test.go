@@ -3,6 +3,7 @@ package notify_test
 import (
 	"encoding/json"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -24,7 +25,7 @@ func TestNotificationsMdGitHubSectionIsWhatIsSent(t *testing.T) {
 		t.Fatal("docs/notifications.md gives no event_type body, workflow types or Accept header")
 	}
 
-	d := githubDelivery(t, notify.Options{Secret: []byte("hmac")})
+	d := delivered(t, notify.Options{Format: notify.FormatGitHub, Secret: []byte("hmac")})
 	var body struct {
 		EventType string `json:"event_type"`
 	}
@@ -55,12 +56,12 @@ func TestNotificationsMdReceiverIsTheCheckTheTestsUse(t *testing.T) {
 	}
 }
 
-// githubDelivery is what a receiver gets of one moved base from a notifier
-// of opts in format github.
-func githubDelivery(t *testing.T, opts notify.Options) delivery {
+// delivered is what a receiver gets of one moved base from a notifier of
+// opts.
+func delivered(t *testing.T, opts notify.Options) delivery {
 	t.Helper()
 	rcv := newReceiver(t)
-	opts.URL, opts.Format = rcv.URL+"/repos/o/r/dispatches", notify.FormatGitHub
+	opts.URL = rcv.URL + "/repos/o/r/dispatches"
 	n, err := notify.New(opts)
 	if err != nil {
 		t.Fatal(err)
@@ -68,4 +69,42 @@ func githubDelivery(t *testing.T, opts notify.Options) delivery {
 	go n.Run(t.Context())
 	n.Moved(move)
 	return rcv.next(t)
+}
+
+// docs/notifications.md's table of the body names the generic event's
+// top-level fields, ten (GitHub's limit), with no ref; its apiVersion, its
+// kind and the X-Strata-Event header are the ones sent.
+func TestNotificationsMdBodyTableIsTheEventsFields(t *testing.T) {
+	t.Parallel()
+	var documented []string
+	field := regexp.MustCompile("`([A-Za-z]+)(?:\\[\\])?`")
+	rows := map[string]string{}
+	for _, cells := range testutil.DocTable(t, "../../docs/notifications.md", "## The body\n")[2:] {
+		for _, m := range field.FindAllStringSubmatch(cells[0], -1) {
+			documented = append(documented, m[1])
+			rows[m[1]] = cells[1]
+		}
+	}
+	d := delivered(t, notify.Options{})
+	var event map[string]json.RawMessage
+	if err := json.Unmarshal(d.body, &event); err != nil {
+		t.Fatal(err)
+	}
+	var sent []string
+	for k := range event {
+		sent = append(sent, k)
+	}
+	slices.Sort(documented)
+	slices.Sort(sent)
+	if !slices.Equal(documented, sent) || len(sent) != 10 || slices.Contains(sent, "ref") {
+		t.Errorf("docs/notifications.md's body table names %v; the event sent has %v (want ten, no ref)", documented, sent)
+	}
+	for _, f := range []string{"apiVersion", "kind"} {
+		if got := strings.Trim(string(event[f]), `"`); rows[f] != "`"+got+"`" {
+			t.Errorf("the event's %s is %q; docs/notifications.md's table gives %s", f, got, rows[f])
+		}
+	}
+	if got := d.header.Get(notify.HeaderEvent); !strings.Contains(string(testutil.ReadFile(t, "../../docs/notifications.md")), "`X-Strata-Event: "+got+"`") {
+		t.Errorf("X-Strata-Event is %q, which docs/notifications.md does not show", got)
+	}
 }
