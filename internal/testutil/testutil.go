@@ -17,3 +17,14 @@ func WriteFile(t testing.TB, dir, name, content string) string {
 	}
 	return path
 }
+
+// ReadFile is the content of the file at path; a file that cannot be read
+// fails the test.
+func ReadFile(t testing.TB, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
