@@ -12,7 +12,6 @@ import (
 	"os"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/go-logr/logr"
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -25,8 +24,8 @@ import (
 	"github.com/strata-project/strata/webhook/policy"
 )
 
-// margin is what cmd/strata gives Endpoint.
-const margin = 250 * time.Millisecond
+// margin is what Serve gives Endpoint.
+const margin = DefaultMargin
 
 func TestMain(m *testing.M) {
 	flag.Parse()

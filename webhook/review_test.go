@@ -25,6 +25,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/strata-project/strata/webhook/internal/memtest"
+	"github.com/strata-project/strata/webhook/policy"
 	"github.com/strata-project/strata/webhook/workload"
 )
 
@@ -237,6 +238,42 @@ func TestTimeoutIsReadFromTheQueryAsURLQueryReadsIt(t *testing.T) {
 		values, _ := url.ParseQuery(raw)
 		if got, want := queryValue(raw, "timeout"), values.Get("timeout"); got != want {
 			t.Errorf("queryValue(%q, timeout) = %q, want %q (url.ParseQuery's)", raw, got, want)
+		}
+	}
+}
+
+// deadlineHandler records the deadline of the context it is given.
+type deadlineHandler struct{ deadline *time.Time }
+
+func (h deadlineHandler) Handle(ctx context.Context, _ admission.Request) admission.Response {
+	*h.deadline, _ = ctx.Deadline()
+	return admission.Allowed("")
+}
+
+// docs/serving.md, "Limits": a review and its checks have the request's
+// ?timeout= (at most 30 s; 10 s without one) less the margin Serve keeps to
+// write the answer, and never less than the margin.
+func TestAReviewHasItsTimeoutLessTheMargin(t *testing.T) {
+	t.Parallel()
+	body := reviewOf(t, "uid-1", "Pod", "CREATE", podOf("web", "registry.example/app:1"), nil)
+	for query, want := range map[string]time.Duration{
+		"?timeout=1s":     time.Second - DefaultMargin,
+		"?timeout=7s":     7*time.Second - DefaultMargin,
+		"":                10*time.Second - DefaultMargin,
+		"?timeout=45s":    maxWebhookTimeout - DefaultMargin,
+		"?timeout=200ms":  DefaultMargin,
+		"?timeout=never":  10*time.Second - DefaultMargin,
+		"?timeout=-3s":    10*time.Second - DefaultMargin,
+		"?a=1&timeout=2s": 2*time.Second - DefaultMargin,
+	} {
+		var deadline time.Time
+		r := httptest.NewRequest(http.MethodPost, Paths[policy.Enforce]+query, bytes.NewReader(body))
+		r.Header.Set("Content-Type", "application/json")
+		before := time.Now()
+		Endpoint(deadlineHandler{&deadline}, DefaultMargin, nil).ServeHTTP(httptest.NewRecorder(), r)
+		after := time.Now()
+		if deadline.Before(before.Add(want)) || deadline.After(after.Add(want)) {
+			t.Errorf("POST %s: the review's deadline is %s after the request, want %s", query, deadline.Sub(before), want)
 		}
 	}
 }

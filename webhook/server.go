@@ -64,7 +64,7 @@ type ServerOptions struct {
 	// (strata_connections_open, strata_connections_dropped_total).
 	Registerer prometheus.Registerer
 	// Margin is kept from the API server's timeout to write the answer.
-	// Default: 250ms.
+	// Default: DefaultMargin.
 	Margin time.Duration
 	// Webhook bounds the connections of the webhook listener; zero fields
 	// take DefaultWebhookLimits' values.
@@ -104,6 +104,11 @@ func DefaultWebhookLimits() ConnLimits {
 	return ConnLimits{MaxConns: 1000, HeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 }
 
+// DefaultMargin is what Serve keeps from each request's deadline to write
+// its answer when ServerOptions.Margin is zero: the API server gives up at
+// its timeout, so an answer written after it is lost.
+const DefaultMargin = 250 * time.Millisecond
+
 // DefaultHealthLimits are the health listener's limits where
 // ServerOptions.Health leaves a field zero: probes and scrapes, a handful at
 // a time, send their request at once and come back every few seconds.
@@ -133,7 +138,7 @@ func (l ConnLimits) or(d ConnLimits) ConnLimits {
 // certificate watcher reloads the certificate when the files change.
 func Serve(ctx context.Context, opts ServerOptions) error {
 	if opts.Margin <= 0 {
-		opts.Margin = 250 * time.Millisecond
+		opts.Margin = DefaultMargin
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()

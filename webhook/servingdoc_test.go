@@ -49,7 +49,7 @@ func TestServingDocumentStatesTheDefaultLimits(t *testing.T) {
 		{"connections open at once", thousands(w.MaxConns) + " (", fmt.Sprint(h.MaxConns) + " ("},
 		{"TLS handshake", spelled(w.HeaderTimeout), "—"},
 		{"request headers", spelled(w.HeaderTimeout) + ",", spelled(h.HeaderTimeout) + ","},
-		{"request body", fmt.Sprintf("(at most %s) less 250 ms", spelled(maxWebhookTimeout)), "10 s in all"},
+		{"request body", fmt.Sprintf("(at most %s) less %d ms", spelled(maxWebhookTimeout), DefaultMargin.Milliseconds()), "10 s in all"},
 		{"writing the answer", fmt.Sprintf("at most %s), and at most %s from the headers", spelled(maxWebhookTimeout), spelled(maxWebhookTimeout+10*time.Second)), "10 s"},
 		{"a review's uid", fmt.Sprintf("at most %d bytes", maxUIDBytes), "—"},
 		{"a review's body", fmt.Sprintf("%d MiB (`413` beyond); at most %d KiB set aside", maxReviewBytes>>20, preallocatedBodyBytes>>10), "—"},
