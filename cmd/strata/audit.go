@@ -56,7 +56,7 @@ denied in the mode; 2 an error, or interrupted (nothing is reported then).`,
 	fs.StringVar(&f.reportAPI, "report-api", auditReportAPIs[0], "the reports' API: wgpolicyk8s (wgpolicyk8s.io/v1alpha2, what Kyverno writes) or openreports (openreports.io/v1alpha1)")
 	// The Writer's own default: test/bench/RESULTS.md has what a 2,000-
 	// report first run costs at it.
-	fs.Float64Var(&f.qps, "qps", 50, "report API calls (lists, applies, deletes) per second, at most")
+	fs.Float64Var(&f.qps, "qps", audit.DefaultQPS, "report API calls (lists, applies, deletes) per second, at most")
 	fs.DurationVar(&f.timeout, "timeout", defaultAuditTimeout, "registry budget per workload; images unresolved after it are image-resolution violations; unless given, the config's registry.timeout when that is longer")
 	fs.BoolVar(&f.pullSecrets, "pull-secrets", true, "read pods' imagePullSecrets through the Kubernetes API (needs get on secrets and serviceaccounts)")
 	fs.BoolVar(&f.exitCode, "exit-code", false, "exit 1 when a workload would be denied in the mode, as strata check does")
