@@ -112,6 +112,13 @@ func (c Config) inputPartsBytes() int64 {
 	return c.Cache.MaxBytes.Value() / 16
 }
 
+// OfflineWorkloadTimeout is what check, audit and graph give one workload
+// outside admission, where no API server sets a deadline: the registry
+// budget, and time to evaluate after it.
+func (c Config) OfflineWorkloadTimeout() time.Duration {
+	return c.Registry.Timeout.Duration + 2*time.Second
+}
+
 // PullSecretCacheBytes is the share of cache.maxBytes that pods' pull-secret
 // credentials may hold; the front end that reads secrets sizes its cache so.
 func (c Config) PullSecretCacheBytes() int64 {

@@ -151,8 +151,7 @@ func runAudit(ctx context.Context, kube *kubeFlags, f auditFlags, list clusterLi
 	progress.Evaluating(len(objs), distinctImages(objs, p.Checker))
 	inv, err := inventory.Build(ctx, objs, inventory.Options{
 		Checker: p.Checker, Mode: policy.Action(cfg.Mode), Evaluated: progress.Evaluated,
-		// The registry budget, and time to evaluate after it, as check gives.
-		Timeout: cfg.Registry.Timeout.Duration + 2*time.Second,
+		Timeout: cfg.OfflineWorkloadTimeout(),
 	})
 	if err != nil || ctx.Err() != nil {
 		return errInterrupted

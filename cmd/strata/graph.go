@@ -5,7 +5,6 @@ import (
 	"io"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 	"k8s.io/client-go/kubernetes"
@@ -166,7 +165,7 @@ func runGraph(ctx context.Context, f graphFlags, list clusterLister, stdin io.Re
 
 	inv, err := inventory.Build(ctx, objs, inventory.Options{
 		Checker: p.Checker, Mode: f.mode, Operation: "GRAPH",
-		Timeout: p.Config.Registry.Timeout.Duration + 2*time.Second,
+		Timeout: p.Config.OfflineWorkloadTimeout(),
 	})
 	if err != nil {
 		return err

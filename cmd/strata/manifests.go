@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 
 	"golang.org/x/sync/errgroup"
 
@@ -91,9 +90,7 @@ func checkManifests(ctx context.Context, checker *webhook.Checker, cfg webhook.C
 			continue
 		}
 		g.Go(func() error {
-			// The webhook's deadline is the API server's; here it is the
-			// registry budget and time to evaluate.
-			wctx, cancel := context.WithTimeout(ctx, cfg.Registry.Timeout.Duration+2*time.Second)
+			wctx, cancel := context.WithTimeout(ctx, cfg.OfflineWorkloadTimeout())
 			defer cancel()
 			ex := checker.Examine(wctx, policy.Request{Operation: "CHECK", Namespace: w.Namespace, Mode: mode}, w)
 			for _, e := range ex.Containers {
