@@ -135,7 +135,7 @@ func TestAuditCronJobRunsStrataAuditWithTheWebhooksConfiguration(t *testing.T) {
 		t.Fatalf("%d containers, want 1", len(pod.Containers))
 	}
 	c := pod.Containers[0]
-	wantArgs := []string{"audit", "-A", "--write-reports", "--report-api=wgpolicyk8s", "--qps=50", "--config=/etc/strata/strata.yaml"}
+	wantArgs := []string{"audit", "-A", "--write-reports", "--report-api=wgpolicyk8s", "--qps=50", "--pull-secrets=false", "--config=/etc/strata/strata.yaml"}
 	if !slices.Equal(c.Args, wantArgs) {
 		t.Errorf("args = %q, want %q", c.Args, wantArgs)
 	}
@@ -171,7 +171,7 @@ func TestAuditCronJobRunsStrataAuditWithTheWebhooksConfiguration(t *testing.T) {
 		t.Errorf("CronJob spec = %+v, want the values given", cj.Spec)
 	}
 	c = cj.Spec.JobTemplate.Spec.Template.Spec.Containers[0]
-	wantArgs = []string{"audit", "-A", "--write-reports", "--report-api=openreports", "--qps=5", "--config=/etc/strata/strata.yaml", "--mode=warn", "--selector=team=a"}
+	wantArgs = []string{"audit", "-A", "--write-reports", "--report-api=openreports", "--qps=5", "--pull-secrets=false", "--config=/etc/strata/strata.yaml", "--mode=warn", "--selector=team=a"}
 	if !slices.Equal(c.Args, wantArgs) {
 		t.Errorf("args = %q, want %q", c.Args, wantArgs)
 	}
@@ -279,6 +279,9 @@ func TestAuditReadsPullSecretsOnlyWhereTheWebhookDoes(t *testing.T) {
 		return rulesEqual([]rbacv1.PolicyRule{rule}, []rbacv1.PolicyRule{secretsRule})
 	}) {
 		t.Errorf("pullSecrets enabled: the audit may %+v, want get on secrets and serviceaccounts as the webhook", rules)
+	}
+	if args := r.cronJob().Spec.JobTemplate.Spec.Template.Spec.Containers[0].Args; !slices.Contains(args, "--pull-secrets=true") {
+		t.Errorf("pullSecrets enabled: the audit runs %q, want --pull-secrets=true", args)
 	}
 	b := r.clusterRoleBindings()[fullname+"-pull-secrets"]
 	if !bindsAuditAccount(b.Subjects) || !slices.ContainsFunc(b.Subjects, func(s rbacv1.Subject) bool { return s.Name == fullname }) {
