@@ -32,7 +32,10 @@ var auditListRules = []rbacv1.PolicyRule{
 	{APIGroups: []string{"batch"}, Resources: []string{"cronjobs", "jobs"}, Verbs: []string{"list"}},
 }
 
-var reportVerbs = []string{"get", "list", "create", "update", "patch", "delete"}
+// The report verbs the writer needs: list, server-side apply (patch, and
+// create when the apply creates the report) and delete; never get or update
+// (TestChartAuditRunsWithItsRBACAlone, test/e2e, asks the API server).
+var reportVerbs = []string{"list", "create", "patch", "delete"}
 
 func (r rendered) cronJob() batchv1.CronJob {
 	var cj batchv1.CronJob
@@ -135,7 +138,7 @@ func TestAuditCronJobRunsStrataAuditWithTheWebhooksConfiguration(t *testing.T) {
 		t.Fatalf("%d containers, want 1", len(pod.Containers))
 	}
 	c := pod.Containers[0]
-	wantArgs := []string{"audit", "-A", "--write-reports", "--report-api=wgpolicyk8s", "--qps=50", "--config=/etc/strata/strata.yaml"}
+	wantArgs := []string{"audit", "-A", "--write-reports", "--report-api=wgpolicyk8s", "--qps=50", "--pull-secrets=false", "--config=/etc/strata/strata.yaml"}
 	if !slices.Equal(c.Args, wantArgs) {
 		t.Errorf("args = %q, want %q", c.Args, wantArgs)
 	}
@@ -171,7 +174,7 @@ func TestAuditCronJobRunsStrataAuditWithTheWebhooksConfiguration(t *testing.T) {
 		t.Errorf("CronJob spec = %+v, want the values given", cj.Spec)
 	}
 	c = cj.Spec.JobTemplate.Spec.Template.Spec.Containers[0]
-	wantArgs = []string{"audit", "-A", "--write-reports", "--report-api=openreports", "--qps=5", "--config=/etc/strata/strata.yaml", "--mode=warn", "--selector=team=a"}
+	wantArgs = []string{"audit", "-A", "--write-reports", "--report-api=openreports", "--qps=5", "--pull-secrets=false", "--config=/etc/strata/strata.yaml", "--mode=warn", "--selector=team=a"}
 	if !slices.Equal(c.Args, wantArgs) {
 		t.Errorf("args = %q, want %q", c.Args, wantArgs)
 	}
@@ -279,6 +282,9 @@ func TestAuditReadsPullSecretsOnlyWhereTheWebhookDoes(t *testing.T) {
 		return rulesEqual([]rbacv1.PolicyRule{rule}, []rbacv1.PolicyRule{secretsRule})
 	}) {
 		t.Errorf("pullSecrets enabled: the audit may %+v, want get on secrets and serviceaccounts as the webhook", rules)
+	}
+	if args := r.cronJob().Spec.JobTemplate.Spec.Template.Spec.Containers[0].Args; !slices.Contains(args, "--pull-secrets=true") {
+		t.Errorf("pullSecrets enabled: the audit runs %q, want --pull-secrets=true", args)
 	}
 	b := r.clusterRoleBindings()[fullname+"-pull-secrets"]
 	if !bindsAuditAccount(b.Subjects) || !slices.ContainsFunc(b.Subjects, func(s rbacv1.Subject) bool { return s.Name == fullname }) {

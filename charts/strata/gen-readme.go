@@ -70,8 +70,9 @@ To empty a list, ` + "`={}`, `=[]`, `=null` and `=`" + ` (nothing) all work with
 - ` + "`audit.enabled`" + ` adds a CronJob running ` + "`strata audit -A --write-reports`" + ` (same image, same
   ` + "`strata.yaml`" + ` and policies as the webhook; ` + "`concurrencyPolicy: Forbid`" + `, ` + "`activeDeadlineSeconds`" + `) under
   its own ServiceAccount, whose ClusterRole may only ` + "`list`" + ` pods, replicationcontrollers, deployments,
-  replicasets, statefulsets, daemonsets, jobs and cronjobs, and get/list/create/update/patch/delete the
-  reports of ` + "`audit.reportAPI`" + ` (plus the webhook's pull-secret access when ` + "`pullSecrets.enabled`" + `). Its
+  replicasets, statefulsets, daemonsets, jobs and cronjobs, and list/create/patch/delete (never get
+  or update) the reports of ` + "`audit.reportAPI`" + ` (plus the webhook's pull-secret access when
+  ` + "`pullSecrets.enabled`" + `, the only case where it reads pull secrets: ` + "`--pull-secrets`" + `). Its
   pods are locked down like the webhook's and carry their own labels, so no webhook Service,
   PodDisruptionBudget or NetworkPolicy selects them; their own NetworkPolicy admits no connection
   and, once ` + "`networkPolicy.registryCIDRs`" + ` restricts egress, lets them reach DNS, the registries and

@@ -52,7 +52,7 @@ denied in the mode; 2 an error, or interrupted (nothing is reported then).`,
 	fs.StringVar(&f.configPath, "config", "", "strata.yaml to read (the webhook's: the same policies, actions and exemptions)")
 	fs.StringVar(&f.mode, "mode", string(policy.Enforce), "enforce, warn or audit: which actions count; the default answers \"what breaks if I enforce\"")
 	output := outputFlag(cmd, auditOutputs)
-	fs.BoolVar(&f.writeReports, "write-reports", false, "write one policy report per workload (needs create, update, patch and delete on the reports)")
+	fs.BoolVar(&f.writeReports, "write-reports", false, "write one policy report per workload (needs list, create, patch and delete on the reports)")
 	fs.StringVar(&f.reportAPI, "report-api", auditReportAPIs[0], "the reports' API: wgpolicyk8s (wgpolicyk8s.io/v1alpha2, what Kyverno writes) or openreports (openreports.io/v1alpha1)")
 	// The Writer's own default: test/bench/RESULTS.md has what a 2,000-
 	// report first run costs at it.

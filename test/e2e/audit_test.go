@@ -115,17 +115,24 @@ func runAudit(ctx context.Context, t *testing.T, args ...string) audit.Preview {
 // JSON output into v.
 func runDemoCommand(ctx context.Context, t *testing.T, v any, command string, args ...string) {
 	t.Helper()
+	out, stderr, err := strataDemo(ctx, s.kubeconfig, command, args...)
+	if err != nil || json.Unmarshal(out, v) != nil {
+		t.Fatalf("strata %s %s = %v; stdout:\n%s\nstderr:\n%s", command, strings.Join(args, " "), err, out, stderr)
+	}
+}
+
+// strataDemo runs the strata binary's command, with the demo's registry
+// and catalog, against the suite's API server with kubeconfig's
+// credentials.
+func strataDemo(ctx context.Context, kubeconfig, command string, args ...string) (stdout []byte, stderr string, err error) {
 	ctx, cancel := context.WithTimeout(ctx, 120*time.Second)
 	defer cancel()
-	args = append([]string{command, "--demo", "--kubeconfig", s.kubeconfig}, args...)
-	cmd := exec.CommandContext(ctx, s.strataBin, args...)
+	cmd := exec.CommandContext(ctx, s.strataBin, append([]string{command, "--demo", "--kubeconfig", kubeconfig}, args...)...)
 	cmd.Env = []string{"HOME=" + s.dir}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil || json.Unmarshal(out, v) != nil {
-		t.Fatalf("strata %s = %v; stdout:\n%s\nstderr:\n%s", strings.Join(args, " "), err, out, stderr.String())
-	}
+	var errOut strings.Builder
+	cmd.Stderr = &errOut
+	stdout, err = cmd.Output()
+	return stdout, errOut.String(), err
 }
 
 // placed is a workload the test creates: its namespace, kind, name and

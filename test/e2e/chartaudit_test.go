@@ -83,23 +83,41 @@ func auditManifest(t *testing.T, args ...string) string {
 	return helmCmd(t, append(render, args...)...)
 }
 
+// deleteAuditObjects deletes what auditManifest renders, with or without
+// pull secrets.
+func deleteAuditObjects(t *testing.T) {
+	ctx := context.Background()
+	for _, obj := range []string{"cronjob/" + auditName, "serviceaccount/" + auditName, "networkpolicy/" + auditName, "configmap/" + auditRelease + "-strata"} {
+		if out, err := s.kubectlRun(ctx, "", "delete", "-n", nsEnforce, "--ignore-not-found", obj); err != nil {
+			t.Errorf("cleanup: kubectl delete %s: %v\n%s", obj, err, out)
+		}
+	}
+	for _, obj := range []string{"clusterrole/" + auditName, "clusterrolebinding/" + auditName,
+		"clusterrole/" + auditRelease + "-strata-pull-secrets", "clusterrolebinding/" + auditRelease + "-strata-pull-secrets"} {
+		if out, err := s.kubectlRun(ctx, "", "delete", "--ignore-not-found", obj); err != nil {
+			t.Errorf("cleanup: kubectl delete %s: %v\n%s", obj, err, out)
+		}
+	}
+}
+
+// renderedObject decodes the manifest's one object of kind into v.
+func renderedObject(t *testing.T, manifest, kind string, v any) {
+	t.Helper()
+	for _, doc := range strings.Split(manifest, "\n---\n") {
+		if strings.Contains(doc, "\nkind: "+kind+"\n") {
+			if err := yaml.UnmarshalStrict([]byte(doc), v); err != nil {
+				t.Fatal(err)
+			}
+			return
+		}
+	}
+	t.Fatalf("the manifest has no %s", kind)
+}
+
 func TestChartAuditCronJobAndRBACAppliedServerSide(t *testing.T) {
 	showLogsOnFailure(t)
 	needHelm(t)
-	t.Cleanup(func() {
-		ctx := context.Background()
-		for _, obj := range []string{"cronjob/" + auditName, "serviceaccount/" + auditName, "networkpolicy/" + auditName, "configmap/" + auditRelease + "-strata"} {
-			if out, err := s.kubectlRun(ctx, "", "delete", "-n", nsEnforce, "--ignore-not-found", obj); err != nil {
-				t.Errorf("cleanup: kubectl delete %s: %v\n%s", obj, err, out)
-			}
-		}
-		for _, obj := range []string{"clusterrole/" + auditName, "clusterrolebinding/" + auditName,
-			"clusterrole/" + auditRelease + "-strata-pull-secrets", "clusterrolebinding/" + auditRelease + "-strata-pull-secrets"} {
-			if out, err := s.kubectlRun(ctx, "", "delete", "--ignore-not-found", obj); err != nil {
-				t.Errorf("cleanup: kubectl delete %s: %v\n%s", obj, err, out)
-			}
-		}
-	})
+	t.Cleanup(func() { deleteAuditObjects(t) })
 
 	workloads := []access{
 		{"list", "", "pods", ""}, {"list", "", "replicationcontrollers", ""},
@@ -108,15 +126,20 @@ func TestChartAuditCronJobAndRBACAppliedServerSide(t *testing.T) {
 		{"list", "batch", "jobs", ""}, {"list", "batch", "cronjobs", ""},
 		{"list", "apps", "deployments", nsWarn},
 	}
-	reportAccess := func(group string, namespaced, clusterScoped string) []access {
+	reportAccess := func(group string, namespaced, clusterScoped string, verbs ...string) []access {
 		var out []access
-		for _, verb := range []string{"get", "list", "create", "update", "patch", "delete"} {
+		for _, verb := range verbs {
 			out = append(out, access{verb, group, namespaced, nsWarn}, access{verb, group, clusterScoped, ""})
 		}
 		return out
 	}
-	wgpolicy := reportAccess("wgpolicyk8s.io", "policyreports", "clusterpolicyreports")
-	openreports := reportAccess("openreports.io", "reports", "clusterreports")
+	// What the report writer needs (TestChartAuditRunsWithItsRBACAlone), and
+	// what it does not.
+	needed, unneeded := []string{"list", "create", "patch", "delete"}, []string{"get", "update", "watch", "deletecollection"}
+	wgpolicy := reportAccess("wgpolicyk8s.io", "policyreports", "clusterpolicyreports", needed...)
+	openreports := reportAccess("openreports.io", "reports", "clusterreports", needed...)
+	unneededReports := slices.Concat(reportAccess("wgpolicyk8s.io", "policyreports", "clusterpolicyreports", unneeded...),
+		reportAccess("openreports.io", "reports", "clusterreports", unneeded...))
 	pullSecrets := []access{{"get", "", "secrets", nsWarn}, {"get", "", "serviceaccounts", nsWarn}}
 	never := []access{
 		{"watch", "", "pods", ""}, {"get", "", "pods", nsWarn}, {"create", "", "pods", nsWarn},
@@ -132,10 +155,10 @@ func TestChartAuditCronJobAndRBACAppliedServerSide(t *testing.T) {
 		denied  []access
 	}{
 		{"wgpolicyk8s", []string{"--set", "audit.timeZone=Europe/Paris"},
-			slices.Concat(workloads, wgpolicy), slices.Concat(openreports, pullSecrets, never)},
+			slices.Concat(workloads, wgpolicy), slices.Concat(openreports, unneededReports, pullSecrets, never)},
 		{"openreports with pull secrets and restricted egress", []string{"--set", "audit.reportAPI=openreports", "--set", "pullSecrets.enabled=true",
 			"--set", "networkPolicy.registryCIDRs={10.0.0.0/8}", "--set", "networkPolicy.apiServerCIDRs={10.96.0.1/32}"},
-			slices.Concat(workloads, openreports, pullSecrets), slices.Concat(wgpolicy, never)},
+			slices.Concat(workloads, openreports, pullSecrets), slices.Concat(wgpolicy, unneededReports, never)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			manifest := auditManifest(t, tc.args...)
@@ -184,13 +207,7 @@ func TestChartAuditCronJobAndRBACAppliedServerSide(t *testing.T) {
 	// above proves something.
 	t.Run("denied without its securityContext", func(t *testing.T) {
 		var cj batchv1.CronJob
-		for _, doc := range strings.Split(auditManifest(t), "\n---\n") {
-			if strings.Contains(doc, "\nkind: CronJob\n") {
-				if err := yaml.UnmarshalStrict([]byte(doc), &cj); err != nil {
-					t.Fatal(err)
-				}
-			}
-		}
+		renderedObject(t, auditManifest(t), "CronJob", &cj)
 		pod := &cj.Spec.JobTemplate.Spec.Template.Spec
 		if len(pod.Containers) != 1 {
 			t.Fatalf("rendered CronJob has %d containers, want 1", len(pod.Containers))
