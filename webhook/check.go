@@ -204,18 +204,24 @@ func (c *Checker) check(ctx context.Context, req policy.Request, w *workload.Wor
 	if accessErr == nil {
 		c.resolve(rctx, refs, access, resolved, errs)
 		c.logFailures(errs)
-		if c.opts.Credentials == nil {
-			for i, err := range errs {
-				errs[i] = images.OwnCredentialsOnly(err)
-			}
+	} else {
+		// Every image is left unresolved: logged, or an audit run would
+		// say so only in its reports.
+		c.opts.Logger.Warn("pull secrets not read", slog.String("namespace", w.Namespace),
+			slog.Int("images", len(refs)), slog.String("error", accessErr.Error()))
+		for i := range errs {
+			errs[i] = accessErr
+		}
+	}
+	if c.opts.Credentials == nil {
+		for i, err := range errs {
+			errs[i] = images.OwnCredentialsOnly(err)
 		}
 	}
 	index := make(map[string]int, len(refs))
 	for i, ref := range refs {
 		index[ref] = i
-		if accessErr != nil {
-			errs[i] = accessErr
-		} else if errs[i] == nil {
+		if errs[i] == nil {
 			errs[i] = c.refuse(req.Mode, ref, resolved[i])
 		}
 	}
