@@ -1,0 +1,105 @@
+package webhook
+
+import (
+	"slices"
+	"testing"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+
+	"github.com/strata-project/strata/webhook/internal/imagetest"
+	"github.com/strata-project/strata/webhook/policy"
+	"github.com/strata-project/strata/webhook/workload"
+)
+
+// The Windows side of run-as-root, attacked by a tenant of an enforced
+// namespace in a cluster with Windows nodes (platforms: windows/amd64
+// configured, as docs/security.md class 1 asks). Each case runs a Windows
+// container as an administrator, and each was allowed.
+
+// windowsImage is an image whose config says windows/amd64 and USER user.
+func windowsImage(t *testing.T, user string) v1.Image {
+	t.Helper()
+	return imagetest.Image(t, 1, func(cf *v1.ConfigFile) {
+		cf.OS, cf.Architecture, cf.Config.User = "windows", "amd64", user
+	})
+}
+
+func runAsRootOn(vs []policy.Violation, platform string) bool {
+	return slices.ContainsFunc(vs, func(v policy.Violation) bool {
+		return v.Policy == "run-as-root" && v.Platform == platform
+	})
+}
+
+// Windows Server Core, the usual Windows base, sets no USER: its containers
+// run as ContainerAdministrator. strata treated USER "" as a name that is not
+// ContainerAdministrator, so an image built FROM servercore without a USER
+// line ran as the Windows administrator in an enforced namespace (the
+// kubelet's runAsNonRoot check has the same blind spot: it looks at the
+// image user only when it is non-empty).
+func TestWindowsImageWithoutUserRunsAsContainerAdministrator(t *testing.T) {
+	p := newPipeline(t)
+	host := imagetest.Registry(t)
+	imagetest.Push(t, host+"/win/servercore-app:1", windowsImage(t, ""))
+	checker := p.checkerOn(t, host, "linux/amd64", "windows/amd64")
+	w := &workload.Workload{Kind: "Pod", Name: "win", Namespace: "shop", Containers: []workload.Container{
+		{Name: "app", Type: "container", Image: host + "/win/servercore-app:1", OS: "windows"},
+	}}
+	vs := checker.Check(testCtx(t), policy.Request{Operation: "CREATE", Namespace: "shop", Mode: policy.Enforce}, w)
+	if !runAsRootOn(vs, "windows/amd64") {
+		t.Errorf("Check(windows pod, windows image with no USER) = %v, want a run-as-root violation on windows/amd64: it runs as ContainerAdministrator", vs)
+	}
+}
+
+// runAsUserName takes DOMAIN\USER (the API validates both parts). The
+// administrator named with its domain, or the LocalSystem account, were not
+// ContainerAdministrator to strata's exact, whole-string comparison.
+func TestWindowsAdministratorNamedWithADomainIsRoot(t *testing.T) {
+	p := newPipeline(t)
+	host := imagetest.Registry(t)
+	imagetest.Push(t, host+"/win/app:1", windowsImage(t, "ContainerUser"))
+	checker := p.checkerOn(t, host, "linux/amd64", "windows/amd64")
+	for _, name := range []string{`User Manager\ContainerAdministrator`, `NT AUTHORITY\SYSTEM`, `nt authority\system`} {
+		w := &workload.Workload{Kind: "Pod", Name: "win", Namespace: "shop", Containers: []workload.Container{{
+			Name: "app", Type: "container", Image: host + "/win/app:1", OS: "windows",
+			SecurityContext: workload.SecurityContext{WindowsRunAsUserName: new(name)},
+		}}}
+		vs := checker.Check(testCtx(t), policy.Request{Operation: "CREATE", Namespace: "shop", Mode: policy.Enforce}, w)
+		if !runAsRootOn(vs, "windows/amd64") {
+			t.Errorf("Check(windows pod, runAsUserName %q) = %v, want a run-as-root violation on windows/amd64", name, vs)
+		}
+	}
+}
+
+// spec.os.name is optional: the kubelet refuses a pod whose spec.os.name is
+// not its OS, but admits one that says nothing
+// (k8s.io/kubernetes/pkg/kubelet/lifecycle rejectPodAdmissionBasedOnOSField),
+// and most Windows pods reach Windows nodes by a nodeSelector alone. Such a
+// pod was judged by the Linux rules on every manifest, its image's windows
+// entry included, where a non-zero runAsUser (ignored on Windows) decides:
+// the windows entry's ContainerAdministrator ran unjudged.
+func TestPodWithoutOSIsJudgedByTheWindowsRulesOnItsWindowsEntry(t *testing.T) {
+	p := newPipeline(t)
+	host := imagetest.Registry(t)
+	linux := imagetest.Image(t, 1, func(cf *v1.ConfigFile) {
+		cf.OS, cf.Architecture, cf.Config.User = "linux", "amd64", "1000"
+	})
+	idx := mutate.AppendManifests(empty.Index,
+		mutate.IndexAddendum{Add: linux, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "amd64"}}},
+		mutate.IndexAddendum{Add: windowsImage(t, "ContainerAdministrator"), Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "windows", Architecture: "amd64"}}},
+	)
+	imagetest.Push(t, host+"/win/multi:1", idx)
+	imagetest.Push(t, host+"/win/only:1", windowsImage(t, "ContainerAdministrator"))
+	checker := p.checkerOn(t, host, "linux/amd64", "windows/amd64")
+	for _, image := range []string{host + "/win/multi:1", host + "/win/only:1"} {
+		w := &workload.Workload{Kind: "Pod", Name: "win", Namespace: "shop", Containers: []workload.Container{{
+			Name: "app", Type: "container", Image: image,
+			SecurityContext: workload.SecurityContext{RunAsUser: new(int64(1000)), RunAsNonRoot: new(true)},
+		}}}
+		vs := checker.Check(testCtx(t), policy.Request{Operation: "CREATE", Namespace: "shop", Mode: policy.Enforce}, w)
+		if !runAsRootOn(vs, "windows/amd64") {
+			t.Errorf("Check(pod without spec.os.name, runAsUser 1000, %s whose windows entry runs as ContainerAdministrator) = %v, want a run-as-root violation on windows/amd64", image, vs)
+		}
+	}
+}
