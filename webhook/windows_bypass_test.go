@@ -103,3 +103,29 @@ func TestPodWithoutOSIsJudgedByTheWindowsRulesOnItsWindowsEntry(t *testing.T) {
 		}
 	}
 }
+
+// A plain manifest (no index) runs wherever it is pulled: containerd checks
+// the platform of an index's entries, not of the manifest a reference names.
+// Its config's os is the publisher's to write, and platforms are compared
+// without case (containerd's platforms.Normalize): "Windows", or no os at all,
+// must not take a Windows image out of the Windows rules that "windows"
+// brings it under.
+func TestPodWithoutOSIsJudgedByTheWindowsRulesWhateverItsConfigSpellsTheOS(t *testing.T) {
+	p := newPipeline(t)
+	host := imagetest.Registry(t)
+	for _, os := range []string{"Windows", "WINDOWS", ""} {
+		image := host + "/win/spelt:" + map[string]string{"Windows": "title", "WINDOWS": "upper", "": "none"}[os]
+		imagetest.Push(t, image, imagetest.Image(t, 1, func(cf *v1.ConfigFile) {
+			cf.OS, cf.Architecture, cf.Config.User = os, "amd64", "ContainerAdministrator"
+		}))
+		checker := p.checkerOn(t, host, "linux/amd64", "windows/amd64")
+		w := &workload.Workload{Kind: "Pod", Name: "win", Namespace: "shop", Containers: []workload.Container{{
+			Name: "app", Type: "container", Image: image,
+			SecurityContext: workload.SecurityContext{RunAsUser: new(int64(1000)), RunAsNonRoot: new(true)},
+		}}}
+		vs := checker.Check(testCtx(t), policy.Request{Operation: "CREATE", Namespace: "shop", Mode: policy.Enforce}, w)
+		if !slices.ContainsFunc(vs, func(v policy.Violation) bool { return v.Policy == "run-as-root" || v.Policy == "image-resolution" }) {
+			t.Errorf("Check(pod without spec.os.name, runAsUser 1000, plain manifest whose config says os %q and USER ContainerAdministrator) = %v, want a run-as-root (or image-resolution) violation", os, vs)
+		}
+	}
+}
