@@ -38,8 +38,18 @@ windows_rules if windows
 
 windows_rules if {
 	object.get(input.container, "os", "") == ""
-	startswith(input.image.platform, "windows/")
+	manifest_may_be_windows
 }
+
+# The manifest's OS is what its config says, compared without case, as
+# containerd compares platforms. containerd does not check the platform of
+# the manifest a reference names (only an index's entries), so a config that
+# names no OS (the OCI image spec requires one) may be a Windows image too.
+manifest_os := lower(split(object.get(input.image, "platform", ""), "/")[0])
+
+manifest_may_be_windows if manifest_os == "windows"
+
+manifest_may_be_windows if manifest_os == ""
 
 non_root_required if input.container.securityContext.runAsNonRoot == true
 

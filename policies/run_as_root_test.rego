@@ -205,6 +205,28 @@ test_pod_without_os_on_a_windows_manifest_gets_the_windows_rules if {
 	msgs(inp) == {`container "web" runs as ContainerAdministrator, a Windows administrator; set securityContext.windowsOptions.runAsUserName to ContainerUser`}
 }
 
+# A plain manifest runs wherever it is pulled; its config's os is compared
+# without case, and a config without one may be a Windows image.
+test_pod_without_os_on_a_manifest_that_may_be_windows_gets_the_windows_rules if {
+	admin := {"raw": "ContainerAdministrator", "uid": null, "gid": null, "name": "ContainerAdministrator"}
+	every platform in ["Windows/amd64", "WINDOWS/amd64", "/amd64", ""] {
+		inp := with_patch({
+			"container": {"os": "", "securityContext": {"runAsUser": 1000}},
+			"image": {"platform": platform, "config": {"user": admin}},
+		})
+		msgs(inp) == {`container "web" runs as ContainerAdministrator, a Windows administrator; set securityContext.windowsOptions.runAsUserName to ContainerUser`}
+	}
+}
+
+test_pod_saying_linux_gets_no_windows_rules if {
+	admin := {"raw": "ContainerAdministrator", "uid": null, "gid": null, "name": "ContainerAdministrator"}
+	inp := with_patch({
+		"container": {"os": "linux", "securityContext": {"runAsUser": 1000}},
+		"image": {"platform": "", "config": {"user": admin}},
+	})
+	count(msgs(inp)) == 0
+}
+
 test_pod_without_os_on_a_linux_manifest_gets_no_windows_rules if {
 	inp := with_user(root_users[0])
 	msgs(inp) == {`container "web" runs as root: image user "" is uid 0; set runAsUser or build the image with a non-root USER`}
