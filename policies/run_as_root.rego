@@ -147,7 +147,7 @@ messages contains msg if {
 	windows_rules
 	windows_user != ""
 	windows_account in windows_admins
-	msg := sprintf("%s runs as %s, a Windows administrator; set securityContext.windowsOptions.runAsUserName to ContainerUser", [lib.subject, windows_user])
+	msg := sprintf("%s runs as %s, a Windows administrator; %s", [lib.subject, windows_user, windows_advice])
 }
 
 # Without runAsUserName or USER, a Windows container runs as its base
@@ -157,5 +157,11 @@ messages contains msg if {
 messages contains msg if {
 	windows_rules
 	windows_user == ""
-	msg := sprintf("%s on Windows: the image sets no USER, so it runs as its base's default user (ContainerAdministrator on Windows Server Core); set securityContext.windowsOptions.runAsUserName to ContainerUser", [lib.subject])
+	msg := sprintf("%s on Windows: the image sets no USER, so it runs as its base's default user (ContainerAdministrator on Windows Server Core); %s", [lib.subject, windows_advice])
 }
+
+# A pod that names no OS is told both ways out: a non-administrator, or
+# spec.os.name linux, which keeps it off Windows nodes.
+windows_advice := "set securityContext.windowsOptions.runAsUserName to ContainerUser" if {
+	windows
+} else := "set securityContext.windowsOptions.runAsUserName to ContainerUser, or spec.os.name to linux if the pod never runs on Windows"

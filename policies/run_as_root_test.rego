@@ -202,7 +202,7 @@ test_pod_without_os_on_a_windows_manifest_gets_the_windows_rules if {
 		"container": {"os": "", "securityContext": {"runAsUser": 1000, "runAsNonRoot": true}},
 		"image": {"platform": "windows/amd64", "config": {"user": admin}},
 	})
-	msgs(inp) == {`container "web" runs as ContainerAdministrator, a Windows administrator; set securityContext.windowsOptions.runAsUserName to ContainerUser`}
+	msgs(inp) == {`container "web" runs as ContainerAdministrator, a Windows administrator; set securityContext.windowsOptions.runAsUserName to ContainerUser, or spec.os.name to linux if the pod never runs on Windows`}
 }
 
 # A plain manifest runs wherever it is pulled; its config's os is compared
@@ -214,7 +214,7 @@ test_pod_without_os_on_a_manifest_that_may_be_windows_gets_the_windows_rules if 
 			"container": {"os": "", "securityContext": {"runAsUser": 1000}},
 			"image": {"platform": platform, "config": {"user": admin}},
 		})
-		msgs(inp) == {`container "web" runs as ContainerAdministrator, a Windows administrator; set securityContext.windowsOptions.runAsUserName to ContainerUser`}
+		msgs(inp) == {`container "web" runs as ContainerAdministrator, a Windows administrator; set securityContext.windowsOptions.runAsUserName to ContainerUser, or spec.os.name to linux if the pod never runs on Windows`}
 	}
 }
 
