@@ -102,3 +102,27 @@ func TestManyLayeredImageCannotHoldTheEngineForASecond(t *testing.T) {
 		t.Errorf("Check(one container, image of 2000 RUN layers) took %v with violations of %v; want the policies evaluated well within the engine's 1 s bound, without a policy-error", took.Round(time.Millisecond), ids)
 	}
 }
+
+// Linear is not enough when the publisher sets n: 18,000 layers (4 MB of
+// manifest and config, within the registry body cap) still held one
+// evaluation past the engine's 1 s bound, every policy's pass over the
+// history added up. No runtime mounts that many layers (overlayfs stacks at
+// most 500, Docker builds at most 127): such an image is refused as too
+// complex before any policy reads it, with a message that says so.
+func TestImageOfThousandsOfLayersIsRefusedBeforeEvaluation(t *testing.T) {
+	p := newPipeline(t)
+	host := imagetest.Registry(t)
+	pushManyLayers(t, host, "shop/layers", "1", 18000)
+	checker := p.checkerOn(t, host)
+	w := &workload.Workload{Kind: "Pod", Name: "layers", Namespace: "shop", Containers: []workload.Container{
+		{Name: "app", Type: "container", Image: host + "/shop/layers:1"},
+	}}
+	_ = checker.Check(testCtx(t), policy.Request{Operation: "CREATE", Namespace: "shop", Mode: policy.Enforce}, w)
+	w.Containers[0].Name = "app2"
+	start := time.Now()
+	vs := checker.Check(testCtx(t), policy.Request{Operation: "CREATE", Namespace: "shop", Mode: policy.Enforce}, w)
+	took := time.Since(start)
+	if took > 500*time.Millisecond || len(vs) != 1 || vs[0].Policy != "image-resolution" {
+		t.Errorf("Check(image of 18000 layers) = %v after %v; want one image-resolution violation (too complex), answered at once", vs, took.Round(time.Millisecond))
+	}
+}
