@@ -46,10 +46,7 @@ func TestViolationMessagesWithholdTheBuildArgumentsOfAStep(t *testing.T) {
 	})
 	imagetest.Push(t, host+"/shop/leaky:1", img)
 	checker := p.checkerOn(t, host)
-	w := &workload.Workload{Kind: "Pod", Name: "leaky", Namespace: "shop", Containers: []workload.Container{
-		{Name: "app", Type: "container", Image: host + "/shop/leaky:1"},
-	}}
-	vs := checker.Check(testCtx(t), policy.Request{Operation: "CREATE", Namespace: "shop", Mode: policy.Enforce}, w)
+	vs := checkPod(t, checker, workload.Container{Name: "app", Image: host + "/shop/leaky:1"})
 	if !slices.ContainsFunc(vs, func(v policy.Violation) bool { return v.Policy == "layer-efficiency" }) {
 		t.Fatalf("Check(image whose last RUN step only deletes files after an 11 MiB layer) = %v, want a layer-efficiency violation", vs)
 	}

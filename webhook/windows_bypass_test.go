@@ -26,6 +26,20 @@ func windowsImage(t *testing.T, user string) v1.Image {
 	})
 }
 
+// checkPod checks, in enforce, a Pod of the one container ctr.
+func checkPod(t *testing.T, checker *Checker, ctr workload.Container) []policy.Violation {
+	t.Helper()
+	if ctr.Type == "" {
+		ctr.Type = workload.TypeContainer
+	}
+	w := &workload.Workload{Kind: "Pod", Name: "pod", Namespace: "shop", Containers: []workload.Container{ctr}}
+	return checker.Check(testCtx(t), policy.Request{Operation: "CREATE", Namespace: "shop", Mode: policy.Enforce}, w)
+}
+
+// nonRootByUID is a Linux pod's way to run a root image as non-root, which
+// Windows ignores.
+var nonRootByUID = workload.SecurityContext{RunAsUser: new(int64(1000)), RunAsNonRoot: new(true)}
+
 func runAsRootOn(vs []policy.Violation, platform string) bool {
 	return slices.ContainsFunc(vs, func(v policy.Violation) bool {
 		return v.Policy == "run-as-root" && v.Platform == platform
@@ -43,10 +57,7 @@ func TestWindowsImageWithoutUserRunsAsContainerAdministrator(t *testing.T) {
 	host := imagetest.Registry(t)
 	imagetest.Push(t, host+"/win/servercore-app:1", windowsImage(t, ""))
 	checker := p.checkerOn(t, host, "linux/amd64", "windows/amd64")
-	w := &workload.Workload{Kind: "Pod", Name: "win", Namespace: "shop", Containers: []workload.Container{
-		{Name: "app", Type: "container", Image: host + "/win/servercore-app:1", OS: "windows"},
-	}}
-	vs := checker.Check(testCtx(t), policy.Request{Operation: "CREATE", Namespace: "shop", Mode: policy.Enforce}, w)
+	vs := checkPod(t, checker, workload.Container{Name: "app", Image: host + "/win/servercore-app:1", OS: "windows"})
 	if !runAsRootOn(vs, "windows/amd64") {
 		t.Errorf("Check(windows pod, windows image with no USER) = %v, want a run-as-root violation on windows/amd64: it runs as ContainerAdministrator", vs)
 	}
@@ -61,11 +72,8 @@ func TestWindowsAdministratorNamedWithADomainIsRoot(t *testing.T) {
 	imagetest.Push(t, host+"/win/app:1", windowsImage(t, "ContainerUser"))
 	checker := p.checkerOn(t, host, "linux/amd64", "windows/amd64")
 	for _, name := range []string{`User Manager\ContainerAdministrator`, `NT AUTHORITY\SYSTEM`, `nt authority\system`} {
-		w := &workload.Workload{Kind: "Pod", Name: "win", Namespace: "shop", Containers: []workload.Container{{
-			Name: "app", Type: "container", Image: host + "/win/app:1", OS: "windows",
-			SecurityContext: workload.SecurityContext{WindowsRunAsUserName: new(name)},
-		}}}
-		vs := checker.Check(testCtx(t), policy.Request{Operation: "CREATE", Namespace: "shop", Mode: policy.Enforce}, w)
+		vs := checkPod(t, checker, workload.Container{Name: "app", Image: host + "/win/app:1", OS: "windows",
+			SecurityContext: workload.SecurityContext{WindowsRunAsUserName: new(name)}})
 		if !runAsRootOn(vs, "windows/amd64") {
 			t.Errorf("Check(windows pod, runAsUserName %q) = %v, want a run-as-root violation on windows/amd64", name, vs)
 		}
@@ -93,11 +101,7 @@ func TestPodWithoutOSIsJudgedByTheWindowsRulesOnItsWindowsEntry(t *testing.T) {
 	imagetest.Push(t, host+"/win/only:1", windowsImage(t, "ContainerAdministrator"))
 	checker := p.checkerOn(t, host, "linux/amd64", "windows/amd64")
 	for _, image := range []string{host + "/win/multi:1", host + "/win/only:1"} {
-		w := &workload.Workload{Kind: "Pod", Name: "win", Namespace: "shop", Containers: []workload.Container{{
-			Name: "app", Type: "container", Image: image,
-			SecurityContext: workload.SecurityContext{RunAsUser: new(int64(1000)), RunAsNonRoot: new(true)},
-		}}}
-		vs := checker.Check(testCtx(t), policy.Request{Operation: "CREATE", Namespace: "shop", Mode: policy.Enforce}, w)
+		vs := checkPod(t, checker, workload.Container{Name: "app", Image: image, SecurityContext: nonRootByUID})
 		if !runAsRootOn(vs, "windows/amd64") {
 			t.Errorf("Check(pod without spec.os.name, runAsUser 1000, %s whose windows entry runs as ContainerAdministrator) = %v, want a run-as-root violation on windows/amd64", image, vs)
 		}
@@ -119,11 +123,7 @@ func TestPodWithoutOSIsJudgedByTheWindowsRulesWhateverItsConfigSpellsTheOS(t *te
 			cf.OS, cf.Architecture, cf.Config.User = os, "amd64", "ContainerAdministrator"
 		}))
 		checker := p.checkerOn(t, host, "linux/amd64", "windows/amd64")
-		w := &workload.Workload{Kind: "Pod", Name: "win", Namespace: "shop", Containers: []workload.Container{{
-			Name: "app", Type: "container", Image: image,
-			SecurityContext: workload.SecurityContext{RunAsUser: new(int64(1000)), RunAsNonRoot: new(true)},
-		}}}
-		vs := checker.Check(testCtx(t), policy.Request{Operation: "CREATE", Namespace: "shop", Mode: policy.Enforce}, w)
+		vs := checkPod(t, checker, workload.Container{Name: "app", Image: image, SecurityContext: nonRootByUID})
 		if !slices.ContainsFunc(vs, func(v policy.Violation) bool { return v.Policy == "run-as-root" || v.Policy == "image-resolution" }) {
 			t.Errorf("Check(pod without spec.os.name, runAsUser 1000, plain manifest whose config says os %q and USER ContainerAdministrator) = %v, want a run-as-root (or image-resolution) violation", os, vs)
 		}
