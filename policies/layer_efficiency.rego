@@ -10,7 +10,7 @@
 #   only deletes files, or changes nothing, frees no space, because the
 #   earlier layer still ships what it deleted. COPY, ADD and other steps that
 #   are small on purpose are not wasted, nor is a layer no history step can be
-#   matched to.
+#   matched to. The first ten wasted layers of an image are described.
 # custom:
 #   id: layer-efficiency
 #   action: warn
@@ -56,19 +56,33 @@ messages contains msg if {
 }
 
 messages contains msg if {
+	some [i, created_by] in array.slice(wasted, 0, max_wasted_described)
+	largest := max(array.slice(input.image.layerSizes, 0, i))
+	msg := sprintf(
+		"%s: image %q: layer %d (%s) is %s after a layer of %s: a step that only deletes files frees nothing, the earlier layer still ships them; clean up in the step that creates the files",
+		[lib.subject, input.image.ref, i + 1, lib.shorten(created_by), lib.size(input.image.layerSizes[i]), lib.size(largest)],
+	)
+}
+
+# The application's RUN layers of at most wastedLayerBytes after a layer of
+# at least largeLayerBytes, as [layer, step] in layer order. Found in one
+# pass over the steps, and at most max_wasted_described of them described
+# with the largest layer before each: comparing every step with every layer
+# before it let an image of thousands of tiny layers hold the engine past
+# its bound.
+wasted := sort([[i, step.createdBy] |
 	some step in input.image.history
 	i := step.layer
 	i >= lib.base_layers
+	i > first_large
+	input.image.layerSizes[i] <= wasted_layer_bytes
 	run_step(step.createdBy)
-	size := input.image.layerSizes[i]
-	size <= wasted_layer_bytes
-	largest := max([s | some j, s in input.image.layerSizes; j < i])
-	largest >= large_layer_bytes
-	msg := sprintf(
-		"%s: image %q: layer %d (%s) is %s after a layer of %s: a step that only deletes files frees nothing, the earlier layer still ships them; clean up in the step that creates the files",
-		[lib.subject, input.image.ref, i + 1, lib.shorten(step.createdBy), lib.size(size), lib.size(largest)],
-	)
-}
+])
+
+max_wasted_described := 10
+
+# The first layer of at least largeLayerBytes.
+first_large := min([j | some j, s in input.image.layerSizes; s >= large_layer_bytes])
 
 # run_step recognises a RUN step as builders record it: BuildKit's
 # "RUN /bin/sh -c …", the classic builder's "/bin/sh -c …" (after "|N k=v"

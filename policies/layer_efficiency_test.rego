@@ -56,6 +56,20 @@ test_a_run_that_only_deletes_after_a_large_layer_is_wasted if {
 	msgs(cleanup(180), {}) == {`container "app": image "strata-demo.local/shop/web:1.0": layer 3 (RUN /bin/sh -c rm -rf /var/lib/apt/lists/* # buildkit) is 180 B after a layer of 95.0 MiB: a step that only deletes files frees nothing, the earlier layer still ships them; clean up in the step that creates the files`}
 }
 
+# Thousands of tiny RUN layers cost one pass, and ten descriptions.
+test_at_most_ten_wasted_layers_are_described if {
+	n := 2000
+	inp := object.union(inputs.compliant, {
+		"image": {
+			"layers": n,
+			"layerSizes": array.concat([95 * mib], [10 | some _ in numbers.range(2, n)]),
+			"history": [{"createdBy": "RUN /bin/sh -c rm -rf /tmp/x", "emptyLayer": false, "layer": i} | some i in numbers.range(0, n - 1)],
+		},
+		"lineage": {"chain": [], "depth": 1},
+	})
+	count(msgs(inp, {})) == 10
+}
+
 test_wasted_layer_bytes_boundary if {
 	count(msgs(cleanup(1024), {})) == 1
 	count(msgs(cleanup(1025), {})) == 0

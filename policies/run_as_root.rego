@@ -4,9 +4,13 @@
 #   A container must not run as uid 0, and must not be one the kubelet would
 #   refuse to start. On Linux the effective runAsUser decides; without one,
 #   the image USER does: "", root, 0, 00, +0 and 0:gid are uid 0, and a name
-#   cannot be shown to be non-root without the image's /etc/passwd. In a pod
-#   with spec.os.name windows (never because the image says windows) the user
-#   ContainerAdministrator is root. Every container type is checked.
+#   cannot be shown to be non-root without the image's /etc/passwd. On
+#   Windows (a pod with spec.os.name windows, or a pod that names no OS
+#   judged on a windows manifest, which only a Windows node runs) the
+#   administrators are root: ContainerAdministrator, Administrator and
+#   SYSTEM, whatever their domain, and an image without USER, which runs as
+#   its base's default user, ContainerAdministrator on Windows Server Core.
+#   Every container type is checked.
 # custom:
 #   id: run-as-root
 #   action: enforce
@@ -23,6 +27,29 @@ violation contains v if {
 # Only the pod decides (spec.os.name, which the kubelet enforces): an image's
 # config saying windows must not switch the Linux rules off on a Linux node.
 windows if input.container.os == "windows"
+
+# The Windows rules apply where a Windows node may run the manifest: in a
+# pod that says windows, and on a windows manifest of a pod that names no
+# OS. The kubelet refuses a pod whose spec.os.name is another OS, but admits
+# one that names none, and a nodeSelector takes it to a Windows node; there
+# a runAsUser (what decides under the Linux rules, which still apply) is
+# ignored. The image's config alone never turns the Linux rules off.
+windows_rules if windows
+
+windows_rules if {
+	object.get(input.container, "os", "") == ""
+	manifest_may_be_windows
+}
+
+# The manifest's OS is what its config says, compared without case, as
+# containerd compares platforms. containerd does not check the platform of
+# the manifest a reference names (only an index's entries), so a config that
+# names no OS (the OCI image spec requires one) may be a Windows image too.
+manifest_os := lower(split(object.get(input.image, "platform", ""), "/")[0])
+
+manifest_may_be_windows if manifest_os == "windows"
+
+manifest_may_be_windows if manifest_os == ""
 
 non_root_required if input.container.securityContext.runAsNonRoot == true
 
@@ -101,12 +128,40 @@ named_user if {
 
 image_uid_known if is_number(image_user.uid)
 
+# The Windows user: runAsUserName, else the image USER; "" when neither
+# names one.
 windows_user := input.container.securityContext.windowsRunAsUserName if {
 	input.container.securityContext.windowsRunAsUserName
 } else := raw_user
 
-messages contains msg if {
-	windows
-	lower(windows_user) == "containeradministrator"
-	msg := sprintf("%s runs as %s, the Windows administrator; set securityContext.windowsOptions.runAsUserName to ContainerUser", [lib.subject, windows_user])
+# runAsUserName is DOMAIN\USER or USER (the API checks both parts), and
+# Windows compares names without case: the account is what follows the last
+# backslash. SYSTEM (NT AUTHORITY\SYSTEM) is more than an administrator.
+windows_admins := {"containeradministrator", "administrator", "system", "localsystem"}
+
+windows_account := lower(parts[count(parts) - 1]) if {
+	parts := split(windows_user, `\`)
 }
+
+messages contains msg if {
+	windows_rules
+	windows_user != ""
+	windows_account in windows_admins
+	msg := sprintf("%s runs as %s, a Windows administrator; %s", [lib.subject, windows_user, windows_advice])
+}
+
+# Without runAsUserName or USER, a Windows container runs as its base
+# image's default user, which for Windows Server Core is
+# ContainerAdministrator; the config cannot show it is anyone else (the
+# kubelet's runAsNonRoot check looks only at a user that is named).
+messages contains msg if {
+	windows_rules
+	windows_user == ""
+	msg := sprintf("%s on Windows: the image sets no USER, so it runs as its base's default user (ContainerAdministrator on Windows Server Core); %s", [lib.subject, windows_advice])
+}
+
+# A pod that names no OS is told both ways out: a non-administrator, or
+# spec.os.name linux, which keeps it off Windows nodes.
+windows_advice := "set securityContext.windowsOptions.runAsUserName to ContainerUser" if {
+	windows
+} else := "set securityContext.windowsOptions.runAsUserName to ContainerUser, or spec.os.name to linux if the pod never runs on Windows"

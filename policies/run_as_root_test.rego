@@ -145,7 +145,7 @@ windows := {"container": {"os": "windows"}, "image": {"platform": "windows/amd64
 
 test_windows_container_administrator_is_root if {
 	inp := object.union(with_user({"raw": "ContainerAdministrator", "uid": null, "gid": null, "name": "ContainerAdministrator"}), windows)
-	msgs(inp) == {`container "web" runs as ContainerAdministrator, the Windows administrator; set securityContext.windowsOptions.runAsUserName to ContainerUser`}
+	msgs(inp) == {`container "web" runs as ContainerAdministrator, a Windows administrator; set securityContext.windowsOptions.runAsUserName to ContainerUser`}
 }
 
 test_windows_user_name_is_case_insensitive if {
@@ -160,10 +160,76 @@ test_windows_run_as_user_name_overrides_image if {
 }
 
 test_windows_ignores_linux_user_rules if {
-	every user in [root_users[0], app_user] {
+	every user in [root_users[1], app_user] {
 		inp := object.union(with_user_and_context(user, {"runAsNonRoot": true}), windows)
 		count(msgs(inp)) == 0
 	}
+}
+
+# Windows Server Core sets no USER: its containers run as
+# ContainerAdministrator, which the config cannot rule out.
+test_windows_image_without_user_is_administrator if {
+	inp := object.union(with_user(root_users[0]), windows)
+	msgs(inp) == {`container "web" on Windows: the image sets no USER, so it runs as its base's default user (ContainerAdministrator on Windows Server Core); set securityContext.windowsOptions.runAsUserName to ContainerUser`}
+}
+
+test_windows_run_as_user_name_covers_an_image_without_user if {
+	inp := object.union(with_user_and_context(root_users[0], {"windowsRunAsUserName": "ContainerUser"}), windows)
+	count(msgs(inp)) == 0
+}
+
+# runAsUserName is DOMAIN\USER: the account decides, without case.
+test_windows_administrators_with_a_domain_are_root if {
+	every name in [`User Manager\ContainerAdministrator`, `NT AUTHORITY\SYSTEM`, `nt authority\system`, "SYSTEM", `WORKGROUP\Administrator`] {
+		inp := object.union(with_user_and_context(app_user, {"windowsRunAsUserName": name}), windows)
+		msgs(inp) == {sprintf(`container "web" runs as %s, a Windows administrator; set securityContext.windowsOptions.runAsUserName to ContainerUser`, [name])}
+	}
+}
+
+test_windows_non_administrators_with_a_domain_pass if {
+	every name in [`NT AUTHORITY\NETWORK SERVICE`, `NT AUTHORITY\LOCAL SERVICE`, `User Manager\ContainerUser`] {
+		inp := object.union(with_user_and_context(app_user, {"windowsRunAsUserName": name}), windows)
+		count(msgs(inp)) == 0
+	}
+}
+
+# A pod that names no OS may land on a Windows node, which runs the image's
+# windows manifest: there the Windows rules apply beside the Linux ones, and
+# a runAsUser (ignored on Windows) does not clear ContainerAdministrator.
+test_pod_without_os_on_a_windows_manifest_gets_the_windows_rules if {
+	admin := {"raw": "ContainerAdministrator", "uid": null, "gid": null, "name": "ContainerAdministrator"}
+	inp := with_patch({
+		"container": {"os": "", "securityContext": {"runAsUser": 1000, "runAsNonRoot": true}},
+		"image": {"platform": "windows/amd64", "config": {"user": admin}},
+	})
+	msgs(inp) == {`container "web" runs as ContainerAdministrator, a Windows administrator; set securityContext.windowsOptions.runAsUserName to ContainerUser, or spec.os.name to linux if the pod never runs on Windows`}
+}
+
+# A plain manifest runs wherever it is pulled; its config's os is compared
+# without case, and a config without one may be a Windows image.
+test_pod_without_os_on_a_manifest_that_may_be_windows_gets_the_windows_rules if {
+	admin := {"raw": "ContainerAdministrator", "uid": null, "gid": null, "name": "ContainerAdministrator"}
+	every platform in ["Windows/amd64", "WINDOWS/amd64", "/amd64", ""] {
+		inp := with_patch({
+			"container": {"os": "", "securityContext": {"runAsUser": 1000}},
+			"image": {"platform": platform, "config": {"user": admin}},
+		})
+		msgs(inp) == {`container "web" runs as ContainerAdministrator, a Windows administrator; set securityContext.windowsOptions.runAsUserName to ContainerUser, or spec.os.name to linux if the pod never runs on Windows`}
+	}
+}
+
+test_pod_saying_linux_gets_no_windows_rules if {
+	admin := {"raw": "ContainerAdministrator", "uid": null, "gid": null, "name": "ContainerAdministrator"}
+	inp := with_patch({
+		"container": {"os": "linux", "securityContext": {"runAsUser": 1000}},
+		"image": {"platform": "", "config": {"user": admin}},
+	})
+	count(msgs(inp)) == 0
+}
+
+test_pod_without_os_on_a_linux_manifest_gets_no_windows_rules if {
+	inp := with_user(root_users[0])
+	msgs(inp) == {`container "web" runs as root: image user "" is uid 0; set runAsUser or build the image with a non-root USER`}
 }
 
 # The image's own config decides nothing about where it runs: a root image
@@ -181,7 +247,7 @@ test_image_claiming_windows_keeps_linux_run_as_user_rules if {
 
 test_pod_os_windows_selects_windows_rules if {
 	inp := with_patch({"container": {"os": "windows"}, "image": {"platform": "linux/amd64", "config": {"user": {"raw": "ContainerAdministrator", "uid": null, "gid": null}}}})
-	msgs(inp) == {`container "web" runs as ContainerAdministrator, the Windows administrator; set securityContext.windowsOptions.runAsUserName to ContainerUser`}
+	msgs(inp) == {`container "web" runs as ContainerAdministrator, a Windows administrator; set securityContext.windowsOptions.runAsUserName to ContainerUser`}
 }
 
 test_resolution_error_is_silent if {

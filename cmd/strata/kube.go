@@ -79,12 +79,21 @@ func pullSecrets(k *kubeFlags, cacheBytes int64, logger *slog.Logger) (webhook.C
 	if err != nil {
 		return nil, fmt.Errorf("kubernetes client: %w", err)
 	}
+	// PullSecrets bounds each namespace's reads on its own; client-go's
+	// default, 5 per second for the whole webhook, let one namespace's
+	// pods queue reads in front of every other's.
+	cfg.QPS, cfg.Burst = pullSecretsQPS, 2*pullSecretsQPS
 	client, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("kubernetes client: %w", err)
 	}
 	return images.NewPullSecrets(client, images.PullSecretOptions{CacheBytes: cacheBytes}), nil
 }
+
+// pullSecretsQPS is serve's request rate for pull secrets, over all
+// namespaces: ten namespaces at PullSecrets' per-namespace rate, so that
+// one namespace's pods never fill it.
+const pullSecretsQPS = 100
 
 // clusterLister lists a cluster's workloads: inventory.ListCluster.
 type clusterLister func(context.Context, kubernetes.Interface, inventory.ListOptions) ([]inventory.Object, error)

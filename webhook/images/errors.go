@@ -33,7 +33,7 @@ const (
 	KindUnsupported      Kind = "unsupported"       // schema 1, an artifact that is not an image
 	KindInvalidContent   Kind = "invalid-content"   // digest mismatch, oversized or malformed content
 	KindInconsistent     Kind = "inconsistent"      // an index entry's platform contradicts the image's config
-	KindTooComplex       Kind = "too-complex"       // an index beyond strata's bounds on entries or nesting
+	KindTooComplex       Kind = "too-complex"       // an index beyond strata's bounds on entries or nesting, an image beyond those on layers or build steps
 	KindLimit            Kind = "limit"             // past a bound strata keeps so that it answers in time
 	KindPodOS            Kind = "pod-os"            // no manifest checked for the OS the pod says it runs on
 )
@@ -124,7 +124,7 @@ func (e *Error) advice() string {
 	case KindInconsistent:
 		return fmt.Sprintf("image %q is lying about itself: its index lists a manifest under a platform its config contradicts; do not run it, rebuild it and push a correct index", e.Image)
 	case KindTooComplex:
-		return fmt.Sprintf("image %q is beyond the bounds strata reads of a multi-platform index: push an index with fewer entries or less nesting", e.Image)
+		return fmt.Sprintf("image %q is beyond the bounds strata reads of an image: push an index with fewer entries or less nesting, or an image of fewer layers and build steps", e.Image)
 	case KindPodOS:
 		return fmt.Sprintf("image %q has no manifest for the pod's OS among those strata checked: add that OS's platform (e.g. windows/amd64) to platforms, or correct spec.os.name", e.Image)
 	case KindLimit:
@@ -263,7 +263,8 @@ type errInconsistent struct{ msg string }
 
 func (e *errInconsistent) Error() string { return e.msg }
 
-// errTooComplex marks an index beyond the bounds on entries or nesting.
+// errTooComplex marks an index beyond the bounds on entries or nesting, or
+// an image beyond those on layers or build steps.
 type errTooComplex struct{ msg string }
 
 func (e *errTooComplex) Error() string { return e.msg }

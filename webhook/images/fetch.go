@@ -290,6 +290,9 @@ func (r *Resolver) buildFacts(ctx context.Context, pinned Reference, mediaType s
 	if !imageConfigTypes[m.Config.MediaType] {
 		return nil, &errUnsupported{msg: fmt.Sprintf("manifest %s is an artifact of type %q, not a container image", pinned.Digest, m.Config.MediaType)}
 	}
+	if len(m.Layers) > maxImageLayers {
+		return nil, &errTooComplex{msg: fmt.Sprintf("manifest %s lists %d layers, more than the %d strata reads for one image (no runtime mounts that many: overlayfs stacks at most 500)", pinned.Digest, len(m.Layers), maxImageLayers)}
+	}
 	cfgDigest, err := digestFromHash(m.Config.Digest)
 	if err != nil {
 		return nil, &errContent{msg: fmt.Sprintf("config digest: %v", err)}
@@ -297,6 +300,9 @@ func (r *Resolver) buildFacts(ctx context.Context, pinned Reference, mediaType s
 	cfg, err := r.fetchConfig(ctx, pinned, cfgDigest, access)
 	if err != nil {
 		return nil, err
+	}
+	if len(cfg.History) > maxImageHistory {
+		return nil, &errTooComplex{msg: fmt.Sprintf("config %s records %d build steps, more than the %d strata reads for one image", cfgDigest, len(cfg.History), maxImageHistory)}
 	}
 	if len(cfg.RootFS.DiffIDs) != len(m.Layers) {
 		return nil, &errContent{msg: fmt.Sprintf("config %s lists %d layer diff IDs for a manifest of %d layers", cfgDigest, len(cfg.RootFS.DiffIDs), len(m.Layers))}
@@ -346,6 +352,16 @@ func (r *Resolver) buildFacts(ctx context.Context, pinned Reference, mediaType s
 	f.Platform = intern(platformString(v1.Platform{OS: cfg.OS, Architecture: cfg.Architecture, Variant: cfg.Variant}))
 	return f, nil
 }
+
+// maxImageLayers and maxImageHistory bound what one image's facts hold:
+// every policy passes over its layers and build steps, and the publisher
+// chooses how many there are; thousands held one evaluation past the
+// engine's bound. Real images are far below them (overlayfs stacks at most
+// 500 layers, Docker builds at most 127).
+const (
+	maxImageLayers  = 1000
+	maxImageHistory = 2000
+)
 
 // fetchConfig reads and verifies the config blob.
 func (r *Resolver) fetchConfig(ctx context.Context, pinned Reference, d Digest, access Access) (*v1.ConfigFile, error) {

@@ -10,10 +10,12 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	k8schain "github.com/google/go-containerregistry/pkg/authn/kubernetes"
+	"golang.org/x/time/rate"
 	corev1 "k8s.io/api/core/v1"
 	k8serrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -36,6 +38,11 @@ type PullSecretOptions struct {
 	// they are estimated to hold: tenants write both the secrets and the
 	// lists that make scopes. Default: DefaultPullSecretCacheBytes.
 	CacheBytes int64
+	// NamespaceRate bounds the API reads made for one namespace's pods, per
+	// second, in bursts of one pod naming the most secrets strata reads:
+	// its tenants choose how many reads each pod costs, and a namespace
+	// that reads fast must not delay another's. Default: 10.
+	NamespaceRate float64
 }
 
 // DefaultPullSecretCacheBytes is the pull-secret cache's share of the
@@ -58,6 +65,9 @@ type PullSecrets struct {
 	client kubernetes.Interface
 	opts   PullSecretOptions
 	cache  *lru.Cache[string, accessEntry]
+
+	mu       sync.Mutex
+	limiters *lru.Cache[string, *rate.Limiter] // by namespace
 }
 
 type accessEntry struct {
@@ -79,7 +89,35 @@ func NewPullSecrets(client kubernetes.Interface, opts PullSecretOptions) *PullSe
 	if opts.CacheBytes <= 0 {
 		opts.CacheBytes = DefaultPullSecretCacheBytes
 	}
-	return &PullSecrets{client: client, opts: opts, cache: lru.New[string, accessEntry](0, opts.CacheBytes)}
+	if opts.NamespaceRate <= 0 {
+		opts.NamespaceRate = 10
+	}
+	return &PullSecrets{
+		client: client, opts: opts, cache: lru.New[string, accessEntry](0, opts.CacheBytes),
+		limiters: lru.New[string, *rate.Limiter](maxNamespaceLimiters, maxNamespaceLimiters*(lru.EntryOverhead+63+limiterBytes)),
+	}
+}
+
+// maxNamespaceLimiters bounds the namespaces whose read rate is
+// remembered; one forgotten starts again with a full burst, which only
+// tenants of many namespaces could use.
+const maxNamespaceLimiters = 10_000
+
+// limiterBytes is what a rate.Limiter holds (its mutex, rate, burst,
+// tokens and times).
+const limiterBytes = 96
+
+// limiter is namespace's bound on reads: a full burst covers one pod that
+// names maxPullSecrets secrets, and its service account.
+func (p *PullSecrets) limiter(namespace string) *rate.Limiter {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	l, ok := p.limiters.Get(namespace)
+	if !ok {
+		l = rate.NewLimiter(rate.Limit(p.opts.NamespaceRate), maxPullSecrets+1)
+		p.limiters.Add(namespace, l, int64(len(namespace))+limiterBytes)
+	}
+	return l
 }
 
 // Access returns the credentials of a pod in namespace running as
@@ -130,7 +168,20 @@ const maxPullSecrets = 64
 
 // read returns the pod's pull secrets and its service account's, as the
 // kubelet finds them: a missing secret or service account is skipped.
+//
+// Every read waits on the namespace's own limiter first, so that the reads
+// one namespace's pods ask for never queue in front of another's.
 func (p *PullSecrets) read(ctx context.Context, namespace, serviceAccount string, names []string) ([]corev1.Secret, error) {
+	lim := p.limiter(namespace)
+	wait := func() error {
+		if err := lim.Wait(ctx); err != nil {
+			return fmt.Errorf("the pods of namespace %s are reading pull secrets faster than strata reads them for one namespace (%v per second): %w", namespace, p.opts.NamespaceRate, err)
+		}
+		return nil
+	}
+	if err := wait(); err != nil {
+		return nil, err
+	}
 	sa, err := p.client.CoreV1().ServiceAccounts(namespace).Get(ctx, serviceAccount, metav1.GetOptions{})
 	switch {
 	case k8serrors.IsNotFound(err):
@@ -148,6 +199,9 @@ func (p *PullSecrets) read(ctx context.Context, namespace, serviceAccount string
 	}
 	var out []corev1.Secret
 	for _, name := range names {
+		if err := wait(); err != nil {
+			return nil, err
+		}
 		s, err := p.client.CoreV1().Secrets(namespace).Get(ctx, name, metav1.GetOptions{})
 		if k8serrors.IsNotFound(err) {
 			continue

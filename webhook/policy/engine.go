@@ -364,7 +364,7 @@ func (e *Engine) evaluate(ctx context.Context, c *compiled, container, platform 
 			// Dropping it would allow; an empty reason would deny without one.
 			msg = fmt.Sprintf("policy %s found a violation but gave it no msg (a string): fix the policy's violation rule to say what is wrong", meta.ID)
 		}
-		out = append(out, Violation{Policy: meta.ID, Action: meta.Action, Msg: msg, Container: container, Platform: platform})
+		out = append(out, Violation{Policy: meta.ID, Action: meta.Action, Msg: withholdBuildArgs(msg), Container: container, Platform: platform})
 	}
 	return out, true
 }
