@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
+	"github.com/strata-project/strata/webhook/images"
 	"github.com/strata-project/strata/webhook/policy"
 	"github.com/strata-project/strata/webhook/workload"
 )
@@ -31,6 +32,11 @@ type HandlerOptions struct {
 	// handler calls Checker.Examine instead of Check): strata serve --graph
 	// draws it. Unset, the hot path is Check alone.
 	Recorder Recorder
+	// RequirePins makes every Pod image the pin webhook (PinPath), called
+	// before this one, should have pinned and did not a violation of
+	// UnpinnedImage: the handler of PinnedPaths, for namespaces where
+	// pinning is on.
+	RequirePins bool
 }
 
 // Recorder keeps what reviews saw; *inventory.Recorder is one. Record must
@@ -59,6 +65,13 @@ func NewHandler(opts HandlerOptions) *Handler {
 // is decided by the mode like any other, so that it denies in enforce and
 // never in warn or audit.
 const InvalidObject = "invalid-object"
+
+// UnpinnedImage is the id of the violation of a Pod image that names no
+// digest where pinning is on (HandlerOptions.RequirePins): the pin leaves
+// an image as written when the registry fails its request, and a registry
+// that fails only that request would otherwise choose to stay unpinned and
+// serve the kubelet another image later. It is decided by the mode.
+const UnpinnedImage = "unpinned-image"
 
 // Handle decides one admission request.
 func (h *Handler) Handle(ctx context.Context, req admission.Request) admission.Response {
@@ -191,7 +204,11 @@ func (h *Handler) handle(ctx context.Context, req admission.Request, read *workl
 	if h.opts.Recorder != nil && !dryRun {
 		h.opts.Recorder.Record(h.opts.Mode, w, ex)
 	}
-	d := Decide(h.opts.Mode, ex.Violations)
+	violations := ex.Violations
+	if h.opts.RequirePins && kind.Group == "" && kind.Kind == "Pod" {
+		violations = append(violations, h.unpinned(req, w, ex)...)
+	}
+	d := Decide(h.opts.Mode, violations)
 	d.Images = judgedImages(ex)
 	d.Lineage = lineageOf(ex)
 	return respond(d), w, &d
@@ -300,4 +317,44 @@ var Paths = map[policy.Action]string{
 	policy.Enforce: "/validate/enforce",
 	policy.Warn:    "/validate/warn",
 	policy.Audit:   "/validate/audit",
+}
+
+// PinnedPaths are the paths of the modes whose namespaces are pinned
+// (PinPath): their handlers require the pins (HandlerOptions.RequirePins).
+var PinnedPaths = map[policy.Action]string{
+	policy.Enforce: "/validate/enforce/pinned",
+	policy.Warn:    "/validate/warn/pinned",
+	policy.Audit:   "/validate/audit/pinned",
+}
+
+// unpinned returns a violation for each image of the Pod that the pin
+// would have pinned to the digest strata resolved and that still names no
+// digest. An image strata could not resolve has its own violation; one whose
+// pinned form is exempt the pin leaves as written on purpose.
+func (h *Handler) unpinned(req admission.Request, w *workload.Workload, ex Examination) []policy.Violation {
+	var old *workload.Workload
+	if req.Operation == admissionv1.Update {
+		var err error
+		if old, err = workload.DecodePodImages(req.OldObject.Raw); err != nil {
+			old = nil // every image counts as new
+		}
+	}
+	resolved := make(map[string]images.Digest, len(ex.Containers))
+	for _, e := range ex.Containers {
+		if e.Image != nil {
+			resolved[e.Container.Image] = e.Image.Digest
+		}
+	}
+	var out []policy.Violation
+	for _, c := range h.opts.Checker.pinCandidates(w, old) {
+		d, ok := resolved[c.Image]
+		if !ok || h.opts.Checker.ImageExempt(pinnedImage(c.Image, d)) {
+			continue
+		}
+		out = append(out, policy.Violation{
+			Policy: UnpinnedImage, Action: policy.Enforce, Container: c.Container,
+			Msg: fmt.Sprintf("image %q was not pinned to the digest strata checked (%s): the registry failed the pin's request, and the kubelet would pull the tag, which may then name another image; create the pod again when the registry answers, or write the image by digest", c.Image, d),
+		})
+	}
+	return out
 }

@@ -207,7 +207,7 @@ func (p *Pinner) pins(ctx context.Context, req admission.Request, read *workload
 	if p.opts.Checker.pastEvaluationBound(w) {
 		return nil, "past the bound on evaluations per request"
 	}
-	candidates := p.candidates(w, old)
+	candidates := p.opts.Checker.pinCandidates(w, old)
 	if len(candidates) == 0 {
 		return nil, ""
 	}
@@ -239,12 +239,12 @@ func (p *Pinner) pins(ctx context.Context, req admission.Request, read *workload
 	return out, ""
 }
 
-// candidates lists the containers whose image names no digest, is not
+// pinCandidates lists the containers whose image names no digest, is not
 // exempt, and — on an update — was not there before: an image change is
 // the only moment pinning cannot itself restart a container (the kubelet
 // restarts a container whose image field changes), and what was already
 // running was pinned, or judged, when it was added.
-func (p *Pinner) candidates(w, old *workload.Workload) []pinned {
+func (c *Checker) pinCandidates(w, old *workload.Workload) []pinned {
 	type named struct{ list, name string }
 	var before map[named]string
 	if old != nil {
@@ -262,7 +262,7 @@ func (p *Pinner) candidates(w, old *workload.Workload) []pinned {
 			}
 		}
 		ref, err := images.ParseReference(ctr.Image)
-		if err != nil || ref.ByDigest() || p.opts.Checker.ImageExempt(ctr.Image) {
+		if err != nil || ref.ByDigest() || c.ImageExempt(ctr.Image) {
 			continue
 		}
 		out = append(out, pinned{Pin: Pin{Container: ctr.Name, Image: ctr.Image}, slot: at})

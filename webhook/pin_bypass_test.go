@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/strata-project/strata/webhook/policy"
@@ -11,34 +12,27 @@ import (
 // checked (docs/security.md class 15): without it a registry that answers
 // strata and the kubelet differently runs an image strata never saw. The
 // pin never denies (failurePolicy Ignore, TestPinFailureNeverDenies), and
-// validation, called next, resolves the tag again from scratch when the
-// pin's resolution failed. So the registry decides whether the pod is
-// pinned: it fails (503, or hangs past the pin's budget) the one request the
-// pin makes, answers validation's, which allows the compliant image in
-// enforce, and the pod is stored by tag. Every later pull by the kubelet
-// asks the same registry, which now serves a root image.
+// validation, called next, resolves the tag again when the pin's resolution
+// failed. So the registry could decide whether the pod is pinned: it fails
+// (503, or hangs past the pin's budget, or past the API server's timeout
+// for the pin's call) the one request the pin makes, answers validation's,
+// and the pod is stored by tag; every later pull asks the same registry,
+// which then serves a root image.
 //
-// Allowed, unpinned, in an enforce namespace where pinning is on: the class
-// pinning exists to close, reopened by the registry it distrusts.
-//
-// Not fixed: validation must know that pinning is on for the namespace,
-// which today only the chart knows. One way: the chart renders the
-// validating entry of a mode whose pinDigests is enabled with its own path
-// (say /validate/enforce/pinned), and that handler adds an enforce-action
-// violation for every checked Pod container whose image names no digest
-// where the pin would have pinned it (not exempt, its pinned form not
-// exempt, on an update new or changed), and that resolved without error
-// (an error is its own violation already). Another, without a chart
-// change: the pin, when a candidate fails to resolve, patches an annotation
-// naming it onto the Pod, which validation decides by the mode. Either
-// way this test then posts to the pinned path, or through the pin's patch.
+// Where pinning is on, validation is called on its pinned path
+// (PinnedPaths, RequirePins): an image the pin should have pinned that
+// still names no digest is an unpinned-image violation, decided by the
+// mode. Whatever made the pin miss it, a failed registry request or a call
+// the API server gave up on, validation sees the image as stored.
 func TestPinFailedByTheRegistryLeavesAnEnforcedPodAllowedByTag(t *testing.T) {
 	t.Parallel()
 	p := newPipeline(t)
 	addr, down := switchableRegistry(t, p.Demo.Addr)
 	c := p.checkerVia(t, addr)
 	pinner := servePinner(t, NewPinner(PinnerOptions{Checker: c}))
-	validate := serveHandler(t, handlers(c, nil, nil)[policy.Enforce])
+	pinned := func(mode policy.Action) string {
+		return serveHandler(t, NewHandler(HandlerOptions{Checker: c, Mode: mode, RequirePins: true})).URL
+	}
 	image := p.Demo.Ref("shop/web:1.0")
 	body := reviewOf(t, "uid-unpinned", "Pod", "CREATE", podOf("web", image), nil)
 
@@ -55,7 +49,25 @@ func TestPinFailedByTheRegistryLeavesAnEnforcedPodAllowedByTag(t *testing.T) {
 	}
 
 	down.Store(false) // validation's
-	if r := admit(t, validate.URL, body); r.Allowed {
-		t.Errorf("validate(enforce, %s left unpinned by a pin the registry failed) = allowed; want denied: the kubelet will pull the tag from the registry that chose not to be pinned", image)
+	if r := admit(t, pinned(policy.Enforce), body); r.Allowed || r.Result == nil || !strings.Contains(r.Result.Message, "["+UnpinnedImage+"]") || !strings.Contains(r.Result.Message, image) {
+		t.Errorf("validate(enforce, pinned path, %s left unpinned by a pin the registry failed) = allowed %v, %+v; want denied as %s, naming the image", image, r.Allowed, r.Result, UnpinnedImage)
+	}
+	// Audit never denies: it records the image left unpinned.
+	if r := admit(t, pinned(policy.Audit), body); !r.Allowed || !strings.Contains(r.AuditAnnotations["violations"], UnpinnedImage) {
+		t.Errorf("validate(audit, pinned path, unpinned) = allowed %v, audit %v; want allowed, the violation recorded", r.Allowed, r.AuditAnnotations)
+	}
+	// The controls: the same pod on the path of a mode without pinning is
+	// allowed, and the pin's own answer, applied, is allowed on the pinned
+	// path: the violation is the missing pin, nothing else.
+	if r := admit(t, serveHandler(t, handlers(c, nil, nil)[policy.Enforce]).URL, body); !r.Allowed {
+		t.Errorf("validate(enforce, unpinned path, %s) = denied %+v; want allowed: pinning is not on there", image, r.Result)
+	}
+	r = admit(t, pinner.URL, body)
+	if err := json.Unmarshal(r.Patch, &ops); err != nil || len(ops) != 1 {
+		t.Fatalf("pin(%s, registry answering) = patch %s (%v), want one image pinned", image, r.Patch, err)
+	}
+	pinnedBody := reviewOf(t, "uid-pinned", "Pod", "CREATE", podOf("web", ops[0].Value), nil)
+	if r := admit(t, pinned(policy.Enforce), pinnedBody); !r.Allowed {
+		t.Errorf("validate(enforce, pinned path, %s) = denied %+v; want allowed", ops[0].Value, r.Result)
 	}
 }

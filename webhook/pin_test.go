@@ -443,8 +443,8 @@ func FuzzImageWithAnAtIsNeverPinned(f *testing.F) {
 			return
 		}
 		w := &workload.Workload{Containers: []workload.Container{{Name: "app", Type: workload.TypeContainer, Image: image}}}
-		if got := pn.candidates(w, nil); len(got) != 0 {
-			t.Errorf("candidates(%q) = %+v, want none: PinMatchConditions skips a Pod whose images all contain '@'", image, got)
+		if got := pn.opts.Checker.pinCandidates(w, nil); len(got) != 0 {
+			t.Errorf("pinCandidates(%q) = %+v, want none: PinMatchConditions skips a Pod whose images all contain '@'", image, got)
 		}
 	})
 }

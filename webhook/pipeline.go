@@ -119,9 +119,19 @@ func (p *Pipeline) LoadCatalog(ctx context.Context) error {
 
 // Handlers returns the admission handler of each mode, as Serve takes them.
 func (p *Pipeline) Handlers(metrics *Metrics, logger *slog.Logger) map[policy.Action]admission.Handler {
+	return p.handlers(metrics, logger, false)
+}
+
+// PinnedHandlers returns the handlers of PinnedPaths, which require the
+// Pinner's pins.
+func (p *Pipeline) PinnedHandlers(metrics *Metrics, logger *slog.Logger) map[policy.Action]admission.Handler {
+	return p.handlers(metrics, logger, true)
+}
+
+func (p *Pipeline) handlers(metrics *Metrics, logger *slog.Logger, requirePins bool) map[policy.Action]admission.Handler {
 	out := make(map[policy.Action]admission.Handler, len(Paths))
 	for mode := range Paths {
-		out[mode] = NewHandler(HandlerOptions{Checker: p.Checker, Mode: mode, Metrics: metrics, Logger: logger, Recorder: p.Recorder})
+		out[mode] = NewHandler(HandlerOptions{Checker: p.Checker, Mode: mode, Metrics: metrics, Logger: logger, Recorder: p.Recorder, RequirePins: requirePins})
 	}
 	return out
 }

@@ -51,6 +51,9 @@ type ServerOptions struct {
 	// Pinner, when set, serves PinPath: the mutating webhook that pins
 	// images to the digests strata resolved.
 	Pinner admission.Handler
+	// PinnedHandlers serve PinnedPaths: the modes' handlers for the
+	// namespaces where the Pinner is called, which require its pins.
+	PinnedHandlers map[policy.Action]admission.Handler
 	// Checks must all pass for /readyz; each names what it checks and may
 	// add a detail (such as a failed policy reload that left the previous
 	// policies serving).
@@ -158,12 +161,21 @@ func Serve(ctx context.Context, opts ServerOptions) error {
 	}
 	mux := http.NewServeMux()
 	hooks := ctrlwebhook.NewServer(ctrlwebhook.Options{WebhookMux: mux})
-	for mode, h := range opts.Handlers {
-		path, ok := Paths[mode]
-		if !ok {
-			return fmt.Errorf("mode %q has no webhook path", mode)
+	register := func(paths map[policy.Action]string, handlers map[policy.Action]admission.Handler) error {
+		for mode, h := range handlers {
+			path, ok := paths[mode]
+			if !ok {
+				return fmt.Errorf("mode %q has no webhook path", mode)
+			}
+			hooks.Register(path, connMetrics.measureAnswers(path, Endpoint(h, opts.Margin, opts.Logger)))
 		}
-		hooks.Register(path, connMetrics.measureAnswers(path, Endpoint(h, opts.Margin, opts.Logger)))
+		return nil
+	}
+	if err := register(Paths, opts.Handlers); err != nil {
+		return err
+	}
+	if err := register(PinnedPaths, opts.PinnedHandlers); err != nil {
+		return err
 	}
 	if opts.Pinner != nil {
 		hooks.Register(PinPath, connMetrics.measureAnswers(PinPath, Endpoint(opts.Pinner, opts.Margin, opts.Logger)))

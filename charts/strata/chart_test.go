@@ -157,10 +157,12 @@ func (r rendered) strataConfig() (string, map[string]any) {
 	return raw, cfg
 }
 
+// entry is mode's entry, on its path with or without pinning.
 func entry(t *testing.T, vwc admissionv1.ValidatingWebhookConfiguration, mode string) admissionv1.ValidatingWebhook {
 	t.Helper()
 	for _, w := range vwc.Webhooks {
-		if w.ClientConfig.Service != nil && w.ClientConfig.Service.Path != nil && *w.ClientConfig.Service.Path == "/validate/"+mode {
+		if w.ClientConfig.Service != nil && w.ClientConfig.Service.Path != nil &&
+			(*w.ClientConfig.Service.Path == "/validate/"+mode || *w.ClientConfig.Service.Path == "/validate/"+mode+"/pinned") {
 			return w
 		}
 	}

@@ -44,7 +44,8 @@ To empty a list, ` + "`={}`, `=[]`, `=null` and `=`" + ` (nothing) all work with
 ## How it is wired
 
 - One ` + "`ValidatingWebhookConfiguration`" + ` with three entries, calling ` + "`/validate/enforce`" + `,
-  ` + "`/validate/warn`" + ` and ` + "`/validate/audit`" + `. Each selects namespaces by
+  ` + "`/validate/warn`" + ` and ` + "`/validate/audit`" + ` (with ` + "`/pinned`" + ` for a mode whose ` + "`pinDigests`" + ` is on:
+  there an image the pin should have pinned and did not is an ` + "`unpinned-image`" + ` violation). Each selects namespaces by
   ` + "`kubernetes.io/metadata.name`" + `: the entry of the default ` + "`mode`" + ` takes every namespace not listed
   under another mode; the others take their lists. The release namespace, ` + "`kube-system`" + ` and
   ` + "`exempt.namespaces`" + ` are excluded from every entry. Enforce fails closed (` + "`failurePolicy: Fail`" + `),

@@ -133,7 +133,26 @@ func TestPinDigestsPerMode(t *testing.T) {
 		{[]string{"--set", "pinDigests.enabled.audit=true", "--set", "pinDigests.enabled.enforce=false"}, map[string][]string{"prod": nil, "staging": nil, "unlisted": {"audit"}}},
 	} {
 		args := append([]string{"--set", "namespaces.enforce={prod}", "--set", "namespaces.warn={staging}"}, tc.args...)
-		mwc := render(t, args...).pinConfig()
+		r := render(t, args...)
+		mwc := r.pinConfig()
+		// Validation on a pinned mode's path requires the pins
+		// (webhook.PinnedPaths): a pin the registry failed cannot leave an
+		// image by tag.
+		pinnedModes := map[string]bool{}
+		for _, modes := range tc.want {
+			for _, m := range modes {
+				pinnedModes[m] = true
+			}
+		}
+		for _, mode := range []string{"enforce", "warn", "audit"} {
+			want := "/validate/" + mode
+			if pinnedModes[mode] {
+				want += "/pinned"
+			}
+			if w := entry(t, r.webhookConfig(), mode); *w.ClientConfig.Service.Path != want {
+				t.Errorf("%v: the %s entry calls %s, want %s", tc.args, mode, *w.ClientConfig.Service.Path, want)
+			}
+		}
 		if mwc == nil {
 			t.Errorf("%v: no MutatingWebhookConfiguration", tc.args)
 			continue

@@ -175,20 +175,21 @@ func newServeCommand(stdout, stderr io.Writer) *cobra.Command {
 			return fmt.Sprintf("%d warnings at start (logged; strata config validate names them)", configWarnings), nil
 		}
 		err = webhook.Serve(ctx, webhook.ServerOptions{
-			Addr:         *addr,
-			HealthAddr:   *healthAddr,
-			CertDir:      *certDir,
-			ClientCA:     *clientCA,
-			ClientCN:     *clientCN,
-			Webhook:      webhook.ConnLimits{MaxConns: *maxConns},
-			Health:       webhook.ConnLimits{MaxConns: *healthMaxConns},
-			Handlers:     p.Handlers(metrics, logger),
-			Pinner:       p.Pinner(logger),
-			Checks:       checks,
-			Gatherer:     prometheus.Gatherers{registry, crmetrics.Registry},
-			Registerer:   registry,
-			HealthRoutes: healthRoutes,
-			Logger:       logger,
+			Addr:           *addr,
+			HealthAddr:     *healthAddr,
+			CertDir:        *certDir,
+			ClientCA:       *clientCA,
+			ClientCN:       *clientCN,
+			Webhook:        webhook.ConnLimits{MaxConns: *maxConns},
+			Health:         webhook.ConnLimits{MaxConns: *healthMaxConns},
+			Handlers:       p.Handlers(metrics, logger),
+			Pinner:         p.Pinner(logger),
+			PinnedHandlers: p.PinnedHandlers(metrics, logger),
+			Checks:         checks,
+			Gatherer:       prometheus.Gatherers{registry, crmetrics.Registry},
+			Registerer:     registry,
+			HealthRoutes:   healthRoutes,
+			Logger:         logger,
 		})
 		if errors.Is(err, context.Canceled) {
 			return nil

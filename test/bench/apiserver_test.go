@@ -184,7 +184,7 @@ func apiScenarios(noop, strata, baseline, control *server) []apiScenario {
 		{name: "strata enforce + pin", namespace: "bench-pin", kinds: []string{kindPod, kindPodByDigest}, webhooks: []benchWebhook{
 			{name: "pin-enforce.strata.dev", url: strata.webhookURL("/mutate/pin"), server: strata, mutating: true, failure: ignore,
 				conditions: webhook.PinMatchConditions()},
-			{name: "enforce.pin.strata.dev", url: strata.webhookURL("/validate/enforce"), server: strata, failure: fail},
+			{name: "enforce.pin.strata.dev", url: strata.webhookURL("/validate/enforce/pinned"), server: strata, failure: fail},
 		}},
 		// The floor of any pin: the no-op server's pin (a patch writing a
 		// digest, nothing resolved) with the same match conditions, then

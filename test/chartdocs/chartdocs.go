@@ -63,8 +63,9 @@ func UpgradeSteps(doc string) [][]string {
 
 // NamespaceModes returns the modes whose validating entries the API server
 // would call for a namespace named ns, by evaluating each entry's
-// namespaceSelector as the API server does; an entry's mode is the last
-// element of its /validate/<mode> path.
+// namespaceSelector as the API server does; an entry's mode is the
+// element after /validate/ of its path (/validate/<mode>, or
+// /validate/<mode>/pinned where pinning is on).
 func NamespaceModes(vwc admissionv1.ValidatingWebhookConfiguration, ns string) ([]string, error) {
 	var got []string
 	for _, w := range vwc.Webhooks {
@@ -75,6 +76,7 @@ func NamespaceModes(vwc admissionv1.ValidatingWebhookConfiguration, ns string) (
 		if !ok {
 			continue
 		}
+		mode = strings.TrimSuffix(mode, "/pinned")
 		sel, err := metav1.LabelSelectorAsSelector(w.NamespaceSelector)
 		if err != nil {
 			return nil, err

@@ -374,7 +374,7 @@ func checkService(t *testing.T, w admissionregistrationv1.ValidatingWebhook, pat
 
 // wantDefaultMode checks the chart's webhooks when mode is the default
 // mode: mode's entry, with failurePolicy failure, calls the Service at
-// /validate/<mode> for every namespace but the exempt ones (the release's
+// /validate/<mode> (/pinned in enforce) for every namespace but the exempt ones (the release's
 // and kube-system); the other modes' entries take only the namespaces
 // listed for them, none here. It returns mode's entry.
 func wantDefaultMode(t *testing.T, cfg *admissionregistrationv1.ValidatingWebhookConfiguration, mode string, failure admissionregistrationv1.FailurePolicyType) admissionregistrationv1.ValidatingWebhook {
@@ -383,7 +383,13 @@ func wantDefaultMode(t *testing.T, cfg *admissionregistrationv1.ValidatingWebhoo
 	if w.FailurePolicy == nil || *w.FailurePolicy != failure {
 		t.Errorf("%s entry failurePolicy = %v, want %s", mode, deref(w.FailurePolicy), failure)
 	}
-	checkService(t, w, "/validate/"+mode)
+	// The chart pins in enforce namespaces by default (pinDigests), whose
+	// validation then requires the pins.
+	path := "/validate/" + mode
+	if mode == "enforce" {
+		path += "/pinned"
+	}
+	checkService(t, w, path)
 	wantSelector(t, w, notIn(chartNSInstall, "kube-system"))
 	for _, m := range []string{"enforce", "warn", "audit"} {
 		if m != mode {

@@ -31,7 +31,7 @@ const nsPin = "e2e-pin"
 const pinTagTTL = time.Second
 
 // registerPinWebhooks installs what the chart installs for an enforce
-// namespace with pinDigests on: a validating entry on /validate/enforce and
+// namespace with pinDigests on: a validating entry on /validate/enforce/pinned and
 // a mutating entry on /mutate/pin with the chart's match conditions, both
 // for namespace ns only, in configurations named name.
 func registerPinWebhooks(t *testing.T, addr, ns, name string) {
@@ -45,7 +45,7 @@ func registerPinWebhooks(t *testing.T, addr, ns, name string) {
 	selector := &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{
 		Key: "kubernetes.io/metadata.name", Operator: metav1.LabelSelectorOpIn, Values: []string{ns},
 	}}}
-	validateURL, pinURL := "https://"+addr+"/validate/enforce", "https://"+addr+"/mutate/pin"
+	validateURL, pinURL := "https://"+addr+"/validate/enforce/pinned", "https://"+addr+"/mutate/pin"
 	vwc := &admissionregistrationv1.ValidatingWebhookConfiguration{
 		ObjectMeta: metav1.ObjectMeta{Name: name},
 		Webhooks: []admissionregistrationv1.ValidatingWebhook{{
