@@ -158,7 +158,7 @@ func newServeCommand(stdout, stderr io.Writer) *cobra.Command {
 		if len(cfg.Policies.Paths) > 0 {
 			go p.Engine.Watch(ctx, policyPollInterval)
 		}
-		logger.Info("strata is serving", "addr", *addr, "healthAddr", *healthAddr, "paths", []string{"/validate/enforce", "/validate/warn", "/validate/audit", webhook.PinPath})
+		logger.Info("strata is serving", "addr", *addr, "healthAddr", *healthAddr, "paths", []string{"/validate/enforce", "/validate/warn", "/validate/audit", "/validate/enforce/pinned", "/validate/warn/pinned", "/validate/audit/pinned", webhook.PinPath})
 		if *useDemo {
 			_, port, _ := net.SplitHostPort(*addr)
 			fmt.Fprintf(stderr, "\nstrata serves the demo on https://localhost:%s. Try, from the repository root:\n\n"+
