@@ -353,7 +353,7 @@ func (h *Handler) unpinned(req admission.Request, w *workload.Workload, ex Exami
 		}
 		out = append(out, policy.Violation{
 			Policy: UnpinnedImage, Action: policy.Enforce, Container: c.Container,
-			Msg: fmt.Sprintf("image %q was not pinned to the digest strata checked (%s): the registry failed the pin's request, and the kubelet would pull the tag, which may then name another image; create the pod again when the registry answers, or write the image by digest", c.Image, d),
+			Msg: fmt.Sprintf("image %q names no digest where strata pins images: the pin could not resolve it (the registry failed or was too slow), so the kubelet would pull the tag, which may by then name another image than the one checked (%s); create the pod again when the registry answers, or write the image by digest", c.Image, d),
 		})
 	}
 	return out
