@@ -186,13 +186,18 @@ func (h *Handler) handle(ctx context.Context, req admission.Request, read *workl
 	if w.Name == "" {
 		w.Name = req.Name
 	}
-	if req.Operation == admissionv1.Update && h.opts.Checker.containersDecide() {
-		// A scale, label or annotation change must never depend on a
-		// registry: only a change to what runs, and as whom, is evaluated,
-		// when the policies read nothing else an update could change.
-		if old, err := workload.Decode(kind, req.OldObject.Raw); err == nil && !workload.ContainersChanged(old, w) {
-			return admission.Allowed("no container changed"), w, nil
-		}
+	requirePins := h.opts.RequirePins && kind.Group == "" && kind.Kind == "Pod"
+	// The old object, read once for both its uses; nil when unreadable,
+	// and then every container counts as changed.
+	var old *workload.Workload
+	if req.Operation == admissionv1.Update && (requirePins || h.opts.Checker.containersDecide()) {
+		old, _ = workload.Decode(kind, req.OldObject.Raw)
+	}
+	// A scale, label or annotation change must never depend on a
+	// registry: only a change to what runs, and as whom, is evaluated,
+	// when the policies read nothing else an update could change.
+	if old != nil && h.opts.Checker.containersDecide() && !workload.ContainersChanged(old, w) {
+		return admission.Allowed("no container changed"), w, nil
 	}
 	dryRun := req.DryRun != nil && *req.DryRun
 	preq := policy.Request{
@@ -205,8 +210,8 @@ func (h *Handler) handle(ctx context.Context, req admission.Request, read *workl
 		h.opts.Recorder.Record(h.opts.Mode, w, ex)
 	}
 	violations := ex.Violations
-	if h.opts.RequirePins && kind.Group == "" && kind.Kind == "Pod" {
-		violations = append(violations, h.unpinned(req, w, ex)...)
+	if requirePins {
+		violations = append(violations, h.unpinned(w, old, ex)...)
 	}
 	d := Decide(h.opts.Mode, violations)
 	d.Images = judgedImages(ex)
@@ -329,32 +334,42 @@ var PinnedPaths = map[policy.Action]string{
 
 // unpinned returns a violation for each image of the Pod that the pin
 // would have pinned to the digest strata resolved and that still names no
-// digest. An image strata could not resolve has its own violation; one whose
-// pinned form is exempt the pin leaves as written on purpose.
-func (h *Handler) unpinned(req admission.Request, w *workload.Workload, ex Examination) []policy.Violation {
-	var old *workload.Workload
-	if req.Operation == admissionv1.Update {
-		var err error
-		if old, err = workload.DecodePodImages(req.OldObject.Raw); err != nil {
-			old = nil // every image counts as new
-		}
-	}
+// digest; old is the Pod before an update, or nil. An image strata could
+// not resolve has its own violation; one whose pinned form is exempt the
+// pin leaves as written on purpose.
+func (h *Handler) unpinned(w, old *workload.Workload, ex Examination) []policy.Violation {
 	resolved := make(map[string]images.Digest, len(ex.Containers))
 	for _, e := range ex.Containers {
 		if e.Image != nil {
 			resolved[e.Container.Image] = e.Image.Digest
 		}
 	}
+	types := make(map[string]string, len(w.Containers)) // names are unique across a pod's lists
+	for _, ctr := range w.Containers {
+		types[ctr.Name] = ctr.Type
+	}
 	var out []policy.Violation
 	for _, c := range h.opts.Checker.pinCandidates(w, old) {
 		d, ok := resolved[c.Image]
-		if !ok || h.opts.Checker.ImageExempt(pinnedImage(c.Image, d)) {
+		if !ok {
+			continue
+		}
+		if _, pinnable := h.opts.Checker.pinnedForm(c.Image, d); !pinnable {
 			continue
 		}
 		out = append(out, policy.Violation{
 			Policy: UnpinnedImage, Action: policy.Enforce, Container: c.Container,
-			Msg: fmt.Sprintf("image %q names no digest where strata pins images: the pin could not resolve it (the registry failed or was too slow), so the kubelet would pull the tag, which may by then name another image than the one checked (%s); create the pod again when the registry answers, or write the image by digest", c.Image, d),
+			Msg: fmt.Sprintf("%s: image %q names no digest where strata pins images: the pin could not resolve it (the registry failed or was too slow), so the kubelet would pull the tag, which may by then name another image than the one checked (%s); create the pod again when the registry answers, or write the image by digest", subject(c.Container, types[c.Container]), c.Image, d),
 		})
 	}
 	return out
+}
+
+// subject names a container as the policies do (lib.subject in
+// policies/lib.rego): `container "web"`, `init container "setup"`.
+func subject(name, containerType string) string {
+	if containerType == "" || containerType == workload.TypeContainer {
+		return fmt.Sprintf("container %q", name)
+	}
+	return fmt.Sprintf("%s container %q", containerType, name)
 }

@@ -226,14 +226,11 @@ func (p *Pinner) pins(ctx context.Context, req admission.Request, read *workload
 		if !ok {
 			continue
 		}
-		c.Digest = d.String()
-		c.Pinned = pinnedImage(c.Image, d)
-		// An exemption written for digests (repository@*) must not come to
-		// cover an image checked by its tag: validation would then skip the
-		// image it used to check.
-		if p.opts.Checker.ImageExempt(c.Pinned) {
+		pinned, ok := p.opts.Checker.pinnedForm(c.Image, d)
+		if !ok {
 			continue
 		}
+		c.Digest, c.Pinned = d.String(), pinned
 		out = append(out, c)
 	}
 	return out, ""
@@ -301,6 +298,15 @@ func pinnedImage(image string, d images.Digest) string {
 		image += ":latest"
 	}
 	return image + "@" + d.String()
+}
+
+// pinnedForm is image pinned to d, and whether the pin may write it: an
+// exemption written for digests (repository@*) must not come to cover an
+// image checked by its tag, or validation would skip the image it used to
+// check.
+func (c *Checker) pinnedForm(image string, d images.Digest) (string, bool) {
+	pinned := pinnedImage(image, d)
+	return pinned, !c.ImageExempt(pinned)
 }
 
 // pastEvaluationBound reports a workload Check refuses before resolving anything: more

@@ -71,3 +71,28 @@ func TestPinFailedByTheRegistryLeavesAnEnforcedPodAllowedByTag(t *testing.T) {
 		t.Errorf("validate(enforce, pinned path, %s) = denied %+v; want allowed", ops[0].Value, r.Result)
 	}
 }
+
+// On an update only what the pin would pin counts: a container that was
+// there before, by tag, is no unpinned-image (pinning never restarts it);
+// an ephemeral container added by tag is one, and added by digest is not.
+func TestUnpinnedImageCountsOnlyWhatAnUpdateAdds(t *testing.T) {
+	t.Parallel()
+	p := newPipeline(t)
+	c := p.checkerVia(t, p.Demo.Addr)
+	validate := serveHandler(t, NewHandler(HandlerOptions{Checker: c, Mode: policy.Enforce, RequirePins: true}))
+	tag := p.Demo.Ref("shop/web:1.0")
+	byDigest := tag + "@" + digestOf(t, p.Demo.Addr, "shop/web:1.0")
+	old := podOf("web", tag)
+	withDebug := func(image string) map[string]any {
+		pod := podOf("web", tag)
+		pod["spec"].(map[string]any)["ephemeralContainers"] = []any{map[string]any{"name": "debug", "image": image}}
+		return pod
+	}
+	if r := admit(t, validate.URL, reviewOf(t, "uid-by-digest", "Pod", "UPDATE", withDebug(byDigest), old)); !r.Allowed {
+		t.Errorf("update adding an ephemeral container by digest to a pod whose container is by tag = denied %+v; want allowed: the tag was there before", r.Result)
+	}
+	r := admit(t, validate.URL, reviewOf(t, "uid-by-tag", "Pod", "UPDATE", withDebug(tag), old))
+	if r.Allowed || r.Result == nil || !strings.Contains(r.Result.Message, `container "debug"`) || strings.Contains(r.Result.Message, `container "web"`) {
+		t.Errorf("update adding an ephemeral container by tag = allowed %v, %+v; want %s for debug only", r.Allowed, r.Result, UnpinnedImage)
+	}
+}

@@ -401,6 +401,12 @@ func TestPinNeverMakesAnImageExempt(t *testing.T) {
 	if v := admit(t, serveHandler(t, handlers(c, nil, nil)[policy.Enforce]).URL, body); v.Allowed {
 		t.Errorf("validate(%s) in enforce = allowed, want the root image denied", image)
 	}
+	// Left as written on purpose, it is no unpinned-image where pinning is
+	// required: only its own policies speak of it.
+	pinned := serveHandler(t, NewHandler(HandlerOptions{Checker: c, Mode: policy.Enforce, RequirePins: true}))
+	if v := admit(t, pinned.URL, body); v.Allowed || v.Result == nil || strings.Contains(v.Result.Message, UnpinnedImage) || !strings.Contains(v.Result.Message, "[run-as-root]") {
+		t.Errorf("validate(%s) on the pinned path = allowed %v, %+v; want denied by run-as-root alone, no %s", image, v.Allowed, v.Result, UnpinnedImage)
+	}
 }
 
 // A pod past the bound on evaluations is refused by validation without a
