@@ -6,11 +6,13 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/strata-project/strata/internal/testutil"
+	"github.com/strata-project/strata/webhook/images"
 )
 
 // serve reads pods' pull secrets with one client-go client, built with
@@ -69,4 +71,14 @@ contexts:
 		t.Errorf("Access(victim, [regcred]) while another namespace's 20 pods name 63 missing pull secrets each = %v; want its 2 reads answered within its %v budget", err, budget)
 	}
 	wg.Wait()
+}
+
+// docs/security.md states serve's rate for pull-secret reads over all
+// namespaces, ten namespaces' worth of PullSecrets' own bound.
+func TestSecurityDocStatesThePullSecretRates(t *testing.T) {
+	t.Parallel()
+	doc := strings.Join(strings.Fields(string(testutil.ReadFile(t, "../../docs/security.md"))), " ")
+	if want := fmt.Sprintf("under serve's %d per second for all", pullSecretsQPS); !strings.Contains(doc, want) || pullSecretsQPS != 10*images.DefaultNamespaceRate {
+		t.Errorf("docs/security.md does not say %q, or %d is not ten namespaces at %d per second", want, pullSecretsQPS, images.DefaultNamespaceRate)
+	}
 }

@@ -41,7 +41,8 @@ type PullSecretOptions struct {
 	// NamespaceRate bounds the API reads made for one namespace's pods, per
 	// second, in bursts of one pod naming the most secrets strata reads:
 	// its tenants choose how many reads each pod costs, and a namespace
-	// that reads fast must not delay another's. Default: 10.
+	// that reads fast must not delay another's. Default:
+	// DefaultNamespaceRate.
 	NamespaceRate float64
 }
 
@@ -90,13 +91,17 @@ func NewPullSecrets(client kubernetes.Interface, opts PullSecretOptions) *PullSe
 		opts.CacheBytes = DefaultPullSecretCacheBytes
 	}
 	if opts.NamespaceRate <= 0 {
-		opts.NamespaceRate = 10
+		opts.NamespaceRate = DefaultNamespaceRate
 	}
 	return &PullSecrets{
 		client: client, opts: opts, cache: lru.New[string, accessEntry](0, opts.CacheBytes),
 		limiters: lru.New[string, *rate.Limiter](maxNamespaceLimiters, maxNamespaceLimiters*(lru.EntryOverhead+63+limiterBytes)),
 	}
 }
+
+// DefaultNamespaceRate is the API reads per second strata makes for one
+// namespace's pods unless told.
+const DefaultNamespaceRate = 10
 
 // maxNamespaceLimiters bounds the namespaces whose read rate is
 // remembered; one forgotten starts again with a full burst, which only

@@ -1,0 +1,32 @@
+package images
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/strata-project/strata/internal/testutil"
+)
+
+// The bounds a publisher or a tenant meets, as docs/images.md and
+// docs/security.md state them, are the code's: a changed bound fails here.
+func TestDocsStateTheImageAndPullSecretBounds(t *testing.T) {
+	t.Parallel()
+	thousands := func(n int) string {
+		s := fmt.Sprint(n)
+		if len(s) > 3 {
+			s = s[:len(s)-3] + "," + s[len(s)-3:]
+		}
+		return s
+	}
+	for _, want := range []struct{ doc, statement string }{
+		{"../../docs/images.md", fmt.Sprintf("An image of more than %s layers or %s build steps in its history is `too-complex`", thousands(maxImageLayers), thousands(maxImageHistory))},
+		{"../../docs/security.md", fmt.Sprintf("their own (%d per second, in bursts of one such pod)", DefaultNamespaceRate)},
+		{"../../docs/security.md", fmt.Sprintf("At most %d pull secrets are read for a pod", maxPullSecrets)},
+	} {
+		doc := strings.Join(strings.Fields(string(testutil.ReadFile(t, want.doc))), " ")
+		if !strings.Contains(doc, want.statement) {
+			t.Errorf("%s does not say %q, which the code's bounds make true", want.doc, want.statement)
+		}
+	}
+}
