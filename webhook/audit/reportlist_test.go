@@ -87,20 +87,3 @@ func TestReportListRestartsWhenItsContinueTokenExpires(t *testing.T) {
 		t.Errorf("Write() = %+v after %d lists, deleted %v; want %v after 4 lists (page, 410, fresh list, cluster list) and 6 calls", sum, srv.lists, srv.deleted, want)
 	}
 }
-
-// A cluster without the report CRDs answers 404: the error says which API
-// is missing and what to do, before anything is written.
-func TestReportWriteToAClusterWithoutTheCRDsSaysWhatToInstall(t *testing.T) {
-	ts := httptest.NewServer(http.NotFoundHandler())
-	t.Cleanup(ts.Close)
-	dyn, err := dynamic.NewForConfig(&rest.Config{Host: ts.URL})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for api, want := range map[ReportAPI]string{ReportAPIWGPolicy: "policyreports.wgpolicyk8s.io", ReportAPIOpenReports: "reports.openreports.io"} {
-		_, err := NewWriter(dyn, WriterOptions{API: api}).Write(t.Context(), &inventory.Inventory{}, Scope{Namespace: "shop"})
-		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "install") {
-			t.Errorf("%s: Write() = %v, want an error naming %s and what to install", api, err, want)
-		}
-	}
-}
