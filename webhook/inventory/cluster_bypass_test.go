@@ -1,0 +1,127 @@
+package inventory
+
+import (
+	"testing"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes/fake"
+
+	"github.com/strata-project/strata/webhook/demo"
+	"github.com/strata-project/strata/webhook/pipelinetest"
+	"github.com/strata-project/strata/webhook/policy"
+)
+
+// These tests play a tenant against strata audit and graph: a pod that runs
+// must be evaluated as what it runs, in its own namespace, whatever its
+// owner's template says.
+
+func podTemplate(image string) corev1.PodTemplateSpec {
+	return corev1.PodTemplateSpec{
+		ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "x"}},
+		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "main", Image: image}}},
+	}
+}
+
+func controllerRef(apiVersion, kind, name, uid string) []metav1.OwnerReference {
+	yes := true
+	return []metav1.OwnerReference{{APIVersion: apiVersion, Kind: kind, Name: name, UID: types.UID(uid), Controller: &yes}}
+}
+
+func runningPod(ns, name, uid, image string, owners []metav1.OwnerReference) *corev1.Pod {
+	t := podTemplate(image)
+	return &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, UID: types.UID(uid), Labels: t.Labels, OwnerReferences: owners},
+		Spec:       t.Spec,
+		Status:     corev1.PodStatus{Phase: corev1.PodRunning},
+	}
+}
+
+// listAndBuild lists the fake cluster of objs and evaluates what it found
+// in enforce mode.
+func listAndBuild(t *testing.T, objs ...runtime.Object) *Inventory {
+	t.Helper()
+	listed, err := ListCluster(t.Context(), fake.NewClientset(objs...), ListOptions{})
+	if err != nil {
+		t.Fatalf("ListCluster() = %v", err)
+	}
+	inv, err := Build(t.Context(), listed, Options{Checker: pipelinetest.Demo(t).Checker, Mode: policy.Enforce})
+	if err != nil {
+		t.Fatalf("Build() = %v", err)
+	}
+	return inv
+}
+
+// rootDigest is the digest of the demo's image that runs as root.
+func rootDigest(t *testing.T) string {
+	t.Helper()
+	inv, err := Build(t.Context(), []Object{deployment("shop", "admin", "shop/admin:1.0")}, Options{Checker: pipelinetest.Demo(t).Checker, Mode: policy.Enforce})
+	if err != nil || inv.Workloads[0].Containers[0].Digest.IsZero() {
+		t.Fatalf("resolving shop/admin:1.0: %v, %+v", err, inv)
+	}
+	return inv.Workloads[0].Containers[0].Digest.String()
+}
+
+// A pod of a Deployment whose image is the template's tag with a digest
+// added (what strata's pin writes, and what kubectl set image pod/... can
+// write by hand) runs that digest, not whatever the tag resolves to when
+// the audit runs: the tag may have moved since (a rebuilt image on a
+// patched base; an attacker's root image pushed, pinned, then the tag put
+// back), or the digest was never the tag's. Counted under its Deployment,
+// it was evaluated as the template's tag and a root image ran reported as
+// compliant.
+func TestListClusterEvaluatesTheDigestAPinnedPodRuns(t *testing.T) {
+	t.Parallel()
+	web := demo.Host + "/shop/web:1.0"
+	pinned := web + "@" + rootDigest(t)
+	inv := listAndBuild(t,
+		&appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "web", UID: "dep-web"},
+			Spec: appsv1.DeploymentSpec{Template: podTemplate(web)}},
+		&appsv1.ReplicaSet{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "web-1", UID: "rs-web", OwnerReferences: controllerRef("apps/v1", "Deployment", "web", "dep-web")},
+			Spec: appsv1.ReplicaSetSpec{Template: podTemplate(web)}},
+		runningPod("shop", "web-1-a", "pod-a", pinned, controllerRef("apps/v1", "ReplicaSet", "web-1", "rs-web")),
+	)
+	var ran bool
+	for _, w := range inv.Workloads {
+		for _, c := range w.Containers {
+			if c.Image == pinned {
+				ran = true
+				if w.Allowed || w.Pods != 1 {
+					t.Errorf("%s %s/%s running %s: allowed %t, pods %d; want denied (run-as-root), one pod", w.Kind, w.Namespace, w.Name, pinned, w.Allowed, w.Pods)
+				}
+			}
+		}
+	}
+	if !ran {
+		t.Errorf("ListCluster()+Build() = %+v; no workload evaluates the digest the pod runs (%s)", inv.Workloads, pinned)
+	}
+}
+
+// The garbage collector takes a controller in another namespace for an
+// absent one (owner references do not cross namespaces), so such a pod
+// runs as long as another owner of its own namespace keeps it. Counted
+// under the other namespace's object, it was judged there: under an exempt
+// namespace's DaemonSet, a tenant's root pod was never evaluated.
+func TestListClusterDoesNotCountAPodUnderAnotherNamespacesOwner(t *testing.T) {
+	t.Parallel()
+	admin := demo.Host + "/shop/admin:1.0"
+	owners := append(controllerRef("apps/v1", "DaemonSet", "agent", "ds-agent"),
+		metav1.OwnerReference{APIVersion: "v1", Kind: "ConfigMap", Name: "keep", UID: "cm-keep"})
+	inv := listAndBuild(t,
+		&appsv1.DaemonSet{ObjectMeta: metav1.ObjectMeta{Namespace: "kube-system", Name: "agent", UID: "ds-agent"},
+			Spec: appsv1.DaemonSetSpec{Template: podTemplate(admin)}},
+		runningPod("team", "hidden", "pod-hidden", admin, owners),
+	)
+	for _, w := range inv.Workloads {
+		if w.Namespace == "team" {
+			if w.Allowed || w.Exempt || w.Pods != 1 {
+				t.Errorf("team's workload %s/%s = allowed %t, exempt %t, pods %d; want denied, one pod", w.Kind, w.Name, w.Allowed, w.Exempt, w.Pods)
+			}
+			return
+		}
+	}
+	t.Errorf("ListCluster()+Build() = %+v; the pod running in namespace team is in no workload of team", inv.Workloads)
+}
