@@ -55,6 +55,10 @@ const maxListRestarts = 3
 // Ownership follows the controller ownerReference (controller: true) up
 // through the listed objects: a Deployment's ReplicaSets and their pods are
 // one workload, the Deployment, as a CronJob's Jobs and pods are the CronJob.
+// Owner references do not cross namespaces (the garbage collector takes one
+// that does for an absent owner): a controller is looked for in its object's
+// namespace only, so that a pod cannot be counted, and judged, under another
+// namespace's object (an exempt namespace's DaemonSet, say).
 // An object whose controller is not listed (there is none, or it is a kind
 // strata does not list, or it is gone) is a workload itself, except a pod:
 // the pods of one unlisted controller (a custom resource's, say) are named
@@ -70,7 +74,11 @@ const maxListRestarts = 3
 // evaluated with the pods of the same owner and containers, as a workload
 // named after the newest of them; so are an unlisted controller's pods that
 // run other containers than its newest. A pod whose image strata's pin
-// rewrote to tag@digest still runs its template's tag.
+// rewrote to tag@digest (or anyone did, kubectl set image pod/...) runs that
+// digest, whatever the tag points to now: when none of an owner's pods runs
+// its template as written, the owner is evaluated on the pinned form its
+// newest pods run, and counts those; pods pinned otherwise are evaluated as
+// drifted, so that no digest that runs goes unjudged.
 // The selector is matched against each workload's own labels (for a custom
 // controller's pods, its newest pod's), not sent to the server: a
 // Deployment selected by its labels still counts pods labelled otherwise.
@@ -118,7 +126,10 @@ type ownerGroup struct {
 	ref metav1.OwnerReference
 	// drifted is set for pods of a listed owner: they are a workload named
 	// after their newest pod, not after the owner, which is one already.
-	drifted  bool
+	drifted bool
+	// pinned is set for drifted pods that run their owner's template with
+	// a digest added to a tag: the owner may be evaluated on them.
+	pinned   bool
 	newest   *workload.Workload
 	created  metav1.Time
 	pods     int
@@ -126,9 +137,11 @@ type ownerGroup struct {
 	fromUID  types.UID // and its UID
 }
 
-// groupKey is an ownerGroup's: the controller and the containers.
+// groupKey is an ownerGroup's: the controller, the pods' namespace (a UID
+// in an owner reference is the pod's to write) and the containers.
 type groupKey struct {
 	owner      types.UID
+	namespace  string
 	containers string
 }
 
@@ -286,7 +299,7 @@ func (l *clusterLister) read(k *kind, o metav1.Object, groups map[groupKey]*owne
 		// listed, it is an object of the cluster.
 		return nil, nil
 	}
-	if f.controller != nil && l.found[f.controller.UID] != nil && !isPod {
+	if !isPod && l.owner(f.namespace, f.controller) != nil {
 		return f, nil
 	}
 	w, err := decode(k, o)
@@ -294,16 +307,17 @@ func (l *clusterLister) read(k *kind, o metav1.Object, groups map[groupKey]*owne
 		return nil, err
 	}
 	if isPod && f.controller != nil {
-		if top := l.top(f.controller.UID); top != nil {
-			if top.workload != nil && runsTemplate(w, top.workload) {
+		if top := l.topOf(l.owner(f.namespace, f.controller)); top != nil {
+			runs, pinned := runsTemplate(w, top.workload)
+			if runs && !pinned {
 				counts[f.controller.UID]++
 				return nil, nil
 			}
-			addToGroup(groups, groupKey{top.uid, containersKey(w)}, ownerGroup{drifted: true}, w, o)
+			addToGroup(groups, groupKey{top.uid, f.namespace, containersKey(w)}, ownerGroup{drifted: true, pinned: runs}, w, o)
 			return nil, nil
 		}
 		if !(f.controller.Kind == "Node" && f.controller.APIVersion == "v1") {
-			addToGroup(groups, groupKey{f.controller.UID, containersKey(w)}, ownerGroup{ref: *f.controller}, w, o)
+			addToGroup(groups, groupKey{f.controller.UID, f.namespace, containersKey(w)}, ownerGroup{ref: *f.controller}, w, o)
 			return nil, nil
 		}
 	}
@@ -329,17 +343,23 @@ func addToGroup(groups map[groupKey]*ownerGroup, key groupKey, g ownerGroup, w *
 }
 
 // runsTemplate reports whether pod runs the containers of its owner's
-// template: the same names, types, OS and security contexts, and each
-// image as the template writes it, or pinned to a digest strata's pin
-// added to it (name:tag@sha256:...).
-func runsTemplate(pod, tmpl *workload.Workload) bool {
-	return slices.EqualFunc(pod.Containers, tmpl.Containers, func(p, t workload.Container) bool {
+// template (tmpl may be nil: an owner without one): the same names, types,
+// OS and security contexts, and each image as the template writes it, or
+// pinned, a digest added to it (name:tag@sha256:...) as strata's pin does.
+// pinned says whether any is: the pod then runs that digest, which the tag
+// need not name (it moved since, or never did).
+func runsTemplate(pod, tmpl *workload.Workload) (runs, pinned bool) {
+	if tmpl == nil {
+		return false, false
+	}
+	runs = slices.EqualFunc(pod.Containers, tmpl.Containers, func(p, t workload.Container) bool {
 		image := p.Image
-		if base, _, pinned := strings.Cut(p.Image, "@"); pinned && !strings.Contains(t.Image, "@") && base == t.Image {
-			image = t.Image
+		if base, _, ok := strings.Cut(p.Image, "@"); ok && !strings.Contains(t.Image, "@") && base == t.Image {
+			image, pinned = t.Image, true
 		}
 		return p.Name == t.Name && p.Type == t.Type && p.OS == t.OS && image == t.Image && reflect.DeepEqual(p.SecurityContext, t.SecurityContext)
 	})
+	return runs, runs && pinned
 }
 
 // containersKey identifies a pod's containers for grouping its replicas.
@@ -357,7 +377,7 @@ func (l *clusterLister) commit(kept []*found, groups map[groupKey]*ownerGroup, c
 		}
 	}
 	for uid, n := range counts {
-		if top := l.top(uid); top != nil {
+		if top := l.topOf(l.found[uid]); top != nil {
 			top.pods += n
 		}
 	}
@@ -369,17 +389,30 @@ func (l *clusterLister) commit(kept []*found, groups map[groupKey]*ownerGroup, c
 	}
 }
 
-// top is the top-level owner of the listed object uid: the last listed
-// object up its chain of controllers. It is nil when uid is not listed.
-func (l *clusterLister) top(uid types.UID) *found {
-	f := l.found[uid]
+// owner is the listed object ref names as the controller of an object of
+// namespace ns, or nil: an object of another namespace with ref's UID is
+// not its owner, as it is not to the garbage collector.
+func (l *clusterLister) owner(ns string, ref *metav1.OwnerReference) *found {
+	if ref == nil {
+		return nil
+	}
+	if f := l.found[ref.UID]; f != nil && f.namespace == ns {
+		return f
+	}
+	return nil
+}
+
+// topOf is the top-level owner of the listed object f: the last listed
+// object up its chain of controllers, f itself when it has none. It is nil
+// when f is.
+func (l *clusterLister) topOf(f *found) *found {
 	// A chain longer than the objects listed has a cycle, which the garbage
 	// collector allows to exist; it ends where it was noticed.
 	for range len(l.found) {
-		if f == nil || f.controller == nil {
-			return f
+		if f == nil {
+			return nil
 		}
-		up := l.found[f.controller.UID]
+		up := l.owner(f.namespace, f.controller)
 		if up == nil {
 			return f
 		}
@@ -390,26 +423,45 @@ func (l *clusterLister) top(uid types.UID) *found {
 
 // objects are the workloads that match sel, sorted.
 func (l *clusterLister) objects(sel labels.Selector) []Object {
+	// An owner none of whose pods runs its template as written is
+	// evaluated on what its newest pinned pods run.
+	runsPinned := map[types.UID]*ownerGroup{}
+	for key, g := range l.groups {
+		if n := runsPinned[key.owner]; g.pinned && (n == nil || newer(g, n)) {
+			runsPinned[key.owner] = g
+		}
+	}
 	var out []Object
 	for _, f := range l.order {
-		if f.controller != nil && l.found[f.controller.UID] != nil {
+		if l.owner(f.namespace, f.controller) != nil {
 			continue // owned by an object listed after it
 		}
 		if !sel.Matches(labels.Set(f.workload.Labels)) {
 			continue
 		}
-		out = append(out, Object{Workload: f.workload, APIVersion: f.kind.apiVersion, UID: string(f.uid), Pods: f.pods})
+		w, pods := f.workload, f.pods
+		if g := runsPinned[f.uid]; g != nil && pods == 0 {
+			pinned := *w
+			pinned.Containers = g.newest.Containers
+			w, pods = &pinned, g.pods
+		} else {
+			delete(runsPinned, f.uid)
+		}
+		out = append(out, Object{Workload: w, APIVersion: f.kind.apiVersion, UID: string(f.uid), Pods: pods})
 	}
 	// The pods of an unlisted controller are named after it, by the group
 	// of its newest pod; its other groups, and pods that drifted from a
 	// listed owner, after their newest pod.
 	newestOf := map[types.UID]*ownerGroup{}
 	for key, g := range l.groups {
-		if n := newestOf[key.owner]; !g.drifted && (n == nil || n.created.Before(&g.created) || (n.created.Equal(&g.created) && g.fromName > n.fromName)) {
+		if n := newestOf[key.owner]; !g.drifted && (n == nil || newer(g, n)) {
 			newestOf[key.owner] = g
 		}
 	}
 	for key, g := range l.groups {
+		if g.pinned && runsPinned[key.owner] == g {
+			continue // its owner is evaluated on it
+		}
 		if !sel.Matches(labels.Set(g.newest.Labels)) {
 			continue
 		}
@@ -426,6 +478,12 @@ func (l *clusterLister) objects(sel labels.Selector) []Object {
 			cmp.Compare(a.Workload.Name, b.Workload.Name), cmp.Compare(a.UID, b.UID))
 	})
 	return out
+}
+
+// newer reports whether group g's newest pod is newer than n's, by
+// creation, then by name.
+func newer(g, n *ownerGroup) bool {
+	return n.created.Before(&g.created) || (n.created.Equal(&g.created) && g.fromName > n.fromName)
 }
 
 // decode gives the Workload the webhook would see for o: it decodes the JSON
