@@ -22,6 +22,22 @@ import (
 // skipped as unchanged: strata would otherwise leave the forged pass in
 // place on every run. The API server's managedFields name who wrote what.
 func TestReportEditedByAnotherManagerWithItsHashKeptIsRewritten(t *testing.T) {
+	writeOverEdited(t, "kubectl-edit")
+}
+
+// The field manager's name is the writer's to choose: kubectl edit, patch
+// and replace take --field-manager=strata. strata writes its reports by
+// server-side apply only, so an Update under its name is someone else's
+// edit, and the forged pass must not survive the next run either.
+func TestReportEditedUnderStratasManagerNameWithItsHashKeptIsRewritten(t *testing.T) {
+	writeOverEdited(t, FieldManager)
+}
+
+// writeOverEdited writes the demo's reports over a cluster where each has
+// its hash annotation and strata's own apply entry, and shop/admin's an
+// Update of its results by manager too; only that one must be written.
+func writeOverEdited(t *testing.T, manager string) {
+	t.Helper()
 	p := pipelinetest.Demo(t)
 	inv := reportsInventory(t, p, policy.Enforce)
 	_, hashes := builtReports(t, ReportAPIWGPolicy, p, inv, time.Now())
@@ -49,7 +65,7 @@ func TestReportEditedByAnotherManagerWithItsHashKeptIsRewritten(t *testing.T) {
 				managed := []any{map[string]any{"manager": FieldManager, "operation": "Apply", "apiVersion": "wgpolicyk8s.io/v1alpha2",
 					"fieldsType": "FieldsV1", "fieldsV1": map[string]any{"f:results": map[string]any{}, "f:summary": map[string]any{}}}}
 				if wl.Name == "admin" {
-					managed = append(managed, map[string]any{"manager": "kubectl-edit", "operation": "Update", "apiVersion": "wgpolicyk8s.io/v1alpha2",
+					managed = append(managed, map[string]any{"manager": manager, "operation": "Update", "apiVersion": "wgpolicyk8s.io/v1alpha2",
 						"fieldsType": "FieldsV1", "fieldsV1": map[string]any{"f:results": map[string]any{}, "f:summary": map[string]any{"f:fail": map[string]any{}}}})
 				}
 				items = append(items, map[string]any{"apiVersion": "wgpolicyk8s.io/v1alpha2", "kind": "PolicyReport", "metadata": map[string]any{
@@ -70,6 +86,6 @@ func TestReportEditedByAnotherManagerWithItsHashKeptIsRewritten(t *testing.T) {
 	}
 	want := ReportName("0000-shop-admin")
 	if len(applied) != 1 || applied[0] != want || sum.Updated != 1 || sum.Unchanged != 3 {
-		t.Errorf("Write() = %+v, applied %v; want only %s, edited by kubectl-edit, written again", sum, applied, want)
+		t.Errorf("Write() = %+v, applied %v; want only %s, edited by an Update of %s, written again", sum, applied, want, manager)
 	}
 }
