@@ -125,3 +125,33 @@ func TestListClusterDoesNotCountAPodUnderAnotherNamespacesOwner(t *testing.T) {
 	}
 	t.Errorf("ListCluster()+Build() = %+v; the pod running in namespace team is in no workload of team", inv.Workloads)
 }
+
+// A workload's UID names its report (strata-<uid>), so two workloads of one
+// namespace must never share one. A tenant's compliant pod naming its root
+// pod as controller (an owner that exists, so the garbage collector keeps
+// it) was a group named after that controller's UID, beside the root pod
+// listed under the same UID: the two reports were one, and whichever was
+// written last said what the other runs.
+func TestListClusterNeverGivesTwoWorkloadsOneUID(t *testing.T) {
+	t.Parallel()
+	admin, web := demo.Host+"/shop/admin:1.0", demo.Host+"/shop/web:1.0"
+	listed, err := ListCluster(t.Context(), fake.NewClientset(
+		runningPod("team", "root", "pod-root", admin, nil),
+		runningPod("team", "decoy", "pod-decoy", web, controllerRef("v1", "Pod", "root", "pod-root")),
+	), ListOptions{})
+	if err != nil {
+		t.Fatalf("ListCluster() = %v", err)
+	}
+	seen := map[string]string{}
+	for _, o := range listed {
+		key := o.Workload.Namespace + "/" + o.UID
+		what := o.Workload.Kind + "/" + o.Workload.Name + " running " + o.Workload.Containers[0].Image
+		if other, dup := seen[key]; dup {
+			t.Errorf("ListCluster(): %s and %s share the UID %s", other, what, key)
+		}
+		seen[key] = what
+	}
+	if len(listed) != 2 {
+		t.Errorf("ListCluster() = %d workloads (%v), want 2: each pod runs other containers", len(listed), seen)
+	}
+}
