@@ -155,3 +155,29 @@ func TestListClusterNeverGivesTwoWorkloadsOneUID(t *testing.T) {
 		t.Errorf("ListCluster() = %d workloads (%v), want 2: each pod runs other containers", len(listed), seen)
 	}
 }
+
+// Pods are listed last, so a pod named as the controller of a ReplicaSet
+// was not known when the ReplicaSet's pods were counted under it, and
+// known when the ReplicaSet was dropped as "owned by an object listed
+// after it": a tenant's ReplicaSet of root pods, controlled by a compliant
+// bare pod, vanished with its pods. No controller makes a pod the owner of
+// a workload; a pod is taken for none.
+func TestListClusterDoesNotHideAWorkloadUnderAPod(t *testing.T) {
+	t.Parallel()
+	admin, web := demo.Host+"/shop/admin:1.0", demo.Host+"/shop/web:1.0"
+	inv := listAndBuild(t,
+		runningPod("team", "decoy", "pod-decoy", web, nil),
+		&appsv1.ReplicaSet{ObjectMeta: metav1.ObjectMeta{Namespace: "team", Name: "rs", UID: "rs-root", OwnerReferences: controllerRef("v1", "Pod", "decoy", "pod-decoy")},
+			Spec: appsv1.ReplicaSetSpec{Template: podTemplate(admin)}},
+		runningPod("team", "rs-a", "pod-a", admin, controllerRef("apps/v1", "ReplicaSet", "rs", "rs-root")),
+	)
+	for _, w := range inv.Workloads {
+		if len(w.Containers) == 1 && w.Containers[0].Image == admin {
+			if w.Allowed || w.Pods != 1 {
+				t.Errorf("%s %s/%s running %s: allowed %t, pods %d; want denied, one pod", w.Kind, w.Namespace, w.Name, admin, w.Allowed, w.Pods)
+			}
+			return
+		}
+	}
+	t.Errorf("ListCluster()+Build() = %+v; no workload runs %s, which a pod runs", inv.Workloads, admin)
+}
