@@ -181,3 +181,38 @@ func TestListClusterDoesNotHideAWorkloadUnderAPod(t *testing.T) {
 	}
 	t.Errorf("ListCluster()+Build() = %+v; no workload runs %s, which a pod runs", inv.Workloads, admin)
 }
+
+// Controllers that loop (a Deployment controlled by its own ReplicaSet),
+// which the garbage collector lets exist: the loop's pods must count under
+// an object that is listed, however many objects the cluster holds (the
+// walk up the loop ended after as many steps as objects listed, so a
+// tenant chose by their number which member the pods counted under, and
+// both members were dropped as owned).
+func TestListClusterCountsALoopOfControllersPodsUnderAListedWorkload(t *testing.T) {
+	t.Parallel()
+	admin := demo.Host + "/shop/admin:1.0"
+	for extra := range 2 {
+		objs := []runtime.Object{
+			&appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: "team", Name: "d", UID: "uid-d", OwnerReferences: controllerRef("apps/v1", "ReplicaSet", "r", "uid-r")},
+				Spec: appsv1.DeploymentSpec{Template: podTemplate(admin)}},
+			&appsv1.ReplicaSet{ObjectMeta: metav1.ObjectMeta{Namespace: "team", Name: "r", UID: "uid-r", OwnerReferences: controllerRef("apps/v1", "Deployment", "d", "uid-d")},
+				Spec: appsv1.ReplicaSetSpec{Template: podTemplate(admin)}},
+			runningPod("team", "r-a", "pod-a", admin, controllerRef("apps/v1", "ReplicaSet", "r", "uid-r")),
+		}
+		for i := range extra {
+			objs = append(objs, &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: "other", Name: "x" + string(rune('0'+i)), UID: types.UID("uid-x" + string(rune('0'+i)))},
+				Spec: appsv1.DeploymentSpec{Template: podTemplate(admin)}})
+		}
+		listed, err := ListCluster(t.Context(), fake.NewClientset(objs...), ListOptions{})
+		if err != nil {
+			t.Fatalf("ListCluster() = %v", err)
+		}
+		pods := 0
+		for _, o := range listed {
+			pods += o.Pods
+		}
+		if pods != 1 {
+			t.Errorf("ListCluster(%d other objects) = %d workloads with %d pods, want the loop's one pod counted", extra, len(listed), pods)
+		}
+	}
+}
