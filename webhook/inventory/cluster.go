@@ -293,7 +293,7 @@ func (l *clusterLister) listKind(ctx context.Context, k *kind) error {
 // decoded, as a workload of its own or, for a pod, for its group.
 func (l *clusterLister) read(k *kind, o metav1.Object, groups map[groupKey]*ownerGroup, counts map[types.UID]int) (*found, error) {
 	f := &found{kind: k, uid: o.GetUID(), namespace: o.GetNamespace(), name: o.GetName(), controller: metav1.GetControllerOf(o)}
-	isPod := k.gk.Kind == "Pod" && k.gk.Group == ""
+	isPod := k.gk == podKind
 	if isPod && terminated(o) && f.controller != nil {
 		// A finished pod neither runs nor counts; a bare one is still
 		// listed, it is an object of the cluster.
@@ -389,36 +389,57 @@ func (l *clusterLister) commit(kept []*found, groups map[groupKey]*ownerGroup, c
 	}
 }
 
-// owner is the listed object ref names as the controller of an object of
-// namespace ns, or nil: an object of another namespace with ref's UID is
-// not its owner, as it is not to the garbage collector.
-func (l *clusterLister) owner(ns string, ref *metav1.OwnerReference) *found {
-	if ref == nil {
-		return nil
-	}
-	if f := l.found[ref.UID]; f != nil && f.namespace == ns {
+// listedIn is the listed object of namespace ns with the given UID, or nil.
+func (l *clusterLister) listedIn(ns string, uid types.UID) *found {
+	if f := l.found[uid]; f != nil && f.namespace == ns {
 		return f
 	}
 	return nil
 }
 
+// owner is the listed object ref names as the controller of an object of
+// namespace ns, or nil: an object of another namespace with ref's UID is
+// not its owner, as it is not to the garbage collector; nor is a pod, which
+// no controller makes the owner of a workload, and which is listed last:
+// taken for one, it was unknown when what it owns was counted under that,
+// and known when that was dropped as owned. Without pods, the owners are
+// the same whenever they are looked up.
+func (l *clusterLister) owner(ns string, ref *metav1.OwnerReference) *found {
+	if ref == nil {
+		return nil
+	}
+	if f := l.listedIn(ns, ref.UID); f != nil && f.kind.gk != podKind {
+		return f
+	}
+	return nil
+}
+
+var podKind = schema.GroupKind{Kind: "Pod"}
+
 // topOf is the top-level owner of the listed object f: the last listed
 // object up its chain of controllers, f itself when it has none. It is nil
-// when f is.
+// when f is. A chain that loops, which the garbage collector allows to
+// exist, has for its top the member of the loop with the least UID,
+// whichever member the walk starts from: what is counted under a top, and
+// the objects listed as tops, must agree.
 func (l *clusterLister) topOf(f *found) *found {
-	// A chain longer than the objects listed has a cycle, which the garbage
-	// collector allows to exist; it ends where it was noticed.
-	for range len(l.found) {
-		if f == nil {
-			return nil
-		}
+	if f == nil {
+		return nil
+	}
+	seen := map[*found]int{}
+	var path []*found
+	for {
+		seen[f] = len(path)
+		path = append(path, f)
 		up := l.owner(f.namespace, f.controller)
 		if up == nil {
 			return f
 		}
+		if i, loop := seen[up]; loop {
+			return slices.MinFunc(path[i:], func(a, b *found) int { return cmp.Compare(a.uid, b.uid) })
+		}
 		f = up
 	}
-	return f
 }
 
 // objects are the workloads that match sel, sorted.
@@ -433,7 +454,7 @@ func (l *clusterLister) objects(sel labels.Selector) []Object {
 	}
 	var out []Object
 	for _, f := range l.order {
-		if l.owner(f.namespace, f.controller) != nil {
+		if l.topOf(f) != f {
 			continue // owned by an object listed after it
 		}
 		if !sel.Matches(labels.Set(f.workload.Labels)) {
@@ -466,7 +487,9 @@ func (l *clusterLister) objects(sel labels.Selector) []Object {
 			continue
 		}
 		w := *g.newest
-		if !g.drifted && newestOf[key.owner] == g {
+		// A controller strata lists (a pod) has its UID already: the
+		// pods it controls are named after the newest of them.
+		if !g.drifted && newestOf[key.owner] == g && l.listedIn(key.namespace, key.owner) == nil {
 			w.Kind, w.Name = g.ref.Kind, g.ref.Name
 			out = append(out, Object{Workload: &w, APIVersion: g.ref.APIVersion, UID: string(key.owner), Pods: g.pods})
 			continue
