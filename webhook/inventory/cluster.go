@@ -58,7 +58,9 @@ const maxListRestarts = 3
 // Owner references do not cross namespaces (the garbage collector takes one
 // that does for an absent owner): a controller is looked for in its object's
 // namespace only, so that a pod cannot be counted, and judged, under another
-// namespace's object (an exempt namespace's DaemonSet, say).
+// namespace's object (an exempt namespace's DaemonSet, say); a pod is no
+// workload's controller, and a loop of controllers has one top, so that
+// every object counted under a top is listed with it.
 // An object whose controller is not listed (there is none, or it is a kind
 // strata does not list, or it is gone) is a workload itself, except a pod:
 // the pods of one unlisted controller (a custom resource's, say) are named
