@@ -1,6 +1,7 @@
 package inventory
 
 import (
+	"fmt"
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -215,4 +216,49 @@ func TestListClusterCountsALoopOfControllersPodsUnderAListedWorkload(t *testing.
 			t.Errorf("ListCluster(%d other objects) = %d workloads with %d pods, want the loop's one pod counted", extra, len(listed), pods)
 		}
 	}
+}
+
+// digestOf resolves a demo image and returns its digest.
+func digestOf(t *testing.T, repoTag string) string {
+	t.Helper()
+	inv, err := Build(t.Context(), []Object{deployment("shop", "x", repoTag)}, Options{Checker: pipelinetest.Demo(t).Checker, Mode: policy.Enforce})
+	if err != nil || inv.Workloads[0].Containers[0].Digest.IsZero() {
+		t.Fatalf("resolving %s: %v, %+v", repoTag, err, inv)
+	}
+	return inv.Workloads[0].Containers[0].Digest.String()
+}
+
+// A container keeps running the digest its tag named when the kubelet
+// pulled it: after the tag moves (base/debian:12 re-pointed to its patched
+// build; an attacker's root image pushed, run, then the tag put back) the
+// pod still runs the old digest, which its status says (imageID). Judged by
+// where the tag points now, the pods still on the unpatched base were
+// reported current, and out of the rebuild list a patched base's rollout
+// is driven by.
+func TestListClusterEvaluatesTheDigestAContainerRuns(t *testing.T) {
+	t.Parallel()
+	debian := demo.Host + "/base/debian:12"
+	old := digestOf(t, "base/debian:12.7")
+	if old == digestOf(t, "base/debian:12") {
+		t.Fatal("the demo's base/debian:12 no longer moved from the digest base/debian:12.7 names")
+	}
+	pod := runningPod("shop", "os-1-a", "pod-a", debian, controllerRef("apps/v1", "ReplicaSet", "os-1", "rs-os"))
+	pod.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "main", Image: debian, ImageID: demo.Host + "/base/debian@" + old}}
+	inv := listAndBuild(t,
+		&appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "os", UID: "dep-os"},
+			Spec: appsv1.DeploymentSpec{Template: podTemplate(debian)}},
+		&appsv1.ReplicaSet{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "os-1", UID: "rs-os", OwnerReferences: controllerRef("apps/v1", "Deployment", "os", "dep-os")},
+			Spec: appsv1.ReplicaSetSpec{Template: podTemplate(debian)}},
+		pod,
+	)
+	var got []string
+	for _, w := range inv.Workloads {
+		for _, c := range w.Containers {
+			if c.Digest.String() == old && w.Pods == 1 {
+				return
+			}
+			got = append(got, fmt.Sprintf("%s/%s pods %d: %s %s", w.Kind, w.Name, w.Pods, c.Image, c.Digest))
+		}
+	}
+	t.Errorf("ListCluster()+Build() = %q; want the pod's container evaluated at the digest it runs, %s", got, old)
 }
