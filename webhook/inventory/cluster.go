@@ -21,6 +21,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/strata-project/strata/webhook/images"
 	"github.com/strata-project/strata/webhook/workload"
 )
 
@@ -77,9 +78,11 @@ const maxListRestarts = 3
 // named after the newest of them; so are an unlisted controller's pods that
 // run other containers than its newest. A pod whose image strata's pin
 // rewrote to tag@digest (or anyone did, kubectl set image pod/...) runs that
-// digest, whatever the tag points to now: when none of an owner's pods runs
-// its template as written, the owner is evaluated on the pinned form its
-// newest pods run, and counts those; pods pinned otherwise are evaluated as
+// digest, whatever the tag points to now, and so does a container whose
+// status (imageID, the kubelet's) names a digest of its image's repository:
+// its image is read as tag@digest. When none of an owner's pods runs its
+// template as written, the owner is evaluated on the pinned form its newest
+// pods run, and counts those; pods pinned otherwise are evaluated as
 // drifted, so that no digest that runs goes unjudged.
 // The selector is matched against each workload's own labels (for a custom
 // controller's pods, its newest pod's), not sent to the server: a
@@ -522,7 +525,60 @@ func decode(k *kind, o metav1.Object) (*workload.Workload, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading %s %s/%s: %w", k.gk.Kind, o.GetNamespace(), o.GetName(), err)
 	}
+	if p, ok := o.(*corev1.Pod); ok {
+		withRunningDigests(w, p)
+	}
 	return w, nil
+}
+
+// withRunningDigests adds to each container of w whose image names no
+// digest the digest its pod's status says it runs (imageID, which the
+// kubelet writes from the runtime), when that is of the image's own
+// repository: a container keeps the digest its tag named when it was
+// pulled, however the tag moved since (a patched base; a root image pushed,
+// run, then the tag put back). The image then reads tag@digest, as strata's
+// pin writes it, and is judged at that digest.
+func withRunningDigests(w *workload.Workload, p *corev1.Pod) {
+	type named struct {
+		init bool
+		name string
+	}
+	ran := map[named]string{}
+	for _, s := range p.Status.InitContainerStatuses {
+		ran[named{true, s.Name}] = s.ImageID
+	}
+	for _, s := range slices.Concat(p.Status.ContainerStatuses, p.Status.EphemeralContainerStatuses) {
+		ran[named{false, s.Name}] = s.ImageID
+	}
+	for i, c := range w.Containers {
+		id := ran[named{c.Type == workload.TypeInit || c.Type == workload.TypeSidecar, c.Name}]
+		if d, ok := runningDigest(c.Image, id); ok {
+			w.Containers[i].Image = c.Image + "@" + d
+		}
+	}
+}
+
+// runningDigest is the digest of imageID, a runtime's repository digest
+// (registry/repository@sha256:..., after a scheme such as cri-dockerd's
+// docker-pullable://), when image names no digest and imageID is of its
+// repository; an image ID without a repository (a local image's) says
+// nothing of where the image came from.
+func runningDigest(image, imageID string) (string, bool) {
+	if _, rest, ok := strings.Cut(imageID, "://"); ok {
+		imageID = rest
+	}
+	if imageID == "" || strings.Contains(image, "@") {
+		return "", false
+	}
+	ref, err := images.ParseReference(image)
+	if err != nil {
+		return "", false
+	}
+	id, err := images.ParseReference(imageID)
+	if err != nil || !id.ByDigest() || id.Name() != ref.Name() {
+		return "", false
+	}
+	return id.Digest.String(), true
 }
 
 // terminated reports whether o is a pod that has finished.
