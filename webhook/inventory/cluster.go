@@ -35,6 +35,11 @@ type ListOptions struct {
 	ChunkSize int64
 	// Listed, when set, is told how many objects have been listed so far.
 	Listed func(n int)
+	// ImageExempt, when set, says which images the Checker exempts
+	// (Checker.ImageExempt): such an image keeps its tag, whatever digest
+	// its container runs, as strata's pin leaves it, so that the exemption
+	// still covers it.
+	ImageExempt func(image string) bool
 }
 
 // DefaultChunkSize is the page size of a list call, kubectl's.
@@ -307,7 +312,7 @@ func (l *clusterLister) read(k *kind, o metav1.Object, groups map[groupKey]*owne
 	if !isPod && l.owner(f.namespace, f.controller) != nil {
 		return f, nil
 	}
-	w, err := decode(k, o)
+	w, err := decode(k, o, l.opts.ImageExempt)
 	if err != nil {
 		return nil, err
 	}
@@ -516,7 +521,7 @@ func newer(g, n *ownerGroup) bool {
 
 // decode gives the Workload the webhook would see for o: it decodes the JSON
 // the API server would send, with the same function.
-func decode(k *kind, o metav1.Object) (*workload.Workload, error) {
+func decode(k *kind, o metav1.Object, exempt func(string) bool) (*workload.Workload, error) {
 	raw, err := json.Marshal(o)
 	if err != nil {
 		return nil, fmt.Errorf("reading %s %s/%s: %w", k.gk.Kind, o.GetNamespace(), o.GetName(), err)
@@ -526,7 +531,7 @@ func decode(k *kind, o metav1.Object) (*workload.Workload, error) {
 		return nil, fmt.Errorf("reading %s %s/%s: %w", k.gk.Kind, o.GetNamespace(), o.GetName(), err)
 	}
 	if p, ok := o.(*corev1.Pod); ok {
-		withRunningDigests(w, p)
+		withRunningDigests(w, p, exempt)
 	}
 	return w, nil
 }
@@ -537,8 +542,9 @@ func decode(k *kind, o metav1.Object) (*workload.Workload, error) {
 // repository: a container keeps the digest its tag named when it was
 // pulled, however the tag moved since (a patched base; a root image pushed,
 // run, then the tag put back). The image then reads tag@digest, as strata's
-// pin writes it, and is judged at that digest.
-func withRunningDigests(w *workload.Workload, p *corev1.Pod) {
+// pin writes it, and is judged at that digest. An image exempt says is
+// exempt keeps its tag, as the pin leaves it.
+func withRunningDigests(w *workload.Workload, p *corev1.Pod, exempt func(string) bool) {
 	type named struct {
 		init bool
 		name string
@@ -552,6 +558,9 @@ func withRunningDigests(w *workload.Workload, p *corev1.Pod) {
 	}
 	for i, c := range w.Containers {
 		id := ran[named{c.Type == workload.TypeInit || c.Type == workload.TypeSidecar, c.Name}]
+		if exempt != nil && exempt(c.Image) {
+			continue
+		}
 		if d, ok := runningDigest(c.Image, id); ok {
 			w.Containers[i].Image = c.Image + "@" + d
 		}

@@ -262,3 +262,22 @@ func TestListClusterEvaluatesTheDigestAContainerRuns(t *testing.T) {
 	}
 	t.Errorf("ListCluster()+Build() = %q; want the pod's container evaluated at the digest it runs, %s", got, old)
 }
+
+// An exempt image is allowed without being resolved, and strata's pin
+// leaves it as written; read at the digest its status names, its canonical
+// form (name@digest) no longer matched the exemption, and the audit judged
+// what the configuration exempts.
+func TestListClusterLeavesAnExemptImageAsWritten(t *testing.T) {
+	t.Parallel()
+	debian := demo.Host + "/base/debian:12"
+	pod := runningPod("shop", "os", "pod-os", debian, nil)
+	pod.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "main", Image: debian, ImageID: demo.Host + "/base/debian@" + digestOf(t, "base/debian:12.7")}}
+	exempt := func(image string) bool { return image == debian }
+	listed, err := ListCluster(t.Context(), fake.NewClientset(pod), ListOptions{ImageExempt: exempt})
+	if err != nil {
+		t.Fatalf("ListCluster() = %v", err)
+	}
+	if len(listed) != 1 || listed[0].Workload.Containers[0].Image != debian {
+		t.Errorf("ListCluster() = %+v, want the pod's exempt image as written, %s", listed, debian)
+	}
+}
