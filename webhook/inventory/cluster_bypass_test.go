@@ -2,6 +2,7 @@ package inventory
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -9,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/strata-project/strata/webhook/demo"
@@ -279,5 +281,27 @@ func TestListClusterLeavesAnExemptImageAsWritten(t *testing.T) {
 	}
 	if len(listed) != 1 || listed[0].Workload.Containers[0].Image != debian {
 		t.Errorf("ListCluster() = %+v, want the pod's exempt image as written, %s", listed, debian)
+	}
+}
+
+// The pods of a controller strata does not list are named after their
+// ownerReference, which the API server takes as written: a name of 100 KB
+// went into the workload's report twice (its scope and its owner), past
+// what an object may hold, so the write failed on every run and the
+// tenant's pods had no report. Such a controller's pods are named after
+// the newest of them, whose name the API server checked.
+func TestListClusterNamesWorkloadsByNamesTheAPIServerChecked(t *testing.T) {
+	t.Parallel()
+	long := strings.Repeat("x", 100<<10)
+	listed, err := ListCluster(t.Context(), fake.NewClientset(
+		runningPod("team", "root", "pod-root", demo.Host+"/shop/admin:1.0", controllerRef("example.com/v1", "Widget", long, "widget-uid")),
+	), ListOptions{})
+	if err != nil {
+		t.Fatalf("ListCluster() = %v", err)
+	}
+	for _, o := range listed {
+		if errs := validation.IsDNS1123Subdomain(o.Workload.Name); len(errs) > 0 {
+			t.Errorf("ListCluster() = %s named in %d bytes: %v", o.Workload.Kind, len(o.Workload.Name), errs)
+		}
 	}
 }
