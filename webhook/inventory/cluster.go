@@ -19,6 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/strata-project/strata/webhook/images"
@@ -71,7 +72,9 @@ const maxListRestarts = 3
 // strata does not list, or it is gone) is a workload itself, except a pod:
 // the pods of one unlisted controller (a custom resource's, say) are named
 // after that controller (its ownerReference's apiVersion, kind, name and
-// UID) and decoded from its newest pod, so that a custom controller's
+// UID; after their newest pod when the reference's kind and name are not
+// Kubernetes names, which the API server does not check) and decoded from
+// its newest pod, so that a custom controller's
 // replicas are evaluated once. A mirror pod, whose controller is its Node,
 // is a workload itself.
 //
@@ -497,9 +500,10 @@ func (l *clusterLister) objects(sel labels.Selector) []Object {
 			continue
 		}
 		w := *g.newest
-		// A controller strata lists (a pod) has its UID already: the
-		// pods it controls are named after the newest of them.
-		if !g.drifted && newestOf[key.owner] == g && l.listedIn(key.namespace, key.owner) == nil {
+		// A controller strata lists (a pod) has its UID already, and one
+		// whose reference is not a Kubernetes name is a tenant's free
+		// text: the pods it controls are named after the newest of them.
+		if !g.drifted && newestOf[key.owner] == g && l.listedIn(key.namespace, key.owner) == nil && wellNamed(g.ref) {
 			w.Kind, w.Name = g.ref.Kind, g.ref.Name
 			out = append(out, Object{Workload: &w, APIVersion: g.ref.APIVersion, UID: string(key.owner), Pods: g.pods})
 			continue
@@ -511,6 +515,14 @@ func (l *clusterLister) objects(sel labels.Selector) []Object {
 			cmp.Compare(a.Workload.Name, b.Workload.Name), cmp.Compare(a.UID, b.UID))
 	})
 	return out
+}
+
+// wellNamed reports whether an ownerReference names its object as the API
+// server names objects: the API server checks nothing of a reference but
+// that its fields are there, and a workload's kind and name go into its
+// report and every output.
+func wellNamed(ref metav1.OwnerReference) bool {
+	return len(validation.IsDNS1123Subdomain(ref.Name)) == 0 && len(validation.IsDNS1035Label(strings.ToLower(ref.Kind))) == 0
 }
 
 // newer reports whether group g's newest pod is newer than n's, by
