@@ -3,7 +3,6 @@
 package e2e
 
 import (
-	"context"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/base64"
@@ -17,8 +16,6 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/strata-project/strata/test/cloudtest"
 )
@@ -89,49 +86,6 @@ func copyPrivateImage(t *testing.T, r *registry, host, repoTag string) string {
 	return host + "/" + repoTag
 }
 
-// startEnforcing starts a strata of its own, named name, with config, and
-// registers it as the enforce webhook of namespace ns alone; it returns
-// once the API server calls it.
-func startEnforcing(t *testing.T, name, ns, config string) *strataProc {
-	t.Helper()
-	p := startStrataFor(t, name, ns, config)
-	none := admissionregistrationv1.SideEffectClassNone
-	fail := admissionregistrationv1.Fail
-	timeout := int32(10)
-	url := "https://" + p.addr + "/validate/enforce"
-	vwc := &admissionregistrationv1.ValidatingWebhookConfiguration{
-		ObjectMeta: metav1.ObjectMeta{Name: name},
-		Webhooks: []admissionregistrationv1.ValidatingWebhook{{
-			Name:                    "enforce." + name + ".strata.dev",
-			ClientConfig:            admissionregistrationv1.WebhookClientConfig{URL: &url, CABundle: s.pki.CAPEM},
-			Rules:                   []admissionregistrationv1.RuleWithOperations{rule("", "v1", "pods")},
-			FailurePolicy:           &fail,
-			SideEffects:             &none,
-			TimeoutSeconds:          &timeout,
-			AdmissionReviewVersions: []string{"v1"},
-			NamespaceSelector: &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{
-				Key: "kubernetes.io/metadata.name", Operator: metav1.LabelSelectorOpIn, Values: []string{ns},
-			}}},
-		}},
-	}
-	adm := s.client.AdmissionregistrationV1().ValidatingWebhookConfigurations()
-	if _, err := adm.Create(t.Context(), vwc, metav1.CreateOptions{}); err != nil {
-		t.Fatalf("registering the enforce webhook of %s: %v", ns, err)
-	}
-	t.Cleanup(func() { _ = adm.Delete(context.Background(), vwc.Name, metav1.DeleteOptions{}) })
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		out, err := apply(t, ns, podYAML("webhook-probe", s.images.root), "--dry-run=server")
-		if err != nil && strings.Contains(out, "[run-as-root]") {
-			return p
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the enforce webhook of %s did not take effect within 60s; last output (err %v):\n%s", ns, err, out)
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
-}
-
 // cloudConfig is the suite's strata configuration with c.host mapped to
 // reg, and the given registry.credentials.
 func cloudConfig(t *testing.T, c cloudCase, reg *registry, credentials string) string {
@@ -170,8 +124,8 @@ func checkCloudImage(t *testing.T, c cloudCase) {
 	// (the endpoints, and IRSA's role and token file for ECR).
 	api := c.standIn(t, c.token)
 	nsOn, nsOff := "e2e-"+c.helper, "e2e-"+c.helper+"-off"
-	on := startEnforcing(t, "strata-"+c.helper, nsOn, cloudConfig(t, c, reg, "["+c.helper+"]"))
-	off := startEnforcing(t, "strata-"+c.helper+"-off", nsOff, cloudConfig(t, c, reg, "[]"))
+	on := startEnforcing(t, "strata-"+c.helper, cloudConfig(t, c, reg, "["+c.helper+"]"), nsOn)
+	off := startEnforcing(t, "strata-"+c.helper+"-off", cloudConfig(t, c, reg, "[]"), nsOff)
 
 	t.Run("helper on: admitted with one token request", func(t *testing.T) {
 		for i, ref := range refs {

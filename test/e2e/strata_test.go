@@ -10,8 +10,12 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
+
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/strata-project/strata/test/cluster"
 )
@@ -86,6 +90,54 @@ func startStrataFor(t *testing.T, name, ns, config string) *strataProc {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// startEnforcing starts a strata of its own, named name, with config, and
+// registers it as the enforce webhook of the namespaces given alone, which
+// it creates; it returns once the API server calls it.
+func startEnforcing(t *testing.T, name, config string, namespaces ...string) *strataProc {
+	t.Helper()
+	p := startStrataFor(t, name, namespaces[0], config)
+	for _, ns := range namespaces[1:] {
+		if err := cluster.CreateNamespace(t.Context(), s.client, ns); err != nil {
+			t.Fatal(err)
+		}
+	}
+	none := admissionregistrationv1.SideEffectClassNone
+	fail := admissionregistrationv1.Fail
+	timeout := int32(10)
+	url := "https://" + p.addr + "/validate/enforce"
+	vwc := &admissionregistrationv1.ValidatingWebhookConfiguration{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Webhooks: []admissionregistrationv1.ValidatingWebhook{{
+			Name:                    "enforce." + name + ".strata.dev",
+			ClientConfig:            admissionregistrationv1.WebhookClientConfig{URL: &url, CABundle: s.pki.CAPEM},
+			Rules:                   []admissionregistrationv1.RuleWithOperations{rule("", "v1", "pods")},
+			FailurePolicy:           &fail,
+			SideEffects:             &none,
+			TimeoutSeconds:          &timeout,
+			AdmissionReviewVersions: []string{"v1"},
+			NamespaceSelector: &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{
+				Key: "kubernetes.io/metadata.name", Operator: metav1.LabelSelectorOpIn, Values: namespaces,
+			}}},
+		}},
+	}
+	adm := s.client.AdmissionregistrationV1().ValidatingWebhookConfigurations()
+	if _, err := adm.Create(t.Context(), vwc, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("registering the enforce webhook of %v: %v", namespaces, err)
+	}
+	t.Cleanup(func() { _ = adm.Delete(context.Background(), vwc.Name, metav1.DeleteOptions{}) })
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		out, err := apply(t, namespaces[0], podYAML("webhook-probe", s.images.root), "--dry-run=server")
+		if err != nil && strings.Contains(out, "[run-as-root]") {
+			return p
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the enforce webhook of %v did not take effect within 60s; last output (err %v):\n%s", namespaces, err, out)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
 }
 
 func strataConfig(s *suite) string {
