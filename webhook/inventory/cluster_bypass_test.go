@@ -2,9 +2,12 @@ package inventory
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -13,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/kubernetes/fake"
 
+	"github.com/strata-project/strata/webhook"
 	"github.com/strata-project/strata/webhook/demo"
 	"github.com/strata-project/strata/webhook/pipelinetest"
 	"github.com/strata-project/strata/webhook/policy"
@@ -47,25 +51,41 @@ func runningPod(ns, name, uid, image string, owners []metav1.OwnerReference) *co
 // in enforce mode.
 func listAndBuild(t *testing.T, objs ...runtime.Object) *Inventory {
 	t.Helper()
+	return listAndBuildWith(t, pipelinetest.Demo(t), objs...)
+}
+
+// listAndBuildWith is listAndBuild with the pipeline p.
+func listAndBuildWith(t *testing.T, p *webhook.Pipeline, objs ...runtime.Object) *Inventory {
+	t.Helper()
 	listed, err := ListCluster(t.Context(), fake.NewClientset(objs...), ListOptions{})
 	if err != nil {
 		t.Fatalf("ListCluster() = %v", err)
 	}
-	inv, err := Build(t.Context(), listed, Options{Checker: pipelinetest.Demo(t).Checker, Mode: policy.Enforce})
+	inv, err := Build(t.Context(), listed, Options{Checker: p.Checker, Mode: policy.Enforce})
 	if err != nil {
 		t.Fatalf("Build() = %v", err)
 	}
 	return inv
 }
 
-// rootDigest is the digest of the demo's image that runs as root.
-func rootDigest(t *testing.T) string {
+// pushRoot pushes the demo's image that runs as root to repoTag of p's
+// demo registry, as a tenant pushes to its own repository, and returns its
+// digest.
+func pushRoot(t *testing.T, p *webhook.Pipeline, repoTag string) string {
 	t.Helper()
-	inv, err := Build(t.Context(), []Object{deployment("shop", "admin", "shop/admin:1.0")}, Options{Checker: pipelinetest.Demo(t).Checker, Mode: policy.Enforce})
-	if err != nil || inv.Workloads[0].Containers[0].Digest.IsZero() {
-		t.Fatalf("resolving shop/admin:1.0: %v, %+v", err, inv)
+	src, err := name.ParseReference(p.Demo.Addr+"/shop/admin:1.0", name.Insecure)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return inv.Workloads[0].Containers[0].Digest.String()
+	img, err := remote.Image(src, remote.WithContext(t.Context()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := demo.Push(t.Context(), p.Demo.Addr+"/"+repoTag, img, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
 }
 
 // A pod of a Deployment whose image is the template's tag with a digest
@@ -78,9 +98,10 @@ func rootDigest(t *testing.T) string {
 // compliant.
 func TestListClusterEvaluatesTheDigestAPinnedPodRuns(t *testing.T) {
 	t.Parallel()
+	p := pipelinetest.Demo(t)
 	web := demo.Host + "/shop/web:1.0"
-	pinned := web + "@" + rootDigest(t)
-	inv := listAndBuild(t,
+	pinned := web + "@" + pushRoot(t, p, "shop/web:root")
+	inv := listAndBuildWith(t, p,
 		&appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "web", UID: "dep-web"},
 			Spec: appsv1.DeploymentSpec{Template: podTemplate(web)}},
 		&appsv1.ReplicaSet{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "web-1", UID: "rs-web", OwnerReferences: controllerRef("apps/v1", "Deployment", "web", "dep-web")},
@@ -92,8 +113,9 @@ func TestListClusterEvaluatesTheDigestAPinnedPodRuns(t *testing.T) {
 		for _, c := range w.Containers {
 			if c.Image == pinned {
 				ran = true
-				if w.Allowed || w.Pods != 1 {
-					t.Errorf("%s %s/%s running %s: allowed %t, pods %d; want denied (run-as-root), one pod", w.Kind, w.Namespace, w.Name, pinned, w.Allowed, w.Pods)
+				root := slices.ContainsFunc(w.Violations, func(v policy.Violation) bool { return v.Policy == "run-as-root" })
+				if w.Allowed || !root || w.Pods != 1 {
+					t.Errorf("%s %s/%s running %s: allowed %t, violations %v, pods %d; want denied for run-as-root, one pod", w.Kind, w.Namespace, w.Name, pinned, w.Allowed, w.Violations, w.Pods)
 				}
 			}
 		}
