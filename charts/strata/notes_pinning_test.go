@@ -22,11 +22,7 @@ func TestNotesWarnWhenEnforceNamespacesAreNotPinned(t *testing.T) {
 		{[]string{"--set", "mode=enforce", "--set", "pinDigests.enabled.enforce=false"}, true},
 		{[]string{"--set", "pinDigests.enabled.enforce=false"}, false}, // audit by default: nothing enforced
 	} {
-		out, err := helm(t, append([]string{"install", release, ".", "--namespace", namespace, "--dry-run=client"}, tc.args...)...)
-		if err != nil {
-			t.Fatalf("helm install --dry-run %v: %v", tc.args, err)
-		}
-		_, notes, _ := strings.Cut(out, "NOTES:")
+		notes := installNotes(t, tc.args...)
 		if got := strings.Contains(notes, "enforce namespaces are NOT PINNED"); got != tc.warn {
 			t.Errorf("helm install %v: NOTES warn that enforce namespaces are not pinned: %v, want %v:\n%s", tc.args, got, tc.warn, notes)
 		}
