@@ -205,15 +205,17 @@ func (h *Handler) handle(ctx context.Context, req admission.Request, read *workl
 		Mode: h.opts.Mode,
 	}
 	ex := h.opts.Checker.Examine(ctx, preq, w)
-	// A dry run creates nothing that will run.
-	if h.opts.Recorder != nil && !dryRun {
-		h.opts.Recorder.Record(h.opts.Mode, w, ex)
-	}
 	violations := ex.Violations
 	if requirePins {
 		violations = append(violations, h.unpinned(w, old, ex)...)
 	}
 	d := Decide(h.opts.Mode, violations)
+	// Neither a dry run nor a denied review creates anything that will
+	// run; recorded, a stream of them (free of quota) pushed what runs out
+	// of the bounded record.
+	if h.opts.Recorder != nil && !dryRun && d.Allowed {
+		h.opts.Recorder.Record(h.opts.Mode, w, ex)
+	}
 	d.Images = judgedImages(ex)
 	d.Lineage = lineageOf(ex)
 	return respond(d), w, &d

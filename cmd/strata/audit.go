@@ -141,7 +141,7 @@ func runAudit(ctx context.Context, kube *kubeFlags, f auditFlags, list clusterLi
 
 	progress := audit.StartProgress(stderr, audit.ProgressOptions{Terminal: isTerminal(stderr)})
 	defer progress.Stop()
-	objs, err := list(ctx, client, inventory.ListOptions{Namespace: namespace, Selector: f.selector, Listed: progress.Listed})
+	objs, err := list(ctx, client, inventory.ListOptions{Namespace: namespace, Selector: f.selector, Listed: progress.Listed, ImageExempt: p.Checker.ImageExempt})
 	if ctx.Err() != nil {
 		return errInterrupted
 	}

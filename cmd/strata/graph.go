@@ -143,7 +143,10 @@ func runGraph(ctx context.Context, f graphFlags, list clusterLister, stdin io.Re
 		if _, client, namespace, err = f.kube.listingClient(listingQPS, noClusterAdvice); err != nil {
 			return err
 		}
-		if objs, err = list(ctx, client, inventory.ListOptions{Namespace: namespace, Selector: f.selector}); err != nil {
+		// The pipeline is built once the workloads are read; the images
+		// its Checker exempts are known from the configuration alone.
+		exempt := webhook.NewChecker(webhook.CheckerOptions{ExemptImages: cfg.Exempt.Images}).ImageExempt
+		if objs, err = list(ctx, client, inventory.ListOptions{Namespace: namespace, Selector: f.selector, ImageExempt: exempt}); err != nil {
 			return listFailed(namespace, err)
 		}
 		if f.pullSecrets {

@@ -53,16 +53,18 @@ func get(t *testing.T, method, url string) (*http.Response, []byte) {
 }
 
 // TestServeGraphDrawsTheReviewedWorkloads: with --graph, the health listener
-// draws the pods strata reviewed, their images and the bases they are built
-// on, including the old digest of the demo's moved debian tag, which the
-// billing image is still built on.
+// draws the pods strata reviewed and allowed, their images and the bases
+// they are built on, including the old digest of the demo's moved debian
+// tag, which the billing image is still built on. A denied pod is created
+// nowhere: it is drawn once a review allows it.
 func TestServeGraphDrawsTheReviewedWorkloads(t *testing.T) {
 	s := startServe(t, "--dev", "--demo", "--graph")
 	addr, healthAddr := s.addr, s.healthAddr
-	for _, f := range []string{"good-pod.json", "stale-base-pod.json", "deep-pod.json", "root-pod.json"} {
+	for _, f := range []string{"good-pod.json", "stale-base-pod.json", "root-pod.json"} {
 		review(t, addr, "/validate/enforce", f)
 	}
-	review(t, addr, "/validate/audit", "root-pod.json") // the same pod again: one node
+	review(t, addr, "/validate/warn", "deep-pod.json")
+	review(t, addr, "/validate/audit", "root-pod.json") // allowed this time: one node
 
 	resp, body := get(t, http.MethodGet, "http://"+healthAddr+"/graph.json")
 	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "application/json" {

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -429,8 +430,10 @@ func TestListClusterWithoutPermissionNamesWhatToGrant(t *testing.T) {
 // What runs is the pod, not its owner's template: a pod whose image was set
 // on the pod itself (kubectl set image pod/...), as a StatefulSet or
 // DaemonSet with OnDelete keeps its pods on an old template, is evaluated as
-// a workload of its own, and no longer counted under its owner; a pod that
-// strata's pin rewrote to tag@digest still counts under it.
+// a workload of its own, and no longer counted under its owner; so is a pod
+// whose image is the template's tag with a digest added (tag@digest, as
+// strata's pin writes it) while another pod runs the template as written:
+// it runs that digest, which the tag need not name.
 func TestListClusterEvaluatesPodsThatDriftedFromTheirOwner(t *testing.T) {
 	ctx := t.Context()
 	ns := "list-drift"
@@ -461,9 +464,73 @@ func TestListClusterEvaluatesPodsThatDriftedFromTheirOwner(t *testing.T) {
 	for _, o := range objs {
 		got = append(got, fmt.Sprintf("%s/%s pods %d: %s", o.Workload.Kind, o.Workload.Name, o.Pods, o.Workload.Containers[0].Image))
 	}
-	want := []string{
-		"Deployment/web pods 2: " + good,
+	pods1 := []string{
 		"Pod/" + drifted.Name + " pods 1: registry.invalid/list/evil:1",
+		"Pod/" + pinned.Name + " pods 1: " + pinned.Spec.Containers[0].Image,
+	}
+	slices.Sort(pods1)
+	want := append([]string{"Deployment/web pods 1: " + good}, pods1...)
+	if !slices.Equal(got, want) {
+		t.Errorf("ListCluster() = %q, want %q", got, want)
+	}
+}
+
+// What the API server accepts of owner references, a tenant may write: a
+// ReplicaSet whose controller is a bare pod, and a pod whose controller is
+// another namespace's object, named by its UID. Neither may hide a pod: the
+// ReplicaSet's pod was counted under the compliant bare pod, and the
+// other namespace's pod under that namespace's ReplicaSet.
+func TestListClusterCountsNoPodUnderAPodOrAnotherNamespace(t *testing.T) {
+	ctx := t.Context()
+	ns, other := "list-owners", "list-owners-far"
+	for _, n := range []string{ns, other} {
+		if err := cluster.CreateNamespace(ctx, s.client, n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	good, evil := "registry.invalid/list/good:1", "registry.invalid/list/evil:1"
+	spec := func(image string) corev1.PodSpec {
+		return corev1.PodSpec{Containers: []corev1.Container{{Name: "main", Image: image}}}
+	}
+	controlledBy := func(apiVersion, kind, name string, uid types.UID) []metav1.OwnerReference {
+		yes := true
+		return []metav1.OwnerReference{{APIVersion: apiVersion, Kind: kind, Name: name, UID: uid, Controller: &yes}}
+	}
+	decoy, err := s.client.CoreV1().Pods(ns).Create(ctx, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "decoy"}, Spec: spec(good)}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	labels := map[string]string{"app": "hidden"}
+	rs, err := s.client.AppsV1().ReplicaSets(ns).Create(ctx, &appsv1.ReplicaSet{
+		ObjectMeta: metav1.ObjectMeta{Name: "hidden", OwnerReferences: controlledBy("v1", "Pod", decoy.Name, decoy.UID)},
+		Spec: appsv1.ReplicaSetSpec{Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: spec(evil)}},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []*corev1.Pod{
+		{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "hidden-a", Labels: labels, OwnerReferences: controlledBy("apps/v1", "ReplicaSet", rs.Name, rs.UID)}, Spec: spec(evil)},
+		{ObjectMeta: metav1.ObjectMeta{Namespace: other, Name: "far", Labels: labels, OwnerReferences: controlledBy("apps/v1", "ReplicaSet", rs.Name, rs.UID)}, Spec: spec(evil)},
+	} {
+		if _, err := s.client.CoreV1().Pods(p.Namespace).Create(ctx, p, metav1.CreateOptions{}); err != nil {
+			t.Fatalf("creating pod %s/%s: %v", p.Namespace, p.Name, err)
+		}
+	}
+	objs, err := inventory.ListCluster(ctx, s.client, inventory.ListOptions{})
+	if err != nil {
+		t.Fatalf("ListCluster() = %v", err)
+	}
+	var got []string
+	for _, o := range objs {
+		if o.Workload.Namespace == ns || o.Workload.Namespace == other {
+			got = append(got, fmt.Sprintf("%s/%s/%s pods %d: %s", o.Workload.Namespace, o.Workload.Kind, o.Workload.Name, o.Pods, o.Workload.Containers[0].Image))
+		}
+	}
+	want := []string{
+		ns + "/Pod/decoy pods 1: " + good,
+		ns + "/ReplicaSet/hidden pods 1: " + evil,
+		other + "/ReplicaSet/hidden pods 1: " + evil, // an unlisted controller, in its pod's namespace
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("ListCluster() = %q, want %q", got, want)

@@ -13,6 +13,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/strata-project/strata/webhook/inventory"
 	"github.com/strata-project/strata/webhook/lineage"
@@ -76,8 +77,23 @@ var apis = map[ReportAPI]reportKinds{
 	},
 }
 
-// ReportName is the name of a workload's report: strata-<uid>.
-func ReportName(uid string) string { return reportNamePrefix + uid }
+// hashedNamePrefix starts the name of a report whose workload's UID cannot
+// be part of a name.
+const hashedNamePrefix = reportNamePrefix + "sha256-"
+
+// ReportName is the name of a workload's report: strata-<uid>. A UID that
+// cannot be part of a valid name (the uid of a tenant's ownerReference is
+// free text: capitals, a slash, a kilobyte), or that could be mistaken for
+// a hashed one, is named by its hash instead, so that every UID has a name
+// the API server accepts and no two share one.
+func ReportName(uid string) string {
+	name := reportNamePrefix + uid
+	if !strings.HasPrefix(name, hashedNamePrefix) && len(validation.IsDNS1123Subdomain(name)) == 0 {
+		return name
+	}
+	sum := sha256.Sum256([]byte(uid))
+	return hashedNamePrefix + hex.EncodeToString(sum[:16])
+}
 
 // resultOf maps a policy's violations on one container and platform to a
 // result: a violation that denies when enforced, or one recorded in audit

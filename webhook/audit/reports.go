@@ -145,12 +145,15 @@ type existing struct {
 	edited bool
 }
 
-// editedByOthers reports whether a field manager other than strata owns a
-// field of the report outside its metadata (kubectl edit of its results,
-// say): a metadata-only change (a label added) leaves the results strata's.
+// editedByOthers reports whether a field manager other than strata's
+// server-side apply owns a field of the report outside its metadata
+// (kubectl edit of its results, say): a metadata-only change (a label
+// added) leaves the results strata's. strata only applies, and a manager's
+// name is the writer's to choose (kubectl edit --field-manager=strata), so
+// an Update, or a subresource's write, under strata's name is another's.
 func editedByOthers(fields []metav1.ManagedFieldsEntry) bool {
 	for _, f := range fields {
-		if f.Manager == FieldManager || f.FieldsV1 == nil {
+		if f.FieldsV1 == nil || f.Manager == FieldManager && f.Operation == metav1.ManagedFieldsOperationApply && f.Subresource == "" {
 			continue
 		}
 		var owned map[string]json.RawMessage

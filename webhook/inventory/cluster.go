@@ -19,8 +19,10 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/strata-project/strata/webhook/images"
 	"github.com/strata-project/strata/webhook/workload"
 )
 
@@ -34,6 +36,11 @@ type ListOptions struct {
 	ChunkSize int64
 	// Listed, when set, is told how many objects have been listed so far.
 	Listed func(n int)
+	// ImageExempt, when set, says which images the Checker exempts
+	// (Checker.ImageExempt): such an image keeps its tag, whatever digest
+	// its container runs, as strata's pin leaves it, so that the exemption
+	// still covers it.
+	ImageExempt func(image string) bool
 }
 
 // DefaultChunkSize is the page size of a list call, kubectl's.
@@ -55,11 +62,19 @@ const maxListRestarts = 3
 // Ownership follows the controller ownerReference (controller: true) up
 // through the listed objects: a Deployment's ReplicaSets and their pods are
 // one workload, the Deployment, as a CronJob's Jobs and pods are the CronJob.
+// Owner references do not cross namespaces (the garbage collector takes one
+// that does for an absent owner): a controller is looked for in its object's
+// namespace only, so that a pod cannot be counted, and judged, under another
+// namespace's object (an exempt namespace's DaemonSet, say); a pod is no
+// workload's controller, and a loop of controllers has one top, so that
+// every object counted under a top is listed with it.
 // An object whose controller is not listed (there is none, or it is a kind
 // strata does not list, or it is gone) is a workload itself, except a pod:
 // the pods of one unlisted controller (a custom resource's, say) are named
 // after that controller (its ownerReference's apiVersion, kind, name and
-// UID) and decoded from its newest pod, so that a custom controller's
+// UID; after their newest pod when the reference's kind and name are not
+// Kubernetes names, which the API server does not check) and decoded from
+// its newest pod, so that a custom controller's
 // replicas are evaluated once. A mirror pod, whose controller is its Node,
 // is a workload itself.
 //
@@ -70,7 +85,13 @@ const maxListRestarts = 3
 // evaluated with the pods of the same owner and containers, as a workload
 // named after the newest of them; so are an unlisted controller's pods that
 // run other containers than its newest. A pod whose image strata's pin
-// rewrote to tag@digest still runs its template's tag.
+// rewrote to tag@digest (or anyone did, kubectl set image pod/...) runs that
+// digest, whatever the tag points to now, and so does a container whose
+// status (imageID, the kubelet's) names a digest of its image's repository:
+// its image is read as tag@digest. When none of an owner's pods runs its
+// template as written, the owner is evaluated on the pinned form its newest
+// pods run, and counts those; pods pinned otherwise are evaluated as
+// drifted, so that no digest that runs goes unjudged.
 // The selector is matched against each workload's own labels (for a custom
 // controller's pods, its newest pod's), not sent to the server: a
 // Deployment selected by its labels still counts pods labelled otherwise.
@@ -118,7 +139,10 @@ type ownerGroup struct {
 	ref metav1.OwnerReference
 	// drifted is set for pods of a listed owner: they are a workload named
 	// after their newest pod, not after the owner, which is one already.
-	drifted  bool
+	drifted bool
+	// pinned is set for drifted pods that run their owner's template with
+	// a digest added to a tag: the owner may be evaluated on them.
+	pinned   bool
 	newest   *workload.Workload
 	created  metav1.Time
 	pods     int
@@ -126,9 +150,11 @@ type ownerGroup struct {
 	fromUID  types.UID // and its UID
 }
 
-// groupKey is an ownerGroup's: the controller and the containers.
+// groupKey is an ownerGroup's: the controller, the pods' namespace (a UID
+// in an owner reference is the pod's to write) and the containers.
 type groupKey struct {
 	owner      types.UID
+	namespace  string
 	containers string
 }
 
@@ -280,30 +306,31 @@ func (l *clusterLister) listKind(ctx context.Context, k *kind) error {
 // decoded, as a workload of its own or, for a pod, for its group.
 func (l *clusterLister) read(k *kind, o metav1.Object, groups map[groupKey]*ownerGroup, counts map[types.UID]int) (*found, error) {
 	f := &found{kind: k, uid: o.GetUID(), namespace: o.GetNamespace(), name: o.GetName(), controller: metav1.GetControllerOf(o)}
-	isPod := k.gk.Kind == "Pod" && k.gk.Group == ""
+	isPod := k.gk == podKind
 	if isPod && terminated(o) && f.controller != nil {
 		// A finished pod neither runs nor counts; a bare one is still
 		// listed, it is an object of the cluster.
 		return nil, nil
 	}
-	if f.controller != nil && l.found[f.controller.UID] != nil && !isPod {
+	if !isPod && l.owner(f.namespace, f.controller) != nil {
 		return f, nil
 	}
-	w, err := decode(k, o)
+	w, err := decode(k, o, l.opts.ImageExempt)
 	if err != nil {
 		return nil, err
 	}
 	if isPod && f.controller != nil {
-		if top := l.top(f.controller.UID); top != nil {
-			if top.workload != nil && runsTemplate(w, top.workload) {
+		if top := l.topOf(l.owner(f.namespace, f.controller)); top != nil {
+			runs, pinned := runsTemplate(w, top.workload)
+			if runs && !pinned {
 				counts[f.controller.UID]++
 				return nil, nil
 			}
-			addToGroup(groups, groupKey{top.uid, containersKey(w)}, ownerGroup{drifted: true}, w, o)
+			addToGroup(groups, groupKey{top.uid, f.namespace, containersKey(w)}, ownerGroup{drifted: true, pinned: runs}, w, o)
 			return nil, nil
 		}
 		if !(f.controller.Kind == "Node" && f.controller.APIVersion == "v1") {
-			addToGroup(groups, groupKey{f.controller.UID, containersKey(w)}, ownerGroup{ref: *f.controller}, w, o)
+			addToGroup(groups, groupKey{f.controller.UID, f.namespace, containersKey(w)}, ownerGroup{ref: *f.controller}, w, o)
 			return nil, nil
 		}
 	}
@@ -329,17 +356,23 @@ func addToGroup(groups map[groupKey]*ownerGroup, key groupKey, g ownerGroup, w *
 }
 
 // runsTemplate reports whether pod runs the containers of its owner's
-// template: the same names, types, OS and security contexts, and each
-// image as the template writes it, or pinned to a digest strata's pin
-// added to it (name:tag@sha256:...).
-func runsTemplate(pod, tmpl *workload.Workload) bool {
-	return slices.EqualFunc(pod.Containers, tmpl.Containers, func(p, t workload.Container) bool {
+// template (tmpl may be nil: an owner without one): the same names, types,
+// OS and security contexts, and each image as the template writes it, or
+// pinned, a digest added to it (name:tag@sha256:...) as strata's pin does.
+// pinned says whether any is: the pod then runs that digest, which the tag
+// need not name (it moved since, or never did).
+func runsTemplate(pod, tmpl *workload.Workload) (runs, pinned bool) {
+	if tmpl == nil {
+		return false, false
+	}
+	runs = slices.EqualFunc(pod.Containers, tmpl.Containers, func(p, t workload.Container) bool {
 		image := p.Image
-		if base, _, pinned := strings.Cut(p.Image, "@"); pinned && !strings.Contains(t.Image, "@") && base == t.Image {
-			image = t.Image
+		if base, _, ok := strings.Cut(p.Image, "@"); ok && !strings.Contains(t.Image, "@") && base == t.Image {
+			image, pinned = t.Image, true
 		}
 		return p.Name == t.Name && p.Type == t.Type && p.OS == t.OS && image == t.Image && reflect.DeepEqual(p.SecurityContext, t.SecurityContext)
 	})
+	return runs, runs && pinned
 }
 
 // containersKey identifies a pod's containers for grouping its replicas.
@@ -357,7 +390,7 @@ func (l *clusterLister) commit(kept []*found, groups map[groupKey]*ownerGroup, c
 		}
 	}
 	for uid, n := range counts {
-		if top := l.top(uid); top != nil {
+		if top := l.topOf(l.found[uid]); top != nil {
 			top.pods += n
 		}
 	}
@@ -369,52 +402,108 @@ func (l *clusterLister) commit(kept []*found, groups map[groupKey]*ownerGroup, c
 	}
 }
 
-// top is the top-level owner of the listed object uid: the last listed
-// object up its chain of controllers. It is nil when uid is not listed.
-func (l *clusterLister) top(uid types.UID) *found {
-	f := l.found[uid]
-	// A chain longer than the objects listed has a cycle, which the garbage
-	// collector allows to exist; it ends where it was noticed.
-	for range len(l.found) {
-		if f == nil || f.controller == nil {
-			return f
-		}
-		up := l.found[f.controller.UID]
+// listedIn is the listed object of namespace ns with the given UID, or nil.
+func (l *clusterLister) listedIn(ns string, uid types.UID) *found {
+	if f := l.found[uid]; f != nil && f.namespace == ns {
+		return f
+	}
+	return nil
+}
+
+// owner is the listed object ref names as the controller of an object of
+// namespace ns, or nil: an object of another namespace with ref's UID is
+// not its owner, as it is not to the garbage collector; nor is a pod, which
+// no controller makes the owner of a workload, and which is listed last:
+// taken for one, it was unknown when what it owns was counted under that,
+// and known when that was dropped as owned. Without pods, the owners are
+// the same whenever they are looked up.
+func (l *clusterLister) owner(ns string, ref *metav1.OwnerReference) *found {
+	if ref == nil {
+		return nil
+	}
+	if f := l.listedIn(ns, ref.UID); f != nil && f.kind.gk != podKind {
+		return f
+	}
+	return nil
+}
+
+var podKind = schema.GroupKind{Kind: "Pod"}
+
+// topOf is the top-level owner of the listed object f: the last listed
+// object up its chain of controllers, f itself when it has none. It is nil
+// when f is. A chain that loops, which the garbage collector allows to
+// exist, has for its top the member of the loop with the least UID,
+// whichever member the walk starts from: what is counted under a top, and
+// the objects listed as tops, must agree.
+func (l *clusterLister) topOf(f *found) *found {
+	if f == nil {
+		return nil
+	}
+	seen := map[*found]int{}
+	var path []*found
+	for {
+		seen[f] = len(path)
+		path = append(path, f)
+		up := l.owner(f.namespace, f.controller)
 		if up == nil {
 			return f
 		}
+		if i, loop := seen[up]; loop {
+			return slices.MinFunc(path[i:], func(a, b *found) int { return cmp.Compare(a.uid, b.uid) })
+		}
 		f = up
 	}
-	return f
 }
 
 // objects are the workloads that match sel, sorted.
 func (l *clusterLister) objects(sel labels.Selector) []Object {
+	// An owner none of whose pods runs its template as written is
+	// evaluated on what its newest pinned pods run.
+	runsPinned := map[types.UID]*ownerGroup{}
+	for key, g := range l.groups {
+		if n := runsPinned[key.owner]; g.pinned && (n == nil || newer(g, n)) {
+			runsPinned[key.owner] = g
+		}
+	}
 	var out []Object
 	for _, f := range l.order {
-		if f.controller != nil && l.found[f.controller.UID] != nil {
+		if l.topOf(f) != f {
 			continue // owned by an object listed after it
 		}
 		if !sel.Matches(labels.Set(f.workload.Labels)) {
 			continue
 		}
-		out = append(out, Object{Workload: f.workload, APIVersion: f.kind.apiVersion, UID: string(f.uid), Pods: f.pods})
+		w, pods := f.workload, f.pods
+		if g := runsPinned[f.uid]; g != nil && pods == 0 {
+			pinned := *w
+			pinned.Containers = g.newest.Containers
+			w, pods = &pinned, g.pods
+		} else {
+			delete(runsPinned, f.uid)
+		}
+		out = append(out, Object{Workload: w, APIVersion: f.kind.apiVersion, UID: string(f.uid), Pods: pods})
 	}
 	// The pods of an unlisted controller are named after it, by the group
 	// of its newest pod; its other groups, and pods that drifted from a
 	// listed owner, after their newest pod.
 	newestOf := map[types.UID]*ownerGroup{}
 	for key, g := range l.groups {
-		if n := newestOf[key.owner]; !g.drifted && (n == nil || n.created.Before(&g.created) || (n.created.Equal(&g.created) && g.fromName > n.fromName)) {
+		if n := newestOf[key.owner]; !g.drifted && (n == nil || newer(g, n)) {
 			newestOf[key.owner] = g
 		}
 	}
 	for key, g := range l.groups {
+		if g.pinned && runsPinned[key.owner] == g {
+			continue // its owner is evaluated on it
+		}
 		if !sel.Matches(labels.Set(g.newest.Labels)) {
 			continue
 		}
 		w := *g.newest
-		if !g.drifted && newestOf[key.owner] == g {
+		// A controller strata lists (a pod) has its UID already, and one
+		// whose reference is not a Kubernetes name is a tenant's free
+		// text: the pods it controls are named after the newest of them.
+		if !g.drifted && newestOf[key.owner] == g && l.listedIn(key.namespace, key.owner) == nil && wellNamed(g.ref) {
 			w.Kind, w.Name = g.ref.Kind, g.ref.Name
 			out = append(out, Object{Workload: &w, APIVersion: g.ref.APIVersion, UID: string(key.owner), Pods: g.pods})
 			continue
@@ -428,9 +517,23 @@ func (l *clusterLister) objects(sel labels.Selector) []Object {
 	return out
 }
 
+// wellNamed reports whether an ownerReference names its object as the API
+// server names objects: the API server checks nothing of a reference but
+// that its fields are there, and a workload's kind and name go into its
+// report and every output.
+func wellNamed(ref metav1.OwnerReference) bool {
+	return len(validation.IsDNS1123Subdomain(ref.Name)) == 0 && len(validation.IsDNS1035Label(strings.ToLower(ref.Kind))) == 0
+}
+
+// newer reports whether group g's newest pod is newer than n's, by
+// creation, then by name.
+func newer(g, n *ownerGroup) bool {
+	return n.created.Before(&g.created) || (n.created.Equal(&g.created) && g.fromName > n.fromName)
+}
+
 // decode gives the Workload the webhook would see for o: it decodes the JSON
 // the API server would send, with the same function.
-func decode(k *kind, o metav1.Object) (*workload.Workload, error) {
+func decode(k *kind, o metav1.Object, exempt func(string) bool) (*workload.Workload, error) {
 	raw, err := json.Marshal(o)
 	if err != nil {
 		return nil, fmt.Errorf("reading %s %s/%s: %w", k.gk.Kind, o.GetNamespace(), o.GetName(), err)
@@ -439,7 +542,64 @@ func decode(k *kind, o metav1.Object) (*workload.Workload, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading %s %s/%s: %w", k.gk.Kind, o.GetNamespace(), o.GetName(), err)
 	}
+	if p, ok := o.(*corev1.Pod); ok {
+		withRunningDigests(w, p, exempt)
+	}
 	return w, nil
+}
+
+// withRunningDigests adds to each container of w whose image names no
+// digest the digest its pod's status says it runs (imageID, which the
+// kubelet writes from the runtime), when that is of the image's own
+// repository: a container keeps the digest its tag named when it was
+// pulled, however the tag moved since (a patched base; a root image pushed,
+// run, then the tag put back). The image then reads tag@digest, as strata's
+// pin writes it, and is judged at that digest. An image exempt says is
+// exempt keeps its tag, as the pin leaves it.
+func withRunningDigests(w *workload.Workload, p *corev1.Pod, exempt func(string) bool) {
+	type named struct {
+		init bool
+		name string
+	}
+	ran := map[named]string{}
+	for _, s := range p.Status.InitContainerStatuses {
+		ran[named{true, s.Name}] = s.ImageID
+	}
+	for _, s := range slices.Concat(p.Status.ContainerStatuses, p.Status.EphemeralContainerStatuses) {
+		ran[named{false, s.Name}] = s.ImageID
+	}
+	for i, c := range w.Containers {
+		id := ran[named{c.Type == workload.TypeInit || c.Type == workload.TypeSidecar, c.Name}]
+		if exempt != nil && exempt(c.Image) {
+			continue
+		}
+		if d, ok := runningDigest(c.Image, id); ok {
+			w.Containers[i].Image = c.Image + "@" + d
+		}
+	}
+}
+
+// runningDigest is the digest of imageID, a runtime's repository digest
+// (registry/repository@sha256:..., after a scheme such as cri-dockerd's
+// docker-pullable://), when image names no digest and imageID is of its
+// repository; an image ID without a repository (a local image's) says
+// nothing of where the image came from.
+func runningDigest(image, imageID string) (string, bool) {
+	if _, rest, ok := strings.Cut(imageID, "://"); ok {
+		imageID = rest
+	}
+	if imageID == "" || strings.Contains(image, "@") {
+		return "", false
+	}
+	ref, err := images.ParseReference(image)
+	if err != nil {
+		return "", false
+	}
+	id, err := images.ParseReference(imageID)
+	if err != nil || !id.ByDigest() || id.Name() != ref.Name() {
+		return "", false
+	}
+	return id.Digest.String(), true
 }
 
 // terminated reports whether o is a pod that has finished.

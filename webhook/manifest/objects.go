@@ -35,7 +35,7 @@ type header struct {
 // has no bound, and no real manifest comes near this one.
 const MaxListDepth = 32
 
-// decodeDocument decodes one document: an object, or a list of them,
+// decodeDocument decodes one YAML document: an object, or a list of them,
 // flattened as kubectl does. It returns the pod-bearing objects and how many
 // objects it read, lists not counted.
 func decodeDocument(text []byte) ([]decoded, int, error) {
@@ -43,6 +43,26 @@ func decodeDocument(text []byte) ([]decoded, int, error) {
 	if err != nil {
 		return nil, 0, err
 	}
+	return decodeObjects(raw)
+}
+
+// decodeJSON is decodeDocument for a JSON value, read as kubectl reads it
+// (unstructured, a member written twice taking its last value) and written
+// again as it sends it.
+func decodeJSON(value []byte) ([]decoded, int, error) {
+	var v any
+	if err := k8sjson.UnmarshalCaseSensitivePreserveInts(value, &v); err != nil {
+		return nil, 0, err
+	}
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return nil, 0, err
+	}
+	return decodeObjects(raw)
+}
+
+// decodeObjects is decodeDocument for the document as JSON.
+func decodeObjects(raw []byte) ([]decoded, int, error) {
 	if string(raw) == "null" {
 		return nil, 0, nil
 	}

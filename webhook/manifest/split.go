@@ -23,12 +23,16 @@ func decodeFile(file string, data []byte) (out []Manifest, read int, err error) 
 		return nil, 0, fmt.Errorf("%s: %w", file, err)
 	}
 	for _, doc := range docs {
-		values, err := documentValues(doc.text)
+		values, isJSON, err := documentValues(doc.text)
 		if err != nil {
 			return nil, 0, fmt.Errorf("%s: document %d (line %d): %w", file, doc.index, doc.line, err)
 		}
 		for _, value := range values {
-			ws, n, err := decodeDocument(value)
+			decode := decodeDocument
+			if isJSON {
+				decode = decodeJSON
+			}
+			ws, n, err := decode(value)
 			if err != nil {
 				return nil, 0, fmt.Errorf("%s: document %d (line %d): %w", file, doc.index, doc.line, err)
 			}
@@ -59,29 +63,31 @@ var errManyDocuments = errors.New("more than one YAML document without a --- lin
 // documentValues returns every object of one document as kubectl reads it:
 // text that starts with "{" is a stream of JSON objects, which may go on as
 // YAML ({ConfigMap}{Pod} creates both); YAML is one object. The decoder is
-// kubectl's own, so that no object it applies goes unread here.
-func documentValues(text []byte) ([][]byte, error) {
+// kubectl's own, so that no object it applies goes unread here. isJSON says
+// the values are JSON, the decoder's, to be read as JSON: YAML does not know
+// every JSON escape ("\/", a surrogate pair), and reading them as YAML
+// refused what kubectl applies.
+func documentValues(text []byte) (values [][]byte, isJSON bool, err error) {
 	if !bytes.HasPrefix(bytes.TrimSpace(text), []byte("{")) {
 		if err := oneYAMLDocument(text); err != nil {
-			return nil, err
+			return nil, false, err
 		}
-		return [][]byte{text}, nil // YAML errors keep their line numbers
+		return [][]byte{text}, false, nil // YAML errors keep their line numbers
 	}
 	if err := oneYAMLDocument(afterJSON(text)); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	d := kyaml.NewYAMLOrJSONDecoder(bytes.NewReader(text), 4096)
-	var out [][]byte
 	for {
 		var value json.RawMessage
 		err := d.Decode(&value)
 		if errors.Is(err, io.EOF) {
-			return out, nil
+			return values, true, nil
 		}
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
-		out = append(out, value)
+		values = append(values, value)
 	}
 }
 

@@ -7,6 +7,7 @@ package notify
 
 import (
 	"cmp"
+	"encoding/json"
 	"slices"
 
 	"github.com/strata-project/strata/webhook/images"
@@ -25,6 +26,13 @@ const (
 // refuses a client_payload of 64 KB or more); Truncated says when more were
 // seen.
 const MaxListed = 100
+
+// MaxEventBytes bounds an event's JSON, GitHub's wrapping included: names
+// are a tenant's to choose (a workload name of 253 characters, a pod of
+// hundreds of containers), and a hundred entries of them passed 64 KB,
+// which GitHub refuses for good. The lists are cut, Truncated set, until
+// the event fits.
+const MaxEventBytes = 60 << 10
 
 // Event is one moved base. It has ten top-level fields, the most GitHub's
 // repository_dispatch accepts in a client_payload.
@@ -128,7 +136,35 @@ func newEvent(m lineage.Move, inv *inventory.Inventory) Event {
 		ev.Images = ev.Images[:min(len(ev.Images), MaxListed)]
 		ev.Workloads = ev.Workloads[:min(len(ev.Workloads), MaxListed)]
 	}
+	for i := range ev.Workloads {
+		if c := ev.Workloads[i].Containers; len(c) > MaxListed {
+			ev.Truncated, ev.Workloads[i].Containers = true, c[:MaxListed]
+		}
+	}
+	ev.fit()
 	return ev
+}
+
+// fit cuts the longer of the lists, from its end, until the event,
+// wrapped as GitHub's client_payload, is at most MaxEventBytes.
+func (ev *Event) fit() {
+	size := encodedSize(map[string]any{"event_type": GitHubEventType, "client_payload": ev})
+	for size > MaxEventBytes && len(ev.Images)+len(ev.Workloads) > 0 {
+		ev.Truncated = true
+		if len(ev.Workloads) >= len(ev.Images) {
+			size -= encodedSize(ev.Workloads[len(ev.Workloads)-1]) + 1
+			ev.Workloads = ev.Workloads[:len(ev.Workloads)-1]
+		} else {
+			size -= encodedSize(ev.Images[len(ev.Images)-1]) + 1
+			ev.Images = ev.Images[:len(ev.Images)-1]
+		}
+	}
+}
+
+// encodedSize is the length of v's JSON.
+func encodedSize(v any) int {
+	b, _ := json.Marshal(v)
+	return len(b)
 }
 
 // bases are the digests an image's platform is built on, and its own
