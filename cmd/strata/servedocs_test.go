@@ -1,0 +1,50 @@
+package main
+
+import (
+	"io"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/strata-project/strata/internal/testutil"
+)
+
+// The listeners docs/serving.md and docs/mtls.md name are serve's flags
+// with their defaults, and the command line docs/mtls.md shows is one serve
+// takes: a renamed flag or a moved default fails here.
+func TestServingAndMTLSDocsStateServesFlags(t *testing.T) {
+	t.Parallel()
+	fs := newServeCommand(io.Discard, io.Discard).Flags()
+	def := func(name string) string {
+		f := fs.Lookup(name)
+		if f == nil {
+			t.Fatalf("serve has no flag --%s", name)
+		}
+		return f.DefValue
+	}
+	serving := testutil.DocProse(t, "../../docs/serving.md")
+	for _, flag := range []string{"addr", "health-addr"} {
+		if want := "(`--" + flag + "`, `" + def(flag) + "`"; !strings.Contains(serving, want) {
+			t.Errorf("docs/serving.md does not say %q, serve's flag and its default", want)
+		}
+	}
+	mtls := testutil.DocProse(t, "../../docs/mtls.md")
+	port := strings.TrimPrefix(def("addr"), ":")
+	for _, want := range []string{"webhook port (" + port + ")", "port " + port + " from `networkPolicy.controlPlaneCIDRs`", "port " + strings.TrimPrefix(def("health-addr"), ":") + " (health, metrics)"} {
+		if !strings.Contains(mtls, want) {
+			t.Errorf("docs/mtls.md does not say %q, from serve's listeners' defaults", want)
+		}
+	}
+	line := regexp.MustCompile("```\nstrata (serve [^\n]*)\n```").FindStringSubmatch(string(testutil.ReadFile(t, "../../docs/mtls.md")))
+	if line == nil {
+		t.Fatal("docs/mtls.md shows no strata serve command line")
+	}
+	if err := fs.Parse(strings.Fields(line[1])[1:]); err != nil {
+		t.Errorf("docs/mtls.md: strata %s: %v", line[1], err)
+	}
+	for _, flag := range []string{"cert-dir", "client-ca", "client-cn"} {
+		if !fs.Changed(flag) {
+			t.Errorf("docs/mtls.md: strata %s does not set --%s", line[1], flag)
+		}
+	}
+}
