@@ -344,7 +344,8 @@ func TestPinFailureNeverDenies(t *testing.T) {
 	}
 }
 
-// The decision log line names the digest pinned.
+// The decision log line names the digest pinned; it is written before the
+// answer, so it is there as soon as the answer arrives (docs/serving.md).
 func TestPinLogLineNamesTheDigest(t *testing.T) {
 	t.Parallel()
 	p := newPipeline(t)
