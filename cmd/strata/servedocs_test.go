@@ -28,6 +28,12 @@ func TestServingAndMTLSDocsStateServesFlags(t *testing.T) {
 			t.Errorf("docs/serving.md does not say %q, serve's flag and its default", want)
 		}
 	}
+	// The caps' defaults are the limits table's (TestServingDocumentStatesTheDefaultLimits).
+	for flag, chart := range map[string]string{"max-connections": "connections.webhook", "health-max-connections": "connections.health"} {
+		if want := "(`--" + flag + "`, chart `" + chart + "`)"; def(flag) == "" || !strings.Contains(serving, want) {
+			t.Errorf("docs/serving.md does not say %q, serve's flag", want)
+		}
+	}
 	mtls := testutil.DocProse(t, "../../docs/mtls.md")
 	port := strings.TrimPrefix(def("addr"), ":")
 	for _, want := range []string{"webhook port (" + port + ")", "port " + port + " from `networkPolicy.controlPlaneCIDRs`", "port " + strings.TrimPrefix(def("health-addr"), ":") + " (health, metrics)"} {
