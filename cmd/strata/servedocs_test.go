@@ -54,3 +54,29 @@ func TestServingAndMTLSDocsStateServesFlags(t *testing.T) {
 		}
 	}
 }
+
+// Every strata command line docs/{pinning,troubleshooting,serving,
+// policy-reports,mtls}.md quote inline is a command strata has, with flags
+// it takes: a renamed command or flag fails here, not in a reader's shell.
+func TestDocsQuoteOnlyCommandsStrataHas(t *testing.T) {
+	t.Parallel()
+	quoted := regexp.MustCompile("`strata ([^`]+)`")
+	var checked int
+	for _, doc := range []string{"pinning", "troubleshooting", "serving", "policy-reports", "mtls"} {
+		for _, m := range quoted.FindAllStringSubmatch(testutil.DocProse(t, "../../docs/"+doc+".md"), -1) {
+			checked++
+			root := newRootCommand(strings.NewReader(""), io.Discard, io.Discard)
+			cmd, rest, err := root.Find(strings.Fields(m[1]))
+			if err != nil || cmd == root {
+				t.Errorf("docs/%s.md quotes strata %s: no such command (%v)", doc, m[1], err)
+				continue
+			}
+			if err := cmd.ParseFlags(rest); err != nil {
+				t.Errorf("docs/%s.md quotes strata %s: %v", doc, m[1], err)
+			}
+		}
+	}
+	if checked < 10 {
+		t.Errorf("found %d quoted strata commands, want the dozen these documents quote: is the pattern still right?", checked)
+	}
+}
