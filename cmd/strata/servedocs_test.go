@@ -80,3 +80,28 @@ func TestDocsQuoteOnlyCommandsStrataHas(t *testing.T) {
 		t.Errorf("found %d quoted strata commands, want the dozen these documents quote: is the pattern still right?", checked)
 	}
 }
+
+// docs/policy-reports.md's audit flags are audit's: the report API it
+// calls the default is --report-api's default, --qps's default is the
+// writer's, and -n, -A and -l select what it says they select.
+func TestPolicyReportsDocStatesAuditsFlags(t *testing.T) {
+	t.Parallel()
+	root := newRootCommand(strings.NewReader(""), io.Discard, io.Discard)
+	audit, _, err := root.Find([]string{"audit"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs := audit.Flags()
+	doc := testutil.DocProse(t, "../../docs/policy-reports.md")
+	if want := "| `" + fs.Lookup("report-api").DefValue + "` (default) |"; !strings.Contains(doc, want) {
+		t.Errorf("docs/policy-reports.md does not say %q, --report-api's default", want)
+	}
+	if want := "`--qps` (default " + fs.Lookup("qps").DefValue + " calls per second"; !strings.Contains(doc, want) {
+		t.Errorf("docs/policy-reports.md does not say %q, --qps's default", want)
+	}
+	for _, short := range []string{"n", "A", "l"} {
+		if fs.ShorthandLookup(short) == nil && audit.InheritedFlags().ShorthandLookup(short) == nil {
+			t.Errorf("docs/policy-reports.md names audit's -%s, which audit does not take", short)
+		}
+	}
+}
