@@ -21,9 +21,11 @@ import (
 // the chart's pinDigests defaults.
 func TestPinningDocumentNamesWhatTheCodeHolds(t *testing.T) {
 	t.Parallel()
-	raw := string(testutil.ReadFile(t, "../docs/pinning.md"))
-
-	_, golden, ok := strings.Cut(raw, "`TestPinGolden` holds a golden response for each case above (")
+	var named, want []string
+	for _, c := range PinMatchConditions() {
+		want = append(want, c.Name)
+	}
+	_, golden, ok := strings.Cut(testutil.DocSection(t, "../docs/pinning.md", "## What `/mutate/pin` does"), "`TestPinGolden` holds a golden response for each case above (")
 	golden, _, _ = strings.Cut(golden, "under")
 	cases := regexp.MustCompile("`([a-z-]+)`").FindAllStringSubmatch(golden, -1)
 	if !ok || len(cases) < 10 {
@@ -35,18 +37,15 @@ func TestPinningDocumentNamesWhatTheCodeHolds(t *testing.T) {
 		}
 	}
 
-	var named, want []string
-	for _, m := range regexp.MustCompile("(?m)^- `([a-z-]+)`: ").FindAllStringSubmatch(raw, -1) {
+	chart := testutil.DocSection(t, "../docs/pinning.md", "## Chart")
+	for _, m := range regexp.MustCompile("(?m)^- `([a-z-]+)`: ").FindAllStringSubmatch(chart, -1) {
 		named = append(named, m[1])
-	}
-	for _, c := range PinMatchConditions() {
-		want = append(want, c.Name)
 	}
 	if !slices.Equal(named, want) {
 		t.Errorf("docs/pinning.md explains the match conditions %q; PinMatchConditions are %q", named, want)
 	}
 
-	block := regexp.MustCompile("(?s)```yaml\n# values.yaml\n(.*?)```").FindStringSubmatch(raw)
+	block := regexp.MustCompile("(?s)```yaml\n# values.yaml\n(.*?)```").FindStringSubmatch(chart)
 	if block == nil {
 		t.Fatal("docs/pinning.md shows no values.yaml block")
 	}

@@ -21,10 +21,7 @@ import (
 // message or a renamed key fails here.
 func TestTroubleshootingPolicySectionNamesWhatThePoliciesSay(t *testing.T) {
 	t.Parallel()
-	raw := string(testutil.ReadFile(t, "../docs/troubleshooting.md"))
-	_, section, _ := strings.Cut(raw, "\n## A policy says something\n")
-	section, _, _ = strings.Cut(section, "\n## ")
-	section, _, _ = strings.Cut(section, "\n\n")
+	section, _, _ := strings.Cut(testutil.DocSection(t, "../docs/troubleshooting.md", "## A policy says something\n"), "\n\n")
 	entry := regexp.MustCompile("(?s)^`\\[([a-z-]+)\\]`\\*\\*(.*)$")
 	goReported := map[string]bool{policy.PolicyError: true, InvalidObject: true, UnpinnedImage: true}
 	verb := regexp.MustCompile(`%[sqdv]`)
