@@ -2,6 +2,7 @@ package audit
 
 import (
 	"fmt"
+	"maps"
 	"net/http/httptest"
 	"regexp"
 	"slices"
@@ -11,6 +12,7 @@ import (
 
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
+	"sigs.k8s.io/yaml"
 
 	"github.com/strata-project/strata/internal/testutil"
 	"github.com/strata-project/strata/webhook"
@@ -123,5 +125,47 @@ func TestReportWriterSkipsAndPrunesExemptNamespaces(t *testing.T) {
 	}
 	if !slices.Contains(srv.deleted, report) {
 		t.Errorf("deleted %v, want %s, whose workload's namespace is now exempt", srv.deleted, report)
+	}
+}
+
+// docs/policy-reports.md's table of a result's fields names every field of
+// the golden reports' results, and its properties row every property they
+// hold, no more: a field added or renamed fails here.
+func TestPolicyReportsDocumentNamesEveryResultField(t *testing.T) {
+	t.Parallel()
+	fields, properties := map[string]bool{}, map[string]bool{}
+	for _, api := range []ReportAPI{ReportAPIWGPolicy, ReportAPIOpenReports} {
+		for _, doc := range strings.Split(string(testutil.ReadFile(t, "testdata/reports."+string(api)+".golden.yaml")), "\n---\n") {
+			var report struct{ Results []map[string]any }
+			if err := yaml.Unmarshal([]byte(doc), &report); err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range report.Results {
+				for k, v := range r {
+					fields[k] = true
+					if k == "properties" {
+						for p := range v.(map[string]any) {
+							properties[p] = true
+						}
+					}
+				}
+			}
+		}
+	}
+	named := regexp.MustCompile("`([A-Za-z]+)`")
+	documented, documentedProperties := map[string]bool{}, map[string]bool{}
+	for _, cells := range testutil.DocTable(t, "../../docs/policy-reports.md", "## One result per policy × container × platform")[2:] {
+		documented[strings.Trim(cells[0], "`")] = true
+		if cells[0] == "`properties`" {
+			for _, m := range named.FindAllStringSubmatch(cells[1], -1) {
+				if m[1] != "true" { // a property's value, not its name
+					documentedProperties[m[1]] = true
+				}
+			}
+		}
+	}
+	if len(properties) == 0 || !maps.Equal(fields, documented) || !maps.Equal(properties, documentedProperties) {
+		t.Errorf("docs/policy-reports.md names the fields %v and properties %v; the golden reports' results hold %v and %v",
+			slices.Sorted(maps.Keys(documented)), slices.Sorted(maps.Keys(documentedProperties)), slices.Sorted(maps.Keys(fields)), slices.Sorted(maps.Keys(properties)))
 	}
 }
