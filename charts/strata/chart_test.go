@@ -746,6 +746,18 @@ func TestWebhookPortOpenToEveryPodByDefaultIsClosed(t *testing.T) {
 	if !slices.Contains(egress[53], "*") || !slices.Contains(egress[443], "0.0.0.0/0") || !slices.Contains(egress[6443], "10.96.0.1/32") {
 		t.Errorf("egress = %v, want DNS, the registries on 443 and the API server", egress)
 	}
+	// Without pullSecrets.enabled, strata never calls the API server.
+	var noSecrets networkingv1.NetworkPolicy
+	render(t, "-f", "ci/pullsecrets-values.yaml", "--set", "pullSecrets.enabled=false").one("NetworkPolicy", &noSecrets)
+	egress = networkPolicyEgress(noSecrets)
+	for _, cidrs := range egress {
+		if slices.Contains(cidrs, "10.96.0.1/32") {
+			t.Errorf("egress = %v without pullSecrets.enabled, want no rule to apiServerCIDRs", egress)
+		}
+	}
+	if !slices.Contains(egress[443], "0.0.0.0/0") {
+		t.Errorf("egress = %v without pullSecrets.enabled, want the registries still on 443", egress)
+	}
 }
 
 // TestWebhookClientAuthWiredToServe: webhook.clientAuth gives strata serve
