@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -15,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/client-go/rest"
 
+	"github.com/strata-project/strata/internal/testutil"
 	"github.com/strata-project/strata/internal/wirecost"
 )
 
@@ -147,6 +149,12 @@ func TestAdmissionsReuseTheAPIServersConnections(t *testing.T) {
 	defer page.Body.Close()
 	if scraped, err := wirecost.Parse(page.Body); err != nil || !reflect.DeepEqual(scraped, after) {
 		t.Errorf("wirecost.Parse(/metrics) = %+v, %v; want %+v, what the registry holds", scraped, err, after)
+	}
+	// docs/serving.md states the sizes of these answers: a changed answer
+	// changes what each admission costs on the wire.
+	if want := fmt.Sprintf("%s admissions from %d at a time on a full pool open no connection, and an allow is %d bytes, the test's one-violation deny %d, its warning %d, its one-image pin %d",
+		thousands(admissions), inFlight, sizes[answers[0].request], sizes[answers[1].request], sizes[answers[2].request], sizes[answers[3].request]); !strings.Contains(testutil.DocProse(t, "../docs/serving.md"), want) {
+		t.Errorf("docs/serving.md does not say %q, what this test measured", want)
 	}
 	// An allow is the uid, the verdict and controller-runtime's status:
 	// nothing of the object is sent back.

@@ -16,7 +16,8 @@ import (
 // docs/mtls.md: --client-ca is read once at start; a changed file takes a
 // restart. With the file rewritten to another CA, and the serving
 // certificate since reloaded (so the reload has run after the change), the
-// first CA's client is still answered and the new CA's is refused.
+// first CA's client is still answered and the new CA's is refused. Without
+// --client-cn, any common name the CA signed is answered.
 func TestClientCAFileIsReadOnceAtStart(t *testing.T) {
 	t.Parallel()
 	p := newPipeline(t)
@@ -29,8 +30,8 @@ func TestClientCAFileIsReadOnceAtStart(t *testing.T) {
 	}
 	srv := startServe(t, ServerOptions{CertDir: certDir, ClientCA: caFile, Handlers: asAdmissionHandlers(handlers(p.Checker, nil, nil))})
 	review := string(reviewOf(t, "client-ca-uid", "Pod", "CREATE", podOf("admin", "strata-demo.local/shop/admin:1.0"), nil))
-	answered := func(roots *x509.CertPool, ca testCA) bool {
-		client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots, Certificates: []tls.Certificate{ca.client(t, "kube-apiserver")}}}}
+	answered := func(roots *x509.CertPool, ca testCA, cn string) bool {
+		client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots, Certificates: []tls.Certificate{ca.client(t, cn)}}}}
 		defer client.CloseIdleConnections()
 		resp, err := client.Post("https://"+srv.addr+Paths[policy.Enforce]+"?timeout=5s", "application/json", strings.NewReader(review))
 		if err == nil {
@@ -43,12 +44,15 @@ func TestClientCAFileIsReadOnceAtStart(t *testing.T) {
 		t.Fatal(err)
 	}
 	renewed := writeCert(t, certDir)
-	for deadline := time.Now().Add(30 * time.Second); !answered(renewed, first); time.Sleep(100 * time.Millisecond) {
+	for deadline := time.Now().Add(30 * time.Second); !answered(renewed, first, "kube-apiserver"); time.Sleep(100 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatal("the renewed serving certificate, with the first CA's client, was not answered within 30 s")
 		}
 	}
-	if answered(renewed, second) {
+	if answered(renewed, second, "kube-apiserver") {
 		t.Error("a client of the CA written after start was answered: --client-ca was read again")
+	}
+	if !answered(renewed, first, "system:node:worker-1") {
+		t.Error("without --client-cn, a client of the CA with another common name was refused, want answered")
 	}
 }

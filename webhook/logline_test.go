@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/strata-project/strata/internal/logtest"
 	"github.com/strata-project/strata/webhook/policy"
 )
@@ -202,13 +204,19 @@ func (h heldLog) Handle(ctx context.Context, r slog.Record) error {
 
 // The API server waits for the answer, not for strata's log: the answer
 // is sent whole (its length given, not chunked) before the decision line
-// is written, and the line follows it.
+// is written, and the line follows it; the metrics have counted the
+// decision by the time the answer arrives.
 func TestTheAnswerIsSentBeforeTheDecisionLineIsWritten(t *testing.T) {
 	t.Parallel()
 	p := newPipeline(t)
 	var logs logtest.Buffer
 	held := heldLog{Handler: slog.NewJSONHandler(&logs, nil), release: make(chan struct{})}
-	h := NewHandler(HandlerOptions{Checker: p.Checker, Mode: policy.Enforce, Logger: slog.New(held)})
+	reg := prometheus.NewRegistry()
+	m, err := NewMetrics(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := NewHandler(HandlerOptions{Checker: p.Checker, Mode: policy.Enforce, Logger: slog.New(held), Metrics: m})
 	url := serveHandler(t, h).URL + "?timeout=10s"
 	released := false
 	defer func() {
@@ -231,6 +239,10 @@ func TestTheAnswerIsSentBeforeTheDecisionLineIsWritten(t *testing.T) {
 	}
 	if got := logs.String(); strings.Contains(got, "answer-first") {
 		t.Fatalf("the decision line was written while its handler was held:\n%s", got)
+	}
+	// The metrics count the decision before the answer, line or no line.
+	if got := gather(t, reg)[`strata_decisions_total{decision="denied",mode="enforce"}`]; got != 1 {
+		t.Errorf("strata_decisions_total{denied,enforce} = %v once the answer arrived, want 1", got)
 	}
 
 	close(held.release)

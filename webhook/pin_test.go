@@ -61,8 +61,15 @@ func digestOf(t testing.TB, addr, repoTag string) string {
 // linux/arm64 build of the web shop, and returns the index digest.
 func pushMultiPlatform(t testing.TB, addr string) string {
 	t.Helper()
+	return pushIndex(t, addr, "shop/multi", []string{"1.0", "latest"}, "amd64", "arm64")
+}
+
+// pushIndex pushes to repo, under each tag, an index of a linux build of
+// the web shop for each architecture, and returns the index digest.
+func pushIndex(t testing.TB, addr, repo string, tags []string, archs ...string) string {
+	t.Helper()
 	idx := mutate.IndexMediaType(empty.Index, types.OCIImageIndex)
-	for _, arch := range []string{"amd64", "arm64"} {
+	for _, arch := range archs {
 		img, err := demo.BuildImage(empty.Image, "65532", "multi web shop "+arch)
 		if err != nil {
 			t.Fatal(err)
@@ -74,8 +81,8 @@ func pushMultiPlatform(t testing.TB, addr string) string {
 		})
 	}
 	var d v1.Hash
-	for _, tag := range []string{"1.0", "latest"} {
-		d = imagetest.Push(t, addr+"/shop/multi:"+tag, idx)
+	for _, tag := range tags {
+		d = imagetest.Push(t, addr+"/"+repo+":"+tag, idx)
 	}
 	return d.String()
 }
@@ -344,7 +351,8 @@ func TestPinFailureNeverDenies(t *testing.T) {
 	}
 }
 
-// The decision log line names the digest pinned.
+// The decision log line names the digest pinned; it is written before the
+// answer, so it is there as soon as the answer arrives (docs/serving.md).
 func TestPinLogLineNamesTheDigest(t *testing.T) {
 	t.Parallel()
 	p := newPipeline(t)
@@ -363,6 +371,16 @@ func TestPinLogLineNamesTheDigest(t *testing.T) {
 	}
 	if line.Msg != "admission pin" || line.UID != "uid-log" || len(line.Pinned) != 1 || line.Pinned[0].Digest != want || line.Pinned[0].Container != "app" {
 		t.Errorf("log line = %s, want one pin of container app to %s", logs.String(), want)
+	}
+	// The request's fields docs/pinning.md lists.
+	var fields map[string]any
+	if err := json.Unmarshal([]byte(logs.String()), &fields); err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{"uid", "operation", "kind", "namespace", "name", "user", "dryRun", "pinnedCount", "pinned"} {
+		if _, ok := fields[key]; !ok {
+			t.Errorf("log line = %s, want a %s", logs.String(), key)
+		}
 	}
 }
 

@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/strata-project/strata/internal/logtest"
@@ -405,6 +406,13 @@ func TestServe(t *testing.T) {
 	resp.Body.Close()
 	if !strings.Contains(string(metrics), `strata_decisions_total{decision="denied",mode="enforce"} 1`) {
 		t.Errorf("GET /metrics lacks the enforce denial:\n%s", metrics)
+	}
+	// Registered through controller-runtime's webhook server, the paths keep
+	// its request metrics (docs/serving.md), in its registry.
+	for _, path := range Paths {
+		if key := `controller_runtime_webhook_requests_total{code="200",webhook="` + path + `"}`; gather(t, crmetrics.Registry)[key] < 1 {
+			t.Errorf("%s = 0 after a review posted to %s, want it counted", key, path)
+		}
 	}
 
 	// Graceful shutdown.

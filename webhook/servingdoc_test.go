@@ -2,9 +2,13 @@ package webhook
 
 import (
 	"fmt"
+	"maps"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/strata-project/strata/internal/testutil"
 )
@@ -64,5 +68,56 @@ func TestServingDocumentStatesTheDefaultLimits(t *testing.T) {
 		if !strings.Contains(cells[0], want.webhook) || !strings.Contains(cells[1], want.health) {
 			t.Errorf("docs/serving.md: %s: webhook %q, health %q; the code's defaults are %q and %q", want.row, cells[0], cells[1], want.webhook, want.health)
 		}
+	}
+}
+
+// The bounds docs/serving.md states in its prose, outside the limits
+// table, are the code's too.
+func TestServingDocumentProseStatesTheBounds(t *testing.T) {
+	t.Parallel()
+	prose := testutil.DocProse(t, "../docs/serving.md")
+	w, h := DefaultWebhookLimits(), DefaultHealthLimits()
+	for _, want := range []string{
+		fmt.Sprintf("a %d MiB body limit (`413` beyond", maxReviewBytes>>20),
+		fmt.Sprintf("a uid past %d bytes", maxUIDBytes),
+		fmt.Sprintf("strata's idle timeout, %d minutes, is longer", w.IdleTimeout/time.Minute),
+		fmt.Sprintf("%s connections: the API server needs one per admission request in flight", thousands(w.MaxConns)),
+		fmt.Sprintf("Prometheus (one keep-alive connection per scraper): %d is far above", h.MaxConns),
+		fmt.Sprintf("Each admission request may carry up to %d MiB", maxReviewBytes>>20),
+	} {
+		if !strings.Contains(prose, want) {
+			t.Errorf("docs/serving.md does not say %q, which is what the code does", want)
+		}
+	}
+}
+
+// The connection metrics docs/serving.md names, name{labels}, are the ones
+// Serve registers, with those labels, and it names every one of them.
+func TestServingDocumentNamesTheConnectionMetrics(t *testing.T) {
+	t.Parallel()
+	m, err := newConnMetrics(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	registered := map[string]string{}
+	descs := make(chan *prometheus.Desc, 16)
+	for _, c := range []prometheus.Collector{m.open, m.dropped, m.accepted, m.handshakes, m.answers} {
+		c.Describe(descs)
+	}
+	close(descs)
+	desc := regexp.MustCompile(`fqName: "([^"]+)".*variableLabels: \{([^}]*)\}`)
+	for d := range descs {
+		parts := desc.FindStringSubmatch(d.String())
+		if parts == nil {
+			t.Fatalf("cannot read the metric description %s", d)
+		}
+		registered[parts[1]] = parts[2]
+	}
+	documented := map[string]string{}
+	for _, named := range regexp.MustCompile("`(strata_[a-z_]+)\\{([a-z,]+)\\}`").FindAllStringSubmatch(string(testutil.ReadFile(t, "../docs/serving.md")), -1) {
+		documented[named[1]] = named[2]
+	}
+	if !maps.Equal(documented, registered) {
+		t.Errorf("docs/serving.md names the metrics %v; Serve registers %v", documented, registered)
 	}
 }

@@ -746,16 +746,42 @@ func TestWebhookPortOpenToEveryPodByDefaultIsClosed(t *testing.T) {
 	if !slices.Contains(egress[53], "*") || !slices.Contains(egress[443], "0.0.0.0/0") || !slices.Contains(egress[6443], "10.96.0.1/32") {
 		t.Errorf("egress = %v, want DNS, the registries on 443 and the API server", egress)
 	}
+	// Without pullSecrets.enabled, strata never calls the API server.
+	var noSecrets networkingv1.NetworkPolicy
+	render(t, "-f", "ci/pullsecrets-values.yaml", "--set", "pullSecrets.enabled=false").one("NetworkPolicy", &noSecrets)
+	egress = networkPolicyEgress(noSecrets)
+	for _, cidrs := range egress {
+		if slices.Contains(cidrs, "10.96.0.1/32") {
+			t.Errorf("egress = %v without pullSecrets.enabled, want no rule to apiServerCIDRs", egress)
+		}
+	}
+	if !slices.Contains(egress[443], "0.0.0.0/0") {
+		t.Errorf("egress = %v without pullSecrets.enabled, want the registries still on 443", egress)
+	}
 }
 
 // TestWebhookClientAuthWiredToServe: webhook.clientAuth gives strata serve
 // the API server's client CA and common name, from the chart's ConfigMap or
-// the user's.
+// the user's. The chart's ConfigMap is set as docs/mtls.md's helm upgrade
+// sets it, its CA file replaced by the test's.
 func TestWebhookClientAuthWiredToServe(t *testing.T) {
 	t.Parallel()
 	ca, err := os.ReadFile("testdata/client-ca.crt")
 	if err != nil {
 		t.Fatal(err)
+	}
+	mtls, err := os.ReadFile("../../docs/mtls.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var documented []string
+	for line := range strings.SplitSeq(strings.ReplaceAll(string(mtls), "\\\n", " "), "\n") {
+		if strings.Contains(line, "helm upgrade") && strings.Contains(line, "webhook.clientAuth") {
+			documented = chartdocs.SetArgs(strings.ReplaceAll(line, "caBundle=webhook-ca.crt", "caBundle=testdata/client-ca.crt"))
+		}
+	}
+	if !slices.Contains(documented, "webhook.clientAuth.enabled=true") || !slices.Contains(documented, "webhook.clientAuth.caBundle=testdata/client-ca.crt") {
+		t.Fatalf("docs/mtls.md's helm upgrade sets %q, want webhook.clientAuth.enabled and its caBundle from webhook-ca.crt", documented)
 	}
 	for _, tc := range []struct {
 		name          string
@@ -763,7 +789,7 @@ func TestWebhookClientAuthWiredToServe(t *testing.T) {
 		wantConfigMap string
 		wantCN        string
 	}{
-		{"chart's ConfigMap", []string{"--set-file", "webhook.clientAuth.caBundle=testdata/client-ca.crt"}, fullname + "-client-ca", "--client-cn=kube-apiserver"},
+		{"chart's ConfigMap, as docs/mtls.md sets it", documented, fullname + "-client-ca", "--client-cn=kube-apiserver"},
 		{"user's ConfigMap, any CN", []string{"--set", "webhook.clientAuth.configMap=apiserver-client-ca", "--set", "webhook.clientAuth.cn="}, "apiserver-client-ca", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -944,16 +970,20 @@ func TestServiceMonitor(t *testing.T) {
 	}
 }
 
-// TestNotes: the install notes say which mode is active and how to go on.
+// TestNotes: the install notes say which mode is active and how to go on;
+// the warning of a webhook port open to every address stays until the
+// CIDRs are narrowed or mutual TLS is on (docs/mtls.md).
 func TestNotes(t *testing.T) {
 	t.Parallel()
+	const openPort = "WARNING: the webhook port (8443) accepts connections from any address"
 	for _, tc := range []struct {
-		args []string
-		want []string
+		args         []string
+		want, absent []string
 	}{
-		{nil, []string{"Default mode: AUDIT", "From audit to enforce", "--set 'namespaces.enforce={team-a}'", "WARNING: the webhook port (8443) accepts connections from any address", "networkPolicy.controlPlaneCIDRs"}},
-		{[]string{"--set", "webhook.clientAuth.enabled=true", "--set", "webhook.clientAuth.configMap=apiserver-ca"}, []string{"Mutual TLS: strata answers only client certificates signed by ConfigMap apiserver-ca with common name kube-apiserver", "guard-strata.strata-system.svc:443"}},
-		{[]string{"--set", "mode=enforce", "--set", "namespaces.audit={legacy}"}, []string{"Default mode: ENFORCE", "audit: legacy"}},
+		{nil, []string{"Default mode: AUDIT", "From audit to enforce", "--set 'namespaces.enforce={team-a}'", openPort, "networkPolicy.controlPlaneCIDRs"}, nil},
+		{[]string{"--set", "webhook.clientAuth.enabled=true", "--set", "webhook.clientAuth.configMap=apiserver-ca"}, []string{"Mutual TLS: strata answers only client certificates signed by ConfigMap apiserver-ca with common name kube-apiserver", "guard-strata.strata-system.svc:443"}, []string{openPort}},
+		{[]string{"--set", "networkPolicy.controlPlaneCIDRs={172.18.0.0/24}"}, nil, []string{openPort}},
+		{[]string{"--set", "mode=enforce", "--set", "namespaces.audit={legacy}"}, []string{"Default mode: ENFORCE", "audit: legacy"}, nil},
 	} {
 		out, err := helm(t, append([]string{"install", release, ".", "--namespace", namespace, "--dry-run=client"}, tc.args...)...)
 		if err != nil {
@@ -963,6 +993,11 @@ func TestNotes(t *testing.T) {
 		for _, want := range tc.want {
 			if !strings.Contains(notes, want) {
 				t.Errorf("helm install %v: NOTES lack %q:\n%s", tc.args, want, notes)
+			}
+		}
+		for _, absent := range tc.absent {
+			if strings.Contains(notes, absent) {
+				t.Errorf("helm install %v: NOTES say %q:\n%s", tc.args, absent, notes)
 			}
 		}
 	}

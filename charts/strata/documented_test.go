@@ -1,10 +1,12 @@
 package strata_test
 
 import (
-	"github.com/strata-project/strata/test/chartdocs"
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/strata-project/strata/internal/testutil"
+	"github.com/strata-project/strata/test/chartdocs"
 )
 
 // The audit → enforce path the chart README and NOTES.txt document is run
@@ -56,5 +58,17 @@ func TestDocumentedUpgradeCommandsRender(t *testing.T) {
 	// A bare string is one namespace without braces, not "none": refused, not read as empty.
 	if _, err := helm(t, "template", release, ".", "--namespace", namespace, "--set", "namespaces.warn=team-a"); err == nil || !strings.Contains(err.Error(), "/namespaces/warn") {
 		t.Errorf("--set namespaces.warn=team-a: want a schema error at /namespaces/warn, got %v", err)
+	}
+}
+
+// docs/serving.md sizes the webhook's connection cap against the chart's
+// memory limit: the limit it names is the one the chart renders.
+func TestServingDocStatesTheChartsMemoryLimit(t *testing.T) {
+	t.Parallel()
+	limit := render(t).deployment().Spec.Template.Spec.Containers[0].Resources.Limits.Memory().String()
+	prose := testutil.DocProse(t, "../../docs/serving.md")
+	want := "the chart's " + strings.TrimSuffix(limit, "Mi") + " Mi limit"
+	if !strings.HasSuffix(limit, "Mi") || strings.Count(prose, want) != 2 {
+		t.Errorf("docs/serving.md says %q %d times, want twice: the chart's memory limit is %s", want, strings.Count(prose, want), limit)
 	}
 }

@@ -163,8 +163,21 @@ func TestPinDigestsPerMode(t *testing.T) {
 			}
 		}
 	}
-	if mwc := render(t, "--set", "pinDigests.enabled.enforce=false").pinConfig(); mwc != nil {
+	off := render(t, "--set", "pinDigests.enabled.enforce=false")
+	if mwc := off.pinConfig(); mwc != nil {
 		t.Errorf("pinDigests off in every mode rendered a MutatingWebhookConfiguration with %d entries, want none", len(mwc.Webhooks))
+	}
+	// Pinning reads nothing more than validation does (docs/pinning.md),
+	// which reads pull secrets with its own RBAC.
+	none := render(t, "-f", "ci/pullsecrets-values.yaml", "--set", "pinDigests.enabled.enforce=false")
+	every := render(t, "-f", "ci/pullsecrets-values.yaml", "--set", "pinDigests.enabled.warn=true", "--set", "pinDigests.enabled.audit=true")
+	if none.count("ClusterRole")+none.count("Role") == 0 {
+		t.Fatal("ci/pullsecrets-values.yaml rendered no Role or ClusterRole to compare")
+	}
+	for _, kind := range []string{"Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"} {
+		if !reflect.DeepEqual(none.docs[kind], every.docs[kind]) {
+			t.Errorf("the %s objects differ between pinDigests off and on in every mode: want RBAC unchanged by pinning", kind)
+		}
 	}
 	// cert-manager fills the caBundle of the mutating entries too.
 	mwc := render(t, "--set", "certificates.mode=certManager").pinConfig()

@@ -73,3 +73,13 @@ catalog:
 		}
 	}
 }
+
+// docs/troubleshooting.md: a misspelt key keeps strata serve from starting,
+// before it listens.
+func TestServeRefusesAMisspeltKey(t *testing.T) {
+	t.Parallel()
+	code, _, stderr := runStrata(t, "serve", "--config", "../../examples/config/mistakes.yaml", "--addr", "127.0.0.1:0", "--health-addr", "127.0.0.1:0", "--dev")
+	if code == 0 || !strings.Contains(stderr, `unknown field "timout"`) {
+		t.Errorf("serve --config examples/config/mistakes.yaml = exit %d, stderr %q; want refused, naming timout", code, stderr)
+	}
+}

@@ -6,12 +6,10 @@ import (
 	"testing"
 )
 
-// DocTable is the first table under heading in the Markdown document at
-// path: one row a line, its cells trimmed, the header and separator rows
-// included. Tests read a document's table with it to tie what the document
-// states to what the code does; a document without the heading or the
-// table fails the test.
-func DocTable(t testing.TB, path, heading string) [][]string {
+// DocSection is the text of the Markdown document at path after the line
+// that starts with heading, up to the next "## " heading. A document
+// without the heading fails the test.
+func DocSection(t testing.TB, path, heading string) string {
 	t.Helper()
 	raw, err := os.ReadFile(path)
 	if err != nil {
@@ -22,6 +20,17 @@ func DocTable(t testing.TB, path, heading string) [][]string {
 		t.Fatalf("%s has no section %q", path, heading)
 	}
 	section, _, _ = strings.Cut(section, "\n## ")
+	return section
+}
+
+// DocTable is the first table under heading in the Markdown document at
+// path: one row a line, its cells trimmed, the header and separator rows
+// included. Tests read a document's table with it to tie what the document
+// states to what the code does; a document without the heading or the
+// table fails the test.
+func DocTable(t testing.TB, path, heading string) [][]string {
+	t.Helper()
+	section := DocSection(t, path, heading)
 	var rows [][]string
 	for _, line := range strings.Split(section, "\n") {
 		if !strings.HasPrefix(line, "|") {

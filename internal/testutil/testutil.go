@@ -5,6 +5,7 @@ package testutil
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -27,4 +28,12 @@ func ReadFile(t testing.TB, path string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// DocProse is the Markdown document at path with each run of whitespace
+// made one space, so that a test finds a phrase wherever the prose wraps
+// it.
+func DocProse(t testing.TB, path string) string {
+	t.Helper()
+	return strings.Join(strings.Fields(string(ReadFile(t, path))), " ")
 }

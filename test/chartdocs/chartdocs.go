@@ -12,8 +12,8 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 )
 
-// SetArgs returns the --set and --set-string arguments of a helm
-// command line as helm would receive them, the shell's single quotes
+// SetArgs returns the --set, --set-string and --set-file arguments of a
+// helm command line as helm would receive them, the shell's single quotes
 // removed.
 func SetArgs(line string) []string {
 	var words []string
@@ -39,7 +39,7 @@ func SetArgs(line string) []string {
 	}
 	var out []string
 	for i := 0; i+1 < len(words); i++ {
-		if slices.Contains([]string{"--set", "--set-string"}, words[i]) {
+		if slices.Contains([]string{"--set", "--set-string", "--set-file"}, words[i]) {
 			out = append(out, words[i], words[i+1])
 		}
 	}

@@ -2,6 +2,7 @@ package audit
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -15,13 +16,15 @@ import (
 	"github.com/strata-project/strata/webhook/inventory"
 )
 
-// reportListServer answers the list and delete calls of the report API:
-// the first page of the namespaced list, then a 410 Gone for its continue
-// token (a real API server gives it only after etcd compacts, never on
-// demand), then the whole list.
+// reportListServer answers the list, apply and delete calls of the report
+// API: the first page of the namespaced list, then a 410 Gone for its
+// continue token (a real API server gives it only after etcd compacts, never
+// on demand), then the whole list, with the reports of extra too.
 type reportListServer struct {
 	mu      sync.Mutex
 	lists   int
+	extra   [][2]string // namespace, name
+	applied []string
 	deleted []string
 }
 
@@ -38,6 +41,11 @@ func (s *reportListServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			"metadata": map[string]any{"continue": cont}, "items": items})
 	}
 	switch {
+	case r.Method == http.MethodPatch:
+		s.applied = append(s.applied, strings.TrimPrefix(r.URL.Path, "/apis/wgpolicyk8s.io/v1alpha2/"))
+		body, _ := io.ReadAll(r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(body)
 	case r.Method == http.MethodDelete:
 		s.deleted = append(s.deleted, strings.TrimPrefix(r.URL.Path, "/apis/wgpolicyk8s.io/v1alpha2/"))
 		w.Header().Set("Content-Type", "application/json")
@@ -57,7 +65,11 @@ func (s *reportListServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case s.lists == 1:
 			list("token-1", item("x", "strata-gone-since"))
 		default:
-			list("", item("x", "strata-a"), item("y", "strata-b"), item("y", "labelled-by-hand"))
+			items := []any{item("x", "strata-a"), item("y", "strata-b"), item("y", "labelled-by-hand")}
+			for _, e := range s.extra {
+				items = append(items, item(e[0], e[1]))
+			}
+			list("", items...)
 		}
 	default:
 		http.NotFound(w, r)

@@ -8,8 +8,8 @@ import (
 	"github.com/strata-project/strata/internal/testutil"
 )
 
-// The bounds a publisher or a tenant meets, as docs/images.md and
-// docs/security.md state them, are the code's: a changed bound fails here.
+// The bounds a publisher or a tenant meets, as docs/images.md,
+// docs/troubleshooting.md and docs/security.md state them, are the code's: a changed bound fails here.
 func TestDocsStateTheImageAndPullSecretBounds(t *testing.T) {
 	t.Parallel()
 	thousands := func(n int) string {
@@ -21,6 +21,7 @@ func TestDocsStateTheImageAndPullSecretBounds(t *testing.T) {
 	}
 	for _, want := range []struct{ doc, statement string }{
 		{"../../docs/images.md", fmt.Sprintf("An image of more than %s layers or %s build steps in its history is `too-complex`", thousands(maxImageLayers), thousands(maxImageHistory))},
+		{"../../docs/troubleshooting.md", fmt.Sprintf("or an image of more than %s layers or %s build steps |", thousands(maxImageLayers), thousands(maxImageHistory))},
 		{"../../docs/security.md", fmt.Sprintf("their own (%d per second, in bursts of one such pod)", DefaultNamespaceRate)},
 		{"../../docs/security.md", fmt.Sprintf("At most %d pull secrets are read for a pod", maxPullSecrets)},
 	} {

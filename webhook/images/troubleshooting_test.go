@@ -2,6 +2,7 @@ package images
 
 import (
 	"crypto/x509"
+	"errors"
 	"regexp"
 	"strings"
 	"testing"
@@ -71,5 +72,13 @@ func TestTroubleshootingListsEveryResolutionMessage(t *testing.T) {
 		if !documented[i] {
 			t.Errorf("docs/troubleshooting.md lists %q, which no resolution error prints", row)
 		}
+	}
+
+	// The registry's own error follows in parentheses, its signed URL's
+	// query redacted.
+	signed := at(KindUnavailable)
+	signed.Err = errors.New("GET https://blobs.example.com/x?X-Amz-Signature=secret&X-Amz-Credential=key: 503")
+	if msg := signed.Error(); !strings.HasPrefix(msg, printed[5]+" (GET https://blobs.example.com/x?REDACTED") || strings.Contains(msg, "secret") || strings.Contains(msg, "key") {
+		t.Errorf("Error() with a signed URL's failure = %q, want %q followed by the failure in parentheses, its query redacted", msg, printed[5])
 	}
 }
