@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 
@@ -23,6 +24,9 @@ func TestReportNameIsAValidNameForAnyUID(t *testing.T) {
 		name := ReportName(uid)
 		if errs := validation.IsDNS1123Subdomain(name); len(errs) > 0 {
 			t.Errorf("ReportName(%q) = %q, not a valid name: %v", uid, name, errs)
+		}
+		if uid != real && !regexp.MustCompile(`^strata-sha256-[0-9a-f]{32}$`).MatchString(name) {
+			t.Errorf("ReportName(%q) = %q, want strata-sha256- and 32 hex digits (docs/policy-reports.md)", uid, name)
 		}
 		if other, dup := seen[name]; dup {
 			t.Errorf("ReportName(%q) = ReportName(%q) = %q", uid, other, name)

@@ -52,7 +52,8 @@ func TestPolicyReportsDocumentNamesWhatTheWriterWrites(t *testing.T) {
 	w := NewWriter(nil, WriterOptions{})
 	prose := testutil.DocProse(t, doc)
 	for _, want := range []string{
-		"**Name** `" + ReportName("<workload UID>") + "`",
+		"**Name** `" + reportNamePrefix + "<workload UID>`",
+		"gives `" + hashedNamePrefix + "<32 hex digits>`",
 		fmt.Sprintf("**Label** `%s: %s`", LabelManagedBy, FieldManager),
 		"**Annotation** `" + AnnotationReportHash + "`",
 		"`" + AnnotationPassesOmitted + "` says how many",
