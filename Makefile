@@ -44,8 +44,10 @@ run: ## serve the webhook on the built-in demo (no cluster, no internet), after 
 
 test: lint unit e2e browser ## every test: lint; unit tests (race detector, fuzz seeds, the chart with the real helm); end to end; the graph page in chromium
 
-# The chart's render tests run the real helm, built by `make tools`.
+# The chart's render tests run the real helm, built by `make tools`; the
+# mTLS page's test runs its openssl commands.
 unit: $(TOOLS_BIN)/helm
+	command -v openssl >/dev/null || { apt-get update -qq && apt-get install -y -qq openssl; }
 	$(GO) test -race -count=1 $(PKGS)
 
 fuzz: ## run each fuzz target for a while (FUZZTIME=30s)
