@@ -85,7 +85,9 @@ func BenchmarkAdmitWarmPod(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		logged := NewHandler(HandlerOptions{Checker: p.Checker, Mode: policy.Warn, Metrics: metrics, Logger: slog.New(slog.NewJSONHandler(f, nil))})
+		out := NewLogWriter(f, LogWriterOptions{})
+		defer out.Close()
+		logged := NewHandler(HandlerOptions{Checker: p.Checker, Mode: policy.Warn, Metrics: metrics, Logger: slog.New(slog.NewJSONHandler(out, nil))})
 		benchServe(b, logged, Paths[policy.Warn], body, `"allowed":true`)
 	})
 }

@@ -72,7 +72,12 @@ func newServeCommand(stdout, stderr io.Writer) *cobra.Command {
 			return err
 		}
 
-		logger := slog.New(slog.NewJSONHandler(stdout, nil))
+		// The log is written in batches: a write per decision line was a
+		// system call per admission. Close writes what is held on the
+		// way out.
+		logOut := webhook.NewLogWriter(stdout, webhook.LogWriterOptions{})
+		defer logOut.Close()
+		logger := slog.New(slog.NewJSONHandler(logOut, nil))
 		ctrllog.SetLogger(logr.FromSlogHandler(logger.Handler()))
 		if m := applyMemorySettings(cfg.Cache.MaxBytes.Value()); m.limit > 0 {
 			logger.Info("Go's soft memory limit", "bytes", m.limit, "from", m.from, "gogc", m.gogc, "gogcFrom", m.gogcFrom)
@@ -174,6 +179,8 @@ func newServeCommand(stdout, stderr io.Writer) *cobra.Command {
 		checks["configuration"] = func() (string, error) {
 			return fmt.Sprintf("%d warnings at start (logged; strata config validate names them)", configWarnings), nil
 		}
+		// The start's lines are in the log before strata answers anything.
+		logOut.Flush()
 		err = webhook.Serve(ctx, webhook.ServerOptions{
 			Addr:           *addr,
 			HealthAddr:     *healthAddr,
