@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
 	admissionv1 "k8s.io/api/admission/v1"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
@@ -50,7 +51,10 @@ func BenchmarkPin(b *testing.B) {
 // written as JSON. "handle" is the Handler alone; "serve" adds
 // what Endpoint does around it, as Serve registers it;
 // "floor" is that webhook with a handler that allows everything (what
-// test/bench/noop serves), so that serve − floor is what strata adds.
+// test/bench/noop serves), so that serve − floor is what strata adds;
+// "serve-logged" is serve with what strata serve adds around it: its
+// metrics, and the decision line written to a file (where
+// make bench-apiserver sends strata's stdout) as serve writes its log.
 //
 //	go test -run '^$' -bench BenchmarkAdmitWarmPod -benchmem -benchtime 2000x ./webhook/
 func BenchmarkAdmitWarmPod(b *testing.B) {
@@ -71,6 +75,21 @@ func BenchmarkAdmitWarmPod(b *testing.B) {
 	for name, handler := range map[string]admission.Handler{"serve": h, "floor": allowAll{}} {
 		b.Run(name, func(b *testing.B) { benchServe(b, handler, Paths[policy.Warn], body, `"allowed":true`) })
 	}
+	b.Run("serve-logged", func(b *testing.B) {
+		f, err := os.Create(filepath.Join(b.TempDir(), "strata.log"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer f.Close()
+		metrics, err := NewMetrics(prometheus.NewRegistry())
+		if err != nil {
+			b.Fatal(err)
+		}
+		out := NewLogWriter(f, LogWriterOptions{})
+		defer out.Close()
+		logged := NewHandler(HandlerOptions{Checker: p.Checker, Mode: policy.Warn, Metrics: metrics, Logger: slog.New(slog.NewJSONHandler(out, nil))})
+		benchServe(b, logged, Paths[policy.Warn], body, `"allowed":true`)
+	})
 }
 
 // warmPod is test/bench's warm pod: its AdmissionReview, and its request.
@@ -92,6 +111,7 @@ func warmPod(b *testing.B) ([]byte, admission.Request) {
 func benchServe(b *testing.B, h admission.Handler, path string, body []byte, want string) {
 	serve := Endpoint(h, margin, nil)
 	b.ReportAllocs()
+	defer reportCPU(b)()
 	for b.Loop() {
 		rec := httptest.NewRecorder()
 		r := httptest.NewRequest(http.MethodPost, path+"?timeout=10s", bytes.NewReader(body))

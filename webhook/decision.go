@@ -95,11 +95,11 @@ func Decide(mode policy.Action, violations []policy.Violation) Decision {
 
 // line renders one violation as "[policy] message (platform)", on one line.
 func line(v policy.Violation) string {
-	s := "[" + v.Policy + "] " + oneLine(v.Msg)
-	if v.Platform != "" {
-		s += " (" + v.Platform + ")"
+	// One concatenation, one allocation.
+	if v.Platform == "" {
+		return "[" + v.Policy + "] " + oneLine(v.Msg)
 	}
-	return s
+	return "[" + v.Policy + "] " + oneLine(v.Msg) + " (" + v.Platform + ")"
 }
 
 // oneLine replaces control characters with spaces: the API server drops a

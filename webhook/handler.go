@@ -75,10 +75,8 @@ const UnpinnedImage = "unpinned-image"
 
 // Handle decides one admission request.
 func (h *Handler) Handle(ctx context.Context, req admission.Request) admission.Response {
-	resp, logLine := h.handleWorkload(ctx, req, nil)
-	if logLine != nil {
-		logLine()
-	}
+	resp, line := h.handleWorkload(ctx, req, nil)
+	line.write(&req, &resp)
 	return resp
 }
 
@@ -89,10 +87,10 @@ func (h *Handler) readWorkload(kind metav1.GroupVersionKind, d *jsontext.Decoder
 
 // handleWorkload decides req, given its object as a workload when the
 // review's pass read it, or nil to decode it from its bytes. The metrics
-// count the decision before it returns; its log line is left to logLine
-// (nil when the log is off), which Endpoint calls once the answer is on
-// the wire: the API server waits for the answer, not for the log.
-func (h *Handler) handleWorkload(ctx context.Context, req admission.Request, read *workload.Workload) (resp admission.Response, logLine func()) {
+// count the decision before it returns; its log line is left to line
+// (nothing when the log is off), which Endpoint writes once the answer is
+// on the wire: the API server waits for the answer, not for the log.
+func (h *Handler) handleWorkload(ctx context.Context, req admission.Request, read *workload.Workload) (resp admission.Response, line decisionLine) {
 	start := time.Now()
 	var (
 		w *workload.Workload
@@ -105,10 +103,10 @@ func (h *Handler) handleWorkload(ctx context.Context, req admission.Request, rea
 			h.opts.Logger.Error("panic while deciding an admission", "uid", string(req.UID), "panic", p, "stack", string(debug.Stack()))
 			resp, d = h.failure(http.StatusInternalServerError, fmt.Errorf("panic: %v", p), "strata failed; report it with the decision log")
 		}
-		logLine = h.record(req, w, d, resp, time.Since(start))
+		line = h.record(w, d, resp, time.Since(start))
 	}()
 	resp, w, d = h.handle(ctx, req, read)
-	return resp, nil
+	return resp, decisionLine{}
 }
 
 // failure decides a request strata could not read by the mode, as a
@@ -230,8 +228,8 @@ func (c *Checker) containersDecide() bool {
 }
 
 // record counts the decision in the metrics and returns what writes its
-// one log line, or nil when the log is off.
-func (h *Handler) record(req admission.Request, w *workload.Workload, d *Decision, resp admission.Response, took time.Duration) (logLine func()) {
+// one log line: nothing when the log is off.
+func (h *Handler) record(w *workload.Workload, d *Decision, resp admission.Response, took time.Duration) decisionLine {
 	decision := "allowed"
 	if !resp.Allowed {
 		decision = "denied"
@@ -241,9 +239,27 @@ func (h *Handler) record(req admission.Request, w *workload.Workload, d *Decisio
 	}
 	h.opts.Metrics.observe(h.opts.Mode, decision, d, took)
 	if !h.opts.Logger.Enabled(context.Background(), slog.LevelInfo) {
-		return nil
+		return decisionLine{}
 	}
-	return func() { h.logDecision(&req, w, d, &resp, decision, took) }
+	return decisionLine{h: h, w: w, d: d, decision: decision, took: took}
+}
+
+// decisionLine is what a decision's log line needs beyond the request and
+// the answer, which its writer is given: a value, not a closure holding
+// copies of both, which were three allocations an admission.
+type decisionLine struct {
+	h        *Handler // nil: no line
+	w        *workload.Workload
+	d        *Decision
+	decision string
+	took     time.Duration
+}
+
+// write writes the line of the decision on req answered by resp, if any.
+func (l decisionLine) write(req *admission.Request, resp *admission.Response) {
+	if l.h != nil {
+		l.h.logDecision(req, l.w, l.d, resp, l.decision, l.took)
+	}
 }
 
 // logDecision writes the decision's one log line.

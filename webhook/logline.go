@@ -77,7 +77,8 @@ func lineageOf(ex Examination) []LineageLog {
 // lineage keeps, in order, the platforms' chains that fit logLineageBytes
 // and returns how many it dropped.
 func (b *logBudget) lineage(ls []LineageLog) ([]LineageLog, int) {
-	return keepWithin(b, ls, logLineageBytes, func(c *logBudget, l LineageLog) (LineageLog, int) {
+	return keepWithin(b, ls, logLineageBytes, func(l LineageLog) (LineageLog, int, int) {
+		var c logBudget
 		short := LineageLog{Container: c.cutTo(l.Container, logFieldBytes), Platform: c.cutTo(l.Platform, logFieldBytes), Chain: l.Chain}
 		n := logLineageFixed + escapedLen(short.Container) + escapedLen(short.Platform)
 		for _, e := range l.Chain {
@@ -86,7 +87,7 @@ func (b *logBudget) lineage(ls []LineageLog) ([]LineageLog, int) {
 				n += len(s) + 3
 			}
 		}
-		return short, n
+		return short, n, c.cut
 	}, func(l LineageLog) int {
 		n := len(l.Container) + len(l.Platform)
 		for _, e := range l.Chain {
@@ -125,7 +126,8 @@ func (b *logBudget) policies(ids []string) []string {
 // violations keeps, in order, the violations that fit logViolationsBytes,
 // each message cut to logViolationBytes, and returns how many it dropped.
 func (b *logBudget) violations(vs []policy.Violation) ([]policy.Violation, int) {
-	return keepWithin(b, vs, logViolationsBytes, func(c *logBudget, v policy.Violation) (policy.Violation, int) {
+	return keepWithin(b, vs, logViolationsBytes, func(v policy.Violation) (policy.Violation, int, int) {
+		var c logBudget
 		short := policy.Violation{
 			Policy:    c.cutTo(v.Policy, logFieldBytes),
 			Action:    v.Action,
@@ -134,7 +136,7 @@ func (b *logBudget) violations(vs []policy.Violation) ([]policy.Violation, int) 
 			Platform:  c.cutTo(v.Platform, logFieldBytes),
 		}
 		return short, logViolationFixed + escapedLen(short.Policy) + escapedLen(string(short.Action)) +
-			escapedLen(short.Msg) + escapedLen(short.Container) + escapedLen(short.Platform)
+			escapedLen(short.Msg) + escapedLen(short.Container) + escapedLen(short.Platform), c.cut
 	}, func(v policy.Violation) int {
 		return len(v.Policy) + len(v.Msg) + len(v.Container) + len(v.Platform)
 	})
@@ -143,27 +145,28 @@ func (b *logBudget) violations(vs []policy.Violation) ([]policy.Violation, int) 
 // images keeps, in order, the judged images that fit logImagesBytes, each
 // name cut to logFieldBytes, and returns how many it dropped.
 func (b *logBudget) images(js []JudgedImage) ([]JudgedImage, int) {
-	return keepWithin(b, js, logImagesBytes, func(c *logBudget, j JudgedImage) (JudgedImage, int) {
+	return keepWithin(b, js, logImagesBytes, func(j JudgedImage) (JudgedImage, int, int) {
+		var c logBudget
 		short := JudgedImage{Container: c.cutTo(j.Container, logFieldBytes), Image: c.cutTo(j.Image, logFieldBytes), Digest: j.Digest}
-		return short, logImageFixed + escapedLen(short.Container) + escapedLen(short.Image) + len(short.Digest)
+		return short, logImageFixed + escapedLen(short.Container) + escapedLen(short.Image) + len(short.Digest), c.cut
 	}, func(j JudgedImage) int {
 		return len(j.Container) + len(j.Image) + len(j.Digest)
 	})
 }
 
 // keepWithin keeps, in order, the items that fit budget once shortened
-// (shorten returns the short item and its logged size, counting what it
-// cut in c), counts the bytes of every item it drops (sizeOf), and returns
+// (shorten returns the short item, its logged size and the bytes it cut:
+// a count, not a *logBudget to add to, which would be an allocation an
+// item), counts the bytes of every item it drops (sizeOf), and returns
 // how many it dropped: a list of a log line is cut at its end, never in the
 // middle, so that what is kept reads in order. Until shorten cuts an item,
 // the items kept are items' own (a short item that lost nothing is the item):
 // most lines cut nothing, and copying each list was an allocation.
-func keepWithin[T any](b *logBudget, items []T, budget int, shorten func(c *logBudget, item T) (T, int), sizeOf func(T) int) ([]T, int) {
+func keepWithin[T any](b *logBudget, items []T, budget int, shorten func(item T) (short T, size, cut int), sizeOf func(T) int) ([]T, int) {
 	var copied []T // nil until an item is cut
 	used := 0
 	for i, item := range items {
-		var c logBudget
-		short, n := shorten(&c, item)
+		short, n, cut := shorten(item)
 		if used+n > budget {
 			for _, rest := range items[i:] {
 				b.cut += sizeOf(rest)
@@ -174,8 +177,8 @@ func keepWithin[T any](b *logBudget, items []T, budget int, shorten func(c *logB
 			return copied, len(items) - i
 		}
 		used += n
-		b.cut += c.cut
-		if c.cut > 0 && copied == nil {
+		b.cut += cut
+		if cut > 0 && copied == nil {
 			copied = append(make([]T, 0, len(items)), items[:i]...)
 		}
 		if copied != nil {

@@ -116,8 +116,8 @@ func (p *Pinner) readWorkload(kind metav1.GroupVersionKind, d *jsontext.Decoder)
 
 // handleWorkload pins req's images, given its Pod's images when the
 // review's pass read them, or nil to decode them from its bytes. Its log
-// line is written before it returns: logLine is always nil.
-func (p *Pinner) handleWorkload(ctx context.Context, req admission.Request, read *workload.Workload) (resp admission.Response, logLine func()) {
+// line is written before it returns: it leaves none to write.
+func (p *Pinner) handleWorkload(ctx context.Context, req admission.Request, read *workload.Workload) (resp admission.Response, _ decisionLine) {
 	start := time.Now()
 	var (
 		pins []Pin
@@ -136,7 +136,7 @@ func (p *Pinner) handleWorkload(ctx context.Context, req admission.Request, read
 	at, note = p.pins(ctx, req, read)
 	resp = admission.Allowed("")
 	if len(at) == 0 {
-		return resp, nil
+		return resp, decisionLine{}
 	}
 	pins = make([]Pin, len(at))
 	for i := range at {
@@ -146,7 +146,7 @@ func (p *Pinner) handleWorkload(ctx context.Context, req admission.Request, read
 	patchType := admissionv1.PatchTypeJSONPatch
 	resp.PatchType = &patchType
 	resp.AuditAnnotations = map[string]string{PinnedAnnotation: pinsAuditJSON(pins)}
-	return resp, nil
+	return resp, decisionLine{}
 }
 
 // pinned is a Pin and where its image stands in the Pod.

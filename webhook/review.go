@@ -118,14 +118,14 @@ func (e endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeReview(w, "", false, admission.Errored(http.StatusBadRequest, fmt.Errorf("decoding the AdmissionReview: %w; strata reads the admission.k8s.io/v1 AdmissionReview JSON the API server posts, nothing else", err)))
 		return
 	}
-	resp, logLine := e.handle(ctx, rv.request, rv.workload, reader)
+	resp, line := e.handle(ctx, rv.request, rv.workload, reader)
 	// With a log line, the answer goes out whole first, its length given
 	// so that the flush does not make it chunked: the API server waits
 	// for the answer, not for the log.
-	writeReview(w, rv.apiVersion, logLine != nil, resp)
-	if logLine != nil {
+	writeReview(w, rv.apiVersion, line.h != nil, resp)
+	if line.h != nil {
 		_ = rc.Flush()
-		logLine()
+		line.write(&rv.request, &resp)
 	}
 }
 
@@ -166,9 +166,9 @@ func queryValue(raw, key string) string {
 }
 
 // handle runs the handler (with the workload it read, if it read one),
-// answering a panic with a 500 for that request; logLine is the handler's
+// answering a panic with a 500 for that request; line is the handler's
 // log line of it, to write once the answer is sent.
-func (e endpoint) handle(ctx context.Context, req admission.Request, w *workload.Workload, reader workloadReader) (resp admission.Response, logLine func()) {
+func (e endpoint) handle(ctx context.Context, req admission.Request, w *workload.Workload, reader workloadReader) (resp admission.Response, line decisionLine) {
 	defer func() {
 		if p := recover(); p != nil {
 			e.logger.Error("panic while answering an admission", "uid", string(req.UID), "panic", p, "stack", string(debug.Stack()))
@@ -177,7 +177,7 @@ func (e endpoint) handle(ctx context.Context, req admission.Request, w *workload
 		}
 	}()
 	if reader != nil {
-		resp, logLine = reader.handleWorkload(ctx, req, w)
+		resp, line = reader.handleWorkload(ctx, req, w)
 	} else {
 		resp = e.handler.Handle(ctx, req)
 	}
@@ -185,7 +185,7 @@ func (e endpoint) handle(ctx context.Context, req admission.Request, w *workload
 		resp = admission.Errored(http.StatusInternalServerError, fmt.Errorf("encoding the answer's patch: %w", err))
 		resp.UID = req.UID
 	}
-	return resp, logLine
+	return resp, line
 }
 
 // errTooLarge is a body past maxReviewBytes.
@@ -343,9 +343,9 @@ type workloadReader interface {
 	// read at all.
 	readWorkload(kind metav1.GroupVersionKind, d *jsontext.Decoder) (*workload.Workload, error)
 	// handleWorkload is Handle, given w when readWorkload read it, but
-	// leaves the log line of its decision to logLine (nil: none, or
+	// leaves the log line of its decision to line (empty: none, or
 	// written already), for the caller to write after the answer.
-	handleWorkload(ctx context.Context, req admission.Request, w *workload.Workload) (resp admission.Response, logLine func())
+	handleWorkload(ctx context.Context, req admission.Request, w *workload.Workload) (resp admission.Response, line decisionLine)
 }
 
 var (

@@ -84,6 +84,8 @@ func TestServingDocumentProseStatesTheBounds(t *testing.T) {
 		fmt.Sprintf("%s connections: the API server needs one per admission request in flight", thousands(w.MaxConns)),
 		fmt.Sprintf("Prometheus (one keep-alive connection per scraper): %d is far above", h.MaxConns),
 		fmt.Sprintf("Each admission request may carry up to %d MiB", maxReviewBytes>>20),
+		fmt.Sprintf("a line is out within %d ms, or once %d KiB are held", DefaultLogInterval/time.Millisecond, DefaultLogBytes>>10),
+		fmt.Sprintf("loses at most the last %d ms of lines", DefaultLogInterval/time.Millisecond),
 	} {
 		if !strings.Contains(prose, want) {
 			t.Errorf("docs/serving.md does not say %q, which is what the code does", want)

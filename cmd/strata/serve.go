@@ -5,17 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"time"
 
-	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
-	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	"github.com/strata-project/strata/webhook"
@@ -72,8 +69,8 @@ func newServeCommand(stdout, stderr io.Writer) *cobra.Command {
 			return err
 		}
 
-		logger := slog.New(slog.NewJSONHandler(stdout, nil))
-		ctrllog.SetLogger(logr.FromSlogHandler(logger.Handler()))
+		logger, logOut := serveLogger(stdout)
+		defer logOut.Close()
 		if m := applyMemorySettings(cfg.Cache.MaxBytes.Value()); m.limit > 0 {
 			logger.Info("Go's soft memory limit", "bytes", m.limit, "from", m.from, "gogc", m.gogc, "gogcFrom", m.gogcFrom)
 		}
@@ -174,6 +171,8 @@ func newServeCommand(stdout, stderr io.Writer) *cobra.Command {
 		checks["configuration"] = func() (string, error) {
 			return fmt.Sprintf("%d warnings at start (logged; strata config validate names them)", configWarnings), nil
 		}
+		// The start's lines are in the log before strata answers anything.
+		logOut.Flush()
 		err = webhook.Serve(ctx, webhook.ServerOptions{
 			Addr:           *addr,
 			HealthAddr:     *healthAddr,

@@ -158,6 +158,7 @@ func checkCloudImage(t *testing.T, c cloudCase) {
 
 	// Neither strata logs the token, plain or as basic credentials.
 	for _, p := range []*strataProc{on, off} {
+		p.settle()
 		b, err := os.ReadFile(p.Log)
 		if err != nil {
 			t.Fatal(err)

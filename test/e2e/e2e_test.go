@@ -325,6 +325,7 @@ func TestExemptNamespaces(t *testing.T) {
 			out, err := apply(t, ns, podYAML("exempt-root", s.images.root))
 			mustAllow(t, "root pod in "+ns, out, err)
 			mustNotContain(t, "root pod in "+ns, out, "Warning:")
+			s.strata.settle()
 			if ds := s.strata.decisions(func(d decision) bool { return d.Namespace == ns && d.Name == "exempt-root" }); len(ds) > 0 {
 				t.Errorf("strata logged decisions for %s/exempt-root, want none: %+v", ns, ds)
 			}

@@ -182,6 +182,7 @@ func TestWebhookPortWithMutualTLSAnswersOnlyTheAPIServer(t *testing.T) {
 			t.Errorf("POST with %s = %s, want the handshake refused", tc.name, resp.Status)
 		}
 	}
+	p.settle()
 	if n := len(p.decisions(func(d decision) bool { return d.Name == "direct" })); n != 0 {
 		t.Errorf("strata decided %d direct reviews, want none", n)
 	}

@@ -199,6 +199,7 @@ notify:
 		}
 		time.Sleep(time.Second)
 	}
+	p.settle()
 	if raw, err := os.ReadFile(p.Log); err != nil || strings.Contains(string(raw), secret) {
 		t.Errorf("strata's log holds the HMAC key (or could not be read: %v)", err)
 	}

@@ -18,6 +18,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/strata-project/strata/test/cluster"
+	"github.com/strata-project/strata/webhook"
 )
 
 // strataProc is the real strata binary serving the three webhook paths.
@@ -182,6 +183,11 @@ type decision struct {
 		} `json:"chain"`
 	} `json:"lineage"`
 }
+
+// settle waits until p has written the log lines it holds: strata writes
+// its log in batches, within webhook.DefaultLogInterval. A test that
+// looks for a line's absence settles first.
+func (p *strataProc) settle() { time.Sleep(2 * webhook.DefaultLogInterval) }
 
 // decisions returns the decision log lines that match.
 func (p *strataProc) decisions(match func(decision) bool) []decision {

@@ -12,8 +12,8 @@ import (
 // while the content is known). It never answers with a stale resolution:
 // when the registry fails the re-check, the error says so.
 func (r *Resolver) ResolveFresh(ctx context.Context, image string, access Access) (*Image, error) {
-	if ref, err := r.parse(image); err == nil && !ref.ByDigest() {
-		r.expireTag(refKey{scope: access.Scope, ref: ref.String()})
+	if ref, canonical, err := r.parse(image); err == nil && !ref.ByDigest() {
+		r.expireTag(refKey{scope: access.Scope, ref: canonical})
 	}
 	img, err := r.Resolve(ctx, image, access)
 	if err != nil {

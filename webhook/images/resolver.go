@@ -127,7 +127,7 @@ type Resolver struct {
 
 	refs    *lru.Cache[refKey, *refEntry]
 	hints   *lru.Cache[string, Digest] // reference → last digest seen in any scope
-	parsed  *lru.Cache[string, Reference]
+	parsed  *lru.Cache[string, parsedRef]
 	indexes *lru.Cache[Digest, []child]
 	facts   *lru.Cache[Digest, *Facts]
 	// provenance holds build provenance by attestation manifest digest,
@@ -182,7 +182,7 @@ func NewResolver(opts Options) (*Resolver, error) {
 		backoff:    remote.Backoff{Duration: 50 * time.Millisecond, Factor: 2, Jitter: 0.2, Steps: 3},
 		refs:       lru.New[refKey, *refEntry](0, share(opts.CacheBytes, cacheShares.refs)),
 		hints:      lru.New[string, Digest](0, share(opts.CacheBytes, cacheShares.hints)),
-		parsed:     lru.New[string, Reference](0, share(opts.CacheBytes, cacheShares.parsed)),
+		parsed:     lru.New[string, parsedRef](0, share(opts.CacheBytes, cacheShares.parsed)),
 		indexes:    lru.New[Digest, []child](0, share(opts.CacheBytes, cacheShares.indexes)),
 		facts:      lru.New[Digest, *Facts](0, share(opts.CacheBytes, cacheShares.facts)),
 		sessions:   lru.New[sessionKey, *session](0, share(opts.CacheBytes, cacheShares.sessions)),
@@ -259,30 +259,29 @@ func (r *Resolver) Platforms() []string { return slices.Clone(r.opts.Platforms) 
 // Resolve returns the facts of image for each checked platform. The error,
 // if any, is an *Error whose message names the image and says what to do.
 func (r *Resolver) Resolve(ctx context.Context, image string, access Access) (*Image, error) {
-	ref, err := r.parse(image)
+	ref, canonical, err := r.parse(image)
 	if err != nil {
 		return nil, &Error{Kind: KindInvalidReference, Image: image, Err: err}
 	}
 	if len(r.allow) > 0 && !r.allow[canonicalHost(ref.Registry)] {
 		return nil, &Error{Kind: KindNotAllowed, Image: image, Registry: ref.Registry, Repository: ref.Repository}
 	}
-	top, facts, err := r.resolveImage(ctx, ref, access)
+	top, facts, err := r.resolveImage(ctx, ref, canonical, access)
 	if err != nil {
 		return nil, r.classify(ctx, image, ref, err)
 	}
-	return r.image(ctx, image, ref, ref.String(), top, facts), nil
+	return r.image(ctx, image, ref, canonical, top, facts), nil
 }
 
 // Cached is Resolve answered from the caches alone, false where Resolve
 // would ask a registry or refuse the image. A caller resolving many images
 // at once asks it first, so that a warm admission starts no goroutine.
 func (r *Resolver) Cached(image string, access Access) (*Image, bool) {
-	ref, err := r.parse(image)
+	ref, canonical, err := r.parse(image)
 	if err != nil || len(r.allow) > 0 && !r.allow[canonicalHost(ref.Registry)] {
 		return nil, false
 	}
 	// The canonical reference is both the cache's key and the answer's.
-	canonical := ref.String()
 	top, facts, ok := r.cachedImage(canonical, access)
 	if !ok {
 		return nil, false
@@ -333,30 +332,39 @@ func (r *Resolver) classify(ctx context.Context, image string, ref Reference, er
 }
 
 // parse returns the canonical reference of image, marked for plain HTTP
-// when its registry is insecure; references are parsed once, since every
-// admission names the same few images again.
-func (r *Resolver) parse(image string) (Reference, error) {
-	if ref, ok := r.parsed.Get(image); ok {
-		return ref, nil
+// when its registry is insecure, and its String (the caches' key and the
+// answer's Ref); references are parsed once, since every admission names
+// the same few images again, and spelling each anew was an allocation an
+// image.
+func (r *Resolver) parse(image string) (Reference, string, error) {
+	if p, ok := r.parsed.Get(image); ok {
+		return p.ref, p.canonical, nil
 	}
 	ref, err := ParseReference(image)
 	if err != nil {
-		return Reference{}, err
+		return Reference{}, "", err
 	}
 	if r.insecure[ref.Registry] {
 		ref = ref.plainHTTP()
 	}
-	// The key, and the reference's own canonical spelling of it.
-	r.parsed.Add(image, ref, 2*int64(len(image))+64)
-	return ref, nil
+	canonical := ref.String()
+	// The key, the reference's own canonical spelling of it, and the
+	// whole canonical string.
+	r.parsed.Add(image, parsedRef{ref: ref, canonical: canonical}, 2*int64(len(image))+int64(len(canonical))+64)
+	return ref, canonical, nil
+}
+
+// parsedRef is a parsed image reference and its String.
+type parsedRef struct {
+	ref       Reference
+	canonical string
 }
 
 // resolveImage answers from the caches when it can, without starting a
 // goroutine; otherwise one shared fetch resolves the reference and reads its
 // content, so that a caller arriving between the two steps joins the fetch
-// rather than reading the manifest again.
-func (r *Resolver) resolveImage(ctx context.Context, ref Reference, access Access) (resolved, []*Facts, error) {
-	canonical := ref.String()
+// rather than reading the manifest again. canonical is ref.String().
+func (r *Resolver) resolveImage(ctx context.Context, ref Reference, canonical string, access Access) (resolved, []*Facts, error) {
 	if top, facts, ok := r.cachedImage(canonical, access); ok {
 		return top, facts, nil
 	}

@@ -145,3 +145,31 @@ func builtinEngine(b *testing.B) *policy.Engine {
 	}
 	return e
 }
+
+// BenchmarkPartsInput is Parts.Input for the six inputs of a pod whose
+// parts are all cached: "remembered" with the lineage the catalog serves
+// from its cache (an ID), "computed" with one it computed anew (no ID,
+// found by its fingerprint).
+func BenchmarkPartsInput(b *testing.B) {
+	for _, id := range []uint64{1 << 62, 0} {
+		name := "remembered"
+		if id == 0 {
+			name = "computed"
+		}
+		b.Run(name, func(b *testing.B) {
+			pod := podSubjects()
+			parts := NewParts(0)
+			for _, s := range pod {
+				s.Lineage.ID = id
+				s.Common = &Common{}
+				parts.Input(s)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				for _, s := range pod {
+					parts.Input(s)
+				}
+			}
+		})
+	}
+}

@@ -3,6 +3,7 @@ package input
 import (
 	"bufio"
 	"crypto/sha256"
+	"unsafe"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 
@@ -28,7 +29,7 @@ const DefaultPartsBytes = 4 << 20
 // *Parts builds every part anew.
 type Parts struct {
 	entries    *lru.Cache[partKey, policy.Part]
-	lineages   *lru.Cache[[sha256.Size]byte, policy.Part]
+	lineages   *lru.Cache[lineageKey, policy.Part]
 	containers *lru.Cache[containerKey, policy.Part]
 }
 
@@ -86,7 +87,7 @@ func NewParts(maxBytes int64) *Parts {
 	}
 	return &Parts{
 		entries:    lru.New[partKey, policy.Part](0, maxBytes/8*5),
-		lineages:   lru.New[[sha256.Size]byte, policy.Part](0, maxBytes/4),
+		lineages:   lru.New[lineageKey, policy.Part](0, maxBytes/4),
 		containers: lru.New[containerKey, policy.Part](0, maxBytes/8),
 	}
 }
@@ -109,12 +110,7 @@ func (p *Parts) Input(s *Subject) policy.Input {
 		image = policy.NewPart(s.imageValue())
 		p.entries.Add(key, image, partCost(key.bytes(), image.Term()))
 	}
-	fp := fingerprint(s.Lineage)
-	lin, ok := p.lineages.Get(fp)
-	if !ok {
-		lin = policy.NewPart(lineageValue(s.Lineage))
-		p.lineages.Add(fp, lin, partCost(sha256.Size, lin.Term()))
-	}
+	lin := p.lineagePart(s.Lineage)
 	ck := containerKeyOf(s.Container)
 	ctr, ok := p.containers.Get(ck)
 	if !ok {
@@ -136,6 +132,38 @@ func (p *Parts) Input(s *Subject) policy.Input {
 	}
 	return policy.ObjectOf(rest, policy.NamedPart{Key: "container", Part: ctr},
 		policy.NamedPart{Key: "image", Part: image}, policy.NamedPart{Key: "lineage", Part: lin})
+}
+
+// lineageKey names a lineage part: by its fingerprint (sum), and also by
+// the lineage's ID when the catalog remembers it (id; it serves that same
+// lineage, unchanged, under that ID). Hashing every lineage each time it
+// was served was a tenth of a warm admission's evaluation; the part found
+// by fingerprint the first time is shared by every lineage of that content.
+type lineageKey struct {
+	id  uint64
+	sum [sha256.Size]byte
+}
+
+// lineagePart is l's part: by its ID, or by its fingerprint, or built. The
+// part kept under an ID is counted whole, as if not shared, so that the
+// budget holds whichever key outlives the other.
+func (p *Parts) lineagePart(l lineage.Lineage) policy.Part {
+	byID := lineageKey{id: l.ID}
+	if l.ID != 0 {
+		if part, ok := p.lineages.Get(byID); ok {
+			return part
+		}
+	}
+	bySum := lineageKey{sum: fingerprint(l)}
+	part, ok := p.lineages.Get(bySum)
+	if !ok {
+		part = policy.NewPart(lineageValue(l))
+		p.lineages.Add(bySum, part, partCost(int64(unsafe.Sizeof(bySum)), part.Term()))
+	}
+	if l.ID != 0 {
+		p.lineages.Add(byID, part, partCost(int64(unsafe.Sizeof(byID)), part.Term()))
+	}
+	return part
 }
 
 // fingerprint is the SHA-256 of everything lineageValue reads of l. Lineages

@@ -2,6 +2,7 @@ package lineage
 
 import (
 	"slices"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -21,6 +22,10 @@ type lineageKey struct {
 	platform string
 	scope    string
 }
+
+// lineageIDs numbers the lineages remembered, in every Catalog of the
+// process: an ID is never given twice.
+var lineageIDs atomic.Uint64
 
 type lineageEntry struct {
 	ix      *index // the catalog state it was computed against
@@ -46,6 +51,7 @@ func (c *Catalog) remember(ix *index, key lineageKey, l Lineage) {
 		return
 	}
 	l = cloneLineage(l) // the caller that computed l holds it too
+	l.ID = lineageIDs.Add(1)
 	c.lineages.Add(key, lineageEntry{ix: ix, lineage: l, expires: c.opts.Now().Add(c.opts.ClaimTTL)}, int64(len(key.platform)+len(key.scope))+lineageCost(l))
 }
 

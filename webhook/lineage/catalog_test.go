@@ -401,12 +401,21 @@ func TestLineageCache(t *testing.T) {
 		t.Fatalf("Lineage = %+v, want the claimed base, current", l.Chain)
 	}
 	newDigest := w.push("vendor/jdk:21", w.build(empty.Image, 1, "linux/amd64"), nil)
-	if l := c.Lineage(ctx(t), app, images.Access{}); !l.Chain[0].Current {
-		t.Errorf("Lineage within ClaimTTL = %+v, want the cached answer", l.Chain)
+	cached := c.Lineage(ctx(t), app, images.Access{})
+	if !cached.Chain[0].Current {
+		t.Errorf("Lineage within ClaimTTL = %+v, want the cached answer", cached.Chain)
+	}
+	// The remembered lineage has an ID, the same each time it is served.
+	if again := c.Lineage(ctx(t), app, images.Access{}); cached.ID == 0 || again.ID != cached.ID {
+		t.Errorf("the cached lineage's IDs = %d, %d; want one ID, not 0", cached.ID, again.ID)
 	}
 	clock.now = clock.now.Add(2 * time.Minute)
 	if l := c.Lineage(ctx(t), app, images.Access{}); l.Chain[0].Current || l.Chain[0].CurrentDigest != newDigest {
 		t.Errorf("Lineage after ClaimTTL = %+v, want the moved tag seen: not current, now %s", l.Chain, newDigest)
+	}
+	// What replaced it is another lineage: never the ID of the first.
+	if l := c.Lineage(ctx(t), app, images.Access{}); l.ID == 0 || l.ID == cached.ID {
+		t.Errorf("the lineage remembered after ClaimTTL has ID %d, want a new one (the first was %d)", l.ID, cached.ID)
 	}
 	// An unreachable claim is not remembered.
 	far := &images.Facts{Digest: images.Digest{7}, Platform: "linux/amd64", DiffIDs: []images.Digest{{8}},

@@ -52,6 +52,12 @@ type Lineage struct {
 	// Claims are the base claims read from annotations and labels, each with
 	// the result of checking it.
 	Claims []Claim `json:"claims"`
+	// ID is not zero for a lineage the catalog remembers, and names it:
+	// until the catalog forgets it, every Lineage with that ID is that
+	// one, unchanged, so that what is built from it can be kept by its ID
+	// rather than by a hash of its content made each time it is served.
+	// A lineage computed anew, or copied and changed, has ID zero.
+	ID uint64 `json:"-"`
 }
 
 // Entry is one image of the chain.

@@ -46,6 +46,9 @@ type NamedPart struct {
 type lazyObject struct {
 	rest  func() [][2]*ast.Term
 	built Value
+	// inline holds the parts of an input of a few (strata's have three),
+	// so that they are allocated with the object, not on their own.
+	inline [3]NamedPart
 }
 
 // InputOf is an input with no shared parts.
@@ -55,9 +58,10 @@ func InputOf(v Value) Input { return Input{value: v} }
 // pairs rest returns, which must name no part's key. rest is called at most
 // once, when the whole value is needed: the result cache keys on the parts'
 // digests alone when the policies read nothing else, and a hit then builds
-// nothing. ObjectOf keeps parts.
+// nothing.
 func ObjectOf(rest func() [][2]*ast.Term, parts ...NamedPart) Input {
-	return Input{object: &lazyObject{rest: rest}, parts: parts}
+	o := &lazyObject{rest: rest}
+	return Input{object: o, parts: append(o.inline[:0:len(o.inline)], parts...)}
 }
 
 // Value is the input value.
