@@ -37,3 +37,23 @@ func DocProse(t testing.TB, path string) string {
 	t.Helper()
 	return strings.Join(strings.Fields(string(ReadFile(t, path))), " ")
 }
+
+// SourceFiles are the non-test Go files of the package in the working
+// directory, by name; none fails the test.
+func SourceFiles(t testing.TB) []string {
+	t.Helper()
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, f := range files {
+		if !strings.HasSuffix(f, "_test.go") {
+			out = append(out, f)
+		}
+	}
+	if len(out) == 0 {
+		t.Fatal("no Go source file in the package's directory")
+	}
+	return out
+}
