@@ -17,11 +17,12 @@ import (
 	"github.com/strata-project/strata/webhook/workload"
 )
 
-// fakeCluster stands in for inventory.ListCluster, which is built on
-// another branch: it returns the examples' workloads (namespace shop) and
-// two more in team and kube-system, and records what it was asked.
-// TestAuditAgainstAnAPIServer (e2e, build tag auditcluster) runs the
-// command against a real API server.
+// fakeCluster stands in for inventory.ListCluster in the tests of the
+// commands' own work (flags, output, exit codes): it returns the examples'
+// workloads (namespace shop) and two more in team and kube-system, and
+// records what it was asked. The listing itself is tested against a real
+// API server: TestAuditAgainstAnAPIServer and TestGraphAgainstAnAPIServer
+// (test/e2e) run these commands there.
 type fakeCluster struct {
 	mu     sync.Mutex
 	asked  []inventory.ListOptions
