@@ -11,6 +11,12 @@ REGO    := policies examples/policies
 OPA_VERSION := $(shell awk '$$1 == "github.com/open-policy-agent/opa" {print $$2}' go.mod)
 OPA         := $(BIN)/opa-$(OPA_VERSION)
 
+# staticcheck (unused code, deprecated APIs, bugs go vet does not look for),
+# over every build tag the tests use, built once into bin/ like opa.
+STATICCHECK_VERSION := v0.8.2
+STATICCHECK         := $(BIN)/staticcheck-$(STATICCHECK_VERSION)
+BUILD_TAGS          := e2e,loadtest,browser
+
 # The real binaries the end-to-end and chart tests run, built from the Go module
 # proxy by the tools module test/tools (its go.mod says which versions and why)
 # into test/tools/bin/, which envtest is pointed at. The first build takes about
@@ -72,9 +78,10 @@ bench-audit: $(TOOLS_BIN)/kube-apiserver $(TOOLS_BIN)/etcd $(TOOLS_BIN)/kubectl 
 # The whole input schema file is given to opa check, so it types input in every
 # module without a METADATA schemas entry (schema.input would only exist with a
 # directory of schemas, and policies/ also holds the .rego files).
-lint: $(OPA) ## gofmt, go vet; opa fmt, check (strict, against the input schema) and test
+lint: $(OPA) $(STATICCHECK) ## gofmt, go vet, staticcheck; opa fmt, check (strict, against the input schema) and test
 	@out=$$(gofmt -l cmd webhook policies charts test 2>/dev/null); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
-	$(GO) vet $(PKGS)
+	$(GO) vet -tags $(BUILD_TAGS) $(PKGS)
+	$(STATICCHECK) -tags $(BUILD_TAGS) $(PKGS)
 	@out=$$($(OPA) fmt --list --fail $(REGO)) || { echo "opa fmt needed (run $(BIN)/opa fmt -w $(REGO)):"; echo "$$out"; exit 1; }
 	$(OPA) check --strict --schema policies/input.schema.json $(REGO)
 	$(OPA) test $(REGO)
@@ -83,6 +90,10 @@ $(OPA):
 	GOBIN=$(abspath $(BIN))/.opa $(GO) install github.com/open-policy-agent/opa@$(OPA_VERSION)
 	mv $(BIN)/.opa/opa $@ && rmdir $(BIN)/.opa
 	ln -sf $(notdir $@) $(BIN)/opa
+
+$(STATICCHECK):
+	GOBIN=$(abspath $(BIN))/.staticcheck $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+	mv $(BIN)/.staticcheck/staticcheck $@ && rmdir $(BIN)/.staticcheck
 
 build: ## build bin/strata
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/strata ./cmd/strata

@@ -519,15 +519,6 @@ func rulesEqual(a, b []rbacv1.PolicyRule) bool {
 	})
 }
 
-func env(c corev1.Container, name string) (string, bool) {
-	for _, e := range c.Env {
-		if e.Name == name {
-			return e.Value, true
-		}
-	}
-	return "", false
-}
-
 // TestPodPassesItsOwnPolicies: strata's pod is what run-as-root and the
 // Pod Security "restricted" profile ask of every other pod.
 func TestDeployment(t *testing.T) {

@@ -96,8 +96,7 @@ func TestGraphPageFromDiskDrawsTheFamilyHighlightsDependentsAndFetchesNothing(t 
 		t.Errorf("nodes marked STALE = %q, want %q; marked ✗ = %q, want %q", staleTags, wantStale, violTags, wantViol)
 	}
 	// The rebuild list is under the graph, one row per Use.
-	var rebuildRows int
-	rebuildRows = eval[int](t, b, `document.querySelectorAll('#rebuild-table tr[data-image]').length`)
+	rebuildRows := eval[int](t, b, `document.querySelectorAll('#rebuild-table tr[data-image]').length`)
 	if rebuildRows != len(g.Rebuild) {
 		t.Errorf("rebuild list rows = %d, want %d", rebuildRows, len(g.Rebuild))
 	}

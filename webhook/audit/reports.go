@@ -157,7 +157,7 @@ func editedByOthers(fields []metav1.ManagedFieldsEntry) bool {
 			continue
 		}
 		var owned map[string]json.RawMessage
-		if json.Unmarshal(f.FieldsV1.Raw, &owned) != nil {
+		if json.Unmarshal(f.FieldsV1.GetRawBytes(), &owned) != nil {
 			return true
 		}
 		for k := range owned {

@@ -36,7 +36,7 @@ func ParseRef(ref string) (Ref, error) {
 	}
 	r, err := name.ParseReference(ref)
 	if err != nil {
-		return Ref{}, fmt.Errorf("base %q: %w; want a tag (registry/repository:tag), a digest (sha256:...) or repository@sha256:...", ref, err)
+		return Ref{}, fmt.Errorf("base %q: %w; want a tag (registry/repository:tag), a digest (sha256:<64 hex digits>) or repository@sha256:<64 hex digits>", ref, err)
 	}
 	if d, ok := r.(name.Digest); ok {
 		return Ref{Digest: d.DigestStr()}, nil

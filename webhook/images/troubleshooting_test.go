@@ -17,8 +17,9 @@ func troubleshootingRows(t *testing.T) []string {
 	t.Helper()
 	var rows []string
 	for _, cells := range testutil.DocTable(t, "../../docs/troubleshooting.md", "## An image could not be resolved")[2:] {
-		msg, ok := strings.CutPrefix(cells[0], "`")
-		if msg, ok = strings.CutSuffix(msg, "`"); !ok || strings.Contains(msg, "`") {
+		msg, opened := strings.CutPrefix(cells[0], "`")
+		msg, closed := strings.CutSuffix(msg, "`")
+		if !opened || !closed || strings.Contains(msg, "`") {
 			t.Fatalf("docs/troubleshooting.md: row %q: the message is not one backquoted cell", cells)
 		}
 		rows = append(rows, msg)

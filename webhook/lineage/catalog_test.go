@@ -130,11 +130,10 @@ func TestLineageHistoryIsBounded(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t, images.Options{TagTTL: time.Nanosecond})
 	c := w.catalog(Options{History: 2, Images: []CatalogImage{{Ref: "base/debian:12", Role: "os"}}})
-	var builds []images.Digest
 	var apps []string
 	for i := range 3 {
 		base := w.build(empty.Image, 1, "linux/amd64")
-		builds = append(builds, w.push("base/debian:12", base, nil))
+		w.push("base/debian:12", base, nil)
 		app := "shop/app:" + string(rune('a'+i))
 		w.push(app, w.build(base, 1, "linux/amd64"), nil)
 		apps = append(apps, app)

@@ -162,7 +162,7 @@ func flatten(h header, items []json.RawMessage) ([]listItem, error) {
 			continue
 		}
 		if q.depth >= MaxListDepth {
-			return nil, fmt.Errorf("Lists nested deeper than %d: not a manifest kubectl would apply here", MaxListDepth)
+			return nil, fmt.Errorf("lists nested deeper than %d: not a manifest kubectl would apply here", MaxListDepth)
 		}
 		for _, item := range nested {
 			queue = append(queue, queued{item, q.depth + 1})

@@ -170,7 +170,7 @@ func TestListNestedPastTheBoundIsRefused(t *testing.T) {
 	for range MaxListDepth + 1 {
 		doc = `{"apiVersion": "v1", "kind": "List", "items": [` + doc + `]}`
 	}
-	if _, _, err := readStdin(doc); err == nil || !strings.Contains(err.Error(), "Lists nested deeper than") {
+	if _, _, err := readStdin(doc); err == nil || !strings.Contains(err.Error(), "lists nested deeper than") {
 		t.Errorf("Read(Lists nested %d deep) = %v, want an error naming the bound", MaxListDepth+1, err)
 	}
 }

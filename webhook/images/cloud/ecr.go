@@ -58,7 +58,9 @@ func (e *ECR) Credentials(ctx context.Context, req images.CloudRequest) (authn.A
 	if err != nil {
 		return authn.AuthConfig{}, time.Time{}, err
 	}
-	out, err := client.GetAuthorizationToken(ctx, &ecr.GetAuthorizationTokenInput{RegistryIds: []string{reg.ID}})
+	// No RegistryIds: the token opens every registry the identity may read,
+	// whichever is named (AWS deprecated the field for that reason).
+	out, err := client.GetAuthorizationToken(ctx, &ecr.GetAuthorizationTokenInput{})
 	if err != nil {
 		return authn.AuthConfig{}, time.Time{}, fmt.Errorf("ecr:GetAuthorizationToken in %s: %w", reg.Region, err)
 	}
