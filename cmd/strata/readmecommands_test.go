@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"net"
+	"os"
 	"regexp"
 	"slices"
 	"strings"
@@ -143,6 +144,48 @@ func TestReadmePoliciesAreTheBuiltins(t *testing.T) {
 	for id, action := range builtin {
 		if documented[id] != action {
 			t.Errorf("README.md gives %s the default action %q; its METADATA says %q", id, documented[id], action)
+		}
+	}
+}
+
+// README.md's serving bullet gives the listeners' default ports: they are
+// strata serve's flag defaults, as its help prints them.
+func TestReadmeServingListenersAreServesDefaults(t *testing.T) {
+	var stdout, stderr strings.Builder
+	runWithStdin(t.Context(), []string{"serve", "--help"}, strings.NewReader(""), &stdout, &stderr)
+	help := stdout.String() + stderr.String()
+	prose := testutil.DocProse(t, "../../README.md")
+	for flag, phrase := range map[string]string{
+		"addr":        "TLS ≥ 1.2 on `%s`",
+		"health-addr": "`/healthz`, `/readyz`, `/metrics` on `%s`",
+	} {
+		m := regexp.MustCompile(`--` + flag + ` string .*\(default "([^"]+)"\)`).FindStringSubmatch(help)
+		if m == nil {
+			t.Fatalf("strata serve --help gives no default for --%s:\n%s", flag, help)
+		}
+		if want := strings.Replace(phrase, "%s", m[1], 1); !strings.Contains(prose, want) {
+			t.Errorf("README.md does not say %q: --%s defaults to %s", want, flag, m[1])
+		}
+	}
+}
+
+// Every path of README.md's Layout table and every file it links to
+// exists.
+func TestReadmeLayoutAndLinksExist(t *testing.T) {
+	raw := string(testutil.ReadFile(t, "../../README.md"))
+	var paths []string
+	for _, cells := range testutil.DocTable(t, "../../README.md", "## Layout\n")[2:] {
+		paths = append(paths, strings.Trim(cells[0], "`"))
+	}
+	for _, m := range regexp.MustCompile(`\]\(([^)#:]+)\)`).FindAllStringSubmatch(raw, -1) {
+		paths = append(paths, m[1])
+	}
+	if len(paths) < 30 {
+		t.Fatalf("found %d paths in README.md's Layout table and links, want the forty or so it has", len(paths))
+	}
+	for _, p := range paths {
+		if _, err := os.Stat("../../" + p); err != nil {
+			t.Errorf("README.md names %s: %v", p, err)
 		}
 	}
 }
