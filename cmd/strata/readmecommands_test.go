@@ -189,3 +189,35 @@ func TestReadmeLayoutAndLinksExist(t *testing.T) {
 		}
 	}
 }
+
+// The flags README.md's tour and serving bullet name are the flags of the
+// commands it names them for, as each command's help lists them.
+func TestReadmeFlagsAreTheCommands(t *testing.T) {
+	prose := testutil.DocProse(t, "../../README.md")
+	listed := regexp.MustCompile(`(?m)^\s+(?:(-[a-zA-Z]), )?(--[a-z-]+)`)
+	for cmd, flags := range map[string][]string{
+		"inspect":         {"--platform", "-o", "--insecure", "--pod", "--demo"},
+		"check":           {"-f", "--filename", "-o", "--output", "--mode", "-n", "--config", "--max-file-bytes", "--max-total-bytes"},
+		"audit":           {"-A", "--write-reports", "--report-api", "--kubeconfig", "--context"},
+		"graph":           {"--uses", "-f", "--demo", "-o"},
+		"serve":           {"--notify", "--graph", "--dev", "--cert-dir", "--addr", "--health-addr", "--config", "--kubeconfig", "--context"},
+		"config validate": {"-f", "--strict", "--offline"},
+		"policy test":     {"-v", "--coverage", "--config"},
+		"version":         {"-o"},
+	} {
+		var stdout, stderr strings.Builder
+		runWithStdin(t.Context(), append(strings.Fields(cmd), "--help"), strings.NewReader(""), &stdout, &stderr)
+		have := map[string]bool{}
+		for _, m := range listed.FindAllStringSubmatch(stdout.String()+stderr.String(), -1) {
+			have[m[1]], have[m[2]] = true, true
+		}
+		for _, f := range flags {
+			if !regexp.MustCompile("[ `/[]" + regexp.QuoteMeta(f) + "[ `=|]").MatchString(prose) {
+				t.Errorf("README.md no longer names %s for strata %s", f, cmd)
+			}
+			if !have[f] {
+				t.Errorf("README.md names %s for strata %s, whose help does not list it", f, cmd)
+			}
+		}
+	}
+}
