@@ -325,3 +325,71 @@ func TestBenchReadmeTargetsAreTheMakefiles(t *testing.T) {
 		t.Errorf("README.md builds kube-apiserver and etcd from the tools module: %v", err)
 	}
 }
+
+// resultsTables are the Markdown tables of a RESULTS.md section, in order,
+// each its data rows' cells.
+func resultsTables(section string) [][][]string {
+	var tables [][][]string
+	for {
+		rows := resultsTable(section)
+		if rows == nil {
+			return tables
+		}
+		tables = append(tables, rows)
+		// Past this table: the line after its last row.
+		last := "| " + strings.Join(rows[len(rows)-1], " | ") + " |"
+		at := strings.Index(section, last)
+		if at < 0 {
+			return tables
+		}
+		section = section[at+len(last):]
+	}
+}
+
+// test/bench/README.md's table of make bench-apiserver's scenarios is what
+// the run it cites measured: each scenario for the kinds the table gives,
+// through the webhooks it names, on the paths it names (the wire table's
+// answers by path).
+func TestBenchReadmeScenariosAreTheRunsScenarios(t *testing.T) {
+	t.Parallel()
+	tables := resultsTables(testutil.DocSection(t, "RESULTS.md", "## "+apiE8506ff+"\n"))
+	if len(tables) < 4 {
+		t.Fatalf("RESULTS.md, “%s”: %d tables, want three runs and the wire table", apiE8506ff, len(tables))
+	}
+	runs, wire := tables[0], tables[3]
+	const webhookCalls, answerPaths = 11, 7
+	allKinds := []string{"Pod", "Pod by digest", "Deployment"}
+	backquoted := regexp.MustCompile("`([^`]+)`")
+	for _, cells := range testutil.DocTable(t, "README.md", "### The scenarios\n")[2:] {
+		scenario, hook, measured := cells[0], cells[2], strings.Split(cells[3], ", ")
+		if cells[3] == "every kind" {
+			measured = allKinds
+		}
+		var kinds []string
+		var calls, paths string
+		for _, row := range runs {
+			if row[apiScenarioCell] == scenario && !slices.Contains(kinds, row[0]) {
+				kinds = append(kinds, row[0])
+			}
+			if row[apiScenarioCell] == scenario {
+				calls += row[webhookCalls] + " "
+			}
+		}
+		for _, row := range wire {
+			if row[apiScenarioCell] == scenario {
+				paths += row[answerPaths] + " "
+			}
+		}
+		if !slices.Equal(kinds, measured) {
+			t.Errorf("README.md measures %q for %v; the run measured it for %v", scenario, measured, kinds)
+		}
+		for _, m := range backquoted.FindAllStringSubmatch(hook, -1) {
+			switch name := m[1]; {
+			case strings.HasSuffix(name, ".strata.dev") && !strings.Contains(calls, name+": "):
+				t.Errorf("README.md's %q calls %s, which the run's rows of it do not name: %s", scenario, name, calls)
+			case strings.HasPrefix(name, "/") && !strings.Contains(paths, name+" "):
+				t.Errorf("README.md's %q answers on %s; the run's wire table shows %s", scenario, name, paths)
+			}
+		}
+	}
+}
