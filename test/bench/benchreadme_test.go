@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -391,5 +392,53 @@ func TestBenchReadmeScenariosAreTheRunsScenarios(t *testing.T) {
 				t.Errorf("README.md's %q answers on %s; the run's wire table shows %s", scenario, name, paths)
 			}
 		}
+	}
+}
+
+// test/bench/README.md's fixtures are what the files hold: the warm pod a
+// ReplicaSet's, of three containers on the images it names, the cold pod
+// of one container; and the ratio interval resamples as often as it says.
+func TestBenchReadmeFixturesAreTheFiles(t *testing.T) {
+	t.Parallel()
+	prose := testutil.DocProse(t, "README.md")
+	var pod struct {
+		Request struct {
+			Object struct {
+				Metadata struct {
+					OwnerReferences []struct{ Kind string } `json:"ownerReferences"`
+				} `json:"metadata"`
+				Spec struct {
+					Containers []struct{ Image string } `json:"containers"`
+				} `json:"spec"`
+			} `json:"object"`
+		} `json:"request"`
+	}
+	counts := map[int]string{1: "one container", 3: "three containers"}
+	for file, phrase := range map[string]string{
+		"warm-pod.json": "| `testdata/warm-pod.json` | a %s pod as a validating webhook receives it (managedFields, ownerReferences, probes, the service-account volume): %s, %s |",
+		"cold-pod.json": "| `testdata/cold-pod.json` | the same kind of pod with %[2]s, whose image the load generator replaces |",
+	} {
+		if err := json.Unmarshal(testutil.ReadFile(t, filepath.Join("testdata", file)), &pod); err != nil {
+			t.Fatalf("%s: %v", file, err)
+		}
+		o := pod.Request.Object
+		var images []string
+		for i, c := range o.Spec.Containers {
+			if i > 0 {
+				c.Image = strings.TrimPrefix(c.Image, "strata-demo.local/")
+			}
+			images = append(images, "`"+c.Image+"`")
+		}
+		owner := ""
+		if len(o.Metadata.OwnerReferences) == 1 {
+			owner = o.Metadata.OwnerReferences[0].Kind
+		}
+		want := fmt.Sprintf(phrase, owner, counts[len(images)], strings.Join(images, ", "))
+		if !strings.Contains(prose, want) {
+			t.Errorf("README.md does not say %q, what testdata/%s holds", want, file)
+		}
+	}
+	if want := fmt.Sprintf("%s times (seeded)", thousands(resamples)); !strings.Contains(prose, want) {
+		t.Errorf("README.md does not say %q: ratioInterval draws %d", want, resamples)
 	}
 }
