@@ -10,14 +10,16 @@ import (
 	"github.com/strata-project/strata/internal/testutil"
 )
 
+// valuesBlocks are the values.yaml files a page shows.
+var valuesBlocks = regexp.MustCompile("(?s)```yaml\n# values.yaml\n(.*?)```")
+
 // Each values.yaml docs/notifications.md shows (the generic receiver,
 // GitHub, GitLab) is one the chart accepts, and its notify.url and
 // notify.format reach strata.yaml as given; a token key makes strata read a
 // token file, an empty HMAC key leaves the events unsigned.
 func TestNotificationsMdValuesRender(t *testing.T) {
 	t.Parallel()
-	doc := string(testutil.ReadFile(t, "../../docs/notifications.md"))
-	blocks := regexp.MustCompile("(?s)```yaml\n# values.yaml\n(.*?)```").FindAllStringSubmatch(doc, -1)
+	blocks := valuesBlocks.FindAllStringSubmatch(string(testutil.ReadFile(t, "../../docs/notifications.md")), -1)
 	if len(blocks) != 3 {
 		t.Fatalf("docs/notifications.md shows %d values.yaml blocks, want the generic, GitHub and GitLab ones", len(blocks))
 	}

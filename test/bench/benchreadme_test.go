@@ -187,28 +187,27 @@ var runClaims = []runClaim{
 	{"the targets (≤ 60 s, ≤ 2 registry requests per distinct image on a cold cache, RSS ≤ 256 MiB)", audit493d4c9, []string{"(target ≤ 60 s)", "(target ≤ 2)", "(target ≤ 256 MiB)"}},
 }
 
-// resultsTable is the first Markdown table of a RESULTS.md section (also
-// when indented in a log), its data rows' cells.
-func resultsTable(section string) [][]string {
+// resultsTables are the Markdown tables of a RESULTS.md section, in order
+// (also those indented in a log), each its data rows' cells: a table's
+// rows are its lines that start with "|", cells split at " | ".
+func resultsTables(section string) [][][]string {
+	var tables [][][]string
 	var rows [][]string
+	end := func() {
+		if len(rows) > 2 {
+			tables = append(tables, rows[2:])
+		}
+		rows = nil
+	}
 	for _, line := range strings.Split(section, "\n") {
-		line = strings.TrimSpace(line)
-		if !strings.HasPrefix(line, "|") {
-			if len(rows) > 0 {
-				break
-			}
-			continue
+		if line = strings.TrimSpace(line); strings.HasPrefix(line, "|") {
+			rows = append(rows, strings.Split(strings.Trim(line, "| "), " | "))
+		} else {
+			end()
 		}
-		cells := strings.Split(strings.Trim(line, "|"), "|")
-		for i := range cells {
-			cells[i] = strings.TrimSpace(cells[i])
-		}
-		rows = append(rows, cells)
 	}
-	if len(rows) < 2 {
-		return nil
-	}
-	return rows[2:]
+	end()
+	return tables
 }
 
 // Each number test/bench/README.md takes from a run is followed by a
@@ -259,7 +258,7 @@ func TestBenchReadmeNumbersAreFromTheRunsItCites(t *testing.T) {
 
 	// The load generator's CPU per request in the floor and warm rows.
 	lo, hi := 1<<30, 0
-	for _, row := range resultsTable(sections[loadE8506ff]) {
+	for _, row := range resultsTables(sections[loadE8506ff])[0] {
 		if !strings.HasPrefix(row[0], "no-op floor") && !strings.HasPrefix(row[0], "warm") {
 			continue
 		}
@@ -276,7 +275,7 @@ func TestBenchReadmeNumbersAreFromTheRunsItCites(t *testing.T) {
 	// The rows and scenario-kind pairs of a run without the baseline.
 	pairs := map[string]bool{}
 	var rows int
-	for _, row := range resultsTable(sections[apiE8506ff]) {
+	for _, row := range resultsTables(sections[apiE8506ff])[0] {
 		if strings.Contains(row[apiScenarioCell], "baseline binary") {
 			continue
 		}
@@ -324,26 +323,6 @@ func TestBenchReadmeTargetsAreTheMakefiles(t *testing.T) {
 	}
 	if _, err := os.Stat("../tools/go.mod"); err != nil {
 		t.Errorf("README.md builds kube-apiserver and etcd from the tools module: %v", err)
-	}
-}
-
-// resultsTables are the Markdown tables of a RESULTS.md section, in order,
-// each its data rows' cells.
-func resultsTables(section string) [][][]string {
-	var tables [][][]string
-	for {
-		rows := resultsTable(section)
-		if rows == nil {
-			return tables
-		}
-		tables = append(tables, rows)
-		// Past this table: the line after its last row.
-		last := "| " + strings.Join(rows[len(rows)-1], " | ") + " |"
-		at := strings.Index(section, last)
-		if at < 0 {
-			return tables
-		}
-		section = section[at+len(last):]
 	}
 }
 
