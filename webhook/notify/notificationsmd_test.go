@@ -198,3 +198,21 @@ func TestNotificationsMdRebuiltImageStopsCountingAsStale(t *testing.T) {
 		t.Errorf("strata_stale_images once web runs an image rebuilt on the new base = %q, want nothing", got)
 	}
 }
+
+// The bounds docs/notifications.md gives an event are the package's: the
+// entries of each list and the bytes of the event (the behaviour at each,
+// TestEventListsAtMostAHundredImagesAndWorkloads and
+// TestEventStaysUnderGitHubsLimitWhateverTheNames).
+func TestNotificationsMdStatesTheEventsBounds(t *testing.T) {
+	t.Parallel()
+	prose := testutil.DocProse(t, "../../docs/notifications.md")
+	for _, want := range []string{
+		fmt.Sprintf("Each list holds at most %d entries", notify.MaxListed),
+		fmt.Sprintf("is at most %d KiB (`truncated: true` says more were seen)", notify.MaxEventBytes>>10),
+		fmt.Sprintf("more than %d images, workloads or containers of a workload, or more than fits in %d KiB", notify.MaxListed, notify.MaxEventBytes>>10),
+	} {
+		if !strings.Contains(prose, want) {
+			t.Errorf("docs/notifications.md does not say %q, which is what the code bounds", want)
+		}
+	}
+}
