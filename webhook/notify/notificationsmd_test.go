@@ -1,10 +1,12 @@
 package notify_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -214,5 +216,34 @@ func TestNotificationsMdStatesTheEventsBounds(t *testing.T) {
 		if !strings.Contains(prose, want) {
 			t.Errorf("docs/notifications.md does not say %q, which is what the code bounds", want)
 		}
+	}
+}
+
+// leaves are the paths of a JSON value's leaves (testutil.JSONFields),
+// an array of strings and an empty one alike.
+func leaves(t *testing.T, raw []byte) []string {
+	t.Helper()
+	var out []string
+	for _, p := range testutil.JSONFields(t, raw, nil) {
+		out = append(out, strings.TrimSuffix(p, "[]"))
+	}
+	return slices.Compact(out)
+}
+
+// The event docs/notifications.md shows (pasted from an end-to-end run) has
+// the fields, nested ones included, that an event of one platform, image
+// and workload has on this commit.
+func TestNotificationsMdExampleEventHasTheEventsFields(t *testing.T) {
+	t.Parallel()
+	shown := regexp.MustCompile("(?s)```json\n(.*?)```").FindStringSubmatch(string(testutil.ReadFile(t, "../../docs/notifications.md")))
+	if shown == nil {
+		t.Fatal("docs/notifications.md shows no event")
+	}
+	sent, err := json.Marshal(notify.Event{Platforms: []notify.Platform{{}}, Images: []notify.Image{{}}, Workloads: []notify.Workload{{Namespace: "shop"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := leaves(t, []byte(shown[1])), leaves(t, sent); !slices.Equal(got, want) {
+		t.Errorf("docs/notifications.md's event has the fields %v; an event has %v", got, want)
 	}
 }
