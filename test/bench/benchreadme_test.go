@@ -174,7 +174,7 @@ var runClaims = []runClaim{
 	{"`make bench-load` 1m39.165s", loadE8506ff, []string{"real\t1m39.165s"}},
 	{"4m31.011s, 4m29.212s and 4m32.673s with `BENCH_API_BASELINE`", apiE8506ff, []string{"BENCH_API_BASELINE", "real\t4m31.011s", "real\t4m29.212s", "real\t4m32.673s"}},
 	{"3m59.031s and 4m1.184s without it", apiD0c1388, []string{"`time make bench-apiserver`: real 3m59.031s", "`time make bench-apiserver`: real 4m1.184s"}},
-	{"`make bench-audit` 86.74s for `TestAudit`", audit493d4c9, []string{"--- PASS: TestAudit (86.74s)"}},
+	{"go test gave `TestAudit` 86.74s", audit493d4c9, []string{"--- PASS: TestAudit (86.74s)"}},
 	{"78–214 µs of CPU per request in the floor and warm rows", loadE8506ff, nil}, // the column's range, below
 	{"took real 5m24.927s on a quiet machine", fullQuiet, []string{"BENCH_COLD_N=100000", "real 5m24.927s, pushing included"}},
 	{"pushing alone took 12 min 17 s and the run 1,495 s", fullShared, []string{"Pushing took 12 min 17 s; the run 1,495 s", "-timeout 60m"}},
