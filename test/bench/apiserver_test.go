@@ -53,7 +53,7 @@ func readAPISettings(t *testing.T) apiSettings {
 	// allows. Slices of 1 s: the API server's own collections and the other
 	// processes' load, which move a 7 s run by up to a sixth, fall on every
 	// scenario alike.
-	s := apiSettings{duration: 7 * time.Second, rounds: 7, warmup: 2 * time.Second, concurrency: []int{4, 16}, kinds: []string{kindPod, kindPodByDigest, kindDeployment}}
+	s := apiSettings{duration: defaultAPIDuration, rounds: defaultAPIRounds, warmup: apiWarmup, concurrency: apiConcurrency, kinds: []string{kindPod, kindPodByDigest, kindDeployment}}
 	if v := os.Getenv("BENCH_API_DURATION"); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil || d <= 0 {

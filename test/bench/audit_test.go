@@ -37,16 +37,9 @@ type auditSettings struct {
 	catalog    int // catalog images: one OS base and runtimes on it
 }
 
-// Each namespace holds 6 Deployments, 2 StatefulSets, a DaemonSet and a
-// CronJob, each with 5 running pods: 200 namespaces are 2,000 workloads
-// and 10,000 pods.
-var auditKinds = []string{"Deployment", "Deployment", "Deployment", "Deployment", "Deployment", "Deployment", "StatefulSet", "StatefulSet", "DaemonSet", "CronJob"}
-
-const podsPerWorkload = 5
-
 func readAuditSettings(t *testing.T) auditSettings {
 	t.Helper()
-	s := auditSettings{namespaces: 200, images: 1000, catalog: 200}
+	s := auditSettings{namespaces: defaultAuditNamespaces, images: defaultAuditImages, catalog: defaultAuditCatalog}
 	positiveFromEnv(t, "BENCH_AUDIT_NAMESPACES", &s.namespaces)
 	positiveFromEnv(t, "BENCH_AUDIT_IMAGES", &s.images)
 	positiveFromEnv(t, "BENCH_AUDIT_CATALOG", &s.catalog)
@@ -195,7 +188,7 @@ func createAuditCluster(ctx context.Context, admin *rest.Config, cfg auditSettin
 		objects int
 	)
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(16)
+	g.SetLimit(auditCreators)
 	for n := range cfg.namespaces {
 		ns := fmt.Sprintf("bench-audit-%03d", n)
 		if err := cluster.CreateNamespace(ctx, c, ns); err != nil {

@@ -33,7 +33,7 @@ type settings struct {
 
 func readSettings(t *testing.T) settings {
 	t.Helper()
-	s := settings{duration: 10 * time.Second, coldImages: 2000, catalog: 200, coldN: 20000, concurrency: []int{8, 32}}
+	s := settings{duration: defaultDuration, coldImages: defaultColdImages, catalog: defaultCatalog, coldN: defaultColdN, concurrency: defaultConcurrency}
 	if v := os.Getenv("BENCH_DURATION"); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil {
@@ -82,7 +82,7 @@ func TestLoad(t *testing.T) {
 	floor := map[int]float64{}
 
 	// A short run at concurrency 1 first: the service time, without queueing.
-	probe := max(cfg.duration/4, time.Second)
+	probe := max(cfg.duration/probeShare, time.Second)
 
 	t.Run("floor", func(t *testing.T) {
 		s := startServer(t, "noop", noop)
@@ -139,7 +139,7 @@ func TestLoad(t *testing.T) {
 
 		// The first images one at a time, for the latency of a cold image
 		// without queueing, the rest at concurrency 8; each image is new.
-		first := min(200, len(fx.apps)/10)
+		first := min(firstColdImages, len(fx.apps)/10)
 		cold := func(c int, imgs []string) row {
 			return measure(ctx, t, s, fmt.Sprintf("cold: each admission a new image (%d images)", len(imgs)), load.Options{
 				URL: s.url("warn"), Concurrency: c, Requests: len(imgs), Body: coldBody, Images: imgs, UniqueNames: true, Insecure: true,
@@ -175,7 +175,7 @@ func TestLoad(t *testing.T) {
 // the rest open connections and grow the heaps.
 func warmUp(ctx context.Context, t *testing.T, url string, body []byte) {
 	t.Helper()
-	res, err := load.Run(ctx, load.Options{URL: url, Concurrency: 8, Requests: 500, Duration: 10 * time.Second, Body: body, UniqueNames: true, Insecure: true})
+	res, err := load.Run(ctx, load.Options{URL: url, Concurrency: warmUpConcurrency, Requests: warmUpRequests, Duration: 10 * time.Second, Body: body, UniqueNames: true, Insecure: true})
 	if err != nil {
 		t.Fatal(err)
 	}

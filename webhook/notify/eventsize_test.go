@@ -49,5 +49,10 @@ func TestEventStaysUnderGitHubsLimitWhateverTheNames(t *testing.T) {
 		if len(body) >= 64<<10 || !ev.Truncated || len(ev.Workloads) == 0 {
 			t.Errorf("event of %s = %d bytes, truncated %v, %d workloads; want under 64 KB, truncated, and some workload listed", name, len(body), ev.Truncated, len(ev.Workloads))
 		}
+		// The client_payload itself, the generic body: at most MaxEventBytes
+		// (docs/notifications.md's 60 KiB).
+		if payload, err := json.Marshal(ev); err != nil || len(payload) > MaxEventBytes {
+			t.Errorf("event of %s = %d bytes (%v), want at most MaxEventBytes, %d", name, len(payload), err, MaxEventBytes)
+		}
 	}
 }
