@@ -54,11 +54,12 @@ func TestReadmeTwoCommandsAreTheMakefiles(t *testing.T) {
 	for _, c := range []struct {
 		readme, in, want string
 	}{
-		{"lint (gofmt, go vet, opa fmt/check/test)", lint, "gofmt -l"},
-		{"lint (gofmt, go vet, opa fmt/check/test)", lint, "$(GO) vet"},
-		{"lint (gofmt, go vet, opa fmt/check/test)", lint, "$(OPA) fmt"},
-		{"lint (gofmt, go vet, opa fmt/check/test)", lint, "$(OPA) check"},
-		{"lint (gofmt, go vet, opa fmt/check/test)", lint, "$(OPA) test"},
+		{"lint (gofmt, go vet, staticcheck, opa fmt/check/test)", lint, "gofmt -l"},
+		{"lint (gofmt, go vet, staticcheck, opa fmt/check/test)", lint, "$(GO) vet"},
+		{"lint (gofmt, go vet, staticcheck, opa fmt/check/test)", lint, "$(STATICCHECK) -tags"},
+		{"lint (gofmt, go vet, staticcheck, opa fmt/check/test)", lint, "$(OPA) fmt"},
+		{"lint (gofmt, go vet, staticcheck, opa fmt/check/test)", lint, "$(OPA) check"},
+		{"lint (gofmt, go vet, staticcheck, opa fmt/check/test)", lint, "$(OPA) test"},
 		{"the unit tests with the race detector", unit, "test -race"},
 		{"(the Helm chart's among them, with the real `helm`)", strings.Join(unitDeps, " "), "$(TOOLS_BIN)/helm"},
 		{"into `test/tools/bin`", strings.Join(toolDeps, " "), "$(TOOLS_BIN)/kube-apiserver $(TOOLS_BIN)/kubectl $(TOOLS_BIN)/etcd $(TOOLS_BIN)/helm"},
@@ -74,8 +75,10 @@ func TestReadmeTwoCommandsAreTheMakefiles(t *testing.T) {
 	if tools != "" {
 		t.Errorf("make tools has a recipe of its own %q: README.md says it builds the four binaries, its prerequisites", tools)
 	}
-	if !strings.Contains(makefile, "$(OPA):\n\tGOBIN=") || !strings.Contains(prose, "`make test` builds what it needs from the Go module proxy — `opa`") {
-		t.Error("README.md says make test builds opa from the Go module proxy; the Makefile's $(OPA) target must install it")
+	for _, tool := range []string{"OPA", "STATICCHECK"} {
+		if !strings.Contains(makefile, "$("+tool+"):\n\tGOBIN=") || !strings.Contains(prose, "`make test` builds what it needs from the Go module proxy — `opa`, `staticcheck`") {
+			t.Errorf("README.md says make test builds opa and staticcheck from the Go module proxy; the Makefile's $(%s) target must install it", tool)
+		}
 	}
 
 	// make run, as the section shows and describes it.
