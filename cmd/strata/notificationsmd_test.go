@@ -54,13 +54,13 @@ func TestNotificationsMdConfigurationAndStartLine(t *testing.T) {
 	}
 }
 
-// docs/notifications.md: strata_stale_images counts only the moves the
-// catalog saw while strata ran. The demo's debian:12 had moved before
-// strata started (billing claims its old digest): the graph marks that
-// base stale, base-freshness warns, and strata_stale_images counts nothing.
-func TestNotificationsMdStaleImagesCountOnlyMovesSeenWhileServing(t *testing.T) {
+// docs/notifications.md: strata_stale_images also counts a base whose tag
+// had moved before strata started. The demo's debian:12 and temurin:21 had
+// (billing claims their old digests): the graph marks them stale,
+// base-freshness warns, and the alert must not stay silent on them.
+func TestNotificationsMdStaleImagesCountBasesMovedBeforeStrataStarted(t *testing.T) {
 	prose := testutil.DocProse(t, "../../docs/notifications.md")
-	if !strings.Contains(prose, "a base whose tag had already moved when strata started is not counted") {
+	if !strings.Contains(prose, "it also counts a base whose tag had already moved when strata started") {
 		t.Fatal("docs/notifications.md no longer says which moves strata_stale_images counts")
 	}
 	s := startServe(t, "--dev", "--demo", "--graph")
@@ -70,8 +70,10 @@ func TestNotificationsMdStaleImagesCountOnlyMovesSeenWhileServing(t *testing.T) 
 	if !strings.Contains(metrics, `strata_violations_total{action="warn",policy="base-freshness"}`) || !strings.Contains(drawn, `"stale": true`) {
 		t.Fatalf("the stale-base pod: want a base-freshness warning and a stale base drawn; metrics:\n%s", grepLines(metrics, "strata_violations"))
 	}
-	if got := grepLines(metrics, "strata_stale_images"); got != "" {
-		t.Errorf("strata_stale_images for a base moved before strata started:\n%s\nwant none", got)
+	for _, base := range []string{"base/debian:12", "base/temurin:21"} {
+		if want := `strata_stale_images{base="strata-demo.local/` + base + `"} 1`; !strings.Contains(metrics, want) {
+			t.Errorf("strata_stale_images for bases moved before strata started:\n%s\nwant %s", grepLines(metrics, "strata_stale_images"), want)
+		}
 	}
 }
 
