@@ -4,6 +4,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/strata-project/strata/webhook/images"
+	"github.com/strata-project/strata/webhook/lineage"
 )
 
 // StaleFunc says whether a base digest is one its catalog tag has moved
@@ -16,7 +17,8 @@ var staleDesc = prometheus.NewDesc("strata_stale_images",
 
 // staleCollector counts, at each scrape, the images of seen built on a
 // base that is stale now: a base that moves after an image was admitted
-// makes it stale without a new review.
+// makes it stale without a new review, and one that had moved before is
+// stale from the review on.
 type staleCollector struct {
 	seen  Source
 	stale StaleFunc
@@ -33,8 +35,8 @@ func (c staleCollector) Collect(ch chan<- prometheus.Metric) {
 	byBase := map[string]map[images.Digest]bool{}
 	for _, img := range c.seen.Inventory().Images {
 		for _, p := range img.Platforms {
-			for _, d := range bases(p.Lineage) {
-				tag, _, stale := c.stale(d)
+			for _, e := range entries(p.Lineage) {
+				tag, stale := c.staleBase(e)
 				if !stale {
 					continue
 				}
@@ -48,4 +50,33 @@ func (c staleCollector) Collect(ch chan<- prometheus.Metric) {
 	for tag, imgs := range byBase {
 		ch <- prometheus.MustNewConstMetric(staleDesc, prometheus.GaugeValue, float64(len(imgs)), tag)
 	}
+}
+
+// staleBase says whether e is a base its tag has moved away from, and
+// which tag, as the graph and base-freshness say it: the catalog's word,
+// so that a move after the review counts, or the lineage's of the review,
+// which knows moves the catalog did not see (a tag that had moved before
+// strata started, named by a claim or by another tag of the same digest).
+func (c staleCollector) staleBase(e lineage.Entry) (string, bool) {
+	if tag, _, stale := c.stale(e.Digest); stale {
+		return tag, true
+	}
+	if e.Current {
+		return "", false
+	}
+	switch {
+	case e.MovedTag != "":
+		return e.MovedTag, true
+	case len(e.Refs) > 0:
+		return e.Refs[0], true
+	}
+	return e.ClaimedName, true
+}
+
+// entries are l's ancestors and, for a catalog image, the image itself.
+func entries(l lineage.Lineage) []lineage.Entry {
+	if l.Self == nil {
+		return l.Chain
+	}
+	return append(l.Chain[:len(l.Chain):len(l.Chain)], *l.Self)
 }
