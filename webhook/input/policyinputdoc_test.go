@@ -2,6 +2,10 @@ package input
 
 import (
 	"encoding/json"
+	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -47,6 +51,94 @@ func TestPolicyInputMdNamesEveryFieldTheBuilderEmits(t *testing.T) {
 		if !slices.Contains(emitted, f) {
 			t.Errorf("docs/policy-input.md names %s, which no input the builder emits holds", f)
 		}
+	}
+}
+
+// docs/policy-input.md lists the values of image.error.kind: each kind of
+// webhook/images/errors.go, and unknown, the kind of an input whose image
+// failed unclassified (TestUnresolvedSubjectWithoutError). The list is the
+// bullet's backquoted kinds outside parentheses; a kind added to errors.go
+// or dropped from it fails here.
+func TestPolicyInputMdListsEveryErrorKind(t *testing.T) {
+	t.Parallel()
+	section := testutil.DocSection(t, policyInputMd, "## Fields that need care")
+	_, bullet, ok := strings.Cut(section, "\n- `image.error.kind` is one of ")
+	if !ok {
+		t.Fatal("docs/policy-input.md has no bullet \"`image.error.kind` is one of\"")
+	}
+	bullet, _, _ = strings.Cut(bullet, "\n- ")
+	var listed []string
+	depth := 0
+	var outside strings.Builder
+	for _, r := range bullet {
+		switch {
+		case r == '(':
+			depth++
+		case r == ')':
+			depth--
+		case depth == 0:
+			outside.WriteRune(r)
+		}
+	}
+	for _, m := range regexp.MustCompile("`([a-z]+(?:-[a-z]+)*)`").FindAllStringSubmatch(outside.String(), -1) {
+		listed = append(listed, m[1])
+	}
+	slices.Sort(listed)
+	listed = slices.Compact(listed)
+
+	var unclassified struct {
+		Image struct{ Error struct{ Kind string } }
+	}
+	s := &Subject{Container: subjects()["unresolved"].Container}
+	if err := json.Unmarshal([]byte(s.Value().Value().String()), &unclassified); err != nil {
+		t.Fatal(err)
+	}
+	kinds := append(errorKinds(t), unclassified.Image.Error.Kind)
+	slices.Sort(kinds)
+	if !slices.Equal(listed, kinds) {
+		t.Errorf("docs/policy-input.md lists the kinds %v; the input's image.error.kind is one of %v", listed, kinds)
+	}
+}
+
+// errorKinds are the values of the constants of type Kind in
+// webhook/images/errors.go.
+func errorKinds(t *testing.T) []string {
+	t.Helper()
+	f, err := parser.ParseFile(token.NewFileSet(), filepath.Join("..", "images", "errors.go"), nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kinds []string
+	ast.Inspect(f, func(n ast.Node) bool {
+		spec, ok := n.(*ast.ValueSpec)
+		if !ok || spec.Type == nil || fmt.Sprint(spec.Type) != "Kind" {
+			return true
+		}
+		for _, v := range spec.Values {
+			if lit, ok := v.(*ast.BasicLit); ok && lit.Kind == token.STRING {
+				kinds = append(kinds, strings.Trim(lit.Value, `"`))
+			}
+		}
+		return true
+	})
+	if len(kinds) == 0 {
+		t.Fatal("webhook/images/errors.go declares no Kind")
+	}
+	return kinds
+}
+
+// docs/policy-input.md counts the inputs of policies/testdata/inputs.json
+// in words: one pod each.
+func TestPolicyInputMdCountsTheGoldenInputs(t *testing.T) {
+	t.Parallel()
+	words := []string{"no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+		"eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty"}
+	n := len(goldenInputs(t))
+	if n >= len(words) {
+		t.Fatalf("policies/testdata/inputs.json holds %d inputs: give the number in words here", n)
+	}
+	if want := words[n] + " single-container pods"; !strings.Contains(testutil.DocProse(t, policyInputMd), want) {
+		t.Errorf("docs/policy-input.md does not say %q: policies/testdata/inputs.json holds %d inputs", want, n)
 	}
 }
 
