@@ -1,10 +1,13 @@
 package webhook
 
 import (
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/open-policy-agent/opa/v1/rego"
 
 	"github.com/strata-project/strata/internal/testutil"
 )
@@ -31,4 +34,159 @@ func TestPolicyInputMdNamesTheKeysConfigValidateChecksAsNumbers(t *testing.T) {
 	if !slices.Equal(named, checked) {
 		t.Errorf("docs/policy-input.md names %v as the keys checked as numbers; strata config validate checks %v", named, checked)
 	}
+}
+
+// docs/policy-input.md's table of a buildTools entry's fields is the one
+// strata config validate checks an entry against.
+func TestPolicyInputMdNamesTheFieldsOfABuildToolsEntry(t *testing.T) {
+	t.Parallel()
+	var documented []string
+	for _, row := range testutil.DocTable(t, "../docs/policy-input.md", "### `buildTools`")[2:] {
+		documented = append(documented, strings.Trim(row[0], "`"))
+	}
+	if !slices.Equal(documented, buildToolKeys) {
+		t.Errorf("docs/policy-input.md documents the fields %v of a buildTools entry; strata config validate knows %v", documented, buildToolKeys)
+	}
+}
+
+// docs/policy-input.md's table of the built-in build tools is
+// single-stage-build's build_tools_default: the same names and images, each
+// command the table says match finds is found by the tool's match, and
+// each the table says excuses it is matched by its unless (or its
+// unlessEnv, for the environment).
+func TestPolicyInputMdListsTheBuiltInBuildTools(t *testing.T) {
+	t.Parallel()
+	rs, err := rego.New(
+		rego.Query("data.strata.policies.single_stage_build.build_tools_default"),
+		rego.Load([]string{"../policies/single_stage_build.rego", "../policies/lib.rego"}, nil),
+	).Eval(t.Context())
+	if err != nil || len(rs) != 1 {
+		t.Fatalf("evaluating build_tools_default = %v, %v", rs, err)
+	}
+	builtIn := rs[0].Expressions[0].Value.(map[string]any)
+	rows := testutil.DocTable(t, "../docs/policy-input.md", "The built-in list, in")[2:]
+	var names []string
+	for _, row := range rows {
+		name := strings.Trim(row[0], "`")
+		names = append(names, name)
+		tool, ok := builtIn[name].(map[string]any)
+		if !ok {
+			continue
+		}
+		pattern := func(key string) *regexp.Regexp {
+			s, _ := tool[key].(string)
+			if s == "" {
+				return nil
+			}
+			return regexp.MustCompile(s)
+		}
+		match, unless, unlessEnv := pattern("match"), pattern("unless"), pattern("unlessEnv")
+		finds := docCommands(row[1])
+		if len(finds) == 0 || match == nil {
+			t.Errorf("%s: the table names %v as what match finds; the tool's match is %v", name, finds, tool["match"])
+			continue
+		}
+		for _, cmd := range finds {
+			if step := "RUN /bin/sh -c " + cmd + " # buildkit"; !match.MatchString(step) {
+				t.Errorf("%s: match %s does not find %q, which docs/policy-input.md says it finds", name, match, step)
+			}
+		}
+		excuses := docCommands(row[2])
+		if (len(excuses) > 0) != (unless != nil) {
+			t.Errorf("%s: the table says it is excused by %v; the tool's unless is %v", name, excuses, tool["unless"])
+			continue
+		}
+		for _, excuse := range excuses {
+			step := "RUN /bin/sh -c " + finds[0] + " && " + excuse + " # buildkit"
+			if !unless.MatchString(step) && !(unlessEnv != nil && unlessEnv.MatchString(excuse) && strings.Contains(row[2], "environment")) {
+				t.Errorf("%s: %q is not excused by unless %s, though docs/policy-input.md says %s excuses it", name, step, unless, excuse)
+			}
+		}
+		var images []string
+		if cell := strings.Trim(row[3], "`"); cell != "" {
+			images = strings.Split(cell, "`, `")
+		}
+		var want []string
+		imgs, _ := tool["images"].([]any)
+		for _, img := range imgs {
+			want = append(want, img.(string))
+		}
+		if !slices.Equal(images, want) {
+			t.Errorf("%s: the table gives the images %v; the tool's are %v", name, images, want)
+		}
+	}
+	slices.Sort(names)
+	if want := slices.Sorted(maps.Keys(builtIn)); !slices.Equal(names, want) {
+		t.Errorf("docs/policy-input.md lists the built-in build tools %v; build_tools_default holds %v", names, want)
+	}
+}
+
+// docCommands are the commands a cell of the built-in list names: items
+// separated by commas, each of words written `a`/`b` for either (`apt-get`/`apt`
+// `install`/`add` is four commands), then, after " of ", what each is of
+// (`pip install` of `wheel`, `pdm` is pip install wheel and pip install
+// pdm). Words that are not in backquotes end an item.
+func docCommands(cell string) []string {
+	out := []string{""}
+	for i, part := range splitOutsideQuotes(cell, " of ") {
+		var items []string
+		for _, item := range splitOutsideQuotes(part, ", ") {
+			items = append(items, docItem(item)...)
+		}
+		var next []string
+		for _, prefix := range out {
+			for _, item := range items {
+				next = append(next, strings.TrimSpace(prefix+" "+item))
+			}
+		}
+		out = next
+		if i == 0 && len(items) == 0 {
+			return nil
+		}
+	}
+	return out
+}
+
+// docItem expands one item: `apt-get`/`apt` `purge` is apt-get purge and
+// apt purge.
+func docItem(item string) []string {
+	out := []string{""}
+	for _, word := range splitOutsideQuotes(item, " ") {
+		var alternatives []string
+		for _, alt := range splitOutsideQuotes(word, "/") {
+			if len(alt) < 2 || alt[0] != '`' || alt[len(alt)-1] != '`' {
+				return trimEmpty(out)
+			}
+			alternatives = append(alternatives, alt[1:len(alt)-1])
+		}
+		var next []string
+		for _, prefix := range out {
+			for _, alt := range alternatives {
+				next = append(next, strings.TrimSpace(prefix+" "+alt))
+			}
+		}
+		out = next
+	}
+	return trimEmpty(out)
+}
+
+func trimEmpty(ss []string) []string {
+	return slices.DeleteFunc(ss, func(s string) bool { return s == "" })
+}
+
+// splitOutsideQuotes splits s at each sep outside backquotes.
+func splitOutsideQuotes(s, sep string) []string {
+	var parts []string
+	quoted, start := false, 0
+	for i := 0; i < len(s); i++ {
+		switch {
+		case s[i] == '`':
+			quoted = !quoted
+		case !quoted && strings.HasPrefix(s[i:], sep):
+			parts = append(parts, s[start:i])
+			start = i + len(sep)
+			i += len(sep) - 1
+		}
+	}
+	return append(parts, s[start:])
 }
