@@ -2,12 +2,14 @@ package lineage
 
 import (
 	"fmt"
+	"hash/maphash"
 	"testing"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 
 	"github.com/strata-project/strata/webhook/images"
+	"github.com/strata-project/strata/webhook/internal/imagetest"
 )
 
 // docs/lineage.md, "Base claims": verified claims are followed to the
@@ -54,5 +56,66 @@ func TestCatalogEntryMayBeADigestReference(t *testing.T) {
 	l := c.Lineage(ctx(t), w.facts("shop/web:1"), images.Access{})
 	if len(l.Chain) != 1 || l.Chain[0].Digest != d || l.Chain[0].Role != "os" || !l.Complete {
 		t.Errorf("Lineage(app on the image a digest entry pins) = %+v, want it, role os, complete", l)
+	}
+}
+
+// docs/lineage.md, "Layer-prefix matching": every hit of the prefix hashes
+// is confirmed by comparing the layers, so a hash collision can never make
+// an image look built on a catalog image. A catalog image of other layers
+// filed under the hash of the image's first layer is no ancestor; one of
+// that layer is.
+func TestAHashCollisionNeverMakesAnAncestor(t *testing.T) {
+	t.Parallel()
+	seed := maphash.MakeSeed()
+	layers := []images.Digest{{1}, {2}}
+	first := prefixHashes(seed, layers, nil)[0]
+	impostor := &node{digest: images.Digest{9}, diffIDs: []images.Digest{{7}}, role: "os"}
+	ix := &index{seed: seed, byPrefix: map[uint64][]*node{first: {impostor}}}
+	if found, _ := ix.ancestors(images.Digest{3}, layers); len(found) != 0 {
+		t.Errorf("ancestors() = %v, want none: the catalog image's layers are not the image's", found)
+	}
+	base := &node{digest: images.Digest{8}, diffIDs: layers[:1], role: "os"}
+	ix.byPrefix[first] = append(ix.byPrefix[first], base)
+	if found, _ := ix.ancestors(images.Digest{3}, layers); len(found) != 1 || found[0] != base {
+		t.Errorf("ancestors() = %v, want the catalog image of the first layer", found)
+	}
+}
+
+// docs/lineage.md, "Base claims": the base annotations are read from the
+// manifest, and from the config's labels when these say something else. A
+// label that repeats the annotation is no second claim; a label alone, or
+// one naming another base, is one of its own, verified like the others.
+func TestBaseClaimsAreReadFromConfigLabelsThatSaySomethingElse(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, images.Options{})
+	debian := w.build(empty.Image, 1, "linux/amd64")
+	debianDigest := w.push("base/debian:12", debian, nil)
+	other := w.build(empty.Image, 1, "linux/amd64")
+	otherDigest := w.push("base/other:1", other, nil)
+	labelled := func(repoTag string, d images.Digest) v1.Image {
+		return imagetest.WithConfig(t, w.build(debian, 1, "linux/amd64"), func(cf *v1.ConfigFile) {
+			cf.Config.Labels = w.claim(repoTag, d)
+		})
+	}
+	w.push("shop/label:1", labelled("base/debian:12", debianDigest), nil)
+	w.push("shop/same:1", labelled("base/debian:12", debianDigest), w.claim("base/debian:12", debianDigest))
+	w.push("shop/other:1", labelled("base/other:1", otherDigest), w.claim("base/debian:12", debianDigest))
+	c := w.catalog(Options{})
+	for _, tc := range []struct {
+		image string
+		want  string // source:status of each claim
+	}{
+		{"shop/label:1", "label:verified"},
+		{"shop/same:1", "annotation:verified"},
+		{"shop/other:1", "annotation:verified label:mismatch"},
+	} {
+		l := c.Lineage(ctx(t), w.facts(tc.image), images.Access{})
+		var got []string
+		for _, cl := range l.Claims {
+			got = append(got, cl.Source+":"+cl.Status)
+		}
+		if fmt.Sprint(got) != "["+tc.want+"]" || len(l.Chain) != 1 || l.Chain[0].Digest != debianDigest {
+			t.Errorf("Lineage(%s) = claims %v chain %+v, want claims [%s] and debian as the base", tc.image, got, l.Chain, tc.want)
+		}
 	}
 }
