@@ -3,12 +3,18 @@ package lineage
 import (
 	"fmt"
 	"hash/maphash"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 
 	"github.com/strata-project/strata/webhook/images"
+	"github.com/strata-project/strata/webhook/images/provenancetest"
 	"github.com/strata-project/strata/webhook/internal/imagetest"
 )
 
@@ -117,5 +123,58 @@ func TestBaseClaimsAreReadFromConfigLabelsThatSaySomethingElse(t *testing.T) {
 		if fmt.Sprint(got) != "["+tc.want+"]" || len(l.Chain) != 1 || l.Chain[0].Digest != debianDigest {
 			t.Errorf("Lineage(%s) = claims %v chain %+v, want claims [%s] and debian as the base", tc.image, got, l.Chain, tc.want)
 		}
+	}
+}
+
+// docs/lineage.md, "Build provenance": the candidates a provenance lists
+// are read in parallel, and of several verified ones the one with the most
+// layers is the parent. The app is built on jdk, itself on debian; its
+// provenance lists both, debian first. Each candidate's first read waits
+// until another is in flight (or, once, five seconds, so that reads one
+// after another fail the test rather than hang it).
+func TestProvenanceCandidatesAreReadTogetherAndTheLongestIsTheParent(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, images.Options{Platforms: []string{"linux/amd64"}})
+	debian := w.build(empty.Image, 1, "linux/amd64")
+	debianIndex := w.pushBuild("vendor/debian:12", debian, nil)
+	jdk := w.build(debian, 2, "linux/amd64")
+	jdkIndex := w.pushBuild("vendor/jdk:21", jdk, nil)
+	w.pushBuild("shop/app:1", w.build(jdk, 1, "linux/amd64"), &provenancetest.Provenance{
+		Materials: []provenancetest.Material{w.material("vendor/debian:12", debianIndex), w.material("vendor/jdk:21", jdkIndex)},
+	})
+	c := w.catalog(Options{})
+	app := w.facts("shop/app:1")
+
+	var inFlight, most atomic.Int32
+	together := make(chan struct{})
+	var once sync.Once
+	w.setFault(func(_ http.ResponseWriter, req *http.Request) bool {
+		if !strings.Contains(req.URL.Path, "/vendor/") || !strings.Contains(req.URL.Path, "/manifests/") {
+			return false
+		}
+		n := inFlight.Add(1)
+		defer inFlight.Add(-1)
+		for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+		}
+		if n >= 2 {
+			once.Do(func() { close(together) })
+		}
+		select {
+		case <-together:
+		case <-time.After(5 * time.Second):
+			once.Do(func() { close(together) }) // alone: no read waits again
+		}
+		return false
+	})
+
+	l := c.Lineage(ctx(t), app, images.Access{})
+	if most.Load() < 2 {
+		t.Errorf("the candidates were read one at a time (at most %d request in flight), want them read together", most.Load())
+	}
+	if len(l.Claims) != 2 || l.Claims[0].Status != ClaimVerified || l.Claims[1].Status != ClaimVerified {
+		t.Fatalf("Lineage(app).Claims = %+v, want debian and jdk both verified", l.Claims)
+	}
+	if n := len(l.Chain); n == 0 || l.Chain[n-1].Digest != digestOf(t, jdk) || l.Chain[n-1].Layers != 3 {
+		t.Errorf("Lineage(app).Chain = %+v, want jdk, the verified candidate of most layers, as the parent", l.Chain)
 	}
 }
