@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -178,3 +179,42 @@ func TestProvenanceCandidatesAreReadTogetherAndTheLongestIsTheParent(t *testing.
 		t.Errorf("Lineage(app).Chain = %+v, want jdk, the verified candidate of most layers, as the parent", l.Chain)
 	}
 }
+
+// docs/lineage.md, "Base claims": the claimed base is read with the pod's
+// own credentials, those of the access the lineage is asked with: its
+// requests go through that access's transport.
+func TestClaimedBaseIsReadWithThePodsAccess(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, images.Options{})
+	debian := w.build(empty.Image, 1, "linux/amd64")
+	d := w.push("base/debian:12", debian, nil)
+	w.push("shop/app:1", w.build(debian, 1, "linux/amd64"), w.claim("base/debian:12", d))
+	c := w.catalog(Options{})
+	app := w.facts("shop/app:1")
+	var mu sync.Mutex
+	var seen []string
+	pod := images.Access{Scope: "shop/app-pod", Fence: func(next http.RoundTripper) http.RoundTripper {
+		return roundTripFunc(func(req *http.Request) (*http.Response, error) {
+			mu.Lock()
+			seen = append(seen, req.URL.Path)
+			mu.Unlock()
+			return next.RoundTrip(req)
+		})
+	}}
+	l := c.Lineage(ctx(t), app, pod)
+	if len(l.Claims) != 1 || l.Claims[0].Status != ClaimVerified {
+		t.Fatalf("Lineage(app).Claims = %+v, want its claim verified", l.Claims)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	// The claimed digest, and the claimed tag for freshness.
+	for _, want := range []string{"/v2/base/debian/manifests/" + d.String(), "/v2/base/debian/manifests/12"} {
+		if !slices.Contains(seen, want) {
+			t.Errorf("the pod's access carried %q, want %s read through it", seen, want)
+		}
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(req *http.Request) (*http.Response, error) { return f(req) }
