@@ -217,21 +217,8 @@ func policyInputDocFields(t *testing.T) []string {
 	}
 	walk("", inputs[0])
 	for _, m := range docInputPath.FindAllStringSubmatch(doc, -1) {
-		for p := m[1]; p != ""; p = up(p) {
-			fields = append(fields, p)
-		}
+		fields = append(fields, testutil.Holders(m[1])...)
 	}
 	slices.Sort(fields)
 	return slices.Compact(fields)
-}
-
-// up is the path that holds path: a[].b is held by a[], a[] by a.
-func up(path string) string {
-	if p, ok := strings.CutSuffix(path, "[]"); ok {
-		return p
-	}
-	if i := strings.LastIndex(path, "."); i >= 0 {
-		return path[:i]
-	}
-	return ""
 }
