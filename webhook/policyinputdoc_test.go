@@ -1,15 +1,23 @@
 package webhook
 
 import (
+	"encoding/json"
 	"maps"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
 
 	"github.com/strata-project/strata/internal/testutil"
+	"github.com/strata-project/strata/webhook/internal/imagetest"
+	"github.com/strata-project/strata/webhook/policy"
+	"github.com/strata-project/strata/webhook/workload"
 )
 
 // docs/policy-input.md names the keys of policies.data that strata config
@@ -189,4 +197,54 @@ func splitOutsideQuotes(s, sep string) []string {
 		}
 	}
 	return append(parts, s[start:])
+}
+
+// docs/policy-input.md: every policy is evaluated once per container and
+// per checked platform of its image. Two containers of an image of two
+// checked platforms are four inputs, one for each pair.
+func TestPolicyInputIsOnePerContainerAndCheckedPlatform(t *testing.T) {
+	t.Parallel()
+	p := newPipeline(t)
+	host := imagetest.Registry(t)
+	var entries []mutate.IndexAddendum
+	for _, platform := range []string{"linux/amd64", "linux/arm64"} {
+		pl, err := v1.ParsePlatform(platform)
+		if err != nil {
+			t.Fatal(err)
+		}
+		img := imagetest.Image(t, 1, func(cf *v1.ConfigFile) { cf.OS, cf.Architecture, cf.Config.User = pl.OS, pl.Architecture, "1000" })
+		entries = append(entries, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: pl}})
+	}
+	imagetest.Push(t, host+"/multi/app:1", mutate.AppendManifests(empty.Index, entries...))
+	opts := p.checkerOn(t, host, "linux/amd64", "linux/arm64").opts
+	rec := &recorder{next: p.Engine}
+	opts.Evaluator = rec
+	w := &workload.Workload{Kind: "Pod", Name: "multi", Namespace: "shop", Containers: []workload.Container{
+		{Name: "a", Type: "container", Image: host + "/multi/app:1"},
+		{Name: "b", Type: "container", Image: host + "/multi/app:1"},
+	}}
+	NewChecker(opts).Check(testCtx(t), policy.Request{Operation: "CREATE", Namespace: "shop", Mode: policy.Enforce}, w)
+	var got []string
+	for _, v := range rec.seen {
+		doc, err := ast.JSON(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, err := json.Marshal(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var in struct {
+			Container struct{ Name string }
+			Image     struct{ Platform string }
+		}
+		if err := json.Unmarshal(raw, &in); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, in.Container.Name+" "+in.Image.Platform)
+	}
+	slices.Sort(got)
+	if want := []string{"a linux/amd64", "a linux/arm64", "b linux/amd64", "b linux/arm64"}; !slices.Equal(got, want) {
+		t.Errorf("the inputs evaluated for two containers of a two-platform image = %q, want %q", got, want)
+	}
 }
