@@ -248,3 +248,22 @@ func TestPolicyInputIsOnePerContainerAndCheckedPlatform(t *testing.T) {
 		t.Errorf("the inputs evaluated for two containers of a two-platform image = %q, want %q", got, want)
 	}
 }
+
+// docs/policy-input.md: an image that resolved to no platform image at all
+// is an invalid-content error in the input.
+func TestPolicyInputOfAnImageOfNoPlatformIsAnInvalidContentError(t *testing.T) {
+	t.Parallel()
+	p := newPipeline(t)
+	rec := &recorder{next: p.Engine}
+	c := NewChecker(CheckerOptions{Resolver: noPlatforms{}, Lineage: p.Catalog, Evaluator: rec})
+	w := &workload.Workload{Kind: "Pod", Name: "empty", Namespace: "shop",
+		Containers: []workload.Container{{Name: "app", Type: "container", Image: "registry.example.com/app:1"}}}
+	c.Check(t.Context(), policy.Request{Operation: "CREATE", Namespace: "shop", Mode: policy.Enforce}, w)
+	if len(rec.seen) != 1 {
+		t.Fatalf("the checker built %d inputs for an image of no platform, want 1", len(rec.seen))
+	}
+	kind, err := rec.seen[0].Find(ast.MustParseRef("x.image.error.kind")[1:])
+	if err != nil || kind.String() != `"invalid-content"` {
+		t.Errorf("image.error.kind of an image of no platform = %v (%v), want invalid-content", kind, err)
+	}
+}
