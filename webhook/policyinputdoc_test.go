@@ -1,11 +1,14 @@
 package webhook
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"maps"
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -265,5 +268,51 @@ func TestPolicyInputOfAnImageOfNoPlatformIsAnInvalidContentError(t *testing.T) {
 	kind, err := rec.seen[0].Find(ast.MustParseRef("x.image.error.kind")[1:])
 	if err != nil || kind.String() != `"invalid-content"` {
 		t.Errorf("image.error.kind of an image of no platform = %v (%v), want invalid-content", kind, err)
+	}
+}
+
+// cancelAfterFirst ends the request's context once the first input is
+// evaluated: its deadline ends during evaluation.
+type cancelAfterFirst struct {
+	next   Evaluator
+	cancel context.CancelFunc
+	once   sync.Once
+}
+
+func (e *cancelAfterFirst) Evaluate(ctx context.Context, container, platform string, in policy.Input) []policy.Violation {
+	defer e.once.Do(e.cancel)
+	return e.next.Evaluate(ctx, container, platform, in)
+}
+
+// docs/policy-input.md, image.error.kind limit: when the request's deadline
+// ends during evaluation, the containers left get one such violation, on
+// the first of them. Three containers, the deadline ending after the
+// first's evaluation: the second gets the limit input, the third none.
+func TestPolicyInputPastTheDeadlineIsOneLimitOnTheFirstContainerLeft(t *testing.T) {
+	t.Parallel()
+	p := newPipeline(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	rec := &recorder{next: &cancelAfterFirst{next: p.Engine, cancel: cancel}}
+	opts := p.Checker.opts
+	opts.Evaluator = rec
+	w := &workload.Workload{Kind: "Pod", Name: "late", Namespace: "shop"}
+	for _, name := range []string{"c0", "c1", "c2"} {
+		w.Containers = append(w.Containers, workload.Container{Name: name, Type: "container", Image: p.Demo.Ref("shop/web:1.0")})
+	}
+	vs := NewChecker(opts).Check(ctx, policy.Request{Operation: "CREATE", Namespace: "shop", Mode: policy.Enforce}, w)
+	var got []string
+	for _, v := range rec.seen {
+		name, _ := v.Find(ast.MustParseRef("x.container.name")[1:])
+		kind, _ := v.Find(ast.MustParseRef("x.image.error.kind")[1:])
+		got = append(got, fmt.Sprint(name, " ", kind))
+	}
+	if want := []string{`"c0" <nil>`, `"c1" "limit"`}; !slices.Equal(got, want) {
+		t.Errorf("inputs evaluated (container, error kind) = %q, want %q", got, want)
+	}
+	if !slices.ContainsFunc(vs, func(v policy.Violation) bool {
+		return v.Policy == "image-resolution" && v.Container == "c1" && strings.Contains(v.Msg, "deadline ended before 2 of its containers")
+	}) {
+		t.Errorf("Check() = %+v, want an image-resolution violation on c1 for the 2 containers left", vs)
 	}
 }
