@@ -218,3 +218,20 @@ func TestClaimedBaseIsReadWithThePodsAccess(t *testing.T) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(req *http.Request) (*http.Response, error) { return f(req) }
+
+// docs/lineage.md, "Build provenance": Git, HTTP and local (pkg:oci)
+// inputs of a build are not images strata can read: they are skipped, and
+// only the pkg:docker one is a claim.
+func TestProvenanceInputsThatAreNotImagesAreSkipped(t *testing.T) {
+	t.Parallel()
+	f := &images.Facts{Digest: images.Digest{1}, Provenance: &images.Provenance{Materials: []images.Material{
+		{URI: "https://github.com/example/app.git#4f2c1b7", Digest: "sha1:4f2c1b7"},
+		{URI: "https://example.com/archive.tar.gz", Digest: "sha256:" + strings.Repeat("a", 64)},
+		{URI: "pkg:oci/context?platform=linux%2Famd64", Digest: "sha256:" + strings.Repeat("b", 64)},
+		{URI: "pkg:docker/debian@12?platform=linux%2Famd64", Digest: "sha256:" + strings.Repeat("c", 64)},
+	}}}
+	claims := provenanceClaims(f)
+	if len(claims) != 1 || claims[0].Name != "debian:12" {
+		t.Errorf("provenanceClaims(git, http, pkg:oci and pkg:docker inputs) = %+v, want only the pkg:docker image, debian:12", claims)
+	}
+}
