@@ -10,11 +10,11 @@ import (
 	"github.com/strata-project/strata/internal/testutil"
 )
 
-// docs/lineage.md: the decision log line's lineage field is bounded (2 KiB)
-// and the platforms past the bound are counted in lineageOmitted. The
-// bound is logLineageBytes; a pod of twelve containers on the demo's
-// two-level chain is past it, and its decision line says how many
-// platforms it left out.
+// docs/lineage.md: the decision log line's lineage field holds the
+// platforms whose chain is not empty, is bounded (2 KiB), and counts the
+// platforms past the bound in lineageOmitted. The bound is logLineageBytes;
+// a pod of twelve containers on the demo's two-level chain is past it, and
+// its decision line says how many platforms it left out.
 func TestLineageMdStatesTheDecisionLogLineageBound(t *testing.T) {
 	t.Parallel()
 	statement := fmt.Sprintf("It is bounded like the line's other fields (%d KiB; platforms past it are left out and counted in `lineageOmitted`)", logLineageBytes>>10)
@@ -51,5 +51,21 @@ func TestLineageMdStatesTheDecisionLogLineageBound(t *testing.T) {
 	if rec.Omitted == 0 || len(rec.Lineage)+rec.Omitted != containers || len(raw) > logLineageBytes {
 		t.Errorf("the decision line of %d containers keeps %d platforms' lineage (%d bytes) and counts %d in lineageOmitted; want the rest counted, within %d bytes",
 			containers, len(rec.Lineage), len(raw), rec.Omitted, logLineageBytes)
+	}
+
+	// Only the platforms whose chain is not empty: an image of unknown base
+	// adds no lineage to the line.
+	admit(t, serveHandler(t, h["enforce"]).URL+"?timeout=10s", reviewOf(t, "no-chain", "Pod", "CREATE", podOf("legacy", p.Demo.Ref("shop/legacy:1.0")), nil))
+	var found bool
+	for _, l := range strings.Split(logs.Await(`"msg":"admission decision"`, 2), "\n") {
+		if strings.Contains(l, `"uid":"no-chain"`) {
+			found = true
+			if strings.Contains(l, `"lineage"`) {
+				t.Errorf("the decision line of an image of unknown base has a lineage field: %s", l)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("no decision line of the pod of unknown base in:\n%s", logs.String())
 	}
 }
