@@ -82,6 +82,12 @@ test_large_layer_bytes_boundary if {
 	count(msgs(cleanup(180), {"largeLayerBytes": (95 * mib) + 1})) == 0
 }
 
+# The first large layer is layer 1 here: largeLayerBytes is 10 MiB unless set.
+test_large_layer_bytes_defaults_to_10_mib if {
+	count(msgs(object.union(cleanup(180), {"image": {"layerSizes": [1000, 10 * mib, 180, 200]}}), {})) == 1
+	count(msgs(object.union(cleanup(180), {"image": {"layerSizes": [1000, (10 * mib) - 1, 180, 200]}}), {})) == 0
+}
+
 test_defaults_hold_when_data_is_not_a_number if {
 	count(msgs(cleanup(180), {"wastedLayerBytes": null, "largeLayerBytes": null})) == 1
 }

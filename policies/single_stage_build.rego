@@ -55,7 +55,7 @@ build_tools_default := {
 	},
 	"pip-build-backend": {"match": `(?i)\bpip3? install\b[^;&|]*\s(setuptools|wheel|poetry(-core)?|hatchling|flit(-core)?|cython|maturin|pdm|scikit-build(-core)?)(\s|[=<>~!]|$)`},
 	"c-toolchain": {
-		"match": `\b(apt-get|apt|apk|yum|dnf|microdnf)\b[^;&|]*\s(install|add)\s[^;&|]*\s(build-essential|build-base|gcc|g\+\+|clang|"Development Tools")(\s|$)`,
+		"match": `\b(apt-get|apt|apk|yum|dnf|microdnf)\b[^;&|]*\s(install|add)\s([^;&|]*\s)?(build-essential|build-base|gcc|g\+\+|clang|"Development Tools")(\s|$)`,
 		"unless": `\b(apt-get|apt) (purge|remove|autoremove)\b|\bapk del\b|\b(yum|dnf|microdnf) (remove|erase)\b`,
 		"images": ["docker.io/library/gcc:*"],
 	},

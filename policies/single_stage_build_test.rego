@@ -136,6 +136,18 @@ test_classic_builder_and_other_tools_are_recognised if {
 	}
 }
 
+# docs/policy-input.md: c-toolchain finds an install of a compiler package,
+# the package right after install or add as much as after an option.
+test_a_toolchain_installed_without_options_is_recognised if {
+	every cmd in [
+		"RUN /bin/sh -c apk add gcc musl-dev # buildkit",
+		"RUN /bin/sh -c apt-get install build-essential # buildkit",
+		"/bin/sh -c dnf install gcc",
+	] {
+		count(msgs(image([step(cmd, 0)], []), {})) == 1
+	}
+}
+
 test_tooling_removed_in_its_own_step_or_a_runtime_install_is_allowed if {
 	every cmd in [
 		"RUN /bin/sh -c apt-get update && apt-get install -y --no-install-recommends build-essential && pip install -r requirements.txt && apt-get purge -y --auto-remove build-essential # buildkit",

@@ -2,6 +2,7 @@ package lineage
 
 import (
 	"context"
+	"log/slog"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 
+	"github.com/strata-project/strata/internal/logtest"
 	"github.com/strata-project/strata/webhook/images"
 )
 
@@ -98,11 +100,12 @@ func TestLineageStaleBaseAfterRepoint(t *testing.T) {
 	w.push("shop/web:2", w.build(moved.patched, 1, "linux/amd64"), nil)
 	w.gets.Store(0)
 	w.heads.Store(0)
+	w.blobs.Store(0)
 	if err := c.Refresh(ctx(t)); err != nil {
 		t.Fatal(err)
 	}
-	if w.heads.Load() != 1 || w.gets.Load() != 1 {
-		t.Errorf("refresh after a re-point: %d HEAD and %d GET manifest requests, want 1 and 1", w.heads.Load(), w.gets.Load())
+	if w.heads.Load() != 1 || w.gets.Load() != 1 || w.blobs.Load() != 1 {
+		t.Errorf("refresh after a re-point: %d HEAD, %d GET manifest and %d GET blob requests, want 1, 1 (the new manifest) and 1 (its config)", w.heads.Load(), w.gets.Load(), w.blobs.Load())
 	}
 
 	billing := c.Lineage(ctx(t), w.facts("shop/billing:1"), images.Access{})
@@ -118,11 +121,12 @@ func TestLineageStaleBaseAfterRepoint(t *testing.T) {
 	// Unchanged tags cost one HEAD each and nothing else.
 	w.gets.Store(0)
 	w.heads.Store(0)
+	w.blobs.Store(0)
 	if err := c.Refresh(ctx(t)); err != nil {
 		t.Fatal(err)
 	}
-	if w.heads.Load() != 1 || w.gets.Load() != 0 {
-		t.Errorf("refresh with nothing changed: %d HEAD and %d GET, want 1 and 0", w.heads.Load(), w.gets.Load())
+	if w.heads.Load() != 1 || w.gets.Load() != 0 || w.blobs.Load() != 0 {
+		t.Errorf("refresh with nothing changed: %d HEAD, %d GET manifest and %d GET blob requests, want 1, 0 and 0", w.heads.Load(), w.gets.Load(), w.blobs.Load())
 	}
 }
 
@@ -358,7 +362,9 @@ func TestCatalogRunRetriesFailedImages(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t, images.Options{TagTTL: time.Nanosecond, NotFoundTTL: time.Nanosecond})
 	w.push("base/debian:12", w.build(empty.Image, 1, "linux/amd64"), nil)
-	c := w.catalog(Options{Images: []CatalogImage{{Ref: "base/debian:12", Role: "os"}, {Ref: "base/late:1", Role: "runtime"}}})
+	var logs logtest.Buffer
+	c := w.catalog(Options{Images: []CatalogImage{{Ref: "base/debian:12", Role: "os"}, {Ref: "base/late:1", Role: "runtime"}},
+		Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
 	runCtx, stop := context.WithCancel(t.Context())
 	done := make(chan struct{})
 	go func() {
@@ -371,6 +377,9 @@ func TestCatalogRunRetriesFailedImages(t *testing.T) {
 	}
 	if !c.Ready() || c.Len() != 1 {
 		t.Fatalf("after the first load with one image missing: Ready %v, Len %d; want ready with 1", c.Ready(), c.Len())
+	}
+	if log := logs.Await("catalog refresh incomplete", 1); !strings.Contains(log, `"level":"WARN","msg":"catalog refresh incomplete; retrying"`) || !strings.Contains(log, "base/late:1") {
+		t.Errorf("the log after a load with base/late:1 missing:\n%s\nwant a warning naming it", log)
 	}
 	w.push("base/late:1", w.build(empty.Image, 1, "linux/amd64"), nil)
 	for c.Len() != 2 && time.Now().Before(deadline) {
