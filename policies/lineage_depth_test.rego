@@ -80,6 +80,19 @@ test_depth_and_layers_are_separate_violations if {
 	} with input as inp
 }
 
+# A bound that is not a number (null, a quoted "3") is the default: in
+# Rego a number is greater than null (every image would be too deep) and
+# less than any string (none ever would).
+test_a_max_depth_that_is_not_a_number_is_the_default if {
+	count(msgs(base, {"maxDepth": null})) == 0
+	count(msgs(four_levels, {"maxDepth": "5"})) == 1
+}
+
+test_a_max_layers_that_is_not_a_number_is_the_default if {
+	count(msgs(base, {"maxLayers": null})) == 0
+	msgs(object.union(base, {"image": {"layers": 41}}), {"maxLayers": "50"}) == {`container "web": image "registry.example.com/shop/web:1.2" has 41 layers > 40: squash or use multi-stage builds`}
+}
+
 test_resolution_error_is_silent if {
 	inp := object.union(object.remove(base, ["image", "lineage"]), {
 		"image": {"ref": "registry.example.com/shop/web:1.2", "error": {"kind": "timeout", "message": "too slow"}},

@@ -16,6 +16,8 @@ policies:
     maxImageSize: 500Mi
     maxAppSize: -1
     maxAppLayers: 2.5
+    maxDepth: "3"
+    maxLayers: -40
     wastedLayerBytes: 1024
     largeLayerBytes: null
     buildTools:
@@ -32,6 +34,8 @@ policies:
 		"policies.data.maxImageSize: 500Mi is not a whole number",
 		"policies.data.maxAppSize: -1 is not a whole number",
 		"policies.data.maxAppLayers: 2.5 is not a whole number",
+		"policies.data.maxDepth: 3 is not a whole number",
+		"policies.data.maxLayers: -40 is not a whole number",
 		"policies.data.buildTools.broken.match: error parsing regexp: missing closing ): `(unclosed`",
 		"policies.data.buildTools.broken.unles: unknown field; want one of match, unless, unlessEnv, images",
 		`policies.data.buildTools.broken.images: "maven:*" must name a registry and repository`,
@@ -56,6 +60,8 @@ policies:
     maxImageSize: 524288000
     maxAppSize: null
     maxAppLayers: 10
+    maxDepth: null
+    maxLayers: 40
     buildTools:
       go: {match: '\bgo build\b', images: ["registry.example.com/toolchains/golang:*"]}
       npm-dev-dependencies: {match: '\bnpm (ci|install)\b', unless: '--omit=dev', unlessEnv: '^NODE_ENV=production$'}
