@@ -12,13 +12,23 @@ package strata.policies.lineage_depth
 
 import data.strata.lib
 
+# A bound that is not a number (null, the chart's way to leave a key
+# unset; a quoted "3") leaves the default: a number compares greater than
+# null in Rego (every image would be too deep) and less than a string (none
+# would ever be).
 default max_depth := 3
 
-max_depth := data.strata.config.maxDepth
+max_depth := n if {
+	n := data.strata.config.maxDepth
+	is_number(n)
+}
 
 default max_layers := 40
 
-max_layers := data.strata.config.maxLayers
+max_layers := n if {
+	n := data.strata.config.maxLayers
+	is_number(n)
+}
 
 violation contains v if {
 	not input.image.error

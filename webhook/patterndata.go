@@ -9,10 +9,11 @@ import (
 	"strings"
 )
 
-// patternSizeKeys are the pattern policies' numeric keys of policies.data
-// (docs/policy-input.md): a whole number of bytes or layers, or null for the
-// policy's default (maxAppSize: unchecked).
-var patternSizeKeys = []string{"maxImageSize", "maxAppSize", "maxAppLayers", "wastedLayerBytes", "largeLayerBytes"}
+// patternSizeKeys are the built-in policies' numeric keys of policies.data
+// (docs/policy-input.md): a whole number of bytes, layers (maxAppLayers,
+// maxLayers) or levels (maxDepth), or null for the policy's default
+// (maxAppSize: unchecked).
+var patternSizeKeys = []string{"maxImageSize", "maxAppSize", "maxAppLayers", "wastedLayerBytes", "largeLayerBytes", "maxDepth", "maxLayers"}
 
 // buildToolKeys are the fields of a policies.data.buildTools entry.
 var buildToolKeys = []string{"match", "unless", "unlessEnv", "images"}
@@ -30,7 +31,7 @@ func checkPatternData(data map[string]any) []string {
 			continue
 		}
 		if !wholeNonNegative(v) {
-			problems = append(problems, fmt.Sprintf("policies.data.%s: %v is not a whole number ≥ 0 (bytes, or layers for maxAppLayers), nor null for the default", key, v))
+			problems = append(problems, fmt.Sprintf("policies.data.%s: %v is not a whole number ≥ 0 (bytes; layers for maxAppLayers and maxLayers, levels for maxDepth), nor null for the default", key, v))
 		}
 	}
 	if tools, set := data["buildTools"]; set && tools != nil {
