@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
+
 	"github.com/strata-project/strata/internal/testutil"
 )
 
@@ -219,5 +221,20 @@ func TestImagesMdNamesTheLogLineOfAWithheldErrorBody(t *testing.T) {
 	}
 	if line.Level != "DEBUG" || line.Msg != m[1] || line.Body != strconv.Quote(body[:maxLoggedErrorBody]) || !line.Truncated || m[2] != "truncated" {
 		t.Errorf("log line = %s; want level DEBUG, msg %q, the body's first %d bytes quoted, %s", logged.String(), m[1], maxLoggedErrorBody, m[2]+" true")
+	}
+}
+
+// docs/images.md: strata refuses tags beginning with . or - because
+// go-containerregistry, even in strict mode, does not
+// (TestParseReferenceRefuses holds strata to refusing them).
+func TestImagesMdGoContainerregistryAcceptsTheTagsStrataRefuses(t *testing.T) {
+	t.Parallel()
+	if !strings.Contains(testutil.DocProse(t, imagesMd), "tags beginning with `.` or `-` (the OCI spec forbids them; go-containerregistry does not check)") {
+		t.Fatal("docs/images.md no longer says go-containerregistry does not check tags beginning with . or -")
+	}
+	for _, ref := range []string{"index.docker.io/library/nginx:-bad", "index.docker.io/library/nginx:.bad"} {
+		if _, err := name.ParseReference(ref, name.StrictValidation); err != nil {
+			t.Errorf("go-containerregistry refuses %q itself (%v): docs/images.md says it does not check", ref, err)
+		}
 	}
 }
