@@ -238,3 +238,32 @@ func TestImagesMdGoContainerregistryAcceptsTheTagsStrataRefuses(t *testing.T) {
 		}
 	}
 }
+
+// docs/images.md: an artifactType alone is a label. An image manifest that
+// carries one, pulled by its tag, is checked like any other: containerd
+// runs it like any other.
+func TestImageManifestWithAnArtifactTypeIsChecked(t *testing.T) {
+	t.Parallel()
+	reg := newTestRegistry(t)
+	desc := pushEdited(t, reg, "labelled/app", "1", testImage(t, 2, "root", "linux/amd64"), func(m map[string]any) {
+		m["artifactType"] = "application/vnd.example.not-really+json"
+	})
+	img := resolveOK(t, newTestResolver(t, reg, Options{}), reg.ref("labelled/app:1"), Access{})
+	if len(img.Platforms) != 1 || img.Platforms[0].Digest.String() != desc.Digest.String() || img.Platforms[0].Config.User.Raw != "root" {
+		t.Errorf("Resolve(an image manifest with an artifactType) = %+v, want its facts: digest %s, user root", img.Platforms, desc.Digest)
+	}
+}
+
+// docs/images.md: the config's rootfs.diff_ids must have as many entries as
+// the manifest has layers; a manifest that lists one layer fewer than its
+// config is invalid content, never facts.
+func TestConfigListingMoreDiffIDsThanTheManifestHasLayersIsInvalidContent(t *testing.T) {
+	t.Parallel()
+	reg := newTestRegistry(t)
+	pushEdited(t, reg, "short/app", "1", testImage(t, 3, "", "linux/amd64"), func(m map[string]any) {
+		m["layers"] = m["layers"].([]any)[:2]
+	})
+	image := reg.ref("short/app:1")
+	_, err := newTestResolver(t, reg, Options{}).Resolve(testContext(t, 10*time.Second), image, Access{})
+	wantKind(t, image, err, KindInvalidContent, "lists 3 layer diff IDs for a manifest of 2 layers")
+}
