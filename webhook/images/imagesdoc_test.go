@@ -39,6 +39,7 @@ func TestImagesMdStatesTheResolversNumbers(t *testing.T) {
 		fmt.Sprintf("the 4 KiB reference, %d index entries %d deep, %d pull secrets, %d and %d requests in flight, the %d MiB body, the %d m tag TTL, %d s for a \"not found\", %d h of stale-if-error",
 			r.MaxIndexEntries, r.MaxIndexDepth, maxPullSecrets, r.MaxRequests, r.MaxRequestsPerHost, r.MaxBodyBytes>>20, r.TagTTL/time.Minute, r.NotFoundTTL/time.Second, r.StaleTTL/time.Hour),
 		fmt.Sprintf("references over %d KiB", MaxReferenceLength>>10),
+		fmt.Sprintf("a node of a configured platform (`platforms`, default `%s`)", strings.Join(DefaultPlatforms(), "`, `")),
 		fmt.Sprintf("at most %d index entries are read for one image", r.MaxIndexEntries),
 		fmt.Sprintf("indexes are walked at most %d deep", r.MaxIndexDepth),
 		fmt.Sprintf("The manifests and configs an index walk reads are read at most %d at a time", walkFetches),
