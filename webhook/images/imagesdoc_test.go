@@ -268,3 +268,41 @@ func TestConfigListingMoreDiffIDsThanTheManifestHasLayersIsInvalidContent(t *tes
 	_, err := newTestResolver(t, reg, Options{}).Resolve(testContext(t, 10*time.Second), image, Access{})
 	wantKind(t, image, err, KindInvalidContent, "lists 3 layer diff IDs for a manifest of 2 layers")
 }
+
+// docs/images.md: a registry session (and the ping answer it started
+// with) is replaced after an hour, or at once when the registry answers
+// 401/403, so that rotated secrets take effect; within the hour a re-check
+// after the tag TTL reuses it. A new session is seen as a new ping.
+func TestSessionIsReplacedAfterAnHourOrAtOnceOnARefusal(t *testing.T) {
+	t.Parallel()
+	reg := newTestRegistry(t)
+	reg.push(t, "shop/web:1", testImage(t, 1, "1000", "linux/amd64"))
+	clock := testutil.NewClock(time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC))
+	r := newTestResolver(t, reg, Options{Now: clock.Now})
+	image := reg.ref("shop/web:1")
+	resolveAfter := func(d time.Duration) (pings int, err error) {
+		t.Helper()
+		clock.Advance(d)
+		_, err = r.Resolve(testContext(t, 10*time.Second), image, Access{})
+		return reg.pings(), err
+	}
+	if pings, err := resolveAfter(0); err != nil || pings != 1 {
+		t.Fatalf("cold Resolve(%s) = %v, %d pings; want the image, 1 ping", image, err, pings)
+	}
+	if pings, err := resolveAfter(pullerTTL - time.Minute); err != nil || pings != 0 {
+		t.Errorf("Resolve after %v (a re-check past the tag TTL) = %v, %d pings; want the session reused, no ping", pullerTTL-time.Minute, err, pings)
+	}
+	// The next re-check, past the tag TTL again, comes after the hour.
+	if pings, err := resolveAfter(r.opts.TagTTL + time.Second); err != nil || pings != 1 {
+		t.Errorf("Resolve after %v = %v, %d pings; want a new session, 1 ping", pullerTTL-time.Minute+r.opts.TagTTL+time.Second, err, pings)
+	}
+	setFault(reg, onPath("/manifests/", func(w http.ResponseWriter, _ *http.Request, _ http.Handler) {
+		w.WriteHeader(http.StatusUnauthorized)
+	}))
+	_, err := resolveAfter(r.opts.TagTTL + time.Second)
+	wantKind(t, image, err, KindUnauthorized)
+	reg.setWrap(nil)
+	if pings, err := resolveAfter(0); err != nil || pings != 1 {
+		t.Errorf("Resolve after a 401 = %v, %d pings; want a new session at once, 1 ping", err, pings)
+	}
+}
