@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/strata-project/strata/internal/testutil"
 )
@@ -61,6 +62,28 @@ func TestImagesMdStatesTheCheckersBounds(t *testing.T) {
 	} {
 		if !strings.Contains(doc, sentence) {
 			t.Errorf("docs/images.md does not say %q, which the Checker's defaults make true", sentence)
+		}
+	}
+}
+
+// docs/images.md: a fetch shared by concurrent callers, and the wait for a
+// registry's response headers, are bounded by registry.timeout: the
+// configuration gives the resolver registry.timeout as its FetchTimeout,
+// which bounds both (webhook/images tests each with FetchTimeout).
+func TestImagesMdRegistryTimeoutBoundsSharedFetchesAndHeaders(t *testing.T) {
+	t.Parallel()
+	cfg := DefaultConfig()
+	cfg.Registry.Timeout.Duration = 1234 * time.Millisecond
+	if got := cfg.resolverOptions().FetchTimeout; got != cfg.Registry.Timeout.Duration {
+		t.Errorf("resolverOptions().FetchTimeout = %v with registry.timeout %v; docs/images.md says the one bounds the other", got, cfg.Registry.Timeout.Duration)
+	}
+	doc := testutil.DocProse(t, imagesMd)
+	for _, sentence := range []string{
+		"(singleflight) runs detached from any one caller, bounded by `registry.timeout`",
+		"The default transport waits at most `registry.timeout` for response headers (`ResponseHeaderTimeout`)",
+	} {
+		if !strings.Contains(doc, sentence) {
+			t.Errorf("docs/images.md no longer says %q", sentence)
 		}
 	}
 }
