@@ -306,3 +306,21 @@ func TestSessionIsReplacedAfterAnHourOrAtOnceOnARefusal(t *testing.T) {
 		t.Errorf("Resolve after a 401 = %v, %d pings; want a new session at once, 1 ping", err, pings)
 	}
 }
+
+// docs/images.md: transient errors are never cached. An image whose
+// registry answered 503 resolves as soon as the registry is back, where a
+// "not found" would be remembered for its TTL.
+func TestTransientFailureIsNotRemembered(t *testing.T) {
+	t.Parallel()
+	reg := newTestRegistry(t)
+	reg.push(t, "flaky/app:1", testImage(t, 1, "", "linux/amd64"))
+	r := newTestResolver(t, reg, Options{})
+	image := reg.ref("flaky/app:1")
+	setFault(reg, func(w http.ResponseWriter, _ *http.Request, _ http.Handler) {
+		http.Error(w, "maintenance", http.StatusServiceUnavailable)
+	})
+	_, err := r.Resolve(testContext(t, 10*time.Second), image, Access{})
+	wantKind(t, image, err, KindUnavailable)
+	reg.setWrap(nil)
+	resolveOK(t, r, image, Access{})
+}
