@@ -2,6 +2,7 @@ package images
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"go/ast"
@@ -18,7 +19,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/strata-project/strata/internal/testutil"
 )
@@ -323,4 +328,53 @@ func TestTransientFailureIsNotRemembered(t *testing.T) {
 	wantKind(t, image, err, KindUnavailable)
 	reg.setWrap(nil)
 	resolveOK(t, r, image, Access{})
+}
+
+// docs/images.md: a pull secret authenticates only to the registry hosts
+// its auths keys name, matched as the kubelet matches them: the host with
+// its port, * for one dot-separated part, a path limiting the entry to
+// those repositories, https://index.docker.io/v1/ for Docker Hub.
+func TestPullSecretAuthenticatesOnlyToTheHostsItNames(t *testing.T) {
+	t.Parallel()
+	auth := func(user string) string {
+		return fmt.Sprintf(`{"auth":%q}`, base64.StdEncoding.EncodeToString([]byte(user+":pw")))
+	}
+	cfg := fmt.Sprintf(`{"auths":{"*.example.com":%s,"registry.test:5000":%s,"paths.test/team":%s,"https://index.docker.io/v1/":%s}}`,
+		auth("glob"), auth("port"), auth("path"), auth("hub"))
+	client := fake.NewClientset(&corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "regcred"},
+		Type:       corev1.SecretTypeDockerConfigJson,
+		Data:       map[string][]byte{corev1.DockerConfigJsonKey: []byte(cfg)},
+	})
+	access, err := NewPullSecrets(client, PullSecretOptions{Fallback: authn.NewMultiKeychain()}).Access(t.Context(), "shop", "", []string{"regcred"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for image, want := range map[string]string{
+		"r.example.com/app":          "glob",
+		"a.b.example.com/app":        "", // * is one part
+		"registry.test:5000/app":     "port",
+		"registry.test/app":          "", // the port is part of the host
+		"paths.test/team/app":        "path",
+		"paths.test/other/app":       "", // the path limits the entry
+		"docker.io/library/nginx":    "hub",
+		"registry-1.docker.io/nginx": "hub",
+		"example.com.evil.test/app":  "",
+	} {
+		ref, err := ParseReference(image)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := access.Keychain.Resolve(ref.nameRef().Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := a.Authorization()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.Username != want {
+			t.Errorf("the pull secret's user for %s = %q, want %q", image, cfg.Username, want)
+		}
+	}
 }
