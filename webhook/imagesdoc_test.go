@@ -1,12 +1,20 @@
 package webhook
 
 import (
+	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/authn"
+
 	"github.com/strata-project/strata/internal/testutil"
+	"github.com/strata-project/strata/webhook/images"
+	"github.com/strata-project/strata/webhook/internal/imagetest"
+	"github.com/strata-project/strata/webhook/policy"
+	"github.com/strata-project/strata/webhook/workload"
 )
 
 const imagesMd = "../docs/images.md"
@@ -85,5 +93,59 @@ func TestImagesMdRegistryTimeoutBoundsSharedFetchesAndHeaders(t *testing.T) {
 		if !strings.Contains(doc, sentence) {
 			t.Errorf("docs/images.md no longer says %q", sentence)
 		}
+	}
+}
+
+// cancellingEvaluator ends the request (cancel) once the first container
+// has been evaluated, and records the containers it evaluated.
+type cancellingEvaluator struct {
+	Evaluator
+	cancel    context.CancelFunc
+	mu        sync.Mutex
+	evaluated []string
+}
+
+func (e *cancellingEvaluator) Evaluate(ctx context.Context, container, platform string, in policy.Input) []policy.Violation {
+	e.mu.Lock()
+	e.evaluated = append(e.evaluated, container)
+	e.mu.Unlock()
+	defer e.cancel()
+	return e.Evaluator.Evaluate(ctx, container, platform, in)
+}
+
+// docs/images.md: no evaluation starts after the request's deadline; the
+// containers left get one limit violation that names the deadline.
+func TestContainersLeftAtTheDeadlineGetOneLimitViolation(t *testing.T) {
+	t.Parallel()
+	p := newPipeline(t)
+	host := imagetest.Registry(t)
+	imagetest.Push(t, host+"/shop/app:1", imagetest.Image(t, 1, nil))
+	r, err := images.NewResolver(images.Options{Insecure: []string{host}, Keychain: authn.NewMultiKeychain(), Platforms: []string{"linux/amd64"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.Close)
+	ctx, cancel := context.WithCancel(t.Context())
+	ev := &cancellingEvaluator{Evaluator: p.Engine, cancel: cancel}
+	checker := NewChecker(CheckerOptions{Resolver: r, Lineage: p.Catalog, Evaluator: ev})
+	w := &workload.Workload{Kind: "Pod", Name: "pod", Namespace: "shop"}
+	for _, name := range []string{"a", "b", "c"} {
+		w.Containers = append(w.Containers, workload.Container{Name: name, Type: workload.TypeContainer, Image: host + "/shop/app:1"})
+	}
+	vs := checker.Check(ctx, policy.Request{Operation: "CREATE", Namespace: "shop", Mode: policy.Enforce}, w)
+	var left []policy.Violation
+	for _, v := range vs {
+		if v.Container != "a" {
+			left = append(left, v)
+		}
+	}
+	const want = "the request's deadline ended before 2 of its containers were evaluated"
+	if len(left) != 1 || left[0].Container != "b" || left[0].Policy != "image-resolution" || !strings.Contains(left[0].Msg, want) || !strings.Contains(left[0].Msg, "was not checked") {
+		t.Errorf("Check(3 containers, the deadline ending after the first) = %+v beside container a's; want one image-resolution violation on b saying %q", left, want)
+	}
+	// The limit violation itself is evaluated (it is an input like any
+	// other); no container after the deadline is.
+	if ev.evaluated[0] != "a" || len(ev.evaluated) != 2 || ev.evaluated[1] != "b" {
+		t.Errorf("containers evaluated = %v, want a, then b's one limit violation", ev.evaluated)
 	}
 }
