@@ -21,7 +21,7 @@ func TestImagesMdStatesTheChartsCacheBudgetAndMemoryLimit(t *testing.T) {
 	doc := testutil.DocProse(t, "../../docs/images.md")
 	for _, sentence := range []string{
 		fmt.Sprintf("the chart sets `%s` beside its %d MiB memory limit", budget, limit>>20),
-		fmt.Sprintf("With the chart (a %d MiB container limit, `cache.maxBytes` %s, soft limit %d MiB)", limit>>20, budget, (limit-limit/10)>>20),
+		fmt.Sprintf("With the chart (a %d MiB container limit, `cache.maxBytes` %s, soft limit %d MiB", limit>>20, budget, (limit-limit/10)>>20),
 	} {
 		if !strings.Contains(doc, sentence) {
 			t.Errorf("docs/images.md does not say %q, which the chart renders", sentence)
