@@ -86,8 +86,12 @@ func TestWindowsPodIsCheckedOnTheWindowsEntryNotTheLinuxOnes(t *testing.T) {
 		{Name: "app", Type: "container", Image: host + "/win/app:1", OS: "windows"},
 	}}
 	vs := checker.Check(testCtx(t), policy.Request{Operation: "CREATE", Namespace: "shop", Mode: policy.Enforce}, w)
-	if !slices.ContainsFunc(vs, func(v policy.Violation) bool { return v.Policy == "run-as-root" || v.Policy == "image-resolution" }) {
-		t.Errorf("Check of a windows pod whose image's windows entry runs as ContainerAdministrator = %v, want a run-as-root (or image-resolution) violation", vs)
+	// Only the linux entry is checked (platforms' default): nothing is left
+	// for a windows pod, which gets one pod-os error saying what to add
+	// (docs/images.md).
+	podOS := `image "` + host + `/win/app:1" has no manifest for the pod's OS among those strata checked: add that OS's platform (e.g. windows/amd64) to platforms`
+	if len(vs) != 1 || vs[0].Policy != "image-resolution" || !strings.Contains(vs[0].Msg, podOS) {
+		t.Errorf("Check of a windows pod of an image whose checked entries are linux = %v, want one image-resolution violation saying %q", vs, podOS)
 	}
 
 	// With windows/amd64 configured, the windows pod is judged by the

@@ -45,6 +45,7 @@ catalog:
   images:
     - {ref: "%[1]s/base/debian:12*", role: os}
     - {ref: "%[1]s/base/debian:13*", role: os}
+    - {ref: "%[1]s/base/missing:1", role: runtime}
 `, host))
 	for _, tc := range []struct {
 		args     []string
@@ -56,9 +57,10 @@ catalog:
 			"warning: policies.data.approvedBase (line 5): no loaded policy reads data.strata.config.approvedBase; did you mean approvedBases?",
 			"warning: policy approved-base is on but inactive",
 			"warning: catalog image " + host + "/base/debian:13*: the pattern matches none of the 1 tags of",
-			"0 error(s), 3 warning(s), 1 catalog image(s) loaded",
+			"warning: catalog image " + host + "/base/missing:1: " + host + " has no image", // the registry's reason
+			"0 error(s), 4 warning(s), 1 catalog image(s) loaded",
 		}},
-		{[]string{"-f", warnings, "--strict"}, 1, []string{"0 error(s), 3 warning(s)"}},
+		{[]string{"-f", warnings, "--strict"}, 1, []string{"0 error(s), 4 warning(s)"}},
 		{[]string{"-f", dir + "/missing.yaml"}, 2, nil},
 	} {
 		var stdout, stderr bytes.Buffer

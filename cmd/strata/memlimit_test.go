@@ -122,8 +122,8 @@ func TestServeSetsGosSoftMemoryLimitFromItsCacheBudget(t *testing.T) {
 		if s == nil {
 			return // startServe failed and said why
 		}
-		if log := s.stdout.String(); !strings.Contains(log, fmt.Sprintf(`"msg":"Go's soft memory limit","bytes":%d`, want)) ||
-			!strings.Contains(log, `"gogc":"400"`) {
+		// The line docs/images.md names: bytes and from, gogc and gogcFrom.
+		if log := s.stdout.String(); !strings.Contains(log, fmt.Sprintf(`"msg":"Go's soft memory limit","bytes":%d,"from":%q,"gogc":"400","gogcFrom":%q`, want, limitFromCache, gcPercentFromLimit)) {
 			t.Errorf("strata serve did not log the limit and GOGC it set; log:\n%s", log)
 		}
 	})

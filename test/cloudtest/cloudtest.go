@@ -33,6 +33,18 @@ type StandIn struct {
 	// Refuse, when set, makes token requests fail as the cloud refuses an
 	// identity.
 	Refuse atomic.Bool
+	// last is the last token request: its Authorization header (a SigV4
+	// credential scope names the region and service) and body.
+	last atomic.Pointer[string]
+}
+
+// LastTokenRequest is the Authorization header and the body of the last
+// token request, on two lines; "" before any.
+func (s *StandIn) LastTokenRequest() string {
+	if p := s.last.Load(); p != nil {
+		return *p
+	}
+	return ""
 }
 
 // Wait blocks until req is cancelled or a minute has passed: a token API
@@ -56,6 +68,8 @@ func ECR(t *testing.T, password string, clock func() time.Time, lifetime time.Du
 		body, _ := io.ReadAll(req.Body)
 		if strings.HasSuffix(req.Header.Get("X-Amz-Target"), ".GetAuthorizationToken") {
 			s.Calls.Add(1)
+			last := req.Header.Get("Authorization") + "\n" + string(body)
+			s.last.Store(&last)
 			if s.Hang.Load() {
 				Wait(t, req)
 				return

@@ -159,7 +159,8 @@ func TestRegistryErrorBodyNeverReachesTheMessage(t *testing.T) {
 			r := newFaultResolver(t, reg, Options{Logger: logger})
 			image := reg.ref("err/app:1")
 			_, _, err := resolveTimed(t, r, image, Access{}, 3*time.Second)
-			e := wantKind(t, image, err, tc.kind, reg.host, strconv.Itoa(tc.status))
+			// What reaches the message: the method, the URL, the status (docs/images.md).
+			e := wantKind(t, image, err, tc.kind, "GET http://"+reg.host+"/v2/err/app/manifests/1: unexpected status code "+strconv.Itoa(tc.status)+" "+http.StatusText(tc.status))
 			if e != nil && strings.Contains(e.Error(), "INTERNAL-SECRET-BODY") {
 				t.Errorf("Resolve(%q) = %q, want the status and no part of the registry's error body", image, e.Error())
 			}

@@ -62,10 +62,10 @@ func TestParseReferenceRefuses(t *testing.T) {
 	for _, tc := range []struct {
 		name, in, wantMsg string
 	}{
-		{"empty", "", "empty"},
-		{"sha512 digest", "nginx@sha512:" + hex64 + hex64, "sha256 digests only"},
-		{"bare image id with algorithm", "sha256:" + hex64, "image ID"},
-		{"bare image id", hex64, "image ID"},
+		{"empty", "", "empty: write an image such as"},
+		{"sha512 digest", "nginx@sha512:" + hex64 + hex64, "sha256 digests only; pin the image by its sha256 digest"},
+		{"bare image id with algorithm", "sha256:" + hex64, "image ID, not a reference a registry can resolve: write repository@sha256:<digest>"},
+		{"bare image id", hex64, "image ID, not a reference a registry can resolve: write repository@sha256:<digest>"},
 		{"newline", "nginx\n:latest", "control"},
 		{"space", "nginx latest", "control"},
 		{"nul", "nginx\x00", "control"},
@@ -74,7 +74,8 @@ func TestParseReferenceRefuses(t *testing.T) {
 		{"uppercase repository", "registry.example.com/Shop/web", "valid image reference"},
 		{"registry without repository", "registry.example.com/", "no repository"},
 		{"bad digest", "nginx@sha256:abc", "valid image reference"},
-		{"bad tag", "nginx:-bad", "valid image reference"},
+		{"tag starting with -", "nginx:-bad", "a tag cannot start with '-'"},
+		{"tag starting with .", "nginx:.bad", "a tag cannot start with '.'"},
 	} {
 		_, err := ParseReference(tc.in)
 		if err == nil || !strings.Contains(err.Error(), tc.wantMsg) {

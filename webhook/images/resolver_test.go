@@ -162,6 +162,7 @@ func TestResolveAnnotationsAndConfig(t *testing.T) {
 		cf.Config.Env = []string{"PATH=/usr/bin", "APP_ENV=prod"}
 		cf.Config.Entrypoint = []string{"/app"}
 		cf.Config.Cmd = []string{"--serve"}
+		cf.Config.WorkingDir = "/srv"
 		cf.Config.Labels = map[string]string{AnnotationBaseName: base}
 		cf.History = append(cf.History, v1.History{CreatedBy: "USER app", EmptyLayer: true})
 	})
@@ -179,8 +180,8 @@ func TestResolveAnnotationsAndConfig(t *testing.T) {
 		t.Errorf("Labels = %v, want the base name label", f.Config.Labels)
 	}
 	if !f.Config.Created.Equal(created) || strings.Join(f.Config.Env, ",") != "PATH=/usr/bin,APP_ENV=prod" ||
-		f.Config.Entrypoint[0] != "/app" || f.Config.Cmd[0] != "--serve" {
-		t.Errorf("Config = %+v, want the created time, env, entrypoint and cmd that were pushed", f.Config)
+		f.Config.Entrypoint[0] != "/app" || f.Config.Cmd[0] != "--serve" || f.Config.WorkingDir != "/srv" {
+		t.Errorf("Config = %+v, want the created time, env, entrypoint, cmd and working dir that were pushed", f.Config)
 	}
 	if u := f.Config.User; u.Name != "app" || u.Group != "app" || u.UID != nil {
 		t.Errorf("User = %+v, want name app, group app, unknown uid", u)

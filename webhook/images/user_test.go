@@ -41,6 +41,7 @@ func TestParseUser(t *testing.T) {
 		{":1000", want{invalid: true}},
 		{"a b", want{invalid: true}},
 		{"1000:1000:1000", want{invalid: true}},
+		{"1:2:3", want{invalid: true}},
 		{"0x10", want{name: "0x10", invalid: true}},
 	} {
 		got := ParseUser(tc.in)

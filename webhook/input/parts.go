@@ -78,6 +78,15 @@ func containerKeyOf(c workload.Container) containerKey {
 	return k
 }
 
+// share is a fraction of the parts' budget.
+type share struct{ num, den int64 }
+
+func (s share) of(maxBytes int64) int64 { return maxBytes / s.den * s.num }
+
+// partsShares split the parts' budget between the three caches
+// (docs/images.md states them).
+var partsShares = struct{ images, lineages, containers share }{share{5, 8}, share{1, 4}, share{1, 8}}
+
 // NewParts returns a cache of parts costing at most maxBytes
 // (DefaultPartsBytes when 0 or less): 5/8 for images, 1/4 for lineages,
 // 1/8 for containers.
@@ -86,9 +95,9 @@ func NewParts(maxBytes int64) *Parts {
 		maxBytes = DefaultPartsBytes
 	}
 	return &Parts{
-		entries:    lru.New[partKey, policy.Part](0, maxBytes/8*5),
-		lineages:   lru.New[lineageKey, policy.Part](0, maxBytes/4),
-		containers: lru.New[containerKey, policy.Part](0, maxBytes/8),
+		entries:    lru.New[partKey, policy.Part](0, partsShares.images.of(maxBytes)),
+		lineages:   lru.New[lineageKey, policy.Part](0, partsShares.lineages.of(maxBytes)),
+		containers: lru.New[containerKey, policy.Part](0, partsShares.containers.of(maxBytes)),
 	}
 }
 

@@ -24,6 +24,8 @@ func TestEachHelperOwnsOnlyItsOwnHosts(t *testing.T) {
 		"123456789012.dkr.ecr-fips.us-east-1.amazonaws.com": "ecr",
 		"123456789012.dkr-ecr.eu-west-1.on.aws":             "ecr", // dual-stack
 		"123456789012.dkr.ecr.us-gov-west-1.amazonaws.com":  "ecr",
+		"123456789012.dkr.ecr.us-iso-east-1.c2s.ic.gov":     "ecr", // ISO partitions
+		"123456789012.dkr.ecr.us-isob-east-1.sc2s.sgov.gov": "ecr",
 		"gcr.io":                                  "google",
 		"eu.gcr.io":                               "google",
 		"europe-west1-docker.pkg.dev":             "google",
