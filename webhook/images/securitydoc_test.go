@@ -1,0 +1,105 @@
+package images
+
+import (
+	"fmt"
+	"net/netip"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/strata-project/strata/internal/testutil"
+)
+
+// The registry bounds docs/security.md states (requests in flight, index
+// size, stale resolutions, remembered failures, sessions, response headers,
+// error bodies, cloud token failures) are the resolver's defaults.
+func TestSecurityDocStatesTheResolversBounds(t *testing.T) {
+	t.Parallel()
+	doc := testutil.DocProse(t, "../../docs/security.md")
+	r := newTestResolver(t, newTestRegistry(t), Options{})
+	if r.opts.StaleTTL != time.Hour {
+		t.Errorf("StaleTTL = %v; docs/security.md says warn and audit may use a resolution up to one hour past its TTL", r.opts.StaleTTL)
+	}
+	cloud := newCloudKeychain(CloudOptions{}, r)
+	headers := newBaseTransport(nil).MaxResponseHeaderBytes
+	for _, want := range []string{
+		"Warn and audit may use a resolution up to one hour past its TTL",
+		fmt.Sprintf("Registry requests in flight are bounded at %d per host and %d in all", r.opts.MaxRequestsPerHost, r.opts.MaxRequests),
+		fmt.Sprintf("an index past %d entries or %d levels of nesting is one `image-resolution` violation (`too-complex`)", defaultMaxIndexEntries, defaultMaxIndexDepth),
+		fmt.Sprintf("operators get the first %s bytes at debug level", testutil.Thousands(maxLoggedErrorBody)),
+		fmt.Sprintf("a redacted message cut at %d bytes", maxRememberedMessage),
+		fmt.Sprintf("registry response headers are capped at %d KiB", headers>>10),
+		fmt.Sprintf("costed at %d KiB each", sessionCost>>10),
+		fmt.Sprintf("failures kept %d s", cloud.opts.FailureTTL/time.Second),
+	} {
+		if !strings.Contains(doc, want) {
+			t.Errorf("docs/security.md does not say %q, which is what the code does", want)
+		}
+	}
+}
+
+// docs/security.md class 8 lists the addresses refused everywhere: each
+// is refused, from the first to the last address of a range, and the
+// addresses beside them are not.
+func TestSecurityDocListsTheAddressesStrataRefuses(t *testing.T) {
+	t.Parallel()
+	doc := testutil.DocProse(t, "../../docs/security.md")
+	m := regexp.MustCompile("link-local ranges \\(([^)]*)\\), AWS's `([^`]+)`, Alibaba Cloud's `([^`]+)` and Azure's WireServer `([^`]+)`").FindStringSubmatch(doc)
+	if m == nil {
+		t.Fatal("docs/security.md no longer lists the refused addresses as this test reads them")
+	}
+	prefixes := strings.Split(m[1], ", ")
+	for _, a := range m[2:] {
+		prefixes = append(prefixes, a+"/"+fmt.Sprint(netip.MustParseAddr(a).BitLen()))
+	}
+	for _, s := range prefixes {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			t.Fatalf("docs/security.md lists %q: %v", s, err)
+		}
+		first := p.Masked().Addr()
+		// The last address of the range: every host bit set.
+		b := first.AsSlice()
+		for i := range b {
+			hostBits := max(0, min(8, (i+1)*8-p.Bits()))
+			b[i] |= byte(1<<hostBits - 1)
+		}
+		last, _ := netip.AddrFromSlice(b)
+		for _, a := range []netip.Addr{first, last} {
+			if !forbiddenAddr(a) {
+				t.Errorf("docs/security.md says %s is refused everywhere; forbiddenAddr(%s) = false", s, a)
+			}
+		}
+		for _, a := range []netip.Addr{first.Prev(), last.Next()} {
+			if a.IsValid() && forbiddenAddr(a) {
+				t.Errorf("forbiddenAddr(%s) = true, beside %s: docs/security.md lists no such address", a, s)
+			}
+		}
+	}
+}
+
+// docs/security.md class 5 names the two token services on another host
+// that a pull secret's credentials may go to: they are the ones strata
+// knows, and a look-alike is not.
+func TestSecurityDocNamesTheKnownTokenServices(t *testing.T) {
+	t.Parallel()
+	doc := testutil.DocProse(t, "../../docs/security.md")
+	if want := "or it is Docker Hub's (`auth.docker.io`) or GitLab.com's token service"; !strings.Contains(doc, want) {
+		t.Errorf("docs/security.md does not say %q", want)
+	}
+	for _, c := range []struct {
+		registry, realm string
+		want            bool
+	}{
+		{"index.docker.io", "auth.docker.io", true},
+		{"registry.gitlab.com", "gitlab.com", true},
+		{"index.docker.io", "auth.docker.io.example.com", false},
+		{"registry.example.com", "auth.docker.io", false},
+		{"registry.gitlab.com", "evil.gitlab.com", false},
+	} {
+		if got := knownTokenService(c.registry, c.realm); got != c.want {
+			t.Errorf("knownTokenService(%q, %q) = %v, want %v", c.registry, c.realm, got, c.want)
+		}
+	}
+}
