@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -191,4 +192,34 @@ func encodedLen(t *testing.T, v any) int {
 		t.Fatal(err)
 	}
 	return b.Len() - 1
+}
+
+// Every strata.yaml key docs/security.md names is a key Config reads: a
+// renamed key fails here, not in an operator's configuration.
+func TestSecurityDocNamesOnlyConfigurationKeysStrataReads(t *testing.T) {
+	t.Parallel()
+	doc := testutil.DocProse(t, "../docs/security.md")
+	for _, key := range []string{
+		"registry.allow", "registry.tagTTL", "registry.timeout", "registry.credentials", "registry.hosts",
+		"catalog.refresh", "cache.maxBytes", "exempt.images", "policies.paths",
+	} {
+		if !strings.Contains(doc, "`"+key+"`") {
+			t.Errorf("docs/security.md no longer names the configuration key %s: drop it from this list", key)
+		}
+		typ := reflect.TypeFor[Config]()
+		for _, name := range strings.Split(key, ".") {
+			for typ.Kind() == reflect.Pointer || typ.Kind() == reflect.Slice || typ.Kind() == reflect.Map {
+				typ = typ.Elem()
+			}
+			field, ok := reflect.StructField{}, false
+			if typ.Kind() == reflect.Struct {
+				field, ok = jsonFields(typ)[name]
+			}
+			if !ok {
+				t.Errorf("docs/security.md names the configuration key %s; %s has no field %q", key, typ, name)
+				break
+			}
+			typ = field.Type
+		}
+	}
 }
