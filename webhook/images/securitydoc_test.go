@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
 	"github.com/strata-project/strata/internal/testutil"
 )
 
@@ -101,5 +103,33 @@ func TestSecurityDocNamesTheKnownTokenServices(t *testing.T) {
 		if got := knownTokenService(c.registry, c.realm); got != c.want {
 			t.Errorf("knownTokenService(%q, %q) = %v, want %v", c.registry, c.realm, got, c.want)
 		}
+	}
+}
+
+// docs/security.md class 1 states which nodes a configured platform
+// without a variant stands for: the variants nodesOf expands it to.
+func TestSecurityDocStatesTheNodesAPlatformStandsFor(t *testing.T) {
+	t.Parallel()
+	doc := testutil.DocProse(t, "../../docs/security.md")
+	amd64, arm, arm64 := nodeVariants["amd64"], nodeVariants["arm"], nodeVariants["arm64"]
+	// containerd writes amd64's v1 as no variant.
+	if amd64[0] != "" {
+		t.Errorf("nodeVariants[amd64] = %q, want the v1 level first, written as no variant", amd64)
+	}
+	majors := map[string]bool{}
+	for _, v := range arm64[1:] {
+		major, _, _ := strings.Cut(v, ".")
+		majors[major] = true
+	}
+	// An arm64 node without a variant is v8: containerd's default.
+	if arm64[0] != "" || len(majors) != 2 || !majors["v8"] || !majors["v9"] {
+		t.Errorf("nodeVariants[arm64] = %q, want no variant (v8) and v8.x and v9.x variants only", arm64)
+	}
+	want := fmt.Sprintf("every amd64 level v1–%s, every arm64 v8.x/v9.x variant, arm %s–%s", amd64[len(amd64)-1], arm[0], arm[len(arm)-1])
+	if !strings.Contains(doc, want) {
+		t.Errorf("docs/security.md does not say %q, the nodes nodesOf checks", want)
+	}
+	if n := len(nodesOf(v1.Platform{OS: "linux", Architecture: "arm64"})); n != len(arm64) {
+		t.Errorf("nodesOf(linux/arm64) = %d nodes, want the %d of nodeVariants", n, len(arm64))
 	}
 }
