@@ -13,12 +13,7 @@ import (
 // U+017F, and a few beyond, is kept exactly when the document's set holds it.
 func TestSecurityDocStatesTheCharactersMermaidLabelsKeep(t *testing.T) {
 	t.Parallel()
-	doc := testutil.DocProse(t, "../../docs/security.md")
-	m := regexp.MustCompile("Mermaid labels write every character outside `\\[([^`]*)\\]` as an entity").FindStringSubmatch(doc)
-	if m == nil {
-		t.Fatal("docs/security.md no longer states the characters Mermaid labels keep as this test reads them")
-	}
-	set := m[1]
+	set := testutil.DocMatch(t, "../../docs/security.md", "Mermaid labels write every character outside `\\[([^`]*)\\]` as an entity")[1]
 	kept := func(r rune) bool {
 		// The set's ranges are the ones between two letters or two digits;
 		// any other '-' is itself.
