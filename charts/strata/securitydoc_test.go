@@ -2,6 +2,7 @@ package strata_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -54,4 +55,12 @@ func TestSecurityDocNamesOnlyValuesTheChartHas(t *testing.T) {
 	if want := "the chart sets `" + budget + "` beside its " + strings.TrimSuffix(limit, "Mi") + " MiB limit"; !strings.Contains(doc, want) {
 		t.Errorf("docs/security.md does not say %q, what the chart renders", want)
 	}
+}
+
+// docs/security.md class 12 counts the string values and the payloads
+// TestStringValuesInjectingIntoThePodSpecAreRefusedOrInert renders.
+func TestSecurityDocCountsTheInjectionTestsValuesAndPayloads(t *testing.T) {
+	t.Parallel()
+	testutil.DocStates(t, "../../docs/security.md",
+		fmt.Sprintf("renders every string value it lists (%d) with each of its payloads (%d:", len(chartStringValues(t)), len(injections)))
 }
