@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"k8s.io/client-go/rest"
 
 	"github.com/strata-project/strata/internal/testutil"
 	"github.com/strata-project/strata/webhook"
@@ -106,6 +107,8 @@ func TestSecurityDocStatesTheCommandsBounds(t *testing.T) {
 		fmt.Sprintf("passes to strata as `%s`; strata sets Go's soft memory limit to %d %% of it", memoryLimitEnv, tenth*100/limit),
 		fmt.Sprintf("plus 8 MiB, at least %d MiB (%d MiB with the default `%dMi`)", floor>>20, fromCache>>20, webhook.DefaultCacheBytes>>20),
 		fmt.Sprintf("strata also sets `GOGC=%d` unless `GOGC` is set", boundedGCPercent),
+		// Class 4: the rate serve replaced (pullSecretsQPS).
+		fmt.Sprintf("With client-go's default of %d per second for the whole webhook", int(rest.DefaultQPS)),
 	)
 	if fromCache != 2*webhook.DefaultCacheBytes+8<<20 {
 		t.Errorf("softMemoryLimit without a container limit = %d, not twice cache.maxBytes plus 8 MiB as docs/security.md says", fromCache)
