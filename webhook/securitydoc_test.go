@@ -12,13 +12,19 @@ import (
 	"testing"
 	"time"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/prometheus/client_golang/prometheus"
 	admissionv1 "k8s.io/api/admission/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/strata-project/strata/internal/testutil"
+	"github.com/strata-project/strata/webhook/images"
+	"github.com/strata-project/strata/webhook/internal/imagetest"
 	"github.com/strata-project/strata/webhook/policy"
+	"github.com/strata-project/strata/webhook/workload"
 )
 
 // The bounds docs/security.md states for the webhook port, the Checker, the
@@ -216,5 +222,27 @@ func TestSecurityDocNamesOnlyConfigurationKeysStrataReads(t *testing.T) {
 			}
 			typ = field.Type
 		}
+	}
+}
+
+// docs/security.md class 1: a pod that says spec.os.name: windows, checked
+// with the default platforms (no windows one), is never judged by the Linux
+// entry of its image: it gets one image-resolution violation, of the pod-os
+// kind, that names the platform to add.
+func TestWindowsPodWithoutAWindowsManifestCheckedIsToldWhichPlatformToAdd(t *testing.T) {
+	t.Parallel()
+	p := newPipeline(t)
+	host := imagetest.Registry(t)
+	root := imagetest.Image(t, 1, func(cf *v1.ConfigFile) { cf.OS, cf.Architecture, cf.Config.User = "linux", "amd64", "" })
+	imagetest.Push(t, host+"/win/app:1", mutate.AppendManifests(empty.Index,
+		mutate.IndexAddendum{Add: root, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "amd64"}}}))
+	w := &workload.Workload{Kind: "Pod", Name: "win", Namespace: "shop", Containers: []workload.Container{
+		{Name: "app", Type: "container", Image: host + "/win/app:1", OS: "windows"},
+	}}
+	vs := p.checkerOn(t, host).Check(testCtx(t), policy.Request{Operation: "CREATE", Namespace: "shop", Mode: policy.Enforce}, w)
+	// Without its cause, an Error is its advice.
+	advice := (&images.Error{Kind: images.KindPodOS, Image: host + "/win/app:1"}).Error()
+	if len(vs) != 1 || vs[0].Policy != "image-resolution" || !strings.Contains(vs[0].Msg, advice) || !strings.Contains(advice, "windows/amd64") {
+		t.Errorf("Check(windows pod, image with a linux entry only) = %+v; want one image-resolution violation saying %q", vs, advice)
 	}
 }
