@@ -42,7 +42,16 @@ func TestSecurityDocStatesTheWebhooksBounds(t *testing.T) {
 	if resolver != sixteenth/16*10 || secrets != sixteenth/16 || cfg.inputPartsBytes() != sixteenth/16 || results != sixteenth/8 || lineages != sixteenth/8 {
 		t.Errorf("cacheBudget() of %d = %d, %d, %d, %d and inputPartsBytes() %d; docs/security.md states 10/16, 1/16, 1/8, 1/8 and 1/16", sixteenth, resolver, secrets, results, lineages, cfg.inputPartsBytes())
 	}
+	// Class 4: registry.timeout bounds the wait for response headers (the
+	// resolver's FetchTimeout), a shared fetch, and the catalog's fetches.
+	timeout := DefaultConfig()
+	timeout.Registry.Timeout = Duration{7 * time.Second}
+	if r, c := timeout.resolverOptions().FetchTimeout, timeout.catalogOptions().FetchTimeout; r != 7*time.Second || c != 7*time.Second {
+		t.Errorf("registry.timeout 7s gives the resolver a FetchTimeout of %v and the catalog %v; docs/security.md says registry.timeout bounds both", r, c)
+	}
 	testutil.DocStates(t, "../docs/security.md",
+		"The transport stops waiting for response headers after `registry.timeout`, and the catalog's tag listing is bounded by it",
+		"A shared fetch already started may finish after its callers have gone, to warm the cache, within `registry.timeout`",
 		// Class 4.
 		fmt.Sprintf("A workload past %s containers × platforms gets one `image-resolution` violation (`limit`)", thousands(c.opts.MaxEvaluations)),
 		// Class 11.
