@@ -71,28 +71,6 @@ func TestSecurityDocListsTheAddressesStrataRefuses(t *testing.T) {
 	}
 }
 
-// docs/security.md class 5 names the two token services on another host
-// that a pull secret's credentials may go to: they are the ones strata
-// knows, and a look-alike is not.
-func TestSecurityDocNamesTheKnownTokenServices(t *testing.T) {
-	t.Parallel()
-	testutil.DocStates(t, "../../docs/security.md", "or it is Docker Hub's (`auth.docker.io`) or GitLab.com's token service")
-	for _, c := range []struct {
-		registry, realm string
-		want            bool
-	}{
-		{"index.docker.io", "auth.docker.io", true},
-		{"registry.gitlab.com", "gitlab.com", true},
-		{"index.docker.io", "auth.docker.io.example.com", false},
-		{"registry.example.com", "auth.docker.io", false},
-		{"registry.gitlab.com", "evil.gitlab.com", false},
-	} {
-		if got := knownTokenService(c.registry, c.realm); got != c.want {
-			t.Errorf("knownTokenService(%q, %q) = %v, want %v", c.registry, c.realm, got, c.want)
-		}
-	}
-}
-
 // docs/security.md class 1 states which nodes a configured platform
 // without a variant stands for: the variants nodesOf expands it to.
 func TestSecurityDocStatesTheNodesAPlatformStandsFor(t *testing.T) {
