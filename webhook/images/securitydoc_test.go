@@ -3,6 +3,7 @@ package images
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -92,5 +93,42 @@ func TestSecurityDocStatesTheNodesAPlatformStandsFor(t *testing.T) {
 	testutil.DocStates(t, "../../docs/security.md", fmt.Sprintf("every amd64 level v1–%s, every arm64 v8.x/v9.x variant, arm %s–%s", amd64[len(amd64)-1], arm[0], arm[len(arm)-1]))
 	if n := len(nodesOf(v1.Platform{OS: "linux", Architecture: "arm64"})); n != len(arm64) {
 		t.Errorf("nodesOf(linux/arm64) = %d nodes, want the %d of nodeVariants", n, len(arm64))
+	}
+}
+
+// docs/security.md class 17: each kind of entry has its own share of the
+// budget, so a flood of one kind (remembered failures, here far past their
+// share) evicts none of another's: the facts of an image resolved by digest
+// before the flood are still cached after it, and resolving it again reads
+// no manifest or config (a reference's resolution shares the failures'
+// share, so the digest may be checked again with one HEAD).
+func TestAFloodOfFailuresEvictsNoImageFacts(t *testing.T) {
+	t.Parallel()
+	reg := newTestRegistry(t)
+	d := reg.push(t, "real/app:1", testImage(t, 1, "1000", "linux/amd64"))
+	const budget = 256 << 10
+	r := newTestResolver(t, reg, Options{CacheBytes: budget, NotFoundTTL: time.Hour})
+	ctx := testContext(t, time.Minute)
+	pinned := reg.ref("real/app@" + d.String())
+	if _, err := r.Resolve(ctx, pinned, Access{}); err != nil {
+		t.Fatal(err)
+	}
+	reg.takeRequests()
+	before := r.facts.Len()
+	// Each remembered failure is costed at 512 bytes and more: this many
+	// hold several times the failures' share.
+	for i := range 4 * budget / maxRememberedMessage * cacheShares.refs / 100 {
+		resolveMissing(t, ctx, r, reg.ref(fmt.Sprintf("flood/app:missing-%d", i)))
+	}
+	if r.refs.Bytes() > share(budget, cacheShares.refs) {
+		t.Errorf("the remembered failures hold %d bytes, past their share of %d", r.refs.Bytes(), share(budget, cacheShares.refs))
+	}
+	reg.takeRequests()
+	if _, err := r.Resolve(ctx, pinned, Access{}); err != nil {
+		t.Fatal(err)
+	}
+	got := reg.takeRequests()
+	if slices.ContainsFunc(got, func(req string) bool { return !strings.HasPrefix(req, "HEAD ") }) || r.facts.Len() != before {
+		t.Errorf("after a flood of failing tags, Resolve(%s) sent %q and %d facts are cached (%d before); want the facts it had, and no GET", pinned, got, r.facts.Len(), before)
 	}
 }
