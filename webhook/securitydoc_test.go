@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"bytes"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -253,5 +254,24 @@ func TestWindowsPodWithoutAWindowsManifestCheckedIsToldWhichPlatformToAdd(t *tes
 	advice := (&images.Error{Kind: images.KindPodOS, Image: host + "/win/app:1"}).Error()
 	if len(vs) != 1 || vs[0].Policy != "image-resolution" || !strings.Contains(vs[0].Msg, advice) || !strings.Contains(advice, "windows/amd64") {
 		t.Errorf("Check(windows pod, image with a linux entry only) = %+v; want one image-resolution violation saying %q", vs, advice)
+	}
+}
+
+// docs/security.md class 11 names the TLS versions and suites the webhook
+// listener accepts: TLS 1.2 at the least, and under TLS 1.2 only ECDHE
+// suites with AES-GCM or ChaCha20-Poly1305.
+func TestSecurityDocStatesTheWebhooksTLSFloor(t *testing.T) {
+	t.Parallel()
+	testutil.DocStates(t, "../docs/security.md", "The webhook listener accepts TLS 1.3 (preferred) or TLS 1.2 with ECDHE AES-GCM or ChaCha20-Poly1305 suites only")
+	var c tls.Config
+	restrictTLS(&c)
+	if c.MinVersion != tls.VersionTLS12 || c.MaxVersion != 0 && c.MaxVersion < tls.VersionTLS13 {
+		t.Errorf("restrictTLS: versions %x to %x, want TLS 1.2 to TLS 1.3", c.MinVersion, c.MaxVersion)
+	}
+	for _, id := range c.CipherSuites {
+		name := tls.CipherSuiteName(id)
+		if !strings.HasPrefix(name, "TLS_ECDHE_") || !strings.Contains(name, "_AES_128_GCM_") && !strings.Contains(name, "_AES_256_GCM_") && !strings.HasSuffix(name, "_CHACHA20_POLY1305_SHA256") {
+			t.Errorf("restrictTLS accepts %s under TLS 1.2, which docs/security.md does not name", name)
+		}
 	}
 }
