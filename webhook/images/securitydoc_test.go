@@ -33,6 +33,7 @@ func TestSecurityDocStatesTheResolversBounds(t *testing.T) {
 		fmt.Sprintf("registry response headers are capped at %d KiB", headers>>10),
 		fmt.Sprintf("costed at %d KiB each", sessionCost>>10),
 		fmt.Sprintf("failures kept %d s", cloud.opts.FailureTTL/time.Second),
+		fmt.Sprintf("read again on each admission (at most %d per pod, class 4)", maxPullSecrets),
 	)
 }
 
