@@ -1,0 +1,204 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/spf13/pflag"
+	"sigs.k8s.io/yaml"
+
+	"github.com/strata-project/strata/internal/testutil"
+	"github.com/strata-project/strata/webhook"
+	"github.com/strata-project/strata/webhook/audit"
+	"github.com/strata-project/strata/webhook/inventory"
+	"github.com/strata-project/strata/webhook/workload"
+)
+
+const auditDoc = "../../docs/audit.md"
+
+// auditDocSays fails t for each phrase docs/audit.md does not hold.
+func auditDocSays(t *testing.T, phrases ...string) {
+	t.Helper()
+	prose := testutil.DocProse(t, auditDoc)
+	for _, p := range phrases {
+		if !strings.Contains(prose, p) {
+			t.Errorf("docs/audit.md does not say %q, which this test asserts", p)
+		}
+	}
+}
+
+// docs/audit.md's table of flags names every flag strata audit takes, with
+// its default: a value, off or on for a switch, none; or words for a
+// default found elsewhere (the kubeconfig, the context's namespace, the
+// built-in configuration), for flags whose own default is empty.
+func TestAuditDocumentFlagsTableIsAuditsFlags(t *testing.T) {
+	t.Parallel()
+	fs := newAuditCommand(io.Discard, io.Discard, nil).Flags()
+	documented := map[string]bool{}
+	var rows int
+	for _, line := range strings.Split(testutil.DocSection(t, auditDoc, "## Flags"), "\n") {
+		if !strings.HasPrefix(line, "| `") {
+			continue
+		}
+		rows++
+		// A cell's \| is a pipe inside a value (enforce\|warn\|audit).
+		cells := strings.Split(strings.ReplaceAll(strings.Trim(line, "|"), `\|`, "/"), "|")
+		flags, def := cells[0], strings.Trim(strings.TrimSpace(cells[1]), "`")
+		switch def {
+		case "off":
+			def = "false"
+		case "on":
+			def = "true"
+		case "none":
+			def = ""
+		}
+		if strings.ContainsAny(def, " ,$") { // words, not a value
+			def = ""
+		}
+		for _, m := range regexp.MustCompile("`(-[-a-zA-Z]+)").FindAllStringSubmatch(flags, -1) {
+			var f *pflag.Flag
+			if name, ok := strings.CutPrefix(m[1], "--"); ok {
+				f = fs.Lookup(name)
+			} else {
+				f = fs.ShorthandLookup(strings.TrimPrefix(m[1], "-"))
+			}
+			if f == nil {
+				t.Errorf("docs/audit.md's flags table names %s, which strata audit does not take", m[1])
+				continue
+			}
+			documented[f.Name] = true
+			if f.DefValue != def && !(f.Value.Type() == "bool" && def == "" && f.DefValue == "false") {
+				t.Errorf("docs/audit.md: %s defaults to %q; strata audit's default is %q", m[1], def, f.DefValue)
+			}
+		}
+	}
+	fs.VisitAll(func(f *pflag.Flag) {
+		if !documented[f.Name] {
+			t.Errorf("strata audit takes --%s, which docs/audit.md's flags table does not name", f.Name)
+		}
+	})
+	if rows < 10 {
+		t.Fatalf("docs/audit.md's flags table has %d rows: is it still under ## Flags?", rows)
+	}
+	auditDocSays(t,
+		fmt.Sprintf("so a slow registry gets more than the webhook's %v", webhook.DefaultResolveBudget.Seconds())+" s.",
+		"The defaults are the flags' in `cmd/strata/audit.go`",
+	)
+}
+
+// --mode decides, never the config's mode: the default answers "what
+// breaks if I enforce" whatever the cluster's mode; without --config the
+// built-in configuration is used (./strata.yaml is not read).
+func TestAuditDecidesInTheFlagsModeNotTheConfigs(t *testing.T) {
+	auditDocSays(t,
+		"| `--mode enforce\\|warn\\|audit` | `enforce` | which actions count; the config's `mode` is not used",
+		"| `--config FILE` | the defaults |",
+	)
+	cluster := clusterOf("shop/admin admin:1.0") // runs as root
+	config := testutil.WriteFile(t, t.TempDir(), "strata.yaml", "mode: audit\n")
+	if code, out, errOut := runAuditOn(t.Context(), t, &fakeCluster{objects: cluster}, "-A", "--config", config); code != 0 || !strings.HasPrefix(out, "if enforced: 1 workload in 1 namespace would be denied\n") {
+		t.Errorf("strata audit --config (mode: audit) = exit %d, stderr %q, output:\n%s\nwant the enforce headline", code, errOut, out)
+	}
+	// A ./strata.yaml that exempts shop is not read.
+	dir := t.TempDir()
+	testutil.WriteFile(t, dir, "strata.yaml", "exempt:\n  namespaces: [shop]\n")
+	t.Chdir(dir)
+	if _, out, _ := runAuditOn(t.Context(), t, &fakeCluster{objects: cluster}, "-A"); !strings.HasPrefix(out, "if enforced: 1 workload in 1 namespace would be denied\n") {
+		t.Errorf("strata audit beside a strata.yaml exempting shop:\n%s\nwant the built-in configuration's denial", out)
+	}
+}
+
+// clusterOf is a fake cluster's Deployments, each "namespace/name image"
+// of the demo's shop/ images, with the UID and apiVersion a cluster gives.
+func clusterOf(deployments ...string) []inventory.Object {
+	var objs []inventory.Object
+	for _, d := range deployments {
+		name, image, _ := strings.Cut(d, " ")
+		ns, name, _ := strings.Cut(name, "/")
+		objs = append(objs, inventory.Object{APIVersion: "apps/v1", UID: "uid-" + ns + "-" + name, Workload: &workload.Workload{
+			Kind: "Deployment", Namespace: ns, Name: name,
+			Containers: []workload.Container{{Name: "app", Type: workload.TypeContainer, Image: "strata-demo.local/shop/" + image}},
+		}})
+	}
+	return objs
+}
+
+// docs/audit.md's step 4: a namespace is ready to enforce when its preview
+// reads "if enforced: 0 workloads in 0 namespaces would be denied".
+func TestAuditHeadlineOfANamespaceReadyToEnforce(t *testing.T) {
+	t.Parallel()
+	_, headline, ok := strings.Cut(testutil.DocProse(t, auditDoc), "when its preview reads `")
+	headline, _, _ = strings.Cut(headline, "`")
+	if !ok {
+		t.Fatal("docs/audit.md does not say what the preview of a namespace ready to enforce reads")
+	}
+	f := &fakeCluster{objects: clusterOf("shop/web web:1.0")}
+	if code, out, errOut := runAuditOn(t.Context(), t, f, "-n", "shop"); code != 0 || !strings.HasPrefix(out, headline+"\n") {
+		t.Errorf("strata audit -n shop of a compliant namespace = exit %d, stderr %q, output:\n%s\nwant the headline %q", code, errOut, out, headline)
+	}
+}
+
+// docs/audit.md: an interrupted run says what errInterrupted says, after
+// the command's name (TestAuditInterruptedReportsNothing runs it).
+func TestAuditDocumentQuotesTheInterruption(t *testing.T) {
+	t.Parallel()
+	auditDocSays(t, "It says `strata audit: "+errInterrupted.Error()+"` and exits 2.")
+}
+
+// reportsAPI answers the report API's calls as an empty cluster would: no
+// report listed, every apply accepted.
+func reportsAPI(t *testing.T) string {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		switch r.Method {
+		case http.MethodGet:
+			_, _ = io.WriteString(w, `{"kind":"PartialObjectMetadataList","apiVersion":"meta.k8s.io/v1","metadata":{},"items":[]}`)
+		case http.MethodPatch: // server-side apply: the object, in YAML
+			body, _ := io.ReadAll(r.Body)
+			obj, err := yaml.YAMLToJSON(body)
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusBadRequest)
+				return
+			}
+			_, _ = w.Write(obj)
+		default:
+			http.Error(w, "unexpected", http.StatusMethodNotAllowed)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return testutil.WriteFile(t, t.TempDir(), "kubeconfig", `apiVersion: v1
+kind: Config
+current-context: a
+clusters: [{name: a, cluster: {server: "`+srv.URL+`"}}]
+users: [{name: u, user: {token: not-a-secret}}]
+contexts: [{name: a, context: {cluster: a, user: u, namespace: team}}]
+`)
+}
+
+// docs/audit.md's reports line is what --write-reports writes to stderr:
+// a first run creates one report per workload evaluated (the exempt one
+// gets none).
+func TestAuditReportsLineIsWhatWriteReportsPrints(t *testing.T) {
+	t.Parallel()
+	line := regexp.MustCompile(`(?m)^reports: (\d+) created, (\d+) updated, (\d+) unchanged, (\d+) deleted$`)
+	section := testutil.DocSection(t, auditDoc, "## Reports")
+	if n := len(line.FindAllString(section, -1)); n != 3 {
+		t.Errorf("docs/audit.md's Reports section shows %d reports lines, want its three runs'", n)
+	}
+	f := &fakeCluster{objects: clusterOf("shop/admin admin:1.0", "shop/web web:1.0", "kube-system/agent admin:1.0")}
+	code, out, errOut := runAuditOn(t.Context(), t, f, "-A", "-o", "json", "--write-reports", "--kubeconfig", reportsAPI(t))
+	var p audit.Preview
+	if err := json.Unmarshal([]byte(out), &p); code != 0 || err != nil {
+		t.Fatalf("strata audit -o json --write-reports = exit %d, %v, stderr %q", code, err, errOut)
+	}
+	if want := fmt.Sprintf("reports: %d created, 0 updated, 0 unchanged, 0 deleted\n", p.Summary.Workloads-p.Summary.Exempt); p.Summary.Exempt != 1 || errOut != want || !line.MatchString(want) {
+		t.Errorf("strata audit --write-reports wrote %q to stderr, want %q", errOut, want)
+	}
+}
