@@ -38,6 +38,7 @@ func TestAuditDocumentOrdersAsThePreviewDoes(t *testing.T) {
 		"| `policies[]` | array | one entry per policy and action with a violation; most workloads first |",
 		"| `bases[]` | array | the bases of workloads with violations; stale first, then most workloads first |",
 		"| `workloads[]` | array | every workload listed: deny, warn, audit, allow, exempt, then by namespace, kind, name |",
+		"with the action it takes in the mode (the milder of the mode and the policy's own action, as at admission)",
 	)
 	outcomes := []Outcome{OutcomeDeny, OutcomeWarn, OutcomeAudit, OutcomeAllow, OutcomeExempt}
 	for _, mode := range []policy.Action{policy.Enforce, policy.Warn, policy.Audit} {
@@ -58,6 +59,13 @@ func TestAuditDocumentOrdersAsThePreviewDoes(t *testing.T) {
 				cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.Name, b.Name))
 		}) {
 			t.Errorf("%s: workloads not by outcome, namespace, kind and name", mode)
+		}
+		// By policy: the action each takes in the mode is the milder of the
+		// mode and the policy's own (base-freshness warns of its own).
+		for _, pi := range p.Policies {
+			if pi.Action != policy.Milder(mode, pi.Action) || mode == policy.Enforce && pi.Policy == "base-freshness" && pi.Action != policy.Warn {
+				t.Errorf("%s: %s takes %s, want the milder of the mode and its own action", mode, pi.Policy, pi.Action)
+			}
 		}
 		for _, w := range p.Workloads {
 			if !slices.Contains(outcomes, w.Outcome) {
