@@ -289,3 +289,47 @@ func TestGraphPageHasNoDependencyBuildStepOrWebAssembly(t *testing.T) {
 		}
 	}
 }
+
+// docs/graph.md: --uses compares names canonically, never as text: every
+// spelling of Docker Hub's debian:12 names the base, and the look-alikes
+// the document lists name other bases.
+func TestGraphDocumentUsesComparesNamesCanonically(t *testing.T) {
+	t.Parallel()
+	graphDocSays(t, "Names are compared canonically (`debian:12` is `index.docker.io/library/debian:12`), never as text: `debian:12.7`, `debian-slim:12` and `other.registry/debian:12` are other bases")
+	debian, app := digestOf("debian"), digestOf("app on debian")
+	inv := &inventory.Inventory{
+		Mode:  policy.Enforce,
+		Bases: []inventory.Base{{Refs: []string{"debian:12"}, Digest: debian, Role: "os", Current: true}},
+		Images: []inventory.Image{{Ref: "example.test/app:1", Digest: app, Platforms: []inventory.Platform{{
+			Platform: "linux/amd64", Digest: app,
+			Lineage: lineage.Lineage{Chain: []lineage.Entry{{Refs: []string{"debian:12"}, Digest: debian, Current: true}}},
+		}}}},
+		Workloads: []inventory.Workload{{Kind: "Job", Namespace: "ops", Name: "app", Allowed: true,
+			Containers: []inventory.Container{{Name: "app", Image: "example.test/app:1", Digest: app}}}},
+	}
+	for ref, want := range map[string]int{
+		"debian:12": 1, "docker.io/library/debian:12": 1, "index.docker.io/library/debian:12": 1,
+		"debian:12.7": 0, "debian-slim:12": 0, "other.registry/debian:12": 0,
+	} {
+		r, err := ParseRef(ref)
+		if err != nil {
+			t.Fatalf("ParseRef(%q) = %v", ref, err)
+		}
+		if got := len(Uses(inv, r)); got != want {
+			t.Errorf("Uses(%s) lists %d images, want %d", ref, got, want)
+		}
+	}
+}
+
+// docs/graph.md: the --uses table replaces control characters with spaces.
+func TestGraphDocumentUsesTableReplacesControlCharacters(t *testing.T) {
+	t.Parallel()
+	graphDocSays(t, "The `--uses` table replaces control characters with spaces.")
+	var b bytes.Buffer
+	if err := WriteUsesText(&b, "base", []Use{{Base: "base\x1b[2J", BaseDigest: "sha256:00", Current: true, Image: "app\r\u0085:1", ImageDigest: "sha256:01", Workloads: []string{"ns/Pod/a\tb"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if strings.ContainsAny(b.String(), "\x1b\r\t\u0085") || !strings.Contains(b.String(), "base [2J") || !strings.Contains(b.String(), "app  :1") {
+		t.Errorf("WriteUsesText() = %q, want each control character a space", b.String())
+	}
+}
