@@ -22,17 +22,6 @@ import (
 
 const auditDoc = "../../docs/audit.md"
 
-// auditDocSays fails t for each phrase docs/audit.md does not hold.
-func auditDocSays(t *testing.T, phrases ...string) {
-	t.Helper()
-	prose := testutil.DocProse(t, auditDoc)
-	for _, p := range phrases {
-		if !strings.Contains(prose, p) {
-			t.Errorf("docs/audit.md does not say %q, which this test asserts", p)
-		}
-	}
-}
-
 // docs/audit.md's table of flags names every flag strata audit takes, with
 // its default: a value, off or on for a switch, none; or words for a
 // default found elsewhere (the kubeconfig, the context's namespace, the
@@ -86,7 +75,7 @@ func TestAuditDocumentFlagsTableIsAuditsFlags(t *testing.T) {
 	if rows < 10 {
 		t.Fatalf("docs/audit.md's flags table has %d rows: is it still under ## Flags?", rows)
 	}
-	auditDocSays(t,
+	testutil.DocHoldsPhrases(t, auditDoc,
 		fmt.Sprintf("so a slow registry gets more than the webhook's %v", webhook.DefaultResolveBudget.Seconds())+" s.",
 		"The defaults are the flags' in `cmd/strata/audit.go`",
 	)
@@ -96,7 +85,7 @@ func TestAuditDocumentFlagsTableIsAuditsFlags(t *testing.T) {
 // breaks if I enforce" whatever the cluster's mode; without --config the
 // built-in configuration is used (./strata.yaml is not read).
 func TestAuditDecidesInTheFlagsModeNotTheConfigs(t *testing.T) {
-	auditDocSays(t,
+	testutil.DocHoldsPhrases(t, auditDoc,
 		"| `--mode enforce\\|warn\\|audit` | `enforce` | which actions count; the config's `mode` is not used",
 		"| `--config FILE` | the defaults |",
 	)
@@ -148,7 +137,7 @@ func TestAuditHeadlineOfANamespaceReadyToEnforce(t *testing.T) {
 // the command's name (TestAuditInterruptedReportsNothing runs it).
 func TestAuditDocumentQuotesTheInterruption(t *testing.T) {
 	t.Parallel()
-	auditDocSays(t, "It says `strata audit: "+errInterrupted.Error()+"` and exits 2.")
+	testutil.DocHoldsPhrases(t, auditDoc, "It says `strata audit: "+errInterrupted.Error()+"` and exits 2.")
 }
 
 // reportsAPI answers the report API's calls as an empty cluster would: no
@@ -173,13 +162,7 @@ func reportsAPI(t *testing.T) string {
 		}
 	}))
 	t.Cleanup(srv.Close)
-	return testutil.WriteFile(t, t.TempDir(), "kubeconfig", `apiVersion: v1
-kind: Config
-current-context: a
-clusters: [{name: a, cluster: {server: "`+srv.URL+`"}}]
-users: [{name: u, user: {token: not-a-secret}}]
-contexts: [{name: a, context: {cluster: a, user: u, namespace: team}}]
-`)
+	return kubeconfigAt(t, srv.URL)
 }
 
 // docs/audit.md's reports line is what --write-reports writes to stderr:

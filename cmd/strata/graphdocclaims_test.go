@@ -56,18 +56,12 @@ func TestGraphDocumentNamesTheUseFields(t *testing.T) {
 // none does.
 func TestGraphDocumentStatesGraphsDefaults(t *testing.T) {
 	t.Parallel()
-	prose := testutil.DocProse(t, "../../docs/graph.md")
-	cmd := newGraphCommand(strings.NewReader(""), nil, nil, nil)
-	mode := cmd.Flags().Lookup("mode").DefValue
-	for _, want := range []string{
-		"`-o " + graphOutputs[0] + "` (default)",
-		"with `--uses`, `-o " + usesOutputs[0] + "` (default)",
-		"`--mode enforce|warn|audit` (default `" + mode + "`)",
-	} {
-		if !strings.Contains(prose, want) {
-			t.Errorf("docs/graph.md does not say %q, which is graph's default", want)
-		}
-	}
+	mode := newGraphCommand(strings.NewReader(""), nil, nil, nil).Flags().Lookup("mode").DefValue
+	testutil.DocHoldsPhrases(t, "../../docs/graph.md",
+		"`-o "+graphOutputs[0]+"` (default)",
+		"with `--uses`, `-o "+usesOutputs[0]+"` (default)",
+		"`--mode enforce|warn|audit` (default `"+mode+"`)",
+	)
 	if out := demoOutput(t, "graph", "--demo"); !strings.HasPrefix(out, "digraph strata {\n") {
 		t.Errorf("strata graph --demo without -o prints %.40q, want DOT", out)
 	}
@@ -106,9 +100,7 @@ func TestMakeRunWritesTheDemosGraphAndServesIt(t *testing.T) {
 			t.Errorf("make run does not hold %q:%s", want, target)
 		}
 	}
-	if want := "`make run` writes the demo's `graph.html` to a temporary directory, prints its path, and serves with `--graph`"; !strings.Contains(testutil.DocProse(t, "../../docs/graph.md"), want) {
-		t.Errorf("docs/graph.md does not say %q", want)
-	}
+	testutil.DocHoldsPhrases(t, "../../docs/graph.md", "`make run` writes the demo's `graph.html` to a temporary directory, prints its path, and serves with `--graph`")
 }
 
 // docs/graph.md: with no -f, the cluster is found as kubectl finds it:
@@ -116,14 +108,10 @@ func TestMakeRunWritesTheDemosGraphAndServesIt(t *testing.T) {
 // --context is a usage error, as with --kubeconfig; images are read with
 // the pods' pull secrets unless --pull-secrets=false.
 func TestGraphFindsTheClusterAsKubectlDoes(t *testing.T) {
-	graphDocSays := func(want string) {
-		t.Helper()
-		if !strings.Contains(testutil.DocProse(t, "../../docs/graph.md"), want) {
-			t.Errorf("docs/graph.md does not say %q", want)
-		}
-	}
-	graphDocSays("found as kubectl finds it (`--kubeconfig`, else `$KUBECONFIG`, else `~/.kube/config`, else the pod's service account), in the context's namespace")
-	graphDocSays("images are read with the pods' pull secrets unless `--pull-secrets=false`")
+	testutil.DocHoldsPhrases(t, "../../docs/graph.md",
+		"found as kubectl finds it (`--kubeconfig`, else `$KUBECONFIG`, else `~/.kube/config`, else the pod's service account), in the context's namespace",
+		"images are read with the pods' pull secrets unless `--pull-secrets=false`",
+	)
 	if def := newGraphCommand(strings.NewReader(""), nil, nil, nil).Flags().Lookup("pull-secrets").DefValue; def != "true" {
 		t.Errorf("--pull-secrets defaults to %s, want true", def)
 	}

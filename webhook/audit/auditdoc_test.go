@@ -14,25 +14,13 @@ import (
 
 const auditDoc = "../../docs/audit.md"
 
-// auditDocSays fails t for each phrase docs/audit.md does not hold, so that
-// a test's checks and the sentences they check change together.
-func auditDocSays(t *testing.T, phrases ...string) {
-	t.Helper()
-	prose := testutil.DocProse(t, auditDoc)
-	for _, p := range phrases {
-		if !strings.Contains(prose, p) {
-			t.Errorf("docs/audit.md does not say %q, which this test asserts", p)
-		}
-	}
-}
-
 // docs/audit.md's orders, in the text and in the JSON: policies under the
 // most workloads first; stale bases first, then the bases under the most
 // workloads; workloads the most severe first (deny, warn, audit, allow,
 // exempt), then by namespace, kind and name.
 func TestAuditDocumentOrdersAsThePreviewDoes(t *testing.T) {
 	t.Parallel()
-	auditDocSays(t,
+	testutil.DocHoldsPhrases(t, auditDoc,
 		"stale bases come first, then the bases under the most workloads",
 		"the most severe first (deny, warn, audit), then by namespace, kind and name",
 		"| `policies[]` | array | one entry per policy and action with a violation; most workloads first |",
@@ -79,7 +67,7 @@ func TestAuditDocumentOrdersAsThePreviewDoes(t *testing.T) {
 // registry are printed escaped: \x1b, \r, and bidi overrides as \u202e.
 func TestAuditPreviewEscapesWhatTheDocumentSays(t *testing.T) {
 	t.Parallel()
-	auditDocSays(t, "escaped (`\\x1b`, `\\r`, bidi overrides as `\\u202e`)")
+	testutil.DocHoldsPhrases(t, auditDoc, "escaped (`\\x1b`, `\\r`, bidi overrides as `\\u202e`)")
 	name := "web\x1b[2J\r\u202eexe.txt"
 	inv := &inventory.Inventory{Mode: policy.Enforce, Workloads: []inventory.Workload{{
 		Kind: "Pod", Namespace: "shop", Name: name,
@@ -99,7 +87,7 @@ func TestAuditPreviewEscapesWhatTheDocumentSays(t *testing.T) {
 func TestAuditDocumentNamesTheReportsTheWriterWrites(t *testing.T) {
 	t.Parallel()
 	wg, or := apis[ReportAPIWGPolicy], apis[ReportAPIOpenReports]
-	auditDocSays(t,
+	testutil.DocHoldsPhrases(t, auditDoc,
 		"`--write-reports` writes a `"+wg.kind+"` (`"+wg.namespaced.Group+"/"+wg.namespaced.Version+"`,",
 		"with `--report-api "+string(ReportAPIOpenReports)+"` an `"+or.namespaced.Group+"/"+or.namespaced.Version+"` `"+or.kind+"`",
 		"Each report is named `"+reportNamePrefix+"<workload uid>`",

@@ -20,18 +20,6 @@ import (
 
 const graphDoc = "../../docs/graph.md"
 
-// graphDocSays fails t for each phrase docs/graph.md does not hold, so that
-// a test's checks and the sentences they check are changed together.
-func graphDocSays(t *testing.T, phrases ...string) {
-	t.Helper()
-	prose := testutil.DocProse(t, graphDoc)
-	for _, p := range phrases {
-		if !strings.Contains(prose, p) {
-			t.Errorf("docs/graph.md does not say %q, which this test asserts", p)
-		}
-	}
-}
-
 // dotNode is a node statement of WriteDOT: its name, its graph ID, shape,
 // style, fill, label and the red double outline of violations.
 var dotNode = regexp.MustCompile(`(?m)^    (n\d+) \[id="((?:[^"\\]|\\.)*)", shape=(\w+), style="([^"]*)", fillcolor="([^"]*)", label="((?:[^"\\]|\\.)*)"(, color="#dc2626", penwidth=2, peripheries=2)?\];$`)
@@ -43,7 +31,7 @@ var dotNode = regexp.MustCompile(`(?m)^    (n\d+) \[id="((?:[^"\\]|\\.)*)", shap
 // the graph's order, each carrying its graph ID.
 func TestGraphDocumentDescribesTheDOT(t *testing.T) {
 	t.Parallel()
-	graphDocSays(t,
+	testutil.DocHoldsPhrases(t, graphDoc,
 		"Bases are boxes, images ellipses, workloads folders",
 		"(`rankdir=BT`, a `rank=same` group per level)",
 		"A stale node is filled amber with a dashed outline **and** its label says `STALE: ...`",
@@ -116,7 +104,7 @@ func movedTagAlone() *inventory.Inventory {
 // predecessor.
 func TestGraphDocumentOrderAndLevels(t *testing.T) {
 	t.Parallel()
-	graphDocSays(t,
+	testutil.DocHoldsPhrases(t, graphDoc,
 		"(nodes sorted by level, kind and ID; edges by kind, from and to)",
 		"sorted by `level`, then kind (base, image, workload), then `id`",
 		"a base 0 when it has no parent, else one more than its deepest parent; an image one more than its deepest base and at least 1",
@@ -192,7 +180,7 @@ func TestGraphDocumentOrderAndLevels(t *testing.T) {
 // namespaces and current digests of each kind of node, and schemaVersion 1.
 func TestGraphDocumentNodeTableIsWhatFromInventoryWrites(t *testing.T) {
 	t.Parallel()
-	graphDocSays(t,
+	testutil.DocHoldsPhrases(t, graphDoc,
 		"## The JSON schema (`schemaVersion: "+fmt.Sprint(SchemaVersion)+"`)",
 		"| `schemaVersion` | int | "+fmt.Sprint(SchemaVersion)+";",
 		"| `id` | string | `base:<digest>`, `image:<digest>` or `workload:<namespace>/<kind>/<name>` |",
@@ -245,7 +233,7 @@ func TestGraphDocumentNodeTableIsWhatFromInventoryWrites(t *testing.T) {
 // (docs/graph.md).
 func TestGraphHandlersServeGETAndHEADOnly(t *testing.T) {
 	t.Parallel()
-	graphDocSays(t, "(GET and HEAD only;")
+	testutil.DocHoldsPhrases(t, graphDoc, "(GET and HEAD only;")
 	g := FromInventory(movedTagAlone(), Options{})
 	for _, h := range []http.Handler{HTMLHandler(func() *Graph { return g }), JSONHandler(func() *Graph { return g })} {
 		srv := httptest.NewServer(h)
@@ -270,7 +258,7 @@ func TestGraphHandlersServeGETAndHEADOnly(t *testing.T) {
 // script imports nothing (TestWriteHTMLIsSelfContained: fetches nothing).
 func TestGraphPageHasNoDependencyBuildStepOrWebAssembly(t *testing.T) {
 	t.Parallel()
-	graphDocSays(t, "with no dependency, no build step and no WebAssembly")
+	testutil.DocHoldsPhrases(t, graphDoc, "with no dependency, no build step and no WebAssembly")
 	entries, err := os.ReadDir("page")
 	if err != nil {
 		t.Fatal(err)
@@ -295,7 +283,7 @@ func TestGraphPageHasNoDependencyBuildStepOrWebAssembly(t *testing.T) {
 // the document lists name other bases.
 func TestGraphDocumentUsesComparesNamesCanonically(t *testing.T) {
 	t.Parallel()
-	graphDocSays(t, "Names are compared canonically (`debian:12` is `index.docker.io/library/debian:12`), never as text: `debian:12.7`, `debian-slim:12` and `other.registry/debian:12` are other bases")
+	testutil.DocHoldsPhrases(t, graphDoc, "Names are compared canonically (`debian:12` is `index.docker.io/library/debian:12`), never as text: `debian:12.7`, `debian-slim:12` and `other.registry/debian:12` are other bases")
 	debian, app := digestOf("debian"), digestOf("app on debian")
 	inv := &inventory.Inventory{
 		Mode:  policy.Enforce,
@@ -324,7 +312,7 @@ func TestGraphDocumentUsesComparesNamesCanonically(t *testing.T) {
 // docs/graph.md: the --uses table replaces control characters with spaces.
 func TestGraphDocumentUsesTableReplacesControlCharacters(t *testing.T) {
 	t.Parallel()
-	graphDocSays(t, "The `--uses` table replaces control characters with spaces.")
+	testutil.DocHoldsPhrases(t, graphDoc, "The `--uses` table replaces control characters with spaces.")
 	var b bytes.Buffer
 	if err := WriteUsesText(&b, "base", []Use{{Base: "base\x1b[2J", BaseDigest: "sha256:00", Current: true, Image: "app\r\u0085:1", ImageDigest: "sha256:01", Workloads: []string{"ns/Pod/a\tb"}}}); err != nil {
 		t.Fatal(err)
