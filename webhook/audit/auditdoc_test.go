@@ -3,6 +3,7 @@ package audit
 import (
 	"bytes"
 	"cmp"
+	"encoding/json"
 	"slices"
 	"strings"
 	"testing"
@@ -93,4 +94,66 @@ func TestAuditDocumentNamesTheReportsTheWriterWrites(t *testing.T) {
 		"Each report is named `"+reportNamePrefix+"<workload uid>`",
 		"labelled `"+LabelManagedBy+": "+FieldManager+"`, and each result has `source: "+ReportSource+"`",
 	)
+}
+
+// docs/audit.md's JSON table says more than which fields there are (that is
+// TestAuditDocumentSchemaTableIsTheJSONsFields): what the summary counts,
+// when a field is absent, and what a base is named.
+func TestAuditDocumentJSONTableSaysWhatPreviewWrites(t *testing.T) {
+	t.Parallel()
+	testutil.DocHoldsPhrases(t, auditDoc,
+		"| `summary.workloads` | int | workloads listed (exempt included) |",
+		"| `summary.pods` | int | running pods under them |",
+		"the headline's first number |",
+		"| `summary.namespaces` | int | the namespaces of the affected workloads: the headline's second number |",
+		"| `bases[].name` | string | the tag that moved (stale), else the base's first name, else its digest |",
+		"| `bases[].currentDigest` | string | where the tag points now (stale only; absent otherwise) |",
+		"| `workloads[].container`, `.image` | string | of the first violation with the outcome's action; absent without one |",
+		"every violation, each with the action it takes in the mode; `[]` when none |",
+	)
+	inv := buildDemo(t, policy.Enforce)
+	var b bytes.Buffer
+	if err := WritePreviewJSON(&b, NewPreview(inv)); err != nil {
+		t.Fatal(err)
+	}
+	var p struct {
+		Summary   map[string]int
+		Bases     []map[string]any
+		Workloads []map[string]any
+	}
+	if err := json.Unmarshal(b.Bytes(), &p); err != nil {
+		t.Fatal(err)
+	}
+	pods, affected, namespaces := 0, 0, map[any]bool{}
+	for _, w := range p.Workloads {
+		pods += int(cmp.Or(w["pods"], any(0.0)).(float64))
+		if w["outcome"] == string(OutcomeDeny) {
+			affected++
+			namespaces[w["namespace"]] = true
+		}
+		vs, ok := w["violations"].([]any)
+		_, container := w["container"]
+		_, image := w["image"]
+		_, first := w["firstViolation"]
+		if !ok || (len(vs) == 0) == (container || image || first) {
+			t.Errorf("%s/%s: violations %v, container %t, image %t, firstViolation %t; want [] and none of the three, or all",
+				w["namespace"], w["name"], w["violations"], container, image, first)
+		}
+	}
+	if s := p.Summary; s["workloads"] != len(inv.Workloads) || s["workloads"] != len(p.Workloads) || s["pods"] != pods ||
+		s["affected"] != affected || s["namespaces"] != len(namespaces) || s["exempt"] == 0 {
+		t.Errorf("summary %v; want the %d workloads listed (exempt included), %d pods, %d denied in %d namespaces", s, len(inv.Workloads), pods, affected, len(namespaces))
+	}
+	for _, base := range p.Bases {
+		stale, _ := base["stale"].(bool)
+		_, current := base["currentDigest"]
+		refs, _ := base["refs"].([]any)
+		want := base["digest"]
+		if len(refs) > 0 {
+			want = refs[0]
+		}
+		if stale != current || !stale && base["name"] != want {
+			t.Errorf("base %v: want a current digest when stale alone, and the first name, else the digest, when not stale", base)
+		}
+	}
 }

@@ -3,6 +3,7 @@ package graph
 import (
 	"bytes"
 	"cmp"
+	"flag"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -13,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/strata-project/strata/internal/testutil"
+	"github.com/strata-project/strata/webhook/graph/graphtest"
 	"github.com/strata-project/strata/webhook/inventory"
 	"github.com/strata-project/strata/webhook/lineage"
 	"github.com/strata-project/strata/webhook/policy"
@@ -319,5 +321,51 @@ func TestGraphDocumentUsesTableReplacesControlCharacters(t *testing.T) {
 	}
 	if strings.ContainsAny(b.String(), "\x1b\r\t\u0085") || !strings.Contains(b.String(), "base [2J") || !strings.Contains(b.String(), "app  :1") {
 		t.Errorf("WriteUsesText() = %q, want each control character a space", b.String())
+	}
+}
+
+// docs/graph.md's Tests section: the family's two registries, its
+// namespaces and its goldens; and a workload whose image did not resolve
+// has no runs edge and an image-resolution violation.
+func TestGraphDocumentDescribesTheFamily(t *testing.T) {
+	t.Parallel()
+	testutil.DocHoldsPhrases(t, graphDoc,
+		"served under fixed names (`"+graphtest.Host+"`, `"+graphtest.MirrorHost+"`)",
+		"ten applications and twelve workloads in `shop` and `ops`",
+		"The goldens (`webhook/graph/testdata/family.{dot,mmd,json,uses.txt,uses.json}`) are rewritten with `go test ./webhook/graph/ -update`",
+		"A workload whose images did not resolve has no `runs` edge and its violations (`image-resolution`) say why.",
+	)
+	for _, ext := range []string{"dot", "mmd", "json", "uses.txt", "uses.json"} {
+		if _, err := os.Stat("testdata/family." + ext); err != nil {
+			t.Errorf("the golden family.%s: %v", ext, err)
+		}
+	}
+	if flag.Lookup("update") == nil {
+		t.Error("the package's tests take no -update flag")
+	}
+	g := FromInventory(family(t), Options{})
+	runs := map[string]bool{}
+	for _, e := range g.Edges {
+		if e.Kind == EdgeRuns {
+			runs[e.From] = true
+		}
+	}
+	var unresolved int
+	for _, n := range g.Nodes {
+		if n.Kind != KindWorkload {
+			continue
+		}
+		if n.Namespace != "shop" && n.Namespace != "ops" {
+			t.Errorf("the family's workload %s is in %s, want shop or ops", n.ID, n.Namespace)
+		}
+		if !runs[n.ID] {
+			unresolved++
+			if !slices.Contains(n.Policies, "image-resolution") {
+				t.Errorf("%s runs no image, and its policies %v do not say why (image-resolution)", n.ID, n.Policies)
+			}
+		}
+	}
+	if unresolved == 0 {
+		t.Error("no workload of the family runs an image that did not resolve")
 	}
 }
