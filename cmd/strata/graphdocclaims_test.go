@@ -128,3 +128,17 @@ func TestGraphFindsTheClusterAsKubectlDoes(t *testing.T) {
 		t.Errorf("strata graph -f --context = exit %d, stdout %q, stderr %q; want a usage error", code, out, errOut)
 	}
 }
+
+// docs/graph.md: -f is repeatable and comma-separated: both forms draw the
+// workloads of every file named.
+func TestGraphReadsEveryFileNamedWithF(t *testing.T) {
+	t.Parallel()
+	testutil.DocHoldsPhrases(t, "../../docs/graph.md", "| manifests | `-f FILE\\|DIR\\|-` (repeatable, comma-separated) |")
+	good, root := examples+"good.yaml", examples+"root.yaml"
+	repeated := nodeLabels(graphJSON(t, "--demo", "-f", good, "-f", root, "-o", "json"), graph.KindWorkload)
+	separated := nodeLabels(graphJSON(t, "--demo", "-f", good+","+root, "-o", "json"), graph.KindWorkload)
+	alone := len(nodeLabels(graphJSON(t, "--demo", "-f", good, "-o", "json"), graph.KindWorkload))
+	if !slices.Equal(repeated, separated) || len(repeated) <= alone {
+		t.Errorf("-f good -f root draws %v, -f good,root %v, -f good alone %d workloads; want both files' workloads either way", repeated, separated, alone)
+	}
+}
