@@ -185,3 +185,61 @@ func TestAuditReportsLineIsWhatWriteReportsPrints(t *testing.T) {
 		t.Errorf("strata audit --write-reports wrote %q to stderr, want %q", errOut, want)
 	}
 }
+
+// workloadsOf is a fake cluster's workloads, each "namespace/Kind/name
+// image pods" with one container, app, running the demo's shop/ image.
+func workloadsOf(specs ...string) []inventory.Object {
+	var objs []inventory.Object
+	for _, s := range specs {
+		var id, image string
+		var pods int
+		if _, err := fmt.Sscan(s, &id, &image, &pods); err != nil {
+			panic(s)
+		}
+		parts := strings.Split(id, "/")
+		objs = append(objs, inventory.Object{APIVersion: "apps/v1", UID: "uid-" + parts[2], Pods: pods, Workload: &workload.Workload{
+			Kind: parts[1], Namespace: parts[0], Name: parts[2],
+			Containers: []workload.Container{{Name: "app", Type: workload.TypeContainer, Image: "strata-demo.local/shop/" + image}},
+		}})
+	}
+	return objs
+}
+
+// docs/audit.md's two previews are what strata audit prints for a cluster
+// of the workloads they name (the first came from a real API server: its
+// findings are TestAuditAgainstAnAPIServer's).
+func TestAuditDocumentShowsWhatAuditPrints(t *testing.T) {
+	t.Parallel()
+	section := testutil.DocSection(t, auditDoc, "## What it prints")
+	var blocks []string
+	for rest := section; ; {
+		_, after, ok := strings.Cut(rest, "\n```\n")
+		if !ok {
+			break
+		}
+		block, tail, _ := strings.Cut(after, "\n```\n")
+		blocks, rest = append(blocks, block), tail
+	}
+	if len(blocks) != 2 {
+		t.Fatalf("docs/audit.md's What it prints has %d plain blocks, want its two previews", len(blocks))
+	}
+	for i, tc := range []struct {
+		args    []string
+		cluster []inventory.Object
+	}{
+		{[]string{"-A"}, workloadsOf(
+			"shop/Deployment/web web:1.0 3", "shop/StatefulSet/legacy legacy:1.0 0", "shop/CronJob/report report:1.0 0",
+			"team/DaemonSet/agent admin:1.0 0", "team/Pod/admin admin:1.0 1",
+			"payments/Deployment/billing billing:1.0 0", "payments/Job/export billing:1.0 0",
+			"kube-system/Deployment/node-agent admin:1.0 0")},
+		// The fake lists what it holds, whatever -n asks: shop alone, its
+		// StatefulSet moved to a good image.
+		{[]string{"-n", "shop"}, workloadsOf(
+			"shop/Deployment/web web:1.0 3", "shop/StatefulSet/legacy web:1.0 0", "shop/CronJob/report report:1.0 0")},
+	} {
+		code, out, errOut := runAuditOn(t.Context(), t, &fakeCluster{objects: tc.cluster}, tc.args...)
+		if got := strings.TrimSuffix(out, "\n"); code != 0 || got != blocks[i] {
+			t.Errorf("strata audit %s = exit %d, stderr %q, stdout:\n%s\n\ndocs/audit.md shows:\n%s", strings.Join(tc.args, " "), code, errOut, got, blocks[i])
+		}
+	}
+}
