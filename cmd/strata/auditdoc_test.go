@@ -1,12 +1,15 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -197,12 +200,24 @@ func workloadsOf(specs ...string) []inventory.Object {
 			panic(s)
 		}
 		parts := strings.Split(id, "/")
-		objs = append(objs, inventory.Object{APIVersion: "apps/v1", UID: "uid-" + parts[2], Pods: pods, Workload: &workload.Workload{
+		apiVersion := map[string]string{"Pod": "v1", "Job": "batch/v1", "CronJob": "batch/v1"}[parts[1]]
+		objs = append(objs, inventory.Object{APIVersion: cmp.Or(apiVersion, "apps/v1"), UID: "uid-" + parts[2], Pods: pods, Workload: &workload.Workload{
 			Kind: parts[1], Namespace: parts[0], Name: parts[2],
 			Containers: []workload.Container{{Name: "app", Type: workload.TypeContainer, Image: "strata-demo.local/shop/" + image}},
 		}})
 	}
 	return objs
+}
+
+// auditDocCluster holds the workloads of docs/audit.md's run: the demo's
+// images in three namespaces, a Deployment of three pods and a bare pod, and
+// one workload in the exempt kube-system.
+func auditDocCluster() []inventory.Object {
+	return workloadsOf(
+		"shop/Deployment/web web:1.0 3", "shop/StatefulSet/legacy legacy:1.0 0", "shop/CronJob/report report:1.0 0",
+		"team/DaemonSet/agent admin:1.0 0", "team/Pod/admin admin:1.0 1",
+		"payments/Deployment/billing billing:1.0 0", "payments/Job/export billing:1.0 0",
+		"kube-system/Deployment/node-agent admin:1.0 0")
 }
 
 // docs/audit.md's two previews are what strata audit prints for a cluster
@@ -227,11 +242,7 @@ func TestAuditDocumentShowsWhatAuditPrints(t *testing.T) {
 		args    []string
 		cluster []inventory.Object
 	}{
-		{[]string{"-A"}, workloadsOf(
-			"shop/Deployment/web web:1.0 3", "shop/StatefulSet/legacy legacy:1.0 0", "shop/CronJob/report report:1.0 0",
-			"team/DaemonSet/agent admin:1.0 0", "team/Pod/admin admin:1.0 1",
-			"payments/Deployment/billing billing:1.0 0", "payments/Job/export billing:1.0 0",
-			"kube-system/Deployment/node-agent admin:1.0 0")},
+		{[]string{"-A"}, auditDocCluster()},
 		// The fake lists what it holds, whatever -n asks: shop alone, its
 		// StatefulSet moved to a good image.
 		{[]string{"-n", "shop"}, workloadsOf(
@@ -241,5 +252,56 @@ func TestAuditDocumentShowsWhatAuditPrints(t *testing.T) {
 		if got := strings.TrimSuffix(out, "\n"); code != 0 || got != blocks[i] {
 			t.Errorf("strata audit %s = exit %d, stderr %q, stdout:\n%s\n\ndocs/audit.md shows:\n%s", strings.Join(tc.args, " "), code, errOut, got, blocks[i])
 		}
+	}
+}
+
+// docs/audit.md's JSON excerpt, "from the run above": its head, its first
+// policy and its workload are what strata audit -A -o json writes for the
+// same workloads (the workload's uid, read from the cluster, given to the
+// fake as the excerpt has it).
+func TestAuditDocumentShowsWhatAuditWritesAsJSON(t *testing.T) {
+	t.Parallel()
+	_, excerpt, _ := strings.Cut(testutil.DocSection(t, auditDoc, "## JSON (`-o json`), schema version 1"), "\n```json\n")
+	excerpt, _, _ = strings.Cut(excerpt, "\n```\n")
+	// part is the JSON object re's group holds, with around's braces
+	// added when it holds only the fields of one.
+	part := func(re, around string) map[string]any {
+		t.Helper()
+		m := regexp.MustCompile(re).FindStringSubmatch(excerpt)
+		var v map[string]any
+		if m == nil || json.Unmarshal([]byte(around[:len(around)/2]+strings.TrimSuffix(m[1], ",")+around[len(around)/2:]), &v) != nil {
+			t.Fatalf("docs/audit.md's JSON excerpt has no %s", re)
+		}
+		return v
+	}
+	head := part(`(?s)^\{\s*("schemaVersion".*?"summary": \{[^{}]*\}),`, "{}")
+	policy := part(`(?s)"policies": \[\s*(\{[^{}]*\})`, "")
+	shown := part(`(?s)"workloads": \[\n(.*?)\n    …`, "")
+
+	cluster := auditDocCluster()
+	for i, o := range cluster {
+		if o.Workload.Namespace == shown["namespace"] && o.Workload.Kind == shown["kind"] && o.Workload.Name == shown["name"] {
+			cluster[i].UID, _ = shown["uid"].(string)
+		}
+	}
+	code, out, errOut := runAuditOn(t.Context(), t, &fakeCluster{objects: cluster}, "-A", "-o", "json")
+	var got struct {
+		SchemaVersion any              `json:"schemaVersion"`
+		Mode          any              `json:"mode"`
+		Summary       any              `json:"summary"`
+		Policies      []map[string]any `json:"policies"`
+		Workloads     []map[string]any `json:"workloads"`
+	}
+	if err := json.Unmarshal([]byte(out), &got); code != 0 || err != nil || len(got.Policies) == 0 {
+		t.Fatalf("strata audit -A -o json = exit %d, %v, stderr %q", code, err, errOut)
+	}
+	if g := map[string]any{"schemaVersion": got.SchemaVersion, "mode": got.Mode, "summary": got.Summary}; !reflect.DeepEqual(g, head) {
+		t.Errorf("strata audit -A -o json's head = %v, docs/audit.md shows %v", g, head)
+	}
+	if !reflect.DeepEqual(got.Policies[0], policy) {
+		t.Errorf("strata audit -A -o json's first policy = %v, docs/audit.md shows %v", got.Policies[0], policy)
+	}
+	if !slices.ContainsFunc(got.Workloads, func(w map[string]any) bool { return reflect.DeepEqual(w, shown) }) {
+		t.Errorf("strata audit -A -o json writes no workload as docs/audit.md shows it:\n%v\nwrites:\n%v", shown, got.Workloads)
 	}
 }
