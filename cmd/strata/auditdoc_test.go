@@ -5,12 +5,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"path"
 	"reflect"
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/spf13/pflag"
@@ -18,7 +21,6 @@ import (
 
 	"github.com/strata-project/strata/internal/testutil"
 	"github.com/strata-project/strata/webhook"
-	"github.com/strata-project/strata/webhook/audit"
 	"github.com/strata-project/strata/webhook/inventory"
 	"github.com/strata-project/strata/webhook/workload"
 )
@@ -144,9 +146,10 @@ func TestAuditDocumentQuotesTheInterruption(t *testing.T) {
 }
 
 // reportsAPI answers the report API's calls as an empty cluster would: no
-// report listed, every apply accepted.
-func reportsAPI(t *testing.T) string {
+// report listed, every apply accepted and kept in applied, by name.
+func reportsAPI(t *testing.T) (kubeconfig string, applied *sync.Map) {
 	t.Helper()
+	applied = &sync.Map{}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		switch r.Method {
@@ -159,33 +162,70 @@ func reportsAPI(t *testing.T) string {
 				http.Error(w, err.Error(), http.StatusBadRequest)
 				return
 			}
+			applied.Store(path.Base(r.URL.Path), obj)
 			_, _ = w.Write(obj)
 		default:
 			http.Error(w, "unexpected", http.StatusMethodNotAllowed)
 		}
 	}))
 	t.Cleanup(srv.Close)
-	return kubeconfigAt(t, srv.URL)
+	return kubeconfigAt(t, srv.URL), applied
 }
 
-// docs/audit.md's reports line is what --write-reports writes to stderr:
-// a first run creates one report per workload evaluated (the exempt one
-// gets none).
-func TestAuditReportsLineIsWhatWriteReportsPrints(t *testing.T) {
+// docs/audit.md's Reports section: the first run's reports line is what
+// --write-reports writes to stderr for the page's workloads (one report
+// each, none for the exempt one), and the report excerpt's name, label,
+// hash, owner and warn result are what it applies for payments/Job/export
+// (the fields the API server adds, and the result's timestamp, aside).
+func TestAuditDocumentShowsTheReportsWritten(t *testing.T) {
 	t.Parallel()
-	line := regexp.MustCompile(`(?m)^reports: (\d+) created, (\d+) updated, (\d+) unchanged, (\d+) deleted$`)
 	section := testutil.DocSection(t, auditDoc, "## Reports")
-	if n := len(line.FindAllString(section, -1)); n != 3 {
-		t.Errorf("docs/audit.md's Reports section shows %d reports lines, want its three runs'", n)
+	lines := regexp.MustCompile(`(?m)^reports: \d+ created, \d+ updated, \d+ unchanged, \d+ deleted$`).FindAllString(section, -1)
+	if len(lines) != 3 {
+		t.Fatalf("docs/audit.md's Reports section shows %d reports lines, want its three runs'", len(lines))
 	}
-	f := &fakeCluster{objects: clusterOf("shop/admin admin:1.0", "shop/web web:1.0", "kube-system/agent admin:1.0")}
-	code, out, errOut := runAuditOn(t.Context(), t, f, "-A", "-o", "json", "--write-reports", "--kubeconfig", reportsAPI(t))
-	var p audit.Preview
-	if err := json.Unmarshal([]byte(out), &p); code != 0 || err != nil {
-		t.Fatalf("strata audit -o json --write-reports = exit %d, %v, stderr %q", code, err, errOut)
+	_, excerpt, _ := strings.Cut(section, "\n```yaml\n")
+	excerpt, _, _ = strings.Cut(excerpt, "\n```\n")
+	var shown []map[string]any
+	if err := yaml.Unmarshal([]byte(regexp.MustCompile(`(?m)^ *…\n`).ReplaceAllString(excerpt+"\n", "")), &shown); err != nil || len(shown) != 1 {
+		t.Fatalf("docs/audit.md's report excerpt: %v (%d reports)", err, len(shown))
 	}
-	if want := fmt.Sprintf("reports: %d created, 0 updated, 0 unchanged, 0 deleted\n", p.Summary.Workloads-p.Summary.Exempt); p.Summary.Exempt != 1 || errOut != want || !line.MatchString(want) {
-		t.Errorf("strata audit --write-reports wrote %q to stderr, want %q", errOut, want)
+	report := shown[0]
+	meta := report["metadata"].(map[string]any)
+	owner := meta["ownerReferences"].([]any)[0].(map[string]any)
+
+	cluster := auditDocCluster()
+	for i, o := range cluster {
+		if o.Workload.Namespace == meta["namespace"] && o.Workload.Kind == owner["kind"] && o.Workload.Name == owner["name"] {
+			cluster[i].UID, _ = owner["uid"].(string)
+		}
+	}
+	kubeconfig, applied := reportsAPI(t)
+	code, out, errOut := runAuditOn(t.Context(), t, &fakeCluster{objects: cluster}, "-A", "--write-reports", "--kubeconfig", kubeconfig)
+	if code != 0 || !strings.HasPrefix(out, "if enforced:") || errOut != lines[0]+"\n" {
+		t.Errorf("strata audit --write-reports = exit %d, stderr %q; want the preview, then %q on stderr", code, errOut, lines[0])
+	}
+	raw, ok := applied.Load(meta["name"])
+	var got map[string]any
+	if !ok || json.Unmarshal(raw.([]byte), &got) != nil {
+		t.Fatalf("strata audit --write-reports applied no report %v", meta["name"])
+	}
+	gotMeta := got["metadata"].(map[string]any)
+	for _, k := range []string{"annotations", "labels", "name", "namespace", "ownerReferences"} {
+		if !reflect.DeepEqual(gotMeta[k], meta[k]) {
+			t.Errorf("report %v: metadata.%s = %v, docs/audit.md shows %v", meta["name"], k, gotMeta[k], meta[k])
+		}
+	}
+	for _, r := range report["results"].([]any) {
+		want := r.(map[string]any)
+		delete(want, "timestamp")
+		if !slices.ContainsFunc(got["results"].([]any), func(g any) bool {
+			g = maps.Clone(g.(map[string]any))
+			delete(g.(map[string]any), "timestamp")
+			return reflect.DeepEqual(g, want)
+		}) {
+			t.Errorf("report %v holds no result as docs/audit.md shows it: %v\nit holds %v", meta["name"], want, got["results"])
+		}
 	}
 }
 
