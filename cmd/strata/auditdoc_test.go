@@ -172,17 +172,66 @@ func reportsAPI(t *testing.T) (kubeconfig string, applied *sync.Map) {
 	return kubeconfigAt(t, srv.URL), applied
 }
 
-// docs/audit.md's Reports section: the first run's reports line is what
-// --write-reports writes to stderr for the page's workloads (one report
-// each, none for the exempt one), and the report excerpt's name, label,
-// hash, owner and warn result are what it applies for payments/Job/export
-// (the fields the API server adds, and the result's timestamp, aside).
+// auditReportsAs runs strata audit -A --write-reports on cluster, its
+// workloads given the uids the rows of a kubectl get policyreports -A name
+// their reports after, and fails t unless each row's counts of pass, fail,
+// warn, error and skip are those of the report applied. It returns the
+// reports applied, by name, and what the run wrote to stderr.
+func auditReportsAs(t *testing.T, rows []string, cluster []inventory.Object) (applied *sync.Map, stderr string) {
+	t.Helper()
+	uids := map[string]string{} // namespace/Kind/name: uid
+	for _, row := range rows {
+		f := strings.Fields(row)
+		uids[f[0]+"/"+f[2]+"/"+f[3]] = strings.TrimPrefix(f[1], "strata-")
+	}
+	for i, o := range cluster {
+		if uid, ok := uids[o.Workload.Namespace+"/"+o.Workload.Kind+"/"+o.Workload.Name]; ok {
+			cluster[i].UID = uid
+		}
+	}
+	kubeconfig, applied := reportsAPI(t)
+	code, out, errOut := runAuditOn(t.Context(), t, &fakeCluster{objects: cluster}, "-A", "--write-reports", "--kubeconfig", kubeconfig)
+	if code != 0 || !strings.HasPrefix(out, "if enforced:") {
+		t.Fatalf("strata audit --write-reports = exit %d, stderr %q", code, errOut)
+	}
+	for _, row := range rows {
+		f := strings.Fields(row)
+		raw, ok := applied.Load(f[1])
+		var r struct{ Summary map[string]int }
+		if !ok || json.Unmarshal(raw.([]byte), &r) != nil {
+			t.Errorf("strata audit --write-reports applied no report %s", f[1])
+			continue
+		}
+		if got := fmt.Sprintf("%d %d %d %d %d", r.Summary["pass"], r.Summary["fail"], r.Summary["warn"], r.Summary["error"], r.Summary["skip"]); got != strings.Join(f[4:9], " ") {
+			t.Errorf("report %s (%s/%s/%s) counts pass, fail, warn, error, skip %s; docs/audit.md shows %s", f[1], f[0], f[2], f[3], got, strings.Join(f[4:9], " "))
+		}
+	}
+	return applied, errOut
+}
+
+// docs/audit.md's Reports section: the two kubectl get policyreports are
+// the reports strata writes for the page's workloads, before and after
+// team/Pod/admin is deleted and shop/StatefulSet/legacy moved to a good
+// image; the first run's reports line is what it writes to stderr (one
+// report each, none for the exempt workload); and the report excerpt's
+// name, label, hash, owner and warn result are what it applies for
+// payments/Job/export (the fields the API server adds, and the result's
+// timestamp, aside).
 func TestAuditDocumentShowsTheReportsWritten(t *testing.T) {
 	t.Parallel()
 	section := testutil.DocSection(t, auditDoc, "## Reports")
 	lines := regexp.MustCompile(`(?m)^reports: \d+ created, \d+ updated, \d+ unchanged, \d+ deleted$`).FindAllString(section, -1)
-	if len(lines) != 3 {
-		t.Fatalf("docs/audit.md's Reports section shows %d reports lines, want its three runs'", len(lines))
+	var tables [][]string
+	for rest := section; ; {
+		_, table, ok := strings.Cut(rest, "\n$ kubectl get policyreports -A\n")
+		if !ok {
+			break
+		}
+		table, rest, _ = strings.Cut(table, "\n```\n")
+		tables = append(tables, strings.Split(table, "\n")[1:])
+	}
+	if len(lines) != 3 || len(tables) != 2 || len(tables[0]) != 7 || len(tables[1]) != 6 {
+		t.Fatalf("docs/audit.md's Reports section shows %d reports lines and %d tables, want its three runs' lines and two tables of 7 and 6 reports", len(lines), len(tables))
 	}
 	_, excerpt, _ := strings.Cut(section, "\n```yaml\n")
 	excerpt, _, _ = strings.Cut(excerpt, "\n```\n")
@@ -192,19 +241,23 @@ func TestAuditDocumentShowsTheReportsWritten(t *testing.T) {
 	}
 	report := shown[0]
 	meta := report["metadata"].(map[string]any)
-	owner := meta["ownerReferences"].([]any)[0].(map[string]any)
 
-	cluster := auditDocCluster()
-	for i, o := range cluster {
-		if o.Workload.Namespace == meta["namespace"] && o.Workload.Kind == owner["kind"] && o.Workload.Name == owner["name"] {
-			cluster[i].UID, _ = owner["uid"].(string)
+	applied, stderr := auditReportsAs(t, tables[0], auditDocCluster())
+	if stderr != lines[0]+"\n" {
+		t.Errorf("strata audit --write-reports wrote %q to stderr, want %q", stderr, lines[0])
+	}
+	var after []inventory.Object
+	for _, o := range auditDocCluster() {
+		switch o.Workload.Kind + "/" + o.Workload.Name {
+		case "Pod/admin":
+			continue
+		case "StatefulSet/legacy":
+			o.Workload.Containers[0].Image = "strata-demo.local/shop/web:1.0"
 		}
+		after = append(after, o)
 	}
-	kubeconfig, applied := reportsAPI(t)
-	code, out, errOut := runAuditOn(t.Context(), t, &fakeCluster{objects: cluster}, "-A", "--write-reports", "--kubeconfig", kubeconfig)
-	if code != 0 || !strings.HasPrefix(out, "if enforced:") || errOut != lines[0]+"\n" {
-		t.Errorf("strata audit --write-reports = exit %d, stderr %q; want the preview, then %q on stderr", code, errOut, lines[0])
-	}
+	auditReportsAs(t, tables[1], after)
+
 	raw, ok := applied.Load(meta["name"])
 	var got map[string]any
 	if !ok || json.Unmarshal(raw.([]byte), &got) != nil {
