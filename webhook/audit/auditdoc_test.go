@@ -10,6 +10,7 @@ import (
 
 	"github.com/strata-project/strata/internal/testutil"
 	"github.com/strata-project/strata/webhook/inventory"
+	"github.com/strata-project/strata/webhook/pipelinetest"
 	"github.com/strata-project/strata/webhook/policy"
 )
 
@@ -30,8 +31,13 @@ func TestAuditDocumentOrdersAsThePreviewDoes(t *testing.T) {
 		"with the action it takes in the mode (the milder of the mode and the policy's own action, as at admission)",
 	)
 	outcomes := []Outcome{OutcomeDeny, OutcomeWarn, OutcomeAudit, OutcomeAllow, OutcomeExempt}
+	pipeline := pipelinetest.Demo(t) // one registry and cache for the three modes
 	for _, mode := range []policy.Action{policy.Enforce, policy.Warn, policy.Audit} {
-		p := NewPreview(buildDemo(t, mode))
+		inv, err := inventory.Build(t.Context(), demoCluster(), inventory.Options{Checker: pipeline.Checker, Mode: mode})
+		if err != nil {
+			t.Fatalf("Build() = %v", err)
+		}
+		p := NewPreview(inv)
 		if len(p.Policies) < 2 || len(p.Bases) < 3 {
 			t.Fatalf("%s: %d policies and %d bases, want several of each to order", mode, len(p.Policies), len(p.Bases))
 		}
