@@ -68,10 +68,17 @@ func (f *fakeCluster) list(t *testing.T) clusterLister {
 // listing is the fake's, and --pull-secrets=false reads no secret.
 func kubeconfigNowhere(t *testing.T) string {
 	t.Helper()
+	return kubeconfigAt(t, "https://127.0.0.1:1")
+}
+
+// kubeconfigAt is a kubeconfig of the API server at server, in namespace
+// team.
+func kubeconfigAt(t *testing.T, server string) string {
+	t.Helper()
 	return testutil.WriteFile(t, t.TempDir(), "kubeconfig", `apiVersion: v1
 kind: Config
 current-context: a
-clusters: [{name: a, cluster: {server: "https://127.0.0.1:1"}}]
+clusters: [{name: a, cluster: {server: "`+server+`"}}]
 users: [{name: u, user: {token: not-a-secret}}]
 contexts: [{name: a, context: {cluster: a, user: u, namespace: team}}]
 `)
