@@ -28,9 +28,10 @@ type HandlerOptions struct {
 	Mode    policy.Action
 	Metrics *Metrics
 	Logger  *slog.Logger
-	// Recorder, when set, receives what each evaluated review saw (the
-	// handler calls Checker.Examine instead of Check): strata serve --graph
-	// draws it. Unset, the hot path is Check alone.
+	// Recorder, when set, receives what each allowed review that is not a
+	// dry run saw: strata serve --graph draws it. The handler examines
+	// every review (the decision log names the images and their lineage),
+	// recorded or not.
 	Recorder Recorder
 	// RequirePins makes every Pod image the pin webhook (PinPath), called
 	// before this one, should have pinned and did not a violation of
