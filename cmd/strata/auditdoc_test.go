@@ -80,7 +80,7 @@ func TestAuditDocumentFlagsTableIsAuditsFlags(t *testing.T) {
 	if rows < 10 {
 		t.Fatalf("docs/audit.md's flags table has %d rows: is it still under ## Flags?", rows)
 	}
-	testutil.DocHoldsPhrases(t, auditDoc,
+	testutil.DocStates(t, auditDoc,
 		fmt.Sprintf("so a slow registry gets more than the webhook's %v", webhook.DefaultResolveBudget.Seconds())+" s.",
 		"The defaults are the flags' in `cmd/strata/audit.go`",
 	)
@@ -90,7 +90,7 @@ func TestAuditDocumentFlagsTableIsAuditsFlags(t *testing.T) {
 // breaks if I enforce" whatever the cluster's mode; without --config the
 // built-in configuration is used (./strata.yaml is not read).
 func TestAuditDecidesInTheFlagsModeNotTheConfigs(t *testing.T) {
-	testutil.DocHoldsPhrases(t, auditDoc,
+	testutil.DocStates(t, auditDoc,
 		"| `--mode enforce\\|warn\\|audit` | `enforce` | which actions count; the config's `mode` is not used",
 		"| `--config FILE` | the defaults |",
 	)
@@ -142,7 +142,7 @@ func TestAuditHeadlineOfANamespaceReadyToEnforce(t *testing.T) {
 // the command's name (TestAuditInterruptedReportsNothing runs it).
 func TestAuditDocumentQuotesTheInterruption(t *testing.T) {
 	t.Parallel()
-	testutil.DocHoldsPhrases(t, auditDoc, "It says `strata audit: "+errInterrupted.Error()+"` and exits 2.")
+	testutil.DocStates(t, auditDoc, "It says `strata audit: "+errInterrupted.Error()+"` and exits 2.")
 }
 
 // reportsAPI answers the report API's calls as an empty cluster would: no

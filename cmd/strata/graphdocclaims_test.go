@@ -57,7 +57,7 @@ func TestGraphDocumentNamesTheUseFields(t *testing.T) {
 func TestGraphDocumentStatesGraphsDefaults(t *testing.T) {
 	t.Parallel()
 	mode := newGraphCommand(strings.NewReader(""), nil, nil, nil).Flags().Lookup("mode").DefValue
-	testutil.DocHoldsPhrases(t, "../../docs/graph.md",
+	testutil.DocStates(t, "../../docs/graph.md",
 		"`-o "+graphOutputs[0]+"` (default)",
 		"with `--uses`, `-o "+usesOutputs[0]+"` (default)",
 		"`--mode enforce|warn|audit` (default `"+mode+"`)",
@@ -100,7 +100,7 @@ func TestMakeRunWritesTheDemosGraphAndServesIt(t *testing.T) {
 			t.Errorf("make run does not hold %q:%s", want, target)
 		}
 	}
-	testutil.DocHoldsPhrases(t, "../../docs/graph.md", "`make run` writes the demo's `graph.html` to a temporary directory, prints its path, and serves with `--graph`")
+	testutil.DocStates(t, "../../docs/graph.md", "`make run` writes the demo's `graph.html` to a temporary directory, prints its path, and serves with `--graph`")
 }
 
 // docs/graph.md: with no -f, the cluster is found as kubectl finds it:
@@ -108,7 +108,7 @@ func TestMakeRunWritesTheDemosGraphAndServesIt(t *testing.T) {
 // --context is a usage error, as with --kubeconfig; images are read with
 // the pods' pull secrets unless --pull-secrets=false.
 func TestGraphFindsTheClusterAsKubectlDoes(t *testing.T) {
-	testutil.DocHoldsPhrases(t, "../../docs/graph.md",
+	testutil.DocStates(t, "../../docs/graph.md",
 		"found as kubectl finds it (`--kubeconfig`, else `$KUBECONFIG`, else `~/.kube/config`, else the pod's service account), in the context's namespace",
 		"images are read with the pods' pull secrets unless `--pull-secrets=false`",
 	)
@@ -133,7 +133,7 @@ func TestGraphFindsTheClusterAsKubectlDoes(t *testing.T) {
 // workloads of every file named.
 func TestGraphReadsEveryFileNamedWithF(t *testing.T) {
 	t.Parallel()
-	testutil.DocHoldsPhrases(t, "../../docs/graph.md", "| manifests | `-f FILE\\|DIR\\|-` (repeatable, comma-separated) |")
+	testutil.DocStates(t, "../../docs/graph.md", "| manifests | `-f FILE\\|DIR\\|-` (repeatable, comma-separated) |")
 	good, root := examples+"good.yaml", examples+"root.yaml"
 	repeated := nodeLabels(graphJSON(t, "--demo", "-f", good, "-f", root, "-o", "json"), graph.KindWorkload)
 	separated := nodeLabels(graphJSON(t, "--demo", "-f", good+","+root, "-o", "json"), graph.KindWorkload)

@@ -22,7 +22,7 @@ const auditDoc = "../../docs/audit.md"
 // exempt), then by namespace, kind and name.
 func TestAuditDocumentOrdersAsThePreviewDoes(t *testing.T) {
 	t.Parallel()
-	testutil.DocHoldsPhrases(t, auditDoc,
+	testutil.DocStates(t, auditDoc,
 		"stale bases come first, then the bases under the most workloads",
 		"the most severe first (deny, warn, audit), then by namespace, kind and name",
 		"| `policies[]` | array | one entry per policy and action with a violation; most workloads first |",
@@ -74,7 +74,7 @@ func TestAuditDocumentOrdersAsThePreviewDoes(t *testing.T) {
 // registry are printed escaped: \x1b, \r, and bidi overrides as \u202e.
 func TestAuditPreviewEscapesWhatTheDocumentSays(t *testing.T) {
 	t.Parallel()
-	testutil.DocHoldsPhrases(t, auditDoc, "escaped (`\\x1b`, `\\r`, bidi overrides as `\\u202e`)")
+	testutil.DocStates(t, auditDoc, "escaped (`\\x1b`, `\\r`, bidi overrides as `\\u202e`)")
 	name := "web\x1b[2J\r\u202eexe.txt"
 	inv := &inventory.Inventory{Mode: policy.Enforce, Workloads: []inventory.Workload{{
 		Kind: "Pod", Namespace: "shop", Name: name,
@@ -94,7 +94,7 @@ func TestAuditPreviewEscapesWhatTheDocumentSays(t *testing.T) {
 func TestAuditDocumentNamesTheReportsTheWriterWrites(t *testing.T) {
 	t.Parallel()
 	wg, or := apis[ReportAPIWGPolicy], apis[ReportAPIOpenReports]
-	testutil.DocHoldsPhrases(t, auditDoc,
+	testutil.DocStates(t, auditDoc,
 		"`--write-reports` writes a `"+wg.kind+"` (`"+wg.namespaced.Group+"/"+wg.namespaced.Version+"`,",
 		"with `--report-api "+string(ReportAPIOpenReports)+"` an `"+or.namespaced.Group+"/"+or.namespaced.Version+"` `"+or.kind+"`",
 		"Each report is named `"+reportNamePrefix+"<workload uid>`",
@@ -107,7 +107,7 @@ func TestAuditDocumentNamesTheReportsTheWriterWrites(t *testing.T) {
 // when a field is absent, and what a base is named.
 func TestAuditDocumentJSONTableSaysWhatPreviewWrites(t *testing.T) {
 	t.Parallel()
-	testutil.DocHoldsPhrases(t, auditDoc,
+	testutil.DocStates(t, auditDoc,
 		"| `summary.workloads` | int | workloads listed (exempt included) |",
 		"| `summary.pods` | int | running pods under them |",
 		"the headline's first number |",

@@ -33,7 +33,7 @@ var dotNode = regexp.MustCompile(`(?m)^    (n\d+) \[id="((?:[^"\\]|\\.)*)", shap
 // the graph's order, each carrying its graph ID.
 func TestGraphDocumentDescribesTheDOT(t *testing.T) {
 	t.Parallel()
-	testutil.DocHoldsPhrases(t, graphDoc,
+	testutil.DocStates(t, graphDoc,
 		"Bases are boxes, images ellipses, workloads folders",
 		"(`rankdir=BT`, a `rank=same` group per level)",
 		"A stale node is filled amber with a dashed outline **and** its label says `STALE: ...`",
@@ -106,7 +106,7 @@ func movedTagAlone() *inventory.Inventory {
 // predecessor.
 func TestGraphDocumentOrderAndLevels(t *testing.T) {
 	t.Parallel()
-	testutil.DocHoldsPhrases(t, graphDoc,
+	testutil.DocStates(t, graphDoc,
 		"(nodes sorted by level, kind and ID; edges by kind, from and to)",
 		"sorted by `level`, then kind (base, image, workload), then `id`",
 		"a base 0 when it has no parent, else one more than its deepest parent; an image one more than its deepest base and at least 1",
@@ -182,7 +182,7 @@ func TestGraphDocumentOrderAndLevels(t *testing.T) {
 // namespaces and current digests of each kind of node, and schemaVersion 1.
 func TestGraphDocumentNodeTableIsWhatFromInventoryWrites(t *testing.T) {
 	t.Parallel()
-	testutil.DocHoldsPhrases(t, graphDoc,
+	testutil.DocStates(t, graphDoc,
 		"## The JSON schema (`schemaVersion: "+fmt.Sprint(SchemaVersion)+"`)",
 		"| `schemaVersion` | int | "+fmt.Sprint(SchemaVersion)+";",
 		"| `id` | string | `base:<digest>`, `image:<digest>` or `workload:<namespace>/<kind>/<name>` |",
@@ -235,7 +235,7 @@ func TestGraphDocumentNodeTableIsWhatFromInventoryWrites(t *testing.T) {
 // (docs/graph.md).
 func TestGraphHandlersServeGETAndHEADOnly(t *testing.T) {
 	t.Parallel()
-	testutil.DocHoldsPhrases(t, graphDoc, "(GET and HEAD only;")
+	testutil.DocStates(t, graphDoc, "(GET and HEAD only;")
 	g := FromInventory(movedTagAlone(), Options{})
 	for _, h := range []http.Handler{HTMLHandler(func() *Graph { return g }), JSONHandler(func() *Graph { return g })} {
 		srv := httptest.NewServer(h)
@@ -260,7 +260,7 @@ func TestGraphHandlersServeGETAndHEADOnly(t *testing.T) {
 // script imports nothing (TestWriteHTMLIsSelfContained: fetches nothing).
 func TestGraphPageHasNoDependencyBuildStepOrWebAssembly(t *testing.T) {
 	t.Parallel()
-	testutil.DocHoldsPhrases(t, graphDoc, "with no dependency, no build step and no WebAssembly")
+	testutil.DocStates(t, graphDoc, "with no dependency, no build step and no WebAssembly")
 	entries, err := os.ReadDir("page")
 	if err != nil {
 		t.Fatal(err)
@@ -285,7 +285,7 @@ func TestGraphPageHasNoDependencyBuildStepOrWebAssembly(t *testing.T) {
 // the document lists name other bases.
 func TestGraphDocumentUsesComparesNamesCanonically(t *testing.T) {
 	t.Parallel()
-	testutil.DocHoldsPhrases(t, graphDoc, "Names are compared canonically (`debian:12` is `index.docker.io/library/debian:12`), never as text: `debian:12.7`, `debian-slim:12` and `other.registry/debian:12` are other bases")
+	testutil.DocStates(t, graphDoc, "Names are compared canonically (`debian:12` is `index.docker.io/library/debian:12`), never as text: `debian:12.7`, `debian-slim:12` and `other.registry/debian:12` are other bases")
 	debian, app := digestOf("debian"), digestOf("app on debian")
 	inv := &inventory.Inventory{
 		Mode:  policy.Enforce,
@@ -314,7 +314,7 @@ func TestGraphDocumentUsesComparesNamesCanonically(t *testing.T) {
 // docs/graph.md: the --uses table replaces control characters with spaces.
 func TestGraphDocumentUsesTableReplacesControlCharacters(t *testing.T) {
 	t.Parallel()
-	testutil.DocHoldsPhrases(t, graphDoc, "The `--uses` table replaces control characters with spaces.")
+	testutil.DocStates(t, graphDoc, "The `--uses` table replaces control characters with spaces.")
 	var b bytes.Buffer
 	if err := WriteUsesText(&b, "base", []Use{{Base: "base\x1b[2J", BaseDigest: "sha256:00", Current: true, Image: "app\r\u0085:1", ImageDigest: "sha256:01", Workloads: []string{"ns/Pod/a\tb"}}}); err != nil {
 		t.Fatal(err)
@@ -329,7 +329,7 @@ func TestGraphDocumentUsesTableReplacesControlCharacters(t *testing.T) {
 // has no runs edge and an image-resolution violation.
 func TestGraphDocumentDescribesTheFamily(t *testing.T) {
 	t.Parallel()
-	testutil.DocHoldsPhrases(t, graphDoc,
+	testutil.DocStates(t, graphDoc,
 		"served under fixed names (`"+graphtest.Host+"`, `"+graphtest.MirrorHost+"`)",
 		"ten applications and twelve workloads in `shop` and `ops`",
 		"The goldens (`webhook/graph/testdata/family.{dot,mmd,json,uses.txt,uses.json}`) are rewritten with `go test ./webhook/graph/ -update`",

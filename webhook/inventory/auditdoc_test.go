@@ -20,7 +20,7 @@ import (
 // counted under the owner.
 func TestListClusterGivesPodsWithDebugOrSidecarContainersAWorkloadOfTheirOwn(t *testing.T) {
 	t.Parallel()
-	testutil.DocHoldsPhrases(t, "../../docs/audit.md",
+	testutil.DocStates(t, "../../docs/audit.md",
 		"running pods that do not run their owner's containers (an image set on the pod, an `OnDelete` StatefulSet's old pods, an ephemeral debug container, an injected sidecar) are a workload of their own, `namespace/Pod/<newest of them>`, and are not counted under the owner.")
 	const image = "registry.example/shop/web:1.0"
 	rs := controllerRef("apps/v1", "ReplicaSet", "web-1", "rs-web")

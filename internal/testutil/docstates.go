@@ -18,15 +18,16 @@ func Thousands(n int) string {
 }
 
 // DocStates fails the test for each statement the Markdown document at
-// path does not make, wherever its prose wraps it. Tests build the
-// statements from the code's constants, so that a changed bound, or a
-// document that says another, fails.
+// path does not make, wherever its prose wraps it: the statements a test
+// asserts (often built from the code's constants), so that a changed
+// bound, or a document that says another, fails, and the checks and the
+// sentences they check change together.
 func DocStates(t testing.TB, path string, statements ...string) {
 	t.Helper()
 	prose := DocProse(t, path)
 	for _, s := range statements {
 		if !strings.Contains(prose, s) {
-			t.Errorf("%s does not say %q, which is what the code does", path, s)
+			t.Errorf("%s does not say %q, which the test asserts the code does", path, s)
 		}
 	}
 }
