@@ -112,12 +112,7 @@ func runAudit(ctx context.Context, kube *kubeFlags, f auditFlags, list clusterLi
 		return err
 	}
 	cfg.Mode = f.mode
-	switch {
-	case f.timeoutSet:
-		cfg.Registry.Timeout.Duration = f.timeout
-	case cfg.Registry.Timeout.Duration < f.timeout:
-		cfg.Registry.Timeout.Duration = f.timeout
-	}
+	cfg.Registry.Timeout.Duration = auditBudget(cfg.Registry.Timeout.Duration, f.timeout, f.timeoutSet)
 	if err := cfg.Validate(); err != nil {
 		return err
 	}

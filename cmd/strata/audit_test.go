@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/strata-project/strata/webhook/audit"
 )
@@ -148,6 +149,28 @@ func TestAuditUsageErrors(t *testing.T) {
 		code, out, errOut := runAuditOn(t.Context(), t, &fakeCluster{}, tc.args...)
 		if code != tc.code || out != "" || !strings.Contains(errOut, tc.want) {
 			t.Errorf("strata audit %q = exit %d, stdout %q, stderr %q; want exit %d and %q", tc.args, code, out, errOut, tc.code, tc.want)
+		}
+	}
+}
+
+// docs/audit.md: --timeout is the budget when given; unless given, the
+// config's registry.timeout when that is longer than the flag's default
+// (a config sized for a slow registry is not cut to 10 s), never shorter
+// (a webhook's 3 s is not an audit's).
+func TestAuditBudgetIsTheFlagOrTheLongerConfig(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		configured, flag time.Duration
+		set              bool
+		want             time.Duration
+	}{
+		{30 * time.Second, defaultAuditTimeout, false, 30 * time.Second},
+		{3 * time.Second, defaultAuditTimeout, false, defaultAuditTimeout},
+		{30 * time.Second, 2 * time.Second, true, 2 * time.Second},
+		{3 * time.Second, 20 * time.Second, true, 20 * time.Second},
+	} {
+		if got := auditBudget(c.configured, c.flag, c.set); got != c.want {
+			t.Errorf("auditBudget(registry.timeout %v, --timeout %v given %t) = %v, want %v", c.configured, c.flag, c.set, got, c.want)
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/strata-project/strata/webhook"
 	"github.com/strata-project/strata/webhook/audit"
@@ -37,4 +38,14 @@ func distinctImages(objs []inventory.Object, checker *webhook.Checker) int {
 		}
 	}
 	return len(seen)
+}
+
+// auditBudget is the registry budget of one workload: --timeout when given,
+// else the longer of its default and the config's registry.timeout, which
+// is sized for the webhook.
+func auditBudget(configured, flag time.Duration, flagSet bool) time.Duration {
+	if flagSet || configured < flag {
+		return flag
+	}
+	return configured
 }
