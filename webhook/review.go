@@ -79,6 +79,14 @@ const maxUIDBytes = 128
 // a webhook.
 const maxWebhookTimeout = 30 * time.Second
 
+// webhookWriteTimeout bounds writing an answer on the webhook port: past
+// the longest request a client may be reading it still, then it is gone.
+const webhookWriteTimeout = maxWebhookTimeout + 10*time.Second
+
+// healthRequestTimeout bounds reading a request and writing its answer on
+// the health port.
+const healthRequestTimeout = 10 * time.Second
+
 // errUIDTooLong is a review whose uid is past maxUIDBytes.
 var errUIDTooLong = fmt.Errorf("the review's uid is longer than %d bytes; the API server sends a 36-character UUID", maxUIDBytes)
 

@@ -214,7 +214,7 @@ func Serve(ctx context.Context, opts ServerOptions) error {
 		ReadTimeout: maxWebhookTimeout,
 		// An answer that a client does not read would otherwise hold a
 		// connection serving a request, which the gate never displaces.
-		WriteTimeout:   maxWebhookTimeout + 10*time.Second,
+		WriteTimeout:   webhookWriteTimeout,
 		IdleTimeout:    webhookLimits.IdleTimeout,
 		MaxHeaderBytes: 64 << 10,
 		ConnState:      webhookGate.ConnState,
@@ -234,8 +234,8 @@ func Serve(ctx context.Context, opts ServerOptions) error {
 		ConnContext:       healthGate.ConnContext,
 		ReadHeaderTimeout: healthLimits.HeaderTimeout,
 		// Probes and scrapes send no body and read their answer at once.
-		ReadTimeout:    10 * time.Second,
-		WriteTimeout:   10 * time.Second,
+		ReadTimeout:    healthRequestTimeout,
+		WriteTimeout:   healthRequestTimeout,
 		IdleTimeout:    healthLimits.IdleTimeout,
 		MaxHeaderBytes: 64 << 10,
 		ConnState:      healthGate.ConnState,
