@@ -268,6 +268,10 @@ func TestSecurityDocStatesTheWebhooksTLSFloor(t *testing.T) {
 	if c.MinVersion != tls.VersionTLS12 || c.MaxVersion != 0 && c.MaxVersion < tls.VersionTLS13 {
 		t.Errorf("restrictTLS: versions %x to %x, want TLS 1.2 to TLS 1.3", c.MinVersion, c.MaxVersion)
 	}
+	// An empty list is Go's defaults, CBC suites among them.
+	if len(c.CipherSuites) == 0 {
+		t.Error("restrictTLS leaves TLS 1.2's cipher suites to Go's defaults, which docs/security.md does not name")
+	}
 	for _, id := range c.CipherSuites {
 		name := tls.CipherSuiteName(id)
 		if !strings.HasPrefix(name, "TLS_ECDHE_") || !strings.Contains(name, "_AES_128_GCM_") && !strings.Contains(name, "_AES_256_GCM_") && !strings.HasSuffix(name, "_CHACHA20_POLY1305_SHA256") {
