@@ -153,7 +153,7 @@ func TestAdmissionsReuseTheAPIServersConnections(t *testing.T) {
 	// docs/serving.md states the sizes of these answers: a changed answer
 	// changes what each admission costs on the wire.
 	if want := fmt.Sprintf("%s admissions from %d at a time on a full pool open no connection, and an allow is %d bytes, the test's one-violation deny %d, its warning %d, its one-image pin %d",
-		thousands(admissions), inFlight, sizes[answers[0].request], sizes[answers[1].request], sizes[answers[2].request], sizes[answers[3].request]); !strings.Contains(testutil.DocProse(t, "../docs/serving.md"), want) {
+		testutil.Thousands(admissions), inFlight, sizes[answers[0].request], sizes[answers[1].request], sizes[answers[2].request], sizes[answers[3].request]); !strings.Contains(testutil.DocProse(t, "../docs/serving.md"), want) {
 		t.Errorf("docs/serving.md does not say %q, what this test measured", want)
 	}
 	// An allow is the uid, the verdict and controller-runtime's status:

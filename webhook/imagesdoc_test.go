@@ -65,7 +65,7 @@ func TestImagesMdStatesTheCheckersBounds(t *testing.T) {
 	opts := NewChecker(CheckerOptions{}).opts
 	doc := testutil.DocProse(t, imagesMd)
 	for _, sentence := range []string{
-		fmt.Sprintf("A workload is checked on at most %s containers × platforms (`CheckerOptions.MaxEvaluations`", thousands(opts.MaxEvaluations)),
+		fmt.Sprintf("A workload is checked on at most %s containers × platforms (`CheckerOptions.MaxEvaluations`", testutil.Thousands(opts.MaxEvaluations)),
 		fmt.Sprintf("the fetches that outlive an admission are at most the ones it had started (%d at a time)", opts.Concurrency),
 	} {
 		if !strings.Contains(doc, sentence) {

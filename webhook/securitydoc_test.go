@@ -54,9 +54,9 @@ func TestSecurityDocStatesTheWebhooksBounds(t *testing.T) {
 		"The transport stops waiting for response headers after `registry.timeout`, and the catalog's tag listing is bounded by it",
 		"A shared fetch already started may finish after its callers have gone, to warm the cache, within `registry.timeout`",
 		// Class 4.
-		fmt.Sprintf("A workload past %s containers × platforms gets one `image-resolution` violation (`limit`)", thousands(c.opts.MaxEvaluations)),
+		fmt.Sprintf("A workload past %s containers × platforms gets one `image-resolution` violation (`limit`)", testutil.Thousands(c.opts.MaxEvaluations)),
 		// Class 11.
-		fmt.Sprintf("at most `--max-connections` (%s) or `--health-max-connections` (%d)", thousands(w.MaxConns), h.MaxConns),
+		fmt.Sprintf("at most `--max-connections` (%s) or `--health-max-connections` (%d)", testutil.Thousands(w.MaxConns), h.MaxConns),
 		fmt.Sprintf("must each arrive within %s (headers %s on the health port;", spelled(w.HeaderTimeout), spelled(h.HeaderTimeout)),
 		fmt.Sprintf("its `?timeout=` capped at %s", spelled(maxWebhookTimeout)),
 		fmt.Sprintf("a review whose uid is longer than %d bytes", maxUIDBytes),

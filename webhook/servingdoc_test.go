@@ -21,15 +21,6 @@ func spelled(d time.Duration) string {
 	return fmt.Sprintf("%d s", d/time.Second)
 }
 
-// thousands writes n as the documents do: 1,000.
-func thousands(n int) string {
-	s := fmt.Sprint(n)
-	if len(s) > 3 {
-		s = s[:len(s)-3] + "," + s[len(s)-3:]
-	}
-	return s
-}
-
 // servingLimitsRows reads the cells of docs/serving.md's limits table by
 // the row's first cell.
 func servingLimitsRows(t *testing.T) map[string][]string {
@@ -50,7 +41,7 @@ func TestServingDocumentStatesTheDefaultLimits(t *testing.T) {
 		row             string
 		webhook, health string
 	}{
-		{"connections open at once", thousands(w.MaxConns) + " (", fmt.Sprint(h.MaxConns) + " ("},
+		{"connections open at once", testutil.Thousands(w.MaxConns) + " (", fmt.Sprint(h.MaxConns) + " ("},
 		{"TLS handshake", spelled(w.HeaderTimeout), "—"},
 		{"request headers", spelled(w.HeaderTimeout) + ",", spelled(h.HeaderTimeout) + ","},
 		{"request body", fmt.Sprintf("(at most %s) less %d ms", spelled(maxWebhookTimeout), DefaultMargin.Milliseconds()), "10 s in all"},
@@ -81,7 +72,7 @@ func TestServingDocumentProseStatesTheBounds(t *testing.T) {
 		fmt.Sprintf("a %d MiB body limit (`413` beyond", maxReviewBytes>>20),
 		fmt.Sprintf("a uid past %d bytes", maxUIDBytes),
 		fmt.Sprintf("strata's idle timeout, %d minutes, is longer", w.IdleTimeout/time.Minute),
-		fmt.Sprintf("%s connections: the API server needs one per admission request in flight", thousands(w.MaxConns)),
+		fmt.Sprintf("%s connections: the API server needs one per admission request in flight", testutil.Thousands(w.MaxConns)),
 		fmt.Sprintf("Prometheus (one keep-alive connection per scraper): %d is far above", h.MaxConns),
 		fmt.Sprintf("Each admission request may carry up to %d MiB", maxReviewBytes>>20),
 		fmt.Sprintf("a line is out within %d ms, or once %d KiB are held", DefaultLogInterval/time.Millisecond, DefaultLogBytes>>10),

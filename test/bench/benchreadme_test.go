@@ -16,15 +16,6 @@ import (
 	"github.com/strata-project/strata/webhook/inventory"
 )
 
-// thousands writes n as README.md does: 20,000.
-func thousands(n int) string {
-	s := strconv.Itoa(n)
-	for i := len(s) - 3; i > 0; i -= 3 {
-		s = s[:i] + "," + s[i:]
-	}
-	return s
-}
-
 // proseSeconds writes d as README.md does in prose: "7 s".
 func proseSeconds(d time.Duration) string { return fmt.Sprintf("%d s", d/time.Second) }
 
@@ -107,22 +98,22 @@ func TestBenchReadmeKnobsAreTheHarnessDefaults(t *testing.T) {
 		fmt.Sprintf("runs at concurrency 1 for %s of `BENCH_DURATION`", share),
 		fmt.Sprintf("then at %d and %d for `BENCH_DURATION` (%s) each", defaultConcurrency[0], defaultConcurrency[1], defaultDuration),
 		fmt.Sprintf("`BENCH_CATALOG` (%d) runtimes", defaultCatalog),
-		fmt.Sprintf("`BENCH_COLD_IMAGES` (%s) applications", thousands(defaultColdImages)),
-		fmt.Sprintf("`BENCH_COLD_N` (%s) times", thousands(defaultColdN)),
+		fmt.Sprintf("`BENCH_COLD_IMAGES` (%s) applications", testutil.Thousands(defaultColdImages)),
+		fmt.Sprintf("`BENCH_COLD_N` (%s) times", testutil.Thousands(defaultColdN)),
 		fmt.Sprintf("its first %d images one at a time", firstColdImages),
 		// make bench-apiserver
 		fmt.Sprintf("warms each of its scenarios up for %s at concurrency %d", proseSeconds(apiWarmup), slices.Max(apiConcurrency)),
 		fmt.Sprintf("then at concurrency %d and %d, measures each scenario for `BENCH_API_DURATION` (%s) in `BENCH_API_ROUNDS` (%d) slices of %s",
 			apiConcurrency[0], apiConcurrency[1], proseSeconds(defaultAPIDuration), defaultAPIRounds, proseSeconds(defaultAPIDuration/defaultAPIRounds)),
 		// make bench-audit
-		fmt.Sprintf("the %s application images (`apps/…`)", thousands(defaultAuditImages)),
-		fmt.Sprintf("one OS base, %d runtimes on it (the %d-image catalog) and %s applications", defaultAuditCatalog-1, defaultAuditCatalog, thousands(defaultAuditImages)),
+		fmt.Sprintf("the %s application images (`apps/…`)", testutil.Thousands(defaultAuditImages)),
+		fmt.Sprintf("one OS base, %d runtimes on it (the %d-image catalog) and %s applications", defaultAuditCatalog-1, defaultAuditCatalog, testutil.Thousands(defaultAuditImages)),
 		fmt.Sprintf("creates %d namespaces of %d workloads each (%d Deployments, %d StatefulSets, a DaemonSet, a CronJob), each with %d pods, %d at a time",
 			defaultAuditNamespaces, len(auditKinds), kinds["Deployment"], kinds["StatefulSet"], podsPerWorkload, auditCreators),
-		fmt.Sprintf("That is %s workloads, %s pods", thousands(workloads), thousands(workloads*podsPerWorkload)),
+		fmt.Sprintf("That is %s workloads, %s pods", testutil.Thousands(workloads), testutil.Thousands(workloads*podsPerWorkload)),
 		fmt.Sprintf("each image is in %s workloads", map[int]string{1: "one", 2: "two", 3: "three"}[workloads/defaultAuditImages]),
 		fmt.Sprintf("pages of %d (`inventory.DefaultChunkSize`)", inventory.DefaultChunkSize),
-		fmt.Sprintf("a %s-pod cluster", thousands(workloads*podsPerWorkload)),
+		fmt.Sprintf("a %s-pod cluster", testutil.Thousands(workloads*podsPerWorkload)),
 	} {
 		if !strings.Contains(prose, phrase) {
 			t.Errorf("test/bench/README.md does not say %q, which is what the harness does", phrase)
@@ -417,7 +408,7 @@ func TestBenchReadmeFixturesAreTheFiles(t *testing.T) {
 			t.Errorf("README.md does not say %q, what testdata/%s holds", want, file)
 		}
 	}
-	if want := fmt.Sprintf("%s times (seeded)", thousands(resamples)); !strings.Contains(prose, want) {
+	if want := fmt.Sprintf("%s times (seeded)", testutil.Thousands(resamples)); !strings.Contains(prose, want) {
 		t.Errorf("README.md does not say %q: ratioInterval draws %d", want, resamples)
 	}
 }

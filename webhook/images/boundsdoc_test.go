@@ -12,16 +12,9 @@ import (
 // docs/troubleshooting.md and docs/security.md state them, are the code's: a changed bound fails here.
 func TestDocsStateTheImageAndPullSecretBounds(t *testing.T) {
 	t.Parallel()
-	thousands := func(n int) string {
-		s := fmt.Sprint(n)
-		if len(s) > 3 {
-			s = s[:len(s)-3] + "," + s[len(s)-3:]
-		}
-		return s
-	}
 	for _, want := range []struct{ doc, statement string }{
-		{"../../docs/images.md", fmt.Sprintf("An image of more than %s layers or %s build steps in its history is `too-complex`", thousands(maxImageLayers), thousands(maxImageHistory))},
-		{"../../docs/troubleshooting.md", fmt.Sprintf("or an image of more than %s layers or %s build steps |", thousands(maxImageLayers), thousands(maxImageHistory))},
+		{"../../docs/images.md", fmt.Sprintf("An image of more than %s layers or %s build steps in its history is `too-complex`", testutil.Thousands(maxImageLayers), testutil.Thousands(maxImageHistory))},
+		{"../../docs/troubleshooting.md", fmt.Sprintf("or an image of more than %s layers or %s build steps |", testutil.Thousands(maxImageLayers), testutil.Thousands(maxImageHistory))},
 		{"../../docs/security.md", fmt.Sprintf("their own (%d per second, in bursts of one such pod)", DefaultNamespaceRate)},
 		{"../../docs/security.md", fmt.Sprintf("At most %d pull secrets are read for a pod", maxPullSecrets)},
 	} {

@@ -55,9 +55,9 @@ func TestImagesMdStatesTheResolversNumbers(t *testing.T) {
 		fmt.Sprintf("%d per host and %d in all", r.MaxRequestsPerHost, r.MaxRequests),
 		fmt.Sprintf("default retry sleeps (1 s, 3 s) are replaced by %d ms / %d ms", b.Duration/time.Millisecond, time.Duration(float64(b.Duration)*b.Factor)/time.Millisecond),
 		fmt.Sprintf("Every response body (manifest, config, token) is capped at %d MiB", r.MaxBodyBytes>>20),
-		fmt.Sprintf("(%s bytes read of a 50 MiB body, no more)", thousands(r.MaxBodyBytes+1)),
+		fmt.Sprintf("(%s bytes read of a 50 MiB body, no more)", testutil.Thousands(int(r.MaxBodyBytes+1))),
 		fmt.Sprintf("the resolution fails as `invalid-content`, %q", (&errTooLarge{limit: r.MaxBodyBytes}).Error()),
-		fmt.Sprintf("The first %s bytes of the body", thousands(maxLoggedErrorBody)),
+		fmt.Sprintf("The first %s bytes of the body", testutil.Thousands(maxLoggedErrorBody)),
 		fmt.Sprintf("a resolution up to %d h past its TTL is returned marked `stale`", r.StaleTTL/time.Hour),
 		fmt.Sprintf("(redacted, at most %d bytes)", maxRememberedMessage),
 	} {
@@ -75,15 +75,6 @@ func anHour(t *testing.T, d time.Duration) string {
 		t.Errorf("a lifetime of %v, which docs/images.md states as an hour", d)
 	}
 	return "an hour"
-}
-
-// thousands writes n as the page does, its thousands separated by commas.
-func thousands(n int64) string {
-	s := strconv.FormatInt(n, 10)
-	for i := len(s) - 3; i > 0; i -= 3 {
-		s = s[:i] + "," + s[i:]
-	}
-	return s
 }
 
 // docs/images.md lists the kinds of *images.Error: the list is every Kind

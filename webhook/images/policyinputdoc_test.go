@@ -22,18 +22,10 @@ func TestPolicyInputMdStatesTheResolverBounds(t *testing.T) {
 	if o.StaleTTL != time.Hour {
 		t.Errorf("Options.StaleTTL defaults to %v; docs/policy-input.md says one hour", o.StaleTTL)
 	}
-	// 1000 as the documents write it: 1,000.
-	thousands := func(n int) string {
-		s := fmt.Sprint(n)
-		for i := len(s) - 3; i > 0; i -= 3 {
-			s = s[:i] + "," + s[i:]
-		}
-		return s
-	}
 	doc := testutil.DocProse(t, "../../docs/policy-input.md")
 	for _, statement := range []string{
 		fmt.Sprintf("`too-complex` (an index past %d entries or %d levels of nesting, or an image past %s layers or %s build steps)",
-			o.MaxIndexEntries, o.MaxIndexDepth, thousands(maxImageLayers), thousands(maxImageHistory)),
+			o.MaxIndexEntries, o.MaxIndexDepth, testutil.Thousands(maxImageLayers), testutil.Thousands(maxImageHistory)),
 		"strata used the digest it resolved before (up to one hour past the TTL)",
 	} {
 		if !strings.Contains(doc, statement) {
