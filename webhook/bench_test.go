@@ -95,7 +95,7 @@ func loggedHandler(b *testing.B, c *Checker) *Handler {
 	}
 	out := NewLogWriter(f, LogWriterOptions{})
 	b.Cleanup(func() { out.Close() })
-	return NewHandler(HandlerOptions{Checker: c, Mode: policy.Warn, Metrics: metrics, Logger: slog.New(slog.NewJSONHandler(out, nil))})
+	return NewHandler(HandlerOptions{Checker: c, Mode: policy.Warn, Metrics: metrics, Logger: slog.New(NewLogHandler(out))})
 }
 
 // warmPod is test/bench's warm pod: its AdmissionReview, and its request.

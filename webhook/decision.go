@@ -7,6 +7,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/strata-project/strata/webhook/images"
 	"github.com/strata-project/strata/webhook/policy"
 )
 
@@ -43,11 +44,11 @@ type Decision struct {
 }
 
 // JudgedImage is one checked container's image as the decision log names
-// it. Digest is empty when the image was not resolved.
+// it. Digest is unset, and left out, when the image was not resolved.
 type JudgedImage struct {
-	Container string `json:"container"`
-	Image     string `json:"image"`
-	Digest    string `json:"digest,omitempty"`
+	Container string        `json:"container"`
+	Image     string        `json:"image"`
+	Digest    images.Digest `json:"digest,omitzero"`
 }
 
 // judgedImages lists what an examination resolved, in container order.
@@ -56,7 +57,7 @@ func judgedImages(ex Examination) []JudgedImage {
 	for _, e := range ex.Containers {
 		j := JudgedImage{Container: e.Container.Name, Image: e.Container.Image}
 		if e.Image != nil {
-			j.Digest = e.Image.Digest.String()
+			j.Digest = e.Image.Digest
 		}
 		out = append(out, j)
 	}

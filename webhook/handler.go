@@ -294,26 +294,26 @@ func (h *Handler) logDecision(req *admission.Request, w *workload.Workload, d *D
 		slog.String("user", lb.field(req.UserInfo.Username)),
 		slog.Bool("dryRun", req.DryRun != nil && *req.DryRun),
 		slog.String("decision", decision),
-		slog.Any("policies", lb.policies(violated)),
+		slog.Any("policies", policiesLog(lb.policies(violated))),
 		slog.Duration("duration", took),
 	)
 	if d != nil && len(d.Images) > 0 {
 		kept, omitted := lb.images(d.Images)
-		attrs = append(attrs, slog.Any("images", kept))
+		attrs = append(attrs, slog.Any("images", imagesLog(kept)))
 		if omitted > 0 {
 			attrs = append(attrs, slog.Int("imagesOmitted", omitted))
 		}
 	}
 	if d != nil && len(d.Violations) > 0 {
 		kept, omitted := lb.violations(d.Violations)
-		attrs = append(attrs, slog.Any("violations", kept))
+		attrs = append(attrs, slog.Any("violations", violationsLog(kept)))
 		if omitted > 0 {
 			attrs = append(attrs, slog.Int("violationsOmitted", omitted))
 		}
 	}
 	if d != nil && len(d.Lineage) > 0 {
 		kept, omitted := lb.lineage(d.Lineage)
-		attrs = append(attrs, slog.Any("lineage", kept))
+		attrs = append(attrs, slog.Any("lineage", lineageLog(kept)))
 		if omitted > 0 {
 			attrs = append(attrs, slog.Int("lineageOmitted", omitted))
 		}

@@ -3,6 +3,7 @@ package webhook
 import (
 	"unicode/utf8"
 
+	"github.com/strata-project/strata/webhook/images"
 	"github.com/strata-project/strata/webhook/policy"
 )
 
@@ -39,9 +40,9 @@ type LineageLog struct {
 
 // EdgeLog is one ancestor of a LineageLog.
 type EdgeLog struct {
-	Digest   string   `json:"digest"`
-	Sources  []string `json:"sources"`
-	Verified string   `json:"verified"`
+	Digest   images.Digest `json:"digest"`
+	Sources  []string      `json:"sources"`
+	Verified string        `json:"verified"`
 }
 
 // lineageOf is what the decision log says of the lineages ex evaluated:
@@ -66,7 +67,7 @@ func lineageOf(ex Examination) []LineageLog {
 			}
 			l := LineageLog{Container: c.Container.Name, Platform: p.Facts.Platform, Chain: make([]EdgeLog, len(p.Lineage.Chain))}
 			for i, e := range p.Lineage.Chain {
-				l.Chain[i] = EdgeLog{Digest: e.Digest.String(), Sources: e.Sources, Verified: e.Verified}
+				l.Chain[i] = EdgeLog{Digest: e.Digest, Sources: e.Sources, Verified: e.Verified}
 			}
 			out = append(out, l)
 		}
@@ -82,7 +83,7 @@ func (b *logBudget) lineage(ls []LineageLog) ([]LineageLog, int) {
 		short := LineageLog{Container: c.cutTo(l.Container, logFieldBytes), Platform: c.cutTo(l.Platform, logFieldBytes), Chain: l.Chain}
 		n := logLineageFixed + escapedLen(short.Container) + escapedLen(short.Platform)
 		for _, e := range l.Chain {
-			n += logEdgeFixed + len(e.Digest) + len(e.Verified)
+			n += logEdgeFixed + digestLen(e.Digest) + len(e.Verified)
 			for _, s := range e.Sources {
 				n += len(s) + 3
 			}
@@ -91,7 +92,7 @@ func (b *logBudget) lineage(ls []LineageLog) ([]LineageLog, int) {
 	}, func(l LineageLog) int {
 		n := len(l.Container) + len(l.Platform)
 		for _, e := range l.Chain {
-			n += len(e.Digest)
+			n += digestLen(e.Digest)
 		}
 		return n
 	})
@@ -148,9 +149,9 @@ func (b *logBudget) images(js []JudgedImage) ([]JudgedImage, int) {
 	return keepWithin(b, js, logImagesBytes, func(j JudgedImage) (JudgedImage, int, int) {
 		var c logBudget
 		short := JudgedImage{Container: c.cutTo(j.Container, logFieldBytes), Image: c.cutTo(j.Image, logFieldBytes), Digest: j.Digest}
-		return short, logImageFixed + escapedLen(short.Container) + escapedLen(short.Image) + len(short.Digest), c.cut
+		return short, logImageFixed + escapedLen(short.Container) + escapedLen(short.Image) + digestLen(short.Digest), c.cut
 	}, func(j JudgedImage) int {
-		return len(j.Container) + len(j.Image) + len(j.Digest)
+		return len(j.Container) + len(j.Image) + digestLen(j.Digest)
 	})
 }
 

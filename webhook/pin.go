@@ -430,7 +430,7 @@ func (p *Pinner) record(req admission.Request, pins []Pin, note string, took tim
 			used += n
 			kept = append(kept, short)
 		}
-		attrs = append(attrs, slog.Any("pinned", kept))
+		attrs = append(attrs, slog.Any("pinned", pinsLog(kept)))
 		if omitted := len(pins) - len(kept); omitted > 0 {
 			attrs = append(attrs, slog.Int("pinnedOmitted", omitted))
 		}

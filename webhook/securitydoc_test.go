@@ -133,9 +133,9 @@ func TestDecisionLogLineCountsWhatItLeavesOut(t *testing.T) {
 	d := &Decision{}
 	for i := range n {
 		container := fmt.Sprintf("c%d-%s", i, long)
-		d.Images = append(d.Images, JudgedImage{Container: container, Image: "registry.example.com/app:" + long, Digest: "sha256:" + strings.Repeat("a", 64)})
+		d.Images = append(d.Images, JudgedImage{Container: container, Image: "registry.example.com/app:" + long, Digest: images.Digest{0xaa}})
 		d.Violations = append(d.Violations, policy.Violation{Policy: "run-as-root", Action: policy.Enforce, Msg: long, Container: container, Platform: "linux/amd64"})
-		d.Lineage = append(d.Lineage, LineageLog{Container: container, Platform: "linux/amd64", Chain: []EdgeLog{{Digest: "sha256:" + strings.Repeat("b", 64), Sources: []string{"catalog"}, Verified: "layers"}}})
+		d.Lineage = append(d.Lineage, LineageLog{Container: container, Platform: "linux/amd64", Chain: []EdgeLog{{Digest: images.Digest{0xbb}, Sources: []string{"catalog"}, Verified: "layers"}}})
 	}
 	req := &admission.Request{AdmissionRequest: admissionv1.AdmissionRequest{UID: "u", Namespace: "ns", Name: long}}
 	resp := &admission.Response{AdmissionResponse: admissionv1.AdmissionResponse{Allowed: false}}

@@ -54,6 +54,16 @@ func (d Digest) appendTo(b []byte) []byte {
 	return hex.AppendEncode(append(b, digestPrefix...), d[:])
 }
 
+// AppendText appends the digest's string form to b, nothing when unset:
+// the decision line writes one per container and lineage entry without a
+// string of its own.
+func (d Digest) AppendText(b []byte) ([]byte, error) {
+	if d.IsZero() {
+		return b, nil
+	}
+	return d.appendTo(b), nil
+}
+
 // MarshalText makes a Digest appear as "sha256:<hex>" in JSON documents.
 func (d Digest) MarshalText() ([]byte, error) {
 	if d.IsZero() {
