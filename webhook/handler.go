@@ -50,7 +50,8 @@ type Recorder interface {
 // admission.Handler, served by Endpoint, which decodes the review, bounds its
 // body and recovers from panics.
 type Handler struct {
-	opts HandlerOptions
+	opts    HandlerOptions
+	metrics *modeMetrics
 }
 
 // NewHandler returns a Handler.
@@ -58,7 +59,7 @@ func NewHandler(opts HandlerOptions) *Handler {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Handler{opts: opts}
+	return &Handler{opts: opts, metrics: opts.Metrics.forMode(opts.Mode)}
 }
 
 // InvalidObject is the id of the violation a request strata cannot read
@@ -238,7 +239,7 @@ func (h *Handler) record(w *workload.Workload, d *Decision, resp admission.Respo
 			decision = "error"
 		}
 	}
-	h.opts.Metrics.observe(h.opts.Mode, decision, d, took)
+	h.metrics.observe(decision, d, took)
 	if !h.opts.Logger.Enabled(context.Background(), slog.LevelInfo) {
 		return decisionLine{}
 	}

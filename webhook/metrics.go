@@ -41,17 +41,49 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	return m, nil
 }
 
-func (m *Metrics) observe(mode policy.Action, decision string, d *Decision, took time.Duration) {
+// modeMetrics are one mode's series of the decisions and their durations,
+// found once, when its Handler is made: finding a series by its labels is
+// a hash and a lock an admission. Its series are exported from then, at 0.
+// A nil *modeMetrics records nothing.
+type modeMetrics struct {
+	m                        *Metrics
+	allowed, denied, errored prometheus.Counter
+	duration                 prometheus.Observer
+}
+
+// forMode returns mode's series.
+func (m *Metrics) forMode(mode policy.Action) *modeMetrics {
 	if m == nil {
+		return nil
+	}
+	return &modeMetrics{
+		m:        m,
+		allowed:  m.decisions.WithLabelValues(string(mode), "allowed"),
+		denied:   m.decisions.WithLabelValues(string(mode), "denied"),
+		errored:  m.decisions.WithLabelValues(string(mode), "error"),
+		duration: m.duration.WithLabelValues(string(mode)),
+	}
+}
+
+// observe counts a decision (allowed, denied or error) and its violations.
+func (mm *modeMetrics) observe(decision string, d *Decision, took time.Duration) {
+	if mm == nil {
 		return
 	}
-	m.decisions.WithLabelValues(string(mode), decision).Inc()
-	m.duration.WithLabelValues(string(mode)).Observe(took.Seconds())
+	switch decision {
+	case "allowed":
+		mm.allowed.Inc()
+	case "denied":
+		mm.denied.Inc()
+	default:
+		mm.errored.Inc()
+	}
+	mm.duration.Observe(took.Seconds())
 	if d == nil {
 		return
 	}
 	for _, v := range d.Violations {
-		m.violations.WithLabelValues(v.Policy, string(v.Action)).Inc()
+		mm.m.violations.WithLabelValues(v.Policy, string(v.Action)).Inc()
 	}
 }
 

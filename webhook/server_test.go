@@ -180,7 +180,7 @@ func TestHealthMux(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m.observe(policy.Enforce, "denied", &Decision{Violations: []policy.Violation{{Policy: "run-as-root", Action: policy.Enforce}}}, time.Millisecond)
+	m.forMode(policy.Enforce).observe("denied", &Decision{Violations: []policy.Violation{{Policy: "run-as-root", Action: policy.Enforce}}}, time.Millisecond)
 
 	ok := func() (string, error) { return "", nil }
 	detail := func(d string) func() (string, error) { return func() (string, error) { return d, nil } }
