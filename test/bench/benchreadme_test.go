@@ -148,8 +148,8 @@ type runClaim struct {
 }
 
 const (
-	loadE8506ff     = "`make bench-load`, 2026-12-01, commit `e8506ff`"
-	apiE8506ff      = "`make bench-apiserver` before and after the session's CPU changes, paired, 2026-12-01, commit `e8506ff`"
+	load96648fb     = "`make bench-load`, 2026-12-01, commit `96648fb`"
+	api96648fb      = "`make bench-apiserver` before and after the decision line written without reflection, paired, 2026-12-01, commit `96648fb`"
 	apiD0c1388      = "`make bench-apiserver`, 2026-12-01, commits `d0c1388` (runs 1, 2) and `78659f6` (run 3), the strata of `f5217d7`"
 	audit493d4c9    = "`make bench-audit`, 2026-11-30, quiet at the start, then shared with four helpers starting (load average 4.80 after), commit `493d4c9`"
 	fullQuiet       = "Full-size memory scenario, 2026-11-30, quiet machine, historical (commit `b144ba1`)"
@@ -162,18 +162,18 @@ const (
 )
 
 var runClaims = []runClaim{
-	{"`make bench-load` 1m39.165s", loadE8506ff, []string{"real\t1m39.165s"}},
-	{"4m31.011s, 4m29.212s and 4m32.673s with `BENCH_API_BASELINE`", apiE8506ff, []string{"BENCH_API_BASELINE", "real\t4m31.011s", "real\t4m29.212s", "real\t4m32.673s"}},
+	{"`make bench-load` 1m37.129s", load96648fb, []string{"real\t1m37.129s"}},
+	{"4m33.016s, 4m32.029s and 4m36.261s with `BENCH_API_BASELINE`", api96648fb, []string{"BENCH_API_BASELINE", "real\t4m33.016s", "real\t4m32.029s", "real\t4m36.261s"}},
 	{"3m59.031s and 4m1.184s without it", apiD0c1388, []string{"`time make bench-apiserver`: real 3m59.031s", "`time make bench-apiserver`: real 4m1.184s"}},
 	{"go test gave `TestAudit` 86.74s", audit493d4c9, []string{"--- PASS: TestAudit (86.74s)"}},
-	{"78–214 µs of CPU per request in the floor and warm rows", loadE8506ff, nil}, // the column's range, below
+	{"72–210 µs of CPU per request in the floor and warm rows", load96648fb, nil}, // the column's range, below
 	{"took real 5m24.927s on a quiet machine", fullQuiet, []string{"BENCH_COLD_N=100000", "real 5m24.927s, pushing included"}},
 	{"pushing alone took 12 min 17 s and the run 1,495 s", fullShared, []string{"Pushing took 12 min 17 s; the run 1,495 s", "-timeout 60m"}},
 	{"splits its resident set into anonymous memory", fullGOGC, []string{"garbage collections in", "(anonymous ", "kB, file "}},
 	{"differed by up to 0.17 in one ratio", apiTwoRuns, []string{"differ by up to 0.17 in a ratio"}},
 	{"The pin without its match conditions, measured in", apiPinAlways, []string{"| strata enforce + pin, no match conditions |"}},
-	{"1.00, not 2.00, for a Pod by digest in strata enforce + pin", apiE8506ff, []string{"| Pod by digest | 4 | strata enforce + pin | 1.00 |", "| Pod | 4 | strata enforce + pin | 2.00 |"}},
-	{"13 scenario and kind pairs, 26 rows", apiE8506ff, nil}, // counted below
+	{"1.00, not 2.00, for a Pod by digest in strata enforce + pin", api96648fb, []string{"| Pod by digest | 4 | strata enforce + pin | 1.00 |", "| Pod | 4 | strata enforce + pin | 2.00 |"}},
+	{"13 scenario and kind pairs, 26 rows", api96648fb, nil}, // counted below
 	{"10,000 pods, 13,400 objects", audit493d4c9, []string{"created 13400 objects (2000 workloads, 10000 pods) in 200 namespaces"}},
 	{"the targets (≤ 60 s, ≤ 2 registry requests per distinct image on a cold cache, RSS ≤ 256 MiB)", audit493d4c9, []string{"(target ≤ 60 s)", "(target ≤ 2)", "(target ≤ 256 MiB)"}},
 }
@@ -249,24 +249,24 @@ func TestBenchReadmeNumbersAreFromTheRunsItCites(t *testing.T) {
 
 	// The load generator's CPU per request in the floor and warm rows.
 	lo, hi := 1<<30, 0
-	for _, row := range resultsTables(sections[loadE8506ff])[0] {
+	for _, row := range resultsTables(sections[load96648fb])[0] {
 		if !strings.HasPrefix(row[0], "no-op floor") && !strings.HasPrefix(row[0], "warm") {
 			continue
 		}
 		us, err := strconv.Atoi(strings.TrimSuffix(row[loadCPUColumn], "µs"))
 		if err != nil {
-			t.Fatalf("RESULTS.md, “%s”: loadgen CPU %q: %v", loadE8506ff, row[loadCPUColumn], err)
+			t.Fatalf("RESULTS.md, “%s”: loadgen CPU %q: %v", load96648fb, row[loadCPUColumn], err)
 		}
 		lo, hi = min(lo, us), max(hi, us)
 	}
 	if want := fmt.Sprintf("%d–%d µs of CPU per request in the floor and warm rows", lo, hi); !strings.Contains(prose, want) {
-		t.Errorf("README.md does not say %q, the range of RESULTS.md, “%s”", want, loadE8506ff)
+		t.Errorf("README.md does not say %q, the range of RESULTS.md, “%s”", want, load96648fb)
 	}
 
 	// The rows and scenario-kind pairs of a run without the baseline.
 	pairs := map[string]bool{}
 	var rows int
-	for _, row := range resultsTables(sections[apiE8506ff])[0] {
+	for _, row := range resultsTables(sections[api96648fb])[0] {
 		if strings.Contains(row[apiScenarioCell], "baseline binary") {
 			continue
 		}
@@ -279,7 +279,7 @@ func TestBenchReadmeNumbersAreFromTheRunsItCites(t *testing.T) {
 		fmt.Sprintf("(%d such rows)", rows),
 	} {
 		if !strings.Contains(prose, want) {
-			t.Errorf("README.md does not say %q, what RESULTS.md, “%s” measured", want, apiE8506ff)
+			t.Errorf("README.md does not say %q, what RESULTS.md, “%s” measured", want, api96648fb)
 		}
 	}
 }
@@ -323,9 +323,9 @@ func TestBenchReadmeTargetsAreTheMakefiles(t *testing.T) {
 // answers by path).
 func TestBenchReadmeScenariosAreTheRunsScenarios(t *testing.T) {
 	t.Parallel()
-	tables := resultsTables(testutil.DocSection(t, "RESULTS.md", "## "+apiE8506ff+"\n"))
+	tables := resultsTables(testutil.DocSection(t, "RESULTS.md", "## "+api96648fb+"\n"))
 	if len(tables) < 4 {
-		t.Fatalf("RESULTS.md, “%s”: %d tables, want three runs and the wire table", apiE8506ff, len(tables))
+		t.Fatalf("RESULTS.md, “%s”: %d tables, want three runs and the wire table", api96648fb, len(tables))
 	}
 	runs, wire := tables[0], tables[3]
 	const webhookCalls, answerPaths = 11, 7
