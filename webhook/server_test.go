@@ -138,25 +138,35 @@ func TestMetricsAndDecisionLog(t *testing.T) {
 	if len(lines) != 6 {
 		t.Fatalf("decision log has %d lines, want 6:\n%s", len(lines), logs.String())
 	}
+	// A line is written once its answer is sent, so the next review can be
+	// answered and logged first: the lines are found by their uid.
+	byUID := map[string]string{}
+	for _, l := range lines {
+		var id struct{ UID string }
+		if err := json.Unmarshal([]byte(l), &id); err != nil {
+			t.Fatal(err)
+		}
+		byUID[id.UID] = l
+	}
 	var first struct {
 		Msg, UID, Mode, Operation, Kind, Namespace, Name, User, Decision, Message string
 		DryRun                                                                    bool
 		Policies                                                                  []string
 	}
-	if err := json.Unmarshal([]byte(lines[0]), &first); err != nil {
+	if err := json.Unmarshal([]byte(byUID["u1"]), &first); err != nil {
 		t.Fatal(err)
 	}
 	if first.Msg != "admission decision" || first.UID != "u1" || first.Mode != "enforce" || first.Decision != "denied" ||
 		first.Name != "admin" || first.Namespace != "shop" || first.User != "alice@example.com" ||
 		len(first.Policies) != 1 || first.Policies[0] != "run-as-root" || !strings.HasPrefix(first.Message, "strata denied") {
-		t.Errorf("first decision log line = %s, want the denial of u1 by run-as-root", lines[0])
+		t.Errorf("u1's decision log line = %s, want the denial of u1 by run-as-root", byUID["u1"])
 	}
-	if !strings.Contains(lines[2], `"decision":"error"`) {
-		t.Errorf("log line of a request without uid = %s, want decision error", lines[2])
+	if !strings.Contains(byUID[""], `"decision":"error"`) {
+		t.Errorf("log line of a request without uid = %s, want decision error", byUID[""])
 	}
 	// Each line names what it judged: the reference and the digest it
 	// resolved to, so that a log reader knows which image was allowed.
-	for i, image := range map[int]string{0: admin, 1: web, 4: admin, 5: admin} {
+	for uid, image := range map[string]string{"u1": admin, "u2": web, "u3": admin, "u4": admin} {
 		resolved, err := p.Resolver.Resolve(t.Context(), image, images.Access{})
 		if err != nil {
 			t.Fatal(err)
@@ -164,11 +174,11 @@ func TestMetricsAndDecisionLog(t *testing.T) {
 		var line struct {
 			Images []struct{ Container, Image, Digest string }
 		}
-		if err := json.Unmarshal([]byte(lines[i]), &line); err != nil {
-			t.Fatal(err)
+		if err := json.Unmarshal([]byte(byUID[uid]), &line); err != nil {
+			t.Fatalf("%s's decision log line: %v", uid, err)
 		}
 		if len(line.Images) != 1 || line.Images[0].Container != "app" || line.Images[0].Image != image || line.Images[0].Digest != resolved.Digest.String() {
-			t.Errorf("decision log line %d images = %+v, want [{app %s %s}]", i, line.Images, image, resolved.Digest)
+			t.Errorf("%s's decision log line images = %+v, want [{app %s %s}]", uid, line.Images, image, resolved.Digest)
 		}
 	}
 }

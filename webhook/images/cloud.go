@@ -181,20 +181,8 @@ func (a *cloudAuthenticator) AuthorizationContext(ctx context.Context) (*authn.A
 // the fetch timeout; each caller gives up at its own deadline.
 func (k *cloudKeychain) credentials(ctx context.Context, p CloudProvider, host string) (authn.AuthConfig, error) {
 	key := p.Name() + "\x00" + host
-	now := k.now()
-	if t, ok := k.tokens.Get(key); ok {
-		switch {
-		case t.err == nil && now.Before(t.refreshAt):
-			k.count(p.Name(), "cached")
-			return t.auth, nil
-		case now.Before(t.retryAt) && t.err != nil && now.Before(t.expires):
-			// The refresh failed lately but the token still holds.
-			k.count(p.Name(), "cached")
-			return t.auth, nil
-		case now.Before(t.retryAt):
-			k.count(p.Name(), "error-cached")
-			return authn.AuthConfig{}, t.err
-		}
+	if auth, ok, err := k.cached(p, key); ok {
+		return auth, err
 	}
 	if err := ctx.Err(); err != nil {
 		return authn.AuthConfig{}, &CloudError{Provider: p.Name(), Host: host, Err: fmt.Errorf("the resolution budget ended before the token API was asked: %w", err)}
@@ -202,7 +190,7 @@ func (k *cloudKeychain) credentials(ctx context.Context, p CloudProvider, host s
 	ch := k.flight.DoChan(key, func() (any, error) {
 		fctx, cancel := detach(ctx, k.done, k.timeout)
 		defer cancel()
-		return k.fetch(fctx, p, host, key)
+		return k.refresh(fctx, p, host, key)
 	})
 	select {
 	case res := <-ch:
@@ -213,6 +201,41 @@ func (k *cloudKeychain) credentials(ctx context.Context, p CloudProvider, host s
 	case <-ctx.Done():
 		return authn.AuthConfig{}, &CloudError{Provider: p.Name(), Host: host, Err: fmt.Errorf("waiting for the %s token API: %w", p.Name(), ctx.Err())}
 	}
+}
+
+// cached answers from the cache when it may (ok): the token until it is due
+// for refresh, the old token while a failed refresh waits to be retried,
+// a failure until then.
+func (k *cloudKeychain) cached(p CloudProvider, key string) (auth authn.AuthConfig, ok bool, err error) {
+	t, found := k.tokens.Get(key)
+	if !found {
+		return authn.AuthConfig{}, false, nil
+	}
+	now := k.now()
+	switch {
+	case t.err == nil && now.Before(t.refreshAt):
+		k.count(p.Name(), "cached")
+		return t.auth, true, nil
+	case now.Before(t.retryAt) && t.err != nil && now.Before(t.expires):
+		// The refresh failed lately but the token still holds.
+		k.count(p.Name(), "cached")
+		return t.auth, true, nil
+	case now.Before(t.retryAt):
+		k.count(p.Name(), "error-cached")
+		return authn.AuthConfig{}, true, t.err
+	}
+	return authn.AuthConfig{}, false, nil
+}
+
+// refresh is the one call of the callers that found no token to present:
+// it asks the token API, unless a call that ended since they looked has
+// answered them (a caller can find the token due, then start its call only
+// once another's is over and the token is new).
+func (k *cloudKeychain) refresh(ctx context.Context, p CloudProvider, host, key string) (authn.AuthConfig, error) {
+	if auth, ok, err := k.cached(p, key); ok {
+		return auth, err
+	}
+	return k.fetch(ctx, p, host, key)
 }
 
 // fetch asks the token API and caches its answer: a token until shortly

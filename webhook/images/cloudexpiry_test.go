@@ -25,7 +25,7 @@ type scriptedProvider struct {
 }
 
 func (p *scriptedProvider) Name() string          { return "scripted" }
-func (p *scriptedProvider) Owns(host string) bool { return host == "registry.cloud.example" }
+func (p *scriptedProvider) Owns(host string) bool { return host == scriptedHost }
 
 func (p *scriptedProvider) Credentials(context.Context, CloudRequest) (authn.AuthConfig, time.Time, error) {
 	p.mu.Lock()
@@ -116,6 +116,17 @@ func TestCloudTokensAreRefreshedFiveMinutesEarlyAtMostHalfTheirLifetime(t *testi
 // registry host's credentials.
 func scriptedCloud(t *testing.T, lifetime time.Duration) (*testutil.Clock, *scriptedProvider, func() (authn.AuthConfig, error)) {
 	t.Helper()
+	clock, p, k := scriptedKeychain(t, lifetime)
+	return clock, p, func() (authn.AuthConfig, error) { return k.credentials(t.Context(), p, scriptedHost) }
+}
+
+// scriptedHost is the host scriptedProvider owns.
+const scriptedHost = "registry.cloud.example"
+
+// scriptedKeychain is the cloud keychain of a resolver whose one helper is
+// a scriptedProvider issuing tokens of lifetime, on a test clock.
+func scriptedKeychain(t *testing.T, lifetime time.Duration) (*testutil.Clock, *scriptedProvider, *cloudKeychain) {
+	t.Helper()
 	clock := testutil.NewClock(time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC))
 	p := &scriptedProvider{now: clock.Now, lifetime: lifetime}
 	r, err := NewResolver(Options{Now: clock.Now, Keychain: authn.NewMultiKeychain(), Cloud: CloudOptions{Providers: []CloudProvider{p}}})
@@ -123,5 +134,27 @@ func scriptedCloud(t *testing.T, lifetime time.Duration) (*testutil.Clock, *scri
 		t.Fatal(err)
 	}
 	t.Cleanup(r.Close)
-	return clock, p, func() (authn.AuthConfig, error) { return r.cloud.credentials(t.Context(), p, "registry.cloud.example") }
+	return clock, p, r.cloud
+}
+
+// The race a thousand concurrent admissions found once in CI
+// (TestThousandAdmissionsOfFiftyECRImagesCostOneTokenUntilExpiry made a
+// third token request): a caller finds the token due for refresh, another
+// caller's refresh runs and ends, and only then does the first start its
+// call. That call presents the refreshed token; it does not ask again.
+func TestACallLateForARefreshThatEndedPresentsItsToken(t *testing.T) {
+	t.Parallel()
+	clock, p, k := scriptedKeychain(t, time.Hour)
+	if _, err := k.credentials(t.Context(), p, scriptedHost); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(time.Hour) // due, and expired
+	refreshed, err := k.credentials(t.Context(), p, scriptedHost)
+	if err != nil || p.called() != 2 {
+		t.Fatalf("the refresh = %v, %d token requests; want a token, 2 requests", err, p.called())
+	}
+	late, err := k.refresh(t.Context(), p, scriptedHost, p.Name()+"\x00"+scriptedHost)
+	if err != nil || late != refreshed || p.called() != 2 {
+		t.Errorf("the late call = %v, %v, %d token requests; want the refreshed token %v, still 2 requests", late, err, p.called(), refreshed)
+	}
 }
