@@ -7,7 +7,6 @@ import (
 	"testing/fstest"
 
 	"github.com/strata-project/strata/policies"
-	"github.com/strata-project/strata/webhook/policy"
 )
 
 // BenchmarkEvaluatePodByPolicy is BenchmarkEvaluatePodParts with one
@@ -46,24 +45,7 @@ func BenchmarkEvaluatePodByPolicy(b *testing.B) {
 				}
 				builtins[f] = &fstest.MapFile{Data: data}
 			}
-			e, err := policy.New(b.Context(), policy.Options{Builtins: builtins, Data: map[string]any{
-				"approvedBases": []any{"registry.example.com/base/*"},
-			}})
-			if err != nil {
-				b.Fatal(err)
-			}
-			pod := podSubjects()
-			parts := NewParts(0)
-			b.ReportAllocs()
-			round := 0
-			for b.Loop() {
-				round++
-				common := &Common{}
-				for _, s := range inRound(pod, round) {
-					s.Common = common
-					e.Evaluate(b.Context(), s.Container.Name, s.Platform(), parts.Input(s))
-				}
-			}
+			evaluateUncachedRounds(b, engineOf(b, builtins))
 		})
 	}
 }
